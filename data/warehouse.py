@@ -1,0 +1,224 @@
+"""The DuckDB warehouse: immutable snapshot files per layer, swapped atomically.
+
+DuckDB allows one writing process per file, and the Streamlit server and ``cli.py``
+jobs are different processes. So no file is ever written after readers can see it:
+
+* The warehouse has *layers*: ``raw`` (canonical input tables, written by ``demo`` and
+  ``import``) and ``results`` (features, scores, explanations, written by ``train`` and
+  ``score``).
+* A writer takes the layer's lock file, copies the current snapshot of that layer to a
+  new file (or starts empty), writes inside it, checkpoints and closes it, then
+  atomically replaces ``CURRENT.json`` (write temp + ``os.replace``). A writer that
+  fails or is killed leaves only an orphan file; readers never see it.
+* Readers open an in-memory DuckDB connection, ``ATTACH`` the current snapshot of each
+  layer ``READ_ONLY`` and expose its tables as plain views, so queries use unqualified
+  table names. :meth:`Warehouse.version` changes whenever any layer is replaced, which
+  is what caches key on.
+
+Old snapshots are deleted after a few newer ones exist; a reader that still has one
+open keeps reading it (POSIX unlink semantics).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+
+from data.schema import ensure_raw_schema
+
+LAYERS = ("raw", "results")
+KEEP_VERSIONS = 3
+
+
+class Warehouse:
+    """Snapshot-versioned DuckDB warehouse rooted at ``root`` (``workspace/warehouse``)."""
+
+    def __init__(self, root: str | os.PathLike) -> None:
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._pointer = self.root / "CURRENT.json"
+
+    # ----------------------------------------------------------------- pointer
+    def current(self) -> dict[str, str]:
+        """Layer name -> snapshot file name, for layers that have one."""
+        try:
+            return json.loads(self._pointer.read_text())
+        except FileNotFoundError:
+            return {}
+
+    def version(self) -> str:
+        """A string that changes whenever any layer's snapshot is replaced."""
+        cur = self.current()
+        return "|".join(f"{k}={cur[k]}" for k in sorted(cur))
+
+    def has_data(self) -> bool:
+        """True when the raw layer exists and holds at least one account."""
+        if "raw" not in self.current():
+            return False
+        with self.reader() as con:
+            return con.execute("SELECT count(*) FROM accounts").fetchone()[0] > 0
+
+    def _path(self, name: str) -> Path:
+        return self.root / name
+
+    # ----------------------------------------------------------------- readers
+    def connect(self) -> duckdb.DuckDBPyConnection:
+        """A new read-only connection to the current snapshots (caller closes it).
+
+        Tables of every layer appear as views under their own names. Use
+        ``con.cursor()`` per query when several threads share one connection.
+        """
+        for attempt in range(3):
+            cur = self.current()
+            con = duckdb.connect()
+            try:
+                for layer in LAYERS:
+                    if layer in cur:
+                        path = self._path(cur[layer])
+                        con.execute(f"ATTACH '{_sql_path(path)}' AS {layer} (READ_ONLY)")
+                _expose_layers(con, [layer for layer in LAYERS if layer in cur], temp=False)
+                if "raw" not in cur:
+                    _expose_empty_raw(con)
+                return con
+            except duckdb.IOException:
+                con.close()
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    @contextlib.contextmanager
+    def reader(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """Context manager around :meth:`connect`."""
+        con = self.connect()
+        try:
+            yield con
+        finally:
+            con.close()
+
+    # ----------------------------------------------------------------- writers
+    @contextlib.contextmanager
+    def writer(self, layer: str, *, fresh: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        """Write a new snapshot of ``layer``; it becomes visible only on success.
+
+        The connection's default database is the new snapshot (``USE layer``), so
+        unqualified ``CREATE TABLE`` lands there; the other layers' tables are
+        readable by their plain names through temporary views (visible on this
+        connection only, not on its cursors). ``fresh=True`` starts from an empty
+        snapshot instead of a copy of the current one. Writers of one layer are
+        serialised across processes by a lock file.
+        """
+        if layer not in LAYERS:
+            raise ValueError(f"unknown warehouse layer {layer!r}")
+        with _layer_lock(self.root / f".{layer}.lock"):
+            cur = self.current()
+            new_name = f"{layer}-{uuid.uuid4().hex[:12]}.duckdb"
+            new_path = self._path(new_name)
+            if not fresh and layer in cur:
+                shutil.copyfile(self._path(cur[layer]), new_path)
+            con = duckdb.connect()
+            committed = False
+            try:
+                con.execute(f"ATTACH '{_sql_path(new_path)}' AS {layer}")
+                others = [o for o in LAYERS if o != layer and o in cur]
+                for other in others:
+                    con.execute(f"ATTACH '{_sql_path(self._path(cur[other]))}' AS {other} (READ_ONLY)")
+                con.execute(f"USE {layer}")
+                if layer == "raw":
+                    ensure_raw_schema(con)
+                _expose_layers(con, others, temp=True)
+                if "raw" not in cur and layer != "raw":
+                    _expose_empty_raw(con, temp=True)
+                yield con
+                con.execute(f"CHECKPOINT {layer}")
+                con.close()
+                self._commit(layer, new_name)
+                committed = True
+            finally:
+                if not committed:
+                    with contextlib.suppress(Exception):
+                        con.close()
+                    for p in (new_path, Path(str(new_path) + ".wal")):
+                        with contextlib.suppress(FileNotFoundError):
+                            p.unlink()
+
+    def _commit(self, layer: str, new_name: str) -> None:
+        with _layer_lock(self.root / ".pointer.lock"):
+            cur = self.current()
+            cur[layer] = new_name
+            tmp = self.root / f".CURRENT.{uuid.uuid4().hex}.tmp"
+            with open(tmp, "w") as fh:
+                json.dump(cur, fh)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, self._pointer)
+            _fsync_dir(self.root)
+            self._collect_garbage(layer, keep=cur[layer])
+
+    def _collect_garbage(self, layer: str, keep: str) -> None:
+        snapshots = sorted(self.root.glob(f"{layer}-*.duckdb"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in snapshots[KEEP_VERSIONS:]:
+            if old.name != keep:
+                with contextlib.suppress(FileNotFoundError):
+                    old.unlink()
+
+
+def _sql_path(path: Path) -> str:
+    return str(path).replace("'", "''")
+
+
+def _expose_layers(con: duckdb.DuckDBPyConnection, layers: list[str], *, temp: bool) -> None:
+    kind = "TEMP VIEW" if temp else "VIEW"
+    for layer in layers:
+        names = con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = ? "
+            "UNION SELECT view_name FROM duckdb_views() WHERE database_name = ? AND NOT internal",
+            [layer, layer],
+        ).fetchall()
+        for (name,) in names:
+            con.execute(f'CREATE OR REPLACE {kind} "{name}" AS SELECT * FROM {layer}."{name}"')
+
+
+def _expose_empty_raw(con: duckdb.DuckDBPyConnection, temp: bool = False) -> None:
+    """With no raw snapshot yet, expose empty canonical tables so pages can say 'no data'."""
+    from data.schema import ALL_RAW_TABLES, create_table_sql
+
+    for table, cols in ALL_RAW_TABLES.items():
+        sql = create_table_sql(table, cols)
+        if temp:
+            sql = sql.replace("CREATE TABLE", "CREATE TEMP TABLE", 1)
+        con.execute(sql)
+
+
+_thread_locks: dict[str, threading.Lock] = {}
+_thread_locks_guard = threading.Lock()
+
+
+@contextlib.contextmanager
+def _layer_lock(path: Path) -> Iterator[None]:
+    """Exclusive lock across processes (flock) and across threads of this process."""
+    with _thread_locks_guard:
+        tlock = _thread_locks.setdefault(str(path), threading.Lock())
+    with tlock:
+        with open(path, "a+") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,40 @@
+"""Shared fixtures: one small sample workspace per test session (built once)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+SAMPLE_ACCOUNTS = int(os.environ.get("CSAI_TEST_ACCOUNTS", "400"))
+SAMPLE_END = "2026-06-30"
+
+
+@pytest.fixture(scope="session")
+def sample_workspace_path(tmp_path_factory) -> Path:
+    """A demo workspace (small sample company, demo users; scores once models exist)."""
+    from commands.demo import build_demo
+
+    path = tmp_path_factory.mktemp("sample_ws")
+    build_demo(str(path), accounts=SAMPLE_ACCOUNTS, seed=7, end=SAMPLE_END, force=True, quiet=True)
+    return path
+
+
+@pytest.fixture(scope="session")
+def sample_workspace(sample_workspace_path):
+    from data.workspace import open_workspace
+
+    return open_workspace(str(sample_workspace_path))
+
+
+@pytest.fixture()
+def empty_workspace(tmp_path):
+    from data.workspace import open_workspace
+
+    return open_workspace(str(tmp_path / "ws"))
