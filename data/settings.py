@@ -65,7 +65,7 @@ def _secrets() -> dict:
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise SettingsError(f".streamlit/secrets.toml is not valid TOML ({exc}); fix or remove it.") from exc
     section = data.get("csai", {})
-    return {str(k).upper(): str(v) for k, v in section.items()}
+    return {f"CSAI_{str(k).upper()}": str(v) for k, v in section.items()}
 
 
 def _int(env: dict, name: str, default: int, low: int, high: int) -> int:

@@ -1,0 +1,60 @@
+"""Cached page reads: keyed by the data version and the viewer, never global.
+
+A new warehouse snapshot (a CLI import or scoring run) changes the version, so the
+next rerun reads fresh data without a restart.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from components.session import cursor, data_version
+from data import queries
+from data.access import Viewer
+
+
+@st.cache_data(show_spinner=False, max_entries=64, ttl=3600)
+def _overview(version: str, viewer_key: str, _viewer: Viewer) -> pd.DataFrame:
+    return queries.account_overview(cursor(), _viewer)
+
+
+def account_overview(viewer: Viewer) -> pd.DataFrame:
+    return _overview(data_version(), viewer.cache_key, viewer)
+
+
+@st.cache_data(show_spinner=False, max_entries=64, ttl=3600)
+def _options(version: str, viewer_key: str, _viewer: Viewer) -> dict:
+    return queries.filter_options(cursor(), _viewer)
+
+
+def filter_options(viewer: Viewer) -> dict:
+    return _options(data_version(), viewer.cache_key, viewer)
+
+
+@st.cache_data(show_spinner=False, max_entries=256, ttl=3600)
+def _account_detail(version: str, viewer_key: str, account_id: str, _viewer: Viewer) -> dict:
+    con = cursor()
+    return {
+        "overview": queries.require_account(con, _viewer, account_id),
+        "usage": queries.usage_by_week(con, _viewer, account_id),
+        "active_users": queries.active_users_by_week(con, _viewer, account_id),
+        "subscriptions": queries.seats_history(con, _viewer, account_id),
+        "timeline": queries.timeline(con, _viewer, account_id),
+        "contacts": queries.contacts(con, _viewer, account_id),
+    }
+
+
+def account_detail(viewer: Viewer, account_id: str) -> dict:
+    """Everything the Account page shows; raises NotInBook outside the viewer's book."""
+    return _account_detail(data_version(), viewer.cache_key, account_id, viewer)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _as_of(version: str):
+    return queries.as_of_date(cursor())
+
+
+def as_of():
+    """The date the workspace's data describes (the demo's end date, else today)."""
+    return _as_of(data_version())

@@ -1,0 +1,66 @@
+"""Page chrome shared by every view: settings check, sidebar, access denial, errors."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import streamlit as st
+
+from components import auth
+from components.session import settings, workspace
+from data.errors import UserError
+from data.users import ROLE_LABELS, User
+
+
+def check_settings() -> None:
+    """Load and validate settings once; raises SettingsError with a one-line fix."""
+    settings()
+
+
+def sidebar(user: User) -> None:
+    with st.sidebar:
+        st.caption(f"Signed in as **{user.name or user.username}** · {ROLE_LABELS.get(user.role, user.role)}"
+                   + (f" · book of {user.csm}" if user.csm and user.role == "csm" else ""))
+        auth.logout_button()
+
+
+def denied(spec, user: User) -> None:
+    st.title(spec.title)
+    st.warning(f"Your role ({ROLE_LABELS.get(user.role, user.role)}) cannot open {spec.title}. "
+               "Ask an admin if you need access.")
+
+
+def has_data() -> bool:
+    return workspace().warehouse.has_data()
+
+
+def no_data_notice() -> None:
+    st.info("This workspace has no data yet. Build the demo with `python cli.py demo`, "
+            "or load your own files on the Data page.")
+
+
+@contextlib.contextmanager
+def user_errors() -> Iterator[None]:
+    """Show a :class:`UserError` as a clear message instead of a traceback."""
+    try:
+        yield
+    except UserError as exc:
+        st.error(str(exc))
+        st.stop()
+
+
+def money(value: float | None) -> str:
+    if value is None or value != value:
+        return "–"
+    if abs(value) >= 1_000_000:
+        return f"${value / 1_000_000:,.1f}M"
+    if abs(value) >= 10_000:
+        return f"${value / 1_000:,.0f}k"
+    return f"${value:,.0f}"
+
+
+def pct(value: float | None, digits: int = 0) -> str:
+    if value is None or value != value:
+        return "–"
+    return f"{value * 100:.{digits}f}%"

@@ -1,0 +1,38 @@
+"""The page registry: every page, its URL, and the roles that may open it.
+
+``app.py`` registers all of them on every run (so deep links resolve before and
+after login) and shows in the menu only those the user's role may open.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ALL_ROLES = ("admin", "manager", "csm", "data_scientist")
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    file: str
+    title: str
+    url_path: str
+    icon: str
+    roles: tuple[str, ...] = ALL_ROLES
+    section: str = "Customers"
+    in_menu: bool = True
+
+
+PAGES: list[PageSpec] = [
+    PageSpec("views/accounts.py", "Accounts", "accounts", ":material/groups:"),
+    PageSpec("views/account.py", "Account", "account", ":material/domain:", in_menu=False),
+]
+
+DEFAULT_PAGE = "accounts"
+
+
+def allowed(spec: PageSpec, roles: tuple[str, ...]) -> bool:
+    return bool(set(spec.roles).intersection(roles))
+
+
+def spec_for(url_path: str) -> PageSpec | None:
+    return next((p for p in PAGES if p.url_path == url_path), None)

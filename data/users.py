@@ -1,0 +1,287 @@
+"""Users, roles and the auth file (bcrypt hashes), shared by the CLI and the Admin page.
+
+The auth file (``workspace/auth.yaml``) has streamlit-authenticator's layout
+(``cookie`` + ``credentials.usernames``) plus our fields per user: ``roles``, ``csm``
+(the ``accounts.csm`` value of a CSM's book) and ``disabled``. The cookie key is 32
+random bytes generated per workspace. Writes are atomic (temp file + rename) under a
+file lock, so the CLI and the app can change users at the same time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import re
+import secrets
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import bcrypt
+import yaml
+
+from data.errors import UserError
+
+ROLES = ("admin", "manager", "csm", "data_scientist")
+ROLE_LABELS = {"admin": "Admin", "manager": "Manager", "csm": "CSM", "data_scientist": "Data scientist"}
+USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,39}$")
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+BCRYPT_ROUNDS = 12
+
+
+@dataclass(frozen=True)
+class User:
+    """A person who can log in; ``csm`` ties a CSM to the accounts whose ``csm`` equals it."""
+
+    username: str
+    name: str
+    email: str
+    roles: tuple[str, ...]
+    csm: str | None = None
+    disabled: bool = False
+
+    @property
+    def role(self) -> str:
+        return self.roles[0] if self.roles else "csm"
+
+
+# ---------------------------------------------------------------- file access
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_suffix(path.suffix + ".lock"), "a+") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _new_config() -> dict:
+    return {
+        "cookie": {"name": "csai_auth", "key": secrets.token_hex(32), "expiry_days": 7},
+        "credentials": {"usernames": {}},
+        "demo": False,
+    }
+
+
+def load_auth(path: str | os.PathLike) -> dict:
+    """Read the auth file, creating it (with a fresh 32-byte cookie key) if missing."""
+    path = Path(path)
+    if not path.exists():
+        with _locked(path):
+            if not path.exists():
+                _write(path, _new_config())
+    try:
+        config = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise UserError(f"The auth file {path} is not valid YAML ({exc.__class__.__name__}); restore it or delete it.") from None
+    config.setdefault("credentials", {}).setdefault("usernames", {})
+    if not config.get("cookie", {}).get("key"):
+        raise UserError(f"The auth file {path} has no cookie key; delete the file to generate a new one.")
+    return config
+
+
+def _write(path: Path, config: dict) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".auth.", suffix=".tmp")
+    with os.fdopen(fd, "w") as fh:
+        yaml.safe_dump(config, fh, sort_keys=True)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
+
+
+@contextlib.contextmanager
+def _editing(path: str | os.PathLike) -> Iterator[dict]:
+    path = Path(path)
+    load_auth(path)
+    with _locked(path):
+        config = yaml.safe_load(path.read_text())
+        yield config
+        _write(path, config)
+
+
+# ---------------------------------------------------------------- validation
+def hash_password(password: str) -> str:
+    """bcrypt hash of a password after checking it is acceptable."""
+    if len(password) < 8:
+        raise UserError("Passwords need at least 8 characters.")
+    if len(password.encode()) > 72:
+        raise UserError("Passwords can have at most 72 bytes (bcrypt's limit).")
+    return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=BCRYPT_ROUNDS)).decode()
+
+
+def check_password(password: str, hashed: str) -> bool:
+    try:
+        return bcrypt.checkpw(password.encode()[:72], hashed.encode())
+    except ValueError:
+        return False
+
+
+def _check_username(username: str) -> str:
+    if not USERNAME_RE.match(username or ""):
+        raise UserError(
+            f"Username {username!r} is not allowed: use 2-40 lower-case letters, digits, '.', '_' or '-', starting with a letter or digit."
+        )
+    return username
+
+
+def _check_role(role: str) -> str:
+    if role not in ROLES:
+        raise UserError(f"Unknown role {role!r}; choose one of {', '.join(ROLES)}.")
+    return role
+
+
+# ---------------------------------------------------------------- operations
+def _to_user(username: str, rec: dict) -> User:
+    return User(
+        username=username,
+        name=rec.get("first_name", username) + (f" {rec['last_name']}" if rec.get("last_name") else ""),
+        email=rec.get("email") or "",
+        roles=tuple(rec.get("roles") or ()),
+        csm=rec.get("csm"),
+        disabled=bool(rec.get("disabled", False)),
+    )
+
+
+def list_users(path: str | os.PathLike) -> list[User]:
+    config = load_auth(path)
+    return [_to_user(u, rec) for u, rec in sorted(config["credentials"]["usernames"].items())]
+
+
+def get_user(path: str | os.PathLike, username: str) -> User | None:
+    rec = load_auth(path)["credentials"]["usernames"].get(username)
+    return None if rec is None else _to_user(username, rec)
+
+
+def add_user(path: str | os.PathLike, username: str, *, role: str, password: str, csm: str | None = None,
+             email: str | None = None, name: str | None = None) -> User:
+    """Add a user; a ``csm`` user needs ``csm`` (the name on their accounts)."""
+    _check_username(username)
+    _check_role(role)
+    if role == "csm" and not csm:
+        raise UserError("A csm user needs --csm NAME: the CSM name on the accounts in their book.")
+    if email and not EMAIL_RE.match(email):
+        raise UserError(f"{email!r} is not an email address.")
+    hashed = hash_password(password)
+    first, _, last = (name or username).partition(" ")
+    with _editing(path) as config:
+        users = config["credentials"]["usernames"]
+        if username in users:
+            raise UserError(f"User {username!r} already exists; use set-password or remove it first.")
+        users[username] = {
+            "email": email or f"{username}@example.com",
+            "first_name": first,
+            "last_name": last,
+            "password": hashed,
+            "roles": [role],
+            "csm": csm,
+            "disabled": False,
+        }
+    return get_user(path, username)
+
+
+def set_password(path: str | os.PathLike, username: str, password: str) -> None:
+    hashed = hash_password(password)
+    with _editing(path) as config:
+        rec = config["credentials"]["usernames"].get(username)
+        if rec is None:
+            raise UserError(f"No user {username!r}.")
+        rec["password"] = hashed
+
+
+def set_disabled(path: str | os.PathLike, username: str, disabled: bool) -> None:
+    with _editing(path) as config:
+        rec = config["credentials"]["usernames"].get(username)
+        if rec is None:
+            raise UserError(f"No user {username!r}.")
+        rec["disabled"] = bool(disabled)
+
+
+def set_role(path: str | os.PathLike, username: str, role: str, csm: str | None = None) -> None:
+    _check_role(role)
+    with _editing(path) as config:
+        rec = config["credentials"]["usernames"].get(username)
+        if rec is None:
+            raise UserError(f"No user {username!r}.")
+        if role == "csm" and not (csm or rec.get("csm")):
+            raise UserError("A csm user needs a CSM name: the name on the accounts in their book.")
+        rec["roles"] = [role]
+        if csm:
+            rec["csm"] = csm
+
+
+def remove_user(path: str | os.PathLike, username: str) -> None:
+    with _editing(path) as config:
+        if config["credentials"]["usernames"].pop(username, None) is None:
+            raise UserError(f"No user {username!r}.")
+
+
+def active_credentials(path: str | os.PathLike) -> dict:
+    """The ``credentials`` dict for streamlit-authenticator: enabled users only."""
+    config = load_auth(path)
+    users = {u: dict(rec) for u, rec in config["credentials"]["usernames"].items() if not rec.get("disabled")}
+    return {"usernames": users}
+
+
+def is_demo(path: str | os.PathLike) -> bool:
+    return bool(load_auth(path).get("demo"))
+
+
+def demo_users(path: str | os.PathLike) -> list[User]:
+    """The enabled users the demo created (their passwords are shown on the demo login page)."""
+    config = load_auth(path)
+    if not config.get("demo"):
+        return []
+    return [_to_user(u, rec) for u, rec in sorted(config["credentials"]["usernames"].items())
+            if rec.get("demo_user") and not rec.get("disabled")]
+
+
+DEMO_PASSWORD_SUFFIX = "-demo-pass"
+
+
+def demo_logins(accounts_csms: list[str]) -> list[dict]:
+    """The demo users: one per role and two CSMs (tied to the two first CSM names)."""
+    first, second = (accounts_csms + ["", ""])[:2]
+    return [
+        {"username": "admin", "role": "admin", "name": "Alex Admin", "csm": None},
+        {"username": "manager", "role": "manager", "name": "Morgan Manager", "csm": None},
+        {"username": "datasci", "role": "data_scientist", "name": "Dana Scientist", "csm": None},
+        {"username": "csm1", "role": "csm", "name": first, "csm": first},
+        {"username": "csm2", "role": "csm", "name": second, "csm": second},
+    ]
+
+
+def demo_password(username: str) -> str:
+    return f"{username}{DEMO_PASSWORD_SUFFIX}"
+
+
+def create_demo_users(path: str | os.PathLike, accounts) -> list[tuple[str, str]]:
+    """(Re)create the demo users for a sample workspace and mark the workspace as demo."""
+    try:
+        from data.sample import CSM_NAMES
+
+        csms = list(CSM_NAMES)
+    except ImportError:  # pragma: no cover - generator always ships CSM_NAMES
+        csms = sorted(accounts["csm"].dropna().unique().tolist())
+    specs = demo_logins(csms)
+    hashed = {s["username"]: hash_password(demo_password(s["username"])) for s in specs}
+    with _editing(path) as config:
+        users = config["credentials"]["usernames"]
+        for s in specs:
+            first, _, last = s["name"].partition(" ")
+            users[s["username"]] = {
+                "email": f"{s['username']}@demo.example.com",
+                "first_name": first,
+                "last_name": last,
+                "password": hashed[s["username"]],
+                "roles": [s["role"]],
+                "csm": s["csm"],
+                "disabled": False,
+                "demo_user": True,
+            }
+        config["demo"] = True
+    return [(s["username"], s["role"]) for s in specs]
