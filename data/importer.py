@@ -1,0 +1,614 @@
+"""Import customer data into the warehouse: load, map, validate, then write all-or-nothing.
+
+Every import runs in three steps:
+
+1. *Stage*: each source is loaded into a private in-memory DuckDB database and cast
+   onto its canonical table (``try_cast``, so a bad value becomes a counted problem,
+   not a crash). Identifiers from the user (column names in a mapping) must be real
+   column names of the source; values are bound parameters.
+2. *Validate*: all checks run on the staged rows (and, for account references and
+   duplicate keys in append mode, on the current warehouse) and fill one
+   :class:`~data.validation.ValidationReport`. Any error raises
+   :class:`~data.validation.ImportValidationError` before anything is written.
+3. *Write*: one ``warehouse.writer("raw")`` block writes every staged table into a new
+   snapshot that becomes visible only when the block succeeds, so a failure or a
+   killed process leaves the previous data exactly as it was.
+"""
+
+# Identifiers in f-string SQL below are quoted with _q and whitelisted against the source's real
+# columns or our schema; every value is a bound parameter.
+# ruff: noqa: S608
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Literal
+
+import duckdb
+
+from data.errors import UserError
+from data.mapping import IMPORTABLE_TABLES, Mapping, normalise_name, suggest_mapping, suggest_value_map
+from data.schema import PRIMARY_KEYS, create_table_sql
+from data.sources import ROW_COLUMN, Source
+from data.validation import ImportValidationError, Problem, ValidationReport
+from data.warehouse import Warehouse
+
+Mode = Literal["replace", "append"]
+EXAMPLES = 5
+UNKNOWN_ACCOUNT_ERROR_SHARE = 0.05  # above this share of rows, unknown accounts stop the import
+DEFAULTS = {("events", "quantity"): 1.0}
+MIN_CHURNED = 50  # fewer churned accounts than this make an unstable model
+RAW_PREFIX = "__raw_"
+
+# Cross-column date rules: (table, earlier, later, severity, message).
+DATE_ORDER = [
+    ("subscriptions", "start_date", "end_date", "error", "end_date is before start_date"),
+    ("subscriptions", "start_date", "renewal_date", "warning", "renewal_date is before start_date"),
+    ("tickets", "opened_at", "closed_at", "error", "ticket closed before it was opened"),
+    ("contacts", "active_from", "active_to", "error", "active_to is before active_from"),
+    ("invoices", "issued_at", "due_at", "warning", "invoice due before it was issued"),
+    ("invoices", "issued_at", "paid_at", "warning", "invoice paid before it was issued"),
+]
+# Columns that must not lie in the future: (table, column, severity).
+NOT_FUTURE = [
+    ("events", "event_time", "error"), ("tickets", "opened_at", "error"), ("nps", "responded_at", "error"),
+    ("invoices", "issued_at", "error"), ("accounts", "created_at", "warning"), ("tickets", "closed_at", "warning"),
+    ("invoices", "paid_at", "warning"),
+]
+# Value ranges: (table, column, SQL condition that is a problem, severity, message).
+RANGES = [
+    ("subscriptions", "mrr", '"mrr" < 0', "error", "negative MRR"),
+    ("subscriptions", "seats", '"seats" < 0', "error", "negative seat count"),
+    ("invoices", "amount", '"amount" < 0', "error", "negative invoice amount"),
+    ("nps", "score", '"score" NOT BETWEEN 0 AND 10', "error", "NPS score outside 0-10"),
+    ("tickets", "csat", '"csat" NOT BETWEEN 1 AND 5', "error", "CSAT outside 1-5"),
+    ("events", "quantity", '"quantity" < 0', "warning", "negative event quantity"),
+    ("account_labels", "label", '"label" NOT IN (0, 1)', "error", "label is not 0 or 1"),
+]
+
+
+@dataclass
+class ImportSpec:
+    """One table to import: where from, and how the columns map (None = suggested)."""
+
+    table: str
+    source: Source
+    mapping: Mapping | None = None
+    overrides: dict[str, str | None] = field(default_factory=dict)
+
+
+@dataclass
+class ImportResult:
+    """What an import wrote: rows per table, the mode, warnings, the new warehouse version."""
+
+    tables: dict[str, int]
+    mode: str
+    report: ValidationReport
+    version: str = ""
+    mappings: dict[str, Mapping] = field(default_factory=dict)
+
+    @property
+    def rows(self) -> int:
+        return sum(self.tables.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ok": True, "mode": self.mode, "tables": dict(self.tables), "rows": self.rows,
+                "version": self.version, "report": self.report.to_dict()}
+
+
+@dataclass
+class _Staged:
+    table: str
+    name: str  # staging table name
+    columns: list[tuple[str, str]]  # (column, DuckDB type) as written, canonical first then extras
+    mapping: Mapping
+
+
+def _q(name: str) -> str:
+    """Quote an identifier (names are whitelisted before they get here)."""
+    return '"' + str(name).replace('"', '""') + '"'
+
+
+class _Stager:
+    """The private staging database of one import."""
+
+    def __init__(self, max_mb: float | None, today: date) -> None:
+        self.con = duckdb.connect()
+        self.con.execute("SET TimeZone = 'UTC'")
+        self.max_mb = max_mb
+        self.today = today
+        self._loaded: dict[int, tuple[str, list[str]]] = {}
+        self._n = 0
+
+    def close(self) -> None:
+        self.con.close()
+
+    def _name(self, prefix: str) -> str:
+        self._n += 1
+        return f"{prefix}_{self._n}"
+
+    def load(self, source: Source) -> tuple[str, list[str]]:
+        key = id(source)
+        if key not in self._loaded:
+            name = self._name("src")
+            cols = source.load(self.con, name, max_mb=self.max_mb)
+            self._loaded[key] = (name, cols)
+        return self._loaded[key]
+
+    def types(self, name: str) -> dict[str, str]:
+        return {r[0]: r[1] for r in self.con.execute(f"DESCRIBE {_q(name)}").fetchall()}
+
+    # ------------------------------------------------------------- staging
+    def stage(self, spec: ImportSpec, report: ValidationReport) -> _Staged | None:
+        table = spec.table
+        src, cols = self.load(spec.source)
+        src_types = self.types(src)
+        mapping = spec.mapping or suggest_mapping(cols, [src_types[c] for c in cols], table)
+        if spec.overrides:
+            mapping = mapping.with_overrides(spec.overrides)
+        if mapping.table != table:
+            raise UserError(f"The mapping is for table {mapping.table!r}, not {table!r}.")
+        spec.mapping = mapping
+        total = self.con.execute(f"SELECT count(*) FROM {_q(src)}").fetchall()[0][0]
+        report.rows[table] = total
+        if total == 0:
+            report.add(Problem("empty_table", "error", 0, f"{spec.source.label} has no data rows.", table))
+            return None
+        known = set(cols)
+        missing_src = [c for c in list(mapping.columns) + mapping.extra + [lk.column for lk in mapping.lookup]
+                       if c not in known]
+        if missing_src:
+            report.add(Problem(
+                "unknown_column", "error", len(missing_src),
+                f"the mapping names column(s) {', '.join(map(repr, missing_src))} that {spec.source.label} does not "
+                f"have; its columns are: {', '.join(cols)}", table))
+            return None
+
+        targets = mapping.targets
+        joins: list[str] = []
+        params: list[Any] = []
+        lookup_raw: dict[str, str] = {}
+        for i, lk in enumerate(mapping.lookup):
+            expr = self._stage_lookup(lk, mapping, table, report, f"lk{i}")
+            if expr is None:
+                return None
+            lk_name, alias = expr
+            joins.append(f"LEFT JOIN {_q(lk_name)} AS {alias} ON CAST(s.{_q(lk.column)} AS VARCHAR) = {alias}.k")
+            lookup_raw[lk.column] = f"{alias}.v"
+
+        raw_exprs: list[str] = []
+        typed_exprs: list[str] = []
+        typed_params: list[Any] = []
+        out_cols: list[tuple[str, str]] = []
+        for col, typ, nullable in IMPORTABLE_TABLES[table]:
+            src_col = targets.get(col)
+            raw_name = _q(RAW_PREFIX + col)
+            if src_col is None:
+                if col in mapping.defaults or (table, col) in DEFAULTS:
+                    value = mapping.defaults.get(col, DEFAULTS.get((table, col)))
+                    raw_exprs.append(f"CAST(? AS VARCHAR) AS {raw_name}")
+                    params.append(None if value is None else str(value))
+                elif not nullable:
+                    report.add(Problem("missing_column", "error", total,
+                                       f"required column {col!r} is not mapped; map one of the source columns "
+                                       f"({', '.join(cols)}) to it", table, col))
+                    raw_exprs.append(f"CAST(NULL AS VARCHAR) AS {raw_name}")
+                else:
+                    raw_exprs.append(f"CAST(NULL AS VARCHAR) AS {raw_name}")
+            else:
+                base = lookup_raw.get(src_col, f"s.{_q(src_col)}")
+                base_type = "VARCHAR" if src_col in lookup_raw else src_types[src_col]
+                if base_type == "VARCHAR":
+                    base = f"NULLIF(trim({base}), '')"
+                value_map = mapping.values.get(col)
+                if value_map:
+                    cases = []
+                    for k, v in value_map.items():
+                        cases.append("WHEN ? THEN CAST(? AS VARCHAR)")
+                        params.extend([str(k).strip().lower(), _value_text(v, typ)])
+                    base = (f"CASE lower(trim(CAST({base} AS VARCHAR))) {' '.join(cases)} "
+                            f"ELSE CAST({base} AS VARCHAR) END")
+                if (table, col) in DEFAULTS:
+                    base = f"coalesce(CAST({base} AS VARCHAR), CAST(? AS VARCHAR))"
+                    params.append(str(DEFAULTS[(table, col)]))
+                raw_exprs.append(f"{base} AS {raw_name}")
+            fmt = mapping.formats.get(col)
+            typed_exprs.append(f"{_cast_expr(raw_name, typ, fmt is not None)} AS {_q(col)}")
+            if fmt is not None and typ in {"DATE", "TIMESTAMP"}:
+                typed_params.append(fmt)
+            out_cols.append((col, typ))
+
+        extras: list[tuple[str, str]] = []
+        taken = {c for c, _ in out_cols}
+        for src_col in mapping.extra:
+            name = normalise_name(src_col) or "attribute"
+            base_name, n = name, 1
+            while name in taken:
+                n += 1
+                name = f"{base_name}_{n}"
+            taken.add(name)
+            typ = src_types[src_col]
+            expr = f"s.{_q(src_col)}"
+            if typ == "VARCHAR":
+                expr = f"NULLIF(trim({expr}), '')"
+                typ = self._infer_text_type(src, src_col)
+                if typ != "VARCHAR":
+                    expr = _cast_expr(expr, typ, False)
+            typed_exprs.append(f"{expr} AS {_q(name)}")
+            extras.append((name, typ))
+        if table not in ("accounts", "account_labels"):
+            dropped = [c for c in cols if c not in mapping.columns and c not in {lk.column for lk in mapping.lookup}]
+            if dropped:
+                report.add(Problem("dropped_columns", "warning", len(dropped),
+                                   f"source column(s) not mapped and not imported: {', '.join(dropped)} "
+                                   "(custom attributes are kept only on accounts)", table))
+
+        name = self._name("stg")
+        pre = self._name("pre")
+        self.con.execute(
+            f"CREATE TEMP TABLE {_q(pre)} AS SELECT s.{ROW_COLUMN}, s.* EXCLUDE ({ROW_COLUMN}), "
+            f"{', '.join(raw_exprs)} FROM {_q(src)} AS s {' '.join(joins)}",
+            params,
+        )
+        raws = ", ".join(_q(RAW_PREFIX + c) for c, _ in out_cols)
+        self.con.execute(
+            f"CREATE TEMP TABLE {_q(name)} AS SELECT {ROW_COLUMN}, {', '.join(typed_exprs)}, {raws} "
+            f"FROM {_q(pre)} AS s ORDER BY {ROW_COLUMN}",
+            typed_params,
+        )
+        return _Staged(table, name, out_cols + extras, mapping)
+
+    def _stage_lookup(self, lk, mapping: Mapping, table: str, report: ValidationReport, alias: str):
+        path = lk.resolved_file(mapping.base_dir)
+        lk_src, lk_cols = self.load(Source(path=path))
+        missing = [c for c in (lk.key, lk.value) if c not in lk_cols]
+        if missing:
+            report.add(Problem("unknown_column", "error", len(missing),
+                               f"lookup file {path} has no column(s) {', '.join(map(repr, missing))}; "
+                               f"its columns are: {', '.join(lk_cols)}", table))
+            return None
+        name = self._name("lookup")
+        self.con.execute(
+            f"CREATE TEMP TABLE {_q(name)} AS SELECT DISTINCT CAST({_q(lk.key)} AS VARCHAR) AS k, "
+            f"CAST({_q(lk.value)} AS VARCHAR) AS v FROM {_q(lk_src)} WHERE {_q(lk.key)} IS NOT NULL"
+        )
+        dup = self.con.execute(f"SELECT k FROM {_q(name)} GROUP BY k HAVING count(*) > 1 LIMIT {EXAMPLES}").fetchall()
+        if dup:
+            report.add(Problem("lookup_duplicate_key", "error", len(dup),
+                               f"lookup file {path} gives several {lk.value!r} values for the same {lk.key!r}",
+                               table, lk.column, [{"row": None, lk.key: d[0]} for d in dup]))
+            return None
+        return name, alias
+
+    def _infer_text_type(self, src: str, col: str) -> str:
+        """Type of a text custom attribute: BIGINT, DOUBLE, DATE, TIMESTAMP, BOOLEAN or VARCHAR."""
+        c = f"NULLIF(trim({_q(col)}), '')"
+        row = self.con.execute(
+            f"SELECT count({c}), count(try_cast({c} AS BIGINT)), count(try_cast({c} AS DOUBLE)), "
+            f"count(try_cast({c} AS DATE)), count(try_cast({c} AS TIMESTAMP)), "
+            f"count(CASE WHEN lower({c}) IN ('true', 'false') THEN 1 END), "
+            f"count(CASE WHEN regexp_matches({c}, '^[+-]?0[0-9]') THEN 1 END) FROM {_q(src)}"
+        ).fetchall()[0]
+        n, as_int, as_double, as_date, as_ts, as_bool, leading_zero = row
+        if n == 0:
+            return "VARCHAR"
+        if as_int == n and leading_zero == 0:
+            return "BIGINT"
+        if as_double == n and leading_zero == 0:
+            return "DOUBLE"
+        if as_date == n:
+            return "DATE"
+        if as_ts == n:
+            return "TIMESTAMP"
+        if as_bool == n:
+            return "BOOLEAN"
+        return "VARCHAR"
+
+    # ------------------------------------------------------------- checks
+    def _problem(self, staged: _Staged, code: str, severity: str, where: str, message: str,
+                 column: str | None, show: list[str], report: ValidationReport, params: list | None = None) -> int:
+        sql_count = f"SELECT count(*) FROM {_q(staged.name)} AS t WHERE {where}"
+        n = self.con.execute(sql_count, params or []).fetchall()[0][0]
+        if n:
+            cols = ", ".join(f"CAST({c} AS VARCHAR) AS {_q(label)}" for label, c in _show_cols(show))
+            rows = self.con.execute(
+                f"SELECT {ROW_COLUMN}{', ' + cols if cols else ''} FROM {_q(staged.name)} AS t WHERE {where} "
+                f"ORDER BY {ROW_COLUMN} LIMIT {EXAMPLES}",
+                params or [],
+            ).fetchall()
+            names = ["row"] + [label for label, _ in _show_cols(show)]
+            examples = [dict(zip(names, r, strict=True)) for r in rows]
+            report.add(Problem(code, severity, n, message, staged.table, column, examples))
+        return n
+
+    def validate(self, staged: _Staged, report: ValidationReport, known_accounts: str | None,
+                 existing_keys: str | None) -> None:
+        table = staged.table
+        for col, typ, nullable in IMPORTABLE_TABLES[table]:
+            raw = _q(RAW_PREFIX + col)
+            if staged.mapping.targets.get(col) is None and col not in staged.mapping.defaults \
+                    and (table, col) not in DEFAULTS:
+                continue
+            fmt = staged.mapping.formats.get(col)
+            hint = f" with format {fmt!r}" if fmt else ""
+            self._problem(staged, "parse_failed", "error" if not nullable else "warning",
+                          f"{raw} IS NOT NULL AND t.{_q(col)} IS NULL",
+                          f"values in {col!r} cannot be read as {typ}{hint}"
+                          + ("" if not nullable else "; they would be imported as empty"),
+                          col, [f"{RAW_PREFIX}{col}"], report)
+            if not nullable:
+                self._problem(staged, "missing_value", "error", f"{raw} IS NULL",
+                              f"required column {col!r} is empty", col, [], report)
+        for key in PRIMARY_KEYS.get(table, ()):  # single-column keys
+            self._problem(
+                staged, "duplicate_key", "error",
+                f"t.{_q(key)} IN (SELECT {_q(key)} FROM {_q(staged.name)} GROUP BY 1 HAVING count(*) > 1)",
+                f"{key!r} values appear more than once", key, [key], report)
+            if existing_keys is not None:
+                self._problem(staged, "duplicate_existing", "error",
+                              f"t.{_q(key)} IN (SELECT k FROM {_q(existing_keys)})",
+                              f"{key!r} values already exist in the warehouse; use mode 'replace' to overwrite",
+                              key, [key], report)
+        if table != "accounts" and known_accounts is not None:
+            where = f"t.account_id IS NOT NULL AND t.account_id NOT IN (SELECT k FROM {_q(known_accounts)})"
+            total = max(1, report.rows.get(table, 1))
+            n = self.con.execute(f"SELECT count(*) FROM {_q(staged.name)} AS t WHERE {where}").fetchall()[0][0]
+            if n:
+                none_known = self.con.execute(f"SELECT count(*) FROM {_q(known_accounts)}").fetchall()[0][0] == 0
+                severity = "error" if none_known or n / total > UNKNOWN_ACCOUNT_ERROR_SHARE else "warning"
+                msg = ("rows reference accounts that are not in accounts"
+                       + ("; import accounts first" if none_known else "")
+                       + ("" if severity == "error" else "; they are imported but match no account"))
+                self._problem(staged, "unknown_account", severity, where, msg, "account_id", ["account_id"], report)
+        present = {c for c, _ in staged.columns}
+        for t, early, late, severity, message in DATE_ORDER:
+            if t == table and early in present and late in present:
+                self._problem(staged, "date_order", severity, f"t.{_q(late)} < t.{_q(early)}", message,
+                              late, [early, late], report)
+        horizon = datetime.combine(self.today + timedelta(days=1), datetime.min.time())
+        for t, col, severity in NOT_FUTURE:
+            if t == table and col in present:
+                self._problem(staged, "future_date", severity, f"CAST(t.{_q(col)} AS TIMESTAMP) > ?",
+                              f"{col!r} lies in the future (after {self.today.isoformat()})", col, [col], report,
+                              [horizon])
+        for t, col, cond, severity, message in RANGES:
+            if t == table and col in present:
+                self._problem(staged, "out_of_range", severity, cond, message, col, [col], report)
+        if table == "account_labels":
+            positives = self.con.execute(f"SELECT count(*) FROM {_q(staged.name)} WHERE label = 1").fetchall()[0][0]
+            if positives < MIN_CHURNED:
+                report.add(Problem("few_churned", "warning", positives,
+                                   f"only {positives} churned account(s): too few for a stable model "
+                                   f"(aim for at least {MIN_CHURNED})", table, "label"))
+
+
+def _show_cols(show: list[str]) -> list[tuple[str, str]]:
+    out = []
+    for c in show:
+        label = c[len(RAW_PREFIX):] if c.startswith(RAW_PREFIX) else c
+        out.append((label, f"t.{_q(c)}"))
+    return out
+
+
+def _value_text(value: Any, typ: str) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        if typ in {"INTEGER", "DOUBLE", "BIGINT"}:
+            return "1" if value else "0"
+        return "true" if value else "false"
+    return str(value)
+
+
+def _cast_expr(raw: str, typ: str, with_format: bool) -> str:
+    """SQL that casts ``raw`` to ``typ``; NULL where it does not parse."""
+    if with_format and typ in {"DATE", "TIMESTAMP"}:
+        return f"CAST(try_strptime(CAST({raw} AS VARCHAR), ?) AS {typ})"
+    if typ == "DATE":
+        return f"coalesce(try_cast({raw} AS DATE), try_cast(try_cast({raw} AS TIMESTAMP) AS DATE))"
+    if typ == "VARCHAR":
+        return f"CAST({raw} AS VARCHAR)"
+    return f"try_cast({raw} AS {typ})"
+
+
+def _settings_max_mb() -> float | None:
+    try:
+        from data.settings import load_settings
+
+        return load_settings().max_upload_mb
+    except UserError:
+        return None
+
+
+def _register_keys(con: duckdb.DuckDBPyConnection, name: str, keys: list[tuple[str]]) -> None:
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {_q(name)} (k VARCHAR)")
+    if keys:
+        con.executemany(f"INSERT INTO {_q(name)} VALUES (?)", keys)
+
+
+def _load_keys(stager: _Stager, name: str, warehouse: Warehouse, table: str, column: str) -> None:
+    """Copy the warehouse's key values into the staging database (via Arrow, not row by row)."""
+    stager.con.execute(f"CREATE OR REPLACE TEMP TABLE {_q(name)} (k VARCHAR)")
+    if "raw" not in warehouse.current():
+        return
+    with warehouse.reader() as con:
+        arrow = con.sql(f"SELECT DISTINCT CAST({_q(column)} AS VARCHAR) AS k FROM {_q(table)}").to_arrow_table()
+    stager.con.register("__keys_in", arrow)
+    try:
+        stager.con.execute(f"INSERT INTO {_q(name)} SELECT k FROM __keys_in")
+    finally:
+        stager.con.unregister("__keys_in")
+
+
+def prepare(warehouse: Warehouse, specs: list[ImportSpec], mode: Mode = "replace", *,
+            max_mb: float | None = None, today: date | None = None, fresh: bool = False):
+    """Stage and validate ``specs`` without writing; returns ``(stager, staged, report)``.
+
+    The caller closes ``stager``. Used by :func:`import_tables` and by previews.
+    """
+    if mode not in ("replace", "append"):
+        raise UserError(f"Unknown import mode {mode!r}; use 'replace' or 'append'.")
+    for spec in specs:
+        if spec.table not in IMPORTABLE_TABLES:
+            raise UserError(f"Unknown table {spec.table!r}; choose one of {', '.join(IMPORTABLE_TABLES)}.")
+    if len({s.table for s in specs}) != len(specs):
+        raise UserError("Each table can appear only once in one import.")
+    stager = _Stager(max_mb if max_mb is not None else _settings_max_mb(), today or datetime.now(UTC).date())
+    try:
+        report = ValidationReport()
+        staged: list[_Staged] = []
+        order = sorted(specs, key=lambda s: s.table != "accounts")
+        for spec in order:
+            st = stager.stage(spec, report)
+            if st is not None:
+                staged.append(st)
+        by_table = {s.table: s for s in staged}
+        known = None
+        if any(s.table != "accounts" for s in staged):
+            known = "__known_accounts"
+            if "accounts" in by_table:
+                base = "" if (mode == "replace" or fresh) else "__wh_accounts"
+                if base:
+                    _load_keys(stager, base, warehouse, "accounts", "account_id")
+                stager.con.execute(
+                    f"CREATE OR REPLACE TEMP TABLE {known} AS SELECT DISTINCT account_id AS k "
+                    f"FROM {_q(by_table['accounts'].name)}" + (f" UNION SELECT k FROM {base}" if base else "")
+                )
+            elif fresh:
+                _register_keys(stager.con, known, [])
+            else:
+                _load_keys(stager, known, warehouse, "accounts", "account_id")
+        for st in staged:
+            existing = None
+            keys = PRIMARY_KEYS.get(st.table, ())
+            if mode == "append" and not fresh and keys:
+                existing = f"__existing_{st.table}"
+                _load_keys(stager, existing, warehouse, st.table, keys[0])
+            stager.validate(st, report, known, existing)
+        return stager, staged, report
+    except BaseException:
+        stager.close()
+        raise
+
+
+def import_tables(warehouse: Warehouse, specs: list[ImportSpec], mode: Mode = "replace", *,
+                  max_mb: float | None = None, today: date | None = None, fresh: bool = False,
+                  dry_run: bool = False) -> ImportResult:
+    """Import several tables in one all-or-nothing write (validation first).
+
+    ``mode='replace'`` replaces each named table; ``'append'`` adds rows (new custom
+    attribute columns are added to accounts). ``fresh=True`` starts from an empty raw
+    layer (every table not named becomes empty). ``dry_run`` validates only.
+    Raises :class:`ImportValidationError` (a UserError) when validation finds errors.
+    """
+    stager, staged, report = prepare(warehouse, specs, mode, max_mb=max_mb, today=today, fresh=fresh)
+    try:
+        if not report.ok:
+            raise ImportValidationError(report)
+        mappings = {s.table: s.mapping for s in staged}
+        counts = {s.table: report.rows.get(s.table, 0) for s in staged}
+        if dry_run:
+            return ImportResult(counts, mode, report, warehouse.version(), mappings)
+        arrows = {}
+        for st in staged:
+            cols = ", ".join(_q(c) for c, _ in st.columns)
+            arrows[st.table] = stager.con.sql(
+                f"SELECT {cols} FROM {_q(st.name)} ORDER BY {ROW_COLUMN}").to_arrow_table()
+    finally:
+        stager.close()
+    stamp = datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
+    try:
+        with warehouse.writer("raw", fresh=fresh) as con:
+            for st in staged:
+                _write_table(con, st, arrows[st.table], mode if not fresh else "replace")
+                con.execute("DELETE FROM raw.workspace_meta WHERE key = ?", [f"imported_{st.table}"])
+                con.execute("INSERT INTO raw.workspace_meta VALUES (?, ?)", [f"imported_{st.table}", stamp])
+    except duckdb.Error as exc:
+        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UserError(f"The import could not be written and nothing was changed: {msg}") from None
+    return ImportResult(counts, mode, report, warehouse.version(), mappings)
+
+
+def _write_table(con: duckdb.DuckDBPyConnection, st: _Staged, arrow, mode: Mode) -> None:
+    target = f"raw.{_q(st.table)}"
+    con.register("__incoming", arrow)
+    try:
+        if mode == "replace":
+            con.execute(f"DROP TABLE IF EXISTS {target}")
+            canonical = list(IMPORTABLE_TABLES[st.table])
+            extras = [(c, t, True) for c, t in st.columns[len(canonical):]]
+            con.execute(create_table_sql(st.table, canonical + extras).replace(
+                f'CREATE TABLE IF NOT EXISTS "{st.table}"', f"CREATE TABLE {target}", 1))
+        else:
+            have = {r[0] for r in con.execute(
+                "SELECT column_name FROM duckdb_columns() WHERE database_name = 'raw' AND table_name = ?",
+                [st.table]).fetchall()}
+            for col, typ in st.columns:
+                if col not in have:
+                    con.execute(f"ALTER TABLE {target} ADD COLUMN {_q(col)} {typ}")
+        con.execute(f"INSERT INTO {target} BY NAME SELECT * FROM __incoming")
+    finally:
+        with contextlib.suppress(Exception):
+            con.unregister("__incoming")
+
+
+def import_table(warehouse: Warehouse, table: str, source: Source | str, mapping: Mapping | None = None,
+                 mode: Mode = "replace", *, overrides: dict[str, str | None] | None = None,
+                 **kwargs) -> ImportResult:
+    """Import one canonical table from ``source`` (a :class:`Source` or a path/URL).
+
+    Validation runs first; errors raise :class:`ImportValidationError` and nothing is
+    written. See :func:`import_tables` for the keyword options.
+    """
+    src = source if isinstance(source, Source) else Source.from_text(str(source))
+    return import_tables(warehouse, [ImportSpec(table, src, mapping, dict(overrides or {}))], mode, **kwargs)
+
+
+def import_flat(warehouse: Warehouse, source: Source | str, id_col: str, label_col: str,
+                positive: str | None = None, **kwargs) -> ImportResult:
+    """Import a one-row-per-account table with a churn label, replacing the workspace's data.
+
+    Writes ``accounts`` (``id_col`` -> account_id; columns named like canonical account
+    columns fill them, every other column is kept as a custom attribute, identifiers
+    included) and ``account_labels(account_id, label)``. ``positive`` is the label
+    value meaning "churned"; without it Yes/No, true/false, 1/0, Y/N are recognised.
+    """
+    src = source if isinstance(source, Source) else Source.from_text(str(source))
+    stager = _Stager(kwargs.get("max_mb") if kwargs.get("max_mb") is not None else _settings_max_mb(),
+                     kwargs.get("today") or datetime.now(UTC).date())
+    try:
+        name, cols = stager.load(src)
+        for what, col in (("--id", id_col), ("--label", label_col)):
+            if col not in cols:
+                raise UserError(f"{what} {col!r} is not a column of {src.label}; its columns are: {', '.join(cols)}.")
+        if id_col == label_col:
+            raise UserError("--id and --label must be different columns.")
+        values = [r[0] for r in stager.con.execute(
+            f"SELECT DISTINCT CAST({_q(label_col)} AS VARCHAR) FROM {_q(name)} LIMIT 1000").fetchall()]
+    finally:
+        stager.close()
+    present = [v for v in values if v is not None and v.strip() != ""]
+    if positive is not None:
+        if str(positive).strip().lower() not in {v.strip().lower() for v in present}:
+            raise UserError(f"--positive {positive!r} does not occur in {label_col!r}; values are: "
+                            f"{', '.join(sorted(present)[:10])}.")
+        value_map = {v.strip().lower(): (1 if v.strip().lower() == str(positive).strip().lower() else 0)
+                     for v in present}
+    else:
+        value_map = suggest_value_map(present)
+        if value_map is None:
+            raise UserError(f"Cannot tell which value of {label_col!r} means churned (values: "
+                            f"{', '.join(sorted(present)[:10])}); pass --positive VALUE.")
+    others = [c for c in cols if c not in (id_col, label_col)]
+    suggested = suggest_mapping(others, None, "accounts")
+    columns = {id_col: "account_id"}
+    columns.update({src_col: dst for src_col, dst in suggested.columns.items() if dst != "account_id"})
+    extra = [c for c in others if c not in columns]
+    accounts = Mapping("accounts", columns=columns, extra=extra)
+    labels = Mapping("account_labels", columns={id_col: "account_id", label_col: "label"},
+                     values={"label": value_map})
+    opts = {k: v for k, v in kwargs.items() if k in {"max_mb", "today", "dry_run"}}
+    return import_tables(warehouse, [ImportSpec("accounts", src, accounts), ImportSpec("account_labels", src, labels)],
+                         "replace", fresh=True, **opts)

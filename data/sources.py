@@ -1,0 +1,364 @@
+"""Import sources: CSV, Parquet, Excel files and SQLAlchemy databases, loaded into DuckDB.
+
+A :class:`Source` says where rows come from; :meth:`Source.load` puts them into a
+table of a DuckDB connection (the import's private staging database) through DuckDB's
+own readers (CSV, Parquet) or a DataFrame hand-over (Excel, databases). Nothing is
+read row by row in Python.
+
+CSV columns are loaded as text (``all_varchar``) so identifiers like ``007`` keep their
+leading zeros; the mapping step casts them to the canonical types and counts what does
+not parse. Every loaded table gets a ``__row`` column: the 1-based data row number
+that validation reports point at.
+
+Database URLs may carry passwords: every message built here uses :func:`mask_url`
+and scrubs the password from driver errors.
+"""
+
+# Identifiers in f-string SQL below are quoted with _q and whitelisted against the source's real
+# columns or our schema; every value is a bound parameter.
+# ruff: noqa: S608
+
+from __future__ import annotations
+
+import codecs
+import os
+import re
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from data.errors import UserError
+
+ROW_COLUMN = "__row"
+FILE_KINDS = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet", ".xlsx": "xlsx"}
+DUCKDB_ENCODINGS = {"utf-8": "utf-8", "utf8": "utf-8", "utf-16": "utf-16", "utf16": "utf-16", "latin-1": "latin-1",
+                    "latin1": "latin-1", "iso-8859-1": "latin-1"}
+_FORBIDDEN_SQL = re.compile(
+    r"\b(insert|update|delete|merge|drop|alter|create|truncate|grant|revoke|copy|attach|detach|pragma|vacuum|"
+    r"call|exec|execute|replace|upsert|lock|set|load|install|into)\b",
+    re.IGNORECASE,
+)
+
+
+def is_database_url(text: str) -> bool:
+    """True when ``text`` looks like a SQLAlchemy URL (``dialect[+driver]://...``)."""
+    return bool(re.match(r"^[a-zA-Z][a-zA-Z0-9+_.-]*://", str(text)))
+
+
+def mask_url(url: str) -> str:
+    """The URL with its password replaced by ``***`` (safe to print or log)."""
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - an unparsable URL is masked by pattern instead
+        return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", str(url))
+
+
+def _url_password(url: str) -> str | None:
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).password
+    except Exception:  # noqa: BLE001
+        m = re.search(r"://[^:/@]*:([^@]*)@", str(url))
+        return m.group(1) if m else None
+
+
+def scrub(text: str, url: str) -> str:
+    """Remove the URL and its password from a message (driver errors may echo them)."""
+    out = str(text).replace(str(url), mask_url(url))
+    pw = _url_password(url)
+    if pw:
+        out = out.replace(pw, "***")
+    return out
+
+
+def check_select_query(query: str) -> str:
+    """Return ``query`` without a trailing ``;`` if it is one read-only SELECT/WITH statement.
+
+    Raises UserError for anything else (several statements, DML/DDL keywords).
+    """
+    text = re.sub(r"--[^\n]*", " ", str(query))
+    text = re.sub(r"/\*.*?\*/", " ", text, flags=re.DOTALL)
+    text = text.strip().rstrip(";").strip()
+    stripped = re.sub(r"'(?:[^']|'')*'", "''", text)
+    if not text:
+        raise UserError("The query is empty; write one SELECT statement.")
+    if ";" in stripped:
+        raise UserError("The query contains more than one statement; give exactly one SELECT statement.")
+    first = stripped.split(None, 1)[0].lower()
+    if first not in {"select", "with"}:
+        raise UserError("Only read-only queries are allowed: the query must start with SELECT or WITH.")
+    bad = _FORBIDDEN_SQL.search(re.sub(r'"[^"]*"', '""', stripped))
+    if bad:
+        raise UserError(f"The query uses {bad.group(0).upper()!r}; only read-only SELECT queries are allowed.")
+    return text
+
+
+@dataclass
+class Source:
+    """Where import rows come from: a file (``path``) or a database (``url`` + query/table).
+
+    CSV options: ``delimiter``, ``encoding``, ``header`` (None = sniff), ``skip`` (lines
+    before the header). Excel: ``sheet`` (name or 0-based index). Database: ``query``
+    (one SELECT) or ``table``.
+    """
+
+    path: str | None = None
+    url: str | None = field(default=None, repr=False)
+    query: str | None = None
+    table: str | None = None
+    delimiter: str | None = None
+    encoding: str | None = None
+    header: bool | None = None
+    skip: int | None = None
+    sheet: str | int | None = None
+
+    @classmethod
+    def from_text(cls, text: str, **options) -> Source:
+        """A file path or a SQLAlchemy URL, as typed on the command line."""
+        if is_database_url(text) and not Path(text).exists():
+            return cls(url=text, **options)
+        return cls(path=text, **options)
+
+    @property
+    def label(self) -> str:
+        """Human name for messages (URLs masked)."""
+        if self.url:
+            what = "query" if self.query else f"table {self.table!r}"
+            return f"{what} on {mask_url(self.url)}"
+        return Path(self.path or "?").name
+
+    @property
+    def kind(self) -> str:
+        if self.url:
+            return "sql"
+        suffix = Path(self.path or "").suffix.lower()
+        kind = FILE_KINDS.get(suffix)
+        if kind is None:
+            if suffix == ".xls":
+                raise UserError(f"{self.label}: old Excel .xls files are not supported; save it as .xlsx or CSV.")
+            raise UserError(
+                f"{self.label}: unsupported file type {suffix or '(no extension)'!r}; "
+                "use .csv, .tsv, .parquet or .xlsx."
+            )
+        return kind
+
+    # ---------------------------------------------------------------- loading
+    def load(self, con: duckdb.DuckDBPyConnection, name: str, *, max_mb: float | None = None) -> list[str]:
+        """Create temp table ``name`` in ``con`` with the source's rows; returns its column names.
+
+        Raises UserError for missing, empty, oversize, unreadable or wrongly typed sources.
+        """
+        kind = self.kind
+        if kind == "sql":
+            df = self._read_database()
+            _register_frame(con, name, df)
+        else:
+            path = self._check_file(max_mb)
+            if kind == "csv":
+                self._load_csv(con, name, path)
+            elif kind == "parquet":
+                self._load_parquet(con, name, path)
+            else:
+                _register_frame(con, name, self._read_excel(path))
+        cols = [r[0] for r in con.execute(f'DESCRIBE "{name}"').fetchall()]
+        return [c for c in cols if c != ROW_COLUMN]
+
+    def _check_file(self, max_mb: float | None) -> Path:
+        if not self.path:
+            raise UserError("No file given; choose a .csv, .parquet or .xlsx file.")
+        path = Path(self.path)
+        if not path.exists():
+            raise UserError(f"File {self.path!r} does not exist; check the path.")
+        if path.is_dir():
+            raise UserError(f"{self.path!r} is a folder, not a file; choose a .csv, .parquet or .xlsx file.")
+        size = path.stat().st_size
+        if size == 0:
+            raise UserError(f"{self.label} is empty (0 bytes); export the data again.")
+        if max_mb is not None and size > max_mb * 1024 * 1024:
+            raise UserError(
+                f"{self.label} is {size / 1024 / 1024:.1f} MB, above the {max_mb:g} MB upload limit; "
+                "split the file or raise CSAI_MAX_UPLOAD_MB."
+            )
+        return path
+
+    def _load_csv(self, con: duckdb.DuckDBPyConnection, name: str, path: Path) -> None:
+        encoding = (self.encoding or "").lower() or None
+        tmp: str | None = None
+        try:
+            read_path = path
+            if encoding is None:
+                encoding = _sniff_encoding(path)
+            if encoding not in DUCKDB_ENCODINGS:
+                tmp = _transcode(path, encoding, self.label)
+                read_path, encoding = Path(tmp), "utf-8"
+            opts = ["all_varchar = true", f"encoding = '{DUCKDB_ENCODINGS[encoding]}'", "sample_size = 20480"]
+            params: list = [str(read_path)]
+            if self.delimiter:
+                delim = self.delimiter.encode().decode("unicode_escape") if "\\" in self.delimiter else self.delimiter
+                opts.append("delim = ?")
+                params.append(delim)
+            elif path.suffix.lower() == ".tsv":
+                opts.append("delim = '\t'")
+            if self.header is not None:
+                opts.append(f"header = {'true' if self.header else 'false'}")
+            if self.skip:
+                opts.append(f"skip = {int(self.skip)}")
+            sql = (
+                f'CREATE OR REPLACE TEMP TABLE "{name}" AS SELECT row_number() OVER () AS {ROW_COLUMN}, * '
+                f"FROM read_csv(?, {', '.join(opts)})"
+            )
+            try:
+                con.execute(sql, params)
+            except duckdb.Error as exc:
+                raise UserError(f"{self.label} could not be read as CSV: {_first_line(exc)}. "
+                                "Check the delimiter and encoding (--delimiter, --encoding).") from None
+        finally:
+            if tmp:
+                os.unlink(tmp)
+
+    def _load_parquet(self, con: duckdb.DuckDBPyConnection, name: str, path: Path) -> None:
+        try:
+            con.execute(
+                f'CREATE OR REPLACE TEMP TABLE "{name}" AS SELECT row_number() OVER () AS {ROW_COLUMN}, * '
+                "FROM read_parquet(?)",
+                [str(path)],
+            )
+        except duckdb.Error as exc:
+            raise UserError(f"{self.label} is not a readable Parquet file ({_first_line(exc)}).") from None
+
+    def _read_excel(self, path: Path) -> pd.DataFrame:
+        try:
+            df = pd.read_excel(path, sheet_name=self.sheet if self.sheet is not None else 0, engine="openpyxl",
+                               header=0 if self.header is not False else None, skiprows=self.skip or None)
+        except ValueError as exc:
+            raise UserError(f"{self.label}: {exc}.") from None
+        except Exception as exc:  # noqa: BLE001 - zip/xml errors of a broken workbook
+            raise UserError(f"{self.label} is not a readable .xlsx workbook ({type(exc).__name__}); "
+                            "save it again from Excel or export it as CSV.") from None
+        if self.header is False:
+            df.columns = [f"column{i}" for i in range(len(df.columns))]
+        return df
+
+    def _read_database(self) -> pd.DataFrame:
+        import sqlalchemy as sa
+
+        url = str(self.url)
+        if bool(self.query) == bool(self.table):
+            raise UserError("For a database source give either a query (--query) or a table (--from-table), not both.")
+        try:
+            engine = sa.create_engine(url)
+        except Exception as exc:  # noqa: BLE001 - bad URL / missing driver
+            raise UserError(f"Cannot use database URL {mask_url(url)}: {scrub(_first_line(exc), url)}") from None
+        try:
+            with engine.connect() as conn:
+                _make_read_only(conn)
+                if self.query:
+                    stmt = sa.text(check_select_query(self.query))
+                else:
+                    schema, _, tname = str(self.table).rpartition(".")
+                    names = sa.inspect(conn).get_table_names(schema=schema or None)
+                    names += sa.inspect(conn).get_view_names(schema=schema or None)
+                    if tname not in names:
+                        shown = ", ".join(sorted(names)[:20]) or "none"
+                        raise UserError(f"Table {self.table!r} was not found on {mask_url(url)}. Tables: {shown}.")
+                    stmt = sa.select(sa.text("*")).select_from(sa.table(tname, schema=schema or None))
+                return pd.read_sql(stmt, conn)
+        except UserError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - connection, auth and SQL errors of any driver
+            raise UserError(f"Reading from {mask_url(url)} failed: {scrub(_first_line(exc), url)}") from None
+        finally:
+            engine.dispose()
+
+
+def _make_read_only(conn) -> None:
+    """Ask the database for a read-only session where the dialect supports it."""
+    import sqlalchemy as sa
+
+    name = conn.dialect.name
+    if name == "sqlite":
+        conn.exec_driver_sql("PRAGMA query_only = ON")
+    elif name in {"postgresql", "mysql", "mariadb"}:
+        conn.execute(sa.text("SET TRANSACTION READ ONLY"))
+
+
+def _register_frame(con: duckdb.DuckDBPyConnection, name: str, df: pd.DataFrame) -> None:
+    """Hand a DataFrame to DuckDB as temp table ``name`` (with ``__row``)."""
+    df = df.copy()
+    df.columns = _unique_names([str(c) for c in df.columns])
+    for col in df.columns:
+        s = df[col]
+        if s.dtype == object or str(s.dtype).startswith(("string", "str")):
+            df[col] = s.map(lambda v: None if v is None or (isinstance(v, float) and pd.isna(v)) else str(v)
+                            if not isinstance(v, str) else v).astype(object)
+        elif pd.api.types.is_float_dtype(s):
+            non_null = s.dropna()
+            if len(non_null) and (non_null == non_null.round()).all() and non_null.abs().max() < 2**53:
+                df[col] = s.astype("Int64")
+    df.insert(0, ROW_COLUMN, range(1, len(df) + 1))
+    view = f"__frame_{name}"
+    con.register(view, df)
+    try:
+        con.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS SELECT * FROM "{view}"')
+    finally:
+        con.unregister(view)
+
+
+def _unique_names(names: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for n in names:
+        n = n.strip() or "column"
+        if n in seen:
+            seen[n] += 1
+            n = f"{n}_{seen[n]}"
+        seen.setdefault(n, 0)
+        out.append(n)
+    return out
+
+
+def _sniff_encoding(path: Path) -> str:
+    with open(path, "rb") as fh:
+        head = fh.read(1 << 20)
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8"
+    try:
+        head.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError as exc:
+        if exc.start >= len(head) - 4:  # a multi-byte character cut by the 1 MB window
+            return "utf-8"
+    return "cp1252"
+
+
+def _transcode(path: Path, encoding: str, label: str) -> str:
+    """Copy ``path`` to a temporary UTF-8 file (for encodings DuckDB cannot read itself)."""
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise UserError(f"Unknown encoding {encoding!r}; use e.g. utf-8, latin-1, cp1252 or utf-16.") from None
+    fd, tmp = tempfile.mkstemp(suffix=".csv", prefix="csai-import-")
+    errors = "replace" if encoding == "cp1252" else "strict"
+    try:
+        with open(path, encoding=encoding, errors=errors, newline="") as src, os.fdopen(
+            fd, "w", encoding="utf-8", newline=""
+        ) as dst:
+            while chunk := src.read(1 << 20):
+                dst.write(chunk)
+    except UnicodeError:
+        os.unlink(tmp)
+        raise UserError(f"{label} is not valid {encoding} text; pass the right --encoding.") from None
+    return tmp
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
