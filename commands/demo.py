@@ -61,7 +61,7 @@ def build_demo(workspace: str | None, *, accounts: int = 2000, seed: int = 42, e
     tables = generate_sample(n_accounts=accounts, seed=seed, end=end_date)
     write_sample(ws.warehouse, tables, seed=seed, end=end_date)
     say(f"  data written in {time.perf_counter() - t0:.1f}s")
-    users = create_demo_users(ws.settings.auth_file, tables["accounts"])
+    users = create_demo_users(ws.settings.auth_file, tables["accounts"]["csm"].dropna().unique().tolist())
     say("  demo users: " + ", ".join(f"{u} ({r})" for u, r in users))
     for step in _post_demo_steps():
         step(ws, say)

@@ -83,4 +83,4 @@ def _demo_logins() -> None:
 def logout_button() -> None:
     auth = st.session_state.get("_authenticator")
     if auth is not None:
-        auth.logout("Log out", location="sidebar", key="logout")
+        auth.logout("Log out", location="sidebar", key="logout_button")

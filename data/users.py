@@ -259,14 +259,9 @@ def demo_password(username: str) -> str:
     return f"{username}{DEMO_PASSWORD_SUFFIX}"
 
 
-def create_demo_users(path: str | os.PathLike, accounts) -> list[tuple[str, str]]:
-    """(Re)create the demo users for a sample workspace and mark the workspace as demo."""
-    try:
-        from data.sample import CSM_NAMES
-
-        csms = list(CSM_NAMES)
-    except ImportError:  # pragma: no cover - generator always ships CSM_NAMES
-        csms = sorted(accounts["csm"].dropna().unique().tolist())
+def create_demo_users(path: str | os.PathLike, csm_names: list[str]) -> list[tuple[str, str]]:
+    """(Re)create the demo users and mark the workspace as demo; CSM logins get the first two names."""
+    csms = sorted({c for c in csm_names if c})
     specs = demo_logins(csms)
     hashed = {s["username"]: hash_password(demo_password(s["username"])) for s in specs}
     with _editing(path) as config:
