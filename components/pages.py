@@ -23,11 +23,16 @@ class PageSpec:
 
 
 PAGES: list[PageSpec] = [
+    PageSpec("views/home.py", "Home", "home", ":material/home:", in_menu=False),
     PageSpec("views/accounts.py", "Accounts", "accounts", ":material/groups:"),
     PageSpec("views/account.py", "Account", "account", ":material/domain:", in_menu=False),
 ]
 
-DEFAULT_PAGE = "accounts"
+DEFAULT_PAGE = "home"
+
+# Where each role lands after login, best first.
+LANDING = {"manager": ("portfolio", "accounts"), "admin": ("portfolio", "accounts"),
+           "csm": ("portfolio", "accounts"), "data_scientist": ("model_lab", "accounts")}
 
 
 def allowed(spec: PageSpec, roles: tuple[str, ...]) -> bool:
@@ -36,3 +41,13 @@ def allowed(spec: PageSpec, roles: tuple[str, ...]) -> bool:
 
 def spec_for(url_path: str) -> PageSpec | None:
     return next((p for p in PAGES if p.url_path == url_path), None)
+
+
+def landing_page(roles: tuple[str, ...]) -> PageSpec:
+    """The first existing, allowed page among the role's landing choices (Accounts as fallback)."""
+    for role in roles:
+        for url in LANDING.get(role, ()):
+            spec = spec_for(url)
+            if spec is not None and allowed(spec, roles):
+                return spec
+    return spec_for("accounts")

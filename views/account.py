@@ -52,23 +52,24 @@ with badges:
         if isinstance(value, str) and value:
             st.badge(value, color="gray")
     st.badge(acct["account_id"], color="blue")
+    st.badge(f"CSM: {acct['csm'] or 'unassigned'}", icon=":material/person:", color="violet")
 
 renewal = acct["renewal_date"]
 if pd.notna(renewal):
     days_left = (pd.Timestamp(renewal) - as_of).days
-    renewal_text, renewal_help = pd.Timestamp(renewal).strftime("%d %b %Y"), f"in {days_left} days ({acct['billing_period']})"
+    renewal_text = f"in {days_left} days"
+    renewal_help = f"{pd.Timestamp(renewal):%d %b %Y} · {acct['billing_period']}"
 elif acct["status"] == "churned" and pd.notna(acct["churned_on"]):
     renewal_text, renewal_help = "–", f"churned on {pd.Timestamp(acct['churned_on']):%d %b %Y}"
 else:
     renewal_text, renewal_help = "–", None
 tenure_months = int(acct["tenure_days"] // 30) if pd.notna(acct["tenure_days"]) else 0
 
-c = st.columns(5)
+c = st.columns(4)
 c[0].metric("ARR", layout.money(acct["arr"]), border=True)
 c[1].metric("Seats", f"{int(acct['seats']):,}" if pd.notna(acct["seats"]) else "–", border=True)
-c[2].metric("CSM", acct["csm"] or "unassigned", border=True)
-c[3].metric("Renewal", renewal_text, delta=renewal_help, delta_color="off", delta_arrow="off", border=True)
-c[4].metric("Tenure", f"{tenure_months // 12} y {tenure_months % 12} m" if tenure_months >= 12 else f"{tenure_months} months",
+c[2].metric("Renewal", renewal_text, delta=renewal_help, delta_color="off", delta_arrow="off", border=True)
+c[3].metric("Tenure", f"{tenure_months // 12} y {tenure_months % 12} m" if tenure_months >= 12 else f"{tenure_months} months",
             border=True)
 
 usage_tab, timeline_tab, contacts_tab, billing_tab = st.tabs(["Usage", "Timeline", "Contacts", "Subscription"])

@@ -99,6 +99,6 @@ def wait_idle(page) -> None:
 
 def login(page, base_url: str, username: str, password: str, path: str = "") -> None:
     page.goto(base_url + path)
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(password)
+    page.get_by_role("textbox", name="Username").fill(username)
+    page.get_by_role("textbox", name="Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
