@@ -286,7 +286,8 @@ class _Stager:
         """Type of a text custom attribute: BIGINT, DOUBLE, DATE, TIMESTAMP, BOOLEAN or VARCHAR."""
         c = f"NULLIF(trim({_q(col)}), '')"
         row = self.con.execute(
-            f"SELECT count({c}), count(try_cast({c} AS BIGINT)), count(try_cast({c} AS DOUBLE)), "
+            f"SELECT count({c}), count(CASE WHEN regexp_full_match({c}, '[+-]?[0-9]{{1,18}}') THEN 1 END), "
+            f"count(try_cast({c} AS DOUBLE)), "
             f"count(try_cast({c} AS DATE)), count(try_cast({c} AS TIMESTAMP)), "
             f"count(CASE WHEN lower({c}) IN ('true', 'false') THEN 1 END), "
             f"count(CASE WHEN regexp_matches({c}, '^[+-]?0[0-9]') THEN 1 END) FROM {_q(src)}"

@@ -43,7 +43,7 @@ SYNONYMS: dict[str, dict[str, list[str]]] = {
         "region": ["region", "geo", "territory", "market", "country"],
         "plan": ["plan", "plan_name", "pricing_plan", "package", "edition", "subscription_plan"],
         "csm": ["csm", "csm_name", "owner", "account_owner", "success_manager", "customer_success_manager"],
-        "created_at": ["created_at", "created", "created_date", "signup_date", "signed_up_at", "customer_since",
+        "created_at": ["created_at", "created", "created_date", "signup_date", "signed_up_at", "customer_since", "since",
                        "onboarded_at", "joined_at", "start_date"],
     },
     "subscriptions": {
@@ -283,7 +283,13 @@ def suggest_mapping(source_columns: list[str], source_types: dict[str, str] | li
     norm = {c: normalise_name(c) for c in source_columns}
     chosen: dict[str, str] = {}  # source -> target
     used_targets: set[str] = set()
+    for col in source_columns:  # exact canonical names first, so a synonym never steals them
+        if norm[col] in SYNONYMS[table] and norm[col] not in used_targets:
+            chosen[col] = norm[col]
+            used_targets.add(norm[col])
     for target, names in SYNONYMS[table].items():
+        if target in used_targets:
+            continue
         best: tuple[int, str] | None = None
         for col in source_columns:
             if col in chosen:

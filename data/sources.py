@@ -216,7 +216,8 @@ class Source:
             try:
                 con.execute(sql, params)
             except duckdb.Error as exc:
-                raise UserError(f"{self.label} could not be read as CSV: {_first_line(exc)}. "
+                detail = _first_line(exc).replace(str(read_path), self.label)
+                raise UserError(f"{self.label} could not be read as CSV: {detail}. "
                                 "Check the delimiter and encoding (--delimiter, --encoding).") from None
         finally:
             if tmp:
