@@ -43,7 +43,7 @@ SYNONYMS: dict[str, dict[str, list[str]]] = {
         "region": ["region", "geo", "territory", "market", "country"],
         "plan": ["plan", "plan_name", "pricing_plan", "package", "edition", "subscription_plan"],
         "csm": ["csm", "csm_name", "owner", "account_owner", "success_manager", "customer_success_manager"],
-        "created_at": ["created_at", "created", "created_date", "signup_date", "signed_up_at", "customer_since", "since",
+        "created_at": ["created_at", "created", "created_date", "signup_date", "signup", "signed_up_at", "customer_since", "since",
                        "onboarded_at", "joined_at", "start_date"],
     },
     "subscriptions": {

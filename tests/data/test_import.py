@@ -405,13 +405,47 @@ def test_import_killed_mid_write_leaves_old_data(tmp_path, wh):
 
 
 # --------------------------------------------------------------------------- round trip
+def _hand_made_tables() -> dict[str, pd.DataFrame]:
+    ts = pd.Timestamp
+    return {
+        "accounts": pd.DataFrame({"account_id": ["A1", "A2"], "name": ["Acme", "Beta"], "segment": ["SMB", "ENT"],
+                                  "created_at": [ts("2024-01-01"), ts("2024-02-01")], "employees": [10, 500]}),
+        "subscriptions": pd.DataFrame({"account_id": ["A1", "A2"], "product": ["core", "core"],
+                                       "start_date": [ts("2024-01-01"), ts("2024-02-01")],
+                                       "end_date": [ts("2025-01-01"), None], "mrr": [99.5, 1234.25], "seats": [3, 40]}),
+        "events": pd.DataFrame({"account_id": ["A1", "A2"], "event_time": [ts("2025-01-01 10:00:01")] * 2,
+                                "event_type": ["login", "report_run"], "quantity": [1.0, 2.5], "user_id": ["u1", None]}),
+        "tickets": pd.DataFrame({"ticket_id": ["T1"], "account_id": ["A1"], "opened_at": [ts("2025-01-01 09:00")],
+                                 "closed_at": [ts("2025-01-02 09:00")], "priority": ["high"], "csat": [4.0]}),
+        "nps": pd.DataFrame({"account_id": ["A1"], "responded_at": [ts("2025-03-01")], "score": [9],
+                             "comment": ['great, "really"']}),
+        "invoices": pd.DataFrame({"invoice_id": ["I1"], "account_id": ["A2"], "issued_at": [ts("2025-01-01")],
+                                  "due_at": [ts("2025-01-31")], "paid_at": [None], "amount": [100.1],
+                                  "status": ["open"]}),
+        "contacts": pd.DataFrame({"contact_id": ["C1"], "account_id": ["A1"], "email": ["a@x.io"], "role": ["admin"],
+                                  "active_from": [ts("2024-01-01")], "active_to": [None]}),
+    }
+
+
 @pytest.fixture(scope="module")
 def sample_warehouse(tmp_path_factory):
-    from data.sample import generate_sample, write_sample
-
+    """The sample company (60 accounts) when data/sample.py exists, else small hand-made tables."""
     end = date(2026, 6, 30)
     w = Warehouse(tmp_path_factory.mktemp("rt") / "wh")
-    write_sample(w, generate_sample(n_accounts=60, seed=1, end=end), seed=1, end=end)
+    try:
+        from data.sample import generate_sample, write_sample
+    except ModuleNotFoundError:
+        with w.writer("raw") as con:
+            for table, df in _hand_made_tables().items():
+                con.register("df", df)
+                con.execute(f'DELETE FROM raw."{table}"')
+                extra = [c for c in df.columns if c not in {n for n, _, _ in CANONICAL_TABLES[table]}]
+                for c in extra:
+                    con.execute(f'ALTER TABLE raw."{table}" ADD COLUMN "{c}" BIGINT')
+                con.execute(f'INSERT INTO raw."{table}" BY NAME SELECT * FROM df')
+                con.unregister("df")
+    else:
+        write_sample(w, generate_sample(n_accounts=60, seed=1, end=end), seed=1, end=end)
     return w
 
 
