@@ -104,6 +104,8 @@ nps_latest AS (
 inv AS (
     SELECT o.account_id, o.obs_date,
            count(*) FILTER (WHERE lower(i.status) = 'failed' AND coalesce(i.due_at, i.issued_at) < o.obs_date
+                             AND coalesce(i.due_at, i.issued_at) >= o.obs_date - 90) AS failed_payments_90d,
+           count(*) FILTER (WHERE lower(i.status) = 'failed' AND coalesce(i.due_at, i.issued_at) < o.obs_date
                              AND coalesce(i.due_at, i.issued_at) >= o.obs_date - 180) AS failed_payments_180d,
            count(*) FILTER (WHERE i.paid_at < o.obs_date AND i.paid_at > i.due_at
                              AND i.due_at >= o.obs_date - 180) AS late_payments_180d,
@@ -119,6 +121,8 @@ ct AS (
                              AND (c.active_to IS NULL OR c.active_to >= o.obs_date)) AS active_champions,
            count(*) FILTER (WHERE lower(c.role) = 'champion' AND c.active_to < o.obs_date
                              AND c.active_to >= o.obs_date - 90) AS champions_left_90d,
+           min(date_diff('day', coalesce(c.active_from, DATE '1900-01-01'), o.obs_date)) FILTER (
+               WHERE lower(c.role) = 'champion' AND (c.active_to IS NULL OR c.active_to >= o.obs_date)) AS champion_tenure_days,
            min(date_diff('day', c.active_to, o.obs_date)) FILTER (
                WHERE lower(c.role) = 'champion' AND c.active_to < o.obs_date) AS days_since_champion_left
     FROM obs o
@@ -153,12 +157,14 @@ SELECT o.account_id, o.obs_date,
        nl.nps_latest,
        nl.nps_change,
        nl.days_since_nps,
+       coalesce(inv.failed_payments_90d, 0) AS failed_payments_90d,
        coalesce(inv.failed_payments_180d, 0) AS failed_payments_180d,
        coalesce(inv.late_payments_180d, 0) AS late_payments_180d,
        coalesce(inv.overdue_invoices, 0) AS overdue_invoices,
        coalesce(ct.active_contacts, 0) AS active_contacts,
        coalesce(ct.active_champions, 0) AS active_champions,
        coalesce(ct.champions_left_90d, 0) AS champions_left_90d,
+       ct.champion_tenure_days,
        ct.days_since_champion_left
 FROM obs o
 LEFT JOIN acct ON acct.account_id = o.account_id AND acct.obs_date = o.obs_date

@@ -1,0 +1,132 @@
+"""``cli.py train | score | explain``: train, register and promote models; score; explain an account.
+
+Stable interface (cron jobs and checks use it):
+
+* ``train [--target churn|expansion] [--algorithm logreg|gbm|auto] [--horizon-days 90]
+  [--lead-days 0] [--promote] [--json] [--predictions-out FILE]`` - with ``--json`` one JSON
+  object: model_id, target, algorithm, validation, n_train, n_test, positives_test,
+  metrics {roc_auc, pr_auc, brier, top_decile_lift, ece}, top_features [{feature, label,
+  group, mean_abs_shap}]. ``--predictions-out`` writes held-out predictions as CSV
+  (account_id, obs_date, y_true, p).
+* ``score [--json]`` - score all active accounts with the production models.
+* ``explain ACCOUNT_ID [--json]`` - the account's latest score and drivers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from data.errors import UserError
+from data.workspace import open_workspace
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help="train a churn or expansion model (time-ordered validation) and register it")
+    p.add_argument("--target", choices=["churn", "expansion"], default="churn")
+    p.add_argument("--algorithm", choices=["logreg", "gbm", "auto"], default="auto")
+    p.add_argument("--horizon-days", type=int, default=90, help="predict the outcome within this many days (default 90)")
+    p.add_argument("--lead-days", type=int, default=0, help="days between the score date and the horizon (default 0)")
+    p.add_argument("--promote", action="store_true", help="make the new model the production model of its target")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--predictions-out", metavar="FILE", help="write held-out predictions to this CSV file")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=run_train)
+
+    p = sub.add_parser("score", help="score every active account with the production models")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=run_score)
+
+    p = sub.add_parser("explain", help="show an account's latest score and its drivers")
+    p.add_argument("account_id")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=run_explain)
+
+
+def _say(args):
+    if args.json:
+        return lambda msg: print(msg, file=sys.stderr, flush=True)
+    return lambda msg: print(msg, flush=True)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from models.registry import promote, register_model
+    from models.training import TrainConfig, train
+
+    ws = open_workspace(args.workspace)
+    say = _say(args)
+    if not ws.warehouse.has_data():
+        raise UserError("The workspace has no data; run `cli.py demo` or import data first.")
+    config = TrainConfig(target=args.target, algorithm=args.algorithm, horizon_days=args.horizon_days,
+                         lead_days=args.lead_days, seed=args.seed)
+    say(f"Training {'an' if args.target == 'expansion' else 'a'} {args.target} model ({args.algorithm}, horizon {args.horizon_days} days)...")
+    with ws.warehouse.reader() as con:
+        result = train(con, config, say=say)
+    record = register_model(ws.engine, ws.settings.models_dir, result, actor="cli")
+    if args.promote:
+        promote(ws.engine, record.id, actor="cli")
+    if args.predictions_out:
+        result.predictions.to_csv(args.predictions_out, index=False)
+    summary = result.summary(record.id)
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        m = summary["metrics"]
+        say(f"Model {record.id} ({summary['algorithm']}, {summary['validation']}): ROC-AUC {_f(m['roc_auc'])}, "
+            f"PR-AUC {_f(m['pr_auc'])}, Brier {_f(m['brier'])}, top-decile lift {_f(m['top_decile_lift'])}, "
+            f"ECE {_f(m['ece'])} on {summary['n_test']:,} held-out rows ({summary['positives_test']:,} positive); "
+            f"{result.seconds:.1f}s")
+        say("Top features: " + ", ".join(f"{t['label']} ({t['group']})" for t in summary["top_features"][:5]))
+        say("Promoted to production." if args.promote else "Registered as a candidate; add --promote to use it.")
+    return 0
+
+
+def _f(v) -> str:
+    return "n/a" if v is None else f"{v:.3f}"
+
+
+def run_score(args: argparse.Namespace) -> int:
+    from models.scoring import score_workspace
+
+    ws = open_workspace(args.workspace)
+    run = score_workspace(ws, say=_say(args))
+    if args.json:
+        print(json.dumps(run.summary()))
+    else:
+        s = run.summary()
+        print(f"Scored {s['accounts']:,} accounts as of {s['obs_date']} with {s['model_id']}: expected ARR loss "
+              f"${s['expected_arr_loss']:,.0f}; risk bands {s['risk_bands']}")
+    return 0
+
+
+def run_explain(args: argparse.Namespace) -> int:
+    from models.evaluation import clean_json
+    from models.scoring import account_explanation
+
+    ws = open_workspace(args.workspace)
+    e = account_explanation(ws.warehouse, args.account_id)
+    if e is None:
+        raise UserError(f"No score for account {args.account_id!r}; check the id, or run `cli.py score` first.")
+    cols = ["feature", "label", "group", "value", "shap", "sentence", "rank"]
+    out = clean_json({
+        "account_id": e.account_id, "scored_at": e.scored_at.isoformat(timespec="seconds"),
+        "obs_date": e.obs_date.isoformat() if e.obs_date else None, "model_id": e.model_id,
+        "p_churn": e.p_churn, "risk_band": e.risk_band, "p_expansion": e.p_expansion, "arr": e.arr,
+        "expected_arr_loss": e.expected_arr_loss, "health_score": e.health_score,
+        "drivers": e.drivers[cols].to_dict("records"),
+        "expansion_drivers": e.expansion_drivers[cols].to_dict("records"), "changes": e.changes,
+    })
+    if args.json:
+        print(json.dumps(out))
+        return 0
+    print(f"{e.account_id}: churn risk {e.p_churn:.1%} ({e.risk_band})"
+          + (f", expansion {e.p_expansion:.1%}" if e.p_expansion is not None else "")
+          + (f", expected ARR loss ${e.expected_arr_loss:,.0f}" if e.expected_arr_loss is not None else "")
+          + f" - scored {out['scored_at']} by {e.model_id}")
+    for r in e.drivers.sort_values("rank").head(8).itertuples():
+        arrow = "raises" if r.shap > 0 else "lowers"
+        print(f"  {r.rank:>2}. [{r.group}] {r.sentence} ({arrow} risk, {r.shap:+.2f})")
+    for c in e.changes:
+        print(f"  * {c}")
+    return 0

@@ -1,0 +1,265 @@
+"""Observation data sets: one row per account active at an observation date, with labels.
+
+Time mode (DESIGN.md section 6): observation dates are the first day of every month
+from ``warmup_days`` after the first subscription to the day after the last day of
+history. Each account with an active subscription on the eve of a date is one row;
+its features are the metrics as of that date (rows strictly before it) and its labels
+say whether it churned (expanded) within ``horizon_days`` after ``obs_date +
+lead_days``. A row is *labelled* only when its whole window lies inside the history;
+the last (unlabelled) date is the one scoring uses.
+
+Flat mode: the workspace holds only ``accounts`` plus a label (table ``account_labels``
+or a 0/1 column such as ``churned`` on ``accounts``); one row per account, no dates.
+
+:func:`check_leakage` recomputes features for sampled observation dates on a copy of
+the data truncated at each date and asserts they are identical.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from data.errors import UserError
+from data.metrics import (
+    Metric,
+    compute_labels,
+    compute_metrics,
+    data_end,
+    monthly_dates,
+    truncate_raw_tables,
+)
+
+FLAT_LABEL_COLUMNS = ("churned", "churn", "is_churned", "has_churned", "label", "target", "churn_flag")
+
+
+@dataclass
+class ObservationSet:
+    """Features and labels per observation row, and how to read the columns."""
+
+    frame: pd.DataFrame
+    numeric: list[str]
+    categorical: list[str]
+    catalog: dict[str, Metric]
+    mode: str  # "time" or "flat"
+    horizon_days: int = 90
+    lead_days: int = 0
+    data_end: date | None = None
+    dates: list[date] = field(default_factory=list)
+
+    @property
+    def features(self) -> list[str]:
+        return [*self.numeric, *self.categorical]
+
+    def labelled(self) -> pd.DataFrame:
+        return self.frame[self.frame["labelled"]].reset_index(drop=True)
+
+
+def detect_mode(con: duckdb.DuckDBPyConnection) -> str:
+    """'time' when subscriptions exist, 'flat' when only accounts with a label exist."""
+    n_subs = con.execute("SELECT count(*) FROM subscriptions").fetchall()[0][0]
+    if n_subs > 0:
+        return "time"
+    if flat_label_source(con) is not None:
+        return "flat"
+    raise UserError("No subscriptions and no churn label found: import subscriptions, or a flat account table "
+                    "with a 0/1 churn column (e.g. 'churned'), before training.")
+
+
+def flat_label_source(con: duckdb.DuckDBPyConnection) -> str | None:
+    """'account_labels' or the name of a 0/1 label column on accounts, else None."""
+    try:
+        if con.execute("SELECT count(*) FROM account_labels").fetchall()[0][0] > 0:
+            return "account_labels"
+    except duckdb.Error:
+        pass
+    cols = [r[0] for r in con.execute("SELECT column_name FROM (DESCRIBE accounts)").fetchall()]
+    for c in cols:
+        if c.lower() in FLAT_LABEL_COLUMNS:
+            return c
+    return None
+
+
+def observation_dates(con: duckdb.DuckDBPyConnection, *, warmup_days: int = 90, end: date | None = None) -> list[date]:
+    """Monthly observation dates (first of month) through the day after the last day of history."""
+    first = con.execute("SELECT min(start_date) FROM subscriptions").fetchall()[0][0]
+    last = end or data_end(con)
+    if first is None or last is None:
+        return []
+    return monthly_dates(first + timedelta(days=warmup_days), last + timedelta(days=1))
+
+
+def active_rows(con: duckdb.DuckDBPyConnection, dates: list[date]) -> pd.DataFrame:
+    """(account_id, obs_date) for every account with an active subscription on the eve of each date."""
+    d = pd.DataFrame({"obs_date": pd.to_datetime(pd.Series(dates)).dt.date})
+    con.register("_obs_dates", d)
+    try:
+        rows = con.execute(
+            "SELECT DISTINCT s.account_id, d.obs_date FROM _obs_dates d JOIN subscriptions s "
+            "ON s.start_date < d.obs_date AND (s.end_date IS NULL OR s.end_date >= d.obs_date) "
+            "ORDER BY d.obs_date, s.account_id").df()
+    finally:
+        con.unregister("_obs_dates")
+    rows["obs_date"] = pd.to_datetime(rows["obs_date"]).dt.date
+    return rows
+
+
+def build_observations(con: duckdb.DuckDBPyConnection, *, horizon_days: int = 90, lead_days: int = 0,
+                       warmup_days: int = 90, dates: list[date] | None = None,
+                       gap_days: int = 30, expansion_ratio: float = 1.10) -> ObservationSet:
+    """The observation set of the workspace behind ``con`` (time or flat mode)."""
+    mode = detect_mode(con)
+    if mode == "flat":
+        return build_flat_observations(con)
+    end = data_end(con)
+    dates = dates if dates is not None else observation_dates(con, warmup_days=warmup_days, end=end)
+    if not dates:
+        raise UserError("Not enough history to build observation dates; import at least a few months of data.")
+    rows = active_rows(con, dates)
+    metrics = compute_metrics(con, rows)
+    labels = compute_labels(con, rows, horizon_days=horizon_days, lead_days=lead_days, gap_days=gap_days,
+                            expansion_ratio=expansion_ratio)
+    frame = metrics.frame.merge(labels[["account_id", "obs_date", "churn_date", "label_churn", "label_expansion"]],
+                                on=["account_id", "obs_date"], how="left")
+    window_end = pd.to_datetime(frame["obs_date"]) + pd.Timedelta(days=lead_days + horizon_days)
+    frame["labelled"] = (window_end <= pd.Timestamp(end) + pd.Timedelta(days=1)).to_numpy()
+    if lead_days > 0:  # churned during the lead time: nothing could have been done, drop
+        churn = pd.to_datetime(frame["churn_date"])
+        early = churn.notna() & (churn < pd.to_datetime(frame["obs_date"]) + pd.Timedelta(days=lead_days))
+        frame = frame[~early.to_numpy()].reset_index(drop=True)
+    frame["label_churn"] = frame["label_churn"].fillna(0).astype(int)
+    frame["label_expansion"] = frame["label_expansion"].fillna(0).astype(int)
+    frame["arr"] = 12.0 * frame["mrr"].fillna(0.0)
+    return ObservationSet(frame=frame, numeric=metrics.numeric, categorical=metrics.categorical,
+                          catalog=metrics.catalog, mode="time", horizon_days=horizon_days, lead_days=lead_days,
+                          data_end=end, dates=list(dates))
+
+
+def build_flat_observations(con: duckdb.DuckDBPyConnection) -> ObservationSet:
+    """One row per account, label from ``account_labels`` or a label column on ``accounts``."""
+    source = flat_label_source(con)
+    if source is None:
+        raise UserError("No churn label found for flat training: add a 0/1 column such as 'churned'.")
+    accounts = con.execute("SELECT account_id FROM accounts").df()
+    accounts["account_id"] = accounts["account_id"].astype(str)
+    if source == "account_labels":
+        labels = con.execute("SELECT account_id, label FROM account_labels").df()
+        exclude: tuple[str, ...] = ()
+    else:
+        labels = con.execute(f'SELECT account_id, "{source}" AS label FROM accounts').df()  # noqa: S608 - whitelisted
+        exclude = (source,)
+    labels["account_id"] = labels["account_id"].astype(str)
+    labels["label"] = _to_binary(labels["label"])
+    obs = accounts.assign(obs_date=pd.NaT)
+    metrics = compute_metrics(con, obs.assign(obs_date=date(1970, 1, 1)), exclude_attributes=exclude)
+    frame = metrics.frame.copy()
+    frame["obs_date"] = None
+    frame = frame.merge(labels.rename(columns={"label": "label_churn"}), on="account_id", how="inner")
+    frame = frame[frame["label_churn"].notna()].reset_index(drop=True)
+    frame["label_churn"] = frame["label_churn"].astype(int)
+    frame["label_expansion"] = 0
+    frame["labelled"] = True
+    frame["churn_date"] = pd.NaT
+    arr_col = next((c for c in metrics.numeric if c.lower() in ("arr", "annual_revenue")), None)
+    mrr_col = next((c for c in metrics.numeric if c.lower() == "mrr_attr"), None)
+    frame["arr"] = frame[arr_col] if arr_col else (12 * frame[mrr_col] if mrr_col else np.nan)
+    # Only account attributes carry information in flat mode; time metrics are all empty there.
+    numeric = [c for c in metrics.numeric if c in metrics.catalog and metrics.catalog[c].group == "Firmographic"]
+    return ObservationSet(frame=frame, numeric=numeric, categorical=metrics.categorical, catalog=metrics.catalog,
+                          mode="flat")
+
+
+def _to_binary(values: pd.Series) -> pd.Series:
+    mapping = {"1": 1, "0": 0, "true": 1, "false": 0, "yes": 1, "no": 0, "y": 1, "n": 0, "churned": 1,
+               "retained": 0, "active": 0, "t": 1, "f": 0}
+
+    def conv(v):
+        if v is None or (isinstance(v, float) and np.isnan(v)):
+            return np.nan
+        if isinstance(v, (bool, np.bool_)):
+            return int(v)
+        if isinstance(v, (int, float, np.integer, np.floating)):
+            return 1 if float(v) > 0 else 0
+        return mapping.get(str(v).strip().lower(), np.nan)
+
+    out = values.map(conv)
+    if out.isna().all():
+        raise UserError("The churn label column has no 0/1 (or yes/no, true/false) values.")
+    return out
+
+
+# --------------------------------------------------------------------------- leakage check
+@dataclass
+class LeakageReport:
+    """Outcome of :func:`check_leakage`: ``ok`` and the features that differed."""
+
+    ok: bool
+    checked_dates: list[date]
+    checked_rows: int
+    leaking_features: dict[str, int]
+
+    def raise_if_leaking(self) -> None:
+        if not self.ok:
+            worst = ", ".join(f"{k} ({v} rows)" for k, v in sorted(self.leaking_features.items()))
+            raise AssertionError(f"Feature leakage: these features read data at or after the observation date: {worst}")
+
+
+def default_feature_fn(con: duckdb.DuckDBPyConnection, obs: pd.DataFrame) -> pd.DataFrame:
+    return compute_metrics(con, obs).frame
+
+
+def check_leakage(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame, *, feature_fn=None, n_dates: int = 3,
+                  n_accounts: int = 60, seed: int = 0) -> LeakageReport:
+    """Prove that features only read data strictly before each observation date.
+
+    For ``n_dates`` sampled observation dates and up to ``n_accounts`` accounts each, the
+    features are recomputed on :func:`data.metrics.truncate_raw_tables` (everything at or
+    after the date removed, or reset to "not yet happened") and compared with the features
+    computed on the full data. ``feature_fn(con, obs) -> DataFrame`` defaults to the metric
+    layer; pass another to check it (the test plants a leaking one).
+    """
+    feature_fn = feature_fn or default_feature_fn
+    rng = np.random.default_rng(seed)
+    dates = sorted(pd.Series(rows["obs_date"]).dropna().unique())
+    if not dates:
+        return LeakageReport(True, [], 0, {})
+    picks = sorted({dates[i] for i in np.linspace(0, len(dates) - 1, min(n_dates, len(dates))).round().astype(int)})
+    leaking: dict[str, int] = {}
+    checked = 0
+    for d in picks:
+        ids = rows.loc[rows["obs_date"] == d, "account_id"].astype(str).unique()
+        if len(ids) > n_accounts:
+            ids = rng.choice(ids, size=n_accounts, replace=False)
+        obs = pd.DataFrame({"account_id": sorted(ids), "obs_date": d})
+        full = feature_fn(con, obs)
+        cut = truncate_raw_tables(con, d, list(obs["account_id"]))
+        try:
+            past = feature_fn(cut, obs)
+        finally:
+            cut.close()
+        checked += len(obs)
+        for col in full.columns:
+            if col in ("account_id", "obs_date"):
+                continue
+            a = full[col]
+            b = past[col] if col in past.columns else pd.Series([np.nan] * len(past))
+            diff = _differs(a.reset_index(drop=True), b.reset_index(drop=True))
+            if diff:
+                leaking[col] = leaking.get(col, 0) + diff
+    return LeakageReport(ok=not leaking, checked_dates=[pd.Timestamp(d).date() for d in picks],
+                         checked_rows=checked, leaking_features=leaking)
+
+
+def _differs(a: pd.Series, b: pd.Series) -> int:
+    if pd.api.types.is_numeric_dtype(a) and pd.api.types.is_numeric_dtype(b):
+        x = a.to_numpy(dtype=float)
+        y = b.to_numpy(dtype=float)
+        same = (np.isnan(x) & np.isnan(y)) | np.isclose(x, y, rtol=1e-9, atol=1e-9, equal_nan=False)
+        return int((~same).sum())
+    x = a.astype("object").where(a.notna(), None)
+    y = b.astype("object").where(b.notna(), None)
+    return int(sum(1 for u, v in zip(x, y, strict=False) if u != v))

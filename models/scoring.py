@@ -1,0 +1,385 @@
+"""Scoring: dated snapshots of p(churn), risk band, p(expansion) and drivers, and a read API.
+
+:func:`score_workspace` scores every active account as of the day after the last day of
+history with the production models, and appends one run to the ``results`` layer of the
+warehouse (a new snapshot, published atomically, so the app keeps serving meanwhile):
+
+``scores``        scored_at, obs_date, account_id, model_id, target, p_churn, risk_band,
+                  p_expansion, expansion_model_id, arr, expected_arr_loss, health_score,
+                  shap_base, shap_other
+``score_drivers`` scored_at, account_id, target, feature, label, group, value, shap,
+                  sentence, rank (top drivers per account and target, by |SHAP|)
+``score_runs``    scored_at, obs_date, model_id, expansion_model_id, accounts, expected_arr_loss
+
+Earlier runs are kept, so "what changed since the last scoring" can be shown. SHAP
+values are log-odds contributions of the (uncalibrated) model: ``shap_base`` + all
+driver SHAP values + ``shap_other`` = the model's log-odds.
+
+Pages read through :func:`latest_scores`, :func:`account_explanation` (returns an
+:class:`AccountExplanation`), :func:`score_history`, and re-score edits with
+:func:`what_if`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from data.errors import UserError
+from data.metrics import compute_metrics, data_end, render_sentence
+from models.explain import top_drivers
+from models.health_score import health_score
+from models.observations import active_rows, detect_mode, flat_label_source
+from models.registry import load_model, production_model
+
+TOP_DRIVERS = 10
+
+SCORES_DDL = """CREATE TABLE IF NOT EXISTS scores (
+    scored_at TIMESTAMP NOT NULL, obs_date DATE, account_id VARCHAR NOT NULL, model_id VARCHAR NOT NULL,
+    target VARCHAR NOT NULL, p_churn DOUBLE, risk_band VARCHAR, p_expansion DOUBLE, expansion_model_id VARCHAR,
+    arr DOUBLE, expected_arr_loss DOUBLE, health_score DOUBLE, shap_base DOUBLE, shap_other DOUBLE)"""
+DRIVERS_DDL = """CREATE TABLE IF NOT EXISTS score_drivers (
+    scored_at TIMESTAMP NOT NULL, account_id VARCHAR NOT NULL, target VARCHAR NOT NULL, feature VARCHAR NOT NULL,
+    label VARCHAR, "group" VARCHAR, value VARCHAR, shap DOUBLE, sentence VARCHAR, rank INTEGER)"""
+RUNS_DDL = """CREATE TABLE IF NOT EXISTS score_runs (
+    scored_at TIMESTAMP NOT NULL, obs_date DATE, model_id VARCHAR, expansion_model_id VARCHAR, accounts INTEGER,
+    expected_arr_loss DOUBLE)"""
+
+
+@dataclass
+class ScoreRun:
+    """Summary of one scoring run (the ``score --json`` object)."""
+
+    scored_at: datetime
+    obs_date: date | None
+    model_id: str
+    expansion_model_id: str | None
+    accounts: int
+    expected_arr_loss: float
+    risk_bands: dict[str, int]
+    seconds: float = 0.0
+
+    def summary(self) -> dict:
+        return {"scored_at": self.scored_at.isoformat(timespec="seconds"),
+                "obs_date": self.obs_date.isoformat() if self.obs_date else None, "model_id": self.model_id,
+                "expansion_model_id": self.expansion_model_id, "accounts": self.accounts,
+                "expected_arr_loss": round(float(self.expected_arr_loss), 2), "risk_bands": self.risk_bands,
+                "seconds": round(self.seconds, 2)}
+
+
+@dataclass
+class AccountExplanation:
+    """An account's latest score and why: what the pages render (one typed object).
+
+    ``drivers`` / ``expansion_drivers`` are DataFrames with columns feature, label, group,
+    value, shap, sentence, rank (rank 1 = largest |SHAP|; positive SHAP raises the
+    probability). ``changes`` are sentences on what moved since the previous scoring.
+    """
+
+    account_id: str
+    scored_at: datetime
+    obs_date: date | None
+    model_id: str
+    target: str
+    p_churn: float
+    risk_band: str
+    p_expansion: float | None
+    arr: float | None
+    expected_arr_loss: float | None
+    health_score: float | None
+    shap_base: float
+    shap_other: float
+    drivers: pd.DataFrame
+    expansion_drivers: pd.DataFrame
+    previous_scored_at: datetime | None = None
+    previous_p_churn: float | None = None
+    previous_drivers: pd.DataFrame | None = None
+    changes: list[str] = field(default_factory=list)
+
+    @property
+    def risk_drivers(self) -> pd.DataFrame:
+        """Drivers that raise churn risk, strongest first."""
+        return self.drivers[self.drivers["shap"] > 0].sort_values("shap", ascending=False)
+
+    @property
+    def protective_drivers(self) -> pd.DataFrame:
+        """Drivers that lower churn risk, strongest first."""
+        return self.drivers[self.drivers["shap"] < 0].sort_values("shap")
+
+    def sentences(self, k: int = 5) -> list[str]:
+        return list(self.drivers.sort_values("rank")["sentence"].head(k))
+
+
+# --------------------------------------------------------------------------- scoring
+def load_production(engine, target: str):
+    """(record, trained model) of the production model of ``target``, or (None, None)."""
+    record = production_model(engine, target)
+    if record is None:
+        return None, None
+    return record, load_model(record)
+
+
+def features_as_of(con: duckdb.DuckDBPyConnection, account_ids: list[str] | None = None) -> pd.DataFrame:
+    """Metric frame of the accounts to score: active accounts as of the day after the history (time mode)
+    or every account (flat mode)."""
+    mode = detect_mode(con)
+    if mode == "flat":
+        ids = [r[0] for r in con.execute("SELECT account_id FROM accounts ORDER BY 1").fetchall()]
+        if account_ids is not None:
+            ids = [i for i in ids if i in set(account_ids)]
+        source = flat_label_source(con)
+        exclude = (source,) if source and source != "account_labels" else ()
+        frame = compute_metrics(con, pd.DataFrame({"account_id": ids, "obs_date": date(1970, 1, 1)}),
+                                exclude_attributes=exclude).frame
+        frame["obs_date"] = None
+        return frame
+    end = data_end(con)
+    obs_date = end + timedelta(days=1)
+    rows = active_rows(con, [obs_date])
+    if account_ids is not None:
+        rows = rows[rows["account_id"].isin(account_ids)]
+    return compute_metrics(con, rows).frame
+
+
+def _drivers(trained, frame: pd.DataFrame, shap: pd.DataFrame, target: str, scored_at: datetime,
+             k: int = TOP_DRIVERS) -> pd.DataFrame:
+    d = top_drivers(trained, frame, shap, k)
+    d.insert(0, "scored_at", scored_at)
+    d.insert(2, "target", target)
+    return d
+
+
+def score_workspace(ws, *, scored_at: datetime | None = None, say=None) -> ScoreRun:
+    """Score every active account with the production models and append the run to ``results``."""
+    import time
+
+    from data.opstore import now
+
+    say = say or (lambda _m: None)
+    t0 = time.perf_counter()
+    churn_rec, churn = load_production(ws.engine, "churn")
+    if churn is None:
+        raise UserError("No production churn model: run `cli.py train --promote` first.")
+    exp_rec, expansion = load_production(ws.engine, "expansion")
+    scored_at = scored_at or now().replace(microsecond=0)
+    with ws.warehouse.reader() as con:
+        frame = features_as_of(con)
+    if frame.empty:
+        raise UserError("No active accounts to score.")
+    p = churn.predict(frame)
+    expl = churn.explain(frame)
+    top = _drivers(churn, frame, expl.values, "churn", scored_at)
+    kept = top.groupby("account_id")["shap"].sum().reindex(frame["account_id"]).to_numpy()
+    shap_other = expl.values.sum(axis=1).to_numpy() - kept
+    parts = [top]
+    p_exp = np.full(len(frame), np.nan)
+    if expansion is not None:
+        p_exp = expansion.predict(frame)
+        parts.append(_drivers(expansion, frame, expansion.explain(frame).values, "expansion", scored_at, k=5))
+    arr = 12.0 * frame["mrr"].to_numpy(dtype=float) if "mrr" in frame else np.full(len(frame), np.nan)
+    if churn.mode == "flat":
+        arr = np.full(len(frame), np.nan)
+    obs_date = frame["obs_date"].iloc[0] if frame["obs_date"].notna().any() else None
+    scores = pd.DataFrame({
+        "scored_at": scored_at, "obs_date": obs_date, "account_id": frame["account_id"].to_numpy(),
+        "model_id": churn_rec.id, "target": "churn", "p_churn": p, "risk_band": churn.risk_band(p),
+        "p_expansion": p_exp, "expansion_model_id": exp_rec.id if exp_rec else None, "arr": arr,
+        "expected_arr_loss": p * arr, "health_score": health_score(frame).to_numpy(),
+        "shap_base": expl.base_values, "shap_other": shap_other,
+    })
+    drivers = pd.concat(parts, ignore_index=True)
+    total_loss = float(np.nansum(scores["expected_arr_loss"]))
+    run = pd.DataFrame([{"scored_at": scored_at, "obs_date": obs_date, "model_id": churn_rec.id,
+                         "expansion_model_id": exp_rec.id if exp_rec else None, "accounts": len(scores),
+                         "expected_arr_loss": total_loss}])
+    with ws.warehouse.writer("results") as wcon:
+        for ddl in (SCORES_DDL, DRIVERS_DDL, RUNS_DDL):
+            wcon.execute(ddl)
+        for table, df in (("scores", scores), ("score_drivers", drivers), ("score_runs", run)):
+            wcon.register("_new_rows", df)
+            cols = ", ".join(f'"{c}"' for c in df.columns)
+            wcon.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _new_rows")  # noqa: S608 - our names
+            wcon.unregister("_new_rows")
+    bands = {b: int((scores["risk_band"] == b).sum()) for b in ("low", "medium", "high")}
+    result = ScoreRun(scored_at=scored_at, obs_date=obs_date, model_id=churn_rec.id,
+                      expansion_model_id=exp_rec.id if exp_rec else None, accounts=len(scores),
+                      expected_arr_loss=total_loss, risk_bands=bands, seconds=time.perf_counter() - t0)
+    say(f"  scored {len(scores):,} accounts in {result.seconds:.1f}s; expected ARR loss ${total_loss:,.0f}")
+    return result
+
+
+# --------------------------------------------------------------------------- read API
+@contextlib.contextmanager
+def _reader(source):
+    """Accept a Warehouse (open a reader) or an open DuckDB connection (use a cursor)."""
+    if isinstance(source, duckdb.DuckDBPyConnection):
+        cur = source.cursor()
+        try:
+            yield cur
+        finally:
+            cur.close()
+    else:
+        with source.reader() as con:
+            yield con
+
+
+def _has_table(con, name: str) -> bool:
+    rows = con.execute("SELECT 1 FROM duckdb_views() WHERE view_name = ? UNION ALL "
+                       "SELECT 1 FROM duckdb_tables() WHERE table_name = ?", [name, name]).fetchall()
+    return bool(rows)
+
+
+SCORE_COLUMNS = ["scored_at", "obs_date", "account_id", "model_id", "target", "p_churn", "risk_band", "p_expansion",
+                 "expansion_model_id", "arr", "expected_arr_loss", "health_score", "p_churn_prev", "p_churn_change",
+                 "top_driver", "top_driver_group"]
+
+
+def latest_scores(warehouse, account_ids: list[str] | None = None) -> pd.DataFrame:
+    """Scores of the latest run (one row per account) with the previous run's p_churn and the top risk driver.
+
+    Columns: see ``SCORE_COLUMNS``; ``top_driver`` is the sentence of the strongest
+    risk-raising churn driver. Empty frame when nothing was scored yet.
+    """
+    with _reader(warehouse) as con:
+        if not _has_table(con, "scores"):
+            return pd.DataFrame(columns=SCORE_COLUMNS)
+        df = con.execute("""
+            WITH runs AS (SELECT DISTINCT scored_at FROM scores),
+            ranked AS (SELECT scored_at, row_number() OVER (ORDER BY scored_at DESC) AS k FROM runs),
+            cur AS (SELECT s.* FROM scores s JOIN ranked r ON r.scored_at = s.scored_at AND r.k = 1),
+            prev AS (SELECT s.account_id, s.p_churn FROM scores s JOIN ranked r ON r.scored_at = s.scored_at AND r.k = 2),
+            top AS (
+                SELECT d.account_id, d.sentence, d."group",
+                       row_number() OVER (PARTITION BY d.account_id ORDER BY d.shap DESC) AS k
+                FROM score_drivers d JOIN ranked r ON r.scored_at = d.scored_at AND r.k = 1
+                WHERE d.target = 'churn' AND d.shap > 0)
+            SELECT cur.scored_at, cur.obs_date, cur.account_id, cur.model_id, cur.target, cur.p_churn, cur.risk_band,
+                   cur.p_expansion, cur.expansion_model_id, cur.arr, cur.expected_arr_loss, cur.health_score,
+                   prev.p_churn AS p_churn_prev, cur.p_churn - prev.p_churn AS p_churn_change,
+                   top.sentence AS top_driver, top."group" AS top_driver_group
+            FROM cur
+            LEFT JOIN prev ON prev.account_id = cur.account_id
+            LEFT JOIN top ON top.account_id = cur.account_id AND top.k = 1
+            ORDER BY cur.p_churn DESC, cur.account_id
+        """).df()
+    if account_ids is not None:
+        df = df[df["account_id"].isin(list(account_ids))].reset_index(drop=True)
+    return df
+
+
+def score_history(warehouse, account_id: str) -> pd.DataFrame:
+    """Every scoring of one account, oldest first: scored_at, obs_date, p_churn, risk_band, p_expansion, model_id."""
+    with _reader(warehouse) as con:
+        if not _has_table(con, "scores"):
+            return pd.DataFrame(columns=["scored_at", "obs_date", "p_churn", "risk_band", "p_expansion", "model_id",
+                                         "expected_arr_loss"])
+        return con.execute(
+            "SELECT scored_at, obs_date, p_churn, risk_band, p_expansion, model_id, expected_arr_loss FROM scores "
+            "WHERE account_id = ? ORDER BY scored_at", [account_id]).df()
+
+
+def account_explanation(warehouse, account_id: str) -> AccountExplanation | None:
+    """The latest score of ``account_id`` with its drivers and what changed since the previous scoring."""
+    with _reader(warehouse) as con:
+        if not _has_table(con, "scores"):
+            return None
+        scores = con.execute("SELECT * FROM scores WHERE account_id = ? ORDER BY scored_at DESC LIMIT 2",
+                             [account_id]).df()
+        if scores.empty:
+            return None
+        times = list(scores["scored_at"])
+        drivers = con.execute(
+            'SELECT scored_at, target, feature, label, "group", value, shap, sentence, rank FROM score_drivers '
+            "WHERE account_id = ? AND scored_at IN (SELECT unnest(?)) ORDER BY scored_at, target, rank",
+            [account_id, [pd.Timestamp(t).to_pydatetime() for t in times]]).df()
+    cur = scores.iloc[0]
+    cols = ["feature", "label", "group", "value", "shap", "sentence", "rank"]
+    now_d = drivers[drivers["scored_at"] == cur["scored_at"]]
+    churn_d = now_d[now_d["target"] == "churn"][cols].reset_index(drop=True)
+    exp_d = now_d[now_d["target"] == "expansion"][cols].reset_index(drop=True)
+    prev = scores.iloc[1] if len(scores) > 1 else None
+    prev_d = None
+    if prev is not None:
+        prev_d = drivers[(drivers["scored_at"] == prev["scored_at"]) & (drivers["target"] == "churn")][cols]
+        prev_d = prev_d.reset_index(drop=True)
+
+    def opt(v):
+        return None if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NaT else float(v)
+
+    explanation = AccountExplanation(
+        account_id=account_id, scored_at=pd.Timestamp(cur["scored_at"]).to_pydatetime(),
+        obs_date=pd.Timestamp(cur["obs_date"]).date() if pd.notna(cur["obs_date"]) else None,
+        model_id=cur["model_id"], target=cur["target"], p_churn=float(cur["p_churn"]), risk_band=cur["risk_band"],
+        p_expansion=opt(cur["p_expansion"]), arr=opt(cur["arr"]), expected_arr_loss=opt(cur["expected_arr_loss"]),
+        health_score=opt(cur["health_score"]), shap_base=float(cur["shap_base"]),
+        shap_other=float(cur["shap_other"]), drivers=churn_d, expansion_drivers=exp_d,
+        previous_scored_at=pd.Timestamp(prev["scored_at"]).to_pydatetime() if prev is not None else None,
+        previous_p_churn=float(prev["p_churn"]) if prev is not None else None, previous_drivers=prev_d,
+    )
+    explanation.changes = _changes(explanation)
+    return explanation
+
+
+def _changes(e: AccountExplanation) -> list[str]:
+    if e.previous_p_churn is None or e.previous_drivers is None:
+        return []
+    out = []
+    delta = e.p_churn - e.previous_p_churn
+    when = e.previous_scored_at.date().isoformat() if e.previous_scored_at else "the previous scoring"
+    if abs(delta) >= 0.005:
+        out.append(f"Churn risk {'rose' if delta > 0 else 'fell'} from {e.previous_p_churn:.0%} to {e.p_churn:.0%} "
+                   f"since {when}")
+    else:
+        out.append(f"Churn risk is unchanged at {e.p_churn:.0%} since {when}")
+    now_top = e.drivers[e.drivers["shap"] > 0].sort_values("shap", ascending=False).head(5)
+    before = e.previous_drivers.set_index("feature")
+    before_top = set(e.previous_drivers[e.previous_drivers["shap"] > 0].sort_values("shap", ascending=False)
+                     .head(5)["feature"])
+    for r in now_top.itertuples():
+        if r.feature not in before_top:
+            out.append(f"New risk driver: {r.sentence}")
+        elif r.feature in before.index and before.at[r.feature, "value"] != r.value:
+            out.append(f"Changed: {r.sentence} (was {before.at[r.feature, 'sentence']})")
+    gone = before_top - set(now_top["feature"])
+    for f in sorted(gone):
+        out.append(f"No longer a top risk driver: {before.at[f, 'label']}")
+    return out
+
+
+def account_features(warehouse, account_id: str) -> pd.DataFrame:
+    """One-row metric frame of ``account_id`` as of the scoring date (for what-if); empty if inactive."""
+    with _reader(warehouse) as con:
+        return features_as_of(con, [account_id])
+
+
+def what_if(model, feature_row: pd.DataFrame | pd.Series, changes: dict) -> dict:
+    """Re-score one account with some feature values changed.
+
+    ``model`` is a trained model (``models.training.TrainedModel``); ``feature_row`` its
+    metric row; ``changes`` maps feature -> new value. Returns ``p_before``, ``p_after``,
+    ``delta`` and the new top drivers as (feature, shap, sentence) tuples.
+    """
+    row = feature_row.to_frame().T if isinstance(feature_row, pd.Series) else feature_row.head(1)
+    row = row.reset_index(drop=True)
+    unknown = [f for f in changes if f not in model.features]
+    if unknown:
+        raise UserError(f"Unknown feature(s) for this model: {', '.join(unknown)}.")
+    after = row.copy()
+    for f, v in changes.items():
+        after[f] = v
+    for f in model.numeric:
+        for df in (row, after):
+            if f in df:
+                df[f] = pd.to_numeric(df[f], errors="coerce").astype(float)
+    p0 = float(model.predict(row)[0])
+    p1 = float(model.predict(after)[0])
+    shap = model.explain(after).values.iloc[0]
+    top = shap.abs().sort_values(ascending=False).index[:5]
+    drivers = [(f, float(shap[f]), render_sentence(model.catalog[f], after[f].iat[0]) if f in model.catalog else f)
+               for f in top]
+    return {"p_before": p0, "p_after": p1, "delta": p1 - p0, "drivers": drivers}

@@ -1,0 +1,385 @@
+"""Training: time-correct split, tuning, calibration, backtest, and the trained model object.
+
+Time mode (workspace with subscriptions):
+
+* labelled observation dates are ordered; the last ``test_months`` dates are the test
+  slice; training and calibration use only dates whose label window closed before the
+  first test date (a *purge* of ``horizon + lead`` days), the latest ``calib_months`` of
+  them being the calibration slice;
+* candidates (a small grid per algorithm; ``auto`` tries both algorithms) are fitted on
+  the training slice and the best ROC-AUC on the calibration slice wins; the calibrator
+  (Platt or isotonic) is fitted on that later slice too;
+* the test slice is scored once, with the rule health score beside it; a backtest
+  repeats this for earlier cut-offs; finally the chosen configuration is refitted on
+  all labelled dates (calibrated on the latest ones) for production.
+
+Flat mode (one row per account with a label): nested stratified k-fold CV - inner
+folds choose the candidate and give out-of-fold scores for calibration, outer folds give
+the honest out-of-fold predictions that the metrics are computed on.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+
+from data.errors import UserError
+from data.metrics import Metric
+from models.calibration import CalibratedModel, choose_calibrator
+from models.estimators import PARAM_GRIDS, make_model
+from models.evaluation import classification_metrics, clean_json, per_segment, reliability_curve
+from models.explain import global_importance
+from models.health_score import health_risk
+from models.observations import ObservationSet, build_observations, check_leakage
+
+TARGETS = ("churn", "expansion")
+ALGORITHM_CHOICES = ("logreg", "gbm", "auto")
+
+
+@dataclass
+class TrainConfig:
+    """What to train and how to validate it."""
+
+    target: str = "churn"
+    algorithm: str = "auto"
+    horizon_days: int = 90
+    lead_days: int = 0
+    test_months: int = 3
+    calib_months: int = 2
+    backtest_cutoffs: int = 3
+    backtest_step_months: int = 2
+    cv_folds: int = 5
+    inner_folds: int = 3
+    seed: int = 0
+    num_threads: int = 1  # LightGBM threads; idle-spinning OpenMP threads slow busy 2-core machines
+    leakage_check: bool = True
+
+    def validate(self) -> None:
+        if self.target not in TARGETS:
+            raise UserError(f"--target must be one of {', '.join(TARGETS)}.")
+        if self.algorithm not in ALGORITHM_CHOICES:
+            raise UserError(f"--algorithm must be one of {', '.join(ALGORITHM_CHOICES)}.")
+        if not 7 <= self.horizon_days <= 730:
+            raise UserError("--horizon-days must be between 7 and 730.")
+        if not 0 <= self.lead_days <= 365:
+            raise UserError("--lead-days must be between 0 and 365.")
+
+
+@dataclass
+class TrainedModel:
+    """Everything scoring needs: the calibrated model and how to read its inputs and output."""
+
+    model: CalibratedModel
+    target: str
+    algorithm: str
+    params: dict
+    numeric: list[str]
+    categorical: list[str]
+    catalog: dict[str, Metric]
+    mode: str
+    horizon_days: int
+    lead_days: int
+    base_rate: float
+    risk_thresholds: tuple[float, float]
+    training_window: tuple[str | None, str | None]
+    feature_medians: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def features(self) -> list[str]:
+        return [*self.numeric, *self.categorical]
+
+    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        """Calibrated probability of the target within the horizon, per row."""
+        return self.model.predict_proba(frame)[:, 1]
+
+    def risk_band(self, p: np.ndarray) -> np.ndarray:
+        medium, high = self.risk_thresholds
+        p = np.asarray(p, dtype=float)
+        return np.where(p >= high, "high", np.where(p >= medium, "medium", "low"))
+
+    def explain(self, frame: pd.DataFrame):
+        return self.model.explain(frame)
+
+    def describe(self) -> str:
+        """What a score of this model predicts, in one sentence for the UI."""
+        what = "churns (no active subscription)" if self.target == "churn" else "grows MRR by at least 10%"
+        if self.mode == "flat":
+            return f"Probability that the account {what.split(' (')[0]}, learned from the imported label."
+        lead = f" starting {self.lead_days} days after the score date" if self.lead_days else ""
+        return f"Probability that the account {what} within {self.horizon_days} days{lead}."
+
+
+@dataclass
+class TrainResult:
+    """A trained model plus its honest evaluation."""
+
+    trained: TrainedModel
+    validation: str  # "time-split" or "cv"
+    n_train: int
+    n_test: int
+    positives_test: int
+    metrics: dict
+    details: dict
+    global_importance: pd.DataFrame
+    predictions: pd.DataFrame
+    seconds: float = 0.0
+
+    def top_features(self, k: int = 10) -> list[dict]:
+        rows = self.global_importance.head(k)
+        return [{"feature": r.feature, "label": r.label, "group": r.group, "mean_abs_shap": float(r.mean_abs_shap)}
+                for r in rows.itertuples()]
+
+    def summary(self, model_id: str | None = None) -> dict:
+        """The ``train --json`` object."""
+        return clean_json({
+            "model_id": model_id, "target": self.trained.target, "algorithm": self.trained.algorithm,
+            "validation": self.validation, "n_train": self.n_train, "n_test": self.n_test,
+            "positives_test": self.positives_test,
+            "metrics": {k: self.metrics[k] for k in ("roc_auc", "pr_auc", "brier", "top_decile_lift", "ece")},
+            "top_features": self.top_features(),
+        })
+
+
+# --------------------------------------------------------------------------- entry point
+def train(con, config: TrainConfig | None = None, *, observations: ObservationSet | None = None,
+          say=None) -> TrainResult:
+    """Train and evaluate one model on the workspace behind ``con`` (a warehouse reader)."""
+    config = config or TrainConfig()
+    config.validate()
+    say = say or (lambda _msg: None)
+    t0 = time.perf_counter()
+    obs = observations or build_observations(con, horizon_days=config.horizon_days, lead_days=config.lead_days)
+    say(f"  observation rows: {len(obs.frame):,} ({obs.mode} mode) in {time.perf_counter() - t0:.1f}s")
+    if obs.mode == "flat":
+        if config.target != "churn":
+            raise UserError("Flat (one row per account) data only has a churn label; expansion needs subscriptions.")
+        result = _train_flat(obs, config)
+    else:
+        if config.leakage_check:
+            check_leakage(con, obs.frame[["account_id", "obs_date"]], n_dates=2, n_accounts=40,
+                          seed=config.seed).raise_if_leaking()
+        result = _train_time(obs, config, say)
+    result.seconds = time.perf_counter() - t0
+    return result
+
+
+def _label(config: TrainConfig) -> str:
+    return "label_churn" if config.target == "churn" else "label_expansion"
+
+
+def _candidates(algorithm: str) -> list[tuple[str, dict]]:
+    algos = ["logreg", "gbm"] if algorithm == "auto" else [algorithm]
+    return [(a, p) for a in algos for p in PARAM_GRIDS[a]]
+
+
+def _fit(algo: str, params: dict, obs: ObservationSet, frame: pd.DataFrame, y, config: TrainConfig):
+    extra = {"num_threads": config.num_threads} if algo == "gbm" else {}
+    return make_model(algo, numeric=obs.numeric, categorical=obs.categorical, random_state=config.seed,
+                      **params, **extra).fit(frame, y)
+
+
+def _auc(y, s) -> float:
+    from sklearn.metrics import roc_auc_score
+
+    y = np.asarray(y)
+    return float(roc_auc_score(y, s)) if len(np.unique(y)) == 2 else float("nan")
+
+
+# --------------------------------------------------------------------------- time mode
+@dataclass
+class _Split:
+    base: pd.DataFrame
+    calib: pd.DataFrame
+    test: pd.DataFrame
+
+
+def _time_split(labelled: pd.DataFrame, dates: list[date], config: TrainConfig, shift: int = 0) -> _Split | None:
+    end_idx = len(dates) - shift
+    test_dates = dates[max(0, end_idx - config.test_months):end_idx]
+    if not test_dates:
+        return None
+    first_test = test_dates[0]
+    gap = timedelta(days=config.horizon_days + config.lead_days)
+    eligible = [d for d in dates if d + gap <= first_test]
+    if len(eligible) < config.calib_months + 2:
+        return None
+    calib_dates, base_dates = eligible[-config.calib_months:], eligible[:-config.calib_months]
+    od = labelled["obs_date"]
+    return _Split(base=labelled[od.isin(base_dates)], calib=labelled[od.isin(calib_dates)],
+                  test=labelled[od.isin(test_dates)])
+
+
+def _train_time(obs: ObservationSet, config: TrainConfig, say) -> TrainResult:
+    label = _label(config)
+    labelled = obs.labelled()
+    dates = sorted(labelled["obs_date"].unique())
+    split = _time_split(labelled, dates, config)
+    if split is None:
+        need = config.test_months + config.calib_months + 2
+        raise UserError(f"Not enough labelled history for a time-ordered test: need about "
+                        f"{need} months plus the {config.horizon_days}-day horizon.")
+    for name, part in (("training", split.base), ("calibration", split.calib), ("test", split.test)):
+        if part[label].nunique() < 2:
+            raise UserError(f"The {name} slice has no {'churned' if config.target == 'churn' else 'expanding'} "
+                            "accounts; there is not enough history to train this target.")
+
+    # Tune: every candidate on the training slice, judged on the later calibration slice.
+    fitted = []
+    for algo, params in _candidates(config.algorithm):
+        m = _fit(algo, params, obs, split.base, split.base[label], config)
+        fitted.append((_auc(split.calib[label], m.decision_function(split.calib)), algo, params, m))
+    fitted.sort(key=lambda t: (-np.nan_to_num(t[0], nan=-1), t[1], str(t[2])))
+    best_auc, algo, params, base_model = fitted[0]
+    say(f"  chose {algo} {params} (calibration-slice AUC {best_auc:.3f})")
+
+    def calibrated(model, calib: pd.DataFrame) -> tuple[CalibratedModel, dict]:
+        cal, report = choose_calibrator(model.decision_function(calib), calib[label].to_numpy(), seed=config.seed)
+        return CalibratedModel(base=model, calibrator=cal), report
+
+    model, cal_report = calibrated(base_model, split.calib)
+    y_test = split.test[label].to_numpy()
+    p_test = model.predict_proba(split.test)[:, 1]
+    metrics = classification_metrics(y_test, p_test)
+
+    comparison = {}
+    for a in ("logreg", "gbm"):
+        mine = [t for t in fitted if t[1] == a]
+        if mine:
+            cm, _ = calibrated(mine[0][3], split.calib)
+            comparison[a] = {**classification_metrics(y_test, cm.predict_proba(split.test)[:, 1]),
+                             "params": mine[0][2], "calibration_auc": mine[0][0]}
+    rule_risk = health_risk(split.test)
+    health = {k: v for k, v in classification_metrics(y_test, rule_risk).items() if k in ("roc_auc", "pr_auc",
+                                                                                            "top_decile_lift")}
+    backtest = [_backtest_row(split, metrics, health, label)]
+    for k in range(1, config.backtest_cutoffs):
+        s = _time_split(labelled, dates, config, shift=k * config.backtest_step_months)
+        if s is None or s.base[label].nunique() < 2 or s.calib[label].nunique() < 2:
+            break
+        m_k = _fit(algo, params, obs, s.base, s.base[label], config)
+        cm_k, _ = calibrated(m_k, s.calib)
+        yk = s.test[label].to_numpy()
+        mk = classification_metrics(yk, cm_k.predict_proba(s.test)[:, 1])
+        hk = classification_metrics(yk, health_risk(s.test))
+        backtest.append(_backtest_row(s, mk, {k2: hk[k2] for k2 in ("roc_auc", "pr_auc", "top_decile_lift")}, label))
+
+    # Production refit on all labelled dates; calibrate on the latest ones.
+    calib_dates = dates[-config.calib_months:]
+    final_base = labelled[~labelled["obs_date"].isin(calib_dates)]
+    final_calib = labelled[labelled["obs_date"].isin(calib_dates)]
+    if final_base[label].nunique() < 2 or final_calib[label].nunique() < 2:
+        final_model = model
+    else:
+        final_model, _ = calibrated(_fit(algo, params, obs, final_base, final_base[label], config), final_calib)
+    say(f"  trained and evaluated in {len(backtest)} cut-offs")
+
+    base_rate = float(labelled[label].mean())
+    trained = _trained(final_model, obs, config, algo, params, base_rate,
+                       (str(min(dates)), str(max(dates))), labelled)
+    importance = global_importance(trained, split.test)
+    details = {
+        "horizon_days": config.horizon_days, "lead_days": config.lead_days,
+        "train_dates": [str(min(split.base["obs_date"])), str(max(split.base["obs_date"]))],
+        "calibration_dates": [str(min(split.calib["obs_date"])), str(max(split.calib["obs_date"]))],
+        "test_dates": [str(min(split.test["obs_date"])), str(max(split.test["obs_date"]))],
+        "calibration": {"method": model.calibrator.method, "cv_ece": cal_report},
+        "reliability": reliability_curve(y_test, p_test),
+        "per_segment": per_segment(y_test, p_test, split.test["segment"]) if "segment" in split.test else {},
+        "comparison": comparison, "health_score": health, "backtest": backtest,
+        "base_rate": base_rate, "risk_thresholds": list(trained.risk_thresholds),
+    }
+    predictions = pd.DataFrame({"account_id": split.test["account_id"].to_numpy(),
+                                "obs_date": split.test["obs_date"].astype(str).to_numpy(),
+                                "y_true": y_test, "p": p_test})
+    return TrainResult(trained=trained, validation="time-split", n_train=len(split.base) + len(split.calib),
+                       n_test=len(split.test), positives_test=int(y_test.sum()), metrics=metrics,
+                       details=details, global_importance=importance, predictions=predictions)
+
+
+def _backtest_row(split: _Split, metrics: dict, health: dict, label: str) -> dict:
+    return {"test_start": str(min(split.test["obs_date"])), "test_end": str(max(split.test["obs_date"])),
+            "n_test": int(len(split.test)), "positives": int(split.test[label].sum()),
+            "model": metrics, "health_score": health}
+
+
+def _trained(model, obs: ObservationSet, config: TrainConfig, algo: str, params: dict, base_rate: float,
+             window, frame: pd.DataFrame) -> TrainedModel:
+    medium = base_rate
+    high = min(max(3.0 * base_rate, base_rate + 0.05), 0.9)
+    medians = {c: float(np.nanmedian(frame[c])) for c in obs.numeric if frame[c].notna().any()}
+    return TrainedModel(model=model, target=config.target, algorithm=algo, params=params,
+                        numeric=list(obs.numeric), categorical=list(obs.categorical),
+                        catalog={k: v for k, v in obs.catalog.items() if k in obs.features}, mode=obs.mode,
+                        horizon_days=config.horizon_days, lead_days=config.lead_days, base_rate=base_rate,
+                        risk_thresholds=(medium, high), training_window=window, feature_medians=medians)
+
+
+# --------------------------------------------------------------------------- flat mode
+def _inner_select(obs: ObservationSet, frame: pd.DataFrame, y: np.ndarray, config: TrainConfig):
+    """Inner CV over the candidates: (algo, params, out-of-fold scores of the best)."""
+    from sklearn.model_selection import StratifiedKFold
+
+    k = max(2, min(config.inner_folds, int(y.sum()), int(len(y) - y.sum())))
+    skf = StratifiedKFold(n_splits=k, shuffle=True, random_state=config.seed)
+    folds = list(skf.split(frame, y))
+    best = None
+    for algo, params in _candidates(config.algorithm):
+        oof = np.zeros(len(y))
+        for tr, te in folds:
+            m = _fit(algo, params, obs, frame.iloc[tr], y[tr], config)
+            oof[te] = m.decision_function(frame.iloc[te])
+        auc = _auc(y, oof)
+        if best is None or auc > best[0] + 1e-12:
+            best = (auc, algo, params, oof)
+    return best
+
+
+def _fit_flat(obs: ObservationSet, frame: pd.DataFrame, y: np.ndarray, config: TrainConfig):
+    auc, algo, params, oof = _inner_select(obs, frame, y, config)
+    base = _fit(algo, params, obs, frame, y, config)
+    cal, report = choose_calibrator(oof, y, seed=config.seed)
+    return CalibratedModel(base=base, calibrator=cal), algo, params, report
+
+
+def cross_validate(obs: ObservationSet, config: TrainConfig) -> tuple[np.ndarray, list[dict]]:
+    """Nested stratified CV in flat mode: out-of-fold calibrated predictions and fold choices."""
+    from sklearn.model_selection import StratifiedKFold
+
+    frame = obs.labelled()
+    y = frame["label_churn"].to_numpy(dtype=int)
+    if y.sum() < config.cv_folds or len(y) - y.sum() < config.cv_folds:
+        raise UserError(f"Too few churned (or retained) accounts for {config.cv_folds}-fold cross-validation.")
+    skf = StratifiedKFold(n_splits=config.cv_folds, shuffle=True, random_state=config.seed)
+    oof = np.zeros(len(y))
+    choices = []
+    for tr, te in skf.split(frame, y):
+        model, algo, params, _ = _fit_flat(obs, frame.iloc[tr], y[tr], config)
+        oof[te] = model.predict_proba(frame.iloc[te])[:, 1]
+        choices.append({"algorithm": algo, "params": params})
+    return oof, choices
+
+
+def _train_flat(obs: ObservationSet, config: TrainConfig) -> TrainResult:
+    frame = obs.labelled()
+    y = frame["label_churn"].to_numpy(dtype=int)
+    oof, choices = cross_validate(obs, config)
+    metrics = classification_metrics(y, oof)
+    model, algo, params, cal_report = _fit_flat(obs, frame, y, config)
+    base_rate = float(y.mean())
+    trained = _trained(model, obs, config, algo, params, base_rate, (None, None), frame)
+    importance = global_importance(trained, frame)
+    details = {
+        "folds": config.cv_folds, "fold_choices": choices,
+        "calibration": {"method": model.calibrator.method, "cv_ece": cal_report},
+        "reliability": reliability_curve(y, oof),
+        "per_segment": per_segment(y, oof, frame["segment"]) if "segment" in frame else {},
+        "health_score": {}, "backtest": [], "base_rate": base_rate, "risk_thresholds": list(trained.risk_thresholds),
+    }
+    predictions = pd.DataFrame({"account_id": frame["account_id"].to_numpy(), "obs_date": "", "y_true": y, "p": oof})
+    return TrainResult(trained=trained, validation="cv", n_train=len(frame), n_test=len(frame),
+                       positives_test=int(y.sum()), metrics=metrics, details=details,
+                       global_importance=importance, predictions=predictions)
