@@ -414,13 +414,13 @@ def _cast_expr(raw: str, typ: str, with_format: bool) -> str:
     return f"try_cast({raw} AS {typ})"
 
 
-def _settings_max_mb() -> float | None:
-    try:
-        from data.settings import load_settings
+def _settings_max_mb() -> float:
+    """The upload limit from ``CSAI_MAX_UPLOAD_MB`` (or secrets), without opening a workspace."""
+    import os
 
-        return load_settings().max_upload_mb
-    except UserError:
-        return None
+    from data.settings import Settings, _int, _secrets
+
+    return _int({**_secrets(), **os.environ}, "CSAI_MAX_UPLOAD_MB", Settings.max_upload_mb, 1, 100_000)
 
 
 def _register_keys(con: duckdb.DuckDBPyConnection, name: str, keys: list[tuple[str]]) -> None:

@@ -285,11 +285,14 @@ def test_bad_files_give_clear_messages(tmp_path, wh, fname, content, message):
     assert_same(before, snapshot(wh))
 
 
-def test_oversize_file_is_refused(tmp_path, wh):
+def test_oversize_file_is_refused(tmp_path, wh, monkeypatch):
     before = snapshot(wh)
     path = write(tmp_path, "big.csv", "account_id\n" + "A9\n" * 400_000)  # ~1.2 MB
     with pytest.raises(UserError, match="above the 1 MB upload limit"):
         import_table(wh, "accounts", str(path), max_mb=1, today=TODAY)
+    monkeypatch.setenv("CSAI_MAX_UPLOAD_MB", "1")  # the setting is the default limit
+    with pytest.raises(UserError, match="raise CSAI_MAX_UPLOAD_MB"):
+        import_table(wh, "accounts", str(path), today=TODAY)
     assert_same(before, snapshot(wh))
 
 
