@@ -54,9 +54,9 @@ WHERE {scope}
 
 def as_of_date(con: duckdb.DuckDBPyConnection) -> date:
     """The date the workspace's data describes: the demo's end date, else today."""
-    row = con.execute("SELECT value FROM workspace_meta WHERE key = 'end_date'").fetchone()
-    if row and row[0]:
-        return date.fromisoformat(row[0])
+    rows = con.execute("SELECT value FROM workspace_meta WHERE key = 'end_date'").fetchall()
+    if rows and rows[0][0]:
+        return date.fromisoformat(rows[0][0])
     return date.today()
 
 

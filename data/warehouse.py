@@ -65,7 +65,7 @@ class Warehouse:
         if "raw" not in self.current():
             return False
         with self.reader() as con:
-            return con.execute("SELECT count(*) FROM accounts").fetchone()[0] > 0
+            return con.execute("SELECT count(*) FROM accounts").fetchall()[0][0] > 0
 
     def _path(self, name: str) -> Path:
         return self.root / name
