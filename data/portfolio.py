@@ -1,0 +1,403 @@
+"""Portfolio figures: KPIs, risk mix, renewals, score movers, MRR movements and retention curves.
+
+Every query takes the :class:`~data.access.Viewer` and applies its scope in SQL, so a
+CSM's figures count only their book. Dates are relative to the workspace's as-of date.
+Definitions (DESIGN.md section 12):
+
+* **MRR of an account on day d**: the sum of ``mrr`` of its subscriptions with
+  ``start_date <= d`` and (``end_date`` null or ``end_date > d``). ARR = 12 × MRR.
+* **Monthly movements**: each account's MRR at the end of a month (or the as-of date for
+  the current month) against the end of the previous month: from 0 to >0 is *new*,
+  up is *expansion*, down but >0 is *contraction*, to 0 is *churn*. Contraction and
+  churn are negative numbers. The movements of a window add up to end − start MRR.
+* **GRR / NRR (12 months)**: the accounts paying 12 months before the as-of date, their
+  MRR then against now. GRR = (start − churned − contraction) ÷ start; NRR adds the
+  expansion. Accounts that started inside the window do not count.
+* **Survival**: time from an account's first subscription spell start (gaps of up to
+  ``gap_days`` bridged) to its end; spells still open at the as-of date are censored there.
+
+Score figures read the results-layer tables ``scores`` and ``score_drivers`` written by
+``cli.py score``; before the first scoring run they return ``None`` / empty frames and
+:func:`has_scores` is False. ``expected_arr_loss`` = Σ p(churn) × ARR and the expansion
+pipeline = Σ p(expansion) × ARR, both over the latest run and within the model's horizon.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from data.access import Viewer
+from data.metrics import load_sql
+from data.queries import ACCOUNT_OVERVIEW_SQL, as_of_date
+
+GROUP_COLUMNS = ("segment", "csm")
+RISK_BANDS = ("low", "medium", "high")
+DAYS_PER_MONTH = 30.4375
+
+
+@dataclass(frozen=True)
+class PortfolioKpis:
+    """Headline figures of the viewer's book. Score fields are None before the first scoring run."""
+
+    as_of: date
+    accounts: int
+    arr: float
+    scored_at: datetime | None = None
+    scored_accounts: int = 0
+    expected_arr_loss: float | None = None
+    high_risk_accounts: int | None = None
+    high_risk_arr: float | None = None
+    expansion_pipeline: float | None = None
+    grr: float | None = None
+    nrr: float | None = None
+
+
+def has_scores(con: duckdb.DuckDBPyConnection) -> bool:
+    """True when the ``scores`` and ``score_drivers`` tables exist and hold at least one run."""
+    found = {r[0] for r in con.execute(
+        "SELECT view_name FROM duckdb_views() WHERE view_name IN ('scores', 'score_drivers') "
+        "UNION SELECT table_name FROM duckdb_tables() WHERE table_name IN ('scores', 'score_drivers')").fetchall()}
+    if found != {"scores", "score_drivers"}:
+        return False
+    return con.execute("SELECT count(*) FROM scores").fetchone()[0] > 0
+
+
+def _overview_sql(viewer: Viewer) -> tuple[str, list]:
+    """Account overview (one row per scoped account) as a subquery, with its parameters."""
+    scope, params = viewer.scope_sql("a")
+    return f"({ACCOUNT_OVERVIEW_SQL.format(scope=scope)})", params
+
+
+LATEST_SCORES = """
+latest AS (
+    SELECT s.* FROM scores s
+    WHERE s.scored_at = (SELECT max(scored_at) FROM scores)
+)"""
+
+
+# --------------------------------------------------------------------------- KPIs
+def kpis(con: duckdb.DuckDBPyConnection, viewer: Viewer, as_of: date | None = None) -> PortfolioKpis:
+    """Accounts, ARR, expected ARR loss, high-risk accounts, expansion pipeline, GRR and NRR."""
+    as_of = as_of or as_of_date(con)
+    overview, params = _overview_sql(viewer)
+    accounts, arr = con.execute(
+        f"SELECT count(*) FILTER (WHERE status = 'active'), coalesce(sum(arr), 0) FROM {overview} ov",  # noqa: S608 - our SQL
+        [as_of, *params]).fetchone()
+    retention = retention_12m(con, viewer, as_of)
+    out = dict(as_of=as_of, accounts=int(accounts), arr=float(arr), grr=retention["grr"], nrr=retention["nrr"])
+    if has_scores(con):
+        scope, sparams = viewer.scope_sql("a")
+        row = con.execute(f"""
+            WITH {LATEST_SCORES}
+            SELECT max(s.scored_at), count(*),
+                   sum(coalesce(s.expected_arr_loss, s.p_churn * s.arr)),
+                   count(*) FILTER (WHERE s.risk_band = 'high'),
+                   coalesce(sum(s.arr) FILTER (WHERE s.risk_band = 'high'), 0),
+                   sum(s.p_expansion * s.arr)
+            FROM latest s JOIN accounts a ON a.account_id = s.account_id
+            WHERE {scope}""", sparams).fetchone()  # noqa: S608 - scope is our SQL
+        scored_at, n, loss, high, high_arr, pipeline = row
+        if n:
+            out.update(scored_at=scored_at, scored_accounts=int(n), expected_arr_loss=float(loss or 0.0),
+                       high_risk_accounts=int(high), high_risk_arr=float(high_arr),
+                       expansion_pipeline=None if pipeline is None else float(pipeline))
+    return PortfolioKpis(**out)
+
+
+# --------------------------------------------------------------------------- MRR movements
+def _mrr_series_sql(viewer: Viewer) -> tuple[str, list]:
+    """CTEs ``series``: (d, account_id, mrr, prev_mrr) per snapshot date; first param is the date list."""
+    scope, params = viewer.scope_sql("a")
+    sql = f"""
+    snap AS (SELECT unnest(CAST(? AS DATE[])) AS d),
+    acct_mrr AS (
+        SELECT snap.d, s.account_id, sum(s.mrr) AS mrr
+        FROM snap
+        JOIN subscriptions s ON s.start_date <= snap.d AND (s.end_date IS NULL OR s.end_date > snap.d)
+        JOIN accounts a ON a.account_id = s.account_id
+        WHERE {scope}
+        GROUP BY ALL
+    ),
+    grid AS (SELECT snap.d, ids.account_id FROM snap CROSS JOIN (SELECT DISTINCT account_id FROM acct_mrr) ids),
+    series AS (
+        SELECT g.d, g.account_id, coalesce(m.mrr, 0) AS mrr,
+               lag(coalesce(m.mrr, 0)) OVER (PARTITION BY g.account_id ORDER BY g.d) AS prev_mrr
+        FROM grid g LEFT JOIN acct_mrr m ON m.d = g.d AND m.account_id = g.account_id
+    )"""  # noqa: S608 - scope is our SQL
+    return sql, params
+
+
+def month_ends(as_of: date, months: int) -> list[date]:
+    """Snapshot dates: the end of the month before the window, each month's end, the as-of date last."""
+    current = pd.Timestamp(as_of).to_period("M")
+    ends = [(current - k).to_timestamp(how="end").date() for k in range(months, 0, -1)]
+    return [*ends, as_of]
+
+
+def mrr_movements(con: duckdb.DuckDBPyConnection, viewer: Viewer, as_of: date | None = None,
+                  months: int = 12) -> pd.DataFrame:
+    """MRR movements per month for the last ``months`` months (the current, possibly partial, month last).
+
+    Columns: month (first day), start_mrr, new, expansion, contraction, churn, net, end_mrr.
+    ``contraction`` and ``churn`` are negative; ``start_mrr + net == end_mrr``.
+    """
+    as_of = as_of or as_of_date(con)
+    series, params = _mrr_series_sql(viewer)
+    df = con.execute(f"""
+        WITH {series}
+        SELECT CAST(date_trunc('month', d) AS DATE) AS month,
+               sum(prev_mrr) AS start_mrr,
+               coalesce(sum(mrr) FILTER (WHERE prev_mrr = 0 AND mrr > 0), 0) AS new,
+               coalesce(sum(mrr - prev_mrr) FILTER (WHERE prev_mrr > 0 AND mrr > prev_mrr), 0) AS expansion,
+               -coalesce(sum(prev_mrr - mrr) FILTER (WHERE mrr > 0 AND mrr < prev_mrr), 0) AS contraction,
+               -coalesce(sum(prev_mrr) FILTER (WHERE prev_mrr > 0 AND mrr = 0), 0) AS churn,
+               sum(mrr) - sum(prev_mrr) AS net,
+               sum(mrr) AS end_mrr
+        FROM series WHERE prev_mrr IS NOT NULL
+        GROUP BY 1 ORDER BY 1""", [month_ends(as_of, months), *params]).df()  # noqa: S608 - our SQL
+    return df
+
+
+def retention_12m(con: duckdb.DuckDBPyConnection, viewer: Viewer, as_of: date | None = None) -> dict:
+    """GRR and NRR over the 12 months to the as-of date, with their parts (MRR, churn/contraction negative).
+
+    Keys: start, end (dates), start_mrr, churn, contraction, expansion, grr, nrr (None when nothing
+    was paying 12 months ago).
+    """
+    as_of = as_of or as_of_date(con)
+    start = (pd.Timestamp(as_of) - pd.DateOffset(months=12)).date()
+    series, params = _mrr_series_sql(viewer)
+    row = con.execute(f"""
+        WITH {series}
+        SELECT coalesce(sum(prev_mrr), 0),
+               -coalesce(sum(prev_mrr) FILTER (WHERE mrr = 0), 0),
+               -coalesce(sum(prev_mrr - mrr) FILTER (WHERE mrr > 0 AND mrr < prev_mrr), 0),
+               coalesce(sum(mrr - prev_mrr) FILTER (WHERE mrr > prev_mrr), 0)
+        FROM series WHERE prev_mrr > 0""", [[start, as_of], *params]).fetchone()  # noqa: S608 - our SQL
+    start_mrr, churn, contraction, expansion = (float(v) for v in row)
+    grr = (start_mrr + churn + contraction) / start_mrr if start_mrr else None
+    nrr = (start_mrr + churn + contraction + expansion) / start_mrr if start_mrr else None
+    return {"start": start, "end": as_of, "start_mrr": start_mrr, "churn": churn, "contraction": contraction,
+            "expansion": expansion, "grr": grr, "nrr": nrr}
+
+
+# --------------------------------------------------------------------------- risk
+def risk_distribution(con: duckdb.DuckDBPyConnection, viewer: Viewer) -> pd.DataFrame:
+    """Accounts and ARR of the latest scoring per p(churn) bin and risk band.
+
+    Columns: bin_start, bin_end (probabilities), risk_band, accounts, arr. The bin width
+    adapts to the largest probability (1, 2 or 5 points) so the bars stay readable.
+    Empty before the first scoring run.
+    """
+    if not has_scores(con):
+        return pd.DataFrame(columns=["bin_start", "bin_end", "risk_band", "accounts", "arr"])
+    scope, params = viewer.scope_sql("a")
+    return con.execute(f"""
+        WITH {LATEST_SCORES},
+        mine AS (SELECT s.* FROM latest s JOIN accounts a ON a.account_id = s.account_id WHERE {scope}),
+        width AS (SELECT CASE WHEN max(p_churn) <= 0.3 THEN 0.01 WHEN max(p_churn) <= 0.6 THEN 0.02
+                              ELSE 0.05 END AS w FROM mine),
+        binned AS (SELECT least(floor(p_churn / w + 1e-9), round(1 / w) - 1) * w AS bin_start, w, risk_band, arr
+                   FROM mine, width)
+        SELECT round(bin_start, 4) AS bin_start, round(bin_start + w, 4) AS bin_end, risk_band,
+               count(*) AS accounts, coalesce(sum(arr), 0) AS arr
+        FROM binned GROUP BY ALL ORDER BY bin_start, risk_band""", params).df()  # noqa: S608 - our SQL
+
+
+def risk_by_group(con: duckdb.DuckDBPyConnection, viewer: Viewer, by: str) -> pd.DataFrame:
+    """Accounts, ARR and expected ARR loss of the latest scoring per ``by`` (segment or csm) and risk band.
+
+    Columns: group, risk_band, accounts, arr, expected_arr_loss. Empty before the first scoring run.
+    """
+    if by not in GROUP_COLUMNS:
+        raise ValueError(f"cannot group the portfolio by {by!r}")
+    if not has_scores(con):
+        return pd.DataFrame(columns=["group", "risk_band", "accounts", "arr", "expected_arr_loss"])
+    scope, params = viewer.scope_sql("a")
+    return con.execute(f"""
+        WITH {LATEST_SCORES}
+        SELECT coalesce(a.{by}, '(none)') AS "group", s.risk_band, count(*) AS accounts,
+               coalesce(sum(s.arr), 0) AS arr,
+               coalesce(sum(coalesce(s.expected_arr_loss, s.p_churn * s.arr)), 0) AS expected_arr_loss
+        FROM latest s JOIN accounts a ON a.account_id = s.account_id
+        WHERE {scope}
+        GROUP BY ALL ORDER BY 1, 2""", params).df()  # noqa: S608 - whitelisted column, our SQL
+
+
+# --------------------------------------------------------------------------- renewals
+def renewals(con: duckdb.DuckDBPyConnection, viewer: Viewer, as_of: date | None = None,
+             days: int = 180) -> pd.DataFrame:
+    """Active accounts renewing within ``days`` of the as-of date, soonest first, with their latest risk.
+
+    Columns: account_id, name, segment, csm, billing_period, renewal_date, days_to_renewal, arr,
+    p_churn, risk_band, expected_arr_loss (score columns null before the first scoring run).
+    """
+    as_of = as_of or as_of_date(con)
+    overview, params = _overview_sql(viewer)
+    scored = has_scores(con)
+    score_cte = f"WITH {LATEST_SCORES}" if scored else (
+        "WITH latest AS (SELECT NULL::VARCHAR AS account_id, NULL::DOUBLE AS p_churn, NULL::VARCHAR AS risk_band, "
+        "NULL::DOUBLE AS expected_arr_loss, NULL::DOUBLE AS arr WHERE FALSE)")
+    return con.execute(f"""
+        {score_cte}
+        SELECT ov.account_id, ov.name, ov.segment, ov.csm, ov.billing_period, ov.renewal_date,
+               datediff('day', CAST(? AS DATE), ov.renewal_date) AS days_to_renewal, ov.arr,
+               s.p_churn, s.risk_band, coalesce(s.expected_arr_loss, s.p_churn * ov.arr) AS expected_arr_loss
+        FROM {overview} ov
+        LEFT JOIN latest s ON s.account_id = ov.account_id
+        WHERE ov.status = 'active' AND ov.renewal_date >= CAST(? AS DATE)
+          AND ov.renewal_date <= CAST(? AS DATE) + CAST(? AS INTEGER)
+        ORDER BY ov.renewal_date, ov.arr DESC, ov.account_id""",  # noqa: S608 - our SQL
+        [as_of, as_of, *params, as_of, as_of, days]).df()
+
+
+# --------------------------------------------------------------------------- movers
+MOVER_COLUMNS = ["direction", "account_id", "name", "segment", "csm", "arr", "p_before", "p_now", "change",
+                 "risk_band", "driver", "driver_group", "driver_sentence", "driver_shap_change",
+                 "scored_at", "previous_scored_at"]
+
+
+def top_movers(con: duckdb.DuckDBPyConnection, viewer: Viewer, n: int = 10, min_change: float = 0.005) -> pd.DataFrame:
+    """Accounts whose p(churn) moved most between the two latest scoring runs: ``n`` up and ``n`` down.
+
+    Per account, ``driver`` is the churn driver whose SHAP value moved most in the direction of
+    the change (a driver missing from one run's stored top drivers counts as 0 there).
+    Columns: ``MOVER_COLUMNS``; ``direction`` is 'up' or 'down'. Empty with fewer than two runs.
+    """
+    if not has_scores(con):
+        return pd.DataFrame(columns=MOVER_COLUMNS)
+    scope, params = viewer.scope_sql("a")
+    return con.execute(f"""
+        WITH ranked AS (
+            SELECT scored_at, row_number() OVER (ORDER BY scored_at DESC) AS k
+            FROM (SELECT DISTINCT scored_at FROM scores)
+        ),
+        cur AS (SELECT s.* FROM scores s JOIN ranked r ON r.scored_at = s.scored_at AND r.k = 1),
+        prev AS (SELECT s.* FROM scores s JOIN ranked r ON r.scored_at = s.scored_at AND r.k = 2),
+        moves AS (
+            SELECT cur.account_id, prev.p_churn AS p_before, cur.p_churn AS p_now,
+                   cur.p_churn - prev.p_churn AS change, cur.risk_band, cur.arr,
+                   cur.scored_at, prev.scored_at AS previous_scored_at
+            FROM cur JOIN prev ON prev.account_id = cur.account_id
+            JOIN accounts a ON a.account_id = cur.account_id
+            WHERE {scope} AND abs(cur.p_churn - prev.p_churn) >= ?
+        ),
+        d_cur AS (SELECT d.* FROM score_drivers d JOIN ranked r ON r.scored_at = d.scored_at AND r.k = 1
+                  WHERE d.target = 'churn'),
+        d_prev AS (SELECT d.* FROM score_drivers d JOIN ranked r ON r.scored_at = d.scored_at AND r.k = 2
+                   WHERE d.target = 'churn'),
+        driver_moves AS (
+            SELECT coalesce(c.account_id, p.account_id) AS account_id, coalesce(c.feature, p.feature) AS feature,
+                   coalesce(c.label, p.label) AS label, coalesce(c."group", p."group") AS driver_group,
+                   coalesce(c.sentence, p.sentence) AS sentence,
+                   coalesce(c.shap, 0) - coalesce(p.shap, 0) AS shap_change
+            FROM d_cur c FULL OUTER JOIN d_prev p ON p.account_id = c.account_id AND p.feature = c.feature
+        ),
+        top_driver AS (
+            SELECT dm.*, row_number() OVER (PARTITION BY dm.account_id
+                                            ORDER BY dm.shap_change * sign(m.change) DESC, dm.feature) AS k
+            FROM driver_moves dm JOIN moves m ON m.account_id = dm.account_id
+        ),
+        ordered AS (
+            SELECT CASE WHEN m.change > 0 THEN 'up' ELSE 'down' END AS direction,
+                   row_number() OVER (PARTITION BY m.change > 0 ORDER BY abs(m.change) DESC, m.account_id) AS k,
+                   m.*, t.label AS driver, t.driver_group, t.sentence AS driver_sentence,
+                   t.shap_change AS driver_shap_change
+            FROM moves m LEFT JOIN top_driver t ON t.account_id = m.account_id AND t.k = 1
+        )
+        SELECT o.direction, o.account_id, a.name, a.segment, a.csm, o.arr, o.p_before, o.p_now, o.change,
+               o.risk_band, o.driver, o.driver_group, o.driver_sentence, o.driver_shap_change,
+               o.scored_at, o.previous_scored_at
+        FROM ordered o JOIN accounts a ON a.account_id = o.account_id
+        WHERE o.k <= ?
+        ORDER BY o.direction DESC, abs(o.change) DESC, o.account_id""",  # noqa: S608 - our SQL
+        [*params, float(min_change), int(n)]).df()
+
+
+def scoring_runs(con: duckdb.DuckDBPyConnection) -> list[datetime]:
+    """Timestamps of the scoring runs, newest first (empty before the first run)."""
+    if not has_scores(con):
+        return []
+    return [r[0] for r in con.execute("SELECT DISTINCT scored_at FROM scores ORDER BY 1 DESC").fetchall()]
+
+
+# --------------------------------------------------------------------------- survival
+def survival_data(con: duckdb.DuckDBPyConnection, viewer: Viewer, as_of: date | None = None,
+                  gap_days: int = 30) -> pd.DataFrame:
+    """One row per account that ever paid: its first subscription spell as a survival observation.
+
+    Columns: account_id, segment, cohort ('2025 Q1', the quarter the spell started), start_date,
+    duration_days (start to churn, or to the as-of date when still active = censored),
+    churned (True = the spell ended on or before the as-of date).
+    """
+    as_of = as_of or as_of_date(con)
+    scope, params = viewer.scope_sql("a")
+    spells = load_sql("subscription_spells").replace("$gap_days", "CAST(? AS INTEGER)")
+    return con.execute(f"""
+        WITH spells AS ({spells}
+        ),
+        first_spell AS (SELECT account_id, spell_start, spell_end FROM spells WHERE spell = 1)
+        SELECT a.account_id, coalesce(a.segment, '(none)') AS segment,
+               strftime(f.spell_start, '%Y') || ' Q' || quarter(f.spell_start) AS cohort,
+               f.spell_start AS start_date,
+               datediff('day', f.spell_start, least(f.spell_end, CAST(? AS DATE))) AS duration_days,
+               f.spell_end <= CAST(? AS DATE) AS churned
+        FROM first_spell f JOIN accounts a ON a.account_id = f.account_id
+        WHERE f.spell_start <= CAST(? AS DATE) AND {scope}
+        ORDER BY a.account_id""",  # noqa: S608 - our SQL
+        [int(gap_days), as_of, as_of, as_of, *params]).df()
+
+
+def kaplan_meier(durations, events) -> pd.DataFrame:
+    """Kaplan–Meier survival estimate.
+
+    ``durations``: time to the event or to censoring; ``events``: True where the event (churn)
+    was observed, False where the observation is censored. Returns one row per distinct time,
+    starting with time 0: time, at_risk (in the risk set just before ``time``), events,
+    censored, survival (S(t) after the events at ``time``). Censored observations at a time
+    with events stay in that time's risk set (the usual convention).
+    """
+    t = np.asarray(durations, dtype=float)
+    e = np.asarray(events, dtype=bool)
+    if len(t) == 0:
+        return pd.DataFrame({"time": [0.0], "at_risk": [0], "events": [0], "censored": [0], "survival": [1.0]})
+    frame = pd.DataFrame({"time": t, "event": e})
+    table = frame.groupby("time")["event"].agg(events="sum", total="size").sort_index()
+    table["censored"] = table["total"] - table["events"]
+    table["at_risk"] = len(t) - table["total"].cumsum().shift(fill_value=0)
+    table["survival"] = (1.0 - table["events"] / table["at_risk"]).cumprod()
+    table = table.reset_index()[["time", "at_risk", "events", "censored", "survival"]]
+    if table["time"].iloc[0] > 0:
+        start = pd.DataFrame({"time": [0.0], "at_risk": [len(t)], "events": [0], "censored": [0], "survival": [1.0]})
+        table = pd.concat([start, table], ignore_index=True)
+    return table.astype({"at_risk": int, "events": int, "censored": int})
+
+
+def survival_curves(data: pd.DataFrame, by: str, min_accounts: int = 10,
+                    groups: list[str] | None = None) -> pd.DataFrame:
+    """Kaplan–Meier curves of :func:`survival_data` per value of ``by`` (segment or cohort).
+
+    Groups with fewer than ``min_accounts`` accounts are left out; ``groups`` picks and orders
+    them. Columns: group, accounts, time (days), months, at_risk, events, censored, survival.
+    """
+    parts = []
+    names = groups if groups is not None else sorted(data[by].dropna().unique())
+    for name in names:
+        part = data[data[by] == name]
+        if len(part) < min_accounts:
+            continue
+        curve = kaplan_meier(part["duration_days"], part["churned"])
+        curve.insert(0, "accounts", len(part))
+        curve.insert(0, "group", name)
+        parts.append(curve)
+    if not parts:
+        return pd.DataFrame(columns=["group", "accounts", "time", "months", "at_risk", "events", "censored",
+                                     "survival"])
+    out = pd.concat(parts, ignore_index=True)
+    out.insert(3, "months", out["time"] / DAYS_PER_MONTH)
+    return out
