@@ -129,3 +129,167 @@ def fig_null_rates(null_rates: dict[str, float]) -> go.Figure:
     fig.update_yaxes(gridcolor=None, rangemode=None)
     fig.update_layout(hovermode="closest", showlegend=False)
     return fig
+
+
+# --------------------------------------------------------------------------- portfolio
+MOVEMENT_COLORS = {"new": "#3b6fd8", "expansion": "#2e9e6b", "contraction": "#f0a43a", "churn": "#d64545"}
+MOVEMENT_LABELS = {"new": "New", "expansion": "Expansion", "contraction": "Contraction", "churn": "Churn"}
+
+
+def _bands(df: pd.DataFrame) -> list[str]:
+    """Risk bands present in ``df``, in low → high order (unknown bands last)."""
+    present = list(dict.fromkeys(df["risk_band"].dropna()))
+    return [b for b in RISK_COLORS if b in present] + [b for b in present if b not in RISK_COLORS]
+
+
+def fig_risk_distribution(df: pd.DataFrame, value: str = "accounts") -> go.Figure:
+    """Accounts (or ARR) per predicted churn probability bin, stacked by risk band.
+
+    ``df`` has columns bin_start, bin_end (probabilities), risk_band, accounts, arr.
+    """
+    if df.empty:
+        return empty_figure("No scores yet")
+    fig = go.Figure()
+    for band in _bands(df):
+        part = df[df["risk_band"] == band]
+        mid = (part["bin_start"] + part["bin_end"]) / 2 * 100
+        fig.add_trace(go.Bar(
+            x=mid, y=part[value], width=(part["bin_end"] - part["bin_start"]) * 100 * 0.92, name=f"{band} risk",
+            marker_color=RISK_COLORS.get(band, "#7b8794"),
+            customdata=list(zip(part["bin_start"] * 100, part["bin_end"] * 100, part["accounts"], part["arr"],
+                                strict=True)),
+            hovertemplate="p(churn) %{customdata[0]:.0f}–%{customdata[1]:.0f}%: %{customdata[2]} accounts, "
+                          "$%{customdata[3]:,.0f} ARR<extra>" + f"{band} risk</extra>",
+        ))
+    fig = _base(fig, y_title="accounts" if value == "accounts" else "ARR", x_title="predicted churn probability")
+    fig.update_layout(barmode="stack", hovermode="closest", bargap=0)
+    fig.update_xaxes(ticksuffix="%", rangemode="tozero")
+    if value == "arr":
+        fig.update_yaxes(tickprefix="$", tickformat="~s")
+    return fig
+
+
+def fig_risk_by_group(df: pd.DataFrame, group_label: str = "segment", value: str = "arr") -> go.Figure:
+    """Horizontal bars of ARR (or accounts) per group, stacked by risk band; largest group on top.
+
+    ``df`` has columns group, risk_band, accounts, arr, expected_arr_loss. Each bar carries
+    its group name as ``customdata[0]`` so a click selection names the group.
+    """
+    if df.empty:
+        return empty_figure("No scores yet")
+    totals = df.groupby("group")[value].sum().sort_values()
+    fig = go.Figure()
+    for band in _bands(df):
+        part = df[df["risk_band"] == band].set_index("group").reindex(totals.index).dropna(subset=["risk_band"])
+        part = part.reset_index()
+        fig.add_trace(go.Bar(
+            y=part["group"], x=part[value], orientation="h", name=f"{band} risk",
+            marker_color=RISK_COLORS.get(band, "#7b8794"),
+            customdata=list(zip(part["group"], part["accounts"], part["arr"], part["expected_arr_loss"], strict=True)),
+            hovertemplate="%{customdata[0]}: %{customdata[1]} accounts, $%{customdata[2]:,.0f} ARR, "
+                          "expected loss $%{customdata[3]:,.0f}<extra>" + f"{band} risk</extra>",
+        ))
+    fig = _base(fig, height=max(180, 34 * len(totals) + 90), x_title="ARR" if value == "arr" else "accounts")
+    fig.update_layout(barmode="stack", hovermode="closest", clickmode="event+select", dragmode=False)
+    fig.update_yaxes(categoryorder="array", categoryarray=list(totals.index), gridcolor=None, rangemode=None,
+                     title=None)
+    fig.update_xaxes(showgrid=True, gridcolor="#eef1f5")
+    if value == "arr":
+        fig.update_xaxes(tickprefix="$", tickformat="~s")
+    return fig
+
+
+def fig_mrr_waterfall(df: pd.DataFrame) -> go.Figure:
+    """Monthly MRR movements: new and expansion up, contraction and churn down, net change as a line.
+
+    ``df`` has columns month, new, expansion, contraction, churn (the last two negative), net.
+    """
+    if df.empty:
+        return empty_figure("No subscriptions in this period")
+    months = pd.to_datetime(df["month"])
+    fig = go.Figure()
+    for kind, color in MOVEMENT_COLORS.items():
+        fig.add_trace(go.Bar(x=months, y=df[kind], name=MOVEMENT_LABELS[kind], marker_color=color,
+                             hovertemplate=f"{MOVEMENT_LABELS[kind]}: " + "$%{y:,.0f}<extra></extra>"))
+    fig.add_trace(go.Scatter(x=months, y=df["net"], name="Net change", mode="lines+markers",
+                             line=dict(color="#1f2933", width=2), marker=dict(size=6),
+                             hovertemplate="Net change: $%{y:,.0f}<extra></extra>"))
+    fig = _base(fig, y_title="MRR change per month")
+    fig.update_layout(barmode="relative")
+    fig.update_xaxes(tickformat="%b %Y", dtick="M1" if len(df) <= 18 else "M3")
+    fig.update_yaxes(tickprefix="$", tickformat="~s", rangemode=None, zeroline=True, zerolinecolor="#9aa5b1")
+    return fig
+
+
+def fig_mrr_bridge(df: pd.DataFrame) -> go.Figure:
+    """MRR at the start of the window, each kind of movement summed, MRR at the end (a waterfall).
+
+    ``df`` is :func:`data.portfolio.mrr_movements` output (start_mrr of the first month, end_mrr of the last).
+    """
+    if df.empty:
+        return empty_figure("No subscriptions in this period")
+    start = pd.Timestamp(df["month"].iloc[0]) - pd.Timedelta(days=1)
+    labels = [f"MRR {start:%d %b %Y}", *MOVEMENT_LABELS.values(), "MRR now"]
+    values = [float(df["start_mrr"].iloc[0]), *(float(df[k].sum()) for k in MOVEMENT_LABELS),
+              float(df["end_mrr"].iloc[-1])]
+    fig = go.Figure(go.Waterfall(
+        x=labels, y=values, measure=["absolute", "relative", "relative", "relative", "relative", "total"],
+        increasing=dict(marker_color=TONE_COLORS["good"]), decreasing=dict(marker_color=TONE_COLORS["bad"]),
+        totals=dict(marker_color=SERIES_COLORS[0]), connector=dict(line=dict(color="#9aa5b1", width=1)),
+        text=[f"${abs(v) / 1000:,.0f}k" if abs(v) >= 1000 else f"${abs(v):,.0f}" for v in values],
+        textposition="outside", hovertemplate="%{x}: $%{y:,.0f}<extra></extra>",
+    ))
+    fig = _base(fig, y_title="MRR")
+    fig.update_layout(hovermode="closest", showlegend=False)
+    fig.update_yaxes(tickprefix="$", tickformat="~s")
+    return fig
+
+
+def fig_survival(df: pd.DataFrame, group_label: str = "segment") -> go.Figure:
+    """Kaplan–Meier retention curves, one step line per group.
+
+    ``df`` has columns group, accounts, months, at_risk, survival (see ``data.portfolio.survival_curves``).
+    """
+    if df.empty:
+        return empty_figure("Not enough accounts to draw retention curves")
+    fig = go.Figure()
+    for i, (name, part) in enumerate(df.groupby("group", sort=False)):
+        n = int(part["accounts"].iloc[0])
+        fig.add_trace(go.Scatter(
+            x=part["months"], y=part["survival"], name=f"{name} ({n:,})", mode="lines", line_shape="hv",
+            line=dict(width=2, color=SERIES_COLORS[i % len(SERIES_COLORS)]),
+            customdata=part["at_risk"],
+            hovertemplate=f"{name}: " + "%{y:.0%} still customers after %{x:.0f} months "
+                                        "(%{customdata} at risk)<extra></extra>",
+        ))
+    fig = _base(fig, y_title="still customers", x_title="months since first subscription")
+    floor = max(0.0, float(df["survival"].min()) - 0.05)
+    fig.update_layout(hovermode="closest")
+    fig.update_yaxes(tickformat=".0%", range=[floor // 0.1 * 0.1, 1.02], rangemode=None)
+    return fig
+
+
+def fig_renewals(df: pd.DataFrame) -> go.Figure:
+    """Upcoming renewals: date against p(churn), bubble size by ARR, colour by risk band.
+
+    ``df`` has columns account_id, name, renewal_date, arr, p_churn, risk_band.
+    """
+    scored = df.dropna(subset=["p_churn"]) if not df.empty else df
+    if scored.empty:
+        return empty_figure("No scored renewals in this window")
+    size_ref = max(float(scored["arr"].max()), 1.0)
+    fig = go.Figure()
+    for band in _bands(scored):
+        part = scored[scored["risk_band"] == band]
+        fig.add_trace(go.Scatter(
+            x=pd.to_datetime(part["renewal_date"]), y=part["p_churn"], mode="markers", name=f"{band} risk",
+            marker=dict(size=(part["arr"].clip(lower=0) / size_ref) ** 0.5 * 34 + 6,
+                        color=RISK_COLORS.get(band, "#7b8794"), opacity=0.75, line=dict(width=1, color="white")),
+            customdata=list(zip(part["account_id"], part["name"], part["arr"], strict=True)),
+            hovertemplate="%{customdata[1]}<br>renews %{x|%d %b %Y} · p(churn) %{y:.0%} · "
+                          "$%{customdata[2]:,.0f} ARR<extra></extra>",
+        ))
+    fig = _base(fig, y_title="p(churn)")
+    fig.update_layout(hovermode="closest")
+    fig.update_yaxes(tickformat=".0%")
+    return fig
