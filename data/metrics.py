@@ -34,8 +34,8 @@ from data.schema import ALL_RAW_TABLES, CANONICAL_TABLES, create_table_sql
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 
-CATEGORICAL_ACCOUNT_COLUMNS = ("segment", "industry", "region", "plan")
-EXCLUDED_ACCOUNT_COLUMNS = ("account_id", "name", "csm", "created_at")
+CATEGORICAL_ACCOUNT_COLUMNS = ("segment", "industry", "region", "plan", "csm")
+EXCLUDED_ACCOUNT_COLUMNS = ("account_id", "name", "created_at")
 _IDENTIFIER_NAME = re.compile(r"(^|_)(id|uuid|guid|key|email|e_mail|name|phone|url|website|domain|number|no)$", re.I)
 
 
@@ -86,6 +86,8 @@ STATIC_METRICS: tuple[Metric, ...] = (
     _m("tickets_90d", "Support tickets (90 d)", "Support", True, "{value} support tickets in the last 90 days", "count"),
     _m("high_priority_tickets_90d", "High-priority tickets", "Support", True,
        "{value} high-priority tickets in the last 90 days", "count"),
+    _m("ticket_severity_60d", "Ticket severity (60 d)", "Support", True,
+       "Support severity score of {value} over the last 60 days (urgent = 1, high = 0.6, normal = 0.15)", "number"),
     _m("open_tickets", "Open tickets", "Support", True, "{value} support tickets are open", "count"),
     _m("resolution_hours_90d", "Ticket resolution time", "Support", True,
        "Tickets took {value} hours on average to resolve (last 90 days)", "number"),
@@ -134,6 +136,8 @@ def event_metrics(event_type: str) -> list[Metric]:
 
 
 def attribute_metric(column: str, categorical: bool) -> Metric:
+    if column == "csm":
+        return _m("csm", "CSM", "Relationship", False, "Customer success manager is {value}", "category")
     label = column.replace("_", " ").capitalize()
     if categorical:
         return _m(column, label, "Firmographic", False, f"{label} is {{value}}", "category")
@@ -215,21 +219,27 @@ def account_attribute_columns(con: duckdb.DuckDBPyConnection,
 
 # --------------------------------------------------------------------------- compute
 def compute_metrics(con: duckdb.DuckDBPyConnection, obs: pd.DataFrame, *,
-                    exclude_attributes: tuple[str, ...] = ()) -> MetricTable:
+                    exclude_attributes: tuple[str, ...] = (), types: list[str] | None = None) -> MetricTable:
     """All metrics for each row of ``obs`` (columns ``account_id``, ``obs_date``).
 
     Two set-based queries cover every observation date at once; the result has one row
     per ``obs`` row in the same order, with ``account_id`` and ``obs_date`` first.
+    ``types`` fixes the event types that get metrics (default: all in ``events``).
     """
     obs = obs[["account_id", "obs_date"]].copy()
     obs["account_id"] = obs["account_id"].astype(str)
     obs["obs_date"] = pd.to_datetime(obs["obs_date"]).dt.date
     obs_view = _register_obs(con, obs)
+    types_view = f"{obs_view}_types"
+    con.register(types_view, pd.DataFrame({"event_type": pd.Series(
+        event_types(con) if types is None else list(types), dtype=object)}))
     try:
         base = con.execute(load_sql("account_metrics").replace(" obs o", f" {obs_view} o")).df()
-        long = con.execute(load_sql("event_metrics").replace(" obs o", f" {obs_view} o")).df()
+        long = con.execute(load_sql("event_metrics").replace(" obs o", f" {obs_view} o")
+                           .replace("FROM event_type_list", f"FROM {types_view}")).df()
     finally:
         con.unregister(obs_view)
+        con.unregister(types_view)
     base["obs_date"] = pd.to_datetime(base["obs_date"]).dt.date
     key = ["account_id", "obs_date"]
     frame = obs.merge(base, on=key, how="left")

@@ -197,11 +197,13 @@ ALGORITHMS = {"logreg": LogisticRegressionModel, "gbm": GradientBoostingModel}
 
 # Small honest grids; "auto" searches all of them, a named algorithm only its own.
 PARAM_GRIDS: dict[str, list[dict]] = {
-    "logreg": [{"C": 0.01}, {"C": 0.1}, {"C": 1.0}],
+    "logreg": [{"C": 0.003}, {"C": 0.03}, {"C": 0.3}],
     "gbm": [
-        {"n_estimators": 200, "learning_rate": 0.05, "num_leaves": 7, "min_child_samples": 50},
+        {"n_estimators": 400, "learning_rate": 0.02, "num_leaves": 7, "min_child_samples": 100,
+         "colsample_bytree": 0.5, "reg_lambda": 5.0},
+        {"n_estimators": 600, "learning_rate": 0.01, "num_leaves": 7, "min_child_samples": 200,
+         "colsample_bytree": 0.3, "reg_lambda": 10.0},
         {"n_estimators": 300, "learning_rate": 0.03, "num_leaves": 15, "min_child_samples": 50},
-        {"n_estimators": 150, "learning_rate": 0.1, "num_leaves": 15, "min_child_samples": 20},
     ],
 }
 

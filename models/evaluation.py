@@ -91,3 +91,36 @@ def clean_json(obj):
     if isinstance(obj, np.integer):
         return int(obj)
     return obj
+
+
+def truth_probability(con, rows: pd.DataFrame, *, horizon_days: int = 90, lead_days: int = 0) -> np.ndarray:
+    """The sample company's true probability of churn within the horizon, per (account_id, obs_date) row.
+
+    Uses ``sample_truth`` (true monthly hazard per active account-month): 1 - prod(1 - h)
+    over the months starting in [obs_date + lead, obs_date + lead + horizon). Months after an
+    account churned have no hazard row; the last known hazard is carried forward, so
+    churners are not made to look safer. NaN where the table has nothing for the account.
+    """
+    df = pd.DataFrame({"account_id": rows["account_id"].astype(str).to_numpy(),
+                       "obs_date": pd.to_datetime(rows["obs_date"]).dt.date.to_numpy()})
+    df["row_id"] = np.arange(len(df))
+    con.register("_truth_rows", df)
+    try:
+        out = con.execute("""
+            WITH months AS (
+                SELECT r.row_id, r.account_id, CAST(m.month AS DATE) AS month
+                FROM _truth_rows r,
+                     LATERAL (SELECT unnest(generate_series(date_trunc('month', r.obs_date + $lead),
+                                                            r.obs_date + $lead + $horizon - 1,
+                                                            INTERVAL 1 MONTH)) AS month) m
+                WHERE m.month >= r.obs_date + $lead),
+            joined AS (
+                SELECT m.row_id, t.hazard
+                FROM months m ASOF LEFT JOIN sample_truth t ON t.account_id = m.account_id AND m.month >= t.month)
+            SELECT row_id, 1 - exp(sum(ln(1 - least(hazard, 0.999999)))) AS p_true FROM joined GROUP BY row_id
+        """, {"lead": int(lead_days), "horizon": int(horizon_days)}).df()
+    finally:
+        con.unregister("_truth_rows")
+    p = np.full(len(df), np.nan)
+    p[out["row_id"].to_numpy(dtype=int)] = out["p_true"].to_numpy(dtype=float)
+    return p

@@ -88,4 +88,4 @@ def health_score(frame: pd.DataFrame, config: HealthScoreConfig | None = None) -
 
 def health_risk(frame: pd.DataFrame, config: HealthScoreConfig | None = None) -> np.ndarray:
     """(100 - health) / 100: the health score as a risk ranking, for the backtest."""
-    return (100.0 - health_score(frame, config).to_numpy()) / 100.0
+    return np.clip((100.0 - health_score(frame, config).to_numpy()) / 100.0, 0.0, 1.0)

@@ -30,6 +30,7 @@ from data.metrics import (
     compute_labels,
     compute_metrics,
     data_end,
+    event_types,
     monthly_dates,
     truncate_raw_tables,
 )
@@ -86,11 +87,23 @@ def flat_label_source(con: duckdb.DuckDBPyConnection) -> str | None:
 
 def observation_dates(con: duckdb.DuckDBPyConnection, *, warmup_days: int = 90, end: date | None = None) -> list[date]:
     """Monthly observation dates (first of month) through the day after the last day of history."""
-    first = con.execute("SELECT min(start_date) FROM subscriptions").fetchall()[0][0]
+    first = history_start(con)
     last = end or data_end(con)
     if first is None or last is None:
         return []
     return monthly_dates(first + timedelta(days=warmup_days), last + timedelta(days=1))
+
+
+def history_start(con: duckdb.DuckDBPyConnection) -> date | None:
+    """First day of recorded activity: the first event if there are events, else the first subscription.
+
+    Imports often carry subscriptions that started long before usage was tracked; dates
+    before any activity would have features but no behaviour, so they are not observed.
+    """
+    first_event = con.execute("SELECT min(CAST(event_time AS DATE)) FROM events").fetchall()[0][0]
+    if first_event is not None:
+        return first_event
+    return con.execute("SELECT min(start_date) FROM subscriptions").fetchall()[0][0]
 
 
 def active_rows(con: duckdb.DuckDBPyConnection, dates: list[date]) -> pd.DataFrame:
@@ -222,7 +235,12 @@ def check_leakage(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame, *, feature
     computed on the full data. ``feature_fn(con, obs) -> DataFrame`` defaults to the metric
     layer; pass another to check it (the test plants a leaking one).
     """
-    feature_fn = feature_fn or default_feature_fn
+    if feature_fn is None:
+        types = event_types(con)
+
+        def feature_fn(c, o):
+            return compute_metrics(c, o, types=types).frame
+
     rng = np.random.default_rng(seed)
     dates = sorted(pd.Series(rows["obs_date"]).dropna().unique())
     if not dates:

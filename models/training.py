@@ -213,6 +213,50 @@ def _time_split(labelled: pd.DataFrame, dates: list[date], config: TrainConfig, 
                   test=labelled[od.isin(test_dates)])
 
 
+def screen_attributes(obs: ObservationSet, frame: pd.DataFrame, label: str, *, alpha: float = 0.01) -> list[str]:
+    """Firmographic attributes with no account-level association with the label (to be dropped).
+
+    Observation rows repeat each account many times, so a static attribute (industry,
+    lead source, ...) lets trees memorise which accounts churned. Each attribute is tested
+    once per account (did the account ever have a positive label in ``frame``): chi-square
+    for categories, Mann-Whitney for numbers; p >= ``alpha`` means no evidence of an effect.
+    """
+    from scipy.stats import chi2_contingency, mannwhitneyu
+
+    per_account = frame.groupby("account_id").agg(y=(label, "max")).reset_index()
+    dropped = []
+    for f in obs.features:
+        metric = obs.catalog.get(f)
+        if metric is None or metric.group != "Firmographic" or f == "segment":
+            continue
+        values = frame.groupby("account_id")[f].first().reindex(per_account["account_id"]).to_numpy()
+        y = per_account["y"].to_numpy()
+        try:
+            if f in obs.categorical:
+                v = pd.Series(values).astype("object").fillna("(none)").astype(str)
+                table = pd.crosstab(v, y)
+                p = chi2_contingency(table)[1] if table.shape[0] > 1 and table.shape[1] > 1 else 1.0
+            else:
+                v = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=float)
+                ok = ~np.isnan(v)
+                a, b = v[ok & (y == 1)], v[ok & (y == 0)]
+                p = mannwhitneyu(a, b).pvalue if len(a) and len(b) else 1.0
+        except ValueError:
+            p = 1.0
+        if not p < alpha:
+            dropped.append(f)
+    return dropped
+
+
+def _without(obs: ObservationSet, dropped: list[str]) -> ObservationSet:
+    if not dropped:
+        return obs
+    from dataclasses import replace
+
+    return replace(obs, numeric=[c for c in obs.numeric if c not in dropped],
+                   categorical=[c for c in obs.categorical if c not in dropped])
+
+
 def _train_time(obs: ObservationSet, config: TrainConfig, say) -> TrainResult:
     label = _label(config)
     labelled = obs.labelled()
@@ -226,6 +270,10 @@ def _train_time(obs: ObservationSet, config: TrainConfig, say) -> TrainResult:
         if part[label].nunique() < 2:
             raise UserError(f"The {name} slice has no {'churned' if config.target == 'churn' else 'expanding'} "
                             "accounts; there is not enough history to train this target.")
+    screened = screen_attributes(obs, pd.concat([split.base, split.calib]), label)
+    if screened:
+        say(f"  left out attributes with no link to the outcome: {', '.join(screened)}")
+    obs = _without(obs, screened)
 
     # Tune: every candidate on the training slice, judged on the later calibration slice.
     fitted = []
@@ -291,6 +339,7 @@ def _train_time(obs: ObservationSet, config: TrainConfig, say) -> TrainResult:
         "per_segment": per_segment(y_test, p_test, split.test["segment"]) if "segment" in split.test else {},
         "comparison": comparison, "health_score": health, "backtest": backtest,
         "base_rate": base_rate, "risk_thresholds": list(trained.risk_thresholds),
+        "screened_out": screened,
     }
     predictions = pd.DataFrame({"account_id": split.test["account_id"].to_numpy(),
                                 "obs_date": split.test["obs_date"].astype(str).to_numpy(),

@@ -78,6 +78,10 @@ tk AS (
            count(*) FILTER (WHERE t.opened_at >= o.obs_date - 90) AS tickets_90d,
            count(*) FILTER (WHERE t.opened_at >= o.obs_date - 90
                              AND lower(t.priority) IN ('high', 'urgent', 'critical', 'p1', 'p2')) AS high_priority_tickets_90d,
+           sum(CASE lower(t.priority) WHEN 'urgent' THEN 1.0 WHEN 'critical' THEN 1.0 WHEN 'p1' THEN 1.0
+                                      WHEN 'high' THEN 0.6 WHEN 'p2' THEN 0.6
+                                      WHEN 'normal' THEN 0.15 WHEN 'medium' THEN 0.15 WHEN 'p3' THEN 0.15
+                                      ELSE 0.0 END) FILTER (WHERE t.opened_at >= o.obs_date - 60) AS ticket_severity_60d,
            count(*) FILTER (WHERE t.closed_at IS NULL OR t.closed_at >= o.obs_date) AS open_tickets,
            avg(date_diff('hour', t.opened_at, t.closed_at)) FILTER (
                WHERE t.closed_at < o.obs_date AND t.closed_at >= o.obs_date - 90) AS resolution_hours_90d,
@@ -151,6 +155,7 @@ SELECT o.account_id, o.obs_date,
        coalesce(tk.tickets_30d, 0) AS tickets_30d,
        coalesce(tk.tickets_90d, 0) AS tickets_90d,
        coalesce(tk.high_priority_tickets_90d, 0) AS high_priority_tickets_90d,
+       coalesce(tk.ticket_severity_60d, 0) AS ticket_severity_60d,
        coalesce(tk.open_tickets, 0) AS open_tickets,
        tk.resolution_hours_90d,
        tk.csat_180d,

@@ -1,6 +1,7 @@
 -- Per event type metrics as of each observation date (long format, pivoted in Python).
 -- Input: obs(account_id VARCHAR, obs_date DATE). Output: one row per (obs row, event_type)
--- for every event_type present in `events`, so new event types need no code.
+-- for every event type in event_type_list (by default every event_type present in `events`),
+-- so new event types need no code.
 -- Reads only events strictly before obs_date.
 WITH
 win AS (
@@ -15,7 +16,7 @@ win AS (
      AND e.event_time >= o.obs_date - 90
     GROUP BY ALL
 ),
-types AS (SELECT DISTINCT event_type FROM events),
+types AS (SELECT event_type FROM event_type_list),
 grid AS (SELECT o.account_id, o.obs_date, t.event_type FROM obs o CROSS JOIN types t),
 event_days AS (
     SELECT account_id, event_type, CAST(event_time AS DATE) AS day
