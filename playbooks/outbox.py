@@ -1,0 +1,342 @@
+"""The outbox dispatcher: deliver pending steps (SMTP email, HTTP webhooks, tasks, alerts) exactly once.
+
+Step statuses: ``awaiting_confirmation`` (customer email waiting for a person) →
+``pending`` → ``sending`` (claimed) → ``delivered``; or ``retry`` (waiting for
+``next_attempt_at``, exponential backoff) → ... → ``failed`` after ``max_attempts`` or
+on a permanent error. ``held``: an email while no SMTP host is configured (kept, shown,
+sent once a host is set). ``skipped`` (holdout) and ``cancelled`` are final.
+
+A dispatcher claims a row with one conditional ``UPDATE ... WHERE id = ? AND status IN
+(...)``; only the process whose update changed the row sends it, so concurrent
+dispatchers never send a step twice. A row left in ``sending`` by a dispatcher that
+died is never re-sent automatically: after :data:`STALE_AFTER` it turns ``failed`` with
+an "outcome unknown" message, and a person decides whether to retry.
+"""
+
+from __future__ import annotations
+
+import json
+import smtplib
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+
+import pandas as pd
+import requests
+import sqlalchemy as sa
+
+from data.access import Viewer
+from data.opstore import audit, now
+from data.settings import Settings
+from playbooks.definitions import PlaybookError
+from playbooks.runs import refresh_run_status
+from playbooks.store import alerts, runs, steps, tasks
+
+MAX_ATTEMPTS = 5
+BACKOFF_BASE_SECONDS = 60
+BACKOFF_MAX_SECONDS = 6 * 3600
+STALE_AFTER = timedelta(minutes=15)
+
+
+class PermanentFailure(Exception):
+    """A delivery error retrying will not fix (bad address, 4xx from the webhook)."""
+
+
+class TransientFailure(Exception):
+    """A delivery error worth retrying later (timeout, 5xx, SMTP server unavailable)."""
+
+
+@dataclass
+class DispatchReport:
+    """One dispatcher pass: rows claimed and how each attempt ended."""
+
+    claimed: int = 0
+    delivered: int = 0
+    retrying: int = 0
+    failed: int = 0
+    held: int = 0
+    stale: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def attempts_failed(self) -> int:
+        return self.retrying + self.failed
+
+
+def backoff(attempts: int) -> timedelta:
+    """Wait before attempt ``attempts + 1``: 1, 2, 4, 8 ... minutes, at most 6 hours."""
+    return timedelta(seconds=min(BACKOFF_BASE_SECONDS * 2 ** max(attempts - 1, 0), BACKOFF_MAX_SECONDS))
+
+
+# ------------------------------------------------------------------ senders
+def _csm_email(settings: Settings, csm: str | None) -> str | None:
+    if not csm:
+        return None
+    try:
+        from data.users import list_users
+
+        for user in list_users(settings.auth_file):
+            if user.csm == csm and user.email and not user.disabled:
+                return user.email
+    except Exception:  # noqa: BLE001 - a missing or unreadable user file means "no address"
+        return None
+    return None
+
+
+def send_email(settings: Settings, payload: dict) -> str:
+    """Send one email over SMTP; returns a one-line result. Raises Permanent/TransientFailure."""
+    smtp = settings.smtp
+    to = payload.get("to") or _csm_email(settings, payload.get("to_csm"))
+    if not to:
+        who = f"CSM {payload['to_csm']}" if payload.get("to_csm") else "the recipient"
+        raise PermanentFailure(f"No email address for {who}; add one (Admin → users or the contacts data), then retry.")
+    msg = EmailMessage()
+    msg["From"] = smtp.sender
+    msg["To"] = to
+    msg["Subject"] = payload.get("subject", "")
+    msg.set_content(payload.get("body", ""))
+    try:
+        with smtplib.SMTP(smtp.host, smtp.port, timeout=30) as client:
+            if smtp.tls:
+                client.starttls()
+            if smtp.user:
+                client.login(smtp.user, smtp.password or "")
+            refused = client.send_message(msg)
+    except smtplib.SMTPRecipientsRefused as exc:
+        raise PermanentFailure(f"The mail server refused {to}: {exc.recipients}") from None
+    except smtplib.SMTPAuthenticationError as exc:
+        raise TransientFailure(f"SMTP login failed ({exc.smtp_code}); check CSAI_SMTP_USER / CSAI_SMTP_PASSWORD.") from None
+    except (smtplib.SMTPException, OSError) as exc:
+        raise TransientFailure(f"SMTP {smtp.host}:{smtp.port} failed: {exc}") from None
+    if refused:
+        raise PermanentFailure(f"The mail server refused {', '.join(refused)}")
+    return f"sent to {to} via {smtp.host}:{smtp.port}"
+
+
+def post_webhook(payload: dict) -> str:
+    """POST the JSON body; 2xx is delivered, 429/5xx/network errors retry, other 4xx fail."""
+    try:
+        resp = requests.post(payload["url"], json=payload.get("body", {}), timeout=float(payload.get("timeout", 10)))
+    except requests.Timeout:
+        raise TransientFailure(f"No answer from {payload['url']} within {payload.get('timeout', 10)} s") from None
+    except requests.RequestException as exc:
+        raise TransientFailure(f"Could not reach {payload['url']}: {exc.__class__.__name__}") from None
+    snippet = resp.text[:200].replace("\n", " ")
+    if 200 <= resp.status_code < 300:
+        return f"HTTP {resp.status_code} {snippet}".strip()
+    if resp.status_code == 429 or resp.status_code >= 500:
+        raise TransientFailure(f"HTTP {resp.status_code} from {payload['url']}: {snippet}")
+    raise PermanentFailure(f"HTTP {resp.status_code} from {payload['url']}: {snippet}")
+
+
+# ------------------------------------------------------------------ dispatcher
+def _claimable(smtp_ready: bool) -> list[str]:
+    return ["pending", "retry"] + (["held"] if smtp_ready else [])
+
+
+def _release_stale(engine: sa.Engine, at: datetime, report: DispatchReport) -> None:
+    with engine.begin() as conn:
+        stale = conn.execute(sa.select(steps.c.id).where(steps.c.status == "sending",
+                                                         steps.c.claimed_at < at - STALE_AFTER)).scalars().all()
+        for step_id in stale:
+            res = conn.execute(steps.update().where(steps.c.id == step_id, steps.c.status == "sending").values(
+                status="failed", updated_at=at, claim_token=None,
+                last_error="The dispatcher stopped while sending, so it is unknown whether this was delivered; "
+                           "check with the recipient before retrying."))
+            if res.rowcount:
+                report.stale += 1
+                audit(conn, "dispatcher", "playbook.step.stale", f"step:{step_id}")
+
+
+def dispatch_due(engine: sa.Engine, settings: Settings, *, at: datetime | None = None, limit: int = 500,
+                 actor: str = "dispatcher") -> DispatchReport:
+    """Deliver every step that is due now (pending, or waiting for a retry whose time has come).
+
+    With no SMTP host configured, due emails become ``held``. Safe to run in several
+    processes at once. Returns counts of this pass.
+    """
+    at = at or now()
+    report = DispatchReport()
+    _release_stale(engine, at, report)
+    smtp_ready = bool(settings.smtp.host)
+    statuses = _claimable(smtp_ready)
+    due = sa.or_(steps.c.next_attempt_at.is_(None), steps.c.next_attempt_at <= at)
+    with engine.connect() as conn:
+        ids = conn.execute(sa.select(steps.c.id, steps.c.kind).where(steps.c.status.in_(statuses), due)
+                           .order_by(steps.c.id).limit(limit)).all()
+    for step_id, kind in ids:
+        if kind == "email" and not smtp_ready:
+            with engine.begin() as conn:
+                res = conn.execute(steps.update().where(steps.c.id == step_id, steps.c.status.in_(statuses), due)
+                                   .values(status="held", updated_at=at,
+                                           result="No SMTP server configured (CSAI_SMTP_HOST); kept in the outbox."))
+                if res.rowcount:
+                    report.held += 1
+                    audit(conn, actor, "playbook.step.held", f"step:{step_id}")
+            continue
+        token = uuid.uuid4().hex
+        with engine.begin() as conn:
+            res = conn.execute(steps.update().where(steps.c.id == step_id, steps.c.status.in_(statuses), due).values(
+                status="sending", claim_token=token, claimed_at=at, attempts=steps.c.attempts + 1, updated_at=at))
+        if res.rowcount != 1:
+            continue  # another dispatcher has it
+        report.claimed += 1
+        _deliver(engine, settings, step_id, token, at, report, actor)
+    return report
+
+
+def _deliver(engine: sa.Engine, settings: Settings, step_id: int, token: str, at: datetime,
+             report: DispatchReport, actor: str) -> None:
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(steps, runs.c.account_id).join(runs, runs.c.id == steps.c.run_id)
+                           .where(steps.c.id == step_id)).one()
+    payload = json.loads(row.payload)
+    internal_id = None
+    try:
+        if row.kind == "email":
+            result = send_email(settings, payload)
+        elif row.kind == "webhook":
+            result = post_webhook(payload)
+        elif row.kind in ("task", "alert"):
+            if row.kind == "task" and not payload.get("assignee"):
+                raise PermanentFailure("Nobody to assign the task to; set the account's CSM or an assignee.")
+            if row.kind == "alert" and not (payload.get("recipient_user") or payload.get("recipient_role")):
+                raise PermanentFailure("Nobody to alert; set the account's CSM.")
+            result = "created"
+            internal_id = True
+        else:
+            raise PermanentFailure(f"Unknown step kind {row.kind!r}")
+    except PermanentFailure as exc:
+        _record(engine, step_id, token, at, "failed", error=str(exc), actor=actor, run_id=row.run_id)
+        report.failed += 1
+        report.errors.append(f"step {step_id}: {exc}")
+        return
+    except TransientFailure as exc:
+        final = row.attempts >= row.max_attempts
+        _record(engine, step_id, token, at, "failed" if final else "retry", error=str(exc), actor=actor,
+                run_id=row.run_id, next_attempt_at=None if final else at + backoff(row.attempts))
+        report.failed += int(final)
+        report.retrying += int(not final)
+        report.errors.append(f"step {step_id}: {exc}")
+        return
+    with engine.begin() as conn:
+        if internal_id:
+            result = _create_internal(conn, row, payload, at)
+        done = conn.execute(steps.update().where(steps.c.id == step_id, steps.c.claim_token == token).values(
+            status="delivered", delivered_at=at, result=result, last_error=None, updated_at=at, claim_token=None))
+        if done.rowcount:
+            audit(conn, actor, "playbook.step.delivered", f"step:{step_id}", kind=row.kind, result=result)
+            refresh_run_status(conn, row.run_id, actor)
+    report.delivered += 1
+
+
+def _create_internal(conn, row, payload: dict, at: datetime) -> str:
+    if row.kind == "task":
+        task_id = conn.execute(tasks.insert().values(
+            step_id=row.id, run_id=row.run_id, account_id=row.account_id, title=payload["title"],
+            description=payload.get("description") or None, assignee=payload.get("assignee"),
+            due_at=datetime.fromisoformat(payload["due_at"]), status="open", created_at=at,
+        )).inserted_primary_key[0]
+        return f"task {task_id} created"
+    alert_id = conn.execute(alerts.insert().values(
+        step_id=row.id, run_id=row.run_id, account_id=row.account_id, recipient_user=payload.get("recipient_user"),
+        recipient_role=payload.get("recipient_role"), message=payload["message"], created_at=at,
+    )).inserted_primary_key[0]
+    return f"alert {alert_id} posted"
+
+
+def _record(engine: sa.Engine, step_id: int, token: str, at: datetime, status: str, *, error: str, actor: str,
+            run_id: int, next_attempt_at: datetime | None = None) -> None:
+    with engine.begin() as conn:
+        conn.execute(steps.update().where(steps.c.id == step_id, steps.c.claim_token == token).values(
+            status=status, last_error=error, next_attempt_at=next_attempt_at, updated_at=at, claim_token=None))
+        audit(conn, actor, "playbook.step.failed" if status == "failed" else "playbook.step.retry_scheduled",
+              f"step:{step_id}", error=error, next_attempt_at=next_attempt_at)
+
+
+# ------------------------------------------------------------------ people acting on the outbox
+def confirm_email(engine: sa.Engine, step_id: int, actor: str, *, subject: str | None = None,
+                  body: str | None = None) -> None:
+    """A person approves a customer email (optionally edited); the dispatcher then sends it. Audited."""
+    with engine.begin() as conn:
+        row = conn.execute(sa.select(steps).where(steps.c.id == step_id)).first()
+        if row is None or row.status != "awaiting_confirmation":
+            raise PlaybookError(f"Step {step_id} is not an email waiting for confirmation.")
+        payload = json.loads(row.payload)
+        if subject is not None:
+            payload["subject"] = subject
+        if body is not None:
+            payload["body"] = body
+        res = conn.execute(steps.update().where(steps.c.id == step_id, steps.c.status == "awaiting_confirmation")
+                           .values(status="pending", confirmed_by=actor, confirmed_at=now(), updated_at=now(),
+                                   payload=json.dumps(payload)))
+        if res.rowcount == 0:
+            raise PlaybookError(f"Step {step_id} was confirmed or cancelled a moment ago.")
+        audit(conn, actor, "playbook.step.confirm", f"step:{step_id}", edited=subject is not None or body is not None)
+
+
+def cancel_step(engine: sa.Engine, step_id: int, actor: str) -> None:
+    """Cancel a step that has not been delivered (e.g. an email nobody should send). Audited."""
+    with engine.begin() as conn:
+        res = conn.execute(steps.update().where(
+            steps.c.id == step_id, steps.c.status.in_(("pending", "awaiting_confirmation", "held", "retry", "failed"))
+        ).values(status="cancelled", updated_at=now()))
+        if res.rowcount == 0:
+            raise PlaybookError(f"Step {step_id} is already delivered, sending or cancelled.")
+        run_id = conn.execute(sa.select(steps.c.run_id).where(steps.c.id == step_id)).scalar_one()
+        audit(conn, actor, "playbook.step.cancel", f"step:{step_id}")
+        refresh_run_status(conn, run_id, actor)
+
+
+def retry_step(engine: sa.Engine, step_id: int, actor: str, *, warehouse=None) -> None:
+    """Queue a failed step again (with a fresh set of attempts). Audited.
+
+    With ``warehouse``, an email whose contact had no address is re-resolved first.
+    """
+    with engine.begin() as conn:
+        row = conn.execute(sa.select(steps, runs.c.account_id).join(runs, runs.c.id == steps.c.run_id)
+                           .where(steps.c.id == step_id)).first()
+        if row is None or row.status != "failed":
+            raise PlaybookError(f"Step {step_id} has not failed, so there is nothing to retry.")
+        payload = json.loads(row.payload)
+        if row.kind == "email" and not payload.get("to") and payload.get("to_role") and warehouse is not None:
+            from playbooks.context import contacts_by_role
+
+            contact = contacts_by_role(warehouse, [row.account_id]).get(row.account_id, {}).get(payload["to_role"])
+            if contact:
+                payload["to"] = contact["email"]
+        values = dict(status="pending", next_attempt_at=None, max_attempts=row.attempts + MAX_ATTEMPTS,
+                      updated_at=now(), payload=json.dumps(payload))
+        if row.kind == "email" and row.requires_confirmation and not row.confirmed_by:
+            values["status"] = "awaiting_confirmation"
+        res = conn.execute(steps.update().where(steps.c.id == step_id, steps.c.status == "failed").values(**values))
+        if res.rowcount == 0:
+            raise PlaybookError(f"Step {step_id} changed a moment ago; reload and try again.")
+        audit(conn, actor, "playbook.step.retry", f"step:{step_id}")
+
+
+def list_outbox(engine: sa.Engine, *, status: str | list[str] | None = None, kind: str | None = None,
+                viewer: Viewer | None = None, account_id: str | None = None, limit: int = 500) -> pd.DataFrame:
+    """Outbox rows with their run's account and playbook, newest first (e.g. failed or awaiting ones)."""
+    from playbooks.store import playbooks as playbooks_table
+
+    q = (sa.select(steps.c.id, steps.c.run_id, steps.c.position, steps.c.kind, steps.c.status, steps.c.payload,
+                   steps.c.requires_confirmation, steps.c.confirmed_by, steps.c.attempts, steps.c.next_attempt_at,
+                   steps.c.delivered_at, steps.c.result, steps.c.last_error, steps.c.updated_at, runs.c.account_id,
+                   runs.c.account_name, runs.c.csm, playbooks_table.c.name.label("playbook"))
+         .join(runs, runs.c.id == steps.c.run_id).join(playbooks_table, playbooks_table.c.id == runs.c.playbook_id)
+         .order_by(steps.c.id.desc()).limit(limit))
+    if status:
+        q = q.where(steps.c.status.in_([status] if isinstance(status, str) else list(status)))
+    if kind:
+        q = q.where(steps.c.kind == kind)
+    if account_id:
+        q = q.where(runs.c.account_id == account_id)
+    if viewer is not None and not viewer.sees_all_accounts:
+        q = q.where(runs.c.csm == viewer.csm) if viewer.csm else q.where(sa.false())
+    with engine.connect() as conn:
+        df = pd.DataFrame(conn.execute(q).mappings().all(), columns=[c.name for c in q.selected_columns])
+    if not df.empty:
+        df["payload"] = df["payload"].map(json.loads)
+    return df

@@ -1,0 +1,462 @@
+"""Runs: create one run with its steps in one transaction (idempotently), read runs, tasks, alerts.
+
+Idempotency: before inserting, the latest run of the same playbook and account is read.
+Inside the dedupe window (the cooldown, at least one day for manual triggers) that run
+is returned instead of a new one. Otherwise the new run's ``idempotency_key`` names the
+run it follows (``pb{id}:{account}:after:{latest id or 0}``), so two concurrent triggers
+(threads, tabs, processes, two ``run-due`` jobs) compute the same key and the unique
+constraint lets exactly one insert win; the loser reads and returns the winner's run.
+A form's submission id goes to the unique ``request_key`` for the double-click case.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+
+from data.access import Viewer
+from data.opstore import audit, now
+from playbooks.definitions import Playbook, PlaybookError
+from playbooks.store import alert_reads, alerts, runs, steps, tasks
+from playbooks.templates import render, render_json
+
+TERMINAL_STEP = ("delivered", "skipped", "cancelled", "failed")
+
+
+@dataclass
+class Run:
+    """One enrolment of an account in a playbook, with the score snapshot taken at that moment."""
+
+    id: int
+    playbook_id: int
+    account_id: str
+    account_name: str | None
+    csm: str | None
+    trigger_type: str
+    triggered_by: str
+    started_at: datetime
+    assignee: str | None
+    note: str | None
+    holdout: bool
+    status: str
+    p_churn: float | None
+    risk_band: str | None
+    p_expansion: float | None
+    arr: float | None
+    model_id: str | None
+    scored_at: datetime | None
+    drivers: list[dict]
+    created: bool = False
+    playbook_name: str | None = None
+    steps: list[dict] = field(default_factory=list)
+
+
+def _run_from_row(row, created: bool = False) -> Run:
+    m = row._mapping
+    return Run(
+        id=m["id"], playbook_id=m["playbook_id"], account_id=m["account_id"], account_name=m["account_name"],
+        csm=m["csm"], trigger_type=m["trigger_type"], triggered_by=m["triggered_by"], started_at=m["started_at"],
+        assignee=m["assignee"], note=m["note"], holdout=bool(m["holdout"]), status=m["status"],
+        p_churn=m["p_churn"], risk_band=m["risk_band"], p_expansion=m["p_expansion"], arr=m["arr"],
+        model_id=m["model_id"], scored_at=m["scored_at"], drivers=json.loads(m["drivers"] or "[]"), created=created,
+    )
+
+
+# ------------------------------------------------------------------ rendering
+def template_context(playbook: Playbook, ctx: dict, *, contact: dict | None = None, triggered_by: str = "",
+                     assignee: str | None = None, note: str | None = None,
+                     started_at: datetime | None = None) -> dict[str, Any]:
+    """Plain-data context for step templates (see :mod:`playbooks.templates`)."""
+    account = ctx["account"]
+    contacts = ctx.get("contacts", {})
+    blank = {"name": "", "email": "", "role": ""}
+    default_contact = contacts.get("champion") or next(iter(contacts.values()), None) or blank
+    return {
+        "account": account,
+        "contact": {**blank, **(contact or default_contact)},
+        "drivers": ctx.get("drivers", []),
+        "score": ctx.get("score", {}),
+        "playbook": {"name": playbook.name, "purpose": playbook.purpose, "resources": playbook.resources},
+        "run": {"triggered_by": triggered_by, "assignee": assignee or account.get("csm") or "", "note": note or "",
+                "started_at": (started_at or now()).date().isoformat()},
+        "csm": {"name": account.get("csm") or ""},
+    }
+
+
+def render_step(playbook: Playbook, position: int, step: dict, ctx: dict, *, triggered_by: str = "",
+                assignee: str | None = None, note: str | None = None,
+                started_at: datetime | None = None) -> dict[str, Any]:
+    """Render one step for one account: ``{kind, payload, requires_confirmation, problem}``.
+
+    A missing recipient is a ``problem`` (the step will show as failed); a template
+    error raises :class:`~playbooks.templates.TemplateProblem`.
+    """
+    started_at = started_at or now()
+    kind = step["type"]
+    where = f"{playbook.name}, step {position + 1} ({kind})"
+    account = ctx["account"]
+    owner = assignee or account.get("csm")
+    problem = None
+    contact = None
+    payload: dict[str, Any] = {}
+    if kind == "email":
+        to = step["to"]
+        if to == "csm":
+            contact = {"name": account.get("csm") or "", "email": "", "role": "csm"}
+            payload.update(to=None, to_csm=account.get("csm"))
+            if not account.get("csm"):
+                problem = f"{account['name']} has no CSM, so there is nobody to email."
+        elif "@" in to:
+            contact = {"name": "", "email": to, "role": ""}
+            payload.update(to=to)
+        else:
+            contact = ctx.get("contacts", {}).get(to)
+            payload.update(to=contact["email"] if contact else None, to_role=to)
+            if not contact:
+                problem = f"{account['name']} has no active {to} contact with an email address; add one, then retry."
+    tctx = template_context(playbook, ctx, contact=contact, triggered_by=triggered_by, assignee=owner, note=note,
+                            started_at=started_at)
+    if kind == "task":
+        payload.update(title=render(step["title"], tctx, where),
+                       description=render(step.get("description") or "", tctx, where),
+                       due_at=(started_at + timedelta(days=step["due_days"])).isoformat(timespec="seconds"),
+                       assignee=owner)
+    elif kind == "email":
+        payload.update(subject=render(step["subject"], tctx, where), body=render(step["body"], tctx, where),
+                       contact_name=(contact or {}).get("name", ""))
+    elif kind == "webhook":
+        payload.update(url=step["url"], body=render_json(step.get("body", {}), tctx, where),
+                       timeout=step.get("timeout", 10.0))
+    elif kind == "alert":
+        to = step["to"]
+        if to == "csm":
+            payload.update(recipient_user=account.get("csm"), recipient_role=None)
+            if not account.get("csm"):
+                problem = f"{account['name']} has no CSM to alert."
+        elif to.startswith("user:"):
+            payload.update(recipient_user=to[5:], recipient_role=None)
+        else:
+            payload.update(recipient_user=None, recipient_role=to[5:])
+        payload.update(message=render(step["message"], tctx, where))
+    return {"kind": kind, "payload": payload, "requires_confirmation": bool(step.get("requires_confirmation")),
+            "problem": problem}
+
+
+# ------------------------------------------------------------------ creation
+def _latest_run(conn, playbook_id: int, account_id: str):
+    return conn.execute(
+        sa.select(runs).where(runs.c.playbook_id == playbook_id, runs.c.account_id == account_id)
+        .order_by(runs.c.started_at.desc(), runs.c.id.desc()).limit(1)
+    ).first()
+
+
+def _find_existing(engine: sa.Engine, idempotency_key: str, request_key: str | None):
+    with engine.connect() as conn:
+        q = sa.select(runs).where(runs.c.idempotency_key == idempotency_key)
+        if request_key:
+            q = sa.select(runs).where(sa.or_(runs.c.idempotency_key == idempotency_key,
+                                             runs.c.request_key == request_key))
+        return conn.execute(q.order_by(runs.c.id).limit(1)).first()
+
+
+def create_run(engine: sa.Engine, playbook: Playbook, ctx: dict, *, trigger_type: str, triggered_by: str,
+               holdout: bool = False, assignee: str | None = None, note: str | None = None,
+               request_key: str | None = None, at: datetime | None = None,
+               dedupe_days: float | None = None) -> Run:
+    """Create a run with its steps, tasks and alerts in one transaction, or return the existing one.
+
+    ``Run.created`` tells which. ``dedupe_days`` defaults to the playbook's cooldown.
+    Holdout runs get their steps recorded as ``skipped`` and nothing is actioned.
+    Template errors raise :class:`TemplateProblem` before anything is written.
+    """
+    at = at or now()
+    account = ctx["account"]
+    account_id = account["account_id"]
+    window = timedelta(days=playbook.cooldown_days if dedupe_days is None else dedupe_days)
+    with engine.connect() as conn:
+        if request_key:
+            row = conn.execute(sa.select(runs).where(runs.c.request_key == request_key)).first()
+            if row is not None:
+                return _run_from_row(row)
+        latest = _latest_run(conn, playbook.id, account_id)
+    if latest is not None and latest.status != "cancelled" and latest.started_at > at - window:
+        return _run_from_row(latest)
+    idem = f"pb{playbook.id}:{account_id}:after:{latest.id if latest is not None else 0}"
+
+    rendered = [render_step(playbook, i, s, ctx, triggered_by=triggered_by, assignee=assignee, note=note,
+                            started_at=at) for i, s in enumerate(playbook.steps)]
+    score = ctx.get("score", {})
+    values = dict(
+        playbook_id=playbook.id, account_id=account_id, account_name=account.get("name"), csm=account.get("csm"),
+        idempotency_key=idem, request_key=request_key, trigger_type=trigger_type, triggered_by=triggered_by,
+        started_at=at, assignee=assignee or account.get("csm"), note=note or None, holdout=holdout,
+        status="holdout" if holdout else "active", p_churn=score.get("p_churn"), risk_band=score.get("risk_band"),
+        p_expansion=score.get("p_expansion"), arr=account.get("arr"), model_id=score.get("model_id"),
+        scored_at=score.get("scored_at"),
+        drivers=json.dumps(ctx.get("drivers", [])[:5], default=str),
+    )
+    try:
+        with engine.begin() as conn:
+            run_id = conn.execute(runs.insert().values(**values)).inserted_primary_key[0]
+            for position, r in enumerate(rendered):
+                _insert_step(conn, run_id, position, r, account_id, holdout, at)
+            audit(conn, triggered_by, "playbook.run.create", f"run:{run_id}", playbook_id=playbook.id,
+                  account_id=account_id, trigger=trigger_type, holdout=holdout)
+    except sa.exc.IntegrityError:
+        row = _find_existing(engine, idem, request_key)
+        if row is None:
+            raise
+        return _run_from_row(row)
+    with engine.connect() as conn:
+        return _run_from_row(conn.execute(sa.select(runs).where(runs.c.id == run_id)).one(), created=True)
+
+
+def _insert_step(conn, run_id: int, position: int, r: dict, account_id: str, holdout: bool, at: datetime) -> None:
+    kind, payload = r["kind"], r["payload"]
+    status, result, error = "pending", None, None
+    if holdout:
+        status, result = "skipped", "holdout: recorded, not actioned"
+    elif r["problem"]:
+        status, error = "failed", r["problem"]
+    elif kind in ("task", "alert"):
+        status = "delivered"
+    elif kind == "email" and r["requires_confirmation"]:
+        status = "awaiting_confirmation"
+    step_id = conn.execute(steps.insert().values(
+        run_id=run_id, position=position, kind=kind, status=status, payload=json.dumps(payload, default=str),
+        requires_confirmation=r["requires_confirmation"], attempts=0, max_attempts=5, result=result,
+        last_error=error, created_at=at, updated_at=at, delivered_at=at if status == "delivered" else None,
+    )).inserted_primary_key[0]
+    if status != "delivered":
+        return
+    if kind == "task":
+        task_id = conn.execute(tasks.insert().values(
+            step_id=step_id, run_id=run_id, account_id=account_id, title=payload["title"],
+            description=payload.get("description") or None, assignee=payload.get("assignee"),
+            due_at=datetime.fromisoformat(payload["due_at"]), status="open", created_at=at,
+        )).inserted_primary_key[0]
+        conn.execute(steps.update().where(steps.c.id == step_id).values(result=f"task {task_id} created"))
+    else:
+        alert_id = conn.execute(alerts.insert().values(
+            step_id=step_id, run_id=run_id, account_id=account_id, recipient_user=payload.get("recipient_user"),
+            recipient_role=payload.get("recipient_role"), message=payload["message"], created_at=at,
+        )).inserted_primary_key[0]
+        conn.execute(steps.update().where(steps.c.id == step_id).values(result=f"alert {alert_id} posted"))
+
+
+def refresh_run_status(conn, run_id: int, actor: str = "system") -> None:
+    """Mark an active run completed once every step is final and every task is done."""
+    run = conn.execute(sa.select(runs.c.status).where(runs.c.id == run_id)).first()
+    if run is None or run.status != "active":
+        return
+    open_steps = conn.execute(sa.select(sa.func.count()).select_from(steps).where(
+        steps.c.run_id == run_id, steps.c.status.not_in(TERMINAL_STEP))).scalar_one()
+    open_tasks = conn.execute(sa.select(sa.func.count()).select_from(tasks).where(
+        tasks.c.run_id == run_id, tasks.c.status != "done")).scalar_one()
+    if open_steps == 0 and open_tasks == 0:
+        conn.execute(runs.update().where(runs.c.id == run_id, runs.c.status == "active")
+                     .values(status="completed", completed_at=now()))
+        audit(conn, actor, "playbook.run.complete", f"run:{run_id}")
+
+
+def cancel_run(engine: sa.Engine, run_id: int, actor: str) -> None:
+    """Cancel an active run: undelivered steps are cancelled, open tasks closed. Audited."""
+    with engine.begin() as conn:
+        res = conn.execute(runs.update().where(runs.c.id == run_id, runs.c.status == "active")
+                           .values(status="cancelled", completed_at=now()))
+        if res.rowcount == 0:
+            raise PlaybookError(f"Run {run_id} is not active, so it cannot be cancelled.")
+        conn.execute(steps.update().where(steps.c.run_id == run_id, steps.c.status.in_(
+            ("pending", "awaiting_confirmation", "held", "retry"))).values(status="cancelled", updated_at=now()))
+        conn.execute(tasks.update().where(tasks.c.run_id == run_id, tasks.c.status != "done")
+                     .values(status="done", completed_at=now(), completed_by=actor))
+        audit(conn, actor, "playbook.run.cancel", f"run:{run_id}")
+
+
+# ------------------------------------------------------------------ reading
+def _scope(q, viewer: Viewer | None):
+    if viewer is None or viewer.sees_all_accounts:
+        return q
+    if not viewer.csm:
+        return q.where(sa.false())
+    return q.where(runs.c.csm == viewer.csm)
+
+
+def list_runs(engine: sa.Engine, *, viewer: Viewer | None = None, playbook_id: int | None = None,
+              account_id: str | None = None, status: str | list[str] | None = None, holdout: bool | None = None,
+              trigger_type: str | None = None, since: datetime | None = None, limit: int = 1000) -> pd.DataFrame:
+    """Runs newest first, with the playbook name and step counts; scoped to the viewer's book."""
+    from playbooks.store import playbooks as playbooks_table
+
+    step_counts = (sa.select(
+        steps.c.run_id,
+        sa.func.count().label("steps_total"),
+        sa.func.sum(sa.case((steps.c.status == "delivered", 1), else_=0)).label("steps_delivered"),
+        sa.func.sum(sa.case((steps.c.status == "failed", 1), else_=0)).label("steps_failed"),
+        sa.func.sum(sa.case((steps.c.status == "awaiting_confirmation", 1), else_=0)).label("steps_awaiting"),
+    ).group_by(steps.c.run_id).subquery())
+    q = (sa.select(runs.c.id, runs.c.playbook_id, playbooks_table.c.name.label("playbook"), runs.c.account_id,
+                   runs.c.account_name, runs.c.csm, runs.c.trigger_type, runs.c.triggered_by, runs.c.started_at,
+                   runs.c.assignee, runs.c.holdout, runs.c.status, runs.c.p_churn, runs.c.risk_band,
+                   runs.c.p_expansion, runs.c.model_id, step_counts.c.steps_total, step_counts.c.steps_delivered,
+                   step_counts.c.steps_failed, step_counts.c.steps_awaiting)
+         .join(playbooks_table, playbooks_table.c.id == runs.c.playbook_id)
+         .outerjoin(step_counts, step_counts.c.run_id == runs.c.id)
+         .order_by(runs.c.started_at.desc(), runs.c.id.desc()).limit(limit))
+    q = _scope(q, viewer)
+    if playbook_id is not None:
+        q = q.where(runs.c.playbook_id == playbook_id)
+    if account_id is not None:
+        q = q.where(runs.c.account_id == account_id)
+    if status:
+        q = q.where(runs.c.status.in_([status] if isinstance(status, str) else list(status)))
+    if holdout is not None:
+        q = q.where(runs.c.holdout.is_(holdout))
+    if trigger_type:
+        q = q.where(runs.c.trigger_type == trigger_type)
+    if since is not None:
+        q = q.where(runs.c.started_at >= since)
+    with engine.connect() as conn:
+        return pd.DataFrame(conn.execute(q).mappings().all(), columns=[c.name for c in q.selected_columns])
+
+
+def get_run(engine: sa.Engine, run_id: int, *, viewer: Viewer | None = None) -> Run:
+    """One run with its steps (payload decoded), for the run detail view."""
+    from playbooks.store import playbooks as playbooks_table
+
+    with engine.connect() as conn:
+        row = conn.execute(_scope(sa.select(runs).where(runs.c.id == run_id), viewer)).first()
+        if row is None:
+            raise PlaybookError(f"Run {run_id} does not exist or is not in your book.")
+        run = _run_from_row(row)
+        run.playbook_name = conn.execute(sa.select(playbooks_table.c.name)
+                                         .where(playbooks_table.c.id == run.playbook_id)).scalar_one()
+        run.steps = [_step_dict(r) for r in conn.execute(
+            sa.select(steps).where(steps.c.run_id == run_id).order_by(steps.c.position))]
+    return run
+
+
+def _step_dict(row) -> dict:
+    d = dict(row._mapping)
+    d["payload"] = json.loads(d["payload"] or "{}")
+    d.pop("claim_token", None)
+    return d
+
+
+# ------------------------------------------------------------------ tasks
+def my_tasks(engine: sa.Engine, username: str, csm: str | None = None, *,
+             status: str | list[str] | None = ("open", "snoozed"), at: datetime | None = None) -> pd.DataFrame:
+    """Tasks assigned to the user (by username or their CSM name), soonest due first.
+
+    A snoozed task whose snooze has passed shows as ``open`` again (``effective_status``).
+    """
+    from playbooks.store import playbooks as playbooks_table
+
+    at = at or now()
+    names = [n for n in (username, csm) if n]
+    q = (sa.select(tasks, runs.c.account_name, runs.c.playbook_id, playbooks_table.c.name.label("playbook"))
+         .join(runs, runs.c.id == tasks.c.run_id)
+         .join(playbooks_table, playbooks_table.c.id == runs.c.playbook_id)
+         .where(tasks.c.assignee.in_(names)).order_by(tasks.c.due_at, tasks.c.id))
+    if status:
+        q = q.where(tasks.c.status.in_([status] if isinstance(status, str) else list(status)))
+    with engine.connect() as conn:
+        df = pd.DataFrame(conn.execute(q).mappings().all(), columns=[c.name for c in q.selected_columns])
+    if not df.empty:
+        snoozing = (df["status"] == "snoozed") & df["snoozed_until"].notna() & (df["snoozed_until"] > at)
+        df["effective_status"] = df["status"].where(df["status"] != "snoozed", "open").where(~snoozing, "snoozed")
+        df["overdue"] = (df["effective_status"] == "open") & (df["due_at"] < at)
+    else:
+        df["effective_status"] = []
+        df["overdue"] = []
+    return df
+
+
+def tasks_for_account(engine: sa.Engine, account_id: str, *, open_only: bool = True) -> pd.DataFrame:
+    """Tasks of one account (for the Account page), soonest due first."""
+    q = sa.select(tasks).where(tasks.c.account_id == account_id).order_by(tasks.c.due_at)
+    if open_only:
+        q = q.where(tasks.c.status != "done")
+    with engine.connect() as conn:
+        return pd.DataFrame(conn.execute(q).mappings().all(), columns=[c.name for c in q.selected_columns])
+
+
+def complete_task(engine: sa.Engine, task_id: int, actor: str) -> None:
+    """Mark a task done (idempotent); completes its run when nothing else is open. Audited."""
+    with engine.begin() as conn:
+        row = conn.execute(sa.select(tasks.c.run_id, tasks.c.status).where(tasks.c.id == task_id)).first()
+        if row is None:
+            raise PlaybookError(f"Task {task_id} does not exist.")
+        if row.status == "done":
+            return
+        conn.execute(tasks.update().where(tasks.c.id == task_id, tasks.c.status != "done")
+                     .values(status="done", completed_at=now(), completed_by=actor))
+        audit(conn, actor, "playbook.task.complete", f"task:{task_id}")
+        refresh_run_status(conn, row.run_id, actor)
+
+
+def snooze_task(engine: sa.Engine, task_id: int, actor: str, until: datetime) -> None:
+    """Hide a task until ``until`` (it shows as open again afterwards). Audited."""
+    if until <= now():
+        raise PlaybookError("Snooze until a time in the future.")
+    with engine.begin() as conn:
+        res = conn.execute(tasks.update().where(tasks.c.id == task_id, tasks.c.status != "done")
+                           .values(status="snoozed", snoozed_until=until))
+        if res.rowcount == 0:
+            raise PlaybookError(f"Task {task_id} does not exist or is already done.")
+        audit(conn, actor, "playbook.task.snooze", f"task:{task_id}", until=until)
+
+
+def reopen_task(engine: sa.Engine, task_id: int, actor: str) -> None:
+    """Open a done or snoozed task again. Audited."""
+    with engine.begin() as conn:
+        res = conn.execute(tasks.update().where(tasks.c.id == task_id)
+                           .values(status="open", snoozed_until=None, completed_at=None, completed_by=None))
+        if res.rowcount == 0:
+            raise PlaybookError(f"Task {task_id} does not exist.")
+        audit(conn, actor, "playbook.task.reopen", f"task:{task_id}")
+
+
+# ------------------------------------------------------------------ alerts
+def alerts_for(engine: sa.Engine, username: str, roles: tuple[str, ...] | list[str] = (), csm: str | None = None,
+               *, unread_only: bool = False, limit: int = 200) -> pd.DataFrame:
+    """Alerts to the user (by username or CSM name) or to one of their roles, newest first, with ``read``."""
+    names = [n for n in (username, csm) if n]
+    read = (sa.select(alert_reads.c.alert_id).where(alert_reads.c.username == username)).subquery()
+    q = (sa.select(alerts, (read.c.alert_id.is_not(None)).label("read"))
+         .outerjoin(read, read.c.alert_id == alerts.c.id)
+         .where(sa.or_(alerts.c.recipient_user.in_(names), alerts.c.recipient_role.in_(list(roles) or [""])))
+         .order_by(alerts.c.created_at.desc(), alerts.c.id.desc()).limit(limit))
+    if unread_only:
+        q = q.where(read.c.alert_id.is_(None))
+    with engine.connect() as conn:
+        return pd.DataFrame(conn.execute(q).mappings().all(), columns=[c.name for c in q.selected_columns])
+
+
+def unread_alert_count(engine: sa.Engine, username: str, roles: tuple[str, ...] | list[str] = (),
+                       csm: str | None = None) -> int:
+    return len(alerts_for(engine, username, roles, csm, unread_only=True))
+
+
+def mark_alert_read(engine: sa.Engine, alert_id: int, username: str) -> None:
+    """Mark one alert read for this user (idempotent)."""
+    try:
+        with engine.begin() as conn:
+            conn.execute(alert_reads.insert().values(alert_id=alert_id, username=username, read_at=now()))
+    except sa.exc.IntegrityError:
+        pass
+
+
+def mark_all_alerts_read(engine: sa.Engine, username: str, roles: tuple[str, ...] | list[str] = (),
+                         csm: str | None = None) -> int:
+    """Mark every unread alert of the user read; returns how many."""
+    unread = alerts_for(engine, username, roles, csm, unread_only=True, limit=10_000)
+    for alert_id in unread["id"].tolist():
+        mark_alert_read(engine, int(alert_id), username)
+    return len(unread)
+
