@@ -24,8 +24,14 @@ class PageSpec:
 
 PAGES: list[PageSpec] = [
     PageSpec("views/home.py", "Home", "home", ":material/home:", in_menu=False),
+    PageSpec("views/portfolio.py", "Portfolio", "portfolio", ":material/monitoring:", section="Customers"),
     PageSpec("views/accounts.py", "Accounts", "accounts", ":material/groups:"),
     PageSpec("views/account.py", "Account", "account", ":material/domain:", in_menu=False),
+    PageSpec("views/data.py", "Data", "data", ":material/database:", roles=("admin", "data_scientist"),
+             section="Workspace"),
+    PageSpec("views/admin.py", "Admin", "admin", ":material/admin_panel_settings:", roles=("admin",),
+             section="Workspace"),
+    PageSpec("views/learn.py", "Learn", "learn", ":material/school:", section="Help"),
 ]
 
 DEFAULT_PAGE = "home"
