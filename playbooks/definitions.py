@@ -25,8 +25,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from data.errors import UserError
 from data.opstore import audit, now
+from playbooks.errors import PlaybookError
 from playbooks.store import playbooks as playbooks_table
 from playbooks.templates import check_json_templates, check_template
 
@@ -38,10 +38,6 @@ APP_ROLES = ("admin", "manager", "csm", "data_scientist")
 RULE_KEYS = ("risk_bands", "min_p_churn", "top_driver_groups", "segments", "max_days_to_renewal", "min_p_expansion")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 URL_RE = re.compile(r"^https?://[^\s/]+(/\S*)?$")
-
-
-class PlaybookError(UserError):
-    """A playbook definition or action a user asked for cannot be done as asked."""
 
 
 @dataclass(frozen=True)

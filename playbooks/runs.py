@@ -216,6 +216,69 @@ def create_run(engine: sa.Engine, playbook: Playbook, ctx: dict, *, trigger_type
         return _run_from_row(conn.execute(sa.select(runs).where(runs.c.id == run_id)).one(), created=True)
 
 
+def create_runs_batch(engine: sa.Engine, playbook: Playbook, items: list[tuple[dict, bool]], *, trigger_type: str,
+                      triggered_by: str, at: datetime | None = None) -> tuple[list[tuple[int, bool]], list[str]]:
+    """Create many runs of one playbook in one transaction (the rule job's fast path).
+
+    ``items`` are (account context, holdout flag). Accounts with a run inside the
+    cooldown are left out. Returns ((run id, holdout) of the new runs, error messages).
+    If another process inserted one of the runs meanwhile (unique key), the batch is
+    rolled back and every item goes through :func:`create_run` one by one instead.
+    """
+    at = at or now()
+    window = timedelta(days=playbook.cooldown_days)
+    ids = [ctx["account"]["account_id"] for ctx, _ in items]
+    latest: dict[str, Any] = {}
+    with engine.connect() as conn:
+        for chunk in range(0, len(ids), 500):
+            for row in conn.execute(sa.select(runs.c.id, runs.c.account_id, runs.c.started_at, runs.c.status).where(
+                    runs.c.playbook_id == playbook.id, runs.c.account_id.in_(ids[chunk:chunk + 500]))):
+                cur = latest.get(row.account_id)
+                if cur is None or (row.started_at, row.id) > (cur.started_at, cur.id):
+                    latest[row.account_id] = row
+    prepared, errors = [], []
+    for ctx, holdout in items:
+        account = ctx["account"]
+        prev = latest.get(account["account_id"])
+        if prev is not None and prev.status != "cancelled" and prev.started_at > at - window:
+            continue
+        try:
+            rendered = [render_step(playbook, i, s, ctx, triggered_by=triggered_by, started_at=at)
+                        for i, s in enumerate(playbook.steps)]
+        except PlaybookError as exc:
+            errors.append(f"{account['account_id']}: {exc}")
+            continue
+        score = ctx.get("score", {})
+        prepared.append((dict(
+            playbook_id=playbook.id, account_id=account["account_id"], account_name=account.get("name"),
+            csm=account.get("csm"), idempotency_key=f"pb{playbook.id}:{account['account_id']}:after:"
+                                                    f"{prev.id if prev is not None else 0}",
+            request_key=None, trigger_type=trigger_type, triggered_by=triggered_by, started_at=at,
+            assignee=account.get("csm"), note=None, holdout=holdout, status="holdout" if holdout else "active",
+            p_churn=score.get("p_churn"), risk_band=score.get("risk_band"), p_expansion=score.get("p_expansion"),
+            arr=account.get("arr"), model_id=score.get("model_id"), scored_at=score.get("scored_at"),
+            drivers=json.dumps(ctx.get("drivers", [])[:5], default=str),
+        ), rendered, ctx))
+    created: list[tuple[int, bool]] = []
+    try:
+        with engine.begin() as conn:
+            for values, rendered, _ in prepared:
+                run_id = conn.execute(runs.insert().values(**values)).inserted_primary_key[0]
+                for position, r in enumerate(rendered):
+                    _insert_step(conn, run_id, position, r, values["account_id"], values["holdout"], at)
+                audit(conn, triggered_by, "playbook.run.create", f"run:{run_id}", playbook_id=playbook.id,
+                      account_id=values["account_id"], trigger=trigger_type, holdout=values["holdout"])
+                created.append((run_id, values["holdout"]))
+    except sa.exc.IntegrityError:
+        created = []
+        for values, _, ctx in prepared:
+            run = create_run(engine, playbook, ctx, trigger_type=trigger_type, triggered_by=triggered_by,
+                             holdout=values["holdout"], at=at)
+            if run.created:
+                created.append((run.id, run.holdout))
+    return created, errors
+
+
 def _insert_step(conn, run_id: int, position: int, r: dict, account_id: str, holdout: bool, at: datetime) -> None:
     kind, payload = r["kind"], r["payload"]
     status, result, error = "pending", None, None

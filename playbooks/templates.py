@@ -14,13 +14,11 @@ from typing import Any
 from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
-from data.errors import UserError
+from playbooks.errors import TemplateProblem
+
+__all__ = ["TemplateProblem", "check_json_templates", "check_template", "render", "render_json"]
 
 _env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
-
-
-class TemplateProblem(UserError):
-    """A playbook template cannot be parsed or rendered."""
 
 
 def check_template(text: str, where: str) -> None:

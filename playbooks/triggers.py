@@ -21,9 +21,11 @@ from data.opstore import audit, now
 from playbooks.context import account_context, account_contexts, eligibility_frame
 from playbooks.definitions import Playbook, PlaybookError, get_playbook, list_playbooks
 from playbooks.holdout import draw_holdout
-from playbooks.runs import Run, create_run, render_step
+from playbooks.runs import Run, create_run, create_runs_batch, render_step
 from playbooks.store import runs, steps
 from playbooks.templates import TemplateProblem
+
+RULE_BATCH = 200
 
 
 def _check_scope(viewer: Viewer | None, ctx: dict) -> None:
@@ -217,21 +219,16 @@ def run_rules(engine: sa.Engine, warehouse, *, at: datetime | None = None, playb
             stats["in_cooldown"] = len(eligible) - len(todo)
             flags = draw_holdout(len(todo), pb.holdout_pct, rng)
             contexts = account_contexts(warehouse, todo) if todo else {}
-            for account_id, holdout in zip(todo, flags, strict=True):
-                try:
-                    run = create_run(engine, pb, contexts[account_id], trigger_type="rule", triggered_by=actor,
-                                     holdout=bool(holdout), at=at)
-                except TemplateProblem as exc:
-                    stats["errors"] += 1
-                    if len(report.messages) < 20:
-                        report.messages.append(f"{pb.name}, {account_id}: {exc}")
-                    continue
-                if run.created:
-                    created_ids.append(run.id)
-                    stats["runs_created"] += 1
-                    stats["holdout"] += int(run.holdout)
-                else:
-                    stats["already_enrolled"] += 1
+            items = [(contexts[a], bool(f)) for a, f in zip(todo, flags, strict=True) if a in contexts]
+            for chunk in range(0, len(items), RULE_BATCH):
+                made, errors = create_runs_batch(engine, pb, items[chunk:chunk + RULE_BATCH], trigger_type="rule",
+                                                 triggered_by=actor, at=at)
+                created_ids.extend(run_id for run_id, _ in made)
+                stats["runs_created"] += len(made)
+                stats["holdout"] += sum(h for _, h in made)
+                stats["errors"] += len(errors)
+                report.messages.extend(f"{pb.name}, {e}" for e in errors[: max(0, 20 - len(report.messages))])
+            stats["already_enrolled"] = len(items) - stats["runs_created"] - stats["errors"]
         report.per_playbook[pb.name] = stats
         for k in ("eligible", "in_cooldown", "runs_created", "holdout", "already_enrolled", "errors"):
             setattr(report, k, getattr(report, k) + stats[k])
