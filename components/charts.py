@@ -136,6 +136,15 @@ MOVEMENT_COLORS = {"new": "#3b6fd8", "expansion": "#2e9e6b", "contraction": "#f0
 MOVEMENT_LABELS = {"new": "New", "expansion": "Expansion", "contraction": "Contraction", "churn": "Churn"}
 
 
+def _short_money(value: float) -> str:
+    """$950, $12k, $1.2M: short money labels for bar annotations."""
+    if value >= 1_000_000:
+        return f"${value / 1_000_000:,.2f}M"
+    if value >= 1_000:
+        return f"${value / 1_000:,.0f}k"
+    return f"${value:,.0f}"
+
+
 def _bands(df: pd.DataFrame) -> list[str]:
     """Risk bands present in ``df``, in low → high order (unknown bands last)."""
     present = list(dict.fromkeys(df["risk_band"].dropna()))
@@ -162,10 +171,10 @@ def fig_risk_distribution(df: pd.DataFrame, value: str = "accounts") -> go.Figur
                           "$%{customdata[3]:,.0f} ARR<extra>" + f"{band} risk</extra>",
         ))
     fig = _base(fig, y_title="accounts" if value == "accounts" else "ARR", x_title="predicted churn probability")
-    fig.update_layout(barmode="stack", hovermode="closest", bargap=0)
+    fig.update_layout(barmode="stack", hovermode="closest", bargap=0, legend_traceorder="normal")
     fig.update_xaxes(ticksuffix="%", rangemode="tozero")
     if value == "arr":
-        fig.update_yaxes(tickprefix="$", tickformat="~s")
+        fig.update_yaxes(tickformat="$~s")
     return fig
 
 
@@ -189,13 +198,14 @@ def fig_risk_by_group(df: pd.DataFrame, group_label: str = "segment", value: str
             hovertemplate="%{customdata[0]}: %{customdata[1]} accounts, $%{customdata[2]:,.0f} ARR, "
                           "expected loss $%{customdata[3]:,.0f}<extra>" + f"{band} risk</extra>",
         ))
-    fig = _base(fig, height=max(180, 34 * len(totals) + 90), x_title="ARR" if value == "arr" else "accounts")
-    fig.update_layout(barmode="stack", hovermode="closest", clickmode="event+select", dragmode=False)
+    fig = _base(fig, height=max(320, 30 * len(totals) + 100), x_title="ARR" if value == "arr" else "accounts")
+    fig.update_layout(barmode="stack", hovermode="closest", clickmode="event+select", dragmode=False,
+                      legend_traceorder="normal", bargap=0.25)
     fig.update_yaxes(categoryorder="array", categoryarray=list(totals.index), gridcolor=None, rangemode=None,
                      title=None)
     fig.update_xaxes(showgrid=True, gridcolor="#eef1f5")
     if value == "arr":
-        fig.update_xaxes(tickprefix="$", tickformat="~s")
+        fig.update_xaxes(tickformat="$~s")
     return fig
 
 
@@ -216,8 +226,8 @@ def fig_mrr_waterfall(df: pd.DataFrame) -> go.Figure:
                              hovertemplate="Net change: $%{y:,.0f}<extra></extra>"))
     fig = _base(fig, y_title="MRR change per month")
     fig.update_layout(barmode="relative")
-    fig.update_xaxes(tickformat="%b %Y", dtick="M1" if len(df) <= 18 else "M3")
-    fig.update_yaxes(tickprefix="$", tickformat="~s", rangemode=None, zeroline=True, zerolinecolor="#9aa5b1")
+    fig.update_xaxes(tickformat="%b<br>%Y", dtick="M1" if len(df) <= 18 else "M3")
+    fig.update_yaxes(tickformat="$~s", rangemode=None, zeroline=True, zerolinecolor="#9aa5b1")
     return fig
 
 
@@ -229,19 +239,20 @@ def fig_mrr_bridge(df: pd.DataFrame) -> go.Figure:
     if df.empty:
         return empty_figure("No subscriptions in this period")
     start = pd.Timestamp(df["month"].iloc[0]) - pd.Timedelta(days=1)
-    labels = [f"MRR {start:%d %b %Y}", *MOVEMENT_LABELS.values(), "MRR now"]
+    labels = [f"MRR<br>{start:%d %b %Y}", *MOVEMENT_LABELS.values(), "MRR<br>now"]
     values = [float(df["start_mrr"].iloc[0]), *(float(df[k].sum()) for k in MOVEMENT_LABELS),
               float(df["end_mrr"].iloc[-1])]
     fig = go.Figure(go.Waterfall(
         x=labels, y=values, measure=["absolute", "relative", "relative", "relative", "relative", "total"],
         increasing=dict(marker_color=TONE_COLORS["good"]), decreasing=dict(marker_color=TONE_COLORS["bad"]),
         totals=dict(marker_color=SERIES_COLORS[0]), connector=dict(line=dict(color="#9aa5b1", width=1)),
-        text=[f"${abs(v) / 1000:,.0f}k" if abs(v) >= 1000 else f"${abs(v):,.0f}" for v in values],
+        text=[_short_money(abs(v)) for v in values],
         textposition="outside", hovertemplate="%{x}: $%{y:,.0f}<extra></extra>",
     ))
     fig = _base(fig, y_title="MRR")
     fig.update_layout(hovermode="closest", showlegend=False)
-    fig.update_yaxes(tickprefix="$", tickformat="~s")
+    fig.update_xaxes(tickangle=0, tickfont=dict(size=11))
+    fig.update_yaxes(tickformat="$~s")
     return fig
 
 

@@ -48,6 +48,7 @@ class PortfolioKpis:
     accounts: int
     arr: float
     scored_at: datetime | None = None
+    model_id: str | None = None
     scored_accounts: int = 0
     expected_arr_loss: float | None = None
     high_risk_accounts: int | None = None
@@ -94,16 +95,16 @@ def kpis(con: duckdb.DuckDBPyConnection, viewer: Viewer, as_of: date | None = No
         scope, sparams = viewer.scope_sql("a")
         row = con.execute(f"""
             WITH {LATEST_SCORES}
-            SELECT max(s.scored_at), count(*),
+            SELECT max(s.scored_at), max(s.model_id), count(*),
                    sum(coalesce(s.expected_arr_loss, s.p_churn * s.arr)),
                    count(*) FILTER (WHERE s.risk_band = 'high'),
                    coalesce(sum(s.arr) FILTER (WHERE s.risk_band = 'high'), 0),
                    sum(s.p_expansion * s.arr)
             FROM latest s JOIN accounts a ON a.account_id = s.account_id
             WHERE {scope}""", sparams).fetchone()  # noqa: S608 - scope is our SQL
-        scored_at, n, loss, high, high_arr, pipeline = row
+        scored_at, model_id, n, loss, high, high_arr, pipeline = row
         if n:
-            out.update(scored_at=scored_at, scored_accounts=int(n), expected_arr_loss=float(loss or 0.0),
+            out.update(scored_at=scored_at, model_id=model_id, scored_accounts=int(n), expected_arr_loss=float(loss or 0.0),
                        high_risk_accounts=int(high), high_risk_arr=float(high_arr),
                        expansion_pipeline=None if pipeline is None else float(pipeline))
     return PortfolioKpis(**out)

@@ -66,7 +66,7 @@ def test_mrr_waterfall_four_movements_and_net(movements):
 def test_mrr_bridge_adds_up(movements):
     fig = charts.fig_mrr_bridge(movements)
     (trace,) = fig.data
-    assert list(trace.x) == ["MRR 31 Dec 2025", "New", "Expansion", "Contraction", "Churn", "MRR now"]
+    assert list(trace.x) == ["MRR<br>31 Dec 2025", "New", "Expansion", "Contraction", "Churn", "MRR<br>now"]
     assert list(trace.y) == [1000.0, 200.0, 60.0, -20.0, -140.0, 1100.0]
     assert 1000 + 200 + 60 - 20 - 140 == 1100
 
