@@ -138,6 +138,10 @@ def event_metrics(event_type: str) -> list[Metric]:
 def attribute_metric(column: str, categorical: bool) -> Metric:
     if column == "csm":
         return _m("csm", "CSM", "Relationship", False, "Customer success manager is {value}", "category")
+    if column.startswith("attr_"):
+        column_label = column[5:].replace("_", " ")
+        label = f"{column_label.capitalize()} (account attribute)"
+        return _m(column, label, "Firmographic", False, f"{label} is {{value}}", "category" if categorical else "number")
     label = column.replace("_", " ").capitalize()
     if categorical:
         return _m(column, label, "Firmographic", False, f"{label} is {{value}}", "category")
@@ -254,23 +258,53 @@ def compute_metrics(con: duckdb.DuckDBPyConnection, obs: pd.DataFrame, *,
             for m in event_metrics(et):
                 numeric.append(m.name)
                 catalog[m.name] = m
-    attr_num, attr_cat = account_attribute_columns(con, exclude=exclude_attributes)
-    if attr_num or attr_cat:
-        accounts = con.execute("SELECT * FROM accounts").df()[["account_id", *attr_num, *attr_cat]]
-        accounts["account_id"] = accounts["account_id"].astype(str)
-        frame = frame.merge(accounts, on="account_id", how="left")
-        for c in attr_num:
-            catalog[c] = attribute_metric(c, False)
-            frame[c] = pd.to_numeric(frame[c], errors="coerce").astype(float)
-        for c in attr_cat:
-            catalog[c] = attribute_metric(c, True)
-            frame[c] = frame[c].astype("string").astype(object).where(frame[c].notna(), None)
+    frame, attr_num, attr_cat = _attach_attributes(con, frame, catalog, exclude_attributes)
     numeric = list(dict.fromkeys(numeric + attr_num))
     for c in numeric:
         if c not in frame.columns:
             frame[c] = np.nan
         frame[c] = pd.to_numeric(frame[c], errors="coerce").astype(float)
     return MetricTable(frame=frame.reset_index(drop=True), numeric=numeric, categorical=list(attr_cat), catalog=catalog)
+
+
+def attribute_metrics(con: duckdb.DuckDBPyConnection, account_ids: list[str] | None = None, *,
+                      exclude_attributes: tuple[str, ...] = ()) -> MetricTable:
+    """Account attributes only, one row per account (flat mode: no dates, no activity tables).
+
+    Works on an ``accounts`` table with any columns besides ``account_id``.
+    """
+    ids = con.execute("SELECT account_id FROM accounts").df()["account_id"].astype(str)
+    if account_ids is not None:
+        wanted = set(map(str, account_ids))
+        ids = ids[ids.isin(wanted)]
+    frame = pd.DataFrame({"account_id": ids.to_numpy(), "obs_date": None})
+    catalog: dict[str, Metric] = {}
+    frame, attr_num, attr_cat = _attach_attributes(con, frame, catalog, exclude_attributes)
+    return MetricTable(frame=frame.reset_index(drop=True), numeric=attr_num, categorical=attr_cat, catalog=catalog)
+
+
+def _attach_attributes(con, frame: pd.DataFrame, catalog: dict, exclude: tuple[str, ...]):
+    """Merge account attribute columns into ``frame`` and add their catalog entries."""
+    attr_num, attr_cat = account_attribute_columns(con, exclude=exclude)
+    if not (attr_num or attr_cat):
+        return frame, [], []
+    accounts = con.execute("SELECT * FROM accounts").df()[["account_id", *attr_num, *attr_cat]]
+    accounts["account_id"] = accounts["account_id"].astype(str)
+    # An attribute named like a computed metric (e.g. a static "mrr" column) is kept apart:
+    # the computed metric is time-correct, the attribute is a snapshot.
+    taken = set(frame.columns)
+    renames = {c: f"attr_{c}" for c in [*attr_num, *attr_cat] if c in taken}
+    accounts = accounts.rename(columns=renames)
+    attr_num = [renames.get(c, c) for c in attr_num]
+    attr_cat = [renames.get(c, c) for c in attr_cat]
+    frame = frame.merge(accounts, on="account_id", how="left")
+    for c in attr_num:
+        catalog[c] = attribute_metric(c, False)
+        frame[c] = pd.to_numeric(frame[c], errors="coerce").astype(float)
+    for c in attr_cat:
+        catalog[c] = attribute_metric(c, True)
+        frame[c] = frame[c].astype("string").astype(object).where(frame[c].notna(), None)
+    return frame, attr_num, attr_cat
 
 
 _obs_counter = 0

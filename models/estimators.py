@@ -11,6 +11,8 @@ notebook can call them directly. Parameters are keyword-only, ``fit`` returns
 * :class:`GradientBoostingModel` - the challenger: LightGBM with an explicit thread
   count and a fixed seed (deterministic). Its explanation is exact TreeSHAP from
   LightGBM's ``pred_contrib``.
+* :class:`BlendModel` - the mean log-odds of the two; ``--algorithm auto`` picks it when
+  it validates better than either alone.
 
 Explanations are in log-odds of the *uncalibrated* model and sum exactly to
 ``decision_function``; one-hot and missing-indicator columns are folded into their
@@ -193,7 +195,55 @@ class GradientBoostingModel(_Base):
         self.__dict__.update(state)
 
 
-ALGORITHMS = {"logreg": LogisticRegressionModel, "gbm": GradientBoostingModel}
+class BlendModel(_Base):
+    """Mean log-odds of a logistic regression and a LightGBM model (what ``auto`` may pick).
+
+    SHAP values are the mean of the two models' SHAP values, which is exactly the SHAP
+    explanation of the mean log-odds (SHAP is linear in the model output).
+    """
+
+    algorithm = "blend"
+
+    def __init__(self, *, numeric: list[str], categorical: list[str], logreg: dict | None = None,
+                 gbm: dict | None = None, num_threads: int = 1, random_state: int = 0):
+        self.numeric = list(numeric)
+        self.categorical = list(categorical)
+        self.logreg = dict(logreg or {})
+        self.gbm = dict(gbm or {})
+        self.num_threads = num_threads
+        self.random_state = random_state
+
+    @classmethod
+    def from_fitted(cls, logreg_model: LogisticRegressionModel, gbm_model: GradientBoostingModel) -> BlendModel:
+        gbm_params = {k: v for k, v in gbm_model.get_params().items()
+                      if k not in ("numeric", "categorical", "num_threads", "random_state")}
+        lr_params = {k: v for k, v in logreg_model.get_params().items()
+                     if k not in ("numeric", "categorical", "random_state")}
+        blend = cls(numeric=logreg_model.numeric, categorical=logreg_model.categorical, logreg=lr_params,
+                    gbm=gbm_params, num_threads=gbm_model.num_threads, random_state=gbm_model.random_state)
+        blend.models_ = [logreg_model, gbm_model]
+        return blend
+
+    def fit(self, frame: pd.DataFrame, y) -> BlendModel:
+        self.models_ = [
+            LogisticRegressionModel(numeric=self.numeric, categorical=self.categorical,
+                                    random_state=self.random_state, **self.logreg).fit(frame, y),
+            GradientBoostingModel(numeric=self.numeric, categorical=self.categorical, num_threads=self.num_threads,
+                                  random_state=self.random_state, **self.gbm).fit(frame, y),
+        ]
+        return self
+
+    def decision_function(self, frame: pd.DataFrame) -> np.ndarray:
+        return np.mean([m.decision_function(frame) for m in self.models_], axis=0)
+
+    def explain(self, frame: pd.DataFrame) -> Explanation:
+        parts = [m.explain(frame) for m in self.models_]
+        values = sum(p.values for p in parts) / len(parts)
+        base = np.mean([p.base_values for p in parts], axis=0)
+        return Explanation(values=values, base_values=base, data=frame[self.features])
+
+
+ALGORITHMS = {"logreg": LogisticRegressionModel, "gbm": GradientBoostingModel, "blend": BlendModel}
 
 # Small honest grids; "auto" searches all of them, a named algorithm only its own.
 PARAM_GRIDS: dict[str, list[dict]] = {
@@ -209,5 +259,5 @@ PARAM_GRIDS: dict[str, list[dict]] = {
 
 
 def make_model(algorithm: str, *, numeric: list[str], categorical: list[str], **params):
-    """A new unfitted model of ``algorithm`` ('logreg' or 'gbm')."""
+    """A new unfitted model of ``algorithm`` ('logreg', 'gbm' or 'blend')."""
     return ALGORITHMS[algorithm](numeric=numeric, categorical=categorical, **params)

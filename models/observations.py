@@ -27,6 +27,7 @@ import pandas as pd
 from data.errors import UserError
 from data.metrics import (
     Metric,
+    attribute_metrics,
     compute_labels,
     compute_metrics,
     data_end,
@@ -167,23 +168,27 @@ def build_flat_observations(con: duckdb.DuckDBPyConnection) -> ObservationSet:
         exclude = (source,)
     labels["account_id"] = labels["account_id"].astype(str)
     labels["label"] = _to_binary(labels["label"])
-    obs = accounts.assign(obs_date=pd.NaT)
-    metrics = compute_metrics(con, obs.assign(obs_date=date(1970, 1, 1)), exclude_attributes=exclude)
+    metrics = attribute_metrics(con, exclude_attributes=exclude)
     frame = metrics.frame.copy()
-    frame["obs_date"] = None
     frame = frame.merge(labels.rename(columns={"label": "label_churn"}), on="account_id", how="inner")
     frame = frame[frame["label_churn"].notna()].reset_index(drop=True)
     frame["label_churn"] = frame["label_churn"].astype(int)
     frame["label_expansion"] = 0
     frame["labelled"] = True
     frame["churn_date"] = pd.NaT
-    arr_col = next((c for c in metrics.numeric if c.lower() in ("arr", "annual_revenue")), None)
-    mrr_col = next((c for c in metrics.numeric if c.lower() == "mrr_attr"), None)
-    frame["arr"] = frame[arr_col] if arr_col else (12 * frame[mrr_col] if mrr_col else np.nan)
-    # Only account attributes carry information in flat mode; time metrics are all empty there.
-    numeric = [c for c in metrics.numeric if c in metrics.catalog and metrics.catalog[c].group == "Firmographic"]
-    return ObservationSet(frame=frame, numeric=numeric, categorical=metrics.categorical, catalog=metrics.catalog,
-                          mode="flat")
+    frame["arr"] = flat_arr(frame)
+    return ObservationSet(frame=frame, numeric=metrics.numeric, categorical=metrics.categorical,
+                          catalog=metrics.catalog, mode="flat")
+
+
+def flat_arr(frame: pd.DataFrame) -> np.ndarray:
+    """ARR of flat-mode accounts from an ``arr`` (or 12 x ``mrr``) attribute column, else NaN."""
+    cols = {c.lower(): c for c in frame.columns}
+    if "arr" in cols:
+        return pd.to_numeric(frame[cols["arr"]], errors="coerce").to_numpy(dtype=float)
+    if "mrr" in cols:
+        return 12 * pd.to_numeric(frame[cols["mrr"]], errors="coerce").to_numpy(dtype=float)
+    return np.full(len(frame), np.nan)
 
 
 def _to_binary(values: pd.Series) -> pd.Series:

@@ -31,10 +31,10 @@ import numpy as np
 import pandas as pd
 
 from data.errors import UserError
-from data.metrics import compute_metrics, data_end, render_sentence
+from data.metrics import attribute_metrics, compute_metrics, data_end, render_sentence
 from models.explain import top_drivers
 from models.health_score import health_score
-from models.observations import active_rows, detect_mode, flat_label_source
+from models.observations import active_rows, detect_mode, flat_arr, flat_label_source
 from models.registry import load_model, production_model
 
 TOP_DRIVERS = 10
@@ -129,15 +129,9 @@ def features_as_of(con: duckdb.DuckDBPyConnection, account_ids: list[str] | None
     or every account (flat mode)."""
     mode = detect_mode(con)
     if mode == "flat":
-        ids = [r[0] for r in con.execute("SELECT account_id FROM accounts ORDER BY 1").fetchall()]
-        if account_ids is not None:
-            ids = [i for i in ids if i in set(account_ids)]
         source = flat_label_source(con)
         exclude = (source,) if source and source != "account_labels" else ()
-        frame = compute_metrics(con, pd.DataFrame({"account_id": ids, "obs_date": date(1970, 1, 1)}),
-                                exclude_attributes=exclude).frame
-        frame["obs_date"] = None
-        return frame
+        return attribute_metrics(con, account_ids, exclude_attributes=exclude).frame
     end = data_end(con)
     obs_date = end + timedelta(days=1)
     rows = active_rows(con, [obs_date])
@@ -183,7 +177,7 @@ def score_workspace(ws, *, scored_at: datetime | None = None, say=None) -> Score
         parts.append(_drivers(expansion, frame, expansion.explain(frame).values, "expansion", scored_at, k=5))
     arr = 12.0 * frame["mrr"].to_numpy(dtype=float) if "mrr" in frame else np.full(len(frame), np.nan)
     if churn.mode == "flat":
-        arr = np.full(len(frame), np.nan)
+        arr = flat_arr(frame)
     obs_date = frame["obs_date"].iloc[0] if frame["obs_date"].notna().any() else None
     scores = pd.DataFrame({
         "scored_at": scored_at, "obs_date": obs_date, "account_id": frame["account_id"].to_numpy(),

@@ -6,8 +6,9 @@ Time mode (workspace with subscriptions):
   slice; training and calibration use only dates whose label window closed before the
   first test date (a *purge* of ``horizon + lead`` days), the latest ``calib_months`` of
   them being the calibration slice;
-* candidates (a small grid per algorithm; ``auto`` tries both algorithms) are fitted on
-  the training slice and the best ROC-AUC on the calibration slice wins; the calibrator
+* candidates (a small grid per algorithm; ``auto`` tries both algorithms and the blend
+  of the best of each) are fitted on the training slice and the best ROC-AUC on the
+  calibration slice wins; the calibrator
   (Platt or isotonic) is fitted on that later slice too;
 * the test slice is scored once, with the rule health score beside it; a backtest
   repeats this for earlier cut-offs; finally the chosen configuration is refitted on
@@ -30,7 +31,7 @@ import pandas as pd
 from data.errors import UserError
 from data.metrics import Metric
 from models.calibration import CalibratedModel, choose_calibrator
-from models.estimators import PARAM_GRIDS, make_model
+from models.estimators import PARAM_GRIDS, BlendModel, make_model
 from models.evaluation import classification_metrics, clean_json, per_segment, reliability_curve
 from models.explain import global_importance
 from models.health_score import health_risk
@@ -177,7 +178,7 @@ def _candidates(algorithm: str) -> list[tuple[str, dict]]:
 
 
 def _fit(algo: str, params: dict, obs: ObservationSet, frame: pd.DataFrame, y, config: TrainConfig):
-    extra = {"num_threads": config.num_threads} if algo == "gbm" else {}
+    extra = {"num_threads": config.num_threads} if algo in ("gbm", "blend") else {}
     return make_model(algo, numeric=obs.numeric, categorical=obs.categorical, random_state=config.seed,
                       **params, **extra).fit(frame, y)
 
@@ -281,6 +282,13 @@ def _train_time(obs: ObservationSet, config: TrainConfig, say) -> TrainResult:
         m = _fit(algo, params, obs, split.base, split.base[label], config)
         fitted.append((_auc(split.calib[label], m.decision_function(split.calib)), algo, params, m))
     fitted.sort(key=lambda t: (-np.nan_to_num(t[0], nan=-1), t[1], str(t[2])))
+    if config.algorithm == "auto":
+        lr = next(t for t in fitted if t[1] == "logreg")
+        gb = next(t for t in fitted if t[1] == "gbm")
+        blend = BlendModel.from_fitted(lr[3], gb[3])
+        fitted.append((_auc(split.calib[label], blend.decision_function(split.calib)), "blend",
+                       {"logreg": lr[2], "gbm": gb[2]}, blend))
+        fitted.sort(key=lambda t: (-np.nan_to_num(t[0], nan=-1), t[1], str(t[2])))
     best_auc, algo, params, base_model = fitted[0]
     say(f"  chose {algo} {params} (calibration-slice AUC {best_auc:.3f})")
 
@@ -294,7 +302,7 @@ def _train_time(obs: ObservationSet, config: TrainConfig, say) -> TrainResult:
     metrics = classification_metrics(y_test, p_test)
 
     comparison = {}
-    for a in ("logreg", "gbm"):
+    for a in ("logreg", "gbm", "blend"):
         mine = [t for t in fitted if t[1] == a]
         if mine:
             cm, _ = calibrated(mine[0][3], split.calib)
@@ -375,15 +383,22 @@ def _inner_select(obs: ObservationSet, frame: pd.DataFrame, y: np.ndarray, confi
     k = max(2, min(config.inner_folds, int(y.sum()), int(len(y) - y.sum())))
     skf = StratifiedKFold(n_splits=k, shuffle=True, random_state=config.seed)
     folds = list(skf.split(frame, y))
-    best = None
+    scored = []
     for algo, params in _candidates(config.algorithm):
         oof = np.zeros(len(y))
         for tr, te in folds:
             m = _fit(algo, params, obs, frame.iloc[tr], y[tr], config)
             oof[te] = m.decision_function(frame.iloc[te])
-        auc = _auc(y, oof)
-        if best is None or auc > best[0] + 1e-12:
-            best = (auc, algo, params, oof)
+        scored.append((_auc(y, oof), algo, params, oof))
+    if config.algorithm == "auto":
+        lr = max((t for t in scored if t[1] == "logreg"), key=lambda t: t[0])
+        gb = max((t for t in scored if t[1] == "gbm"), key=lambda t: t[0])
+        blend_oof = (lr[3] + gb[3]) / 2
+        scored.append((_auc(y, blend_oof), "blend", {"logreg": lr[2], "gbm": gb[2]}, blend_oof))
+    best = None
+    for t in scored:
+        if best is None or t[0] > best[0] + 1e-12:
+            best = t
     return best
 
 
