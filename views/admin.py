@@ -6,6 +6,7 @@ one is written to the audit log with the admin's username as the actor.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, time, timedelta
 
 import pandas as pd
@@ -38,6 +39,19 @@ def _audited(action: str, target: str, **detail) -> None:
 def _flash(message: str) -> None:
     """Show ``message`` as a success note after the rerun that refreshes the tables."""
     st.session_state["admin_flash"] = message
+
+
+def _readable_detail(detail: str | None) -> str:
+    """``{"mode": "replace", "rows": 2}`` -> ``mode: replace · rows: 2``."""
+    if not detail:
+        return ""
+    try:
+        data = json.loads(detail)
+    except ValueError:
+        return str(detail)
+    if not isinstance(data, dict):
+        return str(data)
+    return " · ".join(f"{k}: {json.dumps(v) if isinstance(v, (dict, list)) else v}" for k, v in data.items())
 
 
 def _csm_or_none(text: str) -> str | None:
@@ -187,6 +201,8 @@ with audit_tab:
                             columns=everything.columns)
         rows["at"] = pd.to_datetime(rows["at"])
         rows = rows[rows["at"] < datetime.combine(end + timedelta(days=1), time.min)]
+        rows["target"] = rows["target"].fillna("")
+        rows["detail"] = rows["detail"].map(_readable_detail)
         st.caption(f"{len(rows):,} event(s) shown, newest first (times in UTC).")
         st.dataframe(rows.drop(columns=["id"]), hide_index=True, key="audit_table", height=420, column_config={
             "at": st.column_config.DatetimeColumn("When (UTC)", format="D MMM YYYY, HH:mm:ss"),

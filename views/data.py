@@ -244,6 +244,10 @@ with health_tab:
             "last": pd.Timestamp(h.last) if h.last is not None else None,
             "freshness": h.freshness_days, "warnings": len(h.warnings),
         } for t, h in health.items()])
+        for col in ("first", "last"):
+            summary[col] = pd.to_datetime(summary[col])
+        summary["freshness"] = summary["freshness"].astype("Int64")
+        summary["accounts"] = summary["accounts"].astype("Int64")
         st.dataframe(summary, hide_index=True, key="health_table", column_config={
             "table": "Table", "rows": st.column_config.NumberColumn("Rows", format="localized"),
             "accounts": st.column_config.NumberColumn("Accounts covered", format="localized"),
@@ -257,14 +261,19 @@ with health_tab:
                             format_func=lambda t: TARGETS.get(t, t.replace("_", " ").capitalize()), key="health_pick")
         h = health[pick]
         c = st.columns(4)
-        c[0].metric("Rows", f"{h.rows:,}", border=True)
+        c[0].metric("Rows", f"{h.rows:,}", border=True, height="stretch")
         c[1].metric("Accounts covered", "–" if h.accounts_covered is None else f"{h.accounts_covered:,}",
                     delta=None if h.coverage is None else f"{h.coverage:.0%} of {h.accounts_total:,}",
-                    delta_color="off", delta_arrow="off", border=True)
-        c[2].metric("Date range", "–" if h.first is None else f"{pd.Timestamp(h.first):%b %Y} – "
-                    f"{pd.Timestamp(h.last):%b %Y}", border=True)
+                    delta_color="off", delta_arrow="off", border=True, height="stretch")
+        if h.first is not None:
+            first, last = pd.Timestamp(h.first), pd.Timestamp(h.last)
+            months = (last.year - first.year) * 12 + last.month - first.month + 1
+            c[2].metric("Date range", f"{months} months", delta=f"{first:%b %Y} – {last:%b %Y}",
+                        delta_color="off", delta_arrow="off", border=True, height="stretch")
+        else:
+            c[2].metric("Date range", "–", border=True, height="stretch")
         c[3].metric("Freshness", "–" if h.freshness_days is None else f"{h.freshness_days} days old",
-                    help="Days from the newest row to the workspace's as-of date", border=True)
+                    help="Days from the newest row to the workspace's as-of date", border=True, height="stretch")
         for warning in h.warnings:
             st.warning(warning, icon=":material/warning:")
         left, right = st.columns([3, 2])
@@ -353,7 +362,7 @@ with import_tab:
     target = t1.selectbox("Import into", list(TARGETS), format_func=TARGETS.get, key="data_target")
     t2.caption(TABLE_HELP[target])
     with t2:
-        st.file_uploader("Load a saved mapping (YAML)", type=["yaml", "yml"], key="data_mapping_file",
+        st.file_uploader("Load a saved mapping (YAML)", type=["yaml", "yml"], key="data_mapping_file", max_upload_size=1,
                          on_change=_load_mapping_file, help="A mapping saved from this page or used with the CLI "
                          "(cli.py import --mapping FILE).")
     if err := state.get("data_mapping_error"):

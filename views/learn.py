@@ -27,6 +27,9 @@ SECTIONS = {
     "Driver groups": ["usage", "adoption", "support", "billing", "relationship", "sentiment", "contract",
                       "firmographic"],
 }
+# Shorter labels for the topic list (the page title stays the document's own title).
+NAV_LABELS = {"scores": "How scores work", "reading-charts": "Reading the charts",
+              "health-score": "Health score vs ML score", "playbooks": "Playbooks and uplift"}
 DEFAULT_TOPIC = "scores"
 MAX_CHARS = 50_000
 
@@ -158,7 +161,8 @@ with nav:
         if topic.section != section:
             section = topic.section
             st.caption(section.upper())
-        st.page_link("views/learn.py", label=topic.main.title, query_params={"topic": topic.stem},
+        st.page_link("views/learn.py", label=NAV_LABELS.get(topic.stem, topic.main.title),
+                     query_params={"topic": topic.stem},
                      icon=":material/chevron_right:" if topic.stem == current else ":material/article:")
         shown += 1
     if needle and not shown:
