@@ -356,3 +356,49 @@ def test_topic_edit_needs_a_title(tiny_ws):
     at.run()
     assert "Start the text with a title line" in at.error[0].value
     assert not (tiny_ws.settings.content_dir / "learn" / "usage.md").exists()
+
+
+def test_upload_limit_is_respected(tiny_ws, monkeypatch):
+    monkeypatch.setenv("CSAI_MAX_UPLOAD_MB", "1")
+    before = accounts(tiny_ws)
+    big = b"account_id,name\n" + b"".join(b"B%07d,Big company %07d\n" % (i, i) for i in range(40_000))
+    assert len(big) > 1024 * 1024
+    at = run_app("admin", page=DATA)
+    assert at.file_uploader(key="data_upload").proto.max_upload_size_mb == 1
+    at.file_uploader(key="data_upload").set_value(("accounts.csv", big, "text/csv"))
+    at.run()
+    assert not at.exception
+    assert "above the 1 MB upload limit" in at.error[0].value
+    pd.testing.assert_frame_equal(accounts(tiny_ws), before)
+
+
+def test_role_change_to_csm_needs_a_book(tiny_ws):
+    auth_before = tiny_ws.settings.auth_file.read_text()
+    at = run_app("admin", page=ADMIN)
+    at.selectbox(key="role_user").select("manager")
+    at.selectbox(key="role_new").select("csm")
+    button(at, "Change role").click()
+    at.run()
+    assert "needs a CSM name" in at.error[0].value
+    assert tiny_ws.settings.auth_file.read_text() == auth_before
+    assert actions(tiny_ws) == []
+
+
+def test_learn_search_filters_the_topic_list(tiny_ws):
+    at = run_app("csm2", page=LEARN)
+    at.text_input(key="learn_search").input("kaplan")
+    at.run()
+    assert not at.exception
+    assert {e.proto.label for e in at.get("page_link")} == {"Reading the charts"}
+    at.text_input(key="learn_search").input("no such words anywhere")
+    at.run()
+    assert not at.get("page_link") and "No topic mentions that" in texts(at)
+
+
+def test_learn_shows_playbook_resources_of_the_driver_group(tiny_ws):
+    resource = Path(__file__).resolve().parents[2] / "content" / "resources" / "usage.md"
+    if not resource.exists():
+        pytest.skip("no playbook resources shipped yet")
+    title = next(line[2:].strip() for line in resource.read_text().splitlines() if line.startswith("# "))
+    at = run_app("csm1", page=LEARN, params={"topic": "usage"})
+    assert title in [s.value for s in at.subheader]
