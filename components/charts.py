@@ -306,6 +306,94 @@ def fig_renewals(df: pd.DataFrame) -> go.Figure:
     return fig
 
 
+# ----------------------------------------------------------------- account 360 (scores and reasons)
+def _sigmoid(x: float) -> float:
+    import math
+
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+def fig_score_history(history: pd.DataFrame) -> go.Figure:
+    """p(churn) and p(expansion) per scoring run; ``history`` has scored_at, p_churn, p_expansion."""
+    if history.empty:
+        return empty_figure("Not scored yet")
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=history["scored_at"], y=history["p_churn"], name="churn", mode="lines+markers",
+                             line=dict(width=2, color=RISK_COLORS["high"]),
+                             hovertemplate="%{x|%d %b %Y}: %{y:.0%}<extra>churn</extra>"))
+    if "p_expansion" in history and history["p_expansion"].notna().any():
+        fig.add_trace(go.Scatter(x=history["scored_at"], y=history["p_expansion"], name="expansion",
+                                 mode="lines+markers", line=dict(width=2, color=RISK_COLORS["low"]),
+                                 hovertemplate="%{x|%d %b %Y}: %{y:.0%}<extra>expansion</extra>"))
+    fig = _base(fig, height=240, y_title="probability")
+    fig.update_yaxes(tickformat=".0%", range=[0, max(0.2, float(history[["p_churn"]].max().max()) * 1.3)])
+    return fig
+
+
+def shap_steps(drivers: pd.DataFrame, base: float, other: float, p_final: float | None = None) -> pd.DataFrame:
+    """Turn log-odds SHAP values into probability steps for a waterfall.
+
+    Starts at the average account (sigmoid of ``base``), adds each driver in rank order,
+    then "all other factors" (``other``); if ``p_final`` (the calibrated probability) is
+    given, a last step maps the model's raw probability onto it. Returns label, delta
+    (probability points), sentence, group, and measure ("absolute"/"relative"/"total").
+    """
+    rows = [{"label": "Average account", "delta": _sigmoid(base), "sentence": "Typical risk before any driver",
+             "group": "", "measure": "absolute"}]
+    cum = base
+    for r in drivers.sort_values("rank").itertuples():
+        after = cum + float(r.shap)
+        rows.append({"label": r.label, "delta": _sigmoid(after) - _sigmoid(cum), "sentence": r.sentence,
+                     "group": r.group, "measure": "relative"})
+        cum = after
+    after = cum + other
+    rows.append({"label": "All other factors", "delta": _sigmoid(after) - _sigmoid(cum),
+                 "sentence": "Smaller effects of every other metric", "group": "", "measure": "relative"})
+    if p_final is not None:
+        rows.append({"label": "Calibration", "delta": p_final - _sigmoid(after),
+                     "sentence": "Adjustment so that scores match observed churn rates", "group": "",
+                     "measure": "relative"})
+    rows.append({"label": "This account", "delta": p_final if p_final is not None else _sigmoid(after),
+                 "sentence": "", "group": "", "measure": "total"})
+    return pd.DataFrame(rows)
+
+
+def fig_shap_waterfall(drivers: pd.DataFrame, base: float, other: float, p_final: float | None = None,
+                       title: str | None = None) -> go.Figure:
+    """Horizontal waterfall from the average account's risk to this account's, one bar per driver."""
+    if drivers.empty:
+        return empty_figure("No drivers stored for this account")
+    steps = shap_steps(drivers, base, other, p_final)
+    fig = go.Figure(go.Waterfall(
+        orientation="h", measure=steps["measure"], y=steps["label"], x=steps["delta"],
+        text=[f"{d:+.1%}" if m == "relative" else f"{d:.0%}" for d, m in zip(steps["delta"], steps["measure"])],
+        textposition="outside", customdata=steps["sentence"],
+        hovertemplate="%{y}: %{customdata}<extra></extra>",
+        increasing=dict(marker=dict(color=RISK_COLORS["high"])),
+        decreasing=dict(marker=dict(color=RISK_COLORS["low"])),
+        totals=dict(marker=dict(color="#3b6fd8")),
+        connector=dict(line=dict(color="#c5ccd6", width=1)),
+    ))
+    fig = _base(fig, height=70 + 34 * len(steps))
+    fig.update_layout(hovermode="closest", showlegend=False, title=title)
+    fig.update_yaxes(autorange="reversed", gridcolor="rgba(0,0,0,0)", rangemode=None)
+    fig.update_xaxes(tickformat=".0%", title="probability of churn", showgrid=True, gridcolor="#eef1f5")
+    return fig
+
+
+def fig_what_if(p_before: float, p_after: float) -> go.Figure:
+    """Two bars: the current probability and the what-if probability, coloured by direction."""
+    color = RISK_COLORS["low"] if p_after <= p_before else RISK_COLORS["high"]
+    fig = go.Figure(go.Bar(x=[p_before, p_after], y=["Now", "What-if"], orientation="h",
+                           marker=dict(color=["#7b8794", color]), text=[f"{p_before:.1%}", f"{p_after:.1%}"],
+                           textposition="outside", hovertemplate="%{y}: %{x:.1%}<extra></extra>"))
+    fig = _base(fig, height=150)
+    fig.update_xaxes(tickformat=".0%", range=[0, max(p_before, p_after) * 1.35 + 0.01])
+    fig.update_yaxes(autorange="reversed", rangemode=None)
+    fig.update_layout(hovermode="closest")
+    return fig
+
+
 # --------------------------------------------------------------------------- playbook outcomes
 OUTCOME_LABELS = {"churn": "churn", "expansion": "expansion"}
 

@@ -1,0 +1,73 @@
+"""Cached score reads for the Accounts and Account pages (keyed by data version and viewer).
+
+Scope first: every function checks the viewer's book through ``data.queries`` before it
+touches scores, so a CSM never receives another book's scores or drivers.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from components.session import cursor, data_version, workspace
+from data import queries
+from data.access import Viewer
+from models import scoring
+from models.registry import production_model
+
+
+@st.cache_data(show_spinner=False, max_entries=64, ttl=3600)
+def _scored_overview(version: str, viewer_key: str, _viewer: Viewer) -> pd.DataFrame:
+    con = cursor()
+    overview = queries.account_overview(con, _viewer)
+    scores = scoring.latest_scores(con)
+    if scores.empty:
+        return overview.assign(p_churn=pd.NA, risk_band=pd.NA, p_churn_change=pd.NA, top_driver=pd.NA,
+                               top_driver_group=pd.NA, p_expansion=pd.NA, expected_arr_loss=pd.NA, health_score=pd.NA)
+    cols = ["account_id", "p_churn", "risk_band", "p_churn_change", "top_driver", "top_driver_group", "p_expansion",
+            "expected_arr_loss", "health_score"]
+    return overview.merge(scores[cols], on="account_id", how="left")
+
+
+def scored_overview(viewer: Viewer) -> pd.DataFrame:
+    """The viewer's accounts with their latest p(churn), band, change, top driver, p(expansion), expected loss."""
+    return _scored_overview(data_version(), viewer.cache_key, viewer)
+
+
+@st.cache_data(show_spinner=False, max_entries=256, ttl=3600)
+def _explanation(version: str, viewer_key: str, account_id: str, _viewer: Viewer):
+    con = cursor()
+    queries.require_account(con, _viewer, account_id)
+    return scoring.account_explanation(con, account_id), scoring.score_history(con, account_id)
+
+
+def explanation(viewer: Viewer, account_id: str):
+    """(AccountExplanation or None, score history) for an account in the viewer's book."""
+    return _explanation(data_version(), viewer.cache_key, account_id, viewer)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _model(model_id: str):
+    from models.registry import get_model, load_model
+
+    return load_model(get_model(workspace().engine, model_id))
+
+
+def production_churn_model():
+    """(registry record, trained model) of the production churn model, or (None, None)."""
+    record = production_model(workspace().engine, "churn")
+    if record is None:
+        return None, None
+    return record, _model(record.id)
+
+
+@st.cache_data(show_spinner=False, max_entries=128, ttl=3600)
+def _features(version: str, viewer_key: str, account_id: str, _viewer: Viewer) -> pd.DataFrame:
+    con = cursor()
+    queries.require_account(con, _viewer, account_id)
+    return scoring.account_features(con, account_id)
+
+
+def account_features(viewer: Viewer, account_id: str) -> pd.DataFrame:
+    """The account's metric row as of the scoring date (for the what-if form)."""
+    return _features(data_version(), viewer.cache_key, account_id, viewer)
