@@ -26,3 +26,18 @@ def csv_download(df: pd.DataFrame, file_name: str, label: str = "Export CSV", ke
     """A download button with the table as CSV (what you see is what you get)."""
     st.download_button(label, df.to_csv(index=False).encode("utf-8"), file_name=file_name, mime="text/csv",
                        icon=":material/download:", key=key, on_click="ignore")
+
+RISK_BAND_LABELS = {"high": "🔴 high", "medium": "🟠 medium", "low": "🟢 low"}
+
+SCORE_COLUMNS = {
+    "risk_band": st.column_config.TextColumn("Risk", help="Risk band of the latest scoring"),
+    "p_churn": st.column_config.ProgressColumn("p(churn)", format="percent", min_value=0.0, max_value=1.0,
+                                               help="Probability of churn within the horizon"),
+    "p_churn_change": st.column_config.NumberColumn("Δ since last", format="percent",
+                                                    help="Change in p(churn) since the previous scoring"),
+    "top_driver": st.column_config.TextColumn("Top driver", width="large",
+                                              help="The strongest reason raising this account's risk"),
+    "p_expansion": st.column_config.NumberColumn("p(expansion)", format="percent"),
+    "expected_arr_loss": st.column_config.NumberColumn("Expected loss", format="dollar",
+                                                       help="p(churn) × ARR"),
+}

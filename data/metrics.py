@@ -75,8 +75,8 @@ STATIC_METRICS: tuple[Metric, ...] = (
     _m("seats", "Seats", "Contract", False, "{value} seats under contract", "count"),
     _m("active_subscriptions", "Active subscriptions", "Contract", False, "{value} active subscriptions", "count"),
     _m("contract_annual", "Annual contract", "Contract", False, "{value_yes_no}", "flag"),
-    _m("days_to_renewal", "Days to renewal", "Contract", True, "Renewal is due in {value} days", "days"),
-    _m("renewal_within_90d", "Renewal within 90 days", "Contract", True, "{value_yes_no}", "flag"),
+    _m("days_to_renewal", "Days to renewal", "Contract", False, "Renewal is due in {value} days", "days"),
+    _m("renewal_within_90d", "Renewal within 90 days", "Contract", False, "{value_yes_no}", "flag"),
     _m("active_days_30d", "Active days", "Usage", True, "Product used on {value} of the last 30 days", "count"),
     _m("active_users_30d", "Active users", "Adoption", True, "{value} active users in the last 30 days", "count"),
     _m("seat_utilisation", "Seat utilisation", "Adoption", True, "Seat utilisation is {pct}% of purchased seats", "ratio"),
@@ -471,6 +471,8 @@ def render_sentence(metric: Metric, value) -> str:
     if missing:
         if metric.kind == "days" and metric.name.startswith("days_since_champion"):
             return "No champion has left"
+        if metric.name == "days_to_renewal":
+            return "Month-to-month contract (no annual renewal date)"
         return f"{metric.label}: not known"
     if metric.kind == "category":
         return metric.template.format(label=metric.label, value=value)
@@ -488,8 +490,22 @@ def render_sentence(metric: Metric, value) -> str:
     else:
         shown = _fmt_number(v)
     yes_no = f"{metric.label}: {'yes' if v >= 0.5 else 'no'}"
-    return metric.template.format(label=metric.label, value=shown, fell_rose="", abs_pct=f"{abs(v) * 100:.0f}",
+    text = metric.template.format(label=metric.label, value=shown, fell_rose="", abs_pct=f"{abs(v) * 100:.0f}",
                                   pct=f"{v * 100:.0f}", value_yes_no=yes_no, value_signed=f"{v:+.0f}")
+    return _singular_after_one(text)
+
+
+def _singular_after_one(text: str) -> str:
+    """'1 failed payments' -> '1 failed payment': singular noun after a leading count of one."""
+    words = text.split(" ")
+    if len(words) < 2 or words[0] != "1":
+        return text
+    for i in range(1, min(len(words), 4)):
+        w = words[i]
+        if w.endswith("s") and not w.endswith("ss") and len(w) > 3:
+            words[i] = w[:-1]
+            break
+    return " ".join(words)
 
 
 def monthly_dates(start: date, end: date) -> list[date]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from data.users import demo_password
-from tests.e2e.conftest import login, shot, wait_idle
+from tests.e2e.conftest import login, shot, wait_for_auth_cookie, wait_idle
 
 pytestmark = pytest.mark.e2e
 
@@ -17,15 +17,15 @@ def _first_account(sample_workspace, csm: str | None = None) -> tuple[str, str]:
 
 
 def test_login_and_open_an_account(demo_server, page, sample_workspace):
-    login(page, demo_server.url, "manager", demo_password("manager"))
+    login(page, demo_server.url, "manager", demo_password("manager"), path="/accounts")
     page.get_by_role("heading", name="Accounts").wait_for()
     page.get_by_text("Click a row to open the account").wait_for()
     wait_idle(page)
     shot(page, "accounts_manager")
-    # open the first row of the table by clicking its row-selection cell
+    # open the first account by clicking its name cell (the first column after the row checkboxes)
     grid = page.locator('[data-testid="stDataFrame"]').first
     box = grid.bounding_box()
-    page.mouse.click(box["x"] + 12, box["y"] + 55)  # checkbox column of the first data row
+    page.mouse.click(box["x"] + 120, box["y"] + 55)
     page.wait_for_url("**/account?id=*")
     page.get_by_text("Usage by event type").wait_for()
     wait_idle(page)
@@ -38,6 +38,7 @@ def test_deep_link_survives_login_reload_and_new_tab(demo_server, page, sample_w
     login(page, demo_server.url, "manager", demo_password("manager"), path=f"/account?id={account_id}")
     page.get_by_role("heading", name=name).wait_for()
     assert f"id={account_id}" in page.url
+    wait_for_auth_cookie(page)
     page.reload()
     page.get_by_role("heading", name=name).wait_for()
     assert "/account" in page.url

@@ -1,0 +1,128 @@
+"""AppTest on the demo workspace: scores on Accounts, and the Account 360 reasons, what-if and notes."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from data.opstore import audit_log
+from data.opstore import notes as notes_table
+from data.users import get_user
+from models.scoring import latest_scores
+from tests.views.conftest import run_app
+
+ACCOUNTS = "views/accounts.py"
+ACCOUNT = "views/account.py"
+
+
+@pytest.fixture()
+def demo_env(sample_workspace, monkeypatch):
+    monkeypatch.setenv("CSAI_WORKSPACE", str(sample_workspace.path))
+    return sample_workspace
+
+
+@pytest.fixture(scope="module")
+def top_account(sample_workspace):
+    scores = latest_scores(sample_workspace.warehouse)
+    return scores.iloc[0]
+
+
+def _metrics(at) -> dict:
+    return {m.label: m.value for m in at.metric}
+
+
+def test_accounts_show_risk_sorted_with_reasons(demo_env):
+    at = run_app("manager", page=ACCOUNTS)
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert {"p_churn", "risk_band", "top_driver", "p_expansion", "expected_arr_loss", "p_churn_change"} <= set(table)
+    assert table["p_churn"].is_monotonic_decreasing
+    assert table["top_driver"].notna().mean() > 0.8
+    assert _metrics(at)["Expected ARR loss"].startswith("$")
+
+
+def test_accounts_filter_by_risk_band_and_driver_group(demo_env):
+    at = run_app("manager", page=ACCOUNTS, params={"risk": "high"})
+    assert set(at.dataframe[0].value["risk_band"]) == {"🔴 high"}
+    overview = run_app("manager", page=ACCOUNTS).dataframe[0].value
+    group = latest_scores(demo_env.warehouse)["top_driver_group"].dropna().iloc[0]
+    at = run_app("manager", page=ACCOUNTS, params={"driver": group})
+    assert 0 < len(at.dataframe[0].value) < len(overview)
+
+
+def test_csm_sees_only_their_scores(demo_env):
+    csm = get_user(demo_env.settings.auth_file, "csm1").csm
+    at = run_app("csm1", page=ACCOUNTS, params={"status": "All"})
+    assert set(at.dataframe[0].value["csm"]) == {csm}
+
+
+def test_bulk_selection_offers_a_playbook_for_all(demo_env):
+    at = run_app("manager", page=ACCOUNTS)
+    at.session_state["accounts_table"] = {"selection": {"rows": [0, 1, 2], "columns": [], "cells": []}}
+    at.run()
+    assert not at.exception
+    assert any("3 selected account" in e.label for e in at.expander)
+
+
+def test_account_page_explains_the_score(demo_env, top_account):
+    at = run_app("manager", page=ACCOUNT, params={"id": top_account["account_id"]})
+    assert not at.exception
+    metrics = _metrics(at)
+    band = top_account["risk_band"]
+    assert metrics[f"Churn risk · {band}"] == f"{top_account['p_churn']:.0%}"
+    assert "Rule health score" in metrics and "Expansion likelihood" in metrics
+    assert len(at.get("plotly_chart")) == 2  # waterfall + history (only the open tab renders)
+    body = "\n".join(m.value for m in at.markdown)
+    assert "raises risk" in body
+    assert "Scores predict churn within the next" in "\n".join(c.value for c in at.caption)
+
+
+def test_what_if_rescores_live(demo_env, top_account):
+    at = run_app("manager", page=ACCOUNT, params={"id": top_account["account_id"], "tab": "What-if"})
+    assert not at.exception
+    assert at.number_input, "actionable metrics are offered"
+    for box in at.number_input[:3]:
+        box.set_value((box.value or 0) * 3 + 10)
+    next(b for b in at.button if b.label == "Re-score").click()
+    at.run()
+    assert not at.exception
+    assert "What-if churn risk" in _metrics(at)
+    assert len(at.get("plotly_chart")) == 1
+
+
+def test_notes_are_saved_and_audited(demo_env, top_account):
+    account_id = top_account["account_id"]
+    at = run_app("manager", page=ACCOUNT, params={"id": account_id, "tab": "Playbooks & notes"})
+    assert not at.exception
+    note_box = next(t for t in at.text_area if t.label == "Add a note")
+    note_box.input("Champion on leave until March; <b>call</b> the CFO")
+    next(b for b in at.button if b.label == "Save note").click()
+    at.run()
+    assert not at.exception
+    with demo_env.engine.connect() as conn:
+        rows = conn.execute(sa.select(notes_table).where(notes_table.c.account_id == account_id)).fetchall()
+        audits = conn.execute(sa.select(audit_log).where(audit_log.c.action == "note.add")).fetchall()
+    assert any("Champion on leave" in r.body for r in rows)
+    assert any(a.target == account_id for a in audits)
+    assert any("Champion on leave" in t.value for t in at.text)
+
+
+def test_empty_note_is_refused_and_nothing_written(demo_env, top_account):
+    account_id = top_account["account_id"]
+    with demo_env.engine.connect() as conn:
+        before = conn.execute(sa.select(sa.func.count()).select_from(notes_table)).scalar()
+    at = run_app("manager", page=ACCOUNT, params={"id": account_id, "tab": "Playbooks & notes"})
+    next(b for b in at.button if b.label == "Save note").click()
+    at.run()
+    assert any("empty" in e.value for e in at.error)
+    with demo_env.engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(notes_table)).scalar() == before
+
+
+def test_csm_cannot_read_another_books_scores(demo_env):
+    csm = get_user(demo_env.settings.auth_file, "csm1").csm
+    with demo_env.warehouse.reader() as con:
+        foreign = con.execute("SELECT account_id FROM accounts WHERE csm <> ? LIMIT 1", [csm]).fetchall()[0][0]
+    at = run_app("csm1", page=ACCOUNT, params={"id": foreign, "tab": "What-if"})
+    assert any("not in your book" in e.value for e in at.error)
+    assert not at.metric and not at.number_input
