@@ -171,7 +171,8 @@ def _to_datetime(days: np.ndarray) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- public API
-def generate_sample(n_accounts: int = 2000, seed: int = 42, end: date | None = None) -> dict[str, pd.DataFrame]:
+def generate_sample(n_accounts: int = 2000, seed: int = 42, end: date | None = None, *,
+                    event_fraction: float = 1.0) -> dict[str, pd.DataFrame]:
     """Generate the sample company; one DataFrame per raw table (canonical columns first).
 
     History covers the 24 calendar months ending at ``end`` (default: today); nothing is
@@ -179,11 +180,17 @@ def generate_sample(n_accounts: int = 2000, seed: int = 42, end: date | None = N
     table), DATE and TIMESTAMP columns ``datetime64[s]``. Also returns ``sample_truth``
     (true monthly churn hazard per active account-month), ``sample_truth_causes``,
     ``sample_playbook_history`` and ``sample_truth_playbook_effects``.
+
+    ``event_fraction`` (0 < f <= 1) keeps a seeded random share of the daily event rows,
+    for benchmarks that need many accounts with fewer event rows; 1.0 (the default)
+    keeps them all and leaves every table exactly as without it.
     """
     if n_accounts < 1:
         raise ValueError("n_accounts must be positive")
+    if not 0 < event_fraction <= 1:
+        raise ValueError("event_fraction must be in (0, 1]")
     end = date.today() if end is None else pd.Timestamp(end).date()
-    sim = _Simulation(n_accounts, seed, end)
+    sim = _Simulation(n_accounts, seed, end, event_fraction=event_fraction)
     sim.run()
     return sim.tables()
 
@@ -241,9 +248,11 @@ def _duck_type(series: pd.Series) -> str:
 class _Simulation:
     """Monthly simulation over arrays of account state; builds the tables at the end."""
 
-    def __init__(self, n: int, seed: int, end: date) -> None:
+    def __init__(self, n: int, seed: int, end: date, event_fraction: float = 1.0) -> None:
         self.n = n
         self.rng = np.random.default_rng(seed)
+        self.event_fraction = event_fraction
+        self.thin_rng = np.random.default_rng([seed, 1])  # separate stream: thinning never shifts self.rng
         self.end_day = _day(end)
         end_month = int(np.datetime64(end, "M").astype(np.int64))
         self.month_abs = np.arange(end_month - N_MONTHS + 1, end_month + 2)  # 25 boundaries
@@ -796,6 +805,9 @@ class _Simulation:
             q[:, :, 4] = rng.poisson(invite)
             q[:, :, 5] = rng.poisson(dau * export_rate[sl, None])
             a, d, k = np.nonzero(q)
+            if self.event_fraction < 1:
+                keep = self.thin_rng.random(a.size) < self.event_fraction
+                a, d, k = a[keep], d[keep], k[keep]
             parts.append(((a + lo).astype(np.int32), d.astype(np.int16), k.astype(np.int8),
                           q[a, d, k].astype(np.float32)))
             del q, u, age, ramp, active, seats, util, noise, lam, dau, invite, a, d, k
