@@ -79,7 +79,7 @@ class Warehouse:
         """
         for attempt in range(3):
             cur = self.current()
-            con = duckdb.connect()
+            con = duckdb.connect(config=duckdb_config())
             try:
                 for layer in LAYERS:
                     if layer in cur:
@@ -124,7 +124,7 @@ class Warehouse:
             new_path = self._path(new_name)
             if not fresh and layer in cur:
                 shutil.copyfile(self._path(cur[layer]), new_path)
-            con = duckdb.connect()
+            con = duckdb.connect(config=duckdb_config())
             committed = False
             try:
                 con.execute(f"ATTACH '{_sql_path(new_path)}' AS {layer}")
@@ -169,6 +169,18 @@ class Warehouse:
             if old.name != keep:
                 with contextlib.suppress(FileNotFoundError):
                     old.unlink()
+
+
+def duckdb_config() -> dict[str, str]:
+    """DuckDB options from the environment: ``CSAI_DUCKDB_MEMORY_LIMIT`` (e.g. ``2GB``) and
+    ``CSAI_DUCKDB_THREADS``. Unset means DuckDB's defaults (80 % of RAM, one thread per core);
+    a limit makes large metric queries spill to disk instead of growing the process."""
+    config = {}
+    if os.environ.get("CSAI_DUCKDB_MEMORY_LIMIT"):
+        config["memory_limit"] = os.environ["CSAI_DUCKDB_MEMORY_LIMIT"]
+    if os.environ.get("CSAI_DUCKDB_THREADS"):
+        config["threads"] = os.environ["CSAI_DUCKDB_THREADS"]
+    return config
 
 
 def _sql_path(path: Path) -> str:
