@@ -107,6 +107,9 @@ def register_model(engine: sa.Engine, models_dir: str | Path, result, *, actor: 
     joblib.dump(trained, tmp, compress=3)
     tmp.replace(path)
     digest = sha256_file(path)
+    from models.lab import save_lab_data
+
+    save_lab_data(path, result)
     metrics = clean_json({
         **{k: result.metrics.get(k) for k in ("roc_auc", "pr_auc", "brier", "top_decile_lift", "ece")},
         "n_train": result.n_train, "n_test": result.n_test, "positives_test": result.positives_test,

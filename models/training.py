@@ -128,6 +128,10 @@ class TrainResult:
     global_importance: pd.DataFrame
     predictions: pd.DataFrame
     seconds: float = 0.0
+    # For the Model lab (stored beside the artifact by the registry): the held-out rows with
+    # their features, y_true, p and rule_risk; and a sample of the training rows (drift reference).
+    holdout: pd.DataFrame | None = None
+    reference: pd.DataFrame | None = None
 
     def top_features(self, k: int = 10) -> list[dict]:
         rows = self.global_importance.head(k)
@@ -352,9 +356,11 @@ def _train_time(obs: ObservationSet, config: TrainConfig, say) -> TrainResult:
     predictions = pd.DataFrame({"account_id": split.test["account_id"].to_numpy(),
                                 "obs_date": split.test["obs_date"].astype(str).to_numpy(),
                                 "y_true": y_test, "p": p_test})
+    holdout = split.test.assign(y_true=y_test, p=p_test, rule_risk=rule_risk)
     return TrainResult(trained=trained, validation="time-split", n_train=len(split.base) + len(split.calib),
                        n_test=len(split.test), positives_test=int(y_test.sum()), metrics=metrics,
-                       details=details, global_importance=importance, predictions=predictions)
+                       details=details, global_importance=importance, predictions=predictions,
+                       holdout=holdout, reference=labelled.assign(y_true=labelled[label].to_numpy()))
 
 
 def _backtest_row(split: _Split, metrics: dict, health: dict, label: str) -> dict:
@@ -444,6 +450,8 @@ def _train_flat(obs: ObservationSet, config: TrainConfig) -> TrainResult:
         "health_score": {}, "backtest": [], "base_rate": base_rate, "risk_thresholds": list(trained.risk_thresholds),
     }
     predictions = pd.DataFrame({"account_id": frame["account_id"].to_numpy(), "obs_date": "", "y_true": y, "p": oof})
+    holdout = frame.assign(y_true=y, p=oof, rule_risk=health_risk(frame))
     return TrainResult(trained=trained, validation="cv", n_train=len(frame), n_test=len(frame),
                        positives_test=int(y.sum()), metrics=metrics, details=details,
-                       global_importance=importance, predictions=predictions)
+                       global_importance=importance, predictions=predictions,
+                       holdout=holdout, reference=frame.assign(y_true=y))

@@ -1,0 +1,513 @@
+"""Model lab computations: curves, confusion at a capacity, decile cohorts, drift, comparison, training.
+
+Everything the Model lab page shows is computed here (no Streamlit): the page only lays
+out. Inputs are plain arrays and frames, so a notebook can call the same functions.
+
+Held-out predictions are stored beside each model artifact at registration
+(:func:`save_lab_data`): ``<model id>.holdout.parquet`` holds the held-out rows (the
+time-split test slice, or every row's out-of-fold prediction in flat mode) with
+``y_true``, ``p`` (calibrated), ``rule_risk`` (the rule health score as a risk) and the
+model's features; ``<model id>.reference.parquet`` a sample of the training rows
+(features and ``y_true``), the reference for drift. Models registered before this
+existed have neither file; :func:`load_lab_data` then returns empty parts and the page
+falls back to what the registry row stores (metrics, reliability, per segment, backtest).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from data.errors import UserError
+from models.evaluation import classification_metrics, per_segment
+
+PSI_FLAG = 0.2
+MAX_REFERENCE_ROWS = 5000
+MAX_HOLDOUT_ROWS = 20000
+BASE_COLUMNS = ("account_id", "obs_date", "segment", "y_true", "p", "rule_risk")
+
+
+# --------------------------------------------------------------------------- stored lab data
+def lab_paths(artifact_path: str | Path) -> dict[str, Path]:
+    """Where the held-out and reference frames of the model at ``artifact_path`` live."""
+    path = Path(artifact_path)
+    stem = path.name.removesuffix(".joblib")
+    return {"holdout": path.with_name(f"{stem}.holdout.parquet"),
+            "reference": path.with_name(f"{stem}.reference.parquet")}
+
+
+def _lab_frame(frame: pd.DataFrame, features: list[str], extra: tuple[str, ...]) -> pd.DataFrame:
+    cols = [c for c in extra if c in frame.columns] + [f for f in features if f in frame.columns and f not in extra]
+    out = frame[cols].reset_index(drop=True).copy()
+    if "obs_date" in out:
+        out["obs_date"] = out["obs_date"].astype("object").where(out["obs_date"].notna(), None).map(
+            lambda v: None if v is None else str(v))
+    for c in out.columns:
+        if out[c].dtype == object or str(out[c].dtype) in ("category", "string"):
+            out[c] = out[c].astype("object").where(out[c].notna(), None).map(lambda v: None if v is None else str(v))
+    return out
+
+
+def save_lab_data(artifact_path: str | Path, result) -> dict[str, Path]:
+    """Write the held-out and reference frames of a :class:`models.training.TrainResult` beside its artifact.
+
+    Does nothing for a result without them (older callers); returns the paths written.
+    """
+    written = {}
+    paths = lab_paths(artifact_path)
+    features = list(result.trained.features)
+    for part, cap in (("holdout", MAX_HOLDOUT_ROWS), ("reference", MAX_REFERENCE_ROWS)):
+        frame = getattr(result, part, None)
+        if frame is None or frame.empty:
+            continue
+        if len(frame) > cap:
+            frame = frame.sample(cap, random_state=0)
+        _lab_frame(frame, features, BASE_COLUMNS).to_parquet(paths[part], index=False)
+        written[part] = paths[part]
+    return written
+
+
+@dataclass
+class LabData:
+    """The stored held-out rows and training reference of one model (empty frames when not stored)."""
+
+    holdout: pd.DataFrame
+    reference: pd.DataFrame
+
+    @property
+    def has_predictions(self) -> bool:
+        return not self.holdout.empty and {"y_true", "p"} <= set(self.holdout.columns)
+
+
+def load_lab_data(artifact_path: str | Path) -> LabData:
+    paths = lab_paths(artifact_path)
+    parts = {k: pd.read_parquet(p) if p.exists() else pd.DataFrame() for k, p in paths.items()}
+    return LabData(holdout=parts["holdout"], reference=parts["reference"])
+
+
+# --------------------------------------------------------------------------- curves
+def _thin(df: pd.DataFrame, max_points: int) -> pd.DataFrame:
+    if len(df) <= max_points:
+        return df.reset_index(drop=True)
+    idx = np.unique(np.linspace(0, len(df) - 1, max_points).round().astype(int))
+    return df.iloc[idx].reset_index(drop=True)
+
+
+def roc_points(y, p, *, max_points: int = 300) -> pd.DataFrame:
+    """ROC curve: columns fpr, tpr, threshold (from (0, 0) to (1, 1)); empty with one class only."""
+    from sklearn.metrics import roc_curve
+
+    y = np.asarray(y, dtype=int)
+    if len(np.unique(y)) < 2:
+        return pd.DataFrame(columns=["fpr", "tpr", "threshold"])
+    fpr, tpr, thr = roc_curve(y, np.asarray(p, dtype=float))
+    return _thin(pd.DataFrame({"fpr": fpr, "tpr": tpr, "threshold": np.minimum(thr, 1.0)}), max_points)
+
+
+def pr_points(y, p, *, max_points: int = 300) -> pd.DataFrame:
+    """Precision-recall curve: columns recall, precision, threshold; empty with one class only."""
+    from sklearn.metrics import precision_recall_curve
+
+    y = np.asarray(y, dtype=int)
+    if len(np.unique(y)) < 2:
+        return pd.DataFrame(columns=["recall", "precision", "threshold"])
+    precision, recall, thr = precision_recall_curve(y, np.asarray(p, dtype=float))
+    thr = np.append(thr, 1.0)
+    df = pd.DataFrame({"recall": recall, "precision": precision, "threshold": thr}).iloc[::-1]
+    return _thin(df, max_points)
+
+
+def gains(y, p, *, bins: int = 10) -> pd.DataFrame:
+    """Cumulative gains and lift by score decile (highest scores first).
+
+    Columns: decile (1 = top 10%), rows, positives, rate, lift (decile rate / overall
+    rate), share_contacted and share_captured (cumulative shares of rows and positives).
+    """
+    y = np.asarray(y, dtype=float)
+    p = np.asarray(p, dtype=float)
+    if len(y) == 0:
+        return pd.DataFrame(columns=["decile", "rows", "positives", "rate", "lift", "share_contacted",
+                                     "share_captured"])
+    order = np.argsort(-p, kind="stable")
+    chunks = np.array_split(order, min(bins, len(y)))
+    base = y.mean()
+    rows = []
+    for i, chunk in enumerate(chunks, start=1):
+        rows.append({"decile": i, "rows": len(chunk), "positives": float(y[chunk].sum()),
+                     "rate": float(y[chunk].mean()) if len(chunk) else float("nan")})
+    df = pd.DataFrame(rows)
+    df["lift"] = df["rate"] / base if base > 0 else float("nan")
+    df["share_contacted"] = df["rows"].cumsum() / len(y)
+    df["share_captured"] = df["positives"].cumsum() / y.sum() if y.sum() > 0 else float("nan")
+    return df
+
+
+@dataclass(frozen=True)
+class Confusion:
+    """Counts when the rows with p >= ``threshold`` (or the ``flagged`` highest) are called positive."""
+
+    tp: int
+    fp: int
+    fn: int
+    tn: int
+    threshold: float
+
+    @property
+    def flagged(self) -> int:
+        return self.tp + self.fp
+
+    @property
+    def precision(self) -> float:
+        return self.tp / self.flagged if self.flagged else float("nan")
+
+    @property
+    def recall(self) -> float:
+        pos = self.tp + self.fn
+        return self.tp / pos if pos else float("nan")
+
+    def matrix(self) -> pd.DataFrame:
+        """2 x 2 frame: rows actual (churned / stayed), columns predicted (flagged / not flagged)."""
+        return pd.DataFrame([[self.tp, self.fn], [self.fp, self.tn]], index=["actual positive", "actual negative"],
+                            columns=["flagged", "not flagged"])
+
+
+def confusion_at(y, p, *, threshold: float | None = None, top_n: int | None = None) -> Confusion:
+    """Confusion counts at a probability ``threshold`` or for a capacity of the ``top_n`` highest scores.
+
+    With ``top_n``, exactly ``top_n`` rows are flagged (ties broken by row order) and the
+    reported threshold is the lowest flagged probability.
+    """
+    y = np.asarray(y, dtype=int)
+    p = np.asarray(p, dtype=float)
+    if (threshold is None) == (top_n is None):
+        raise ValueError("give exactly one of threshold and top_n")
+    if top_n is not None:
+        n = int(max(0, min(top_n, len(y))))
+        order = np.argsort(-p, kind="stable")
+        flag = np.zeros(len(y), dtype=bool)
+        flag[order[:n]] = True
+        thr = float(p[order[n - 1]]) if n else 1.0
+    else:
+        flag = p >= threshold
+        thr = float(threshold)
+    tp = int((flag & (y == 1)).sum())
+    fp = int((flag & (y == 0)).sum())
+    fn = int((~flag & (y == 1)).sum())
+    tn = int((~flag & (y == 0)).sum())
+    return Confusion(tp=tp, fp=fp, fn=fn, tn=tn, threshold=thr)
+
+
+# --------------------------------------------------------------------------- cohorts
+def wilson_interval(k: float, n: float, *, z: float = 1.96) -> tuple[float, float]:
+    """Wilson score interval for a proportion ``k / n`` (95% by default); (nan, nan) when n = 0."""
+    if n <= 0:
+        return float("nan"), float("nan")
+    phat = k / n
+    denom = 1 + z * z / n
+    centre = (phat + z * z / (2 * n)) / denom
+    half = z * math.sqrt(phat * (1 - phat) / n + z * z / (4 * n * n)) / denom
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+COHORT_COLUMNS = ["bucket", "label", "low", "high", "n", "positives", "rate", "ci_low", "ci_high"]
+
+
+def decile_cohorts(values, y, *, bins: int = 10, categorical: bool = False, max_categories: int = 12) -> pd.DataFrame:
+    """Outcome rate by metric decile (or by category) with 95% Wilson intervals.
+
+    Numeric values are cut at their quantiles (equal ``n`` where ties allow; repeated
+    values such as many zeros merge buckets); missing values form their own bucket
+    labelled "missing". Categories beyond the ``max_categories`` largest are pooled as
+    "other". Columns: see ``COHORT_COLUMNS``.
+    """
+    v = pd.Series(values).reset_index(drop=True)
+    y = pd.Series(np.asarray(y, dtype=float))
+    rows = []
+
+    def add(bucket, label, mask, low=np.nan, high=np.nan):
+        n = int(mask.sum())
+        if not n:
+            return
+        k = float(y[mask].sum())
+        lo, hi = wilson_interval(k, n)
+        rows.append((bucket, label, low, high, n, k, k / n, lo, hi))
+
+    missing = v.isna()
+    if categorical:
+        cats = v[~missing].astype(str)
+        top = cats.value_counts().index[:max_categories]
+        for i, c in enumerate(sorted(top)):
+            add(i + 1, c, (~missing) & (v.astype(str) == c))
+        add(len(top) + 1, "other", (~missing) & ~v.astype(str).isin(top))
+    else:
+        num = pd.to_numeric(v, errors="coerce")
+        missing = num.isna()
+        known = num[~missing]
+        if len(known):
+            edges = np.unique(np.quantile(known, np.linspace(0, 1, bins + 1)))
+            if len(edges) == 1:
+                add(1, _fmt(edges[0]), ~missing, edges[0], edges[0])
+            else:
+                idx = np.clip(np.searchsorted(edges, num, side="right") - 1, 0, len(edges) - 2)
+                for b in range(len(edges) - 1):
+                    lo_e, hi_e = edges[b], edges[b + 1]
+                    add(b + 1, f"{_fmt(lo_e)} – {_fmt(hi_e)}", (~missing) & (idx == b), lo_e, hi_e)
+    add(len(rows) + 1, "missing", missing)
+    return pd.DataFrame(rows, columns=COHORT_COLUMNS)
+
+
+def _fmt(x: float) -> str:
+    x = float(x)
+    if x == int(x) and abs(x) < 1e6:
+        return f"{int(x):,}"
+    return f"{x:,.2f}" if abs(x) < 100 else f"{x:,.0f}"
+
+
+# --------------------------------------------------------------------------- drift
+def psi_from_shares(expected, actual, *, eps: float = 1e-4) -> float:
+    """Population stability index Σ (a - e) · ln(a / e) over bins given as shares (floored at ``eps``)."""
+    e = np.maximum(np.asarray(expected, dtype=float), eps)
+    a = np.maximum(np.asarray(actual, dtype=float), eps)
+    return float(np.sum((a - e) * np.log(a / e)))
+
+
+def psi(expected, actual, *, bins: int = 10, categorical: bool = False) -> float:
+    """PSI of ``actual`` against ``expected`` (e.g. latest scoring vs training rows).
+
+    Numeric: bins at the deciles of ``expected`` (values outside fall into the end bins);
+    categorical: one bin per category. Missing values are a bin of their own. Below 0.1
+    is stable, 0.1-0.2 moderate, above 0.2 a shift worth a look.
+    """
+    e = pd.Series(expected).reset_index(drop=True)
+    a = pd.Series(actual).reset_index(drop=True)
+    if e.empty or a.empty:
+        return float("nan")
+    if categorical:
+        e_lab = e.astype("object").where(e.notna(), "(missing)").astype(str)
+        a_lab = a.astype("object").where(a.notna(), "(missing)").astype(str)
+    else:
+        e_num = pd.to_numeric(e, errors="coerce")
+        a_num = pd.to_numeric(a, errors="coerce")
+        known = e_num.dropna()
+        inner = np.unique(np.quantile(known, np.linspace(0, 1, bins + 1))[1:-1]) if len(known) else np.array([])
+
+        def label(s: pd.Series) -> pd.Series:
+            out = pd.Series(np.searchsorted(inner, s.to_numpy(dtype=float), side="right").astype(str), index=s.index)
+            return out.where(s.notna(), "(missing)")
+
+        e_lab, a_lab = label(e_num), label(a_num)
+    cats = sorted(set(e_lab) | set(a_lab))
+    e_share = e_lab.value_counts(normalize=True).reindex(cats, fill_value=0.0)
+    a_share = a_lab.value_counts(normalize=True).reindex(cats, fill_value=0.0)
+    return psi_from_shares(e_share.to_numpy(), a_share.to_numpy())
+
+
+def drift_table(reference: pd.DataFrame, current: pd.DataFrame, trained) -> pd.DataFrame:
+    """PSI per model feature between the training rows and the latest scoring's rows, largest first.
+
+    Columns: feature, label, group, psi, shifted (psi > 0.2), reference_median, current_median
+    (NaN for categories).
+    """
+    rows = []
+    for f in trained.features:
+        if f not in reference.columns or f not in current.columns:
+            continue
+        cat = f in trained.categorical
+        value = psi(reference[f], current[f], categorical=cat)
+        metric = trained.catalog.get(f)
+        med = (lambda s: float(pd.to_numeric(s, errors="coerce").median())) if not cat else (lambda s: float("nan"))
+        rows.append({"feature": f, "label": metric.label if metric else f,
+                     "group": metric.group if metric else "Firmographic", "psi": value,
+                     "shifted": bool(value > PSI_FLAG), "reference_median": med(reference[f]),
+                     "current_median": med(current[f])})
+    df = pd.DataFrame(rows, columns=["feature", "label", "group", "psi", "shifted", "reference_median",
+                                     "current_median"])
+    return df.sort_values("psi", ascending=False, na_position="last").reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- comparison
+HEADLINE = ("roc_auc", "pr_auc", "brier", "top_decile_lift", "ece")
+METRIC_LABELS = {"roc_auc": "ROC-AUC", "pr_auc": "PR-AUC", "brier": "Brier score", "top_decile_lift": "Top-decile lift",
+                 "ece": "Calibration error (ECE)"}
+HIGHER_IS_BETTER = {"roc_auc": True, "pr_auc": True, "brier": False, "top_decile_lift": True, "ece": False}
+
+
+def compare_table(records: list) -> pd.DataFrame:
+    """Headline metrics and settings of registry records side by side (one column per model id)."""
+    index = ["Target", "Algorithm", "Status", "Validation", "Horizon (days)", "Training window",
+             "Held-out rows", "Held-out positives", *[METRIC_LABELS[k] for k in HEADLINE]]
+    data = {}
+    for r in records:
+        m = r.metrics
+        data[r.id] = [r.target, r.algorithm, r.status, r.validation or "", r.horizon_days,
+                      f"{r.training_start or '–'} to {r.training_end or '–'}", m.get("n_test"), m.get("positives_test"),
+                      *[m.get(k) for k in HEADLINE]]
+    return pd.DataFrame(data, index=index)
+
+
+def better_model(a, b) -> dict[str, str | None]:
+    """Which record is better on each headline metric (its id), None on a tie or a missing value."""
+    out = {}
+    for k in HEADLINE:
+        va, vb = a.metrics.get(k), b.metrics.get(k)
+        if va is None or vb is None or va == vb:
+            out[k] = None
+        else:
+            out[k] = a.id if (va > vb) == HIGHER_IS_BETTER[k] else b.id
+    return out
+
+
+def rule_vs_model(holdout: pd.DataFrame) -> pd.DataFrame:
+    """ROC-AUC, PR-AUC and top-decile lift of the model and of the rule health score on the same rows."""
+    y = holdout["y_true"].to_numpy(dtype=int)
+    rows = []
+    for name, col in (("ML model", "p"), ("Rule health score", "rule_risk")):
+        if col not in holdout:
+            continue
+        m = classification_metrics(y, holdout[col].to_numpy(dtype=float))
+        rows.append({"score": name, "roc_auc": m["roc_auc"], "pr_auc": m["pr_auc"],
+                     "top_decile_lift": m["top_decile_lift"], "rows": len(y), "positives": int(y.sum())})
+    return pd.DataFrame(rows)
+
+
+def segment_metrics(holdout: pd.DataFrame | None, details: dict | None = None) -> pd.DataFrame:
+    """Metrics per segment from the held-out rows (or the registry's stored per-segment dict)."""
+    if holdout is not None and not holdout.empty and "segment" in holdout:
+        seg = per_segment(holdout["y_true"], holdout["p"], holdout["segment"], min_rows=1)
+    else:
+        seg = (details or {}).get("per_segment") or {}
+    rows = [{"segment": s, "rows": v.get("n"), "positives": v.get("positives"),
+             **{k: v.get(k) for k in HEADLINE}} for s, v in seg.items()]
+    return pd.DataFrame(rows, columns=["segment", "rows", "positives", *HEADLINE])
+
+
+def backtest_table(details: dict) -> pd.DataFrame:
+    """The stored backtest: one row per cut-off with the model's and the rule score's metrics."""
+    rows = []
+    for b in details.get("backtest") or []:
+        m, h = b.get("model") or {}, b.get("health_score") or {}
+        rows.append({"test_start": b.get("test_start"), "test_end": b.get("test_end"), "rows": b.get("n_test"),
+                     "positives": b.get("positives"), "roc_auc": m.get("roc_auc"), "pr_auc": m.get("pr_auc"),
+                     "top_decile_lift": m.get("top_decile_lift"), "ece": m.get("ece"),
+                     "rule_roc_auc": h.get("roc_auc"), "rule_top_decile_lift": h.get("top_decile_lift")})
+    df = pd.DataFrame(rows, columns=["test_start", "test_end", "rows", "positives", "roc_auc", "pr_auc",
+                                     "top_decile_lift", "ece", "rule_roc_auc", "rule_top_decile_lift"])
+    return df.sort_values("test_start").reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- explanations
+@dataclass
+class ShapSample:
+    """SHAP values (log-odds, folded to features) for a sample of rows and those rows' feature values."""
+
+    features: pd.DataFrame
+    values: pd.DataFrame
+    labels: dict[str, str]
+    groups: dict[str, str]
+    categorical: list[str]
+
+    def importance(self) -> pd.DataFrame:
+        """Mean |SHAP| per feature: feature, label, group, mean_abs_shap (largest first)."""
+        m = self.values.abs().mean(axis=0).sort_values(ascending=False)
+        return pd.DataFrame({"feature": m.index, "label": [self.labels[f] for f in m.index],
+                             "group": [self.groups[f] for f in m.index], "mean_abs_shap": m.to_numpy()})
+
+    def group_importance(self) -> pd.DataFrame:
+        """Mean |sum of SHAP over the group's features| per group, largest first."""
+        by_group = self.values.T.groupby(pd.Series(self.groups)).sum().T
+        m = by_group.abs().mean(axis=0).sort_values(ascending=False)
+        return pd.DataFrame({"group": m.index, "mean_abs_shap": m.to_numpy()})
+
+    def beeswarm(self, top: int = 12) -> pd.DataFrame:
+        """Long frame for a beeswarm: label, shap, value (text) and colour (0-1 rank of the value; NaN for categories)."""
+        parts = []
+        for f in self.importance()["feature"].head(top):
+            v = self.features[f]
+            colour = (pd.to_numeric(v, errors="coerce").rank(pct=True) if f not in self.categorical
+                      else pd.Series(np.nan, index=v.index))
+            parts.append(pd.DataFrame({"feature": f, "label": self.labels[f], "shap": self.values[f].to_numpy(),
+                                       "value": v.astype("object").where(v.notna(), None).map(
+                                           lambda x: "missing" if x is None else (f"{x:.4g}" if isinstance(
+                                               x, float | np.floating) else str(x))).to_numpy(),
+                                       "colour": colour.to_numpy()}))
+        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
+            columns=["feature", "label", "shap", "value", "colour"])
+
+    def dependence(self, feature: str) -> pd.DataFrame:
+        """value and shap of one feature per sampled row (rows with a missing value dropped)."""
+        v = self.features[feature]
+        df = pd.DataFrame({"value": v.to_numpy(), "shap": self.values[feature].to_numpy()})
+        return df[df["value"].notna()].reset_index(drop=True)
+
+
+def shap_sample(trained, frame: pd.DataFrame, *, max_rows: int = 800, seed: int = 0) -> ShapSample:
+    """Explain a sample of ``frame`` (e.g. the held-out rows) with the model's own SHAP."""
+    rows = frame if len(frame) <= max_rows else frame.sample(max_rows, random_state=seed)
+    rows = rows.reset_index(drop=True).copy()
+    for f in trained.numeric:
+        if f in rows:
+            rows[f] = pd.to_numeric(rows[f], errors="coerce").astype(float)
+        else:
+            rows[f] = np.nan
+    for f in trained.categorical:
+        if f not in rows:
+            rows[f] = None
+    values = trained.explain(rows).values
+    feats = list(values.columns)
+    labels = {f: trained.catalog[f].label if f in trained.catalog else f for f in feats}
+    groups = {f: trained.catalog[f].group if f in trained.catalog else "Firmographic" for f in feats}
+    return ShapSample(features=rows[feats], values=values.reset_index(drop=True), labels=labels, groups=groups,
+                      categorical=[f for f in feats if f in trained.categorical])
+
+
+# --------------------------------------------------------------------------- training
+def restrict_groups(obs, groups: list[str] | None):
+    """The observation set with only the features whose catalog group is in ``groups`` (None = all)."""
+    if not groups:
+        return obs
+
+    def group(f):
+        m = obs.catalog.get(f)
+        return m.group if m else "Firmographic"
+
+    numeric = [f for f in obs.numeric if group(f) in groups]
+    categorical = [f for f in obs.categorical if group(f) in groups]
+    if not numeric and not categorical:
+        raise UserError("The chosen feature groups have no metrics in this workspace; pick more groups.")
+    return replace(obs, numeric=numeric, categorical=categorical)
+
+
+def feature_groups(catalog: dict) -> list[str]:
+    """The metric groups present in ``catalog`` in the catalog's usual order."""
+    order = ["Usage", "Adoption", "Support", "Billing", "Relationship", "Sentiment", "Contract", "Firmographic"]
+    present = {m.group for m in catalog.values()}
+    return [g for g in order if g in present] + sorted(present - set(order))
+
+
+def train_and_register(ws, config, *, groups: list[str] | None = None, actor: str, say=None):
+    """Train like ``cli.py train`` (same pipeline), optionally on some feature groups; register a candidate.
+
+    Returns ``(record, result)``. ``say`` receives progress messages.
+    """
+    from models.observations import build_observations
+    from models.registry import register_model
+    from models.training import train
+
+    say = say or (lambda _m: None)
+    config.validate()
+    if not ws.warehouse.has_data():
+        raise UserError("The workspace has no data; run `cli.py demo` or import data first.")
+    with ws.warehouse.reader() as con:
+        say("Building observation rows (one per account and month)...")
+        obs = build_observations(con, horizon_days=config.horizon_days, lead_days=config.lead_days)
+        obs = restrict_groups(obs, groups)
+        say(f"{len(obs.frame):,} observation rows, {len(obs.features)} features; training...")
+        result = train(con, config, observations=obs, say=say)
+    say("Registering the model as a candidate...")
+    extra = {"feature_groups": list(groups)} if groups else None
+    record = register_model(ws.engine, ws.settings.models_dir, result, actor=actor, metrics_extra=extra)
+    return record, result
