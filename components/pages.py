@@ -33,6 +33,8 @@ PAGES: list[PageSpec] = [
     PageSpec("views/alerts.py", "Alerts", "alerts", ":material/notifications:", section="Playbooks"),
     PageSpec("views/outcomes.py", "Outcomes", "outcomes", ":material/science:",
              roles=("manager", "admin", "data_scientist"), section="Playbooks"),
+    PageSpec("views/model_lab.py", "Model lab", "model_lab", ":material/science:", roles=("admin", "data_scientist"),
+             section="Models"),
     PageSpec("views/data.py", "Data", "data", ":material/database:", roles=("admin", "data_scientist"),
              section="Workspace"),
     PageSpec("views/admin.py", "Admin", "admin", ":material/admin_panel_settings:", roles=("admin",),
