@@ -27,7 +27,7 @@ def csv_download(df: pd.DataFrame, file_name: str, label: str = "Export CSV", ke
     st.download_button(label, df.to_csv(index=False).encode("utf-8"), file_name=file_name, mime="text/csv",
                        icon=":material/download:", key=key, on_click="ignore")
 
-RISK_BAND_LABELS = {"high": "🔴 high", "medium": "🟠 medium", "low": "🟢 low"}
+RISK_BAND_LABELS = {"high": "High", "medium": "Medium", "low": "Low"}
 
 SCORE_COLUMNS = {
     "risk_band": st.column_config.TextColumn("Risk", help="Risk band of the latest scoring"),
@@ -35,8 +35,10 @@ SCORE_COLUMNS = {
                                                help="Probability of churn within the horizon"),
     "p_churn_change": st.column_config.NumberColumn("Δ since last", format="percent",
                                                     help="Change in p(churn) since the previous scoring"),
-    "top_driver": st.column_config.TextColumn("Top driver", width="large",
-                                              help="The strongest reason raising this account's risk"),
+    "top_driver": st.column_config.TextColumn(
+        "Top driver", width="large",
+        help="The strongest reason raising this account's risk that your team can act on "
+             "(contract terms and firmographics are listed on the account page)"),
     "p_expansion": st.column_config.NumberColumn("p(expansion)", format="percent"),
     "expected_arr_loss": st.column_config.NumberColumn("Expected loss", format="dollar",
                                                        help="p(churn) × ARR"),

@@ -237,7 +237,8 @@ def latest_scores(warehouse, account_ids: list[str] | None = None) -> pd.DataFra
     """Scores of the latest run (one row per account) with the previous run's p_churn and the top risk driver.
 
     Columns: see ``SCORE_COLUMNS``; ``top_driver`` is the sentence of the strongest
-    risk-raising churn driver. Empty frame when nothing was scored yet.
+    risk-raising churn driver a team can act on (contract terms and firmographics only when
+    nothing else raises the risk). Empty frame when nothing was scored yet.
     """
     with _reader(warehouse) as con:
         if not _has_table(con, "scores"):
@@ -249,7 +250,8 @@ def latest_scores(warehouse, account_ids: list[str] | None = None) -> pd.DataFra
             prev AS (SELECT s.account_id, s.p_churn FROM scores s JOIN ranked r ON r.scored_at = s.scored_at AND r.k = 2),
             top AS (
                 SELECT d.account_id, d.sentence, d."group",
-                       row_number() OVER (PARTITION BY d.account_id ORDER BY d.shap DESC) AS k
+                       row_number() OVER (PARTITION BY d.account_id
+                                          ORDER BY d."group" IN ('Contract', 'Firmographic'), d.shap DESC) AS k
                 FROM score_drivers d JOIN ranked r ON r.scored_at = d.scored_at AND r.k = 1
                 WHERE d.target = 'churn' AND d.shap > 0)
             SELECT cur.scored_at, cur.obs_date, cur.account_id, cur.model_id, cur.target, cur.p_churn, cur.risk_band,

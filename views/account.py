@@ -98,8 +98,11 @@ else:
     r[0].metric(
         f"Churn risk · {band}",
         f"{explanation.p_churn:.0%}",
-        delta=None if delta is None else f"{delta * 100:+.1f} pts since last scoring",
-        delta_color="inverse",
+        delta=None
+        if delta is None
+        else ("unchanged since last scoring" if abs(delta) < 0.0005 else f"{delta * 100:+.1f} pts since last scoring"),
+        delta_color="off" if delta is None or abs(delta) < 0.0005 else "inverse",
+        delta_arrow="off" if delta is None or abs(delta) < 0.0005 else "auto",
         border=True,
         help=f"Probability that this account churns within {horizon} days of {explanation.obs_date}.",
     )
@@ -178,7 +181,12 @@ if whatif_tab.open:
         else:
             features = cached_scores.account_features(viewer, account_id)
             actionable = [
-                f for f in model.features if f in model.catalog and model.catalog[f].actionable and f in model.numeric
+                f
+                for f in model.features
+                if f in model.catalog
+                and model.catalog[f].actionable
+                and model.catalog[f].group not in ("Contract", "Firmographic")
+                and f in model.numeric
             ]
             if features.empty or not actionable:
                 st.info("No actionable metrics to change for this account.")

@@ -43,7 +43,7 @@ def test_accounts_show_risk_sorted_with_reasons(demo_env):
 
 def test_accounts_filter_by_risk_band_and_driver_group(demo_env):
     at = run_app("manager", page=ACCOUNTS, params={"risk": "high"})
-    assert set(at.dataframe[0].value["risk_band"]) == {"🔴 high"}
+    assert set(at.dataframe[0].value["risk_band"]) == {"High"}
     overview = run_app("manager", page=ACCOUNTS).dataframe[0].value
     group = latest_scores(demo_env.warehouse)["top_driver_group"].dropna().iloc[0]
     at = run_app("manager", page=ACCOUNTS, params={"driver": group})
