@@ -78,7 +78,7 @@ def demo_server(sample_workspace_path):
 def page(browser):
     context = browser.new_context(viewport={"width": 1440, "height": 1000})
     pg = context.new_page()
-    pg.set_default_timeout(30_000)
+    pg.set_default_timeout(60_000)
     yield pg
     context.close()
 
@@ -97,8 +97,30 @@ def wait_idle(page) -> None:
         "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=30_000)
 
 
+def wait_for_auth_cookie(page, name: str = "csai_auth", timeout: float = 30) -> None:
+    """The re-login cookie is written by a browser component shortly after sign-in."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if any(c["name"] == name for c in page.context.cookies()):
+            return
+        page.wait_for_timeout(200)
+    raise AssertionError(f"no {name} cookie after login")
+
+
 def login(page, base_url: str, username: str, password: str, path: str = "") -> None:
     page.goto(base_url + path)
     page.get_by_role("textbox", name="Username").fill(username)
     page.get_by_role("textbox", name="Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keep a screenshot of the page when a browser test fails."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "call" and report.failed and "page" in item.funcargs:
+        try:
+            shot(item.funcargs["page"], f"FAILED-{item.name}")
+        except Exception:  # noqa: BLE001 - best effort only
+            pass

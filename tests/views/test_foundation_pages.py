@@ -41,11 +41,10 @@ def test_wrong_password_is_refused(tiny_ws):
     assert not at.dataframe
 
 
-def test_login_form_lands_on_accounts(tiny_ws):
+def test_login_form_lands_on_the_roles_first_page(tiny_ws):
     at = login(run_app(None), "manager", "manager-password")
     assert not at.exception
-    assert at.title[0].value == "Accounts"
-    assert len(at.dataframe[0].value) == 2  # active accounts: Acme and Globex
+    assert at.title[0].value == "Portfolio"
 
 
 def test_deep_link_survives_login(tiny_ws):
