@@ -1,0 +1,149 @@
+"""AppTest of the Model lab: every tab for the roles that may open it, denial for the others,
+training from the form, comparing two models and promoting one (audited)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+from tests.views.conftest import run_app
+
+LAB = "views/model_lab.py"
+TABS = ["Data health", "Train", "Evaluate", "Explain", "Cohorts", "Rule score vs ML", "Compare", "Promote", "Drift"]
+
+
+@pytest.fixture(scope="module")
+def lab_ws(sample_workspace_path, tmp_path_factory):
+    """A private copy of the sample workspace (this module trains and promotes models in it)."""
+    from data.workspace import open_workspace
+
+    path = tmp_path_factory.mktemp("lab_ws") / "ws"
+    shutil.copytree(sample_workspace_path, path, ignore=shutil.ignore_patterns("*.log"))
+    old = os.environ.get("CSAI_WORKSPACE")
+    os.environ["CSAI_WORKSPACE"] = str(path)
+    yield open_workspace(str(path))
+    if old is None:
+        os.environ.pop("CSAI_WORKSPACE", None)
+    else:
+        os.environ["CSAI_WORKSPACE"] = old
+
+
+def open_tab(username: str, tab: str, params: dict | None = None):
+    return run_app(username, LAB, {"tab": tab, **(params or {})})
+
+
+def captions(at) -> str:
+    return "\n".join(c.value for c in at.caption)
+
+
+def chart_keys(at) -> set[str]:
+    return {c.key for c in at.get("plotly_chart") if c.key}
+
+
+EXPECTED_CHARTS = {
+    "Evaluate": {"eval_roc", "eval_pr", "eval_reliability", "eval_gains", "eval_lift", "eval_confusion", "eval_backtest"},
+    "Explain": {"explain_importance", "explain_groups", "explain_beeswarm", "explain_dependence"},
+    "Cohorts": {"cohort_chart"},
+    "Rule score vs ML": {"rule_roc", "rule_gains", "rule_backtest"},
+    "Compare": {"compare_roc", "compare_reliability"},
+    "Drift": {"drift_chart"},
+}
+
+
+@pytest.mark.parametrize("username", ["datasci", "admin"])
+@pytest.mark.parametrize("tab", TABS)
+def test_every_tab_renders_for_lab_roles(lab_ws, username, tab):
+    at = open_tab(username, tab)
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    assert at.title[0].value == "Model lab"
+    assert EXPECTED_CHARTS.get(tab, set()) <= chart_keys(at)
+    if EXPECTED_CHARTS.get(tab):
+        assert "How to read this" in captions(at)
+
+
+@pytest.mark.parametrize("username", ["manager", "csm1"])
+def test_other_roles_are_denied(lab_ws, username):
+    at = open_tab(username, "Evaluate")
+    assert not at.exception
+    assert any("cannot open Model lab" in w.value for w in at.warning)
+    assert not at.get("plotly_chart")
+
+
+def test_confusion_follows_the_capacity_slider(lab_ws):
+    from models.registry import production_model
+
+    record = production_model(lab_ws.engine, "churn")
+    at = open_tab("datasci", "Evaluate")
+    at.slider(key="eval_top_n").set_value(25).run()
+    assert not at.exception
+    flagged = next(m for m in at.metric if m.label == "Flagged")
+    assert flagged.value == "25"
+    assert f"{record.metrics['n_test']:,}" in next(m.value for m in at.metric if m.label == "Held-out rows")
+
+
+def test_train_form_registers_a_candidate(lab_ws):
+    from models.registry import list_models
+
+    before = {r.id for r in list_models(lab_ws.engine)}
+    at = open_tab("datasci", "Train")
+    at.selectbox(key="train_algorithm").set_value("logreg")
+    at.multiselect(key="train_groups").set_value(["Usage", "Adoption", "Support", "Billing", "Contract"])
+    next(b for b in at.button if b.label == "Train model").click()
+    at.run(timeout=180)
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    new = [r for r in list_models(lab_ws.engine) if r.id not in before]
+    assert len(new) == 1
+    record = new[0]
+    assert (record.target, record.algorithm, record.status, record.created_by) == ("churn", "logreg", "candidate",
+                                                                                    "datasci")
+    assert record.metrics["feature_groups"] == ["Usage", "Adoption", "Support", "Billing", "Contract"]
+    assert any(record.id in s.value for s in at.success)
+    # a rerun (e.g. a second click arriving late) shows the same job and trains nothing new
+    at.run(timeout=60)
+    assert len([r for r in list_models(lab_ws.engine) if r.id not in before]) == 1
+
+
+def test_compare_two_models(lab_ws):
+    from models.registry import list_models
+
+    records = list_models(lab_ws.engine, "churn")
+    candidate = next(r for r in records if r.status == "candidate")
+    production = next(r for r in records if r.status == "production")
+    at = open_tab("datasci", "Compare", {"model": candidate.id})
+    assert not at.exception and not at.error
+    table = at.dataframe[0].value
+    assert list(table.columns) == [f"A · {candidate.id}", f"B · {production.id}", "Better"]
+    assert table.loc["ROC-AUC", f"A · {candidate.id}"] == f"{candidate.metrics['roc_auc']:.3f}"
+    assert set(table["Better"]) <= {"A", "B", ""}
+    assert {"compare_roc", "compare_reliability"} <= chart_keys(at)
+
+
+def test_promote_needs_confirmation_then_is_audited(lab_ws):
+    from data.opstore import read_audit
+    from models.registry import list_models, production_model
+
+    old = production_model(lab_ws.engine, "churn")
+    candidate = next(r for r in list_models(lab_ws.engine, "churn") if r.status == "candidate")
+    at = open_tab("datasci", "Promote")
+    at.selectbox(key="promote_choice").set_value(candidate.id)
+    next(b for b in at.button if b.label == "Promote to production").click()
+    at.run()
+    assert any("Tick the confirmation box" in w.value for w in at.warning)
+    assert production_model(lab_ws.engine, "churn").id == old.id  # nothing changed
+
+    at.selectbox(key="promote_choice").set_value(candidate.id)
+    at.checkbox(key="promote_confirm").check()
+    next(b for b in at.button if b.label == "Promote to production").click()
+    at.run()
+    assert not at.exception and not at.error
+    assert production_model(lab_ws.engine, "churn").id == candidate.id
+    assert any(r.id == old.id and r.status == "archived" for r in list_models(lab_ws.engine, "churn"))
+    rows = [r for r in read_audit(lab_ws.engine) if r["action"] == "model.promote" and r["target"] == candidate.id]
+    assert rows and rows[0]["actor"] == "datasci"
+    assert any(f"{candidate.id} is now the production churn model" in s.value for s in at.success)
+    production_table = at.dataframe[0].value
+    assert candidate.id in set(production_table["model"])
