@@ -439,7 +439,7 @@ def fig_outcomes_forest(df: pd.DataFrame, metric: str = "churn") -> go.Figure:
         ))
     fig.add_vline(x=0, line=dict(color="#7b8794", width=1, dash="dash"))
     fig = _base(fig, height=max(220, 70 + 48 * len(rows)),
-                x_title=f"treated − holdout {OUTCOME_LABELS.get(metric, metric)} rate (percentage points)")
+                x_title="treated − holdout (percentage points)")
     fig.update_layout(hovermode="closest")
     fig.update_yaxes(rangemode="normal", gridcolor="#f4f6f8", automargin=True)
     fig.update_xaxes(zeroline=False, ticksuffix=" pts", showgrid=True, gridcolor="#eef1f5")
@@ -465,9 +465,10 @@ def fig_outcome_rates(df: pd.DataFrame, metric: str = "churn") -> go.Figure:
             hovertemplate=f"%{{y}}<br>{arm}: %{{x:.1f}}%<extra></extra>",
         ))
     fig = _base(fig, height=max(240, 80 + 56 * len(rows)),
-                x_title=f"{OUTCOME_LABELS.get(metric, metric)} rate within the horizon (%)")
+                x_title=f"{OUTCOME_LABELS.get(metric, metric)} rate within the horizon")
     fig.update_layout(barmode="group", hovermode="closest", legend=dict(traceorder="reversed"))
-    fig.update_xaxes(ticksuffix="%", showgrid=True, gridcolor="#eef1f5")
+    top = float(max(rows["treated_rate"].fillna(0).max(), rows["holdout_rate"].fillna(0).max()) * 100)
+    fig.update_xaxes(ticksuffix="%", showgrid=True, gridcolor="#eef1f5", range=[0, top * 1.45 + 1])
     fig.update_yaxes(rangemode="normal", automargin=True)
     return fig
 

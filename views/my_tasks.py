@@ -32,12 +32,12 @@ flash = st.session_state.pop("tasks_flash", None)
 if flash:
     st.success(flash, icon=":material/check_circle:")
 
-c1, c2 = st.columns([2, 3])
+controls = st.container(horizontal=True, gap="large")
 whose = "Mine"
 if manager:
-    whose = c1.segmented_control("Whose", ["Mine", "Everyone's"], default="Everyone's", required=True,
-                                 key="tasks_whose")
-which = c2.segmented_control("Show", list(STATUS_FILTERS), default="Open", required=True, key="tasks_which")
+    whose = controls.segmented_control("Whose", ["Mine", "Everyone's"], default="Everyone's", required=True,
+                                       key="tasks_whose")
+which = controls.segmented_control("Show", list(STATUS_FILTERS), default="Open", required=True, key="tasks_which")
 
 
 def load_tasks(status: tuple[str, ...]) -> pd.DataFrame:
@@ -115,7 +115,7 @@ def task_card(task: dict) -> None:
             st.markdown(" · ".join(facts))
             st.page_link(ACCOUNT_PAGE, label=task["account_name"] or task["account_id"], icon=":material/domain:",
                          query_params={"id": task["account_id"]})
-            if task.get("description"):
+            if isinstance(task.get("description"), str) and task["description"].strip():
                 with st.expander("Details"):
                     st.markdown(task["description"])
         with right:

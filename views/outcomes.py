@@ -59,7 +59,7 @@ c[2].metric("Playbooks with enough data", f"{len(verdicts)} of {len(outcomes)}",
 
 metric_label = st.segmented_control("Outcome", list(METRICS), default="Churn", required=True, key="outcome_metric")
 metric = METRICS[metric_label]
-left, right = st.columns([3, 2])
+left, right = st.columns(2)
 with left:
     st.subheader(f"Effect on {metric}")
     st.caption("How to read this: each row is a playbook; the diamond is treated − holdout in percentage points and "
@@ -86,11 +86,12 @@ for o in outcomes:
         if cmp.treated_n or cmp.holdout_n:
             st.dataframe(pd.DataFrame({
                 "group": ["Treated", "Holdout"], "runs": [cmp.treated_n, cmp.holdout_n],
-                "events": [cmp.treated_events, cmp.holdout_events], "rate": [cmp.treated_rate, cmp.holdout_rate],
+                "events": [cmp.treated_events, cmp.holdout_events],
+                "rate": [None if r is None else 100 * r for r in (cmp.treated_rate, cmp.holdout_rate)],
             }), hide_index=True, width=480, key=f"arms_{o.playbook_id}_{metric}", column_config={
                 "group": "Group", "runs": "Runs measured",
                 "events": "Churned" if metric == "churn" else "Expanded",
-                "rate": st.column_config.NumberColumn("Rate", format="percent")})
+                "rate": st.column_config.NumberColumn("Rate", format="%.1f%%")})
         for note in o.notes:
             st.caption(note)
 

@@ -217,12 +217,13 @@ def step_card(step: dict, prefix: str) -> None:
             st.error(step["last_error"], icon=":material/error:")
         elif step.get("result"):
             st.caption(f"Result: {step['result']}")
-        details = [f"attempts {int(step.get('attempts') or 0)}"]
+        details = [f"attempts {int(step['attempts'])}"] if step.get("attempts") else []
         if status == "retry" and pd.notna(step.get("next_attempt_at")):
             details.append(f"next attempt {pd.Timestamp(step['next_attempt_at']):%d %b %H:%M} UTC")
         if step.get("confirmed_by"):
             details.append(f"confirmed by {step['confirmed_by']}")
-        st.caption(" · ".join(details))
+        if details:
+            st.caption(" · ".join(details))
         if kind == "email" and payload.get("body") and status != "awaiting_confirmation":
             with st.expander("Email text"):
                 st.text(payload["body"])
@@ -272,9 +273,10 @@ def run_detail(run_id: int) -> None:
     c[3].metric("Status", run.status.capitalize(), border=True)
     st.caption(f"Started by {run.triggered_by} ({run.trigger_type}) · assignee {run.assignee or '–'}"
                + (f" · note: {run.note}" if run.note else ""))
-    if run.drivers:
+    rising = [d for d in run.drivers if (d.get("shap") or 0) > 0] or run.drivers
+    if rising:
         st.markdown("**Why, at the time:** " + "; ".join(
-            str(d.get("sentence") or d.get("label") or d.get("feature")) for d in run.drivers[:3]))
+            str(d.get("sentence") or d.get("label") or d.get("feature")) for d in rising[:3]))
     for step in run.steps:
         step_card(step, f"run{run.id}")
     if can_act and run.status == "active" and st.button("Cancel this run", key=f"cancel_run_{run.id}",
@@ -286,7 +288,7 @@ def run_detail(run_id: int) -> None:
 def runs_tab() -> None:
     items = pb.list_playbooks(ws.engine, include_inactive=True)
     names = {p.id: p.name for p in items}
-    f1, f2, f3, f4 = st.columns([3, 3, 3, 2])
+    f1, f2, f3, f4 = st.columns([3, 3, 3, 3])
     playbook_id = f1.selectbox("Playbook", [None, *names], format_func=lambda i: "All playbooks" if i is None
                                else names[i], key="runs_playbook")
     search = f2.text_input("Account", key="runs_account", placeholder="Name or ID", max_chars=100)
@@ -304,9 +306,12 @@ def runs_tab() -> None:
     m[1].metric("In holdout", layout.pct(runs["holdout"].mean() if len(runs) else None), border=True)
     m[2].metric("Failed steps", f"{int(runs['steps_failed'].fillna(0).sum()):,}", border=True)
     m[3].metric("Emails awaiting confirmation", f"{int(runs['steps_awaiting'].fillna(0).sum()):,}", border=True)
+    linked = int(st.query_params["run"]) if str(st.query_params.get("run", "")).isdigit() else None
     if runs.empty:
         st.info("No run matches these filters." if (playbook_id or search or statuses or group != "All")
                 else "No playbook has run yet. Start one from an account, or let a rule run after scoring.")
+        if linked is not None:
+            run_detail(linked)
         return
     st.caption("Click a run to see its steps, delivery status and errors.")
     columns = ["id", "started_at", "playbook", "account_name", "csm", "trigger_type", "holdout", "status",
@@ -327,9 +332,7 @@ def runs_tab() -> None:
         st.caption(f"Showing the newest {len(shown):,} of {len(runs):,}; narrow the filters to see older runs.")
     csv_download(runs, "playbook_runs.csv", key="export_runs")
     rows = event["selection"]["rows"] if event else []
-    selected = int(shown.iloc[rows[0]]["id"]) if rows else None
-    if selected is None and str(st.query_params.get("run", "")).isdigit():
-        selected = int(st.query_params["run"])
+    selected = int(shown.iloc[rows[0]]["id"]) if rows else linked
     if selected is not None:
         st.divider()
         run_detail(selected)
@@ -360,15 +363,16 @@ def outbox_tab() -> None:
         st.success("Nothing needs attention: no failed, held or unconfirmed steps." if which == "Needs attention"
                    else "The outbox is empty.", icon=":material/inbox:")
         return
-    box = box.assign(what=[payload_text(k, p) for k, p in zip(box["kind"], box["payload"], strict=True)])
-    shown = box[["id", "run_id", "playbook", "account_name", "kind", "status", "what", "attempts", "last_error",
+    box = box.assign(what=[payload_text(k, p) for k, p in zip(box["kind"], box["payload"], strict=True)],
+                     shown_status=box["status"].map(lambda v: STATUS_LABELS.get(v, v)))
+    shown = box[["id", "run_id", "playbook", "account_name", "kind", "shown_status", "what", "attempts", "last_error",
                  "updated_at"]]
     st.caption("Click a step to act on it (confirm, retry or cancel).")
     event = st.dataframe(shown, hide_index=True, on_select="rerun", selection_mode="single-row", key="outbox_table",
-                         height=360, column_config={
+                         column_config={
                              "id": st.column_config.NumberColumn("Step", format="#%d"),
                              "run_id": st.column_config.NumberColumn("Run", format="#%d"),
-                             "playbook": "Playbook", "account_name": "Account", "kind": "Kind", "status": "Status",
+                             "playbook": "Playbook", "account_name": "Account", "kind": "Kind", "shown_status": "Status",
                              "what": st.column_config.TextColumn("What", width="large"), "attempts": "Attempts",
                              "last_error": st.column_config.TextColumn("Last error", width="medium"),
                              "updated_at": st.column_config.DatetimeColumn("Updated", format="D MMM HH:mm")})

@@ -1,0 +1,322 @@
+"""AppTest of the playbook pages and forms: roles, triggering (idempotent), tasks, alerts, library edits, outcomes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import playbooks as pb
+from playbooks.definitions import get_playbook_by_key
+from playbooks.store import playbooks as playbooks_table
+from tests.views.conftest import run_app
+
+PLAYBOOKS = "views/playbooks.py"
+MY_TASKS = "views/my_tasks.py"
+ALERTS = "views/alerts.py"
+OUTCOMES = "views/outcomes.py"
+ROLES = {"admin": "admin", "manager": "manager", "csm1": "csm", "datasci": "data_scientist"}
+ALLOWED = {PLAYBOOKS: set(ROLES), MY_TASKS: {"admin", "manager", "csm1"}, ALERTS: set(ROLES),
+           OUTCOMES: {"admin", "manager", "datasci"}}
+TITLES = {PLAYBOOKS: "Playbooks", MY_TASKS: "My tasks", ALERTS: "Alerts", OUTCOMES: "Outcomes"}
+
+
+def texts(at) -> str:
+    parts = [e.value for kind in ("markdown", "caption", "info", "success", "warning", "error") for e in at.get(kind)]
+    return "\n".join(str(p) for p in parts)
+
+
+def button(at, label: str):
+    return next(b for b in at.button if b.label == label)
+
+
+def start(ws, key: str, account_id: str = "A1", actor: str = "manager"):
+    """Start starter playbook ``key`` for an account through the library (as a page would)."""
+    pb.ensure_starter_playbooks(ws.engine)
+    playbook = get_playbook_by_key(ws.engine, key)
+    return pb.trigger_manual(ws.engine, ws.warehouse, playbook.id, account_id, actor=actor)
+
+
+def playbook_count(ws) -> int:
+    import sqlalchemy as sa
+
+    pb.ensure_starter_playbooks(ws.engine)
+    with ws.engine.connect() as conn:
+        return conn.execute(sa.select(sa.func.count()).select_from(playbooks_table)).scalar_one()
+
+
+# ------------------------------------------------------------------ who may open what
+@pytest.mark.parametrize("page", list(ALLOWED))
+@pytest.mark.parametrize("username", list(ROLES))
+def test_every_page_for_every_role(tiny_ws, page, username):
+    at = run_app(username, page)
+    assert not at.exception
+    if username in ALLOWED[page]:
+        assert at.title[0].value == TITLES[page]
+        assert not at.error
+        assert not any("cannot open" in w.value for w in at.warning)
+    else:
+        assert any("cannot open" in w.value for w in at.warning)
+        assert [b.key for b in at.button] == ["logout_button"] and not at.dataframe and not at.get("plotly_chart")
+
+
+def test_the_menu_has_a_playbooks_section_per_role():
+    from components.pages import PAGES, allowed
+
+    specs = {s.url_path: s for s in PAGES if s.section == "Playbooks"}
+    assert set(specs) == {"playbooks", "my_tasks", "alerts", "outcomes"}
+    assert not allowed(specs["outcomes"], ("csm",)) and allowed(specs["outcomes"], ("data_scientist",))
+    assert not allowed(specs["my_tasks"], ("data_scientist",)) and allowed(specs["my_tasks"], ("csm",))
+
+
+# ------------------------------------------------------------------ trigger form
+def _trigger_script():
+    import streamlit as st
+
+    from components import playbook_forms
+    from components.session import settings
+    from data.users import get_user
+
+    user = get_user(settings().auth_file, st.session_state["test_user"])
+    playbook_forms.trigger_form(user, st.session_state["test_account"])
+
+
+def trigger_app(username: str, account_id: str = "A1") -> AppTest:
+    at = AppTest.from_function(_trigger_script, default_timeout=30)
+    at.session_state["test_user"] = username
+    at.session_state["test_account"] = account_id
+    return at.run()
+
+
+def test_trigger_form_previews_and_a_double_submit_creates_one_run(tiny_ws):
+    at = trigger_app("csm1")
+    assert not at.exception and not at.error
+    usage = get_playbook_by_key(tiny_ws.engine, "usage_drop")
+    at.selectbox(key="pbform_playbook:acct:A1").set_value(usage.id).run()
+    preview = texts(at)
+    assert "Call Acme Corp about the usage drop" in preview  # rendered, not the template
+    assert "no active champion contact" in preview  # the email step would fail, and says why
+    assert at.selectbox(key="pbform_assignee:acct:A1").value is None  # the account's CSM by default
+
+    button(at, "Start playbook").click().run()
+    assert not at.exception and not at.error
+    assert any("Started **Usage drop: re-engage**" in s.value for s in at.success)
+    button(at, "Start playbook").click().run()  # the second click of a double click
+    assert any("already started" in i.value and "nothing new was started" in i.value for i in at.info)
+
+    runs = pb.list_runs(tiny_ws.engine, account_id="A1", playbook_id=usage.id)
+    assert len(runs) == 1
+    assert runs.iloc[0]["triggered_by"] == "csm1"
+
+
+def test_two_tabs_submitting_the_same_playbook_make_one_run(tiny_ws):
+    first, second = trigger_app("manager"), trigger_app("manager")
+    pid = first.selectbox(key="pbform_playbook:acct:A1").value
+    second.selectbox(key="pbform_playbook:acct:A1").set_value(pid)
+    button(first, "Start playbook").click().run()
+    button(second, "Start playbook").click().run()
+    assert any("already started" in i.value for i in second.info)
+    assert len(pb.list_runs(tiny_ws.engine, account_id="A1", playbook_id=pid)) == 1
+
+
+def test_trigger_form_refuses_another_book_and_read_only_roles(tiny_ws):
+    at = trigger_app("csm2", "A1")  # A1 belongs to Avery Chen (csm1)
+    assert any("not in your book" in e.value for e in at.error)
+    assert not [b for b in at.button if b.label == "Start playbook"]
+    at = trigger_app("datasci", "A1")
+    assert "cannot start" in texts(at) or "not start" in texts(at)
+    assert pb.list_runs(tiny_ws.engine).empty
+
+
+def _panel_script():
+    import streamlit as st
+
+    from components import playbook_forms
+    from components.session import settings
+    from data.users import get_user
+
+    user = get_user(settings().auth_file, st.session_state["test_user"])
+    playbook_forms.account_playbook_panel(user, "A1")
+
+
+def test_account_panel_shows_history_and_completes_a_task(tiny_ws):
+    run = start(tiny_ws, "usage_drop")
+    at = AppTest.from_function(_panel_script, default_timeout=30)
+    at.session_state["test_user"] = "csm1"
+    at.run()
+    assert not at.exception
+    assert "Call Acme Corp about the usage drop" in texts(at)
+    assert at.dataframe[0].value["playbook"].tolist() == ["Usage drop: re-engage"]
+    tasks = pb.tasks_for_account(tiny_ws.engine, "A1")
+    first = int(tasks.iloc[0]["id"])
+    at.button(key=f"pbpanel_done:{first}").click().run()
+    assert not at.exception
+    assert len(pb.tasks_for_account(tiny_ws.engine, "A1")) == len(tasks) - 1
+    assert run.id in pb.list_runs(tiny_ws.engine, account_id="A1")["id"].tolist()
+
+
+def _bulk_script():
+    import streamlit as st
+
+    from components import playbook_forms
+    from components.session import settings
+    from data.users import get_user
+
+    user = get_user(settings().auth_file, st.session_state["test_user"])
+    playbook_forms.bulk_trigger_form(user, ["A1", "A2", "A3", "NOPE"])
+
+
+def test_bulk_form_summarises_created_existing_and_errors(tiny_ws):
+    start(tiny_ws, "usage_drop", "A2")
+    at = AppTest.from_function(_bulk_script, default_timeout=30)
+    at.session_state["test_user"] = "manager"
+    at.run()
+    usage = get_playbook_by_key(tiny_ws.engine, "usage_drop")
+    assert "4 accounts" in texts(at)
+    at.selectbox(key="pbform_bulk_playbook").set_value(usage.id)
+    button(at, "Start for 4 accounts").click().run()
+    assert not at.exception
+    summary = " ".join(w.value for w in at.warning)
+    assert "2 runs started, 1 already running" in summary and "1 not started" in summary
+    assert len(pb.list_runs(tiny_ws.engine, playbook_id=usage.id)) == 3
+
+
+# ------------------------------------------------------------------ my tasks
+def test_csm_completes_snoozes_and_reopens_a_task(tiny_ws):
+    start(tiny_ws, "usage_drop")
+    tasks = pb.my_tasks(tiny_ws.engine, "csm1", "Avery Chen")
+    first, second = (int(t) for t in tasks["id"][:2])
+    at = run_app("csm1", MY_TASKS)
+    assert not at.exception and not at.error
+    assert "Call Acme Corp about the usage drop" in texts(at)
+    assert {m.label: m.value for m in at.metric}["Open"] == str(len(tasks))
+
+    at.button(key=f"complete_{first}").click().run()
+    assert any("Completed" in s.value for s in at.success)
+    done = pb.my_tasks(tiny_ws.engine, "csm1", "Avery Chen", status="done")
+    assert done["id"].tolist() == [first]
+
+    at.button(key=f"snooze_{second}").click().run()
+    assert not at.exception
+    assert pb.my_tasks(tiny_ws.engine, "csm1", "Avery Chen").set_index("id").at[second, "effective_status"] == "snoozed"
+
+    at.segmented_control(key="tasks_which").set_value("Done").run()
+    at.button(key=f"reopen_{first}").click().run()
+    assert first in pb.my_tasks(tiny_ws.engine, "csm1", "Avery Chen", status="open")["id"].tolist()
+
+
+def test_tasks_stay_in_their_book_and_managers_see_everyones(tiny_ws):
+    start(tiny_ws, "usage_drop")  # A1: Avery Chen (csm1)
+    other = run_app("csm2", MY_TASKS)
+    assert "Acme Corp" not in texts(other)
+    assert any("No open tasks" in i.value for i in other.info)
+    manager = run_app("manager", MY_TASKS)
+    assert "Call Acme Corp about the usage drop" in texts(manager)
+    assert "assignee: Avery Chen" in texts(manager)
+
+
+# ------------------------------------------------------------------ alerts
+def test_alert_inbox_unread_first_mark_read_and_mark_all(tiny_ws):
+    start(tiny_ws, "payment_failure", "A1")  # alerts role:manager
+    start(tiny_ws, "payment_failure", "A2")
+    at = run_app("manager", ALERTS)
+    assert not at.exception
+    assert "2 unread" in texts(at) and "Payment failed at Acme Corp" in texts(at)
+    alert_ids = pb.alerts_for(tiny_ws.engine, "manager", ("manager",))["id"].tolist()
+    at.button(key=f"read_{alert_ids[0]}").click().run()
+    assert pb.unread_alert_count(tiny_ws.engine, "manager", ("manager",)) == 1
+    button(at, "Mark all read").click().run()
+    assert pb.unread_alert_count(tiny_ws.engine, "manager", ("manager",)) == 0
+    assert any("Marked 1 alerts read" in s.value for s in at.success)
+    assert "Payment failed" not in texts(run_app("csm2", ALERTS))  # a role alert for managers only
+
+
+# ------------------------------------------------------------------ library
+def _fill_new(at, name: str, steps: str) -> AppTest:
+    at.text_input(key="new_name").input(name)
+    at.text_area(key="new_steps").input(steps)
+    return button(at, "Create playbook").click().run()
+
+
+def test_bad_step_json_shows_the_error_and_writes_nothing(tiny_ws):
+    before = playbook_count(tiny_ws)
+    at = run_app("manager", PLAYBOOKS)
+    at = _fill_new(at, "Broken play", '[{"type": "task", "due_days": 3}]')
+    assert not at.exception
+    assert any("Step 1 (task): 'title' is missing" in e.value for e in at.error)
+    at = _fill_new(at, "Broken play", '[{"type": "task", ')
+    assert any("The steps are not valid JSON" in e.value for e in at.error)
+    assert playbook_count(tiny_ws) == before
+    assert "Broken play" not in [p.name for p in pb.list_playbooks(tiny_ws.engine, include_inactive=True)]
+
+
+def test_manager_creates_edits_and_deactivates_a_playbook(tiny_ws):
+    at = run_app("manager", PLAYBOOKS)
+    steps = json.dumps([{"type": "task", "title": "Call {{ account.name }}", "due_days": 2}])
+    at.text_area(key="new_rule").input('{"risk_bands": ["high"]}')
+    at = _fill_new(at, "QBR prep", steps)
+    assert not at.exception and not at.error
+    created = next(p for p in pb.list_playbooks(tiny_ws.engine) if p.name == "QBR prep")
+    assert created.rule == {"risk_bands": ["high"]} and created.created_by == "manager"
+
+    at.selectbox(key="library_open").set_value(created.id).run()
+    at.number_input(key=f"edit_{created.id}_holdout").set_value(30.0)
+    button(at, "Save changes").click().run()
+    assert pb.get_playbook(tiny_ws.engine, created.id).holdout_pct == 30.0
+    at.button(key=f"deactivate_{created.id}").click().run()
+    assert not pb.get_playbook(tiny_ws.engine, created.id).active
+
+
+def test_csm_and_data_scientist_read_the_library_without_edit_forms(tiny_ws):
+    for username in ("csm1", "datasci"):
+        at = run_app(username, PLAYBOOKS)
+        assert "Usage drop: re-engage" in at.dataframe[0].value["name"].tolist()
+        assert not [b for b in at.button if b.label in ("Create playbook", "Save changes", "Deactivate")]
+
+
+# ------------------------------------------------------------------ runs and outbox
+def test_runs_are_scoped_and_a_failed_step_can_be_retried(tiny_ws):
+    run = start(tiny_ws, "usage_drop")  # email to A1's champion fails: she left
+    failed = next(s for s in pb.get_run(tiny_ws.engine, run.id).steps if s["status"] == "failed")
+    assert {m.label: m.value for m in run_app("csm2", PLAYBOOKS, {"tab": "Runs"}).metric}["Runs shown"] == "0"
+    denied = run_app("csm2", PLAYBOOKS, {"tab": "Runs", "run": str(run.id)})
+    assert any("not in your book" in e.value for e in denied.error)
+
+    at = run_app("csm1", PLAYBOOKS, {"tab": "Runs", "run": str(run.id)})
+    assert not at.exception
+    assert f"Run #{run.id}: Usage drop: re-engage" in [h.value for h in at.subheader]
+    assert any("no active champion contact" in e.value for e in at.error)  # the step's error, shown
+    at.button(key=f"run{run.id}_retry_{failed['id']}").click().run()
+    assert any("queued again" in s.value for s in at.success)
+    status = next(s["status"] for s in pb.get_run(tiny_ws.engine, run.id).steps if s["id"] == failed["id"])
+    assert status == "awaiting_confirmation"  # a customer email still waits for a person
+
+
+def test_outbox_lists_what_needs_attention(tiny_ws):
+    start(tiny_ws, "usage_drop")
+    at = run_app("manager", PLAYBOOKS, {"tab": "Outbox"})
+    assert not at.exception
+    assert "No SMTP server is configured" in texts(at)
+    table = at.dataframe[0].value
+    assert table["shown_status"].tolist() == ["failed"] and table["kind"].tolist() == ["email"]
+
+
+# ------------------------------------------------------------------ outcomes
+def test_outcomes_without_rule_runs_say_so(tiny_ws):
+    at = run_app("manager", OUTCOMES)
+    assert not at.exception and not at.error
+    assert "No runs have reached the 90-day horizon yet." in texts(at)
+    assert {"forest_churn", "rates_churn"} <= {c.key for c in at.get("plotly_chart")}
+
+
+def test_outcomes_on_the_demo_give_statements_and_intervals(sample_workspace_path, monkeypatch, tiny_ws):
+    monkeypatch.setenv("CSAI_WORKSPACE", str(sample_workspace_path))
+    at = run_app("manager", OUTCOMES)
+    assert not at.exception and not at.error
+    body = texts(at)
+    assert "How to read this" in body
+    assert "95 % CI" in body or "Not enough data yet" in body
+    assert "treated" in body.lower() and "holdout" in body.lower()
+    at.segmented_control(key="outcome_metric").set_value("Expansion").run()
+    assert "forest_expansion" in {c.key for c in at.get("plotly_chart")}
