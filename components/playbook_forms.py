@@ -66,12 +66,12 @@ def suggested_playbook_ids(account_id: str, playbooks: list[pb.Playbook]) -> lis
     return [pid for _, _, pid in sorted(ranked)]
 
 
-def _assignee_choices(account_csm: str | None) -> tuple[list[str | None], dict[str | None, str], int]:
-    """Options for the assignee box: None (the account's CSM) first, then every other active user."""
+def _assignee_choices(account_csm: str | None) -> tuple[list[str], dict[str, str], int]:
+    """Options for the assignee box: "" (the account's CSM) first, then every other active user."""
     users = [u for u in list_users(settings().auth_file) if not u.disabled]
     label = f"{account_csm} (the account's CSM)" if account_csm else "The account's CSM (none assigned)"
-    options: list[str | None] = [None]
-    labels: dict[str | None, str] = {None: label}
+    options: list[str] = [""]
+    labels: dict[str, str] = {"": label}
     for u in users:
         if account_csm and u.csm == account_csm:
             continue
@@ -148,7 +148,7 @@ def trigger_form(user: User, account_id: str) -> None:
         with st.expander("What will happen", expanded=True, icon=":material/list:"):
             try:
                 render_preview(pb.preview_steps(ws.engine, ws.warehouse, playbook_id, account_id,
-                                                assignee=assignee, actor=user.username, note=note or None))
+                                                assignee=assignee or None, actor=user.username, note=note or None))
             except UserError as exc:
                 st.error(str(exc))
         submitted = st.form_submit_button("Start playbook", type="primary", icon=":material/play_arrow:")
@@ -156,7 +156,7 @@ def trigger_form(user: User, account_id: str) -> None:
         return
     try:
         run = pb.trigger_manual(ws.engine, ws.warehouse, playbook_id, account_id, actor=user.username,
-                                assignee=assignee, note=note or None,
+                                assignee=assignee or None, note=note or None,
                                 idempotency_key=_form_key(scope, playbook_id), viewer=viewer)
     except (UserError, NotInBook) as exc:
         st.error(str(exc))
@@ -239,12 +239,13 @@ def account_playbook_panel(user: User, account_id: str) -> None:
     now = datetime.utcnow()
     for task in tasks.to_dict("records"):
         overdue = task["status"] == "open" and pd.Timestamp(task["due_at"]) < pd.Timestamp(now)
-        with st.container(border=True, horizontal=True, vertical_alignment="center"):
+        with st.container(border=True):
+            left, right = st.columns([4, 1], vertical_alignment="center")
             due = f":red[overdue since {_day(task['due_at'])}]" if overdue else f"due {_day(task['due_at'])}"
-            st.markdown(f"**{task['title']}**  \n{due} · {task['assignee'] or 'unassigned'}"
-                        + (" · snoozed" if task["status"] == "snoozed" else ""), width="stretch")
-            if set(ACT_ROLES).intersection(user.roles) and st.button(
-                    "Complete", key=f"pbpanel_done:{task['id']}", icon=":material/check:"):
+            left.markdown(f"**{task['title']}**  \n{due} · {task['assignee'] or 'unassigned'}"
+                          + (" · snoozed" if task["status"] == "snoozed" else ""))
+            if set(ACT_ROLES).intersection(user.roles) and right.button(
+                    "Complete", key=f"pbpanel_done:{task['id']}", icon=":material/check:", width="stretch"):
                 try:
                     pb.complete_task(ws.engine, int(task["id"]), user.username)
                 except UserError as exc:

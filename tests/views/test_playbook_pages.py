@@ -97,7 +97,7 @@ def test_trigger_form_previews_and_a_double_submit_creates_one_run(tiny_ws):
     preview = texts(at)
     assert "Call Acme Corp about the usage drop" in preview  # rendered, not the template
     assert "no active champion contact" in preview  # the email step would fail, and says why
-    assert at.selectbox(key="pbform_assignee:acct:A1").value is None  # the account's CSM by default
+    assert at.selectbox(key="pbform_assignee:acct:A1").value == ""  # the account's CSM by default
 
     button(at, "Start playbook").click().run()
     assert not at.exception and not at.error

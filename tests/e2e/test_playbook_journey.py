@@ -1,0 +1,90 @@
+"""Browser journeys of a CSM: start a playbook from the Account page, then complete its task on My tasks."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+import playbooks as pb
+from data.users import demo_password, get_user
+from tests.e2e.conftest import ROOT, login, shot, wait_idle
+
+pytestmark = pytest.mark.e2e
+
+
+def _csm1_accounts(ws) -> list[tuple[str, str]]:
+    csm = get_user(ws.settings.auth_file, "csm1").csm
+    with ws.warehouse.reader() as con:
+        return con.execute(
+            """SELECT a.account_id, a.name FROM accounts a
+               WHERE a.csm = ? AND EXISTS (SELECT 1 FROM subscriptions s
+                                           WHERE s.account_id = a.account_id AND s.end_date IS NULL)
+               ORDER BY a.account_id""", [csm]).fetchall()
+
+
+def _follow_up_playbook(ws):
+    """A one-task playbook of this test (the starter ones may already run for the account)."""
+    existing = next((p for p in pb.list_playbooks(ws.engine) if p.name == "E2E follow-up"), None)
+    return existing or pb.create_playbook(
+        ws.engine, "manager", name="E2E follow-up", cooldown_days=0,
+        steps=[{"type": "task", "title": "Follow up with {{ account.name }}", "due_days": 2}])
+
+
+def test_csm_completes_a_task_on_my_tasks(demo_server, page, sample_workspace):
+    ws = sample_workspace
+    account_id, name = _csm1_accounts(ws)[-1]
+    csm = get_user(ws.settings.auth_file, "csm1").csm
+    follow_up = _follow_up_playbook(ws)
+    run = pb.trigger_manual(ws.engine, ws.warehouse, follow_up.id, account_id, actor="manager",
+                            idempotency_key="e2e-tasks")
+    title = f"Follow up with {name}"
+    tasks = pb.my_tasks(ws.engine, "csm1", csm)
+    task_id = int(tasks[(tasks["run_id"] == run.id)]["id"].iloc[0])
+
+    login(page, demo_server.url, "csm1", demo_password("csm1"), path="/my_tasks")
+    page.get_by_role("heading", name="My tasks").wait_for()
+    card = page.locator(f".st-key-task_card_{task_id}")
+    card.get_by_text(title).wait_for()
+    wait_idle(page)
+    shot(page, "my_tasks_csm")
+
+    card.get_by_role("button", name="Complete").click()
+    page.get_by_text(f"Completed “{title}”").wait_for()
+    wait_idle(page)
+    assert page.locator(f".st-key-task_card_{task_id}").count() == 0
+    shot(page, "my_tasks_after_complete")
+    done = pb.my_tasks(ws.engine, "csm1", csm, status="done")
+    assert task_id in done["id"].tolist()
+    assert done.set_index("id").at[task_id, "completed_by"] == "csm1"
+
+
+def test_csm_starts_a_playbook_from_the_account_page(demo_server, page, sample_workspace):
+    if "trigger_form" not in Path(ROOT / "views" / "account.py").read_text():
+        pytest.skip("views/account.py does not place playbook_forms.trigger_form yet")
+    ws = sample_workspace
+    account_id, name = _csm1_accounts(ws)[0]
+    before = len(pb.list_runs(ws.engine, account_id=account_id))
+
+    login(page, demo_server.url, "csm1", demo_password("csm1"), path=f"/account?id={account_id}")
+    page.get_by_role("heading", name=name).wait_for()
+    page.get_by_role("tab", name="Playbooks & notes").click()
+    start = page.get_by_role("button", name="Start playbook")
+    start.wait_for()
+    page.get_by_text("What will happen").wait_for()
+    wait_idle(page)
+    shot(page, "account_trigger_form")
+
+    start.click()  # the playbook is preselected (suggested first): one click picks, one starts
+    page.get_by_text(re.compile(r"^Started .+ run #\d+")).wait_for()
+    page.get_by_text("No playbook has run for this account yet.").wait_for(state="detached")  # history updated
+    wait_idle(page)
+    shot(page, "account_playbook_started")
+    runs = pb.list_runs(ws.engine, account_id=account_id)
+    assert len(runs) == before + 1
+    assert runs.iloc[0]["triggered_by"] == "csm1" and runs.iloc[0]["trigger_type"] == "manual"
+
+    page.get_by_role("button", name="Start playbook").click()  # again: no second run
+    page.get_by_text(re.compile(r"was already started for")).wait_for()
+    assert len(pb.list_runs(ws.engine, account_id=account_id)) == before + 1
