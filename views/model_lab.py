@@ -23,7 +23,6 @@ from models.training import ALGORITHM_CHOICES, TARGETS, TrainConfig
 TABS = ["Data health", "Train", "Evaluate", "Explain", "Cohorts", "Rule score vs ML", "Compare", "Promote", "Drift"]
 ALGORITHMS = {"logreg": "Logistic regression (baseline)", "gbm": "Gradient-boosted trees (LightGBM)",
               "auto": "Auto: try both and a blend, keep the best"}
-STATUS_ICONS = {"production": "🟢", "candidate": "🟡", "archived": "⚪"}
 NO_HOLDOUT = ("This model was registered before held-out predictions were stored with each model, so only its "
               "stored summary is shown. Retrain it (Train tab) to see every chart.")
 CHART = {"displayModeBar": False}
@@ -48,8 +47,7 @@ def fmt_metric(v, digits: int = 3) -> str:
 
 def model_label(r) -> str:
     auc = r.metrics.get("roc_auc")
-    return (f"{STATUS_ICONS.get(r.status, '')} {r.id} · {r.status} · "
-            f"ROC-AUC {fmt_metric(auc)}")
+    return f"{r.id} · {r.status} · ROC-AUC {fmt_metric(auc)}"
 
 
 def horizon_text(r) -> str:
@@ -485,7 +483,7 @@ with tabs["Compare"]:
                 winner_col.append("A" if w == a.id else ("B" if w == b.id else ""))
             shown.columns = [f"A · {a.id}", f"B · {b.id}"]
             shown["Better"] = winner_col
-            st.dataframe(shown, key="compare_table")
+            st.dataframe(shown, key="compare_table", height=36 * (len(shown) + 1) + 4)
             how("the same held-out metrics for both models; 'Better' says which wins on each (higher AUC and lift, "
                 "lower Brier and calibration error). Held-out windows must match for a fair call.")
             ev_a, ev_b = cached_models.evaluation(a), cached_models.evaluation(b)
@@ -523,7 +521,7 @@ with tabs["Promote"]:
         if not candidates:
             st.info("No candidates: train a model on the Train tab first.")
         else:
-            with st.form("promote_form", border=True):
+            with st.form("promote_form", border=True, clear_on_submit=True):
                 choice = st.selectbox("Model to promote", [r.id for r in candidates], key="promote_choice",
                                       format_func=lambda i: model_label(by_id[i]))
                 confirm = st.checkbox("I have compared it with the production model and want new scores to use it.",
