@@ -366,7 +366,7 @@ def fig_shap_waterfall(drivers: pd.DataFrame, base: float, other: float, p_final
     steps = shap_steps(drivers, base, other, p_final)
     fig = go.Figure(go.Waterfall(
         orientation="h", measure=steps["measure"], y=steps["label"], x=steps["delta"],
-        text=[f"{d:+.1%}" if m == "relative" else f"{d:.0%}" for d, m in zip(steps["delta"], steps["measure"])],
+        text=[f"{d:+.1%}" if m == "relative" else f"{d:.1%}" for d, m in zip(steps["delta"], steps["measure"], strict=True)],
         textposition="outside", customdata=steps["sentence"],
         hovertemplate="%{y}: %{customdata}<extra></extra>",
         increasing=dict(marker=dict(color=RISK_COLORS["high"])),

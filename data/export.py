@@ -30,7 +30,8 @@ def export_table(warehouse: Warehouse, table: str, file: str | Path) -> int:
         raise UserError(f"Unknown table {table!r}. Known tables: {', '.join(tables)}.")
     path.parent.mkdir(parents=True, exist_ok=True)
     with warehouse.reader() as con:
-        n = con.execute(f'SELECT count(*) FROM "{table}"').fetchall()[0][0]
+        # ``table`` was checked against the warehouse's own table names above.
+        n = con.execute(f'SELECT count(*) FROM "{table}"').fetchall()[0][0]  # noqa: S608
         target = str(path).replace("'", "''")
-        con.execute(f"COPY (SELECT * FROM \"{table}\") TO '{target}' ({fmt})")
+        con.execute(f"COPY (SELECT * FROM \"{table}\") TO '{target}' ({fmt})")  # noqa: S608 - checked name
     return n

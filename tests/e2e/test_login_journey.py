@@ -19,7 +19,7 @@ def _first_account(sample_workspace, csm: str | None = None) -> tuple[str, str]:
 def test_login_and_open_an_account(demo_server, page, sample_workspace):
     login(page, demo_server.url, "manager", demo_password("manager"), path="/accounts")
     page.get_by_role("heading", name="Accounts").wait_for()
-    page.get_by_text("Click a row to open the account").wait_for()
+    page.get_by_text("Click a row's name to open the account").wait_for()
     wait_idle(page)
     shot(page, "accounts_manager")
     # open the first account by clicking its name cell (the first column after the row checkboxes)
@@ -27,7 +27,7 @@ def test_login_and_open_an_account(demo_server, page, sample_workspace):
     box = grid.bounding_box()
     page.mouse.click(box["x"] + 120, box["y"] + 55)
     page.wait_for_url("**/account?id=*")
-    page.get_by_text("Usage by event type").wait_for()
+    page.get_by_text("What drives this account").wait_for()
     wait_idle(page)
     assert "not in your book" not in page.content()
     shot(page, "account_manager")
