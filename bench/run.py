@@ -594,6 +594,9 @@ def main(argv: list[str] | None = None) -> int:
             results.append(bench_size(n, largest=n == sizes[-1], middle=n == middle, repeats=args.repeats,
                                       load_sessions=args.load_sessions, log=log, keep=args.keep,
                                       quick=args.quick))
+            partial = {"timestamp": stamp, "partial": True, "sizes_done": [r["accounts"] for r in results],
+                       "results": results}
+            (out_dir / f"{stamp}.json").write_text(json.dumps(partial, indent=2, default=str))
     total = time.perf_counter() - t0
     print()
     table = print_table(results)
