@@ -65,7 +65,10 @@ def _login_screen(auth: stauth.Authenticate, s) -> None:
         if st.session_state.get("authentication_status") is False:
             st.error("Username or password is incorrect.")
         if st.session_state.get("authentication_status"):
-            st.rerun()
+            # Do not rerun here: the re-login cookie is written by a browser component rendered in
+            # this run, and a rerun now can drop it. The component reruns the app once it is set.
+            st.success("Signed in. Opening your page…")
+            st.session_state["_just_signed_in"] = True
         if user_store.is_demo(s.auth_file):
             _demo_logins()
 

@@ -19,10 +19,14 @@ def texts(at) -> str:
 
 
 def login(at, username: str, password: str):
+    """Submit the sign-in form; in a browser the cookie component then reruns the app, here we rerun."""
     at.text_input[0].input(username)
     at.text_input[1].input(password)
     at.button[0].click()
     at.run()
+    if at.session_state["authentication_status"]:
+        assert "Signed in" in at.success[0].value
+        at.run()
     return at
 
 
@@ -104,12 +108,15 @@ def test_search_finds_by_name(tiny_ws):
 
 @pytest.mark.parametrize("username", ["admin", "manager", "datasci", "csm1"])
 def test_account_page_per_role(tiny_ws, username):
-    at = run_app(username, page=ACCOUNT, params={"id": "A1"})
+    at = run_app(username, page=ACCOUNT, params={"id": "A1", "tab": "Usage"})
     assert not at.exception
     assert at.title[0].value == "Acme Corp"
     body = texts(at)
     assert "$3,000" in body and "Avery Chen" in body
-    assert len(at.get("plotly_chart")) == 3
+    assert "no score yet" in body  # the tiny company is not scored
+    assert len(at.get("plotly_chart")) == 2  # usage by type, active users vs seats
+    at = run_app(username, page=ACCOUNT, params={"id": "A1", "tab": "Timeline"})
+    assert len(at.get("plotly_chart")) == 1
 
 
 def test_other_csms_account_is_not_in_book(tiny_ws):
