@@ -116,7 +116,10 @@ def test_compare_two_models(lab_ws):
     at = open_tab("datasci", "Compare", {"model": candidate.id})
     assert not at.exception and not at.error
     table = at.dataframe[0].value
-    assert list(table.columns) == [f"A · {candidate.id}", f"B · {production.id}", "Better"]
+    # B defaults to another model of the same target (production when only one candidate exists)
+    assert table.columns[0] == f"A · {candidate.id}" and table.columns[2] == "Better"
+    assert table.columns[1].startswith("B · churn-") and table.columns[1] != f"B · {candidate.id}"
+    assert production.id in {r.id for r in records}
     assert table.loc["ROC-AUC", f"A · {candidate.id}"] == f"{candidate.metrics['roc_auc']:.3f}"
     assert set(table["Better"]) <= {"A", "B", ""}
     assert {"compare_roc", "compare_reliability"} <= chart_keys(at)
