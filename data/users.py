@@ -10,6 +10,7 @@ file lock, so the CLI and the app can change users at the same time.
 from __future__ import annotations
 
 import contextlib
+import copy
 import fcntl
 import os
 import re
@@ -67,6 +68,11 @@ def _new_config() -> dict:
     }
 
 
+# Parsed auth files by path, valid while the file's (mtime, size, inode) is unchanged: every
+# write replaces the file atomically, so a change is always seen by the next read.
+_auth_cache: dict[str, tuple[tuple, dict]] = {}
+
+
 def load_auth(path: str | os.PathLike) -> dict:
     """Read the auth file, creating it (with a fresh 32-byte cookie key) if missing."""
     path = Path(path)
@@ -74,6 +80,11 @@ def load_auth(path: str | os.PathLike) -> dict:
         with _locked(path):
             if not path.exists():
                 _write(path, _new_config())
+    stat = path.stat()
+    key = (str(path), stat.st_mtime_ns, stat.st_size, stat.st_ino)
+    cached = _auth_cache.get(str(path))
+    if cached is not None and cached[0] == key:
+        return copy.deepcopy(cached[1])
     try:
         config = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as exc:
@@ -81,6 +92,7 @@ def load_auth(path: str | os.PathLike) -> dict:
     config.setdefault("credentials", {}).setdefault("usernames", {})
     if not config.get("cookie", {}).get("key"):
         raise UserError(f"The auth file {path} has no cookie key; delete the file to generate a new one.")
+    _auth_cache[str(path)] = (key, copy.deepcopy(config))
     return config
 
 
