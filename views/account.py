@@ -202,11 +202,18 @@ if whatif_tab.open:
                     edits = {}
                     for i, f in enumerate(actionable[:12]):
                         current = pd.to_numeric(features[f].iat[0], errors="coerce")
+                        metric = model.catalog[f]
+                        label, hint = metric.label, ""
+                        if metric.kind == "change":
+                            label = f"{metric.label}: change 30 d vs previous 60 d"
+                            hint = " A share: -0.2 means it fell 20%, 0.1 that it rose 10%."
+                        elif f == "seat_utilisation":
+                            hint = " A share of purchased seats: 0.8 means 80% are in use."
                         edits[f] = cols[i % 3].number_input(
-                            model.catalog[f].label,
+                            label,
                             value=None if pd.isna(current) else float(current),
                             key=f"wi_{f}",
-                            help=f"Now: {'not known' if pd.isna(current) else round(float(current), 2)}",
+                            help=f"Now: {'not known' if pd.isna(current) else round(float(current), 2)}.{hint}",
                         )
                     submitted = st.form_submit_button("Re-score", type="primary")
                 if submitted:
