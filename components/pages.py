@@ -31,7 +31,7 @@ PAGES: list[PageSpec] = [
     PageSpec("views/my_tasks.py", "My tasks", "my_tasks", ":material/task_alt:", roles=("csm", "manager", "admin"),
              section="Playbooks"),
     PageSpec("views/alerts.py", "Alerts", "alerts", ":material/notifications:", section="Playbooks"),
-    PageSpec("views/outcomes.py", "Outcomes", "outcomes", ":material/science:",
+    PageSpec("views/outcomes.py", "Outcomes", "outcomes", ":material/query_stats:",
              roles=("manager", "admin", "data_scientist"), section="Playbooks"),
     PageSpec("views/model_lab.py", "Model lab", "model_lab", ":material/science:", roles=("admin", "data_scientist"),
              section="Models"),
