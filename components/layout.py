@@ -64,3 +64,14 @@ def pct(value: float | None, digits: int = 0) -> str:
     if value is None or value != value:
         return "–"
     return f"{value * 100:.{digits}f}%"
+
+
+def health_warnings(warnings: list[tuple[str, str]], ok_message: str) -> None:
+    """The data-health warnings (table, sentence) a data scientist should read before training."""
+    if warnings:
+        with st.container(border=True):
+            st.markdown(f"**{len(warnings)} thing(s) to check before training**")
+            for table, warning in warnings:
+                st.markdown(f":orange[:material/warning:] **{table}**: {warning}")
+    else:
+        st.success(ok_message, icon=":material/check_circle:")

@@ -229,14 +229,8 @@ with health_tab:
         health = _health(data_version(), as_of)
         st.caption(f"Freshness is measured against {as_of:%d %b %Y}, the date this workspace's data describes.")
         warnings = [(t, w) for t, h in health.items() for w in h.warnings]
-        if warnings:
-            with st.container(border=True):
-                st.markdown(f"**{len(warnings)} thing(s) to check before training**")
-                for table, warning in warnings:
-                    st.markdown(f":orange[:material/warning:] **{table}**: {warning}")
-        else:
-            st.success("No data-health warnings: every table is present, fresh and covers the accounts.",
-                       icon=":material/check_circle:")
+        layout.health_warnings(
+            warnings, "No data-health warnings: every table is present, fresh and covers the accounts.")
         summary = pd.DataFrame([{
             "table": t, "rows": h.rows,
             "accounts": h.accounts_covered if h.accounts_covered is not None else None,

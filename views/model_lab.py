@@ -136,14 +136,8 @@ with tabs["Data health"]:
         c[2].metric("Newest event", f"{fresh} days old" if fresh is not None else "–", border=True,
                     help=f"Measured against {as_of:%d %b %Y}, the date this workspace's data describes.")
         c[3].metric("Warnings", f"{len(warnings)}", border=True)
-        if warnings:
-            with st.container(border=True):
-                st.markdown(f"**{len(warnings)} thing(s) to check before training**")
-                for table, warning in warnings:
-                    st.markdown(f":orange[:material/warning:] **{table}**: {warning}")
-        else:
-            st.success("No data-health warnings: every table is present, fresh and covers the accounts, and there "
-                       "are enough churned accounts to train on.", icon=":material/check_circle:")
+        layout.health_warnings(warnings, "No data-health warnings: every table is present, fresh and covers the "
+                                         "accounts, and there are enough churned accounts to train on.")
         summary = pd.DataFrame([{
             "table": t, "rows": h.rows, "coverage": h.coverage,
             "first": pd.Timestamp(h.first) if h.first is not None else pd.NaT,
