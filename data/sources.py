@@ -363,3 +363,37 @@ def _transcode(path: Path, encoding: str, label: str) -> str:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
+
+
+@dataclass
+class SourcePreview:
+    """What the Data page shows before mapping: size, column types, first rows, small value sets."""
+
+    rows: int
+    columns: list[str]
+    types: dict[str, str]
+    head: pd.DataFrame
+    few_values: dict[str, list[str]] = field(default_factory=dict)  # columns with few distinct values
+
+
+def preview_source(source: Source, *, max_mb: int, rows: int = 20, few_values: int = 12) -> SourcePreview:
+    """Load ``source`` into a private in-memory DuckDB and describe it (nothing is written anywhere)."""
+    con = duckdb.connect()
+    try:
+        columns = source.load(con, "preview", max_mb=max_mb)
+        rel = con.table("preview")
+        types = {c: str(t) for c, t in zip(rel.columns, rel.dtypes, strict=True) if c != ROW_COLUMN}
+        count = rel.aggregate("count(*)").fetchall()[0][0]
+        head = rel.order(ROW_COLUMN).limit(rows).df().drop(columns=[ROW_COLUMN])
+        few: dict[str, list[str]] = {}
+        if count and columns:
+            quoted = ['"' + c.replace('"', '""') + '"' for c in columns]  # the source's own column names
+            approx = rel.aggregate(", ".join(f"approx_count_distinct({q})" for q in quoted)).fetchall()[0]
+            for col, q, n in zip(columns, quoted, approx, strict=True):
+                if n <= few_values:
+                    values = rel.filter(f"{q} IS NOT NULL").project(f"CAST({q} AS VARCHAR)").distinct().fetchall()
+                    if len(values) <= few_values:
+                        few[col] = sorted(str(v[0]) for v in values)
+        return SourcePreview(count, columns, types, head, few)
+    finally:
+        con.close()

@@ -13,10 +13,9 @@ from __future__ import annotations
 import hashlib
 import re
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 import streamlit as st
 
@@ -27,7 +26,7 @@ from data.health import data_health
 from data.importer import ImportSpec, import_flat, import_tables
 from data.mapping import IMPORTABLE_TABLES, Mapping, normalise_name, suggest_mapping, suggest_value_map
 from data.opstore import audit
-from data.sources import ROW_COLUMN, Source, check_select_query, mask_url
+from data.sources import Source, SourcePreview, check_select_query, mask_url, preview_source
 from data.validation import ImportValidationError, ValidationReport
 
 FLAT = "flat"
@@ -68,15 +67,6 @@ class Upload:
     label: str  # safe to show: file name, or table/query on the masked URL
 
 
-@dataclass
-class Preview:
-    rows: int
-    columns: list[str]
-    types: dict[str, str]
-    head: pd.DataFrame
-    few_values: dict[str, list[str]] = field(default_factory=dict)  # columns with <= FEW_VALUES distinct values
-
-
 def _audited(action: str, target: str | None, **detail) -> None:
     with ws.engine.begin() as conn:
         audit(conn, user.username, action, target, **detail)
@@ -103,35 +93,13 @@ def _file_upload(uploaded) -> Upload:
     return Upload(token, Source(path=path), Path(path).name)
 
 
-def _inspect(upload: Upload) -> Preview:
-    """Load the source into a private in-memory DuckDB: row count, column types, first rows, small value sets."""
-    con = duckdb.connect()
-    try:
-        columns = upload.source.load(con, "preview", max_mb=max_mb)
-        rel = con.table("preview")
-        types = {c: str(t) for c, t in zip(rel.columns, rel.dtypes, strict=True) if c != ROW_COLUMN}
-        rows = rel.aggregate("count(*)").fetchall()[0][0]
-        head = rel.order(ROW_COLUMN).limit(PREVIEW_ROWS).df().drop(columns=[ROW_COLUMN])
-        few: dict[str, list[str]] = {}
-        if rows and columns:
-            quoted = ['"' + c.replace('"', '""') + '"' for c in columns]
-            approx = rel.aggregate(", ".join(f"approx_count_distinct({q})" for q in quoted)).fetchall()[0]
-            for col, q, n in zip(columns, quoted, approx, strict=True):
-                if n <= FEW_VALUES:
-                    values = rel.filter(f"{q} IS NOT NULL").project(f"CAST({q} AS VARCHAR)").distinct().fetchall()
-                    if len(values) <= FEW_VALUES:
-                        few[col] = sorted(str(v[0]) for v in values)
-        return Preview(rows, columns, types, head, few)
-    finally:
-        con.close()
-
-
-def _preview(upload: Upload) -> Preview:
+def _preview(upload: Upload) -> SourcePreview:
     previews = state.setdefault("data_previews", {})
     if upload.token not in previews:
         previews.clear()  # keep one preview per session; files can be large
         try:
-            previews[upload.token] = _inspect(upload)
+            previews[upload.token] = preview_source(upload.source, max_mb=max_mb, rows=PREVIEW_ROWS,
+                                                    few_values=FEW_VALUES)
         except UserError as exc:
             previews[upload.token] = str(exc)
             _audited("data.import_failed", None, source=upload.label, reason=str(exc)[:300])
