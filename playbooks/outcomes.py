@@ -221,7 +221,8 @@ def playbook_outcomes(engine: sa.Engine, warehouse, *, playbook_id: int | None =
         notes = []
         manual = int((mine["trigger_type"] == "manual").sum())
         if manual:
-            notes.append(f"{manual} manual runs are not compared: only rule runs have a random holdout.")
+            notes.append(f"{manual} manual run{'' if manual == 1 else 's'} {'is' if manual == 1 else 'are'} not compared: "
+                         "only rule runs have a random holdout.")
         if gone:
             notes.append(f"{gone} runs started after the account had already left and are not counted.")
         primary = expansion if pb.key == "expansion" or "min_p_expansion" in (pb.rule or {}) else churn

@@ -69,7 +69,7 @@ def preview_steps(engine: sa.Engine, warehouse, playbook_id: int, account_id: st
 
 def _summary(kind: str, p: dict, step: dict) -> str:
     if kind == "task":
-        return f"Task for {p.get('assignee') or 'the CSM'}: {p['title']} (due in {step['due_days']} days)"
+        return f"Task for {p.get('assignee') or 'the CSM'}: {p['title']} (due in {step['due_days']} day{'' if step['due_days'] == 1 else 's'})"
     if kind == "email":
         who = p.get("to") or (f"CSM {p['to_csm']}" if p.get("to_csm") else f"{step['to']} (no address)")
         wait = ", sent after you confirm it" if step.get("requires_confirmation") else ""
