@@ -37,40 +37,68 @@ acct AS (
     JOIN accounts a ON a.account_id = o.account_id
     LEFT JOIN sub_before sb ON sb.account_id = o.account_id AND sb.obs_date = o.obs_date
 ),
-ev_daily AS (                                       -- per account, obs date and event day (last 90 days)
-    SELECT o.account_id, o.obs_date,
-           date_diff('day', CAST(e.event_time AS DATE), o.obs_date) AS age,
-           CAST(e.event_time AS DATE) AS day,
-           count(DISTINCT e.user_id) AS distinct_users,
+ev_user_day AS (                                    -- one row per account, event day and user
+    SELECT e.account_id, date_diff('day', DATE '1970-01-01', CAST(e.event_time AS DATE)) AS day_no, e.user_id,
            sum(e.quantity) FILTER (WHERE e.event_type = 'login' AND e.user_id IS NULL) AS login_quantity
-    FROM obs o
-    JOIN events e
-      ON e.account_id = o.account_id
-     AND e.event_time < o.obs_date
-     AND e.event_time >= o.obs_date - 90
+    FROM events e
+    WHERE e.account_id IN (SELECT o.account_id FROM obs o)
+      AND e.event_time < (SELECT max(o.obs_date) FROM obs o)
     GROUP BY ALL
+),
+ev_day AS (                                         -- one row per account and event day
+    SELECT account_id, day_no, count(user_id) AS distinct_users, sum(login_quantity) AS login_quantity
+    FROM ev_user_day
+    GROUP BY ALL
+),
+usage_timeline AS (                                 -- event days plus one marker row per obs date
+    SELECT account_id, day_no, NULL::DATE AS obs_date, 1 AS active,
+           CASE WHEN distinct_users > 0 THEN distinct_users ELSE login_quantity END AS users
+    FROM ev_day
+    UNION ALL
+    SELECT DISTINCT o.account_id, date_diff('day', DATE '1970-01-01', o.obs_date), o.obs_date, 0, NULL::DOUBLE
+    FROM obs o
+),
+usage_windows AS (                                  -- windows end the day before the marker's obs date
+    SELECT account_id, obs_date,
+           sum(active) OVER w30 AS active_days_30d,
+           max(users) OVER w30 AS max_daily_users_30d,
+           sum(coalesce(users, 0)) OVER w30 / 30.0 AS dau_30d,
+           sum(coalesce(users, 0)) OVER w60 / 60.0 AS dau_prev_60d
+    FROM usage_timeline
+    WINDOW w30 AS (PARTITION BY account_id ORDER BY day_no RANGE BETWEEN 30 PRECEDING AND 1 PRECEDING),
+           w60 AS (PARTITION BY account_id ORDER BY day_no RANGE BETWEEN 90 PRECEDING AND 31 PRECEDING)
+),
+usage AS (SELECT * FROM usage_windows WHERE obs_date IS NOT NULL),
+user_days AS (                                      -- one row per named user and event day
+    SELECT DISTINCT e.account_id, e.user_id, CAST(e.event_time AS DATE) AS day
+    FROM events e
+    WHERE e.user_id IS NOT NULL
+      AND e.account_id IN (SELECT o.account_id FROM obs o)
+      AND e.event_time < (SELECT max(o.obs_date) FROM obs o)
+),
+user_spans AS (                                     -- obs dates in [start_day, stop_day) see this day as the
+    SELECT account_id, day + 1 AS start_day,        -- user's latest one, and within the last 30 days
+           least(coalesce(lead(day) OVER (PARTITION BY account_id, user_id ORDER BY day), day + 30), day + 30) + 1
+               AS stop_day
+    FROM user_days
+),
+user_steps AS (
+    SELECT account_id, day, sum(step) AS step
+    FROM (SELECT account_id, start_day AS day, 1 AS step FROM user_spans
+          UNION ALL
+          SELECT account_id, stop_day AS day, -1 AS step FROM user_spans)
+    GROUP BY ALL
+),
+user_counts AS (                                    -- named users active in the 30 days before `day`
+    SELECT account_id, day,
+           sum(step) OVER (PARTITION BY account_id ORDER BY day ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+               AS named_users
+    FROM user_steps
 ),
 ev_users AS (                                       -- distinct named users in the last 30 days
-    SELECT o.account_id, o.obs_date, count(DISTINCT e.user_id) AS named_users_30d
-    FROM obs o
-    JOIN events e
-      ON e.account_id = o.account_id
-     AND e.event_time < o.obs_date
-     AND e.event_time >= o.obs_date - 30
-     AND e.user_id IS NOT NULL
-    GROUP BY ALL
-),
-usage AS (
-    SELECT account_id, obs_date,
-           count(*) FILTER (WHERE age <= 30) AS active_days_30d,
-           max(CASE WHEN distinct_users > 0 THEN distinct_users ELSE login_quantity END)
-               FILTER (WHERE age <= 30) AS max_daily_users_30d,
-           sum(CASE WHEN distinct_users > 0 THEN distinct_users ELSE coalesce(login_quantity, 0) END)
-               FILTER (WHERE age <= 30) / 30.0 AS dau_30d,
-           sum(CASE WHEN distinct_users > 0 THEN distinct_users ELSE coalesce(login_quantity, 0) END)
-               FILTER (WHERE age > 30) / 60.0 AS dau_prev_60d
-    FROM ev_daily
-    GROUP BY ALL
+    SELECT o.account_id, o.obs_date, uc.named_users AS named_users_30d
+    FROM (SELECT DISTINCT o.account_id, o.obs_date FROM obs o) o
+    ASOF JOIN user_counts uc ON uc.account_id = o.account_id AND o.obs_date >= uc.day
 ),
 tk AS (
     SELECT o.account_id, o.obs_date,
