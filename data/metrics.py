@@ -334,7 +334,8 @@ def _event_metrics_wide(long: pd.DataFrame, tenure: pd.DataFrame) -> pd.DataFram
     change = np.where(prev_days < 14, np.nan, np.clip(change, -1.0, 3.0))
     days_since = df["days_since"].to_numpy(dtype=float)
     days_since = np.where(np.isnan(days_since), 365.0, np.minimum(days_since, 365.0))
-    slug = df["event_type"].map(event_slug)
+    slugs = {t: event_slug(t) for t in df["event_type"].unique()}  # a handful of types, many rows
+    slug = df["event_type"].map(slugs)
     out = pd.DataFrame({
         "account_id": df["account_id"], "obs_date": df["obs_date"], "slug": slug,
         "per_month_30d": q30, "per_month_90d": q90 / months_observed,
