@@ -212,7 +212,13 @@ def _time_split(labelled: pd.DataFrame, dates: list[date], config: TrainConfig, 
     eligible = [d for d in dates if d + gap <= first_test]
     if len(eligible) < config.calib_months + 2:
         return None
-    calib_dates, base_dates = eligible[-config.calib_months:], eligible[:-config.calib_months]
+    calib_dates = eligible[-config.calib_months:]
+    # Training rows end a full horizon before the calibration slice starts, as the calibration slice
+    # does before the test slice: otherwise their labels see the calibration months, and model choice
+    # (made on that slice) rewards trees that memorise accounts rather than behaviour.
+    base_dates = [d for d in eligible[:-config.calib_months] if d + gap <= calib_dates[0]]
+    if len(base_dates) < 2:
+        return None
     od = labelled["obs_date"]
     return _Split(base=labelled[od.isin(base_dates)], calib=labelled[od.isin(calib_dates)],
                   test=labelled[od.isin(test_dates)])
