@@ -1,13 +1,16 @@
 """What playbooks read from the warehouse: accounts, latest scores and drivers, contacts, renewals.
 
-Scores come from :func:`models.scoring.latest_scores` when the models room provides it,
-otherwise straight from the ``scores`` / ``score_drivers`` result tables. No scores yet
+Scores come straight from the ``scores`` / ``score_drivers`` result tables (playbooks
+depends on ``data`` only, not on ``models``). Every reader accepts a Warehouse or an open
+connection, so a batch reads through one connection. No scores yet
 means no score columns (rules then enroll nobody and say so). "Today" for renewals and
 active contacts is the data's as-of date (:func:`data_as_of`).
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
@@ -16,6 +19,16 @@ import pandas as pd
 
 TOP_DRIVERS_FOR_RULES = 3
 SCORE_COLUMNS = ["account_id", "scored_at", "model_id", "p_churn", "risk_band", "p_expansion", "score_arr"]
+
+
+@contextlib.contextmanager
+def _reading(source) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection for ``source``: an open DuckDB connection as is, or a new reader on a Warehouse."""
+    if isinstance(source, duckdb.DuckDBPyConnection):
+        yield source
+    else:
+        with source.reader() as con:
+            yield con
 
 
 def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
@@ -44,24 +57,7 @@ def data_as_of(con: duckdb.DuckDBPyConnection) -> date:
 
 def latest_scores(warehouse, account_ids: list[str] | None = None) -> pd.DataFrame | None:
     """Latest score per account (:data:`SCORE_COLUMNS`), or ``None`` when nothing is scored yet."""
-    try:
-        from models.scoring import latest_scores as models_latest_scores
-    except ImportError:
-        models_latest_scores = None
-    if models_latest_scores is not None:
-        try:
-            df = models_latest_scores(warehouse, account_ids=account_ids)
-        except Exception:  # noqa: BLE001 - fall back to the table when the models room is mid-change
-            df = None
-        if df is not None:
-            if len(df) == 0:
-                return None
-            df = df.rename(columns={"arr": "score_arr"})
-            for col in SCORE_COLUMNS:
-                if col not in df.columns:
-                    df[col] = None
-            return df[SCORE_COLUMNS].reset_index(drop=True)
-    with warehouse.reader() as con:
+    with _reading(warehouse) as con:
         if not _has_table(con, "scores"):
             return None
         cols = _columns(con, "scores")
@@ -89,7 +85,7 @@ def top_drivers(warehouse, account_ids: list[str] | None = None, n: int = 5) -> 
     there is no ``score_drivers`` table.
     """
     empty = pd.DataFrame(columns=["account_id", "rank", "feature", "label", "group", "value", "shap", "sentence"])
-    with warehouse.reader() as con:
+    with _reading(warehouse) as con:
         if not _has_table(con, "score_drivers"):
             return empty
         cols = _columns(con, "score_drivers")
@@ -124,7 +120,7 @@ def account_frame(warehouse, account_ids: list[str] | None = None) -> pd.DataFra
     ``days_to_renewal`` counts from :func:`data_as_of`; ARR is 12 × the MRR of the
     subscriptions active on that day.
     """
-    with warehouse.reader() as con:
+    with _reading(warehouse) as con:
         as_of = data_as_of(con)
         df = con.execute(
             """
@@ -156,8 +152,10 @@ def eligibility_frame(warehouse) -> tuple[pd.DataFrame, bool]:
     ``top_driver_group`` is the group of the strongest risk-raising driver;
     ``top_driver_groups`` the groups of the top :data:`TOP_DRIVERS_FOR_RULES` risk-raising ones.
     """
-    accounts = account_frame(warehouse)
-    scores = latest_scores(warehouse)
+    with _reading(warehouse) as con:
+        accounts = account_frame(con)
+        scores = latest_scores(con)
+        drivers = top_drivers(con, n=TOP_DRIVERS_FOR_RULES) if scores is not None else None
     if scores is None:
         for col in SCORE_COLUMNS[1:]:
             accounts[col] = None
@@ -165,7 +163,6 @@ def eligibility_frame(warehouse) -> tuple[pd.DataFrame, bool]:
         accounts["top_driver_groups"] = [[] for _ in range(len(accounts))]
         return accounts, False
     df = accounts.merge(scores, on="account_id", how="left")
-    drivers = top_drivers(warehouse, n=TOP_DRIVERS_FOR_RULES)
     top = drivers.drop_duplicates("account_id")[["account_id", "group"]].rename(columns={"group": "top_driver_group"})
     df = df.merge(top, on="account_id", how="left")
     rising = drivers[pd.to_numeric(drivers["shap"], errors="coerce") > 0]
@@ -185,7 +182,7 @@ def contacts_by_role(warehouse, account_ids: list[str]) -> dict[str, dict[str, d
     """Active contacts per account: account_id -> role -> {email, name, role} (latest started wins)."""
     if not account_ids:
         return {}
-    with warehouse.reader() as con:
+    with _reading(warehouse) as con:
         as_of = data_as_of(con)
         cols = _columns(con, "contacts")
         name = '"name"' if "name" in cols else "NULL"
@@ -211,16 +208,17 @@ def account_contexts(warehouse, account_ids: list[str]) -> dict[str, dict[str, A
     accounts stay fast. Each value has ``account``, ``score``, ``drivers``, ``contacts``.
     """
     ids = list(dict.fromkeys(account_ids))
-    acc = account_frame(warehouse, ids)
-    if acc.empty:
-        return {}
-    scores = latest_scores(warehouse, ids)
+    with _reading(warehouse) as con:  # one connection for the batch, not one per query
+        acc = account_frame(con, ids)
+        if acc.empty:
+            return {}
+        scores = latest_scores(con, ids)
+        drivers = top_drivers(con, ids, n=5)
+        contacts = contacts_by_role(con, ids)
     score_by_id = {} if scores is None else {r["account_id"]: r for r in scores.to_dict("records")}
-    drivers = top_drivers(warehouse, ids, n=5)
     drivers_by_id: dict[str, list[dict]] = {}
     for d in drivers.to_dict("records"):
         drivers_by_id.setdefault(d["account_id"], []).append({k: _py(v) for k, v in d.items() if k != "account_id"})
-    contacts = contacts_by_role(warehouse, ids)
     out: dict[str, dict[str, Any]] = {}
     for row in acc.to_dict("records"):
         aid = row["account_id"]
