@@ -1,7 +1,8 @@
 """Demo step: train churn and expansion models on the sample company, promote them, score.
 
 Called by ``cli.py demo`` after the sample data is written, so the app starts with
-scores. Kept lean (LightGBM grid only, short backtest) so the demo build stays quick.
+scores. Churn gets the full ``auto`` search (the model CSMs read); expansion the LightGBM grid
+and a short backtest, so the demo build stays quick.
 """
 
 from __future__ import annotations
@@ -15,12 +16,12 @@ from models.training import TrainConfig, train
 
 
 def train_and_score_demo(ws, say) -> None:
-    """Train churn and expansion (gradient boosting, tuned), promote both, score every active account."""
+    """Train churn (auto) and expansion (gradient boosting), promote both, score every active account."""
     t0 = time.perf_counter()
     with ws.warehouse.reader() as con:
         obs = build_observations(con, horizon_days=90)
         for target in ("churn", "expansion"):
-            config = TrainConfig(target=target, algorithm="gbm", backtest_cutoffs=2 if target == "churn" else 1,
+            config = TrainConfig(target=target, algorithm="auto" if target == "churn" else "gbm", backtest_cutoffs=2 if target == "churn" else 1,
                                  leakage_check=target == "churn")
             result = train(con, config, observations=obs)
             record = register_model(ws.engine, ws.settings.models_dir, result, actor="demo")

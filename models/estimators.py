@@ -254,8 +254,6 @@ PARAM_GRIDS: dict[str, list[dict]] = {
          "colsample_bytree": 0.5, "reg_lambda": 20.0},
         {"n_estimators": 400, "learning_rate": 0.02, "num_leaves": 7, "min_child_samples": 100,
          "colsample_bytree": 0.5, "reg_lambda": 5.0},
-        {"n_estimators": 600, "learning_rate": 0.01, "num_leaves": 7, "min_child_samples": 200,
-         "colsample_bytree": 0.3, "reg_lambda": 10.0},
         {"n_estimators": 300, "learning_rate": 0.03, "num_leaves": 15, "min_child_samples": 50},
     ],
 }

@@ -3,16 +3,17 @@
 Time mode (workspace with subscriptions):
 
 * labelled observation dates are ordered; the last ``test_months`` dates are the test
-  slice; training and calibration use only dates whose label window closed before the
-  first test date (a *purge* of ``horizon + lead`` days), the latest ``calib_months`` of
-  them being the calibration slice;
+  slice; training uses only dates whose label window closed before the first test date
+  (a *purge* of ``horizon + lead`` days);
 * candidates (a small grid per algorithm; ``auto`` tries both algorithms and the blend
-  of the best of each) are fitted on the training slice and the best ROC-AUC on the
-  calibration slice wins; the calibrator
-  (Platt or isotonic) is fitted on that later slice too;
+  of the best of each) are chosen by their mean ROC-AUC over ``validation_blocks``
+  rolling-origin blocks of ``calib_months`` dates at the end of that training window,
+  each fitted only on dates whose labels closed before its block (the same purge);
+* the chosen candidate is refitted on the whole training window and calibrated (Platt,
+  or isotonic when clearly better) on its out-of-sample scores of the latest block;
 * the test slice is scored once, with the rule health score beside it; a backtest
   repeats this for earlier cut-offs; finally the chosen configuration is refitted on
-  all labelled dates (calibrated on the latest ones) for production.
+  all labelled dates (calibrated on the latest block) for production.
 
 Flat mode (one row per account with a label): nested stratified k-fold CV - inner
 folds choose the candidate and give out-of-fold scores for calibration, outer folds give
@@ -50,7 +51,8 @@ class TrainConfig:
     horizon_days: int = 90
     lead_days: int = 0
     test_months: int = 3
-    calib_months: int = 2
+    calib_months: int = 2  # months per rolling validation block
+    validation_blocks: int = 3  # rolling-origin blocks that choose the candidate and fit the calibrator
     backtest_cutoffs: int = 3
     backtest_step_months: int = 2
     cv_folds: int = 5
@@ -197,31 +199,45 @@ def _auc(y, s) -> float:
 # --------------------------------------------------------------------------- time mode
 @dataclass
 class _Split:
-    base: pd.DataFrame
-    calib: pd.DataFrame
-    test: pd.DataFrame
+    """Observation dates of one time-ordered evaluation.
+
+    ``fit`` holds every date whose label window closes before the first test date; the
+    rolling-origin ``folds`` are (training dates, validation dates) pairs inside it, each
+    validation block later than its training dates by a full horizon."""
+
+    fit: list[date]
+    folds: list[tuple[list[date], list[date]]]
+    test: list[date]
 
 
-def _time_split(labelled: pd.DataFrame, dates: list[date], config: TrainConfig, shift: int = 0) -> _Split | None:
+def _rolling_folds(dates: list[date], gap: timedelta, blocks: int, block_months: int) -> list:
+    """Up to ``blocks`` validation blocks of ``block_months`` dates at the end of ``dates``, oldest
+    first, each with the dates whose label window closes before the block starts as its training set."""
+    folds = []
+    for b in range(blocks):
+        stop = len(dates) - b * block_months
+        val = dates[max(0, stop - block_months):stop]
+        train_dates = [d for d in dates if d + gap <= val[0]] if val else []
+        if len(train_dates) < 2:
+            break
+        folds.append((train_dates, val))
+    return folds[::-1]
+
+
+def _time_split(dates: list[date], config: TrainConfig, shift: int = 0, blocks: int | None = None) -> _Split | None:
     end_idx = len(dates) - shift
     test_dates = dates[max(0, end_idx - config.test_months):end_idx]
     if not test_dates:
         return None
-    first_test = test_dates[0]
-    gap = timedelta(days=config.horizon_days + config.lead_days)
-    eligible = [d for d in dates if d + gap <= first_test]
-    if len(eligible) < config.calib_months + 2:
+    gap = _gap(config)
+    # Rows whose 90-day label would see the test months are purged, and so are training rows whose
+    # labels would see a validation block: otherwise model choice rewards memorising accounts.
+    eligible = [d for d in dates if d + gap <= test_dates[0]]
+    folds = _rolling_folds(eligible, gap, config.validation_blocks if blocks is None else blocks,
+                           config.calib_months)
+    if not folds:
         return None
-    calib_dates = eligible[-config.calib_months:]
-    # Training rows end a full horizon before the calibration slice starts, as the calibration slice
-    # does before the test slice: otherwise their labels see the calibration months, and model choice
-    # (made on that slice) rewards trees that memorise accounts rather than behaviour.
-    base_dates = [d for d in eligible[:-config.calib_months] if d + gap <= calib_dates[0]]
-    if len(base_dates) < 2:
-        return None
-    od = labelled["obs_date"]
-    return _Split(base=labelled[od.isin(base_dates)], calib=labelled[od.isin(calib_dates)],
-                  test=labelled[od.isin(test_dates)])
+    return _Split(fit=eligible, folds=folds, test=test_dates)
 
 
 def screen_attributes(obs: ObservationSet, frame: pd.DataFrame, label: str, *, alpha: float = 0.01) -> list[str]:
@@ -272,106 +288,143 @@ def _train_time(obs: ObservationSet, config: TrainConfig, say) -> TrainResult:
     label = _label(config)
     labelled = obs.labelled()
     dates = sorted(labelled["obs_date"].unique())
-    split = _time_split(labelled, dates, config)
+    split = _time_split(dates, config)
     if split is None:
         need = config.test_months + config.calib_months + 2
         raise UserError(f"Not enough labelled history for a time-ordered test: need about "
                         f"{need} months plus the {config.horizon_days}-day horizon.")
-    for name, part in (("training", split.base), ("calibration", split.calib), ("test", split.test)):
+    od = labelled["obs_date"]
+
+    def rows(ds: list[date]) -> pd.DataFrame:
+        return labelled[od.isin(ds)]
+
+    fit_rows, test = rows(split.fit), rows(split.test)
+    for name, part in (("training", fit_rows), ("validation", rows(split.folds[-1][1])), ("test", test)):
         if part[label].nunique() < 2:
             raise UserError(f"The {name} slice has no {'churned' if config.target == 'churn' else 'expanding'} "
                             "accounts; there is not enough history to train this target.")
-    screened = screen_attributes(obs, pd.concat([split.base, split.calib]), label)
+    screened = screen_attributes(obs, fit_rows, label)
     if screened:
         say(f"  left out attributes with no link to the outcome: {', '.join(screened)}")
     obs = _without(obs, screened)
 
-    # Tune: every candidate on the training slice, judged on the later calibration slice.
-    fitted = []
+    # Choose: every candidate is fitted on each rolling block's earlier dates and scored on the block.
+    folds = [(rows(t), rows(v)) for t, v in split.folds]
+    folds = [(t, v) for t, v in folds if t[label].nunique() == 2 and v[label].nunique() == 2]
+    scored = []
     for algo, params in _candidates(config.algorithm):
-        m = _fit(algo, params, obs, split.base, split.base[label], config)
-        fitted.append((_auc(split.calib[label], m.decision_function(split.calib)), algo, params, m))
-    fitted.sort(key=lambda t: (-np.nan_to_num(t[0], nan=-1), t[1], str(t[2])))
+        val_scores = [_fit(algo, params, obs, t, t[label], config).decision_function(v) for t, v in folds]
+        scored.append([_fold_auc(folds, val_scores, label), algo, params, val_scores])
     if config.algorithm == "auto":
-        lr = next(t for t in fitted if t[1] == "logreg")
-        gb = next(t for t in fitted if t[1] == "gbm")
-        blend = BlendModel.from_fitted(lr[3], gb[3])
-        fitted.append((_auc(split.calib[label], blend.decision_function(split.calib)), "blend",
-                       {"logreg": lr[2], "gbm": gb[2]}, blend))
-        fitted.sort(key=lambda t: (-np.nan_to_num(t[0], nan=-1), t[1], str(t[2])))
-    best_auc, algo, params, base_model = fitted[0]
-    say(f"  chose {algo} {params} (calibration-slice AUC {best_auc:.3f})")
+        lr = max((t for t in scored if t[1] == "logreg"), key=lambda t: t[0])
+        gb = max((t for t in scored if t[1] == "gbm"), key=lambda t: t[0])
+        blend_scores = [(a + b) / 2 for a, b in zip(lr[3], gb[3], strict=True)]
+        scored.append([_fold_auc(folds, blend_scores, label), "blend", {"logreg": lr[2], "gbm": gb[2]}, blend_scores])
+    scored.sort(key=lambda t: (-np.nan_to_num(t[0], nan=-1), t[1], str(t[2])))
+    best_auc, algo, params, best_scores = scored[0]
+    for t in scored:
+        say(f"    {t[1]} {t[2]}: validation AUC " + ", ".join(
+            f"{_auc(v[label], sc):.3f}" for (_, v), sc in zip(folds, t[3], strict=True)))
+    say(f"  chose {algo} {params} (mean AUC {best_auc:.3f} over {len(folds)} rolling validation blocks)")
 
-    def calibrated(model, calib: pd.DataFrame) -> tuple[CalibratedModel, dict]:
-        cal, report = choose_calibrator(model.decision_function(calib), calib[label].to_numpy(), seed=config.seed)
-        return CalibratedModel(base=model, calibrator=cal), report
+    def calibrator_for(val_scores: list[np.ndarray], fold_rows) -> tuple:
+        """Calibrated on the latest validation block: the closest in time to the rows it will score."""
+        return choose_calibrator(val_scores[-1], fold_rows[-1][1][label].to_numpy(), seed=config.seed)
 
-    model, cal_report = calibrated(base_model, split.calib)
-    y_test = split.test[label].to_numpy()
-    p_test = model.predict_proba(split.test)[:, 1]
+    def fit_candidate(a: str, p: dict, frame: pd.DataFrame):
+        if a == "blend":
+            return BlendModel.from_fitted(_fit("logreg", p["logreg"], obs, frame, frame[label], config),
+                                          _fit("gbm", p["gbm"], obs, frame, frame[label], config))
+        return _fit(a, p, obs, frame, frame[label], config)
+
+    # The tested model learns from every row before the purge gap and is calibrated on the
+    # rolling blocks' out-of-sample scores.
+    cal, cal_report = calibrator_for(best_scores, folds)
+    model = CalibratedModel(base=fit_candidate(algo, params, fit_rows), calibrator=cal)
+    y_test = test[label].to_numpy()
+    p_test = model.predict_proba(test)[:, 1]
     metrics = classification_metrics(y_test, p_test)
 
     comparison = {}
     for a in ("logreg", "gbm", "blend"):
-        mine = [t for t in fitted if t[1] == a]
+        mine = [t for t in scored if t[1] == a]
         if mine:
-            cm, _ = calibrated(mine[0][3], split.calib)
-            comparison[a] = {**classification_metrics(y_test, cm.predict_proba(split.test)[:, 1]),
-                             "params": mine[0][2], "calibration_auc": mine[0][0]}
-    rule_risk = health_risk(split.test)
+            other = model if a == algo else CalibratedModel(base=fit_candidate(a, mine[0][2], fit_rows),
+                                                             calibrator=calibrator_for(mine[0][3], folds)[0])
+            comparison[a] = {**classification_metrics(y_test, other.predict_proba(test)[:, 1]),
+                             "params": mine[0][2], "validation_auc": mine[0][0]}
+    rule_risk = health_risk(test)
     health = {k: v for k, v in classification_metrics(y_test, rule_risk).items() if k in ("roc_auc", "pr_auc",
                                                                                             "top_decile_lift")}
-    backtest = [_backtest_row(split, metrics, health, label)]
+    backtest = [_backtest_row(test, metrics, health, label)]
     for k in range(1, config.backtest_cutoffs):
-        s = _time_split(labelled, dates, config, shift=k * config.backtest_step_months)
-        if s is None or s.base[label].nunique() < 2 or s.calib[label].nunique() < 2:
+        s = _time_split(dates, config, shift=k * config.backtest_step_months, blocks=1)
+        if s is None:
             break
-        m_k = _fit(algo, params, obs, s.base, s.base[label], config)
-        cm_k, _ = calibrated(m_k, s.calib)
-        yk = s.test[label].to_numpy()
-        mk = classification_metrics(yk, cm_k.predict_proba(s.test)[:, 1])
-        hk = classification_metrics(yk, health_risk(s.test))
-        backtest.append(_backtest_row(s, mk, {k2: hk[k2] for k2 in ("roc_auc", "pr_auc", "top_decile_lift")}, label))
+        s_fit, s_test = rows(s.fit), rows(s.test)
+        s_folds = [(rows(t), rows(v)) for t, v in s.folds]
+        if s_fit[label].nunique() < 2 or any(f[label].nunique() < 2 for pair in s_folds for f in pair):
+            break
+        s_scores = [fit_candidate(algo, params, t).decision_function(v) for t, v in s_folds]
+        cm_k = CalibratedModel(base=fit_candidate(algo, params, s_fit), calibrator=calibrator_for(s_scores, s_folds)[0])
+        yk = s_test[label].to_numpy()
+        mk = classification_metrics(yk, cm_k.predict_proba(s_test)[:, 1])
+        hk = classification_metrics(yk, health_risk(s_test))
+        backtest.append(_backtest_row(s_test, mk, {k2: hk[k2] for k2 in ("roc_auc", "pr_auc", "top_decile_lift")},
+                                      label))
 
-    # Production refit on all labelled dates; calibrate on the latest ones.
-    calib_dates = dates[-config.calib_months:]
-    final_base = labelled[~labelled["obs_date"].isin(calib_dates)]
-    final_calib = labelled[labelled["obs_date"].isin(calib_dates)]
-    if final_base[label].nunique() < 2 or final_calib[label].nunique() < 2:
-        final_model = model
+    # Production: the same recipe on every labelled date (calibrated on the latest block).
+    final_folds = [(rows(t), rows(v)) for t, v in _rolling_folds(dates, _gap(config), 1, config.calib_months)]
+    if final_folds and all(f[label].nunique() == 2 for pair in final_folds for f in pair):
+        final_scores = [fit_candidate(algo, params, t).decision_function(v) for t, v in final_folds]
+        final_model = CalibratedModel(base=fit_candidate(algo, params, labelled),
+                                      calibrator=calibrator_for(final_scores, final_folds)[0])
     else:
-        final_model, _ = calibrated(_fit(algo, params, obs, final_base, final_base[label], config), final_calib)
+        final_model = model
     say(f"  trained and evaluated in {len(backtest)} cut-offs")
 
     base_rate = float(labelled[label].mean())
     trained = _trained(final_model, obs, config, algo, params, base_rate,
                        (str(min(dates)), str(max(dates))), labelled)
-    importance = global_importance(trained, split.test)
+    importance = global_importance(trained, test)
+    val_dates = [d for _, v in split.folds for d in v]
     details = {
         "horizon_days": config.horizon_days, "lead_days": config.lead_days,
-        "train_dates": [str(min(split.base["obs_date"])), str(max(split.base["obs_date"]))],
-        "calibration_dates": [str(min(split.calib["obs_date"])), str(max(split.calib["obs_date"]))],
-        "test_dates": [str(min(split.test["obs_date"])), str(max(split.test["obs_date"]))],
+        "train_dates": [str(min(split.fit)), str(max(split.fit))],
+        "calibration_dates": [str(min(val_dates)), str(max(val_dates))],
+        "validation_blocks": [[str(v[0]), str(v[-1])] for _, v in split.folds],
+        "test_dates": [str(min(split.test)), str(max(split.test))],
         "calibration": {"method": model.calibrator.method, "cv_ece": cal_report},
         "reliability": reliability_curve(y_test, p_test),
-        "per_segment": per_segment(y_test, p_test, split.test["segment"]) if "segment" in split.test else {},
+        "per_segment": per_segment(y_test, p_test, test["segment"]) if "segment" in test else {},
         "comparison": comparison, "health_score": health, "backtest": backtest,
         "base_rate": base_rate, "risk_thresholds": list(trained.risk_thresholds),
         "screened_out": screened,
     }
-    predictions = pd.DataFrame({"account_id": split.test["account_id"].to_numpy(),
-                                "obs_date": split.test["obs_date"].astype(str).to_numpy(),
+    predictions = pd.DataFrame({"account_id": test["account_id"].to_numpy(),
+                                "obs_date": test["obs_date"].astype(str).to_numpy(),
                                 "y_true": y_test, "p": p_test})
-    holdout = split.test.assign(y_true=y_test, p=p_test, rule_risk=rule_risk)
-    return TrainResult(trained=trained, validation="time-split", n_train=len(split.base) + len(split.calib),
-                       n_test=len(split.test), positives_test=int(y_test.sum()), metrics=metrics,
+    holdout = test.assign(y_true=y_test, p=p_test, rule_risk=rule_risk)
+    return TrainResult(trained=trained, validation="time-split", n_train=len(fit_rows),
+                       n_test=len(test), positives_test=int(y_test.sum()), metrics=metrics,
                        details=details, global_importance=importance, predictions=predictions,
                        holdout=holdout, reference=labelled.assign(y_true=labelled[label].to_numpy()))
 
 
-def _backtest_row(split: _Split, metrics: dict, health: dict, label: str) -> dict:
-    return {"test_start": str(min(split.test["obs_date"])), "test_end": str(max(split.test["obs_date"])),
-            "n_test": int(len(split.test)), "positives": int(split.test[label].sum()),
+def _gap(config: TrainConfig) -> timedelta:
+    return timedelta(days=config.horizon_days + config.lead_days)
+
+
+def _fold_auc(folds, scores: list[np.ndarray], label: str) -> float:
+    """Mean ROC-AUC over the rolling validation blocks."""
+    aucs = [_auc(v[label], s) for (_, v), s in zip(folds, scores, strict=True)]
+    aucs = [a for a in aucs if not np.isnan(a)]
+    return float(np.mean(aucs)) if aucs else float("nan")
+
+
+def _backtest_row(test: pd.DataFrame, metrics: dict, health: dict, label: str) -> dict:
+    return {"test_start": str(min(test["obs_date"])), "test_end": str(max(test["obs_date"])),
+            "n_test": int(len(test)), "positives": int(test[label].sum()),
             "model": metrics, "health_score": health}
 
 
