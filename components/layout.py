@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import streamlit as st
 
 from components import auth
-from components.session import settings, workspace
+from components.session import data_version, settings, workspace
 from data.errors import UserError
 from data.users import ROLE_LABELS, User
 
@@ -32,6 +32,12 @@ def denied(spec, user: User) -> None:
 
 
 def has_data() -> bool:
+    """True when the warehouse holds at least one account; checked once per data version, not per rerun."""
+    return _has_data(str(workspace().warehouse.root), data_version())
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _has_data(root: str, version: str) -> bool:
     return workspace().warehouse.has_data()
 
 
