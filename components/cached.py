@@ -7,8 +7,10 @@ next rerun reads fresh data without a restart.
 from __future__ import annotations
 
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
+from components import cached_charts, charts
 from components.session import cursor, data_version
 from data import queries
 from data.access import Viewer
@@ -48,6 +50,23 @@ def _account_detail(version: str, viewer_key: str, account_id: str, _viewer: Vie
 def account_detail(viewer: Viewer, account_id: str) -> dict:
     """Everything the Account page shows; raises NotInBook outside the viewer's book."""
     return _account_detail(data_version(), viewer.cache_key, account_id, viewer)
+
+
+_ACCOUNT_CHARTS = {
+    "usage": lambda d: charts.fig_usage_by_type(d["usage"]),
+    "active_users": lambda d: charts.fig_active_users(d["active_users"], d["subscriptions"]),
+    "timeline": lambda d: charts.fig_timeline(d["timeline"]),
+}
+
+
+def account_chart(viewer: Viewer, account_id: str, name: str) -> go.Figure:
+    """One chart of :func:`account_detail` (a key of ``_ACCOUNT_CHARTS``), built once per version, viewer, account."""
+    version = data_version()
+
+    def build() -> go.Figure:
+        return _ACCOUNT_CHARTS[name](_account_detail(version, viewer.cache_key, account_id, viewer))
+
+    return cached_charts.figure(version, viewer.cache_key, name, build, variant=account_id)
 
 
 @st.cache_data(show_spinner=False, max_entries=4)

@@ -10,8 +10,10 @@ from __future__ import annotations
 import contextlib
 
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
+from components import cached_charts, charts
 from components.session import cursor, data_version, workspace
 from data import portfolio
 from data.access import Viewer
@@ -48,15 +50,50 @@ def portfolio_figures(viewer: Viewer) -> dict:
     return _bundle(data_version(), viewer.cache_key, viewer)
 
 
-@st.cache_data(show_spinner=False, max_entries=64, ttl=3600)
-def _cohort_curves(version: str, viewer_key: str, cohorts: tuple[str, ...], _viewer: Viewer) -> pd.DataFrame:
-    survival = portfolio_figures(_viewer)["survival"]
-    return portfolio.survival_curves(survival, "cohort", groups=list(cohorts))
+# Each chart of the page: name -> builder over the bundle.
+_CHARTS = {
+    "risk_distribution": lambda f: charts.fig_risk_distribution(f["risk_distribution"]),
+    "risk_by_segment": lambda f: charts.fig_risk_by_group(f["risk_by_segment"], "segment"),
+    "risk_by_csm": lambda f: charts.fig_risk_by_group(f["risk_by_csm"], "CSM"),
+    "mrr_waterfall": lambda f: charts.fig_mrr_waterfall(f["movements"]),
+    "mrr_bridge": lambda f: charts.fig_mrr_bridge(f["movements"]),
+    "survival_segment": lambda f: charts.fig_survival(f["survival_by_segment"]),
+}
 
 
-def cohort_curves(viewer: Viewer, cohorts: list[str]) -> pd.DataFrame:
+def chart(viewer: Viewer, name: str) -> go.Figure:
+    """One of the page's fixed charts (a key of ``_CHARTS``), built once per data version and viewer."""
+    version = data_version()
+    return cached_charts.figure(version, viewer.cache_key, name,
+                                lambda: _CHARTS[name](_bundle(version, viewer.cache_key, viewer)))
+
+
+def renewals_ahead(renewals: pd.DataFrame, days: int, include_monthly: bool) -> pd.DataFrame:
+    """The renewals within ``days`` of the as-of date; annual contracts only unless ``include_monthly``."""
+    ahead = renewals[renewals["days_to_renewal"] <= days]
+    return ahead if include_monthly else ahead[ahead["billing_period"] == "annual"]
+
+
+def renewals_chart(viewer: Viewer, days: int, include_monthly: bool) -> go.Figure:
+    """The renewal bubble chart of :func:`renewals_ahead` for this window."""
+    version = data_version()
+
+    def build() -> go.Figure:
+        renewals = _bundle(version, viewer.cache_key, viewer)["renewals"]
+        return charts.fig_renewals(renewals_ahead(renewals, days, include_monthly))
+
+    return cached_charts.figure(version, viewer.cache_key, "renewals", build, variant=(days, include_monthly))
+
+
+def cohort_chart(viewer: Viewer, cohorts: list[str]) -> go.Figure:
     """Kaplan–Meier curves of the chosen signup quarters (in the given order)."""
-    return _cohort_curves(data_version(), viewer.cache_key, tuple(cohorts), viewer)
+    version = data_version()
+
+    def build() -> go.Figure:
+        survival = _bundle(version, viewer.cache_key, viewer)["survival"]
+        return charts.fig_survival(portfolio.survival_curves(survival, "cohort", groups=list(cohorts)))
+
+    return cached_charts.figure(version, viewer.cache_key, "survival_cohort", build, variant=tuple(cohorts))
 
 
 @st.cache_data(show_spinner=False, max_entries=16, ttl=3600)

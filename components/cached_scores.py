@@ -7,8 +7,10 @@ touches scores, so a CSM never receives another book's scores or drivers.
 from __future__ import annotations
 
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
+from components import cached_charts, charts
 from components.session import cursor, data_version, workspace
 from data import queries
 from data.access import Viewer
@@ -44,6 +46,28 @@ def _explanation(version: str, viewer_key: str, account_id: str, _viewer: Viewer
 def explanation(viewer: Viewer, account_id: str):
     """(AccountExplanation or None, score history) for an account in the viewer's book."""
     return _explanation(data_version(), viewer.cache_key, account_id, viewer)
+
+
+def _build_explanation_chart(name: str, explanation, history: pd.DataFrame) -> go.Figure:
+    if name == "shap_waterfall":
+        return charts.fig_shap_waterfall(explanation.drivers, explanation.shap_base, explanation.shap_other,
+                                         explanation.p_churn)
+    if name == "score_history":
+        return charts.fig_score_history(history)
+    raise ValueError(f"unknown explanation chart {name!r}")
+
+
+def explanation_chart(viewer: Viewer, account_id: str, name: str) -> go.Figure:
+    """The account's SHAP waterfall (``shap_waterfall``) or score history (``score_history``) chart.
+
+    Built once per data version, viewer and account; only for a scored account in the viewer's book.
+    """
+    version = data_version()
+
+    def build() -> go.Figure:
+        return _build_explanation_chart(name, *_explanation(version, viewer.cache_key, account_id, viewer))
+
+    return cached_charts.figure(version, viewer.cache_key, name, build, variant=account_id)
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)

@@ -149,12 +149,8 @@ if why_tab.open:
                     "How to read this: start from the average account's risk at the top; red bars push this "
                     "account's risk up, green bars pull it down; the blue bar is this account's probability."
                 )
-                st.plotly_chart(
-                    charts.fig_shap_waterfall(
-                        explanation.drivers, explanation.shap_base, explanation.shap_other, explanation.p_churn
-                    ),
-                    key="shap_waterfall",
-                )
+                st.plotly_chart(cached_scores.explanation_chart(viewer, account_id, "shap_waterfall"),
+                                key="shap_waterfall")
             with right:
                 st.subheader("In plain words")
                 drivers = explanation.drivers.sort_values("rank")
@@ -172,7 +168,7 @@ if why_tab.open:
                     st.caption("This is the account's first scoring; changes appear after the next run.")
             st.subheader("Probability history")
             st.caption("How to read this: each point is one scoring run; a rising red line means growing churn risk.")
-            st.plotly_chart(charts.fig_score_history(history), key="score_history")
+            st.plotly_chart(cached_scores.explanation_chart(viewer, account_id, "score_history"), key="score_history")
 
 if whatif_tab.open:
     with whatif_tab:
@@ -261,11 +257,11 @@ if usage_tab.open:
         with left:
             st.subheader("Usage by event type")
             st.caption("How to read this: weekly count of each product action; a falling line is an early churn sign.")
-            st.plotly_chart(charts.fig_usage_by_type(detail["usage"]), key="usage_chart")
+            st.plotly_chart(cached.account_chart(viewer, account_id, "usage"), key="usage_chart")
         with right:
             st.subheader("Active users vs seats")
             st.caption("How to read this: the gap between the dashed seats line and active users is unused licences.")
-            st.plotly_chart(charts.fig_active_users(detail["active_users"], detail["subscriptions"]), key="users_chart")
+            st.plotly_chart(cached.account_chart(viewer, account_id, "active_users"), key="users_chart")
 
 if timeline_tab.open:
     with timeline_tab:
@@ -274,7 +270,7 @@ if timeline_tab.open:
             "How to read this: each dot is one event; red dots are warning signs (urgent tickets, detractor NPS, "
             "failed or late payments, a champion leaving)."
         )
-        st.plotly_chart(charts.fig_timeline(detail["timeline"]), key="timeline_chart")
+        st.plotly_chart(cached.account_chart(viewer, account_id, "timeline"), key="timeline_chart")
         tl = detail["timeline"].copy()
         st.dataframe(
             tl[["occurred_at", "kind", "detail"]],

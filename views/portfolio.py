@@ -12,7 +12,7 @@ from datetime import timedelta
 import pandas as pd
 import streamlit as st
 
-from components import auth, cached_portfolio, charts, layout
+from components import auth, cached_portfolio, layout
 from components.charts import RISK_COLORS
 
 ACCOUNTS_PAGE = "views/accounts.py"
@@ -108,13 +108,13 @@ else:
     columns = st.columns(3 if viewer.sees_all_accounts else 2)
     with columns[0]:
         st.markdown("**Accounts by predicted churn probability**")
-        st.plotly_chart(charts.fig_risk_distribution(figures["risk_distribution"]), key="risk_distribution",
+        st.plotly_chart(cached_portfolio.chart(viewer, "risk_distribution"), key="risk_distribution",
                         config={"displayModeBar": False})
         st.caption(f"How to read this: each bar counts accounts at that chance of churning within {horizon_text}; "
                    "colour is the risk band. A fat tail to the right is trouble.")
     with columns[1]:
         st.markdown("**ARR by risk band and segment**")
-        seg_event = st.plotly_chart(charts.fig_risk_by_group(figures["risk_by_segment"], "segment"),
+        seg_event = st.plotly_chart(cached_portfolio.chart(viewer, "risk_by_segment"),
                                     key="risk_by_segment", on_select="rerun", selection_mode="points",
                                     config={"displayModeBar": False})
         st.caption("How to read this: bar length is ARR; the red and amber part is at risk. "
@@ -125,7 +125,7 @@ else:
     if viewer.sees_all_accounts:
         with columns[2]:
             st.markdown("**ARR by risk band and CSM**")
-            csm_event = st.plotly_chart(charts.fig_risk_by_group(figures["risk_by_csm"], "CSM"),
+            csm_event = st.plotly_chart(cached_portfolio.chart(viewer, "risk_by_csm"),
                                         key="risk_by_csm", on_select="rerun", selection_mode="points",
                                         config={"displayModeBar": False})
             st.caption("How to read this: each CSM's book by ARR and risk band. "
@@ -142,9 +142,7 @@ window = f1.segmented_control("Renewing within", ["90 days", "180 days"], defaul
 include_monthly = f2.toggle("Include monthly plans", value=False, key="renewals_monthly",
                             help="Monthly plans renew every month; leave off to focus on annual contracts.")
 days = 90 if window == "90 days" else 180
-ahead = renewals[renewals["days_to_renewal"] <= days]
-if not include_monthly:
-    ahead = ahead[ahead["billing_period"] == "annual"]
+ahead = cached_portfolio.renewals_ahead(renewals, days, include_monthly)
 if ahead.empty:
     st.info(f"No {'' if include_monthly else 'annual '}renewals in the next {days} days.")
 else:
@@ -152,7 +150,7 @@ else:
     st.caption(f"{len(ahead):,} renewals worth {layout.money(float(ahead['arr'].sum()))} ARR by "
                f"{(as_of + timedelta(days=days)):%d %b %Y}; {len(at_risk):,} of them at medium or high risk "
                f"({layout.money(float(at_risk['arr'].sum()))} ARR).")
-    st.plotly_chart(charts.fig_renewals(ahead), key="renewals_chart", config={"displayModeBar": False})
+    st.plotly_chart(cached_portfolio.renewals_chart(viewer, days, include_monthly), key="renewals_chart", config={"displayModeBar": False})
     st.caption("How to read this: when each account renews (across) and its churn risk (up); "
                "bigger bubbles carry more ARR. Big bubbles high up and soon come first.")
     table = ahead.sort_values(["expected_arr_loss", "arr"], ascending=False, na_position="last")
@@ -226,12 +224,12 @@ else:
     left, right = st.columns([3, 2])
     with left:
         st.markdown("**MRR movements by month**")
-        st.plotly_chart(charts.fig_mrr_waterfall(movements), key="mrr_waterfall", config={"displayModeBar": False})
+        st.plotly_chart(cached_portfolio.chart(viewer, "mrr_waterfall"), key="mrr_waterfall", config={"displayModeBar": False})
         st.caption("How to read this: bars above zero are MRR won (new accounts, expansion), bars below are MRR "
                    "lost (contraction, churn); the line is the month's net change.")
     with right:
         st.markdown("**12 months of MRR, start to now**")
-        st.plotly_chart(charts.fig_mrr_bridge(movements), key="mrr_bridge", config={"displayModeBar": False})
+        st.plotly_chart(cached_portfolio.chart(viewer, "mrr_bridge"), key="mrr_bridge", config={"displayModeBar": False})
         st.caption(f"How to read this: MRR a year ago plus each kind of movement gives MRR today. Of the accounts "
                    f"paying then, churn cost {layout.money(-r['churn'])}, contraction {layout.money(-r['contraction'])} "
                    f"and expansion added {layout.money(r['expansion'])} a month.")
@@ -245,7 +243,7 @@ else:
     left, right = st.columns(2)
     with left:
         st.markdown("**By segment**")
-        st.plotly_chart(charts.fig_survival(figures["survival_by_segment"]), key="survival_segment",
+        st.plotly_chart(cached_portfolio.chart(viewer, "survival_segment"), key="survival_segment",
                         config={"displayModeBar": False})
         st.caption("How to read this: the share of customers still with us after each month since they first "
                    "subscribed (Kaplan–Meier; customers still active count until today). Lower = churns sooner.")
@@ -256,7 +254,7 @@ else:
         st.markdown("**By signup quarter**")
         chosen = st.multiselect("Signup quarters", cohorts, default=default, key="cohorts", max_selections=8,
                                 label_visibility="collapsed", placeholder="Pick signup quarters to compare")
-        st.plotly_chart(charts.fig_survival(cached_portfolio.cohort_curves(viewer, sorted(chosen))),
+        st.plotly_chart(cached_portfolio.cohort_chart(viewer, sorted(chosen)),
                         key="survival_cohort", config={"displayModeBar": False})
         st.caption("How to read this: each line is the customers who signed up in one quarter. A newer line "
                    "below an older one at the same month means recent customers churn faster.")
