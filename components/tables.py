@@ -23,8 +23,12 @@ ACCOUNT_COLUMNS = {
 
 
 def csv_download(df: pd.DataFrame, file_name: str, label: str = "Export CSV", key: str | None = None) -> None:
-    """A download button with the table as CSV (what you see is what you get)."""
-    st.download_button(label, df.to_csv(index=False).encode("utf-8"), file_name=file_name, mime="text/csv",
+    """A download button with the table as CSV (what you see is what you get).
+
+    The CSV is written when the button is clicked, not on every rerun: ``df`` is kept
+    until then, so callers must not change it afterwards.
+    """
+    st.download_button(label, lambda: df.to_csv(index=False).encode("utf-8"), file_name=file_name, mime="text/csv",
                        icon=":material/download:", key=key, on_click="ignore")
 
 RISK_BAND_LABELS = {"high": "High", "medium": "Medium", "low": "Low"}
