@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from components import auth, cached_portfolio, layout
-from components.charts import RISK_COLORS
+from components.tables import risk_style
 
 ACCOUNTS_PAGE = "views/accounts.py"
 ACCOUNT_PAGE = "views/account.py"
@@ -61,13 +61,6 @@ def _selected_group(event) -> str | None:
 def _selected_account(event, frame: pd.DataFrame) -> str | None:
     rows = event["selection"]["rows"] if event else []
     return str(frame.iloc[rows[0]]["account_id"]) if rows else None
-
-
-def _risk_style(frame: pd.DataFrame):
-    """Colour the risk band column with the one risk palette."""
-    def color(band):
-        return f"color: {RISK_COLORS[band]}; font-weight: 600" if band in RISK_COLORS else ""
-    return frame.style.map(color, subset=["risk_band"]) if "risk_band" in frame else frame
 
 
 # --------------------------------------------------------------------------- KPIs
@@ -159,7 +152,7 @@ else:
     table = table[[*shown, "account_id"]].reset_index(drop=True)
     table["p_churn"] = table["p_churn"] * 100
     renew_event = st.dataframe(
-        _risk_style(table), hide_index=True, on_select="rerun", selection_mode="single-row",
+        risk_style(table), hide_index=True, on_select="rerun", selection_mode="single-row",
         key="renewals_table", height=360,
         column_config={
             "name": st.column_config.TextColumn("Account", width="medium"),
