@@ -1,18 +1,25 @@
 """Import customer data into the warehouse: load, map, validate, then write all-or-nothing.
 
-Every import runs in three steps:
+Every import runs in three steps, inside DuckDB, so an import of tens of millions of
+rows never becomes a DataFrame or an Arrow table in Python:
 
-1. *Stage*: each source is loaded into a private in-memory DuckDB database and cast
+1. *Stage*: each source is made readable in a private DuckDB connection (Parquet as a
+   view over the file, CSV/Excel/database rows as a table) and a staging query casts it
    onto its canonical table (``try_cast``, so a bad value becomes a counted problem,
-   not a crash). Identifiers from the user (column names in a mapping) must be real
-   column names of the source; values are bound parameters.
-2. *Validate*: all checks run on the staged rows (and, for account references and
-   duplicate keys in append mode, on the current warehouse) and fill one
+   not a crash). The staging query is not materialised: validation and the write read
+   through it. Identifiers from the user (column names in a mapping) must be real
+   column names of the source; values are bound parameters. The connection has a
+   memory limit (``CSAI_DUCKDB_MEMORY_LIMIT``) and a private spill folder, so a large
+   import spills to disk instead of growing the process.
+2. *Validate*: all checks of a table run as one aggregate query over the staged rows
+   (plus the current warehouse's account ids and, in append mode, its keys), then a
+   few example rows are fetched for each problem found. Everything fills one
    :class:`~data.validation.ValidationReport`. Any error raises
    :class:`~data.validation.ImportValidationError` before anything is written.
-3. *Write*: one ``warehouse.writer("raw")`` block writes every staged table into a new
-   snapshot that becomes visible only when the block succeeds, so a failure or a
-   killed process leaves the previous data exactly as it was.
+3. *Write*: one ``warehouse.writer("raw")`` block, attached to the staging connection,
+   inserts every staged table into a new snapshot that becomes visible only when the
+   block succeeds, so a failure or a killed process leaves the previous data exactly
+   as it was.
 """
 
 # Identifiers in f-string SQL below are quoted with _q and whitelisted against the source's real
@@ -21,9 +28,11 @@ Every import runs in three steps:
 
 from __future__ import annotations
 
-import contextlib
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any, Literal
 
 import duckdb
@@ -33,7 +42,7 @@ from data.mapping import IMPORTABLE_TABLES, Mapping, normalise_name, suggest_map
 from data.schema import PRIMARY_KEYS, create_table_sql
 from data.sources import ROW_COLUMN, Source
 from data.validation import ImportValidationError, Problem, ValidationReport
-from data.warehouse import Warehouse
+from data.warehouse import Warehouse, duckdb_config
 
 Mode = Literal["replace", "append"]
 EXAMPLES = 5
@@ -100,10 +109,14 @@ class ImportResult:
 
 @dataclass
 class _Staged:
+    """One staged table: the query that yields its rows (not materialised) and its columns."""
+
     table: str
-    name: str  # staging table name
+    sql: str  # SELECT __row, canonical columns, extras, __raw_ columns FROM the source
+    params: list[Any]  # bound values of ``sql``, in order
     columns: list[tuple[str, str]]  # (column, DuckDB type) as written, canonical first then extras
     mapping: Mapping
+    in_source_order: bool  # rows come out in source order without an ORDER BY (no lookup joins)
 
 
 def _q(name: str) -> str:
@@ -115,15 +128,23 @@ class _Stager:
     """The private staging database of one import."""
 
     def __init__(self, max_mb: float | None, today: date) -> None:
-        self.con = duckdb.connect()
-        self.con.execute("SET TimeZone = 'UTC'")
+        self.spill = Path(tempfile.mkdtemp(prefix="csai-import-"))
+        try:
+            self.con = duckdb.connect(config={**duckdb_config(), "temp_directory": str(self.spill)})
+            self.con.execute("SET TimeZone = 'UTC'")
+        except BaseException:
+            shutil.rmtree(self.spill, ignore_errors=True)
+            raise
         self.max_mb = max_mb
         self.today = today
         self._loaded: dict[int, tuple[str, list[str]]] = {}
         self._n = 0
 
     def close(self) -> None:
-        self.con.close()
+        try:
+            self.con.close()
+        finally:
+            shutil.rmtree(self.spill, ignore_errors=True)
 
     def _name(self, prefix: str) -> str:
         self._n += 1
@@ -211,7 +232,10 @@ class _Stager:
                     base = (f"CASE lower(trim(CAST({base} AS VARCHAR))) {' '.join(cases)} "
                             f"ELSE CAST({base} AS VARCHAR) END")
                 if (table, col) in DEFAULTS:
-                    base = f"coalesce(CAST({base} AS VARCHAR), CAST(? AS VARCHAR))"
+                    if not value_map and base_type == typ:  # already the right type: no round trip via text
+                        base = f"coalesce({base}, CAST(? AS {typ}))"
+                    else:
+                        base = f"coalesce(CAST({base} AS VARCHAR), CAST(? AS VARCHAR))"
                     params.append(str(DEFAULTS[(table, col)]))
                 raw_exprs.append(f"{base} AS {raw_name}")
             fmt = mapping.formats.get(col)
@@ -245,20 +269,12 @@ class _Stager:
                                    f"source column(s) not mapped and not imported: {', '.join(dropped)} "
                                    "(custom attributes are kept only on accounts)", table))
 
-        name = self._name("stg")
-        pre = self._name("pre")
-        self.con.execute(
-            f"CREATE TEMP TABLE {_q(pre)} AS SELECT s.{ROW_COLUMN}, s.* EXCLUDE ({ROW_COLUMN}), "
-            f"{', '.join(raw_exprs)} FROM {_q(src)} AS s {' '.join(joins)}",
-            params,
-        )
         raws = ", ".join(_q(RAW_PREFIX + c) for c, _ in out_cols)
-        self.con.execute(
-            f"CREATE TEMP TABLE {_q(name)} AS SELECT {ROW_COLUMN}, {', '.join(typed_exprs)}, {raws} "
-            f"FROM {_q(pre)} AS s ORDER BY {ROW_COLUMN}",
-            typed_params,
-        )
-        return _Staged(table, name, out_cols + extras, mapping)
+        sql = (f"SELECT {ROW_COLUMN}, {', '.join(typed_exprs)}, {raws} FROM ("
+               f"SELECT s.{ROW_COLUMN}, s.* EXCLUDE ({ROW_COLUMN}), {', '.join(raw_exprs)} "
+               f"FROM {_q(src)} AS s {' '.join(joins)}) AS s")
+        # typed expressions come first in the text, the raw ones inside the subquery after them
+        return _Staged(table, sql, typed_params + params, out_cols + extras, mapping, in_source_order=not joins)
 
     def _stage_lookup(self, lk, mapping: Mapping, table: str, report: ValidationReport, alias: str):
         path = lk.resolved_file(mapping.base_dir)
@@ -308,25 +324,11 @@ class _Stager:
         return "VARCHAR"
 
     # ------------------------------------------------------------- checks
-    def _problem(self, staged: _Staged, code: str, severity: str, where: str, message: str,
-                 column: str | None, show: list[str], report: ValidationReport, params: list | None = None) -> int:
-        sql_count = f"SELECT count(*) FROM {_q(staged.name)} AS t WHERE {where}"
-        n = self.con.execute(sql_count, params or []).fetchall()[0][0]
-        if n:
-            cols = ", ".join(f"CAST({c} AS VARCHAR) AS {_q(label)}" for label, c in _show_cols(show))
-            rows = self.con.execute(
-                f"SELECT {ROW_COLUMN}{', ' + cols if cols else ''} FROM {_q(staged.name)} AS t WHERE {where} "
-                f"ORDER BY {ROW_COLUMN} LIMIT {EXAMPLES}",
-                params or [],
-            ).fetchall()
-            names = ["row"] + [label for label, _ in _show_cols(show)]
-            examples = [dict(zip(names, r, strict=True)) for r in rows]
-            report.add(Problem(code, severity, n, message, staged.table, column, examples))
-        return n
-
     def validate(self, staged: _Staged, report: ValidationReport, known_accounts: str | None,
                  existing_keys: str | None) -> None:
+        """Run every check of one staged table: one aggregate pass, then examples for what was found."""
         table = staged.table
+        checks: list[_Check] = []
         for col, typ, nullable in IMPORTABLE_TABLES[table]:
             raw = _q(RAW_PREFIX + col)
             if staged.mapping.targets.get(col) is None and col not in staged.mapping.defaults \
@@ -334,55 +336,92 @@ class _Stager:
                 continue
             fmt = staged.mapping.formats.get(col)
             hint = f" with format {fmt!r}" if fmt else ""
-            self._problem(staged, "parse_failed", "error" if not nullable else "warning",
-                          f"{raw} IS NOT NULL AND t.{_q(col)} IS NULL",
-                          f"values in {col!r} cannot be read as {typ}{hint}"
-                          + ("" if not nullable else "; they would be imported as empty"),
-                          col, [f"{RAW_PREFIX}{col}"], report)
+            checks.append(_Check("parse_failed", "error" if not nullable else "warning",
+                                 f"{raw} IS NOT NULL AND t.{_q(col)} IS NULL",
+                                 f"values in {col!r} cannot be read as {typ}{hint}"
+                                 + ("" if not nullable else "; they would be imported as empty"),
+                                 col, [f"{RAW_PREFIX}{col}"]))
             if not nullable:
-                self._problem(staged, "missing_value", "error", f"{raw} IS NULL",
-                              f"required column {col!r} is empty", col, [], report)
+                checks.append(_Check("missing_value", "error", f"{raw} IS NULL", f"required column {col!r} is empty",
+                                     col, []))
         for key in PRIMARY_KEYS.get(table, ()):  # single-column keys
-            self._problem(
-                staged, "duplicate_key", "error",
-                f"t.{_q(key)} IN (SELECT {_q(key)} FROM {_q(staged.name)} GROUP BY 1 HAVING count(*) > 1)",
-                f"{key!r} values appear more than once", key, [key], report)
+            dup = self._name("dup")
+            self.con.execute(f"CREATE TEMP TABLE {_q(dup)} AS SELECT {_q(key)} AS k FROM ({staged.sql}) AS t "
+                             f"WHERE {_q(key)} IS NOT NULL GROUP BY 1 HAVING count(*) > 1", staged.params)
+            checks.append(_Check("duplicate_key", "error", f"t.{_q(key)} IN (SELECT k FROM {_q(dup)})",
+                                 f"{key!r} values appear more than once", key, [key]))
             if existing_keys is not None:
-                self._problem(staged, "duplicate_existing", "error",
-                              f"t.{_q(key)} IN (SELECT k FROM {_q(existing_keys)})",
-                              f"{key!r} values already exist in the warehouse; use mode 'replace' to overwrite",
-                              key, [key], report)
+                checks.append(_Check("duplicate_existing", "error", f"t.{_q(key)} IN (SELECT k FROM {_q(existing_keys)})",
+                                     f"{key!r} values already exist in the warehouse; use mode 'replace' to overwrite",
+                                     key, [key]))
         if table != "accounts" and known_accounts is not None:
-            where = f"t.account_id IS NOT NULL AND t.account_id NOT IN (SELECT k FROM {_q(known_accounts)})"
-            total = max(1, report.rows.get(table, 1))
-            n = self.con.execute(f"SELECT count(*) FROM {_q(staged.name)} AS t WHERE {where}").fetchall()[0][0]
-            if n:
-                none_known = self.con.execute(f"SELECT count(*) FROM {_q(known_accounts)}").fetchall()[0][0] == 0
-                severity = "error" if none_known or n / total > UNKNOWN_ACCOUNT_ERROR_SHARE else "warning"
-                msg = ("rows reference accounts that are not in accounts"
-                       + ("; import accounts first" if none_known else "")
-                       + ("" if severity == "error" else "; they are imported but match no account"))
-                self._problem(staged, "unknown_account", severity, where, msg, "account_id", ["account_id"], report)
+            checks.append(_Check(
+                "unknown_account", None,
+                f"t.account_id IS NOT NULL AND t.account_id NOT IN (SELECT k FROM {_q(known_accounts)})",
+                "rows reference accounts that are not in accounts", "account_id", ["account_id"]))
         present = {c for c, _ in staged.columns}
         for t, early, late, severity, message in DATE_ORDER:
             if t == table and early in present and late in present:
-                self._problem(staged, "date_order", severity, f"t.{_q(late)} < t.{_q(early)}", message,
-                              late, [early, late], report)
+                checks.append(_Check("date_order", severity, f"t.{_q(late)} < t.{_q(early)}", message, late,
+                                     [early, late]))
         horizon = datetime.combine(self.today + timedelta(days=1), datetime.min.time())
         for t, col, severity in NOT_FUTURE:
             if t == table and col in present:
-                self._problem(staged, "future_date", severity, f"CAST(t.{_q(col)} AS TIMESTAMP) > ?",
-                              f"{col!r} lies in the future (after {self.today.isoformat()})", col, [col], report,
-                              [horizon])
+                checks.append(_Check("future_date", severity, f"CAST(t.{_q(col)} AS TIMESTAMP) > ?",
+                                     f"{col!r} lies in the future (after {self.today.isoformat()})", col, [col],
+                                     [horizon]))
         for t, col, cond, severity, message in RANGES:
             if t == table and col in present:
-                self._problem(staged, "out_of_range", severity, cond, message, col, [col], report)
+                checks.append(_Check("out_of_range", severity, cond, message, col, [col]))
+        counted = [f"count(*) FILTER (WHERE {c.where})" for c in checks]
         if table == "account_labels":
-            positives = self.con.execute(f"SELECT count(*) FROM {_q(staged.name)} WHERE label = 1").fetchall()[0][0]
+            counted.append("count(*) FILTER (WHERE t.label = 1)")
+        if not counted:
+            return
+        params = [p for c in checks for p in c.params] + staged.params  # FILTERs come before the FROM
+        counts = self.con.execute(f"SELECT {', '.join(counted)} FROM ({staged.sql}) AS t", params).fetchall()[0]
+        for check, n in zip(checks, counts, strict=False):
+            if not n:
+                continue
+            severity, message = check.severity, check.message
+            if check.code == "unknown_account":
+                total = max(1, report.rows.get(table, 1))
+                none_known = self.con.execute(f"SELECT count(*) FROM {_q(known_accounts)}").fetchall()[0][0] == 0
+                severity = "error" if none_known or n / total > UNKNOWN_ACCOUNT_ERROR_SHARE else "warning"
+                message += (("; import accounts first" if none_known else "")
+                            + ("" if severity == "error" else "; they are imported but match no account"))
+            report.add(Problem(check.code, severity, n, message, table, check.column, self._examples(staged, check)))
+        if table == "account_labels":
+            positives = counts[-1]
             if positives < MIN_CHURNED:
                 report.add(Problem("few_churned", "warning", positives,
                                    f"only {positives} churned account(s): too few for a stable model "
                                    f"(aim for at least {MIN_CHURNED})", table, "label"))
+
+    def _examples(self, staged: _Staged, check: _Check) -> list[dict[str, Any]]:
+        """The first :data:`EXAMPLES` rows (by source row) that fail ``check``."""
+        shown = _show_cols(check.show)
+        cols = "".join(f", CAST({c} AS VARCHAR) AS {_q(label)}" for label, c in shown)
+        rows = self.con.execute(
+            f"SELECT {ROW_COLUMN}{cols} FROM ({staged.sql}) AS t WHERE {check.where} "
+            f"ORDER BY {ROW_COLUMN} LIMIT {EXAMPLES}",
+            staged.params + check.params,
+        ).fetchall()
+        names = ["row"] + [label for label, _ in shown]
+        return [dict(zip(names, r, strict=True)) for r in rows]
+
+
+@dataclass
+class _Check:
+    """One validation rule on a staged table: rows where ``where`` holds are a problem."""
+
+    code: str
+    severity: str | None  # None: decided from the count (unknown accounts)
+    where: str
+    message: str
+    column: str | None
+    show: list[str]
+    params: list[Any] = field(default_factory=list)
 
 
 def _show_cols(show: list[str]) -> list[tuple[str, str]]:
@@ -473,9 +512,11 @@ def prepare(warehouse: Warehouse, specs: list[ImportSpec], mode: Mode = "replace
                 base = "" if (mode == "replace" or fresh) else "__wh_accounts"
                 if base:
                     _load_keys(stager, base, warehouse, "accounts", "account_id")
+                accounts = by_table["accounts"]
                 stager.con.execute(
                     f"CREATE OR REPLACE TEMP TABLE {known} AS SELECT DISTINCT account_id AS k "
-                    f"FROM {_q(by_table['accounts'].name)}" + (f" UNION SELECT k FROM {base}" if base else "")
+                    f"FROM ({accounts.sql}) AS t" + (f" UNION SELECT k FROM {base}" if base else ""),
+                    accounts.params,
                 )
             elif fresh:
                 _register_keys(stager.con, known, [])
@@ -512,47 +553,40 @@ def import_tables(warehouse: Warehouse, specs: list[ImportSpec], mode: Mode = "r
         counts = {s.table: report.rows.get(s.table, 0) for s in staged}
         if dry_run:
             return ImportResult(counts, mode, report, warehouse.version(), mappings)
-        arrows = {}
-        for st in staged:
-            cols = ", ".join(_q(c) for c, _ in st.columns)
-            arrows[st.table] = stager.con.sql(
-                f"SELECT {cols} FROM {_q(st.name)} ORDER BY {ROW_COLUMN}").to_arrow_table()
+        stamp = datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
+        try:
+            with warehouse.writer("raw", fresh=fresh, con=stager.con) as con:
+                for st in staged:
+                    _write_table(con, st, mode if not fresh else "replace")
+                    con.execute("DELETE FROM raw.workspace_meta WHERE key = ?", [f"imported_{st.table}"])
+                    con.execute("INSERT INTO raw.workspace_meta VALUES (?, ?)", [f"imported_{st.table}", stamp])
+        except duckdb.Error as exc:
+            msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise UserError(f"The import could not be written and nothing was changed: {msg}") from None
     finally:
         stager.close()
-    stamp = datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
-    try:
-        with warehouse.writer("raw", fresh=fresh) as con:
-            for st in staged:
-                _write_table(con, st, arrows[st.table], mode if not fresh else "replace")
-                con.execute("DELETE FROM raw.workspace_meta WHERE key = ?", [f"imported_{st.table}"])
-                con.execute("INSERT INTO raw.workspace_meta VALUES (?, ?)", [f"imported_{st.table}", stamp])
-    except duckdb.Error as exc:
-        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise UserError(f"The import could not be written and nothing was changed: {msg}") from None
     return ImportResult(counts, mode, report, warehouse.version(), mappings)
 
 
-def _write_table(con: duckdb.DuckDBPyConnection, st: _Staged, arrow, mode: Mode) -> None:
+def _write_table(con: duckdb.DuckDBPyConnection, st: _Staged, mode: Mode) -> None:
+    """Insert the staged rows into ``raw.<table>`` in source order (replace: a new table first)."""
     target = f"raw.{_q(st.table)}"
-    con.register("__incoming", arrow)
-    try:
-        if mode == "replace":
-            con.execute(f"DROP TABLE IF EXISTS {target}")
-            canonical = list(IMPORTABLE_TABLES[st.table])
-            extras = [(c, t, True) for c, t in st.columns[len(canonical):]]
-            con.execute(create_table_sql(st.table, canonical + extras).replace(
-                f'CREATE TABLE IF NOT EXISTS "{st.table}"', f"CREATE TABLE {target}", 1))
-        else:
-            have = {r[0] for r in con.execute(
-                "SELECT column_name FROM duckdb_columns() WHERE database_name = 'raw' AND table_name = ?",
-                [st.table]).fetchall()}
-            for col, typ in st.columns:
-                if col not in have:
-                    con.execute(f"ALTER TABLE {target} ADD COLUMN {_q(col)} {typ}")
-        con.execute(f"INSERT INTO {target} BY NAME SELECT * FROM __incoming")
-    finally:
-        with contextlib.suppress(Exception):
-            con.unregister("__incoming")
+    if mode == "replace":
+        con.execute(f"DROP TABLE IF EXISTS {target}")
+        canonical = list(IMPORTABLE_TABLES[st.table])
+        extras = [(c, t, True) for c, t in st.columns[len(canonical):]]
+        con.execute(create_table_sql(st.table, canonical + extras).replace(
+            f'CREATE TABLE IF NOT EXISTS "{st.table}"', f"CREATE TABLE {target}", 1))
+    else:
+        have = {r[0] for r in con.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE database_name = 'raw' AND table_name = ?",
+            [st.table]).fetchall()}
+        for col, typ in st.columns:
+            if col not in have:
+                con.execute(f"ALTER TABLE {target} ADD COLUMN {_q(col)} {typ}")
+    cols = ", ".join(_q(c) for c, _ in st.columns)
+    order = "" if st.in_source_order else f" ORDER BY {ROW_COLUMN}"
+    con.execute(f"INSERT INTO {target} BY NAME SELECT {cols} FROM ({st.sql}) AS t{order}", st.params)
 
 
 def import_table(warehouse: Warehouse, table: str, source: Source | str, mapping: Mapping | None = None,

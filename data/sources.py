@@ -24,6 +24,7 @@ import codecs
 import os
 import re
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +34,7 @@ import pandas as pd
 from data.errors import UserError
 
 ROW_COLUMN = "__row"
+SQL_CHUNK_ROWS = 100_000  # rows per chunk read from a database source
 FILE_KINDS = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet", ".xlsx": "xlsx"}
 DUCKDB_ENCODINGS = {"utf-8": "utf-8", "utf8": "utf-8", "utf-16": "utf-16", "utf16": "utf-16", "latin-1": "latin-1",
                     "latin1": "latin-1", "iso-8859-1": "latin-1"}
@@ -150,14 +152,17 @@ class Source:
 
     # ---------------------------------------------------------------- loading
     def load(self, con: duckdb.DuckDBPyConnection, name: str, *, max_mb: float | None = None) -> list[str]:
-        """Create temp table ``name`` in ``con`` with the source's rows; returns its column names.
+        """Make the source's rows readable as ``name`` in ``con``; returns its column names.
 
-        Raises UserError for missing, empty, oversize, unreadable or wrongly typed sources.
+        Parquet becomes a view over the file (nothing is copied: large files are read
+        where they lie, with ``__row`` from the file's row numbers); CSV, Excel and
+        database rows become a temp table (database rows arrive in chunks of
+        :data:`SQL_CHUNK_ROWS`). Raises UserError for missing, empty, oversize,
+        unreadable or wrongly typed sources.
         """
         kind = self.kind
         if kind == "sql":
-            df = self._read_database()
-            _register_frame(con, name, df)
+            self._load_database(con, name)
         else:
             path = self._check_file(max_mb)
             if kind == "csv":
@@ -225,11 +230,16 @@ class Source:
 
     def _load_parquet(self, con: duckdb.DuckDBPyConnection, name: str, path: Path) -> None:
         try:
-            con.execute(
-                f'CREATE OR REPLACE TEMP TABLE "{name}" AS SELECT row_number() OVER () AS {ROW_COLUMN}, * '
-                "FROM read_parquet(?)",
-                [str(path)],
-            )
+            rel = con.read_parquet(str(path))
+            if "file_row_number" in rel.columns:  # the file has a column of that name: number the rows ourselves
+                con.execute(
+                    f'CREATE OR REPLACE TEMP TABLE "{name}" AS SELECT row_number() OVER () AS {ROW_COLUMN}, * '
+                    "FROM read_parquet(?)",
+                    [str(path)],
+                )
+                return
+            rel = con.read_parquet(str(path), file_row_number=True)
+            rel.project(f"file_row_number + 1 AS {ROW_COLUMN}, * EXCLUDE (file_row_number)").create_view(name)
         except duckdb.Error as exc:
             raise UserError(f"{self.label} is not a readable Parquet file ({_first_line(exc)}).") from None
 
@@ -246,7 +256,38 @@ class Source:
             df.columns = [f"column{i}" for i in range(len(df.columns))]
         return df
 
-    def _read_database(self) -> pd.DataFrame:
+    def _load_database(self, con: duckdb.DuckDBPyConnection, name: str) -> None:
+        """Read the query or table in chunks into temp table ``name``.
+
+        Column types are settled over all chunks, as if the rows had come in one frame:
+        a float column whose values are all whole numbers (a nullable integer column)
+        becomes BIGINT even when one chunk holds only NULLs.
+        """
+        parts: list[str] = []
+        whole: dict[str, list[bool]] = {}  # float column -> [all values whole so far, any value seen]
+        offset = 0
+        try:
+            for chunk in self._read_database():
+                part = f"{name}__part{len(parts)}"
+                _register_frame(con, part, chunk, first_row=offset + 1, whole_numbers=whole)
+                parts.append(part)
+                offset += len(chunk)
+            cols = [r[0] for r in con.execute(f'DESCRIBE "{parts[0]}"').fetchall()]
+            select = ", ".join(f'CAST("{c}" AS BIGINT) AS "{c}"' if whole.get(c, [False, False]) == [True, True]
+                               else f'"{c}"' for c in cols)  # column names as DuckDB reports them
+            union = " UNION ALL BY NAME ".join(f'SELECT * FROM "{p}"' for p in parts)
+            try:
+                con.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS SELECT {select} FROM ({union}) '
+                            f"ORDER BY {ROW_COLUMN}")
+            except duckdb.Error as exc:
+                raise UserError(f"The rows of {self.label} could not be combined ({_first_line(exc)}); "
+                                "cast the mixed columns to one type in the query.") from None
+        finally:
+            for p in parts:
+                con.execute(f'DROP TABLE IF EXISTS "{p}"')
+
+    def _read_database(self) -> Iterator[pd.DataFrame]:
+        """The query's or table's rows as DataFrames of at most :data:`SQL_CHUNK_ROWS` rows (at least one)."""
         import sqlalchemy as sa
 
         url = str(self.url)
@@ -269,7 +310,13 @@ class Source:
                         shown = ", ".join(sorted(names)[:20]) or "none"
                         raise UserError(f"Table {self.table!r} was not found on {mask_url(url)}. Tables: {shown}.")
                     stmt = sa.select(sa.text("*")).select_from(sa.table(tname, schema=schema or None))
-                return pd.read_sql(stmt, conn)
+                streaming = conn.execution_options(stream_results=True)
+                empty = True
+                for chunk in pd.read_sql(stmt, streaming, chunksize=SQL_CHUNK_ROWS):
+                    empty = False
+                    yield chunk
+                if empty:  # no rows: one empty frame with the columns
+                    yield pd.read_sql(stmt, conn)
         except UserError:
             raise
         except Exception as exc:  # noqa: BLE001 - connection, auth and SQL errors of any driver
@@ -289,8 +336,14 @@ def _make_read_only(conn) -> None:
         conn.execute(sa.text("SET TRANSACTION READ ONLY"))
 
 
-def _register_frame(con: duckdb.DuckDBPyConnection, name: str, df: pd.DataFrame) -> None:
-    """Hand a DataFrame to DuckDB as temp table ``name`` (with ``__row``)."""
+def _register_frame(con: duckdb.DuckDBPyConnection, name: str, df: pd.DataFrame, first_row: int = 1,
+                    whole_numbers: dict[str, list[bool]] | None = None) -> None:
+    """Hand a DataFrame to DuckDB as temp table ``name`` (with ``__row`` counting from ``first_row``).
+
+    A float column holding only whole numbers becomes BIGINT, unless ``whole_numbers``
+    is given: then the column stays DOUBLE and ``whole_numbers[column]`` is updated to
+    ``[all whole so far, any value seen]`` so the caller can decide over several chunks.
+    """
     df = df.copy()
     df.columns = _unique_names([str(c) for c in df.columns])
     for col in df.columns:
@@ -298,11 +351,19 @@ def _register_frame(con: duckdb.DuckDBPyConnection, name: str, df: pd.DataFrame)
         if s.dtype == object or str(s.dtype).startswith(("string", "str")):
             df[col] = s.map(lambda v: None if v is None or (isinstance(v, float) and pd.isna(v)) else str(v)
                             if not isinstance(v, str) else v).astype(object)
-        elif pd.api.types.is_float_dtype(s):
+        elif pd.api.types.is_float_dtype(s) or (whole_numbers is not None and pd.api.types.is_integer_dtype(s)):
             non_null = s.dropna()
-            if len(non_null) and (non_null == non_null.round()).all() and non_null.abs().max() < 2**53:
+            whole = bool((non_null == non_null.round()).all() and (non_null.abs().max() < 2**53 if len(non_null)
+                                                                    else True))
+            if whole_numbers is not None:
+                was_whole, seen = whole_numbers.get(col, [True, False])
+                whole_numbers[col] = [was_whole and whole, seen or len(non_null) > 0]
+            elif whole and len(non_null):
                 df[col] = s.astype("Int64")
-    df.insert(0, ROW_COLUMN, range(1, len(df) + 1))
+            continue
+        if whole_numbers is not None and s.notna().any():  # values that are not numbers: never BIGINT
+            whole_numbers[col] = [False, True]
+    df.insert(0, ROW_COLUMN, range(first_row, first_row + len(df)))
     view = f"__frame_{name}"
     con.register(view, df)
     try:

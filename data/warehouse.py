@@ -106,7 +106,8 @@ class Warehouse:
 
     # ----------------------------------------------------------------- writers
     @contextlib.contextmanager
-    def writer(self, layer: str, *, fresh: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    def writer(self, layer: str, *, fresh: bool = False,
+               con: duckdb.DuckDBPyConnection | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
         """Write a new snapshot of ``layer``; it becomes visible only on success.
 
         The connection's default database is the new snapshot (``USE layer``), so
@@ -115,6 +116,13 @@ class Warehouse:
         connection only, not on its cursors). ``fresh=True`` starts from an empty
         snapshot instead of a copy of the current one. Writers of one layer are
         serialised across processes by a lock file.
+
+        ``con``: write through this existing connection instead of a new one (an
+        import streams rows from its own staging tables straight into the snapshot).
+        The snapshot is attached to it as ``layer`` for the duration of the block, the
+        connection's default database is left as it is (address the layer's tables as
+        ``raw.accounts``), and everything attached or created by the writer is detached
+        or dropped again afterwards; the caller keeps and closes the connection.
         """
         if layer not in LAYERS:
             raise ValueError(f"unknown warehouse layer {layer!r}")
@@ -124,28 +132,45 @@ class Warehouse:
             new_path = self._path(new_name)
             if not fresh and layer in cur:
                 shutil.copyfile(self._path(cur[layer]), new_path)
-            con = duckdb.connect(config=duckdb_config())
+            own = con is None
+            if own:
+                con = duckdb.connect(config=duckdb_config())
+                home = None
+            else:
+                home = con.execute("SELECT current_database()").fetchall()[0][0]
+            attached: list[str] = []
+            temp_before = set() if own else _temp_objects(con)
             committed = False
             try:
                 con.execute(f"ATTACH '{_sql_path(new_path)}' AS {layer}")
+                attached.append(layer)
                 others = [o for o in LAYERS if o != layer and o in cur]
                 for other in others:
                     con.execute(f"ATTACH '{_sql_path(self._path(cur[other]))}' AS {other} (READ_ONLY)")
+                    attached.append(other)
                 con.execute(f"USE {layer}")
                 if layer == "raw":
                     ensure_raw_schema(con)
                 _expose_layers(con, others, temp=True)
                 if "raw" not in cur and layer != "raw":
                     _expose_empty_raw(con, temp=True)
+                if home is not None:
+                    con.execute(f'USE "{home}"')  # the caller's own database, from DuckDB's catalog
                 yield con
                 con.execute(f"CHECKPOINT {layer}")
-                con.close()
+                if own:
+                    con.close()
+                else:
+                    _release(con, home, attached, temp_before)
                 self._commit(layer, new_name)
                 committed = True
             finally:
                 if not committed:
                     with contextlib.suppress(Exception):
-                        con.close()
+                        if own:
+                            con.close()
+                        else:
+                            _release(con, home, attached, temp_before)
                     for p in (new_path, Path(str(new_path) + ".wal")):
                         with contextlib.suppress(FileNotFoundError):
                             p.unlink()
@@ -181,6 +206,24 @@ def duckdb_config() -> dict[str, str]:
     if os.environ.get("CSAI_DUCKDB_THREADS"):
         config["threads"] = os.environ["CSAI_DUCKDB_THREADS"]
     return config
+
+
+def _temp_objects(con: duckdb.DuckDBPyConnection) -> set[tuple[str, str]]:
+    """(kind, name) of the temporary tables and views on ``con``."""
+    rows = con.execute("SELECT 'TABLE', table_name FROM duckdb_tables() WHERE temporary "
+                       "UNION ALL SELECT 'VIEW', view_name FROM duckdb_views() WHERE temporary AND NOT internal").fetchall()
+    return {(kind, name) for kind, name in rows}
+
+
+def _release(con: duckdb.DuckDBPyConnection, home: str | None, attached: list[str],
+             temp_before: set[tuple[str, str]]) -> None:
+    """Undo what :meth:`Warehouse.writer` did to a caller's connection: temp objects, USE, ATTACHes."""
+    for kind, name in _temp_objects(con) - temp_before:
+        con.execute(f'DROP {kind} IF EXISTS temp.main."{name}"')  # names from DuckDB's catalog
+    if home is not None:
+        con.execute(f'USE "{home}"')
+    for db in reversed(attached):
+        con.execute(f"DETACH {db}")
 
 
 def _sql_path(path: Path) -> str:

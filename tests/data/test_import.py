@@ -184,6 +184,65 @@ def test_parquet_and_excel_sources(tmp_path):
                 "1", "a", date(2024, 1, 1))
 
 
+def test_parquet_is_read_in_place_with_file_row_numbers_and_order(tmp_path, wh, monkeypatch):
+    import tempfile
+
+    n = 5000
+    events = pd.DataFrame({
+        "account_id": ["A1", "A2", "A3", "A1"] * (n // 4),
+        "event_time": pd.date_range("2025-01-01", periods=n, freq="h"),
+        "event_type": ["login"] * n,
+        "quantity": [1.0] * n,
+    })
+    events.loc[4321, "quantity"] = -1.0  # a warning, reported at its file row
+    events.loc[4001, "event_type"] = None  # an error
+    events.to_parquet(tmp_path / "e.parquet", row_group_size=512)  # several row groups
+    staging = tmp_path / "staging"
+    staging.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(staging))
+    with pytest.raises(ImportValidationError) as err:
+        import_table(wh, "events", str(tmp_path / "e.parquet"), today=TODAY)
+    codes = {p.code: p for p in err.value.report.problems}
+    assert codes["missing_value"].examples == [{"row": 4002}]
+    assert codes["out_of_range"].examples == [{"row": 4322, "quantity": "-1.0"}]
+    events.loc[4001, "event_type"] = "login"
+    events.rename(columns={"quantity": "file_row_number"}).to_parquet(tmp_path / "f.parquet")  # a clashing name
+    events.to_parquet(tmp_path / "e.parquet", row_group_size=512)
+    res = import_table(wh, "events", str(tmp_path / "e.parquet"), today=TODAY)
+    assert res.tables == {"events": n} and res.report.codes() == {"out_of_range"}
+    with wh.reader() as con:
+        got = con.execute("SELECT event_time FROM events").df()["event_time"]
+    assert got.tolist() == events["event_time"].tolist()  # written in file order
+    res = import_table(wh, "events", str(tmp_path / "f.parquet"), today=TODAY)
+    assert res.tables == {"events": n} and "dropped_columns" in res.report.codes()
+    assert list(staging.iterdir()) == []  # the private staging folder is removed after each import
+
+
+def test_writer_on_an_existing_connection_publishes_and_cleans_up(tmp_path, wh):
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("CREATE TEMP TABLE mine AS SELECT 'A9' AS account_id")
+    with wh.writer("raw", con=con) as w:
+        assert w is con
+        assert con.execute("SELECT current_database()").fetchall()[0][0] == "memory"
+        con.execute("INSERT INTO raw.accounts (account_id) SELECT account_id FROM mine")
+    assert {r[0] for r in con.execute("SELECT database_name FROM duckdb_databases() WHERE NOT internal").fetchall()} \
+        == {"memory"}
+    assert con.execute("SELECT * FROM mine").fetchall() == [("A9",)]  # the caller's objects are untouched
+    with wh.reader() as r:
+        assert r.execute("SELECT count(*) FROM accounts WHERE account_id = 'A9'").fetchall()[0][0] == 1
+    before, version = snapshot(wh), wh.version()
+    with pytest.raises(duckdb.Error):
+        with wh.writer("raw", con=con):
+            con.execute("INSERT INTO raw.accounts (account_id) VALUES ('A10')")
+            con.execute("SELECT * FROM no_such_table")
+    assert wh.version() == version and len(list(Path(wh.root).glob("raw-*.duckdb"))) <= 3
+    assert_same(before, snapshot(wh))
+    assert con.execute("SELECT count(*) FROM duckdb_databases() WHERE database_name = 'raw'").fetchall()[0][0] == 0
+    con.close()
+
+
 def test_flat_import(tmp_path, wh):
     res = import_flat(wh, str(FIX / "flat_crm.csv"), "customerID", "Churn", today=TODAY)
     assert res.tables == {"accounts": 5, "account_labels": 5}

@@ -212,3 +212,30 @@ def test_postgres_password_is_never_shown(postgres_crm, tmp_path):
         assert r.returncode == 2
         assert PG_PASSWORD not in r.stdout + r.stderr and "Wr0ng-pa55word" not in r.stdout + r.stderr
         assert "***" in r.stderr
+
+
+def test_database_rows_arrive_in_chunks_with_types_settled_over_all_chunks(tmp_path, monkeypatch):
+    import data.sources
+
+    monkeypatch.setattr(data.sources, "SQL_CHUNK_ROWS", 2)  # three chunks of the three accounts and 5 events
+    url = f"sqlite:///{tmp_path / 'crm.sqlite'}"
+    engine = sa.create_engine(url)
+    _fill(engine)
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO usage VALUES (3, '2026-01-04 10:00:00', 'login'), "
+                             "(1, 'not a time', 'login')"))
+    engine.dispose()
+    wh = Warehouse(tmp_path / "wh")
+    import_table(wh, "accounts", Source(url=url, table="crm_accounts"), today=TODAY)
+    with wh.reader() as con:
+        types = dict(con.execute("SELECT column_name, data_type FROM information_schema.columns "
+                                 "WHERE table_name = 'accounts'").fetchall())
+    assert types["seats"] == "BIGINT"  # 5, 50 in the first chunk and only NULL in the second
+    assert rows(wh, "SELECT account_id, seats FROM accounts ORDER BY 1") == [("1", 5), ("2", 50), ("3", None)]
+    from data.validation import ImportValidationError
+
+    with pytest.raises(ImportValidationError) as err:
+        import_table(wh, "events", Source(url=url, query="SELECT customer, occurred_at AS event_time, kind AS "
+                                                          "event_type FROM usage ORDER BY rowid"), today=TODAY)
+    problem = next(p for p in err.value.report.errors if p.code == "parse_failed")
+    assert problem.examples[0] == {"row": 5, "event_time": "not a time"}  # row numbers run on across chunks
