@@ -27,28 +27,33 @@ def capture(node) -> dict:
         if kind == "tab":
             out["label"] = getattr(node, "label", "Tab")
         return out
-    item: dict = {"kind": kind}
     try:
-        if kind in TEXT_KINDS:
-            item["value"] = str(node.value)
-        elif kind == "metric":
-            item.update(label=node.label, value=node.value, delta=getattr(node, "delta", None))
-        elif kind in ("dataframe", "table"):
-            item["value"] = node.value
-        elif kind == "plotly_chart":
-            item["spec"] = node.proto.spec
-        elif kind in ("multiselect", "selectbox", "radio", "button_group"):
-            item.update(label=getattr(node, "label", kind), options=list(getattr(node, "options", []) or []))
-        elif kind in ("text_input", "number_input", "checkbox", "toggle", "button", "download_button",
-                      "date_input", "slider", "text_area", "page_link"):
-            item["label"] = getattr(node, "label", kind) or kind
-        elif kind == "badge":
-            item["label"] = getattr(node.proto, "body", "badge") if hasattr(node, "proto") else "badge"
-        else:
-            item["proto_type"] = kind
+        return {"kind": kind, **_element_data(node, kind)}
     except Exception:  # noqa: BLE001 - an element we cannot read is replayed as a caption
-        item = {"kind": "caption", "value": kind}
-    return item
+        return {"kind": "caption", "value": kind}
+
+
+def _element_data(node, kind: str) -> dict:
+    # One flat ``match`` (not an if/elif chain): Streamlit's script transform re-walks every
+    # nested branch, and this file is compiled on every floor run.
+    match kind:
+        case _ if kind in TEXT_KINDS:
+            return {"value": str(node.value)}
+        case "metric":
+            return {"label": node.label, "value": node.value, "delta": getattr(node, "delta", None)}
+        case "dataframe" | "table":
+            return {"value": node.value}
+        case "plotly_chart":
+            return {"spec": node.proto.spec, "config": node.proto.config or "{}"}
+        case "multiselect" | "selectbox" | "radio" | "button_group":
+            return {"label": getattr(node, "label", kind), "options": list(getattr(node, "options", []) or [])}
+        case ("text_input" | "number_input" | "checkbox" | "toggle" | "button" | "download_button" | "date_input"
+              | "slider" | "text_area" | "page_link"):
+            return {"label": getattr(node, "label", kind) or kind}
+        case "badge":
+            return {"label": getattr(node.proto, "body", "badge") if hasattr(node, "proto") else "badge"}
+        case _:
+            return {"proto_type": kind}
 
 
 def count_elements(spec: dict) -> dict[str, int]:
@@ -65,65 +70,86 @@ def count_elements(spec: dict) -> dict[str, int]:
     return counts
 
 
-def _render(node: dict, st, path: str) -> None:
-    if "block" in node:
-        kids = node["children"]
-        kind = node["block"]
-        if kind in ("main", "SpecialBlock"):
-            for i, c in enumerate(kids):
-                _render(c, st, f"{path}.{i}")
-        elif kids and all(c.get("block") == "column" for c in kids):
-            cols = st.columns(len(kids))
-            for i, (col, c) in enumerate(zip(cols, kids, strict=True)):
+def _layout(node: dict) -> str:
+    kids = node["children"]
+    if node["block"] in ("main", "SpecialBlock"):
+        return "flat"
+    if kids and all(c.get("block") == "column" for c in kids):
+        return "columns"
+    if kids and all(c.get("block") == "tab" for c in kids):
+        return "tabs"
+    return "container"
+
+
+def _render_children(children: list, st, path: str) -> None:
+    for i, c in enumerate(children):
+        _render(c, st, f"{path}.{i}")
+
+
+def _render_block(node: dict, st, path: str) -> None:
+    kids = node["children"]
+    match _layout(node):
+        case "flat":
+            _render_children(kids, st, path)
+        case "columns":
+            for i, (col, c) in enumerate(zip(st.columns(len(kids)), kids, strict=True)):
                 with col:
-                    for j, g in enumerate(c["children"]):
-                        _render(g, st, f"{path}.{i}.{j}")
-        elif kids and all(c.get("block") == "tab" for c in kids):
+                    _render_children(c["children"], st, f"{path}.{i}")
+        case "tabs":
             tabs = st.tabs([c.get("label") or f"Tab {i}" for i, c in enumerate(kids)])
             for i, (tab, c) in enumerate(zip(tabs, kids, strict=True)):
                 with tab:
-                    for j, g in enumerate(c["children"]):
-                        _render(g, st, f"{path}.{i}.{j}")
-        else:
+                    _render_children(c["children"], st, f"{path}.{i}")
+        case _:
             with st.container():
-                for i, c in enumerate(kids):
-                    _render(c, st, f"{path}.{i}")
+                _render_children(kids, st, path)
+
+
+def _render(node: dict, st, path: str) -> None:
+    if "block" in node:
+        _render_block(node, st, path)
         return
     kind, key = node["kind"], f"floor{path}"
-    if kind in ("title", "header", "subheader", "markdown", "caption", "text", "error", "info", "warning", "success"):
-        getattr(st, kind)(node["value"])
-    elif kind == "metric":
-        st.metric(node["label"], node["value"], border=True)
-    elif kind in ("dataframe", "table"):
-        st.dataframe(node["value"], hide_index=True)
-    elif kind == "plotly_chart":
-        st.plotly_chart(json.loads(node["spec"]), key=key)
-    elif kind == "multiselect":
-        st.multiselect(node["label"], node["options"], key=key)
-    elif kind == "selectbox":
-        st.selectbox(node["label"], node["options"] or ["-"], key=key)
-    elif kind == "radio":
-        st.radio(node["label"], node["options"] or ["-"], key=key)
-    elif kind == "button_group":
-        st.segmented_control(node["label"], node["options"] or ["-"], key=key)
-    elif kind == "text_input":
-        st.text_input(node["label"], key=key)
-    elif kind == "number_input":
-        st.number_input(node["label"], key=key)
-    elif kind in ("checkbox", "toggle"):
-        getattr(st, kind)(node["label"], key=key)
-    elif kind == "button":
-        st.button(node["label"], key=key)
-    elif kind == "download_button":
-        st.download_button(node["label"], data=b"a,b\n1,2\n", key=key)
-    elif kind == "page_link":
-        st.page_link("https://example.com", label=node["label"])
-    elif kind == "badge":
-        st.badge(str(node.get("label") or "badge"))
-    elif kind == "component_instance":
-        pass  # the login cookie component; the floor page has no login
-    else:
-        st.caption(node.get("proto_type", kind))
+    match kind:
+        case "title" | "header" | "subheader" | "markdown" | "caption" | "text" | "error" | "info" | "warning" | "success":
+            getattr(st, kind)(node["value"])
+        case "metric":
+            st.metric(node["label"], node["value"], border=True)
+        case "dataframe" | "table":
+            st.dataframe(node["value"], hide_index=True)
+        case "plotly_chart":
+            # The pages hand Streamlit built Figures, which it serialises as they are; a dict would be
+            # validated trace by trace first, a cost the pages do not pay. So: a Figure, built unvalidated.
+            import plotly.graph_objects as go
+
+            figure = go.Figure(json.loads(node["spec"]), _validate=False)
+            st.plotly_chart(figure, key=key, config=json.loads(node.get("config") or "{}"))
+        case "multiselect":
+            st.multiselect(node["label"], node["options"], key=key)
+        case "selectbox":
+            st.selectbox(node["label"], node["options"] or ["-"], key=key)
+        case "radio":
+            st.radio(node["label"], node["options"] or ["-"], key=key)
+        case "button_group":
+            st.segmented_control(node["label"], node["options"] or ["-"], key=key)
+        case "text_input":
+            st.text_input(node["label"], key=key)
+        case "number_input":
+            st.number_input(node["label"], key=key)
+        case "checkbox" | "toggle":
+            getattr(st, kind)(node["label"], key=key)
+        case "button":
+            st.button(node["label"], key=key)
+        case "download_button":
+            st.download_button(node["label"], data=b"a,b\n1,2\n", key=key)
+        case "page_link":
+            st.page_link("https://example.com", label=node["label"])
+        case "badge":
+            st.badge(str(node.get("label") or "badge"))
+        case "component_instance":
+            pass  # the login cookie component; the floor page has no login
+        case _:
+            st.caption(node.get("proto_type", kind))
 
 
 def render(spec: dict) -> None:
