@@ -15,6 +15,7 @@ from datetime import date
 from typing import Any
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 TOP_DRIVERS_FOR_RULES = 3
@@ -165,10 +166,21 @@ def eligibility_frame(warehouse) -> tuple[pd.DataFrame, bool]:
     df = accounts.merge(scores, on="account_id", how="left")
     top = drivers.drop_duplicates("account_id")[["account_id", "group"]].rename(columns={"group": "top_driver_group"})
     df = df.merge(top, on="account_id", how="left")
-    rising = drivers[pd.to_numeric(drivers["shap"], errors="coerce") > 0]
-    groups = rising.groupby("account_id")["group"].agg(lambda g: sorted(set(g.dropna())))
-    df["top_driver_groups"] = df["account_id"].map(groups).apply(lambda v: v if isinstance(v, list) else [])
+    rising = drivers.loc[(pd.to_numeric(drivers["shap"], errors="coerce") > 0) & drivers["group"].notna(),
+                         ["account_id", "group"]]
+    groups = _lists_by_key(rising.drop_duplicates().sort_values(["account_id", "group"]))
+    df["top_driver_groups"] = [groups.get(a, []) for a in df["account_id"]]
     return df, True
+
+
+def _lists_by_key(pairs: pd.DataFrame) -> dict[Any, list]:
+    """First column -> list of the second column's values, for rows sorted by the first (one pass, no groupby)."""
+    if pairs.empty:
+        return {}
+    keys = pairs.iloc[:, 0].to_numpy(dtype=object)
+    values = pairs.iloc[:, 1].to_numpy(dtype=object)
+    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+    return {keys[i]: values[i:j].tolist() for i, j in zip(starts, np.r_[starts[1:], len(keys)], strict=True)}
 
 
 def _contact_name(email: str | None) -> str:
@@ -188,7 +200,7 @@ def contacts_by_role(warehouse, account_ids: list[str]) -> dict[str, dict[str, d
         name = '"name"' if "name" in cols else "NULL"
         rows = con.execute(
             f"""SELECT account_id, role, email, {name} AS name FROM contacts
-                WHERE list_contains(?, account_id) AND email IS NOT NULL
+                WHERE account_id IN (SELECT unnest(?)) AND email IS NOT NULL
                   AND (active_from IS NULL OR active_from <= ?) AND (active_to IS NULL OR active_to > ?)
                 ORDER BY account_id, active_from NULLS FIRST""",  # noqa: S608 - fixed identifiers
             [list(account_ids), as_of, as_of],

@@ -20,7 +20,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from data.access import Viewer
-from data.opstore import audit, now
+from data.opstore import audit, audit_log, now
 from playbooks.definitions import Playbook, PlaybookError
 from playbooks.store import alert_reads, alerts, runs, steps, tasks
 from playbooks.templates import render, render_json
@@ -262,13 +262,7 @@ def create_runs_batch(engine: sa.Engine, playbook: Playbook, items: list[tuple[d
     created: list[tuple[int, bool]] = []
     try:
         with engine.begin() as conn:
-            for values, rendered, _ in prepared:
-                run_id = conn.execute(runs.insert().values(**values)).inserted_primary_key[0]
-                for position, r in enumerate(rendered):
-                    _insert_step(conn, run_id, position, r, values["account_id"], values["holdout"], at)
-                audit(conn, triggered_by, "playbook.run.create", f"run:{run_id}", playbook_id=playbook.id,
-                      account_id=values["account_id"], trigger=trigger_type, holdout=values["holdout"])
-                created.append((run_id, values["holdout"]))
+            created = _insert_runs(conn, prepared, triggered_by, trigger_type, playbook.id, at)
     except sa.exc.IntegrityError:
         created = []
         for values, _, ctx in prepared:
@@ -279,7 +273,44 @@ def create_runs_batch(engine: sa.Engine, playbook: Playbook, items: list[tuple[d
     return created, errors
 
 
-def _insert_step(conn, run_id: int, position: int, r: dict, account_id: str, holdout: bool, at: datetime) -> None:
+def _insert_runs(conn, prepared: list[tuple[dict, list[dict], dict]], actor: str, trigger_type: str,
+                 playbook_id: int, at: datetime) -> list[tuple[int, bool]]:
+    """Insert prepared runs with their steps, tasks, alerts and audit rows: one multi-row INSERT per table."""
+    if not prepared:
+        return []
+    run_ids = conn.execute(runs.insert().returning(runs.c.id, sort_by_parameter_order=True),
+                           [values for values, _, _ in prepared]).scalars().all()
+    step_rows, step_of = [], []
+    for run_id, (values, rendered, _) in zip(run_ids, prepared, strict=True):
+        for position, r in enumerate(rendered):
+            step_rows.append(_step_row(run_id, position, r, values["holdout"], at))
+            step_of.append((run_id, values["account_id"], r["payload"]))
+    step_ids = conn.execute(steps.insert().returning(steps.c.id, sort_by_parameter_order=True),
+                            step_rows).scalars().all() if step_rows else []
+    results = []
+    for table, kind, label in ((tasks, "task", "task {} created"), (alerts, "alert", "alert {} posted")):
+        made = [(step_id, _outcome_row(kind, step_id, run_id, account_id, payload, at))
+                for step_id, row, (run_id, account_id, payload) in zip(step_ids, step_rows, step_of, strict=True)
+                if row["status"] == "delivered" and row["kind"] == kind]
+        if made:
+            ids = conn.execute(table.insert().returning(table.c.id, sort_by_parameter_order=True),
+                               [row for _, row in made]).scalars().all()
+            results += [{"b_id": step_id, "b_result": label.format(new_id)}
+                        for (step_id, _), new_id in zip(made, ids, strict=True)]
+    if results:
+        conn.execute(steps.update().where(steps.c.id == sa.bindparam("b_id")).values(result=sa.bindparam("b_result")),
+                     results)
+    stamp = now()
+    conn.execute(audit_log.insert(), [
+        {"at": stamp, "actor": actor, "action": "playbook.run.create", "target": f"run:{run_id}",
+         "detail": json.dumps({"playbook_id": playbook_id, "account_id": values["account_id"], "trigger": trigger_type,
+                               "holdout": values["holdout"]}, default=str, sort_keys=True)}
+        for run_id, (values, _, _) in zip(run_ids, prepared, strict=True)])
+    return [(run_id, values["holdout"]) for run_id, (values, _, _) in zip(run_ids, prepared, strict=True)]
+
+
+def _step_row(run_id: int, position: int, r: dict, holdout: bool, at: datetime) -> dict[str, Any]:
+    """The outbox row of one rendered step: holdout steps are skipped, problems fail, tasks and alerts deliver."""
     kind, payload = r["kind"], r["payload"]
     status, result, error = "pending", None, None
     if holdout:
@@ -290,26 +321,30 @@ def _insert_step(conn, run_id: int, position: int, r: dict, account_id: str, hol
         status = "delivered"
     elif kind == "email" and r["requires_confirmation"]:
         status = "awaiting_confirmation"
-    step_id = conn.execute(steps.insert().values(
-        run_id=run_id, position=position, kind=kind, status=status, payload=json.dumps(payload, default=str),
-        requires_confirmation=r["requires_confirmation"], attempts=0, max_attempts=5, result=result,
-        last_error=error, created_at=at, updated_at=at, delivered_at=at if status == "delivered" else None,
-    )).inserted_primary_key[0]
-    if status != "delivered":
-        return
+    return dict(run_id=run_id, position=position, kind=kind, status=status, payload=json.dumps(payload, default=str),
+                requires_confirmation=r["requires_confirmation"], attempts=0, max_attempts=5, result=result,
+                last_error=error, created_at=at, updated_at=at, delivered_at=at if status == "delivered" else None)
+
+
+def _outcome_row(kind: str, step_id: int, run_id: int, account_id: str, payload: dict, at: datetime) -> dict[str, Any]:
+    """The task or alert row a delivered step creates."""
     if kind == "task":
-        task_id = conn.execute(tasks.insert().values(
-            step_id=step_id, run_id=run_id, account_id=account_id, title=payload["title"],
-            description=payload.get("description") or None, assignee=payload.get("assignee"),
-            due_at=datetime.fromisoformat(payload["due_at"]), status="open", created_at=at,
-        )).inserted_primary_key[0]
-        conn.execute(steps.update().where(steps.c.id == step_id).values(result=f"task {task_id} created"))
-    else:
-        alert_id = conn.execute(alerts.insert().values(
-            step_id=step_id, run_id=run_id, account_id=account_id, recipient_user=payload.get("recipient_user"),
-            recipient_role=payload.get("recipient_role"), message=payload["message"], created_at=at,
-        )).inserted_primary_key[0]
-        conn.execute(steps.update().where(steps.c.id == step_id).values(result=f"alert {alert_id} posted"))
+        return dict(step_id=step_id, run_id=run_id, account_id=account_id, title=payload["title"],
+                    description=payload.get("description") or None, assignee=payload.get("assignee"),
+                    due_at=datetime.fromisoformat(payload["due_at"]), status="open", created_at=at)
+    return dict(step_id=step_id, run_id=run_id, account_id=account_id, recipient_user=payload.get("recipient_user"),
+                recipient_role=payload.get("recipient_role"), message=payload["message"], created_at=at)
+
+
+def _insert_step(conn, run_id: int, position: int, r: dict, account_id: str, holdout: bool, at: datetime) -> None:
+    row = _step_row(run_id, position, r, holdout, at)
+    step_id = conn.execute(steps.insert().values(**row)).inserted_primary_key[0]
+    if row["status"] != "delivered":
+        return
+    table, label = (tasks, "task {} created") if r["kind"] == "task" else (alerts, "alert {} posted")
+    new_id = conn.execute(table.insert().values(**_outcome_row(r["kind"], step_id, run_id, account_id, r["payload"],
+                                                               at))).inserted_primary_key[0]
+    conn.execute(steps.update().where(steps.c.id == step_id).values(result=label.format(new_id)))
 
 
 def refresh_run_status(conn, run_id: int, actor: str = "system") -> None:

@@ -25,7 +25,7 @@ from playbooks.runs import Run, create_run, create_runs_batch, render_step
 from playbooks.store import runs, steps
 from playbooks.templates import TemplateProblem
 
-RULE_BATCH = 200
+RULE_BATCH = 1000  # runs per transaction: large enough to be fast, short enough not to block other writers
 
 
 def _check_scope(viewer: Viewer | None, ctx: dict) -> None:
@@ -202,12 +202,13 @@ def run_rules(engine: sa.Engine, warehouse, *, at: datetime | None = None, playb
         report.messages.append("No scores yet, so no rule can enroll anyone; run `cli.py score` first.")
         return report
     rng = rng if rng is not None else np.random.default_rng()
-    created_ids: list[int] = []
+    plans = []  # (playbook, stats, accounts to enroll, holdout flags), in playbook order
     for pb in pbs:
         stats = {"eligible": 0, "in_cooldown": 0, "runs_created": 0, "holdout": 0, "already_enrolled": 0,
                  "errors": 0}
         eligible = frame.loc[rule_mask(frame, pb.rule), "account_id"].tolist()
         stats["eligible"] = len(eligible)
+        todo: list[str] = []
         if eligible:
             with engine.connect() as conn:
                 recent = set(conn.execute(
@@ -217,8 +218,12 @@ def run_rules(engine: sa.Engine, warehouse, *, at: datetime | None = None, playb
                 ).scalars())
             todo = [a for a in eligible if a not in recent]
             stats["in_cooldown"] = len(eligible) - len(todo)
-            flags = draw_holdout(len(todo), pb.holdout_pct, rng)
-            contexts = account_contexts(warehouse, todo) if todo else {}
+        plans.append((pb, stats, todo, draw_holdout(len(todo), pb.holdout_pct, rng)))
+    wanted = list(dict.fromkeys(a for _, _, todo, _ in plans for a in todo))
+    contexts = account_contexts(warehouse, wanted) if wanted else {}  # one read for every playbook
+    created_ids: list[int] = []
+    for pb, stats, todo, flags in plans:
+        if stats["eligible"]:
             items = [(contexts[a], bool(f)) for a, f in zip(todo, flags, strict=True) if a in contexts]
             for chunk in range(0, len(items), RULE_BATCH):
                 made, errors = create_runs_batch(engine, pb, items[chunk:chunk + RULE_BATCH], trigger_type="rule",

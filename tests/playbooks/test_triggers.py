@@ -207,3 +207,25 @@ def test_csm_can_only_trigger_in_their_book_and_bulk_collects_problems(ws):
                          idempotency_key="bulk-1")
     assert not again.created and len(again.existing) == 2
     assert set(list_runs(ws.engine, viewer=maya)["account_id"]) == {"A0001", "A0003"}
+
+
+def test_rule_runs_write_the_same_rows_as_a_manual_trigger(tmp_path):
+    ws = build_workspace(tmp_path / "ws", n=6)
+    alert = {"type": "alert", "to": "csm", "message": "{{ account.name }} needs a call"}
+    pb = _playbook(ws, rule={"risk_bands": ["high"]}, holdout_pct=0, steps=[*TASK_AND_EMAIL, alert])
+    manual = trigger_manual(ws.engine, ws.warehouse, pb.id, "A0001", actor="maya")
+    report = run_rules(ws.engine, ws.warehouse, playbook_ids=[pb.id], at=now() + timedelta(days=400))
+    assert report.runs_created == 6 and report.steps_delivered == 12  # a task and an alert per run
+
+    def shape(run_id):
+        r = get_run(ws.engine, run_id)
+        return [(s["kind"], s["status"], (s["result"] or "").split(" ")[0], s["payload"].get("title")
+                 or s["payload"].get("message") or s["payload"].get("subject")) for s in r.steps]
+
+    rule_run = list_runs(ws.engine, trigger_type="rule", account_id="A0001")["id"].iloc[0]
+    assert shape(int(rule_run)) == shape(manual.id)
+    with ws.engine.connect() as conn:
+        linked = conn.execute(sa.select(steps.c.result, tasks.c.id).join(tasks, tasks.c.step_id == steps.c.id)
+                              .where(tasks.c.run_id == int(rule_run))).one()
+    assert linked.result == f"task {linked.id} created"
+    assert len(read_audit(ws.engine, action="playbook.run.create")) == 7
