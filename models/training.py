@@ -53,6 +53,7 @@ class TrainConfig:
     test_months: int = 3
     calib_months: int = 2  # months per rolling validation block
     validation_blocks: int = 3  # rolling-origin blocks that choose the candidate and fit the calibrator
+    max_train_rows: int | None = 300_000  # larger training sets are sampled by whole accounts (time mode)
     backtest_cutoffs: int = 3
     backtest_step_months: int = 2
     cv_folds: int = 5
@@ -294,11 +295,22 @@ def _train_time(obs: ObservationSet, config: TrainConfig, say) -> TrainResult:
         raise UserError(f"Not enough labelled history for a time-ordered test: need about "
                         f"{need} months plus the {config.horizon_days}-day horizon.")
     od = labelled["obs_date"]
+    accounts = np.sort(labelled["account_id"].astype(str).unique())
+    account_draw = pd.Series(np.random.default_rng(config.seed).random(len(accounts)), index=accounts)
+    row_draw = account_draw.reindex(labelled["account_id"].astype(str)).to_numpy()
 
     def rows(ds: list[date]) -> pd.DataFrame:
-        return labelled[od.isin(ds)]
+        return labelled[od.isin(ds).to_numpy()]
 
-    fit_rows, test = rows(split.fit), rows(split.test)
+    def train_rows(ds: list[date]) -> pd.DataFrame:
+        """Rows of ``ds`` to fit on: beyond ``max_train_rows``, the rows of a random share of accounts."""
+        mask = od.isin(ds).to_numpy()
+        n = int(mask.sum())
+        if config.max_train_rows and n > config.max_train_rows:
+            mask &= row_draw < config.max_train_rows / n
+        return labelled[mask]
+
+    fit_rows, test = train_rows(split.fit), rows(split.test)
     for name, part in (("training", fit_rows), ("validation", rows(split.folds[-1][1])), ("test", test)):
         if part[label].nunique() < 2:
             raise UserError(f"The {name} slice has no {'churned' if config.target == 'churn' else 'expanding'} "
@@ -309,7 +321,7 @@ def _train_time(obs: ObservationSet, config: TrainConfig, say) -> TrainResult:
     obs = _without(obs, screened)
 
     # Choose: every candidate is fitted on each rolling block's earlier dates and scored on the block.
-    folds = [(rows(t), rows(v)) for t, v in split.folds]
+    folds = [(train_rows(t), rows(v)) for t, v in split.folds]
     folds = [(t, v) for t, v in folds if t[label].nunique() == 2 and v[label].nunique() == 2]
     scored = []
     for algo, params in _candidates(config.algorithm):
@@ -361,8 +373,8 @@ def _train_time(obs: ObservationSet, config: TrainConfig, say) -> TrainResult:
         s = _time_split(dates, config, shift=k * config.backtest_step_months, blocks=1)
         if s is None:
             break
-        s_fit, s_test = rows(s.fit), rows(s.test)
-        s_folds = [(rows(t), rows(v)) for t, v in s.folds]
+        s_fit, s_test = train_rows(s.fit), rows(s.test)
+        s_folds = [(train_rows(t), rows(v)) for t, v in s.folds]
         if s_fit[label].nunique() < 2 or any(f[label].nunique() < 2 for pair in s_folds for f in pair):
             break
         s_scores = [fit_candidate(algo, params, t).decision_function(v) for t, v in s_folds]
@@ -374,10 +386,10 @@ def _train_time(obs: ObservationSet, config: TrainConfig, say) -> TrainResult:
                                       label))
 
     # Production: the same recipe on every labelled date (calibrated on the latest block).
-    final_folds = [(rows(t), rows(v)) for t, v in _rolling_folds(dates, _gap(config), 1, config.calib_months)]
+    final_folds = [(train_rows(t), rows(v)) for t, v in _rolling_folds(dates, _gap(config), 1, config.calib_months)]
     if final_folds and all(f[label].nunique() == 2 for pair in final_folds for f in pair):
         final_scores = [fit_candidate(algo, params, t).decision_function(v) for t, v in final_folds]
-        final_model = CalibratedModel(base=fit_candidate(algo, params, labelled),
+        final_model = CalibratedModel(base=fit_candidate(algo, params, train_rows(dates)),
                                       calibrator=calibrator_for(final_scores, final_folds)[0])
     else:
         final_model = model
@@ -400,6 +412,8 @@ def _train_time(obs: ObservationSet, config: TrainConfig, say) -> TrainResult:
         "comparison": comparison, "health_score": health, "backtest": backtest,
         "base_rate": base_rate, "risk_thresholds": list(trained.risk_thresholds),
         "screened_out": screened,
+        "training_rows": {"used": int(len(fit_rows)), "available": int(od.isin(split.fit).sum()),
+                          "max_train_rows": config.max_train_rows},
     }
     predictions = pd.DataFrame({"account_id": test["account_id"].to_numpy(),
                                 "obs_date": test["obs_date"].astype(str).to_numpy(),
