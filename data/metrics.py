@@ -19,6 +19,7 @@ the sentence a CSM reads ("Daily active users fell 45% vs the previous 60 days")
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 from dataclasses import dataclass
@@ -198,7 +199,10 @@ def account_attribute_columns(con: duckdb.DuckDBPyConnection,
     Canonical segment/industry/region/plan plus custom attributes; identifier-like
     columns, dates, ``csm`` and anything in ``exclude`` (e.g. a label column) are left out.
     """
-    accounts = con.execute("SELECT * FROM accounts").df()
+    return _attribute_columns(con.execute("SELECT * FROM accounts").df(), exclude)
+
+
+def _attribute_columns(accounts: pd.DataFrame, exclude: tuple[str, ...]) -> tuple[list[str], list[str]]:
     numeric: list[str] = []
     categorical: list[str] = []
     for col in accounts.columns:
@@ -222,49 +226,58 @@ def account_attribute_columns(con: duckdb.DuckDBPyConnection,
 
 
 # --------------------------------------------------------------------------- compute
+_DAY_ZERO = np.datetime64("1970-01-01", "D")
+_WINDOW_CELLS = 1 << 24  # accounts x day bins held at once in the window arrays (bounds memory)
+
+
 def compute_metrics(con: duckdb.DuckDBPyConnection, obs: pd.DataFrame, *,
                     exclude_attributes: tuple[str, ...] = (), types: list[str] | None = None) -> MetricTable:
     """All metrics for each row of ``obs`` (columns ``account_id``, ``obs_date``).
 
-    Two set-based queries cover every observation date at once; the result has one row
-    per ``obs`` row in the same order, with ``account_id`` and ``obs_date`` first.
-    ``types`` fixes the event types that get metrics (default: all in ``events``).
+    Four set-based queries cover every observation date at once (``account_metrics``,
+    ``usage_metrics``, ``named_users`` and ``event_metrics``; the last three read each event
+    row once); window sums over their day bins are taken in numpy. The result has one row
+    per ``obs`` row in the same order, with ``account_id`` and ``obs_date`` (a ``date``)
+    first. ``types`` fixes the event types that get metrics (default: all in ``events``).
     """
-    obs = obs[["account_id", "obs_date"]].copy()
-    obs["account_id"] = obs["account_id"].astype(str)
-    obs["obs_date"] = pd.to_datetime(obs["obs_date"]).dt.date
-    obs_view = _register_obs(con, obs)
-    types_view = f"{obs_view}_types"
-    con.register(types_view, pd.DataFrame({"event_type": pd.Series(
-        event_types(con) if types is None else list(types), dtype=object)}))
-    try:
-        base = con.execute(load_sql("account_metrics").replace(" obs o", f" {obs_view} o")).df()
-        long = con.execute(load_sql("event_metrics").replace(" obs o", f" {obs_view} o")
-                           .replace("FROM event_type_list", f"FROM {types_view}")).df()
-    finally:
-        con.unregister(obs_view)
-        con.unregister(types_view)
-    base["obs_date"] = pd.to_datetime(base["obs_date"]).dt.date
-    key = ["account_id", "obs_date"]
-    frame = obs.merge(base, on=key, how="left")
-
-    numeric = [m.name for m in STATIC_METRICS]
+    obs = obs[["account_id", "obs_date"]]
+    index = _ObsIndex.of(obs)
+    type_list = sorted(set(event_types(con) if types is None else [str(t) for t in types])) if len(obs) else []
     catalog = {m.name: m for m in STATIC_METRICS}
-    if len(long):
-        long["obs_date"] = pd.to_datetime(long["obs_date"]).dt.date
-        wide = _event_metrics_wide(long, frame[key + ["tenure_days"]])
-        frame = frame.merge(wide, on=key, how="left")
-        for et in sorted(long["event_type"].unique()):
-            for m in event_metrics(et):
-                numeric.append(m.name)
-                catalog[m.name] = m
-    frame, attr_num, attr_cat = _attach_attributes(con, frame, catalog, exclude_attributes)
-    numeric = list(dict.fromkeys(numeric + attr_num))
-    for c in numeric:
-        if c not in frame.columns:
-            frame[c] = np.nan
-        frame[c] = pd.to_numeric(frame[c], errors="coerce").astype(float)
-    return MetricTable(frame=frame.reset_index(drop=True), numeric=numeric, categorical=list(attr_cat), catalog=catalog)
+    columns: dict[str, object] = {"account_id": obs["account_id"].astype(str).reset_index(drop=True),
+                                  "obs_date": index.dates[index.date_no]}
+    if len(obs):
+        edges = _bin_edges(index.days)
+        end = _as_date(index.days[-1])
+        frames = {
+            "obs_pairs": pd.DataFrame({"pair_no": np.arange(len(index.pair_acc), dtype=np.int32),
+                                       "acc": index.pair_acc.astype(np.int32),
+                                       "day_no": index.days[index.pair_date_no].astype(np.int32)}),
+            "obs_accounts": pd.DataFrame({"acc": np.arange(len(index.accounts), dtype=np.int32),
+                                          "account_id": pd.Series(index.accounts.to_numpy(), dtype=object)}),
+            "obs_dates": pd.DataFrame({"date_no": np.arange(len(index.days), dtype=np.int32),
+                                       "day_no": index.days.astype(np.int32)}),
+            "day_bins": _day_bins(con, edges),
+            "event_type_codes": pd.DataFrame({"type_no": np.arange(len(type_list), dtype=np.int32),
+                                              "event_type": pd.Series(type_list, dtype=object)}),
+        }
+        with _registered(con, **frames) as sql:
+            per_pair = _fetch(con, sql("account_metrics"))
+            usage = _fetch(con, sql("usage_metrics"), {"end": end})
+            named = _fetch(con, sql("named_users"), {"end": end})
+            groups = _fetch(con, sql("event_metrics")) if type_list else None
+        windows = _Windows(edges, index.days)
+        columns.update(_static_values(index, windows, per_pair, usage, named))
+        if type_list:
+            columns.update(_event_values(index, windows, groups, type_list, columns["tenure_days"], catalog))
+    else:
+        columns.update({m.name: np.zeros(0) for m in STATIC_METRICS})
+    attributes, attr_num, attr_cat = _attribute_values(con, index.accounts, index.acc, set(columns), catalog,
+                                                       exclude_attributes)
+    columns.update(attributes)
+    numeric = list(dict.fromkeys([m.name for m in STATIC_METRICS]
+                                 + [m.name for t in type_list for m in event_metrics(t)] + attr_num))
+    return MetricTable(frame=pd.DataFrame(columns), numeric=numeric, categorical=attr_cat, catalog=catalog)
 
 
 def attribute_metrics(con: duckdb.DuckDBPyConnection, account_ids: list[str] | None = None, *,
@@ -277,74 +290,258 @@ def attribute_metrics(con: duckdb.DuckDBPyConnection, account_ids: list[str] | N
     if account_ids is not None:
         wanted = set(map(str, account_ids))
         ids = ids[ids.isin(wanted)]
-    frame = pd.DataFrame({"account_id": ids.to_numpy(), "obs_date": None})
+    ids = ids.reset_index(drop=True)
+    columns: dict[str, object] = {"account_id": ids, "obs_date": None}
     catalog: dict[str, Metric] = {}
-    frame, attr_num, attr_cat = _attach_attributes(con, frame, catalog, exclude_attributes)
-    return MetricTable(frame=frame.reset_index(drop=True), numeric=attr_num, categorical=attr_cat, catalog=catalog)
+    attributes, attr_num, attr_cat = _attribute_values(con, pd.Index(ids), np.arange(len(ids)), set(columns),
+                                                       catalog, exclude_attributes)
+    columns.update(attributes)
+    return MetricTable(frame=pd.DataFrame(columns), numeric=attr_num, categorical=attr_cat, catalog=catalog)
 
 
-def _attach_attributes(con, frame: pd.DataFrame, catalog: dict, exclude: tuple[str, ...]):
-    """Merge account attribute columns into ``frame`` and add their catalog entries."""
-    attr_num, attr_cat = account_attribute_columns(con, exclude=exclude)
+def _attribute_values(con: duckdb.DuckDBPyConnection, accounts: pd.Index, acc: np.ndarray, taken: set[str],
+                      catalog: dict, exclude: tuple[str, ...]) -> tuple[dict[str, np.ndarray], list[str], list[str]]:
+    """Account attribute columns for rows whose account is ``accounts[acc]``, and their catalog entries.
+
+    An attribute named like a computed metric (e.g. a static "mrr" column, any name in
+    ``taken``) is kept apart as ``attr_<name>``: the computed metric is time-correct, the
+    attribute is a snapshot. Unknown accounts get NaN / None.
+    """
+    table = con.execute("SELECT * FROM accounts").df()
+    attr_num, attr_cat = _attribute_columns(table, exclude)
     if not (attr_num or attr_cat):
-        return frame, [], []
-    accounts = con.execute("SELECT * FROM accounts").df()[["account_id", *attr_num, *attr_cat]]
-    accounts["account_id"] = accounts["account_id"].astype(str)
-    # An attribute named like a computed metric (e.g. a static "mrr" column) is kept apart:
-    # the computed metric is time-correct, the attribute is a snapshot.
-    taken = set(frame.columns)
-    renames = {c: f"attr_{c}" for c in [*attr_num, *attr_cat] if c in taken}
-    accounts = accounts.rename(columns=renames)
-    attr_num = [renames.get(c, c) for c in attr_num]
-    attr_cat = [renames.get(c, c) for c in attr_cat]
-    frame = frame.merge(accounts, on="account_id", how="left")
-    for c in attr_num:
-        catalog[c] = attribute_metric(c, False)
-        frame[c] = pd.to_numeric(frame[c], errors="coerce").astype(float)
-    for c in attr_cat:
-        catalog[c] = attribute_metric(c, True)
-        frame[c] = frame[c].astype("string").astype(object).where(frame[c].notna(), None)
-    return frame, attr_num, attr_cat
+        return {}, [], []
+    table = table.drop_duplicates("account_id")
+    position = pd.Index(table["account_id"].astype(str)).get_indexer(accounts)[acc] if len(acc) else acc
+    out: dict[str, np.ndarray] = {}
+    names_num, names_cat = [], []
+    for c in attr_num + attr_cat:
+        name = f"attr_{c}" if c in taken else c
+        if c in attr_num:
+            values = np.append(pd.to_numeric(table[c], errors="coerce").astype(float).to_numpy(), np.nan)
+            names_num.append(name)
+        else:
+            text = table[c].astype("string").astype(object)
+            values = np.append(text.where(table[c].notna(), None).to_numpy(dtype=object), None)
+            names_cat.append(name)
+        # position -1 (unknown account) takes the appended NaN / None; text stays object dtype
+        out[name] = values[position] if c in attr_num else pd.Series(values[position], dtype=object)
+        catalog[name] = attribute_metric(name, c in attr_cat)
+    return out, names_num, names_cat
 
 
-_obs_counter = 0
+@dataclass(frozen=True)
+class _ObsIndex:
+    """Observation rows as integer codes: ``acc`` indexes ``accounts``, ``date_no`` indexes
+    ``days`` (observation dates as days since 1970-01-01, ascending; ``dates`` as ``date``).
+    ``pair_no`` numbers each row's distinct (account, date) pair, described by ``pair_acc``
+    and ``pair_date_no``."""
+
+    accounts: pd.Index
+    dates: np.ndarray
+    days: np.ndarray
+    acc: np.ndarray
+    date_no: np.ndarray
+    pair_no: np.ndarray
+    pair_acc: np.ndarray
+    pair_date_no: np.ndarray
+
+    @classmethod
+    def of(cls, obs: pd.DataFrame) -> _ObsIndex:
+        acc, accounts = pd.factorize(obs["account_id"].astype(str), sort=False)
+        date_code, date_values = pd.factorize(obs["obs_date"], sort=False)
+        if (date_code < 0).any():
+            raise ValueError("every observation row needs an obs_date")
+        stamps = pd.Series(pd.to_datetime(pd.Series(date_values, dtype=object)).to_numpy())
+        order = np.argsort(stamps.to_numpy(), kind="stable")
+        rank = np.empty(len(order), dtype=np.int64)
+        rank[order] = np.arange(len(order))
+        sorted_stamps = stamps.iloc[order]
+        days = (sorted_stamps.to_numpy().astype("datetime64[D]") - _DAY_ZERO).astype(np.int64)
+        n_dates = max(len(days), 1)
+        key = acc.astype(np.int64) * n_dates + rank[date_code]
+        pair_keys, pair_no = np.unique(key, return_inverse=True)
+        return cls(accounts=pd.Index(accounts), dates=np.array(list(sorted_stamps.dt.date), dtype=object),
+                   days=days, acc=acc.astype(np.int64), date_no=rank[date_code], pair_no=pair_no,
+                   pair_acc=pair_keys // n_dates, pair_date_no=pair_keys % n_dates)
+
+
+def _static_values(index: _ObsIndex, windows: _Windows, per_pair: dict[str, np.ndarray],
+                   usage: dict[str, np.ndarray], named: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Every metric of ``STATIC_METRICS`` per observation row: account_metrics.sql per pair, and
+    the usage and adoption metrics from the day-bin totals of usage_metrics.sql and named_users.sql."""
+    order = np.argsort(per_pair.pop("pair_no"), kind="stable")
+    values = {name: col[order][index.pair_no] for name, col in per_pair.items()}
+    n_accounts, n_dates = len(index.accounts), len(index.days)
+    active_days, users_30d, users_prev_60d = (np.zeros((n_accounts, n_dates)) for _ in range(3))
+    max_daily_users = np.full((n_accounts, n_dates), np.nan)
+    for lo, hi, rows in windows.account_blocks(n_accounts, usage["acc"]):
+        acc, bins = usage["acc"][rows] - lo, usage["bin"][rows]
+        days = windows.dense(hi - lo, acc, bins, usage["active_days"][rows], 0.0)
+        users = windows.dense(hi - lo, acc, bins, usage["users_sum"][rows], 0.0)
+        active_days[lo:hi] = windows.total(days, "last_30")
+        users_30d[lo:hi] = windows.total(users, "last_30")
+        users_prev_60d[lo:hi] = windows.total(users, "prev_60")
+        max_daily_users[lo:hi] = windows.peak(windows.dense(hi - lo, acc, bins, usage["users_max"][rows], np.nan),
+                                              "last_30")
+    named_users = np.zeros((n_accounts, n_dates))
+    named_users[named["acc"], named["date_no"]] = named["named_users_30d"]
+
+    at = (index.acc, index.date_no)
+    values["active_days_30d"] = active_days[at]
+    busiest_day = max_daily_users[at]
+    active_users = np.where(named_users[at] > 0, named_users[at], np.where(np.isnan(busiest_day), 0.0, busiest_day))
+    values["active_users_30d"] = active_users
+    seats = values["seats"]
+    dau_30d, dau_prev_60d = users_30d[at] / 30.0, users_prev_60d[at] / 60.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        values["seat_utilisation"] = np.where(seats > 0, active_users / seats, np.nan)
+        change = np.where(dau_prev_60d > 0,
+                          np.minimum(np.maximum((dau_30d - dau_prev_60d) / dau_prev_60d, -1.0), 3.0),
+                          np.where(dau_30d > 0, 3.0, 0.0))
+    values["dau_change_30v60"] = np.where(values["tenure_days"] < 44, np.nan, change)
+    return {m.name: values[m.name] for m in STATIC_METRICS}
+
+
+def _event_values(index: _ObsIndex, windows: _Windows, groups: dict[str, np.ndarray], type_list: list[str],
+                  tenure: np.ndarray, catalog: dict[str, Metric]) -> dict[str, np.ndarray]:
+    """``ev_<type>_<metric>`` columns per observation row from event_metrics.sql's day-bin totals.
+
+    Counts per month over 90 days are scaled to the months observed for young accounts; the
+    trend compares the last 30 days with the previous 60 (or fewer, for young accounts);
+    recency is capped at 365 days.
+    """
+    n_accounts, n_dates = len(index.accounts), len(index.days)
+    tenure_days = np.clip(np.where(np.isnan(tenure), 90.0, tenure), 0.0, None)
+    months_observed = np.clip(np.minimum(tenure_days, 90.0), 14.0, 90.0) / 30.0
+    prev_days = np.clip(tenure_days - 30.0, 0.0, 60.0)
+    at = (index.acc, index.date_no)
+    by_suffix: dict[str, dict[str, np.ndarray]] = {suffix: {} for suffix in EVENT_METRIC_SUFFIXES}
+    for type_no, event_type in enumerate(type_list):
+        slug = event_slug(event_type)
+        if f"ev_{slug}_days_since" in by_suffix["days_since"]:
+            continue  # two types with one slug: the first in sorted order wins
+        mine = groups["type_no"] == type_no
+        acc, bins = groups["acc"][mine], groups["bin"][mine]
+        quantity, last_day = groups["quantity"][mine], groups["last_day_no"][mine].astype(float)
+        q30, q60, q90, last = (np.zeros((n_accounts, n_dates)) for _ in range(4))
+        for lo, hi, rows in windows.account_blocks(n_accounts, acc):
+            qty = windows.dense(hi - lo, acc[rows] - lo, bins[rows], quantity[rows], 0.0)
+            q30[lo:hi] = windows.total(qty, "last_30")
+            q60[lo:hi] = windows.total(qty, "prev_60")
+            q90[lo:hi] = windows.total(qty, "last_90")
+            last[lo:hi] = windows.latest(windows.dense(hi - lo, acc[rows] - lo, bins[rows], last_day[rows], -np.inf))
+        q30, q60, q90 = q30[at], q60[at], q90[at]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rate30 = q30 / 30.0
+            rate60 = np.where(prev_days > 0, q60 / np.maximum(prev_days, 1.0), np.nan)
+            change = np.where(rate60 > 0, (rate30 - rate60) / rate60, np.where(rate30 > 0, 3.0, 0.0))
+        days_since = index.days[index.date_no] - last[at]
+        by_suffix["per_month_30d"][slug] = q30
+        by_suffix["per_month_90d"][slug] = q90 / months_observed
+        by_suffix["change_30v60"][slug] = np.where(prev_days < 14, np.nan, np.clip(change, -1.0, 3.0))
+        by_suffix["days_since"][slug] = np.where(np.isinf(days_since), 365.0, np.minimum(days_since, 365.0))
+        for m in event_metrics(event_type):
+            catalog[m.name] = m
+    return {f"ev_{slug}_{suffix}": by_suffix[suffix][slug]
+            for suffix in sorted(by_suffix) for slug in sorted(by_suffix[suffix])}
+
+
+class _Windows:
+    """Metric windows of each observation date as runs of whole day bins.
+
+    Bin ``b`` holds the days in ``[edges[b-1], edges[b])`` (bin 0: every day before
+    ``edges[0]``); every obs date and obs date - 30 / - 90 is an edge. Arrays passed in are
+    dense ``(accounts, bins)``; results are ``(accounts, dates)``.
+    """
+
+    def __init__(self, edges: np.ndarray, days: np.ndarray) -> None:
+        self.n_bins = len(edges)
+        at = {lag: np.searchsorted(edges, days - lag) for lag in (0, 30, 90)}
+        # bins of [day - 30, day), [day - 90, day - 30), [day - 90, day), and the last bin before day
+        self.spans = {"last_30": list(zip(at[30] + 1, at[0] + 1, strict=True)),
+                      "prev_60": list(zip(at[90] + 1, at[30] + 1, strict=True)),
+                      "last_90": list(zip(at[90] + 1, at[0] + 1, strict=True))}
+        self.before = at[0]
+
+    def account_blocks(self, n_accounts: int, acc: np.ndarray):
+        """(first, end, row mask) blocks of accounts small enough for dense arrays."""
+        size = max(1, _WINDOW_CELLS // max(self.n_bins, 1))
+        for lo in range(0, n_accounts, size):
+            hi = min(n_accounts, lo + size)
+            yield lo, hi, (acc >= lo) & (acc < hi) if (lo or hi < n_accounts) else slice(None)
+
+    def dense(self, n_accounts: int, acc: np.ndarray, bins: np.ndarray, values: np.ndarray, fill: float) -> np.ndarray:
+        out = np.full((n_accounts, self.n_bins), fill)
+        out[acc, bins] = values
+        return out
+
+    def total(self, dense: np.ndarray, window: str) -> np.ndarray:
+        return np.stack([dense[:, lo:hi].sum(axis=1) for lo, hi in self.spans[window]], axis=1)
+
+    def peak(self, dense: np.ndarray, window: str) -> np.ndarray:
+        """Largest value in the window, ignoring NaN (NaN when the window has none)."""
+        return np.stack([np.fmax.reduce(dense[:, lo:hi], axis=1) if hi > lo else np.full(len(dense), np.nan)
+                         for lo, hi in self.spans[window]], axis=1)
+
+    def latest(self, dense: np.ndarray) -> np.ndarray:
+        """Largest value in any bin before each date (-inf when there is none)."""
+        return np.maximum.accumulate(dense, axis=1)[:, self.before]
+
+
+def _bin_edges(days: np.ndarray) -> np.ndarray:
+    return np.unique(np.concatenate([days, days - 30, days - 90]))
+
+
+def _day_bins(con: duckdb.DuckDBPyConnection, edges: np.ndarray) -> pd.DataFrame:
+    """Every day from the first event (or the first edge) to the day before the last edge, and its bin."""
+    first = con.execute("SELECT CAST(min(event_time) AS DATE) FROM events").fetchall()[0][0]
+    start = int(edges[0]) if first is None else min(int(edges[0]), (first - date(1970, 1, 1)).days)
+    day_no = np.arange(start, int(edges[-1]), dtype=np.int64)
+    return pd.DataFrame({"day_no": day_no.astype(np.int32),
+                         "bin": np.searchsorted(edges, day_no, side="right").astype(np.int32)})
+
+
+def _as_date(day_no: int) -> date:
+    return date(1970, 1, 1) + timedelta(days=int(day_no))
+
+
+def _fetch(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None) -> dict[str, np.ndarray]:
+    """Query result as plain numpy columns (NULL -> NaN for floats)."""
+    out = {}
+    for name, col in con.execute(sql, params or {}).fetchnumpy().items():
+        if isinstance(col, np.ma.MaskedArray):
+            col = col.astype(float).filled(np.nan) if col.mask.any() else col.data
+        out[name] = np.asarray(col)
+    return out
 
 
 def _register_obs(con: duckdb.DuckDBPyConnection, obs: pd.DataFrame) -> str:
-    global _obs_counter
-    _obs_counter += 1
-    name = f"obs_{_obs_counter}"
+    global _view_counter
+    _view_counter += 1
+    name = f"obs_{_view_counter}"
     con.register(name, obs)
     return name
 
 
-def _event_metrics_wide(long: pd.DataFrame, tenure: pd.DataFrame) -> pd.DataFrame:
-    """Pivot per-event-type rows to ``ev_<type>_<metric>`` columns, scaling for young accounts."""
-    df = long.merge(tenure, on=["account_id", "obs_date"], how="left")
-    tenure_days = df["tenure_days"].fillna(90).clip(lower=0).to_numpy(dtype=float)
-    q30 = df["qty_30d"].to_numpy(dtype=float)
-    q60 = df["qty_prev_60d"].to_numpy(dtype=float)
-    q90 = df["qty_90d"].to_numpy(dtype=float)
-    months_observed = np.clip(np.minimum(tenure_days, 90.0), 14.0, 90.0) / 30.0
-    prev_days = np.clip(tenure_days - 30.0, 0.0, 60.0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rate30 = q30 / 30.0
-        rate60 = np.where(prev_days > 0, q60 / np.maximum(prev_days, 1.0), np.nan)
-        change = np.where(rate60 > 0, (rate30 - rate60) / rate60, np.where(rate30 > 0, 3.0, 0.0))
-    change = np.where(prev_days < 14, np.nan, np.clip(change, -1.0, 3.0))
-    days_since = df["days_since"].to_numpy(dtype=float)
-    days_since = np.where(np.isnan(days_since), 365.0, np.minimum(days_since, 365.0))
-    slugs = {t: event_slug(t) for t in df["event_type"].unique()}  # a handful of types, many rows
-    slug = df["event_type"].map(slugs)
-    out = pd.DataFrame({
-        "account_id": df["account_id"], "obs_date": df["obs_date"], "slug": slug,
-        "per_month_30d": q30, "per_month_90d": q90 / months_observed,
-        "change_30v60": change, "days_since": days_since,
-    })
-    wide = out.pivot_table(index=["account_id", "obs_date"], columns="slug",
-                           values=list(EVENT_METRIC_SUFFIXES), aggfunc="first", dropna=False)
-    wide.columns = [f"ev_{s}_{m}" for m, s in wide.columns]
-    return wide.reset_index()
+_view_counter = 0
+
+
+@contextlib.contextmanager
+def _registered(con: duckdb.DuckDBPyConnection, **frames: pd.DataFrame):
+    """Register ``frames`` under connection-unique names; yields ``sql(name)``, the text of
+    ``data/sql/<name>.sql`` reading them (their names in the file are replaced)."""
+    global _view_counter
+    _view_counter += 1
+    names = {name: f"{name}_{_view_counter}" for name in frames}
+    for name, frame in frames.items():
+        con.register(names[name], frame)
+    pattern = re.compile(r"\b(" + "|".join(map(re.escape, names)) + r")\b")
+    try:
+        yield lambda sql_name: pattern.sub(lambda m: names[m.group(1)], load_sql(sql_name))
+    finally:
+        for name in names.values():
+            con.unregister(name)
 
 
 # --------------------------------------------------------------------------- labels & dates

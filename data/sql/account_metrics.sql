@@ -1,107 +1,45 @@
--- Account-level metrics as of each observation date.
--- Input: table/view obs(account_id VARCHAR, obs_date DATE), one row per (account, date).
--- Output: one row per obs row. Every metric reads only rows strictly before obs_date:
--- timestamps compare with `< obs_date` (midnight), and an end/close/paid/left date that is
--- on or after obs_date is treated as "not yet happened".
+-- Contract, support, sentiment, billing and relationship metrics as of each observation date.
+-- Inputs: obs_pairs(pair_no INTEGER, acc INTEGER, day_no INTEGER), one row per distinct (account,
+-- observation date), day_no = obs_date as days since 1970-01-01; obs_accounts(acc INTEGER,
+-- account_id VARCHAR). Output: one row per pair_no. Every metric reads only rows strictly before
+-- obs_date: timestamps compare with `< obs_date` (midnight), and an end/close/paid/left date that is
+-- on or after obs_date is treated as "not yet happened". Usage and event metrics come from
+-- usage_metrics.sql, named_users.sql and event_metrics.sql.
 WITH
-sub_now AS (                                        -- contract state on the eve of obs_date
-    SELECT o.account_id, o.obs_date,
-           sum(s.mrr) AS mrr,
-           sum(s.seats) AS seats,
-           count(*) AS active_subscriptions,
-           max(CASE WHEN lower(s.billing_period) = 'annual' THEN 1 ELSE 0 END) AS contract_annual,
-           min(CASE WHEN lower(s.billing_period) = 'annual' AND s.renewal_date IS NOT NULL
-                    THEN ((date_diff('day', o.obs_date, s.renewal_date) % 365) + 365) % 365 END) AS days_to_renewal
-    FROM obs o
-    JOIN subscriptions s
-      ON s.account_id = o.account_id
-     AND s.start_date < o.obs_date
-     AND (s.end_date IS NULL OR s.end_date >= o.obs_date)
-    GROUP BY ALL
+obs AS (
+    SELECT p.pair_no, p.acc, a.account_id, CAST(DATE '1970-01-01' + p.day_no AS DATE) AS obs_date
+    FROM obs_pairs p
+    JOIN obs_accounts a ON a.acc = p.acc
 ),
-sub_before AS (                                     -- MRR 90 days earlier, first start
-    SELECT o.account_id, o.obs_date,
+subs AS (SELECT a.acc, s.* EXCLUDE (account_id) FROM subscriptions s JOIN obs_accounts a USING (account_id)),
+contract AS (                                       -- subscriptions started before obs_date
+    SELECT o.pair_no,
+           sum(s.mrr) FILTER (WHERE s.end_date IS NULL OR s.end_date >= o.obs_date) AS mrr,
+           sum(s.seats) FILTER (WHERE s.end_date IS NULL OR s.end_date >= o.obs_date) AS seats,
+           count(*) FILTER (WHERE s.end_date IS NULL OR s.end_date >= o.obs_date) AS active_subscriptions,
+           max(CASE WHEN lower(s.billing_period) = 'annual' THEN 1 ELSE 0 END) FILTER (
+               WHERE s.end_date IS NULL OR s.end_date >= o.obs_date) AS contract_annual,
+           min(CASE WHEN lower(s.billing_period) = 'annual' AND s.renewal_date IS NOT NULL
+                    THEN ((date_diff('day', o.obs_date, s.renewal_date) % 365) + 365) % 365 END) FILTER (
+               WHERE s.end_date IS NULL OR s.end_date >= o.obs_date) AS days_to_renewal,
            sum(s.mrr) FILTER (WHERE s.start_date < o.obs_date - 90
                                AND (s.end_date IS NULL OR s.end_date >= o.obs_date - 90)) AS mrr_90d_ago,
            min(s.start_date) AS first_start
     FROM obs o
-    JOIN subscriptions s ON s.account_id = o.account_id AND s.start_date < o.obs_date
-    GROUP BY ALL
+    JOIN subs s ON s.acc = o.acc AND s.start_date < o.obs_date
+    GROUP BY o.pair_no
 ),
-acct AS (
-    SELECT o.account_id, o.obs_date,
-           date_diff('day',
-                     least(coalesce(sb.first_start, a.created_at), coalesce(a.created_at, sb.first_start)),
+tenure AS (                                         -- from the earlier of account creation and first start
+    SELECT o.pair_no,
+           date_diff('day', least(coalesce(c.first_start, a.created_at), coalesce(a.created_at, c.first_start)),
                      o.obs_date) AS tenure_days
     FROM obs o
     JOIN accounts a ON a.account_id = o.account_id
-    LEFT JOIN sub_before sb ON sb.account_id = o.account_id AND sb.obs_date = o.obs_date
+    LEFT JOIN contract c ON c.pair_no = o.pair_no
 ),
-ev_user_day AS (                                    -- one row per account, event day and user
-    SELECT e.account_id, date_diff('day', DATE '1970-01-01', CAST(e.event_time AS DATE)) AS day_no, e.user_id,
-           sum(e.quantity) FILTER (WHERE e.event_type = 'login' AND e.user_id IS NULL) AS login_quantity
-    FROM events e
-    WHERE e.account_id IN (SELECT o.account_id FROM obs o)
-      AND e.event_time < (SELECT max(o.obs_date) FROM obs o)
-    GROUP BY ALL
-),
-ev_day AS (                                         -- one row per account and event day
-    SELECT account_id, day_no, count(user_id) AS distinct_users, sum(login_quantity) AS login_quantity
-    FROM ev_user_day
-    GROUP BY ALL
-),
-usage_timeline AS (                                 -- event days plus one marker row per obs date
-    SELECT account_id, day_no, NULL::DATE AS obs_date, 1 AS active,
-           CASE WHEN distinct_users > 0 THEN distinct_users ELSE login_quantity END AS users
-    FROM ev_day
-    UNION ALL
-    SELECT DISTINCT o.account_id, date_diff('day', DATE '1970-01-01', o.obs_date), o.obs_date, 0, NULL::DOUBLE
-    FROM obs o
-),
-usage_windows AS (                                  -- windows end the day before the marker's obs date
-    SELECT account_id, obs_date,
-           sum(active) OVER w30 AS active_days_30d,
-           max(users) OVER w30 AS max_daily_users_30d,
-           sum(coalesce(users, 0)) OVER w30 / 30.0 AS dau_30d,
-           sum(coalesce(users, 0)) OVER w60 / 60.0 AS dau_prev_60d
-    FROM usage_timeline
-    WINDOW w30 AS (PARTITION BY account_id ORDER BY day_no RANGE BETWEEN 30 PRECEDING AND 1 PRECEDING),
-           w60 AS (PARTITION BY account_id ORDER BY day_no RANGE BETWEEN 90 PRECEDING AND 31 PRECEDING)
-),
-usage AS (SELECT * FROM usage_windows WHERE obs_date IS NOT NULL),
-user_days AS (                                      -- one row per named user and event day
-    SELECT DISTINCT e.account_id, e.user_id, CAST(e.event_time AS DATE) AS day
-    FROM events e
-    WHERE e.user_id IS NOT NULL
-      AND e.account_id IN (SELECT o.account_id FROM obs o)
-      AND e.event_time < (SELECT max(o.obs_date) FROM obs o)
-),
-user_spans AS (                                     -- obs dates in [start_day, stop_day) see this day as the
-    SELECT account_id, day + 1 AS start_day,        -- user's latest one, and within the last 30 days
-           least(coalesce(lead(day) OVER (PARTITION BY account_id, user_id ORDER BY day), day + 30), day + 30) + 1
-               AS stop_day
-    FROM user_days
-),
-user_steps AS (
-    SELECT account_id, day, sum(step) AS step
-    FROM (SELECT account_id, start_day AS day, 1 AS step FROM user_spans
-          UNION ALL
-          SELECT account_id, stop_day AS day, -1 AS step FROM user_spans)
-    GROUP BY ALL
-),
-user_counts AS (                                    -- named users active in the 30 days before `day`
-    SELECT account_id, day,
-           sum(step) OVER (PARTITION BY account_id ORDER BY day ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
-               AS named_users
-    FROM user_steps
-),
-ev_users AS (                                       -- distinct named users in the last 30 days
-    SELECT o.account_id, o.obs_date, uc.named_users AS named_users_30d
-    FROM (SELECT DISTINCT o.account_id, o.obs_date FROM obs o) o
-    ASOF JOIN user_counts uc ON uc.account_id = o.account_id AND o.obs_date >= uc.day
-),
+tix AS (SELECT a.acc, t.* EXCLUDE (account_id) FROM tickets t JOIN obs_accounts a USING (account_id)),
 tk AS (
-    SELECT o.account_id, o.obs_date,
+    SELECT o.pair_no,
            count(*) FILTER (WHERE t.opened_at >= o.obs_date - 30) AS tickets_30d,
            count(*) FILTER (WHERE t.opened_at >= o.obs_date - 90) AS tickets_90d,
            count(*) FILTER (WHERE t.opened_at >= o.obs_date - 90
@@ -115,26 +53,21 @@ tk AS (
                WHERE t.closed_at < o.obs_date AND t.closed_at >= o.obs_date - 90) AS resolution_hours_90d,
            avg(t.csat) FILTER (WHERE t.closed_at < o.obs_date AND t.closed_at >= o.obs_date - 180) AS csat_180d
     FROM obs o
-    JOIN tickets t ON t.account_id = o.account_id AND t.opened_at < o.obs_date
-    GROUP BY ALL
+    JOIN tix t ON t.acc = o.acc AND t.opened_at < o.obs_date
+    GROUP BY o.pair_no
 ),
-nps_ranked AS (
-    SELECT o.account_id, o.obs_date, n.score, n.responded_at,
-           row_number() OVER (PARTITION BY o.account_id, o.obs_date ORDER BY n.responded_at DESC) AS rn
+responses AS (SELECT a.acc, n.responded_at, n.score FROM nps n JOIN obs_accounts a USING (account_id)),
+nps_latest AS (                                     -- the two latest responses, newest first
+    SELECT o.pair_no,
+           max_by(n.score, n.responded_at, 2) AS last_two,
+           date_diff('day', CAST(max(n.responded_at) AS DATE), o.obs_date) AS days_since_nps
     FROM obs o
-    JOIN nps n ON n.account_id = o.account_id AND n.responded_at < o.obs_date
+    JOIN responses n ON n.acc = o.acc AND n.responded_at < o.obs_date
+    GROUP BY o.pair_no, o.obs_date
 ),
-nps_latest AS (
-    SELECT account_id, obs_date,
-           max(score) FILTER (WHERE rn = 1) AS nps_latest,
-           max(score) FILTER (WHERE rn = 1) - max(score) FILTER (WHERE rn = 2) AS nps_change,
-           max(date_diff('day', CAST(responded_at AS DATE), obs_date)) FILTER (WHERE rn = 1) AS days_since_nps
-    FROM nps_ranked
-    WHERE rn <= 2
-    GROUP BY ALL
-),
+bills AS (SELECT a.acc, i.* EXCLUDE (account_id) FROM invoices i JOIN obs_accounts a USING (account_id)),
 inv AS (
-    SELECT o.account_id, o.obs_date,
+    SELECT o.pair_no,
            count(*) FILTER (WHERE lower(i.status) = 'failed' AND coalesce(i.due_at, i.issued_at) < o.obs_date
                              AND coalesce(i.due_at, i.issued_at) >= o.obs_date - 90) AS failed_payments_90d,
            count(*) FILTER (WHERE lower(i.status) = 'failed' AND coalesce(i.due_at, i.issued_at) < o.obs_date
@@ -143,11 +76,12 @@ inv AS (
                              AND i.due_at >= o.obs_date - 180) AS late_payments_180d,
            count(*) FILTER (WHERE i.due_at < o.obs_date AND (i.paid_at IS NULL OR i.paid_at >= o.obs_date)) AS overdue_invoices
     FROM obs o
-    JOIN invoices i ON i.account_id = o.account_id AND i.issued_at < o.obs_date
-    GROUP BY ALL
+    JOIN bills i ON i.acc = o.acc AND i.issued_at < o.obs_date
+    GROUP BY o.pair_no
 ),
+people AS (SELECT a.acc, c.* EXCLUDE (account_id) FROM contacts c JOIN obs_accounts a USING (account_id)),
 ct AS (
-    SELECT o.account_id, o.obs_date,
+    SELECT o.pair_no,
            count(*) FILTER (WHERE c.active_to IS NULL OR c.active_to >= o.obs_date) AS active_contacts,
            count(*) FILTER (WHERE lower(c.role) = 'champion'
                              AND (c.active_to IS NULL OR c.active_to >= o.obs_date)) AS active_champions,
@@ -158,54 +92,41 @@ ct AS (
            min(date_diff('day', c.active_to, o.obs_date)) FILTER (
                WHERE lower(c.role) = 'champion' AND c.active_to < o.obs_date) AS days_since_champion_left
     FROM obs o
-    JOIN contacts c ON c.account_id = o.account_id AND coalesce(c.active_from, DATE '1900-01-01') < o.obs_date
-    GROUP BY ALL
+    JOIN people c ON c.acc = o.acc AND coalesce(c.active_from, DATE '1900-01-01') < o.obs_date
+    GROUP BY o.pair_no
 )
-SELECT o.account_id, o.obs_date,
-       acct.tenure_days,
-       coalesce(sn.mrr, 0) AS mrr,
-       CASE WHEN sb.mrr_90d_ago > 0 THEN (coalesce(sn.mrr, 0) - sb.mrr_90d_ago) / sb.mrr_90d_ago END AS mrr_change_90d,
-       sn.seats,
-       coalesce(sn.active_subscriptions, 0) AS active_subscriptions,
-       coalesce(sn.contract_annual, 0) AS contract_annual,
-       sn.days_to_renewal,
-       CASE WHEN sn.days_to_renewal <= 90 THEN 1 ELSE 0 END AS renewal_within_90d,
-       coalesce(u.active_days_30d, 0) AS active_days_30d,
-       coalesce(CASE WHEN eu.named_users_30d > 0 THEN eu.named_users_30d END, u.max_daily_users_30d, 0) AS active_users_30d,
-       CASE WHEN sn.seats > 0 THEN
-           coalesce(CASE WHEN eu.named_users_30d > 0 THEN eu.named_users_30d END, u.max_daily_users_30d, 0) / sn.seats
-       END AS seat_utilisation,
-       CASE WHEN acct.tenure_days < 44 THEN NULL
-            WHEN coalesce(u.dau_prev_60d, 0) > 0
-                 THEN least(greatest((coalesce(u.dau_30d, 0) - u.dau_prev_60d) / u.dau_prev_60d, -1.0), 3.0)
-            WHEN coalesce(u.dau_30d, 0) > 0 THEN 3.0
-            ELSE 0.0 END AS dau_change_30v60,
-       coalesce(tk.tickets_30d, 0) AS tickets_30d,
-       coalesce(tk.tickets_90d, 0) AS tickets_90d,
-       coalesce(tk.high_priority_tickets_90d, 0) AS high_priority_tickets_90d,
-       coalesce(tk.ticket_severity_60d, 0) AS ticket_severity_60d,
-       coalesce(tk.open_tickets, 0) AS open_tickets,
+SELECT o.pair_no,
+       CAST(tn.tenure_days AS DOUBLE) AS tenure_days,
+       coalesce(c.mrr, 0) AS mrr,
+       CASE WHEN c.mrr_90d_ago > 0 THEN (coalesce(c.mrr, 0) - c.mrr_90d_ago) / c.mrr_90d_ago END AS mrr_change_90d,
+       CAST(c.seats AS DOUBLE) AS seats,
+       CAST(coalesce(c.active_subscriptions, 0) AS DOUBLE) AS active_subscriptions,
+       CAST(coalesce(c.contract_annual, 0) AS DOUBLE) AS contract_annual,
+       CAST(c.days_to_renewal AS DOUBLE) AS days_to_renewal,
+       CASE WHEN c.days_to_renewal <= 90 THEN 1.0 ELSE 0.0 END AS renewal_within_90d,
+       CAST(coalesce(tk.tickets_30d, 0) AS DOUBLE) AS tickets_30d,
+       CAST(coalesce(tk.tickets_90d, 0) AS DOUBLE) AS tickets_90d,
+       CAST(coalesce(tk.high_priority_tickets_90d, 0) AS DOUBLE) AS high_priority_tickets_90d,
+       CAST(coalesce(tk.ticket_severity_60d, 0) AS DOUBLE) AS ticket_severity_60d,
+       CAST(coalesce(tk.open_tickets, 0) AS DOUBLE) AS open_tickets,
        tk.resolution_hours_90d,
        tk.csat_180d,
-       nl.nps_latest,
-       nl.nps_change,
-       nl.days_since_nps,
-       coalesce(inv.failed_payments_90d, 0) AS failed_payments_90d,
-       coalesce(inv.failed_payments_180d, 0) AS failed_payments_180d,
-       coalesce(inv.late_payments_180d, 0) AS late_payments_180d,
-       coalesce(inv.overdue_invoices, 0) AS overdue_invoices,
-       coalesce(ct.active_contacts, 0) AS active_contacts,
-       coalesce(ct.active_champions, 0) AS active_champions,
-       coalesce(ct.champions_left_90d, 0) AS champions_left_90d,
-       ct.champion_tenure_days,
-       ct.days_since_champion_left
+       CAST(nl.last_two[1] AS DOUBLE) AS nps_latest,
+       CAST(nl.last_two[1] - nl.last_two[2] AS DOUBLE) AS nps_change,
+       CAST(nl.days_since_nps AS DOUBLE) AS days_since_nps,
+       CAST(coalesce(inv.failed_payments_90d, 0) AS DOUBLE) AS failed_payments_90d,
+       CAST(coalesce(inv.failed_payments_180d, 0) AS DOUBLE) AS failed_payments_180d,
+       CAST(coalesce(inv.late_payments_180d, 0) AS DOUBLE) AS late_payments_180d,
+       CAST(coalesce(inv.overdue_invoices, 0) AS DOUBLE) AS overdue_invoices,
+       CAST(coalesce(ct.active_contacts, 0) AS DOUBLE) AS active_contacts,
+       CAST(coalesce(ct.active_champions, 0) AS DOUBLE) AS active_champions,
+       CAST(coalesce(ct.champions_left_90d, 0) AS DOUBLE) AS champions_left_90d,
+       CAST(ct.champion_tenure_days AS DOUBLE) AS champion_tenure_days,
+       CAST(ct.days_since_champion_left AS DOUBLE) AS days_since_champion_left
 FROM obs o
-LEFT JOIN acct ON acct.account_id = o.account_id AND acct.obs_date = o.obs_date
-LEFT JOIN sub_now sn ON sn.account_id = o.account_id AND sn.obs_date = o.obs_date
-LEFT JOIN sub_before sb ON sb.account_id = o.account_id AND sb.obs_date = o.obs_date
-LEFT JOIN usage u ON u.account_id = o.account_id AND u.obs_date = o.obs_date
-LEFT JOIN ev_users eu ON eu.account_id = o.account_id AND eu.obs_date = o.obs_date
-LEFT JOIN tk ON tk.account_id = o.account_id AND tk.obs_date = o.obs_date
-LEFT JOIN nps_latest nl ON nl.account_id = o.account_id AND nl.obs_date = o.obs_date
-LEFT JOIN inv ON inv.account_id = o.account_id AND inv.obs_date = o.obs_date
-LEFT JOIN ct ON ct.account_id = o.account_id AND ct.obs_date = o.obs_date
+LEFT JOIN tenure tn ON tn.pair_no = o.pair_no
+LEFT JOIN contract c ON c.pair_no = o.pair_no
+LEFT JOIN tk ON tk.pair_no = o.pair_no
+LEFT JOIN nps_latest nl ON nl.pair_no = o.pair_no
+LEFT JOIN inv ON inv.pair_no = o.pair_no
+LEFT JOIN ct ON ct.pair_no = o.pair_no

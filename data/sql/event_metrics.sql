@@ -1,52 +1,18 @@
--- Per event type metrics as of each observation date (long format, pivoted in Python).
--- Input: obs(account_id VARCHAR, obs_date DATE). Output: one row per (obs row, event_type)
--- for every event type in event_type_list (by default every event_type present in `events`),
--- so new event types need no code.
--- Reads only events strictly before obs_date.
---
--- Events are first reduced to one row per (account, event_type, day) with a running total
--- of quantity by day. A window total is then the difference of two as-of lookups: the
--- running total on the last event day before obs_date, minus the one before obs_date - 30
--- (or - 90). Every event row is read once, however many observation dates there are.
+-- Event quantities per account, event type and day bin (the per-event-type metrics).
+-- Inputs: obs_accounts(acc INTEGER, account_id VARCHAR), event_type_codes(type_no INTEGER, event_type VARCHAR),
+-- day_bins(day_no INTEGER, bin INTEGER): every day (days since 1970-01-01) from the first event to the day
+-- before the last observation date, and its bin. Bins are cut at every obs_date, obs_date - 30 and
+-- obs_date - 90, so each metric window is a run of whole bins and every event row is read once,
+-- into one small group, however many observation dates there are. Events on or after the last
+-- observation date have no bin and are not read. Window sums, recency and the scaling for young
+-- accounts are taken from these groups in data/metrics.py.
 WITH
-accs AS (SELECT account_id, row_number() OVER () AS acc_no FROM (SELECT DISTINCT o.account_id FROM obs o)),
-types AS (SELECT event_type, row_number() OVER () AS type_no FROM (SELECT DISTINCT event_type FROM event_type_list)),
-daily AS (
-    SELECT a.acc_no, t.type_no, CAST(e.event_time AS DATE) AS day, sum(e.quantity) AS qty
-    FROM events e
-    JOIN accs a ON a.account_id = e.account_id
-    JOIN types t ON t.event_type = e.event_type
-    WHERE e.event_time < (SELECT max(o.obs_date) FROM obs o)
-    GROUP BY ALL
-),
-running AS (
-    SELECT acc_no, type_no, day,
-           sum(qty) OVER (PARTITION BY acc_no, type_no ORDER BY day
-                          ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS cum_qty
-    FROM daily
-),
-grid AS (
-    SELECT o.account_id, a.acc_no, o.obs_date, t.event_type, t.type_no
-    FROM obs o JOIN accs a ON a.account_id = o.account_id CROSS JOIN types t
-),
-probes AS (
-    SELECT g.*, p.lag, g.obs_date - p.lag AS probe_date
-    FROM grid g CROSS JOIN (VALUES (0), (30), (90)) p(lag)
-),
-looked_up AS (
-    SELECT p.account_id, p.obs_date, p.event_type,
-           max(r.day) FILTER (WHERE p.lag = 0) AS last_day,
-           coalesce(max(r.cum_qty) FILTER (WHERE p.lag = 0), 0) AS cum_0,
-           coalesce(max(r.cum_qty) FILTER (WHERE p.lag = 30), 0) AS cum_30,
-           coalesce(max(r.cum_qty) FILTER (WHERE p.lag = 90), 0) AS cum_90
-    FROM probes p
-    ASOF LEFT JOIN running r
-      ON r.acc_no = p.acc_no AND r.type_no = p.type_no AND p.probe_date > r.day
-    GROUP BY ALL
-)
-SELECT account_id, obs_date, event_type,
-       cum_0 - cum_30 AS qty_30d,
-       cum_30 - cum_90 AS qty_prev_60d,
-       cum_0 - cum_90 AS qty_90d,
-       date_diff('day', last_day, obs_date) AS days_since
-FROM looked_up
+bins AS (SELECT CAST(DATE '1970-01-01' + day_no AS TIMESTAMP) AS day, day_no, bin FROM day_bins)
+SELECT a.acc, t.type_no, b.bin,
+       sum(e.quantity) AS quantity,
+       max(b.day_no) AS last_day_no
+FROM events e
+JOIN obs_accounts a ON a.account_id = e.account_id
+JOIN event_type_codes t ON t.event_type = e.event_type
+JOIN bins b ON b.day = date_trunc('day', e.event_time)
+GROUP BY ALL
