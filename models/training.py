@@ -307,7 +307,7 @@ def _train_time(obs: ObservationSet, config: TrainConfig, say) -> TrainResult:
         mask = od.isin(ds).to_numpy()
         n = int(mask.sum())
         if config.max_train_rows and n > config.max_train_rows:
-            mask &= row_draw < config.max_train_rows / n
+            mask = mask & (row_draw < config.max_train_rows / n)
         return labelled[mask]
 
     fit_rows, test = train_rows(split.fit), rows(split.test)
