@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 8501
 SIZES  ?= 2000,20000,100000
 
-.PHONY: run test lint bench demo venv dev chromium clean
+.PHONY: run test lint bench quality demo venv dev chromium clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,9 @@ lint: dev
 
 bench: dev
 	$(BIN)/python -m bench.run --sizes $(SIZES)
+
+quality: dev
+	$(BIN)/python -m bench.model_quality
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
