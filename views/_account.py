@@ -1,0 +1,363 @@
+"""Account 360: header, scores and reasons, what-if, usage, timeline, playbooks and notes, contacts."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from components import auth, cached, cached_scores, charts, layout
+from components.session import workspace
+from data.access import NotInBook
+from data.errors import UserError
+from data.notes import add_note, list_notes
+
+
+def render() -> None:
+    """Draw the Account page for the signed-in user; ``views/account.py`` calls it on every run."""
+    user = auth.current_user()
+    viewer = auth.viewer(user)
+
+    if not layout.has_data():
+        st.title("Account")
+        layout.no_data_notice()
+        st.stop()
+
+    account_id = st.query_params.get("id")
+    if not account_id:
+        st.title("Account")
+        overview = cached.account_overview(viewer)
+        if overview.empty:
+            st.info("Your book has no accounts yet.")
+            st.stop()
+        choice = st.selectbox(
+            "Open an account",
+            overview["account_id"],
+            index=None,
+            format_func=lambda a: f"{overview.set_index('account_id').at[a, 'name']} ({a})",
+            placeholder="Type to search your book",
+        )
+        if choice:
+            st.query_params["id"] = choice
+            st.rerun()
+        st.stop()
+
+    try:
+        detail = cached.account_detail(viewer, account_id)
+    except NotInBook:
+        st.title("Account")
+        st.error(f"Account {account_id!r} is not in your book.")
+        st.page_link("views/accounts.py", label="Back to your accounts", icon=":material/arrow_back:")
+        st.stop()
+
+    acct = detail["overview"]
+    as_of = pd.Timestamp(cached.as_of())
+
+    st.page_link("views/accounts.py", label="All accounts", icon=":material/arrow_back:")
+    st.title(acct["name"])
+    badges = st.container(horizontal=True)
+    with badges:
+        status_color = {"active": "green", "churned": "red"}.get(acct["status"], "gray")
+        st.badge(acct["status"].capitalize(), color=status_color)
+        for value in (acct["segment"], acct["plan"], acct["region"], acct["industry"]):
+            if isinstance(value, str) and value:
+                st.badge(value, color="gray")
+        st.badge(acct["account_id"], color="blue")
+        st.badge(f"CSM: {acct['csm'] or 'unassigned'}", icon=":material/person:", color="violet")
+
+    renewal = acct["renewal_date"]
+    if pd.notna(renewal):
+        days_left = (pd.Timestamp(renewal) - as_of).days
+        renewal_text = f"in {days_left} days"
+        renewal_help = f"{pd.Timestamp(renewal):%d %b %Y} · {acct['billing_period']}"
+    elif acct["status"] == "churned" and pd.notna(acct["churned_on"]):
+        renewal_text, renewal_help = "–", f"churned on {pd.Timestamp(acct['churned_on']):%d %b %Y}"
+    else:
+        renewal_text, renewal_help = "–", None
+    tenure_months = int(acct["tenure_days"] // 30) if pd.notna(acct["tenure_days"]) else 0
+
+    c = st.columns(4)
+    c[0].metric("ARR", layout.money(acct["arr"]), border=True)
+    c[1].metric("Seats", f"{int(acct['seats']):,}" if pd.notna(acct["seats"]) else "–", border=True)
+    c[2].metric("Renewal", renewal_text, delta=renewal_help, delta_color="off", delta_arrow="off", border=True)
+    c[3].metric(
+        "Tenure",
+        f"{tenure_months // 12} y {tenure_months % 12} m" if tenure_months >= 12 else f"{tenure_months} months",
+        border=True,
+    )
+
+    explanation, history = cached_scores.explanation(viewer, account_id)
+    record, model = cached_scores.production_churn_model()
+    horizon = record.horizon_days if record and record.horizon_days else 90
+
+    if explanation is None:
+        st.info(
+            "This account has no score yet. Scores appear after `python cli.py score` "
+            "(or the Model lab) has run with a production model."
+        )
+    else:
+        band = explanation.risk_band
+        r = st.columns(4)
+        delta = None if explanation.previous_p_churn is None else explanation.p_churn - explanation.previous_p_churn
+        r[0].metric(
+            f"Churn risk · {band}",
+            f"{explanation.p_churn:.0%}",
+            delta=None
+            if delta is None
+            else ("unchanged since last scoring" if abs(delta) < 0.0005 else f"{delta * 100:+.1f} pts since last scoring"),
+            delta_color="off" if delta is None or abs(delta) < 0.0005 else "inverse",
+            delta_arrow="off" if delta is None or abs(delta) < 0.0005 else "auto",
+            border=True,
+            help=f"Probability that this account churns within {horizon} days of {explanation.obs_date}.",
+        )
+        r[1].metric(
+            "Expansion likelihood",
+            layout.pct(explanation.p_expansion),
+            border=True,
+            help=f"Probability of an MRR increase of at least 10% within {horizon} days.",
+        )
+        r[2].metric(
+            "Expected ARR loss",
+            layout.money(explanation.expected_arr_loss),
+            border=True,
+            help="p(churn) × ARR: the revenue this account puts at risk, weighted by its probability.",
+        )
+        r[3].metric(
+            "Rule health score",
+            "–" if explanation.health_score is None else f"{explanation.health_score:.0f} / 100",
+            border=True,
+            help="The familiar weighted scorecard (higher is healthier), shown beside the model. "
+            "The Model lab backtests both on the same dates so you can see which to trust.",
+        )
+        st.caption(
+            f"Scores predict churn within the next **{horizon} days** after {explanation.obs_date}. They are "
+            f"calibrated: among accounts scored 30%, about 30% churn. Model `{explanation.model_id}`, "
+            f"scored {explanation.scored_at:%d %b %Y %H:%M}."
+        )
+
+    tab_names = ["Why", "What-if", "Usage", "Timeline", "Playbooks & notes", "Contacts", "Subscription"]
+    why_tab, whatif_tab, usage_tab, timeline_tab, play_tab, contacts_tab, billing_tab = st.tabs(
+        tab_names, key="tab", bind="query-params", on_change="rerun"
+    )
+    # Only the open tab is rendered: the others cost nothing until chosen (and ?tab= deep-links one).
+
+    if why_tab.open:
+        with why_tab:
+            if explanation is None:
+                st.info("Reasons appear once the account is scored.")
+            else:
+                left, right = st.columns([3, 2])
+                with left:
+                    st.subheader("What drives this account's risk")
+                    st.caption(
+                        "How to read this: start from the average account's risk at the top; red bars push this "
+                        "account's risk up, green bars pull it down; the blue bar is this account's probability."
+                    )
+                    st.plotly_chart(cached_scores.explanation_chart(viewer, account_id, "shap_waterfall"),
+                                    key="shap_waterfall")
+                with right:
+                    st.subheader("In plain words")
+                    drivers = explanation.drivers.sort_values("rank")
+                    for group, part in drivers.groupby("group", sort=False):
+                        st.markdown(f"**{group}**")
+                        lines = []
+                        for d in part.itertuples():
+                            arrow = ":red[▲ raises risk]" if d.shap > 0 else ":green[▼ lowers risk]"
+                            lines.append(f"- {d.sentence} — {arrow}")
+                        st.markdown("\n".join(lines))
+                    st.subheader("What changed since last scoring")
+                    if explanation.changes:
+                        st.markdown("\n".join(f"- {c}" for c in explanation.changes))
+                    else:
+                        st.caption("This is the account's first scoring; changes appear after the next run.")
+                st.subheader("Probability history")
+                st.caption("How to read this: each point is one scoring run; a rising red line means growing churn risk.")
+                st.plotly_chart(cached_scores.explanation_chart(viewer, account_id, "score_history"), key="score_history")
+
+    if whatif_tab.open:
+        with whatif_tab:
+            if explanation is None or model is None:
+                st.info("The what-if needs a production model and a score for this account.")
+            else:
+                features = cached_scores.account_features(viewer, account_id)
+                actionable = [
+                    f
+                    for f in model.features
+                    if f in model.catalog
+                    and model.catalog[f].actionable
+                    and model.catalog[f].group not in ("Contract", "Firmographic")
+                    and f in model.numeric
+                ]
+                if features.empty or not actionable:
+                    st.info("No actionable metrics to change for this account.")
+                else:
+                    order = {f: i for i, f in enumerate(explanation.drivers.sort_values("rank")["feature"])}
+                    actionable.sort(key=lambda f: order.get(f, len(order)))
+                    st.caption(
+                        "Change what your team can influence (usage, adoption, support, billing, relationship) and "
+                        "re-score live. Only actionable metrics are offered; the account's own top drivers come first."
+                    )
+                    with st.form("what_if"):
+                        cols = st.columns(3)
+                        edits = {}
+                        for i, f in enumerate(actionable[:12]):
+                            current = pd.to_numeric(features[f].iat[0], errors="coerce")
+                            metric = model.catalog[f]
+                            label, hint = metric.label, ""
+                            if metric.kind == "change":
+                                label = f"{metric.label}: change 30 d vs previous 60 d"
+                                hint = " A share: -0.2 means it fell 20%, 0.1 that it rose 10%."
+                            elif f == "seat_utilisation":
+                                hint = " A share of purchased seats: 0.8 means 80% are in use."
+                            edits[f] = cols[i % 3].number_input(
+                                label,
+                                value=None if pd.isna(current) else float(current),
+                                key=f"wi_{f}",
+                                help=f"Now: {'not known' if pd.isna(current) else round(float(current), 2)}.{hint}",
+                            )
+                        submitted = st.form_submit_button("Re-score", type="primary")
+                    if submitted:
+                        changes = {
+                            f: v
+                            for f, v in edits.items()
+                            if v is not None and (pd.isna(features[f].iat[0]) or float(v) != float(features[f].iat[0]))
+                        }
+                        if not changes:
+                            st.info("Nothing changed: edit at least one value.")
+                        else:
+                            from models.scoring import what_if
+
+                            try:
+                                result = what_if(model, features, changes)
+                            except UserError as exc:
+                                st.error(str(exc))
+                            else:
+                                p0, p1 = result["p_before"], result["p_after"]
+                                a, b = st.columns([2, 3])
+                                a.metric(
+                                    "What-if churn risk",
+                                    f"{p1:.0%}",
+                                    delta=f"{(p1 - p0) * 100:+.1f} pts",
+                                    delta_color="inverse",
+                                    border=True,
+                                )
+                                a.plotly_chart(charts.fig_what_if(p0, p1), key="what_if_chart")
+                                with b:
+                                    st.markdown("**Top drivers after the change**")
+                                    st.markdown(
+                                        "\n".join(
+                                            f"- {sentence} — {':red[▲]' if shap > 0 else ':green[▼]'}"
+                                            for _, shap, sentence in result["drivers"]
+                                        )
+                                    )
+                                    st.caption(
+                                        "The change in probability is the model's estimate, applied to the "
+                                        "calibrated score; it is not a promise of what the customer will do."
+                                    )
+
+    if usage_tab.open:
+        with usage_tab:
+            left, right = st.columns(2)
+            with left:
+                st.subheader("Usage by event type")
+                st.caption("How to read this: weekly count of each product action; a falling line is an early churn sign.")
+                st.plotly_chart(cached.account_chart(viewer, account_id, "usage"), key="usage_chart")
+            with right:
+                st.subheader("Active users vs seats")
+                st.caption("How to read this: the gap between the dashed seats line and active users is unused licences.")
+                st.plotly_chart(cached.account_chart(viewer, account_id, "active_users"), key="users_chart")
+
+    if timeline_tab.open:
+        with timeline_tab:
+            st.subheader("Tickets, NPS, invoices and contacts")
+            st.caption(
+                "How to read this: each dot is one event; red dots are warning signs (urgent tickets, detractor NPS, "
+                "failed or late payments, a champion leaving)."
+            )
+            st.plotly_chart(cached.account_chart(viewer, account_id, "timeline"), key="timeline_chart")
+            tl = detail["timeline"].copy()
+            st.dataframe(
+                tl[["occurred_at", "kind", "detail"]],
+                hide_index=True,
+                height=320,
+                column_config={
+                    "occurred_at": st.column_config.DatetimeColumn("When", format="D MMM YYYY"),
+                    "kind": "Type",
+                    "detail": st.column_config.TextColumn("What happened", width="large"),
+                },
+            )
+
+    if contacts_tab.open:
+        with contacts_tab:
+            contacts = detail["contacts"]
+            if contacts.empty:
+                st.info("No contacts recorded for this account.")
+            else:
+                st.dataframe(
+                    contacts.drop(columns=["contact_id"]),
+                    hide_index=True,
+                    column_config={
+                        "email": "Email",
+                        "role": "Role",
+                        "status": "Status",
+                        "active_from": st.column_config.DateColumn("Since", format="D MMM YYYY"),
+                        "active_to": st.column_config.DateColumn("Left", format="D MMM YYYY"),
+                    },
+                )
+
+    if billing_tab.open:
+        with billing_tab:
+            subs = detail["subscriptions"]
+            if subs.empty:
+                st.info("No subscriptions recorded for this account.")
+            else:
+                st.dataframe(
+                    subs,
+                    hide_index=True,
+                    column_config={
+                        "start_date": st.column_config.DateColumn("From", format="D MMM YYYY"),
+                        "end_date": st.column_config.DateColumn("Until", format="D MMM YYYY"),
+                        "renewal_date": st.column_config.DateColumn("Term ends", format="D MMM YYYY"),
+                        "mrr": st.column_config.NumberColumn("MRR", format="dollar"),
+                        "seats": "Seats",
+                        "product": "Product",
+                        "billing_period": "Billing",
+                    },
+                )
+
+    if play_tab.open:
+        with play_tab:
+            left, right = st.columns([3, 2])
+            with left:
+                st.subheader("Suggested playbooks")
+                groups = []
+                if explanation is not None:
+                    groups = list(dict.fromkeys(explanation.risk_drivers["group"].head(3)))
+                try:
+                    from components import playbook_forms
+                except ImportError:
+                    playbook_forms = None
+                if playbook_forms is not None:
+                    playbook_forms.trigger_form(user, account_id)
+                    playbook_forms.account_playbook_panel(user, account_id)
+                if groups:
+                    st.caption(
+                        "Learn more about this account's top driver groups: "
+                        + " · ".join(f"[{g}](/learn?topic={g.lower()})" for g in groups)
+                    )
+            with right:
+                st.subheader("Notes")
+                with st.form("add_note", clear_on_submit=True):
+                    body = st.text_area("Add a note", max_chars=5000, placeholder="What did you learn on the last call?")
+                    if st.form_submit_button("Save note"):
+                        try:
+                            add_note(workspace().engine, account_id, user.username, body)
+                            st.toast("Note saved")
+                        except UserError as exc:
+                            st.error(str(exc))
+                notes = list_notes(workspace().engine, account_id)
+                if notes.empty:
+                    st.caption("No notes yet.")
+                for n in notes.itertuples():
+                    with st.container(border=True):
+                        st.caption(f"{n.author} · {pd.Timestamp(n.created_at):%d %b %Y %H:%M}")
+                        st.text(n.body)

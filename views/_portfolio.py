@@ -1,0 +1,255 @@
+"""Portfolio: the book at a glance — KPIs, where the risk is, renewals, movers, revenue, retention.
+
+Managers and admins see every account; a CSM sees the same page for their own book (the
+scope is applied in SQL). Clicking a segment or CSM bar opens Accounts filtered by it;
+clicking a renewal or a mover opens the Account page.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pandas as pd
+import streamlit as st
+
+from components import auth, cached_portfolio, layout
+from components.tables import risk_style
+
+ACCOUNTS_PAGE = "views/accounts.py"
+ACCOUNT_PAGE = "views/account.py"
+NO_SCORES = "No scores yet — run `python cli.py score` (after `python cli.py train --promote`) to see risk here."
+
+
+def _selected_group(event) -> str | None:
+    """The group name of the clicked bar in a plotly selection event (customdata[0], else y)."""
+    points = (event or {}).get("selection", {}).get("points", []) if event else []
+    if not points:
+        return None
+    point = points[0]
+    custom = point.get("customdata")
+    if isinstance(custom, list | tuple) and custom:
+        return str(custom[0])
+    return str(point["y"]) if point.get("y") is not None else None
+
+
+def _selected_account(event, frame: pd.DataFrame) -> str | None:
+    rows = event["selection"]["rows"] if event else []
+    return str(frame.iloc[rows[0]]["account_id"]) if rows else None
+
+
+def render() -> None:
+    """Draw the Portfolio page for the signed-in user; ``views/portfolio.py`` calls it on every run."""
+    user = auth.current_user()
+    viewer = auth.viewer(user)
+
+    st.title("Portfolio")
+    if not layout.has_data():
+        layout.no_data_notice()
+        st.stop()
+
+    with layout.user_errors():
+        figures = cached_portfolio.portfolio_figures(viewer)
+    k = figures["kpis"]
+    scored = figures["has_scores"] and k.scored_at is not None
+    horizon = cached_portfolio.horizon_days(k.model_id)
+    horizon_text = f"{horizon} days" if horizon else "the model's horizon"
+    as_of = pd.Timestamp(figures["as_of"])
+
+    book = "All accounts" if viewer.sees_all_accounts else f"Book of {viewer.csm or user.username}"
+    subtitle = f"{book} · data as of {as_of:%d %b %Y}"
+    if scored:
+        subtitle += f" · scored {pd.Timestamp(k.scored_at):%d %b %Y %H:%M}"
+    st.caption(subtitle)
+
+    if k.accounts == 0 and figures["movements"].empty:
+        st.info("No accounts in your book yet. Ask an admin to assign accounts to you.")
+        st.stop()
+
+    # --------------------------------------------------------------------------- KPIs
+    r = figures["retention"]
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric("Active accounts", f"{k.accounts:,}", border=True, help="Accounts with a subscription active today.")
+    c2.metric("ARR", layout.money(k.arr), border=True, help="Annual recurring revenue: 12 × current MRR.")
+    c3.metric("GRR, last 12 months", layout.pct(r["grr"], 1), border=True,
+              help="Gross revenue retention: MRR kept from the accounts paying 12 months ago, after churn and contraction, "
+                   "÷ their MRR then. 100% = nothing lost.")
+    c4.metric("NRR, last 12 months", layout.pct(r["nrr"], 1), border=True,
+              help="Net revenue retention: like GRR, plus expansion from the same accounts. Above 100% = the book grows without new logos.")
+
+    c5, c6, c7, c8 = st.columns(4)
+    renewals = figures["renewals"]
+    annual_90 = renewals[(renewals["days_to_renewal"] <= 90) & (renewals["billing_period"] == "annual")]
+    if scored:
+        c5.metric(f"Expected ARR loss ({horizon_text})", layout.money(k.expected_arr_loss), border=True,
+                  help=f"Σ p(churn) × ARR over scored accounts: the ARR we expect to lose within {horizon_text} "
+                       "if nothing changes.")
+        c6.metric("Accounts at high risk", f"{k.high_risk_accounts:,}", border=True,
+                  delta=f"{layout.money(k.high_risk_arr)} ARR", delta_color="off", delta_arrow="off",
+                  help="Accounts in the high risk band of the latest scoring, and their ARR.")
+        c7.metric("Expansion pipeline", layout.money(k.expansion_pipeline), border=True,
+                  help=f"Σ p(expansion) × ARR: ARR-weighted chance of an upsell within {horizon_text}.")
+    else:
+        for col, label in ((c5, "Expected ARR loss"), (c6, "Accounts at high risk"), (c7, "Expansion pipeline")):
+            col.metric(label, "–", border=True, help=NO_SCORES)
+    c8.metric("Annual renewals in 90 days", f"{len(annual_90):,}", border=True,
+              delta=f"{layout.money(float(annual_90['arr'].sum()))} ARR", delta_color="off", delta_arrow="off",
+              help="Annual contracts renewing within 90 days of the as-of date, and their ARR.")
+
+    # --------------------------------------------------------------------------- risk
+    st.subheader("Where the risk is")
+    if not scored:
+        st.info(NO_SCORES)
+    else:
+        columns = st.columns(3 if viewer.sees_all_accounts else 2)
+        with columns[0]:
+            st.markdown("**Accounts by predicted churn probability**")
+            st.plotly_chart(cached_portfolio.chart(viewer, "risk_distribution"), key="risk_distribution",
+                            config={"displayModeBar": False})
+            st.caption(f"How to read this: each bar counts accounts at that chance of churning within {horizon_text}; "
+                       "colour is the risk band. A fat tail to the right is trouble.")
+        with columns[1]:
+            st.markdown("**ARR by risk band and segment**")
+            seg_event = st.plotly_chart(cached_portfolio.chart(viewer, "risk_by_segment"),
+                                        key="risk_by_segment", on_select="rerun", selection_mode="points",
+                                        config={"displayModeBar": False})
+            st.caption("How to read this: bar length is ARR; the red and amber part is at risk. "
+                       "Click a bar to open that segment's accounts.")
+        segment = _selected_group(seg_event)
+        if segment and segment != "(none)":
+            st.switch_page(ACCOUNTS_PAGE, query_params={"segment": segment})
+        if viewer.sees_all_accounts:
+            with columns[2]:
+                st.markdown("**ARR by risk band and CSM**")
+                csm_event = st.plotly_chart(cached_portfolio.chart(viewer, "risk_by_csm"),
+                                            key="risk_by_csm", on_select="rerun", selection_mode="points",
+                                            config={"displayModeBar": False})
+                st.caption("How to read this: each CSM's book by ARR and risk band. "
+                           "Click a bar to open that CSM's accounts.")
+            csm = _selected_group(csm_event)
+            if csm and csm != "(none)":
+                st.switch_page(ACCOUNTS_PAGE, query_params={"csm": csm})
+
+    # --------------------------------------------------------------------------- renewals
+    st.subheader("Renewals ahead")
+    f1, f2, _ = st.columns([2, 2, 4])
+    window = f1.segmented_control("Renewing within", ["90 days", "180 days"], default="90 days", key="renewal_window",
+                                  required=True)
+    include_monthly = f2.toggle("Include monthly plans", value=False, key="renewals_monthly",
+                                help="Monthly plans renew every month; leave off to focus on annual contracts.")
+    days = 90 if window == "90 days" else 180
+    ahead = cached_portfolio.renewals_ahead(renewals, days, include_monthly)
+    if ahead.empty:
+        st.info(f"No {'' if include_monthly else 'annual '}renewals in the next {days} days.")
+    else:
+        at_risk = ahead[ahead["risk_band"].isin(["high", "medium"])]
+        st.caption(f"{len(ahead):,} renewals worth {layout.money(float(ahead['arr'].sum()))} ARR by "
+                   f"{(as_of + timedelta(days=days)):%d %b %Y}; {len(at_risk):,} of them at medium or high risk "
+                   f"({layout.money(float(at_risk['arr'].sum()))} ARR).")
+        st.plotly_chart(cached_portfolio.renewals_chart(viewer, days, include_monthly), key="renewals_chart", config={"displayModeBar": False})
+        st.caption("How to read this: when each account renews (across) and its churn risk (up); "
+                   "bigger bubbles carry more ARR. Big bubbles high up and soon come first.")
+        table = ahead.sort_values(["expected_arr_loss", "arr"], ascending=False, na_position="last")
+        shown = ["name", "renewal_date", "arr", "p_churn", "risk_band", "expected_arr_loss"]
+        shown += ["csm"] if viewer.sees_all_accounts else []
+        table = table[[*shown, "account_id"]].reset_index(drop=True)
+        table["p_churn"] = table["p_churn"] * 100
+        renew_event = st.dataframe(
+            risk_style(table), hide_index=True, on_select="rerun", selection_mode="single-row",
+            key="renewals_table", height=360,
+            column_config={
+                "name": st.column_config.TextColumn("Account", width="medium"),
+                "renewal_date": st.column_config.DateColumn("Renews", format="D MMM YYYY"),
+                "arr": st.column_config.NumberColumn("ARR", format="$%,d"),
+                "p_churn": st.column_config.NumberColumn("p(churn)", format="%.1f%%"),
+                "risk_band": st.column_config.TextColumn("Risk"),
+                "expected_arr_loss": st.column_config.NumberColumn("Expected loss", format="$%,d"),
+                "csm": st.column_config.TextColumn("CSM"),
+                "account_id": None,
+            })
+        st.caption("Sorted by expected ARR loss (p(churn) × ARR). Click a row to open the account.")
+        account_id = _selected_account(renew_event, table)
+        if account_id:
+            st.switch_page(ACCOUNT_PAGE, query_params={"id": account_id})
+
+    # --------------------------------------------------------------------------- movers
+    st.subheader("Top movers since the previous scoring")
+    runs = figures["scoring_runs"]
+    movers = figures["movers"]
+    if not scored:
+        st.info(NO_SCORES)
+    elif len(runs) < 2:
+        st.info("Only one scoring run so far. Movers appear after the next run (`python cli.py score`), "
+                "comparing each account's churn risk with this one.")
+    elif movers.empty:
+        st.info(f"No account's churn risk moved by half a point or more between {pd.Timestamp(runs[1]):%d %b} "
+                f"and {pd.Timestamp(runs[0]):%d %b %Y}.")
+    else:
+        st.caption(f"Churn risk on {pd.Timestamp(runs[0]):%d %b %Y} against {pd.Timestamp(runs[1]):%d %b %Y}. "
+                   "How to read this: the driver is the reason whose contribution moved most in the same direction "
+                   "as the risk. Click a row to open the account.")
+        mover_columns = {
+            "name": st.column_config.TextColumn("Account", width="medium"),
+            "p_now": st.column_config.NumberColumn("Risk now", format="%.1f%%"),
+            "change": st.column_config.NumberColumn("Change", format="%+.1f pts"),
+            "driver": st.column_config.TextColumn("Driver that moved", width="medium"),
+            "arr": st.column_config.NumberColumn("ARR", format="$%,d"),
+            "account_id": None,
+        }
+        shown_movers = movers.assign(p_now=movers["p_now"] * 100, change=movers["change"] * 100)
+        up_col, down_col = st.columns(2)
+        for col, direction, title in ((up_col, "up", "Risk up"), (down_col, "down", "Risk down")):
+            part = shown_movers[shown_movers["direction"] == direction][list(mover_columns)].reset_index(drop=True)
+            with col:
+                st.markdown(f"**{title}**")
+                if part.empty:
+                    st.caption(f"No account's risk went {direction}.")
+                    continue
+                event = st.dataframe(part, hide_index=True, on_select="rerun", selection_mode="single-row",
+                                     key=f"movers_{direction}", column_config=mover_columns)
+                account_id = _selected_account(event, part)
+                if account_id:
+                    st.switch_page(ACCOUNT_PAGE, query_params={"id": account_id})
+
+    # --------------------------------------------------------------------------- revenue movements
+    st.subheader("Revenue movements")
+    movements = figures["movements"]
+    if movements.empty:
+        st.info("No subscriptions in the last 12 months.")
+    else:
+        left, right = st.columns([3, 2])
+        with left:
+            st.markdown("**MRR movements by month**")
+            st.plotly_chart(cached_portfolio.chart(viewer, "mrr_waterfall"), key="mrr_waterfall", config={"displayModeBar": False})
+            st.caption("How to read this: bars above zero are MRR won (new accounts, expansion), bars below are MRR "
+                       "lost (contraction, churn); the line is the month's net change.")
+        with right:
+            st.markdown("**12 months of MRR, start to now**")
+            st.plotly_chart(cached_portfolio.chart(viewer, "mrr_bridge"), key="mrr_bridge", config={"displayModeBar": False})
+            st.caption(f"How to read this: MRR a year ago plus each kind of movement gives MRR today. Of the accounts "
+                       f"paying then, churn cost {layout.money(-r['churn'])}, contraction {layout.money(-r['contraction'])} "
+                       f"and expansion added {layout.money(r['expansion'])} a month.")
+
+    # --------------------------------------------------------------------------- retention
+    st.subheader("How long customers stay")
+    survival = figures["survival"]
+    if survival.empty:
+        st.info("No subscription history to draw retention curves from.")
+    else:
+        left, right = st.columns(2)
+        with left:
+            st.markdown("**By segment**")
+            st.plotly_chart(cached_portfolio.chart(viewer, "survival_segment"), key="survival_segment",
+                            config={"displayModeBar": False})
+            st.caption("How to read this: the share of customers still with us after each month since they first "
+                       "subscribed (Kaplan–Meier; customers still active count until today). Lower = churns sooner.")
+        with right:
+            counts = survival["cohort"].value_counts()
+            cohorts = sorted(counts[counts >= 10].index, reverse=True)
+            default = cohorts[2::4][:4] if len(cohorts) > 6 else cohorts[:4]  # one a year, skipping the newest
+            st.markdown("**By signup quarter**")
+            chosen = st.multiselect("Signup quarters", cohorts, default=default, key="cohorts", max_selections=8,
+                                    label_visibility="collapsed", placeholder="Pick signup quarters to compare")
+            st.plotly_chart(cached_portfolio.cohort_chart(viewer, sorted(chosen)),
+                            key="survival_cohort", config={"displayModeBar": False})
+            st.caption("How to read this: each line is the customers who signed up in one quarter. A newer line "
+                       "below an older one at the same month means recent customers churn faster.")
