@@ -1,4 +1,4 @@
-"""The app's shared resources: settings, workspace, one cached warehouse connection.
+"""The app's shared resources: settings, workspace, data version, one cached warehouse connection.
 
 ``st.cache_resource`` holds one read-only DuckDB connection per warehouse version;
 each query takes its own ``cursor()`` (a shared connection is not thread-safe).
@@ -16,15 +16,19 @@ import streamlit as st
 from data.settings import Settings, load_settings
 from data.workspace import Workspace
 
-
-@st.cache_resource(show_spinner=False)
-def _workspace(path: str | None) -> Workspace:
-    return Workspace(load_settings(path))
+# Workspace per CSAI_WORKSPACE value, and (pointer file stat, version) per warehouse root. Plain
+# dicts: both are read many times per rerun, where a st.cache_resource lookup or a file read costs more.
+_workspaces: dict[str | None, Workspace] = {}
+_versions: dict[str, tuple[tuple[int, int, int], str]] = {}
 
 
 def workspace() -> Workspace:
-    """The workspace named by ``CSAI_WORKSPACE`` (or ./workspace)."""
-    return _workspace(os.environ.get("CSAI_WORKSPACE"))
+    """The workspace named by ``CSAI_WORKSPACE`` (or ./workspace); settings are read once per process."""
+    path = os.environ.get("CSAI_WORKSPACE")
+    ws = _workspaces.get(path)
+    if ws is None:
+        ws = _workspaces.setdefault(path, Workspace(load_settings(path)))
+    return ws
 
 
 def settings() -> Settings:
@@ -37,8 +41,24 @@ def _connection(root: str, version: str) -> duckdb.DuckDBPyConnection:
 
 
 def data_version() -> str:
-    """Changes whenever a job publishes a new warehouse snapshot."""
-    return workspace().warehouse.version()
+    """Changes whenever a job publishes a new warehouse snapshot.
+
+    The snapshot pointer is re-read only when its file changed: jobs replace it atomically
+    (a new inode), so an unchanged ``stat`` means an unchanged version.
+    """
+    warehouse = workspace().warehouse
+    try:
+        info = os.stat(warehouse._pointer)
+    except FileNotFoundError:
+        return warehouse.version()
+    stamp = (info.st_ino, info.st_mtime_ns, info.st_size)
+    root = str(warehouse.root)
+    known = _versions.get(root)
+    if known is not None and known[0] == stamp:
+        return known[1]
+    version = warehouse.version()
+    _versions[root] = (stamp, version)
+    return version
 
 
 def cursor() -> duckdb.DuckDBPyConnection:
