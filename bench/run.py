@@ -68,19 +68,17 @@ def _peak_mb() -> float:
 
 
 def stage_generate(ws: str, n: int, parquet: str, fraction: float) -> dict:
-    from data.sample import generate_sample, write_sample
+    from data.sample import build_sample
     from data.users import create_demo_users
     from data.workspace import open_workspace
     from playbooks.starter import ensure_starter_playbooks
 
     m = Meter()
     w = open_workspace(ws)
-    tables = m("generate", generate_sample, n_accounts=n, seed=SEED, end=END, event_fraction=fraction)
-    rows = {k: len(v) for k, v in tables.items() if k in RAW_TABLES}
-    csms = tables["accounts"]["csm"].dropna().unique().tolist()
-    m("write", write_sample, w.warehouse, tables, seed=SEED, end=END)
-    del tables
-    create_demo_users(w.settings.auth_file, csms)
+    # generated and written table by table, the events chunk by chunk (as `cli.py demo` could)
+    summary = m("generate_write", build_sample, w.warehouse, n_accounts=n, seed=SEED, end=END, event_fraction=fraction)
+    rows = {k: v for k, v in summary.rows.items() if k in RAW_TABLES}
+    create_demo_users(w.settings.auth_file, summary.csms)
     ensure_starter_playbooks(w.engine)
 
     def export():
@@ -432,7 +430,7 @@ def bench_size(n: int, *, largest: bool, middle: bool, repeats: int, load_sessio
 
 # =============================================================================== report
 STAGE_ROWS = [
-    ("generate", "generate", "generate"), ("write", "generate", "write"), ("export parquet", "generate", "export_parquet"),
+    ("generate + write", "generate", "generate_write"), ("export parquet", "generate", "export_parquet"),
     ("import parquet", "import", "import"), ("metrics (all dates)", "features", "metrics"),
     ("observations (train)", "train", "observations"), ("train logreg", "train", "train_logreg"),
     ("train gbm", "train", "train_gbm"), ("score", "score", "score"), ("features for scoring", "explain", "features_as_of"),

@@ -24,10 +24,14 @@ for 90 days, so the effect is recoverable from treated vs holdout churn.
 
 The same ``seed`` and ``end`` always give identical tables (one
 ``numpy.random.default_rng(seed)`` stream, fixed chunk size, sorted output).
+:func:`build_sample` writes the same tables straight into a warehouse, the events chunk
+by chunk, so 100,000 accounts (tens of millions of event rows) never sit in memory at once.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
@@ -185,14 +189,18 @@ def generate_sample(n_accounts: int = 2000, seed: int = 42, end: date | None = N
     for benchmarks that need many accounts with fewer event rows; 1.0 (the default)
     keeps them all and leaves every table exactly as without it.
     """
+    sim = _simulation(n_accounts, seed, end, event_fraction)
+    sim.run()
+    return dict(sim.build(stream_events=False))
+
+
+def _simulation(n_accounts: int, seed: int, end: date | None, event_fraction: float) -> _Simulation:
     if n_accounts < 1:
         raise ValueError("n_accounts must be positive")
     if not 0 < event_fraction <= 1:
         raise ValueError("event_fraction must be in (0, 1]")
     end = date.today() if end is None else pd.Timestamp(end).date()
-    sim = _Simulation(n_accounts, seed, end, event_fraction=event_fraction)
-    sim.run()
-    return sim.tables()
+    return _Simulation(n_accounts, seed, end, event_fraction=event_fraction)
 
 
 def write_sample(warehouse, tables: dict[str, pd.DataFrame], *, seed: int, end: date) -> None:
@@ -201,27 +209,73 @@ def write_sample(warehouse, tables: dict[str, pd.DataFrame], *, seed: int, end: 
     Columns are cast to the types of :mod:`data.schema`; the extra ``sample_*`` tables
     and ``workspace_meta`` (demo, seed, end_date) are written in the same snapshot.
     """
-    types = {**CANONICAL_TABLES, **EXTRA_TABLES, **_SAMPLE_ONLY_TABLES}
     with warehouse.writer("raw", fresh=True) as con:
         for table, df in tables.items():
-            schema_cols = {c: t for c, t, _ in types.get(table, [])}
-            selects = []
-            for col in df.columns:
-                sql_type = schema_cols.get(col) or _duck_type(df[col])
-                selects.append(f'CAST("{col}" AS {sql_type}) AS "{col}"')
-            view = f"_sample_{table}"
-            con.register(view, df)
-            # identifiers come from our own schema constants and generated column names
-            con.execute(f'CREATE OR REPLACE TABLE "{table}" AS SELECT {", ".join(selects)} FROM "{view}"')  # noqa: S608
-            con.unregister(view)
-            for col, _, nullable in types.get(table, []):
-                if not nullable and col in df.columns:
-                    con.execute(f'ALTER TABLE "{table}" ALTER COLUMN "{col}" SET NOT NULL')
-        con.execute("DELETE FROM workspace_meta")
-        con.executemany(
-            "INSERT INTO workspace_meta VALUES (?, ?)",
-            [("demo", "true"), ("seed", str(seed)), ("end_date", pd.Timestamp(end).date().isoformat())],
-        )
+            _write_frames(con, table, [df])
+        _write_meta(con, seed, end)
+
+
+@dataclass
+class SampleSummary:
+    """What :func:`build_sample` wrote: rows per table and the CSM names of the accounts."""
+
+    rows: dict[str, int]
+    csms: list[str]
+
+
+def build_sample(warehouse, n_accounts: int = 2000, seed: int = 42, end: date | None = None, *,
+                 event_fraction: float = 1.0) -> SampleSummary:
+    """Generate the sample company straight into the raw layer of ``warehouse`` (one new snapshot).
+
+    Writes exactly what ``write_sample(generate_sample(...))`` writes, but each table is
+    written and dropped as soon as it is built and the events go in chunk by chunk, so
+    the process never holds the whole events table (tens of millions of rows at
+    100,000 accounts). Same arguments as :func:`generate_sample`.
+    """
+    sim = _simulation(n_accounts, seed, end, event_fraction)
+    sim.run()
+    rows: dict[str, int] = {}
+    csms: list[str] = []
+    with warehouse.writer("raw", fresh=True) as con:
+        for table, data in sim.build(stream_events=True):
+            if table == "accounts":
+                csms = data["csm"].dropna().unique().tolist()
+            rows[table] = _write_frames(con, table, [data] if isinstance(data, pd.DataFrame) else data)
+            del data
+        _write_meta(con, seed, sim.end)
+    return SampleSummary(rows, csms)
+
+
+def _write_frames(con, table: str, frames: Iterable[pd.DataFrame]) -> int:
+    """Write ``frames`` (one table, in order) as table ``table``, cast to the schema types; returns the row count."""
+    types = {**CANONICAL_TABLES, **EXTRA_TABLES, **_SAMPLE_ONLY_TABLES}
+    schema_cols = {c: t for c, t, _ in types.get(table, [])}
+    view, rows, first, columns = f"_sample_{table}", 0, True, set()
+    for df in frames:
+        columns = set(df.columns)
+        selects = []
+        for col in df.columns:
+            sql_type = schema_cols.get(col) or _duck_type(df[col])
+            selects.append(f'CAST("{col}" AS {sql_type}) AS "{col}"')
+        con.register(view, df)
+        # identifiers come from our own schema constants and generated column names
+        head = f'CREATE OR REPLACE TABLE "{table}" AS' if first else f'INSERT INTO "{table}"'
+        con.execute(f'{head} SELECT {", ".join(selects)} FROM "{view}"')  # noqa: S608
+        con.unregister(view)
+        rows += len(df)
+        first = False
+    for col, _, nullable in types.get(table, []):
+        if not nullable and col in columns:
+            con.execute(f'ALTER TABLE "{table}" ALTER COLUMN "{col}" SET NOT NULL')
+    return rows
+
+
+def _write_meta(con, seed: int, end: date) -> None:
+    con.execute("DELETE FROM workspace_meta")
+    con.executemany(
+        "INSERT INTO workspace_meta VALUES (?, ?)",
+        [("demo", "true"), ("seed", str(seed)), ("end_date", pd.Timestamp(end).date().isoformat())],
+    )
 
 
 _SAMPLE_ONLY_TABLES: dict[str, list[tuple[str, str, bool]]] = {
@@ -250,6 +304,8 @@ class _Simulation:
 
     def __init__(self, n: int, seed: int, end: date, event_fraction: float = 1.0) -> None:
         self.n = n
+        self.end = end
+        self._account_index: pd.Index | None = None
         self.rng = np.random.default_rng(seed)
         self.event_fraction = event_fraction
         self.thin_rng = np.random.default_rng([seed, 1])  # separate stream: thinning never shifts self.rng
@@ -536,16 +592,27 @@ class _Simulation:
         return {"acc": acc, "opened": secs, "closed": closed, "priority": priority, "csat": np.where(rated, csat, np.nan)}
 
     # ------------------------------------------------------------------ tables
-    def tables(self) -> dict[str, pd.DataFrame]:
-        out = {
-            "accounts": self._accounts_table(),
-            "subscriptions": self._subscriptions_table(),
-            "events": self._events_table(),
-            "tickets": self._tickets_table(),
-            "nps": self._nps_table(),
-            "invoices": self._invoices_table(),
-            "contacts": self._contacts_table(),
-        }
+    def build(self, *, stream_events: bool) -> Iterator[tuple[str, pd.DataFrame | Iterator[pd.DataFrame]]]:
+        """(table name, DataFrame) in a fixed order; ``stream_events`` gives the events as chunk frames.
+
+        The order is part of the random stream (several tables draw from ``self.rng``),
+        so consume each item, events chunks included, before asking for the next.
+        """
+        yield "accounts", self._accounts_table()
+        yield "subscriptions", self._subscriptions_table()
+        if stream_events:
+            yield "events", (self._events_frame(a, self._event_times(d), k, q, accounts=(lo, hi))
+                             for lo, hi, a, d, k, q in self._event_chunks())
+        else:
+            yield "events", self._events_table()
+        yield "tickets", self._tickets_table()
+        yield "nps", self._nps_table()
+        yield "invoices", self._invoices_table()
+        yield "contacts", self._contacts_table()
+        yield from self._truth_tables().items()
+
+    def _truth_tables(self) -> dict[str, pd.DataFrame]:
+        out = {}
         idx = np.concatenate([p[0] for p in self._truth])
         month = np.concatenate([p[1] for p in self._truth])
         hazard = np.concatenate([p[2] for p in self._truth])
@@ -763,6 +830,57 @@ class _Simulation:
     # ------------------------------------------------------------------ events
     def _events_table(self) -> pd.DataFrame:
         """Daily aggregates per (account, day, event type), generated in chunks of accounts."""
+        parts = [chunk[2:] for chunk in self._event_chunks()]
+        # fill the final columns part by part so only one chunk exists twice in memory
+        m = sum(p[0].size for p in parts)
+        acc = np.empty(m, dtype=np.int32)
+        event_time = np.empty(m, dtype="datetime64[s]")
+        event_type = np.empty(m, dtype=np.int8)
+        quantity = np.empty(m, dtype=np.float64)
+        pos = 0
+        parts.reverse()
+        while parts:
+            a, d, k, qty = parts.pop()
+            sl = slice(pos, pos + a.size)
+            acc[sl], event_type[sl], quantity[sl] = a, k, qty
+            event_time[sl] = self._event_times(d)
+            pos += a.size
+        return self._events_frame(acc, event_time, event_type, quantity)
+
+    def _event_times(self, day_index: np.ndarray) -> np.ndarray:
+        return ((day_index.astype(np.int64) + self.window_start) * 86400).astype("datetime64[s]")
+
+    def _events_frame(self, acc: np.ndarray, event_time: np.ndarray, event_type: np.ndarray,
+                      quantity: np.ndarray, accounts: tuple[int, int] | None = None) -> pd.DataFrame:
+        """The events table (or one chunk of it) from account codes, times, type codes and quantities.
+
+        ``accounts`` = (lo, hi): the rows belong to accounts lo..hi-1 only, and the
+        account_id categories are just those (a chunk then does not carry every id).
+        """
+        m = acc.size
+        if accounts is None:
+            if self._account_index is None:
+                self._account_index = pd.Index(self.account_id, dtype="str")
+            ids = pd.Categorical.from_codes(acc, categories=self._account_index)
+        else:
+            lo, hi = accounts
+            ids = pd.Categorical.from_codes(acc - lo, categories=pd.Index(self.account_id[lo:hi], dtype="str"))
+        return pd.DataFrame({
+            "account_id": ids,
+            "event_time": event_time,
+            "event_type": pd.Categorical.from_codes(event_type, categories=pd.Index(EVENT_TYPES, dtype="str")),
+            "quantity": quantity.astype(np.float64, copy=False),
+            "user_id": pd.Categorical.from_codes(np.full(m, -1, dtype=np.int8),
+                                                 categories=pd.Index(["-"], dtype="str")),
+        }, copy=False)
+
+    def _event_chunks(self) -> Iterator[tuple[int, int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+        """(lo, hi, account code, day index, event type code, quantity) of the non-zero cells, per chunk of
+        accounts lo..hi-1.
+
+        Draws from ``self.rng`` in a fixed order (per-account rates first, then chunk by
+        chunk), so the tables are the same whether the chunks are collected or streamed.
+        """
         rng, n, D = self.rng, self.n, self.n_days
         day_abs = self.window_start + np.arange(D)
         month_idx = np.searchsorted(self.ms, day_abs, side="right") - 1
@@ -781,7 +899,6 @@ class _Simulation:
         sync_rate = np.where(has_integration, np.exp(rng.normal(np.log(6.0), 0.5, n)), 0.0)
         start_idx = np.maximum(self.created - self.window_start, 0)
         stop_idx = np.where(self.churn_day >= 0, self.churn_day, self.end_day + 1) - self.window_start
-        parts: list[tuple[np.ndarray, ...]] = []
         for lo in range(0, n, EVENT_CHUNK):
             hi = min(n, lo + EVENT_CHUNK)
             sl = slice(lo, hi)
@@ -808,31 +925,10 @@ class _Simulation:
             if self.event_fraction < 1:
                 keep = self.thin_rng.random(a.size) < self.event_fraction
                 a, d, k = a[keep], d[keep], k[keep]
-            parts.append(((a + lo).astype(np.int32), d.astype(np.int16), k.astype(np.int8),
-                          q[a, d, k].astype(np.float32)))
+            chunk = (lo, hi, (a + lo).astype(np.int32), d.astype(np.int16), k.astype(np.int8),
+                     q[a, d, k].astype(np.float32))
             del q, u, age, ramp, active, seats, util, noise, lam, dau, invite, a, d, k
-        # fill the final columns part by part so only one chunk exists twice in memory
-        m = sum(p[0].size for p in parts)
-        acc = np.empty(m, dtype=np.int32)
-        event_time = np.empty(m, dtype="datetime64[s]")
-        event_type = np.empty(m, dtype=np.int8)
-        quantity = np.empty(m, dtype=np.float64)
-        pos = 0
-        parts.reverse()
-        while parts:
-            a, d, k, qty = parts.pop()
-            sl = slice(pos, pos + a.size)
-            acc[sl], event_type[sl], quantity[sl] = a, k, qty
-            event_time[sl] = ((d.astype(np.int64) + self.window_start) * 86400).astype("datetime64[s]")
-            pos += a.size
-        return pd.DataFrame({
-            "account_id": pd.Categorical.from_codes(acc, categories=pd.Index(self.account_id, dtype="str")),
-            "event_time": event_time,
-            "event_type": pd.Categorical.from_codes(event_type, categories=pd.Index(EVENT_TYPES, dtype="str")),
-            "quantity": quantity,
-            "user_id": pd.Categorical.from_codes(np.full(m, -1, dtype=np.int8),
-                                                 categories=pd.Index(["-"], dtype="str")),
-        }, copy=False)
+            yield chunk
 
 
 def _labels(values: list[str], codes: np.ndarray) -> pd.arrays.ArrowStringArray:

@@ -259,3 +259,21 @@ def test_write_sample_round_trip(tmp_path, tables):
         first_event = con.execute("SELECT account_id, event_type FROM events LIMIT 1").fetchone()
         assert first_event[0] == tables["events"]["account_id"].iloc[0]
     assert warehouse.has_data()
+
+
+def test_build_sample_writes_what_write_sample_writes(tmp_path):
+    from data.sample import build_sample
+    from data.warehouse import Warehouse
+
+    n = 2 * 2000 + 150  # three event chunks, the last one partial
+    streamed, collected = Warehouse(tmp_path / "streamed"), Warehouse(tmp_path / "collected")
+    summary = build_sample(streamed, n_accounts=n, seed=3, end=END, event_fraction=0.5)
+    tables = generate_sample(n_accounts=n, seed=3, end=END, event_fraction=0.5)
+    write_sample(collected, tables, seed=3, end=END)
+    assert summary.rows == {name: len(df) for name, df in tables.items()}
+    assert sorted(summary.csms) == sorted(tables["accounts"]["csm"].unique())
+    for name in [*tables, "workspace_meta"]:
+        with streamed.reader() as a, collected.reader() as b:
+            assert a.execute(f'DESCRIBE "{name}"').fetchall() == b.execute(f'DESCRIBE "{name}"').fetchall(), name
+            left = a.execute(f'SELECT * FROM "{name}"').fetchall()  # in stored order
+            assert left == b.execute(f'SELECT * FROM "{name}"').fetchall(), name
