@@ -227,18 +227,22 @@ def _attribute_columns(accounts: pd.DataFrame, exclude: tuple[str, ...]) -> tupl
 
 # --------------------------------------------------------------------------- compute
 _DAY_ZERO = np.datetime64("1970-01-01", "D")
-_WINDOW_CELLS = 1 << 24  # accounts x day bins held at once in the window arrays (bounds memory)
+_US_PER_DAY = 86_400_000_000
+_EVENT_BATCH_ROWS = 1 << 20
+_MAX_TYPE_CELLS = 48 << 20  # accounts x event types x day bins summed per pass over the events (8 bytes each)
 
 
 def compute_metrics(con: duckdb.DuckDBPyConnection, obs: pd.DataFrame, *,
                     exclude_attributes: tuple[str, ...] = (), types: list[str] | None = None) -> MetricTable:
     """All metrics for each row of ``obs`` (columns ``account_id``, ``obs_date``).
 
-    Four set-based queries cover every observation date at once (``account_metrics``,
-    ``usage_metrics``, ``named_users`` and ``event_metrics``; the last three read each event
-    row once); window sums over their day bins are taken in numpy. The result has one row
-    per ``obs`` row in the same order, with ``account_id`` and ``obs_date`` (a ``date``)
-    first. ``types`` fixes the event types that get metrics (default: all in ``events``).
+    Every observation date is computed at once. DuckDB stages the raw tables as rows with
+    integer account codes (``data/sql/account_rows.sql``) and streams the events
+    (``event_rows.sql``), each event row read once into per-account day bins; the as-of
+    rules are applied per observation date on those arrays (:class:`_EventBins`,
+    ``_contract_values`` ...). The result has one row per ``obs`` row in the same order,
+    with ``account_id`` and ``obs_date`` (a ``date``) first. ``types`` fixes the event
+    types that get metrics (default: all in ``events``).
     """
     obs = obs[["account_id", "obs_date"]]
     index = _ObsIndex.of(obs)
@@ -247,29 +251,33 @@ def compute_metrics(con: duckdb.DuckDBPyConnection, obs: pd.DataFrame, *,
     columns: dict[str, object] = {"account_id": obs["account_id"].astype(str).reset_index(drop=True),
                                   "obs_date": index.dates[index.date_no]}
     if len(obs):
-        edges = _bin_edges(index.days)
-        end = _as_date(index.days[-1])
+        bins = _EventBins(con, index, len(type_list))
         frames = {
-            "obs_pairs": pd.DataFrame({"pair_no": np.arange(len(index.pair_acc), dtype=np.int32),
-                                       "acc": index.pair_acc.astype(np.int32),
-                                       "day_no": index.days[index.pair_date_no].astype(np.int32)}),
             "obs_accounts": pd.DataFrame({"acc": np.arange(len(index.accounts), dtype=np.int32),
                                           "account_id": pd.Series(index.accounts.to_numpy(), dtype=object)}),
             "obs_dates": pd.DataFrame({"date_no": np.arange(len(index.days), dtype=np.int32),
                                        "day_no": index.days.astype(np.int32)}),
-            "day_bins": _day_bins(con, edges),
             "event_type_codes": pd.DataFrame({"type_no": np.arange(len(type_list), dtype=np.int32),
                                               "event_type": pd.Series(type_list, dtype=object)}),
+            "day_bins": bins.day_bins(),
         }
         with _registered(con, **frames) as sql:
-            per_pair = _fetch(con, sql("account_metrics"))
-            usage = _fetch(con, sql("usage_metrics"), {"end": end})
-            named = _fetch(con, sql("named_users"), {"end": end})
-            groups = _fetch(con, sql("event_metrics")) if type_list else None
-        windows = _Windows(edges, index.days)
-        columns.update(_static_values(index, windows, per_pair, usage, named))
+            tables = {name: _fetch(con, text) for name, text in sql.queries("account_rows").items()}
+            for table in tables.values():
+                table["acc"] = table["acc"].astype(np.int64)
+            queries, end = sql.queries("event_rows"), {"end": _as_date(index.days[-1])}
+            bins.read(con, queries["events"], named=bool(_fetch(con, queries["named_users"], end)["named"][0]))
+            if bins.needs_day_grain:
+                bins.read_usage_by_day(con, sql("usage_metrics"), sql("named_users"))
+        values = _contract_values(index, tables["accounts"], tables["subscriptions"])
+        values.update(bins.usage_values(values["seats"], values["tenure_days"]))
+        values.update(_support_values(index, tables["tickets"]))
+        values.update(_sentiment_values(index, tables["nps"]))
+        values.update(_billing_values(index, tables["invoices"]))
+        values.update(_relationship_values(index, tables["contacts"]))
+        columns.update({m.name: values[m.name] for m in STATIC_METRICS})
         if type_list:
-            columns.update(_event_values(index, windows, groups, type_list, columns["tenure_days"], catalog))
+            columns.update(bins.event_values(type_list, values["tenure_days"], catalog))
     else:
         columns.update({m.name: np.zeros(0) for m in STATIC_METRICS})
     attributes, attr_num, attr_cat = _attribute_values(con, index.accounts, index.acc, set(columns), catalog,
@@ -332,23 +340,20 @@ def _attribute_values(con: duckdb.DuckDBPyConnection, accounts: pd.Index, acc: n
 
 @dataclass(frozen=True)
 class _ObsIndex:
-    """Observation rows as integer codes: ``acc`` indexes ``accounts``, ``date_no`` indexes
-    ``days`` (observation dates as days since 1970-01-01, ascending; ``dates`` as ``date``).
-    ``pair_no`` numbers each row's distinct (account, date) pair, described by ``pair_acc``
-    and ``pair_date_no``."""
+    """Observation rows as integer codes: ``acc`` indexes ``accounts`` (sorted), ``date_no``
+    indexes ``days`` (observation dates as days since 1970-01-01, ascending; ``dates`` as
+    ``date``). ``rows_of_date[j]`` are the row numbers observed on date ``j``."""
 
     accounts: pd.Index
     dates: np.ndarray
     days: np.ndarray
     acc: np.ndarray
     date_no: np.ndarray
-    pair_no: np.ndarray
-    pair_acc: np.ndarray
-    pair_date_no: np.ndarray
+    rows_of_date: list[np.ndarray]
 
     @classmethod
     def of(cls, obs: pd.DataFrame) -> _ObsIndex:
-        acc, accounts = pd.factorize(obs["account_id"].astype(str), sort=False)
+        acc, accounts = pd.factorize(obs["account_id"].astype(str), sort=True)
         date_code, date_values = pd.factorize(obs["obs_date"], sort=False)
         if (date_code < 0).any():
             raise ValueError("every observation row needs an obs_date")
@@ -357,149 +362,317 @@ class _ObsIndex:
         rank = np.empty(len(order), dtype=np.int64)
         rank[order] = np.arange(len(order))
         sorted_stamps = stamps.iloc[order]
-        days = (sorted_stamps.to_numpy().astype("datetime64[D]") - _DAY_ZERO).astype(np.int64)
-        n_dates = max(len(days), 1)
-        key = acc.astype(np.int64) * n_dates + rank[date_code]
-        pair_keys, pair_no = np.unique(key, return_inverse=True)
+        date_no = rank[date_code]
+        by_date = np.argsort(date_no, kind="stable")
+        bounds = np.searchsorted(date_no[by_date], np.arange(len(order) + 1))
         return cls(accounts=pd.Index(accounts), dates=np.array(list(sorted_stamps.dt.date), dtype=object),
-                   days=days, acc=acc.astype(np.int64), date_no=rank[date_code], pair_no=pair_no,
-                   pair_acc=pair_keys // n_dates, pair_date_no=pair_keys % n_dates)
+                   days=(sorted_stamps.to_numpy().astype("datetime64[D]") - _DAY_ZERO).astype(np.int64),
+                   acc=acc.astype(np.int64), date_no=date_no,
+                   rows_of_date=[by_date[bounds[j]:bounds[j + 1]] for j in range(len(order))])
+
+    @property
+    def n_accounts(self) -> int:
+        return len(self.accounts)
+
+    def per_date(self):
+        """(date number, day number, rows, their account codes) for each observation date."""
+        for j, day in enumerate(self.days):
+            rows = self.rows_of_date[j]
+            yield j, int(day), rows, self.acc[rows]
 
 
-def _static_values(index: _ObsIndex, windows: _Windows, per_pair: dict[str, np.ndarray],
-                   usage: dict[str, np.ndarray], named: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Every metric of ``STATIC_METRICS`` per observation row: account_metrics.sql per pair, and
-    the usage and adoption metrics from the day-bin totals of usage_metrics.sql and named_users.sql."""
-    order = np.argsort(per_pair.pop("pair_no"), kind="stable")
-    values = {name: col[order][index.pair_no] for name, col in per_pair.items()}
-    n_accounts, n_dates = len(index.accounts), len(index.days)
-    active_days, users_30d, users_prev_60d = (np.zeros((n_accounts, n_dates)) for _ in range(3))
-    max_daily_users = np.full((n_accounts, n_dates), np.nan)
-    for lo, hi, rows in windows.account_blocks(n_accounts, usage["acc"]):
-        acc, bins = usage["acc"][rows] - lo, usage["bin"][rows]
-        days = windows.dense(hi - lo, acc, bins, usage["active_days"][rows], 0.0)
-        users = windows.dense(hi - lo, acc, bins, usage["users_sum"][rows], 0.0)
-        active_days[lo:hi] = windows.total(days, "last_30")
-        users_30d[lo:hi] = windows.total(users, "last_30")
-        users_prev_60d[lo:hi] = windows.total(users, "prev_60")
-        max_daily_users[lo:hi] = windows.peak(windows.dense(hi - lo, acc, bins, usage["users_max"][rows], np.nan),
-                                              "last_30")
-    named_users = np.zeros((n_accounts, n_dates))
-    named_users[named["acc"], named["date_no"]] = named["named_users_30d"]
-
-    at = (index.acc, index.date_no)
-    values["active_days_30d"] = active_days[at]
-    busiest_day = max_daily_users[at]
-    active_users = np.where(named_users[at] > 0, named_users[at], np.where(np.isnan(busiest_day), 0.0, busiest_day))
-    values["active_users_30d"] = active_users
-    seats = values["seats"]
-    dau_30d, dau_prev_60d = users_30d[at] / 30.0, users_prev_60d[at] / 60.0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        values["seat_utilisation"] = np.where(seats > 0, active_users / seats, np.nan)
-        change = np.where(dau_prev_60d > 0,
-                          np.minimum(np.maximum((dau_30d - dau_prev_60d) / dau_prev_60d, -1.0), 3.0),
-                          np.where(dau_30d > 0, 3.0, 0.0))
-    values["dau_change_30v60"] = np.where(values["tenure_days"] < 44, np.nan, change)
-    return {m.name: values[m.name] for m in STATIC_METRICS}
-
-
-def _event_values(index: _ObsIndex, windows: _Windows, groups: dict[str, np.ndarray], type_list: list[str],
-                  tenure: np.ndarray, catalog: dict[str, Metric]) -> dict[str, np.ndarray]:
-    """``ev_<type>_<metric>`` columns per observation row from event_metrics.sql's day-bin totals.
-
-    Counts per month over 90 days are scaled to the months observed for young accounts; the
-    trend compares the last 30 days with the previous 60 (or fewer, for young accounts);
-    recency is capped at 365 days.
-    """
-    n_accounts, n_dates = len(index.accounts), len(index.days)
-    tenure_days = np.clip(np.where(np.isnan(tenure), 90.0, tenure), 0.0, None)
-    months_observed = np.clip(np.minimum(tenure_days, 90.0), 14.0, 90.0) / 30.0
-    prev_days = np.clip(tenure_days - 30.0, 0.0, 60.0)
-    at = (index.acc, index.date_no)
-    by_suffix: dict[str, dict[str, np.ndarray]] = {suffix: {} for suffix in EVENT_METRIC_SUFFIXES}
-    for type_no, event_type in enumerate(type_list):
-        slug = event_slug(event_type)
-        if f"ev_{slug}_days_since" in by_suffix["days_since"]:
-            continue  # two types with one slug: the first in sorted order wins
-        mine = groups["type_no"] == type_no
-        acc, bins = groups["acc"][mine], groups["bin"][mine]
-        quantity, last_day = groups["quantity"][mine], groups["last_day_no"][mine].astype(float)
-        q30, q60, q90, last = (np.zeros((n_accounts, n_dates)) for _ in range(4))
-        for lo, hi, rows in windows.account_blocks(n_accounts, acc):
-            qty = windows.dense(hi - lo, acc[rows] - lo, bins[rows], quantity[rows], 0.0)
-            q30[lo:hi] = windows.total(qty, "last_30")
-            q60[lo:hi] = windows.total(qty, "prev_60")
-            q90[lo:hi] = windows.total(qty, "last_90")
-            last[lo:hi] = windows.latest(windows.dense(hi - lo, acc[rows] - lo, bins[rows], last_day[rows], -np.inf))
-        q30, q60, q90 = q30[at], q60[at], q90[at]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            rate30 = q30 / 30.0
-            rate60 = np.where(prev_days > 0, q60 / np.maximum(prev_days, 1.0), np.nan)
-            change = np.where(rate60 > 0, (rate30 - rate60) / rate60, np.where(rate30 > 0, 3.0, 0.0))
-        days_since = index.days[index.date_no] - last[at]
-        by_suffix["per_month_30d"][slug] = q30
-        by_suffix["per_month_90d"][slug] = q90 / months_observed
-        by_suffix["change_30v60"][slug] = np.where(prev_days < 14, np.nan, np.clip(change, -1.0, 3.0))
-        by_suffix["days_since"][slug] = np.where(np.isinf(days_since), 365.0, np.minimum(days_since, 365.0))
-        for m in event_metrics(event_type):
-            catalog[m.name] = m
-    return {f"ev_{slug}_{suffix}": by_suffix[suffix][slug]
-            for suffix in sorted(by_suffix) for slug in sorted(by_suffix[suffix])}
-
-
-class _Windows:
-    """Metric windows of each observation date as runs of whole day bins.
+class _EventBins:
+    """Event rows added up per account and day bin, read in one pass over ``events``.
 
     Bin ``b`` holds the days in ``[edges[b-1], edges[b])`` (bin 0: every day before
-    ``edges[0]``); every obs date and obs date - 30 / - 90 is an edge. Arrays passed in are
-    dense ``(accounts, bins)``; results are ``(accounts, dates)``.
+    ``edges[0]``); every observation date and that date - 30 and - 90 are edges, so each
+    metric window (the 30 days before a date, the 60 before those, the 90 before it) is a
+    run of whole bins, and a bin inside a 30-day window is at most 30 days long. Per
+    account and bin it keeps: each event type's quantity; the days with any event (as
+    bits); and the rows, days and summed / largest quantity of logins without a named user
+    (a day's active users, DESIGN.md section 5). When a day can have named users or several
+    anonymous login rows, the daily active users need one row per day instead:
+    :meth:`read_usage_by_day` then takes them from ``usage_metrics.sql`` / ``named_users.sql``.
     """
 
-    def __init__(self, edges: np.ndarray, days: np.ndarray) -> None:
-        self.n_bins = len(edges)
-        at = {lag: np.searchsorted(edges, days - lag) for lag in (0, 30, 90)}
-        # bins of [day - 30, day), [day - 90, day - 30), [day - 90, day), and the last bin before day
-        self.spans = {"last_30": list(zip(at[30] + 1, at[0] + 1, strict=True)),
-                      "prev_60": list(zip(at[90] + 1, at[30] + 1, strict=True)),
-                      "last_90": list(zip(at[90] + 1, at[0] + 1, strict=True))}
-        self.before = at[0]
+    def __init__(self, con: duckdb.DuckDBPyConnection, index: _ObsIndex, n_types: int) -> None:
+        self.index, self.n_types = index, n_types
+        days = index.days
+        self.edges = np.unique(np.concatenate([days, days - 30, days - 90]))
+        self.n_bins = len(self.edges)
+        first = con.execute("SELECT CAST(min(event_time) AS DATE) FROM events").fetchall()[0][0]
+        self.first_day = int(self.edges[0]) if first is None else min(int(self.edges[0]), (first - date(1970, 1, 1)).days)
+        all_days = np.arange(self.first_day, int(self.edges[-1]))
+        self.bin_of_day = np.searchsorted(self.edges, all_days, side="right")
+        self.interval_of_day = np.searchsorted(days, all_days, side="right")  # obs dates on or before the day
+        start = np.concatenate([[self.first_day], self.edges[:-1]])  # first day of each bin
+        self.offset_of_day = np.where(all_days - start[self.bin_of_day] < 64, all_days - start[self.bin_of_day], 64)
+        at = {lag: np.searchsorted(self.edges, days - lag) for lag in (0, 30, 90)}
+        # bins of [day - 30, day), [day - 90, day - 30) and [day - 90, day) for each observation date
+        self.spans = {"last_30": (at[30] + 1, at[0] + 1), "prev_60": (at[90] + 1, at[30] + 1),
+                      "last_90": (at[90] + 1, at[0] + 1)}
+        self.needs_day_grain = False
 
-    def account_blocks(self, n_accounts: int, acc: np.ndarray):
-        """(first, end, row mask) blocks of accounts small enough for dense arrays."""
-        size = max(1, _WINDOW_CELLS // max(self.n_bins, 1))
-        for lo in range(0, n_accounts, size):
-            hi = min(n_accounts, lo + size)
-            yield lo, hi, (acc >= lo) & (acc < hi) if (lo or hi < n_accounts) else slice(None)
+    def day_bins(self) -> pd.DataFrame:
+        """Every day from the first event to the day before the last observation date, and its bin."""
+        return pd.DataFrame({"day_no": np.arange(self.first_day, int(self.edges[-1]), dtype=np.int32),
+                             "bin": self.bin_of_day.astype(np.int32)})
 
-    def dense(self, n_accounts: int, acc: np.ndarray, bins: np.ndarray, values: np.ndarray, fill: float) -> np.ndarray:
-        out = np.full((n_accounts, self.n_bins), fill)
-        out[acc, bins] = values
-        return out
+    def read(self, con: duckdb.DuckDBPyConnection, sql: str, *, named: bool) -> None:
+        """Stream the rows of ``event_rows.sql`` (once per group of event types that fits in
+        memory). ``named``: some events have a named user."""
+        n_acc, n_bins, n_dates = self.index.n_accounts, self.n_bins, len(self.index.days)
+        per_pass = max(1, _MAX_TYPE_CELLS // max(n_acc * n_bins, 1))
+        self.quantity = np.zeros((self.n_types, n_acc, n_bins))
+        self.last_day = np.full((self.n_types, n_acc, n_dates), np.iinfo(np.int32).min, dtype=np.int32)
+        usage = {"day_bits": np.zeros(n_acc * n_bins, np.uint64), "login_bits": np.zeros(n_acc * n_bins, np.uint64),
+                 "login_rows": np.zeros(n_acc * n_bins, np.int64), "login_sum": np.zeros(n_acc * n_bins),
+                 "login_max": np.full(n_acc * n_bins, -np.inf)}
+        for first_type in range(0, max(self.n_types, 1), per_pass):
+            types = (first_type, min(self.n_types, first_type + per_pass))
+            quantity = self.quantity[types[0]:types[1]].reshape(-1)
+            last_day = self.last_day[types[0]:types[1]].reshape(-1)
+            end = _as_date(self.index.days[-1])
+            for batch in con.sql(sql, params={"end": end}).to_arrow_reader(_EVENT_BATCH_ROWS):
+                cols = {name: batch.column(name).to_numpy(zero_copy_only=False) for name in batch.schema.names}
+                acc, type_no, quantity_of = cols["acc"].astype(np.int64), cols["type_no"].astype(np.int64), cols["quantity"]
+                offset = cols["day_no"] - self.first_day
+                bins = self.bin_of_day[offset]
+                mine = (type_no >= types[0]) & (type_no < types[1])
+                cell = (type_no[mine] - types[0]) * n_acc + acc[mine]
+                np.add.at(quantity, cell * n_bins + bins[mine], quantity_of[mine])
+                np.maximum.at(last_day, cell * n_dates + self.interval_of_day[offset[mine]], cols["day_no"][mine])
+                if first_type:
+                    continue
+                cell = acc * n_bins + bins
+                bit = np.left_shift(np.uint64(1), self.offset_of_day[offset].astype(np.uint64))
+                np.bitwise_or.at(usage["day_bits"], cell, bit)
+                login = cols["anonymous_login"]
+                np.bitwise_or.at(usage["login_bits"], cell[login], bit[login])
+                np.add.at(usage["login_rows"], cell[login], 1)
+                np.add.at(usage["login_sum"], cell[login], quantity_of[login])
+                np.maximum.at(usage["login_max"], cell[login], quantity_of[login])
+        shape = (n_acc, n_bins)
+        self.active_days = np.bitwise_count(usage["day_bits"]).reshape(shape).astype(float)
+        self.users_sum = usage["login_sum"].reshape(shape)
+        self.users_max = np.where(usage["login_rows"] > 0, usage["login_max"], np.nan).reshape(shape)
+        self.named_users = np.zeros((n_acc, n_dates))
+        several = usage["login_rows"].reshape(shape) > np.bitwise_count(usage["login_bits"]).reshape(shape)
+        in_30d_windows = np.zeros(n_bins, dtype=bool)
+        for lo, hi in zip(*self.spans["last_30"], strict=True):
+            in_30d_windows[lo:hi] = True
+        self.needs_day_grain = named or bool(several[:, in_30d_windows].any())
 
-    def total(self, dense: np.ndarray, window: str) -> np.ndarray:
-        return np.stack([dense[:, lo:hi].sum(axis=1) for lo, hi in self.spans[window]], axis=1)
+    def read_usage_by_day(self, con: duckdb.DuckDBPyConnection, usage_sql: str, named_sql: str) -> None:
+        """Active days and daily active users from one row per account and day (named users)."""
+        end = {"end": _as_date(self.index.days[-1])}
+        usage, named = _fetch(con, usage_sql, end), _fetch(con, named_sql, end)
+        shape = (self.index.n_accounts, self.n_bins)
+        self.active_days, self.users_sum, self.users_max = np.zeros(shape), np.zeros(shape), np.full(shape, np.nan)
+        self.active_days[usage["acc"], usage["bin"]] = usage["active_days"]
+        self.users_sum[usage["acc"], usage["bin"]] = usage["users_sum"]
+        self.users_max[usage["acc"], usage["bin"]] = usage["users_max"]
+        self.named_users[named["acc"], named["date_no"]] = named["named_users_30d"]
 
-    def peak(self, dense: np.ndarray, window: str) -> np.ndarray:
-        """Largest value in the window, ignoring NaN (NaN when the window has none)."""
-        return np.stack([np.fmax.reduce(dense[:, lo:hi], axis=1) if hi > lo else np.full(len(dense), np.nan)
-                         for lo, hi in self.spans[window]], axis=1)
+    def totals(self, dense: np.ndarray, *windows: str) -> list[np.ndarray]:
+        """Sums of ``dense`` (accounts, bins) over each observation row's ``windows``: differences
+        of running totals over the bins (a window with no events is exactly 0)."""
+        running = np.cumsum(dense, axis=1)
+        acc, date_no = self.index.acc, self.index.date_no
+        return [running[acc, self.spans[w][1][date_no] - 1] - running[acc, self.spans[w][0][date_no] - 1]
+                for w in windows]
 
-    def latest(self, dense: np.ndarray) -> np.ndarray:
-        """Largest value in any bin before each date (-inf when there is none)."""
-        return np.maximum.accumulate(dense, axis=1)[:, self.before]
+    def usage_values(self, seats: np.ndarray, tenure: np.ndarray) -> dict[str, np.ndarray]:
+        """Active days, active users, seat utilisation and DAU change per observation row."""
+        at = (self.index.acc, self.index.date_no)
+        busiest = np.stack([np.fmax.reduce(self.users_max[:, lo:hi], axis=1)
+                            for lo, hi in zip(*self.spans["last_30"], strict=True)], axis=1)[at]
+        named = self.named_users[at]
+        active_users = np.where(named > 0, named, np.where(np.isnan(busiest), 0.0, busiest))
+        users_30d, users_prev_60d = self.totals(self.users_sum, "last_30", "prev_60")
+        dau_30d, dau_prev_60d = users_30d / 30.0, users_prev_60d / 60.0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            utilisation = np.where(seats > 0, active_users / seats, np.nan)
+            change = np.where(dau_prev_60d > 0,
+                              np.minimum(np.maximum((dau_30d - dau_prev_60d) / dau_prev_60d, -1.0), 3.0),
+                              np.where(dau_30d > 0, 3.0, 0.0))
+        return {"active_days_30d": self.totals(self.active_days, "last_30")[0], "active_users_30d": active_users,
+                "seat_utilisation": utilisation, "dau_change_30v60": np.where(tenure < 44, np.nan, change)}
+
+    def event_values(self, type_list: list[str], tenure: np.ndarray, catalog: dict[str, Metric]) -> dict[str, np.ndarray]:
+        """``ev_<type>_<metric>`` columns per observation row.
+
+        Counts per month over 90 days are scaled to the months observed for young accounts;
+        the trend compares the last 30 days with the previous 60 (or fewer, for young
+        accounts); recency is capped at 365 days.
+        """
+        at = (self.index.acc, self.index.date_no)
+        tenure_days = np.clip(np.where(np.isnan(tenure), 90.0, tenure), 0.0, None)
+        months_observed = np.clip(np.minimum(tenure_days, 90.0), 14.0, 90.0) / 30.0
+        prev_days = np.clip(tenure_days - 30.0, 0.0, 60.0)
+        obs_day = self.index.days[self.index.date_no]
+        by_suffix: dict[str, dict[str, np.ndarray]] = {suffix: {} for suffix in EVENT_METRIC_SUFFIXES}
+        for type_no, event_type in enumerate(type_list):
+            slug = event_slug(event_type)
+            if slug in by_suffix["days_since"]:
+                continue  # two types with one slug: the first in sorted order wins
+            q30, q60, q90 = self.totals(self.quantity[type_no], "last_30", "prev_60", "last_90")
+            last = np.maximum.accumulate(self.last_day[type_no], axis=1)[at]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                rate30 = q30 / 30.0
+                rate60 = np.where(prev_days > 0, q60 / np.maximum(prev_days, 1.0), np.nan)
+                change = np.where(rate60 > 0, (rate30 - rate60) / rate60, np.where(rate30 > 0, 3.0, 0.0))
+            since = np.where(last == np.iinfo(np.int32).min, 365.0, np.minimum(obs_day - last, 365.0))
+            by_suffix["per_month_30d"][slug] = q30
+            by_suffix["per_month_90d"][slug] = q90 / months_observed
+            by_suffix["change_30v60"][slug] = np.where(prev_days < 14, np.nan, np.clip(change, -1.0, 3.0))
+            by_suffix["days_since"][slug] = since.astype(float)
+            for m in event_metrics(event_type):
+                catalog[m.name] = m
+        return {f"ev_{slug}_{suffix}": by_suffix[suffix][slug]
+                for suffix in sorted(by_suffix) for slug in sorted(by_suffix[suffix])}
 
 
-def _bin_edges(days: np.ndarray) -> np.ndarray:
-    return np.unique(np.concatenate([days, days - 30, days - 90]))
+def _count(acc: np.ndarray, where: np.ndarray, n: int) -> np.ndarray:
+    return np.bincount(acc[where], minlength=n).astype(float)
 
 
-def _day_bins(con: duckdb.DuckDBPyConnection, edges: np.ndarray) -> pd.DataFrame:
-    """Every day from the first event (or the first edge) to the day before the last edge, and its bin."""
-    first = con.execute("SELECT CAST(min(event_time) AS DATE) FROM events").fetchall()[0][0]
-    start = int(edges[0]) if first is None else min(int(edges[0]), (first - date(1970, 1, 1)).days)
-    day_no = np.arange(start, int(edges[-1]), dtype=np.int64)
-    return pd.DataFrame({"day_no": day_no.astype(np.int32),
-                         "bin": np.searchsorted(edges, day_no, side="right").astype(np.int32)})
+def _sum(acc: np.ndarray, where: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    return np.bincount(acc[where], weights=values[where], minlength=n)
+
+
+def _largest(acc: np.ndarray, where: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """Largest value per account among rows ``where`` (NaN for none)."""
+    out = np.full(n, -np.inf)
+    np.maximum.at(out, acc[where], values[where])
+    return np.where(np.isneginf(out), np.nan, out)
+
+
+def _mean(acc: np.ndarray, where: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    where = where & ~np.isnan(values)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return _sum(acc, where, values, n) / np.where(_count(acc, where, n) > 0, _count(acc, where, n), np.nan)
+
+
+def _empty(index: _ObsIndex, names: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """Output columns, one value per observation row (every row is filled by its date's pass)."""
+    return {name: np.empty(len(index.acc)) for name in names}
+
+
+def _contract_values(index: _ObsIndex, accounts: dict, subs: dict) -> dict[str, np.ndarray]:
+    """Tenure and the subscription metrics: subscriptions started before the date, active when
+    not ended before it."""
+    n = index.n_accounts
+    out = _empty(index, ("tenure_days", "mrr", "mrr_change_90d", "seats", "active_subscriptions", "contract_annual",
+                         "days_to_renewal", "renewal_within_90d"))
+    created = np.full(n, np.nan)
+    created[accounts["acc"]] = accounts["created_day"]
+    known = np.zeros(n, dtype=bool)
+    known[accounts["acc"]] = True
+    first_start = np.full(n, np.inf)
+    np.minimum.at(first_start, subs["acc"], subs["start_day"])
+    acc, start, end = subs["acc"], subs["start_day"], subs["end_day"]
+    has_seats = ~np.isnan(subs["seats"])
+    renews = subs["annual"] & ~np.isnan(subs["renewal_day"])
+    for _, day, rows, at in index.per_date():
+        started = start < day
+        active = started & ~(end < day)
+        mrr = _sum(acc, active, subs["mrr"], n)
+        seats = _sum(acc, active & has_seats, subs["seats"], n)
+        seats[_count(acc, active & has_seats, n) == 0] = np.nan
+        until = np.full(n, np.inf)
+        np.minimum.at(until, acc[active & renews], np.mod(subs["renewal_day"][active & renews] - day, 365))
+        until[np.isinf(until)] = np.nan
+        then = started & (start < day - 90) & ~(end < day - 90)
+        mrr_then = _sum(acc, then, subs["mrr"], n)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            change = np.where(mrr_then > 0, (mrr - mrr_then) / mrr_then, np.nan)
+        since = np.where(first_start < day, first_start, np.nan)
+        since = np.where(np.isnan(since), created, np.where(np.isnan(created), since, np.minimum(since, created)))
+        out["tenure_days"][rows] = np.where(known, day - since, np.nan)[at]
+        out["mrr"][rows] = mrr[at]
+        out["mrr_change_90d"][rows] = change[at]
+        out["seats"][rows] = seats[at]
+        out["active_subscriptions"][rows] = _count(acc, active, n)[at]
+        out["contract_annual"][rows] = (_count(acc, active & subs["annual"], n) > 0)[at]
+        out["days_to_renewal"][rows] = until[at]
+        out["renewal_within_90d"][rows] = (until <= 90)[at]
+    return out
+
+
+def _support_values(index: _ObsIndex, tickets: dict) -> dict[str, np.ndarray]:
+    """Ticket metrics: tickets opened before the date; open unless closed before it."""
+    n = index.n_accounts
+    out = _empty(index, ("tickets_30d", "tickets_90d", "high_priority_tickets_90d", "ticket_severity_60d",
+                         "open_tickets", "resolution_hours_90d", "csat_180d"))
+    acc, opened, closed = tickets["acc"], tickets["opened_us"], tickets["closed_us"]
+    for _, day, rows, at in index.per_date():
+        now = day * _US_PER_DAY
+        before = opened < now
+
+        def since(days: int, stamp: np.ndarray, now: int = now) -> np.ndarray:
+            return (stamp >= now - days * _US_PER_DAY) & (stamp < now)
+
+        out["tickets_30d"][rows] = _count(acc, before & since(30, opened), n)[at]
+        out["tickets_90d"][rows] = _count(acc, before & since(90, opened), n)[at]
+        out["high_priority_tickets_90d"][rows] = _count(acc, before & since(90, opened) & tickets["high_priority"], n)[at]
+        out["ticket_severity_60d"][rows] = _sum(acc, before & since(60, opened), tickets["severity"], n)[at]
+        out["open_tickets"][rows] = _count(acc, before & ~(closed < now), n)[at]
+        out["resolution_hours_90d"][rows] = _mean(acc, before & since(90, closed), tickets["resolution_hours"], n)[at]
+        out["csat_180d"][rows] = _mean(acc, before & since(180, closed), tickets["csat"], n)[at]
+    return out
+
+
+def _sentiment_values(index: _ObsIndex, nps: dict) -> dict[str, np.ndarray]:
+    """Latest NPS response before the date, its change from the one before, and its age."""
+    n = index.n_accounts
+    out = _empty(index, ("nps_latest", "nps_change", "days_since_nps"))
+    acc = nps["acc"]  # rows come ordered by account, then response time
+    first_row = np.searchsorted(acc, np.arange(n))
+    score = np.append(nps["score"].astype(float), np.nan)  # row -1: no response
+    responded_day = np.append(nps["responded_day"].astype(float), np.nan)
+    for _, day, rows, at in index.per_date():
+        seen = np.bincount(acc[nps["responded_us"] < day * _US_PER_DAY], minlength=n)[at]
+        latest = np.where(seen >= 1, first_row[at] + seen - 1, -1)
+        previous = np.where(seen >= 2, latest - 1, -1)
+        out["nps_latest"][rows] = score[latest]
+        out["nps_change"][rows] = score[latest] - score[previous]
+        out["days_since_nps"][rows] = day - responded_day[latest]
+    return out
+
+
+def _billing_values(index: _ObsIndex, invoices: dict) -> dict[str, np.ndarray]:
+    """Invoice metrics: invoices issued before the date; paid only when paid before it."""
+    n = index.n_accounts
+    out = _empty(index, ("failed_payments_90d", "failed_payments_180d", "late_payments_180d", "overdue_invoices"))
+    acc, due, paid, due_or_issued = invoices["acc"], invoices["due_day"], invoices["paid_day"], invoices["due_or_issued_day"]
+    for _, day, rows, at in index.per_date():
+        issued = invoices["issued_day"] < day
+        failed = issued & invoices["failed"] & (due_or_issued < day)
+        out["failed_payments_90d"][rows] = _count(acc, failed & (due_or_issued >= day - 90), n)[at]
+        out["failed_payments_180d"][rows] = _count(acc, failed & (due_or_issued >= day - 180), n)[at]
+        late = issued & (paid < day) & (paid > due) & (due >= day - 180)
+        out["late_payments_180d"][rows] = _count(acc, late, n)[at]
+        out["overdue_invoices"][rows] = _count(acc, issued & (due < day) & ~(paid < day), n)[at]
+    return out
+
+
+def _relationship_values(index: _ObsIndex, contacts: dict) -> dict[str, np.ndarray]:
+    """Contact metrics: contacts active from before the date; gone only when they left before it."""
+    n = index.n_accounts
+    out = _empty(index, ("active_contacts", "active_champions", "champions_left_90d", "champion_tenure_days",
+                         "days_since_champion_left"))
+    acc, start, left_on, champion = contacts["acc"], contacts["from_day"], contacts["to_day"], contacts["champion"]
+    for _, day, rows, at in index.per_date():
+        known = start < day
+        current = known & ~(left_on < day)
+        gone = known & champion & (left_on < day)
+        out["active_contacts"][rows] = _count(acc, current, n)[at]
+        out["active_champions"][rows] = _count(acc, current & champion, n)[at]
+        out["champions_left_90d"][rows] = _count(acc, gone & (left_on >= day - 90), n)[at]
+        out["champion_tenure_days"][rows] = day - _largest(acc, current & champion, start, n)[at]
+        out["days_since_champion_left"][rows] = day - _largest(acc, gone, left_on, n)[at]
+    return out
 
 
 def _as_date(day_no: int) -> date:
@@ -507,7 +680,7 @@ def _as_date(day_no: int) -> date:
 
 
 def _fetch(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None) -> dict[str, np.ndarray]:
-    """Query result as plain numpy columns (NULL -> NaN for floats)."""
+    """Query result as plain numpy columns (NULL -> NaN in any numeric column that has one)."""
     out = {}
     for name, col in con.execute(sql, params or {}).fetchnumpy().items():
         if isinstance(col, np.ma.MaskedArray):
@@ -527,18 +700,33 @@ def _register_obs(con: duckdb.DuckDBPyConnection, obs: pd.DataFrame) -> str:
 _view_counter = 0
 
 
+class _SqlFiles:
+    """Text of ``data/sql`` files with the names of registered frames made connection-unique."""
+
+    def __init__(self, names: dict[str, str]) -> None:
+        self._names = names
+        self._pattern = re.compile(r"\b(" + "|".join(map(re.escape, names)) + r")\b")
+
+    def __call__(self, name: str) -> str:
+        return self._pattern.sub(lambda m: self._names[m.group(1)], load_sql(name))
+
+    def queries(self, name: str) -> dict[str, str]:
+        """The ``-- name: <query>`` sections of one file, by query name."""
+        parts = re.split(r"^-- name: (\w+)\s*$", self(name), flags=re.M)
+        return {parts[i]: parts[i + 1].strip().rstrip(";") for i in range(1, len(parts), 2)}
+
+
 @contextlib.contextmanager
 def _registered(con: duckdb.DuckDBPyConnection, **frames: pd.DataFrame):
-    """Register ``frames`` under connection-unique names; yields ``sql(name)``, the text of
-    ``data/sql/<name>.sql`` reading them (their names in the file are replaced)."""
+    """Register ``frames`` under connection-unique names; yields a :class:`_SqlFiles` whose
+    SQL text reads them (their names in the files are replaced)."""
     global _view_counter
     _view_counter += 1
     names = {name: f"{name}_{_view_counter}" for name in frames}
     for name, frame in frames.items():
         con.register(names[name], frame)
-    pattern = re.compile(r"\b(" + "|".join(map(re.escape, names)) + r")\b")
     try:
-        yield lambda sql_name: pattern.sub(lambda m: names[m.group(1)], load_sql(sql_name))
+        yield _SqlFiles(names)
     finally:
         for name in names.values():
             con.unregister(name)

@@ -1,0 +1,26 @@
+-- Event rows for the usage, adoption and per-event-type metrics.
+-- Inputs: obs_accounts(acc INTEGER, account_id VARCHAR), event_type_codes(type_no INTEGER, event_type VARCHAR);
+-- parameter $end (the last observation date; later events are never read).
+
+-- name: events
+-- Every event of the observed accounts before $end, as integer codes. data/metrics.py streams these
+-- rows in batches and adds each one into its account's day bin once, whatever the number of
+-- observation dates. type_no is -1 for an event type without its own metrics (it still counts as
+-- activity); day_no is the event's day as days since 1970-01-01; a login without a named user stands
+-- for `quantity` active users.
+SELECT a.acc,
+       CAST(coalesce(t.type_no, -1) AS SMALLINT) AS type_no,
+       CAST(date_diff('day', TIMESTAMP '1970-01-01', e.event_time) AS INTEGER) AS day_no,
+       coalesce(e.quantity, 0) AS quantity,
+       e.event_type = 'login' AND e.user_id IS NULL AS anonymous_login
+FROM events e
+JOIN obs_accounts a ON a.account_id = e.account_id
+LEFT JOIN event_type_codes t ON t.event_type = e.event_type
+WHERE e.event_time < $end;
+
+-- name: named_users
+-- Whether any event before $end has a named user: then daily active users come from
+-- usage_metrics.sql and named_users.sql (one row per account and day) instead.
+SELECT count(*) > 0 AS named
+FROM events
+WHERE user_id IS NOT NULL AND event_time < $end;
