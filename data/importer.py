@@ -132,6 +132,7 @@ class _Stager:
         try:
             self.con = duckdb.connect(config={**duckdb_config(), "temp_directory": str(self.spill)})
             self.con.execute("SET TimeZone = 'UTC'")
+            self.con.execute("SET enable_progress_bar = false")  # long imports must not draw bars into CLI output
         except BaseException:
             shutil.rmtree(self.spill, ignore_errors=True)
             raise
