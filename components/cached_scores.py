@@ -6,22 +6,37 @@ touches scores, so a CSM never receives another book's scores or drivers.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
 from components import cached_charts, charts
 from components.session import cursor, data_version, workspace
+from components.tables import RISK_BAND_LABELS
 from data import queries
 from data.access import Viewer
 from models import scoring
 from models.registry import production_model
 
 
-@st.cache_data(show_spinner=False, max_entries=64, ttl=3600)
-def _scored_overview(version: str, viewer_key: str, _viewer: Viewer) -> pd.DataFrame:
-    con = cursor()
-    overview = queries.account_overview(con, _viewer)
+@dataclass(frozen=True)
+class AccountsList:
+    """The Accounts page's source table, shared by every rerun and session: read it, never modify it.
+
+    ``frame`` is the viewer's scored overview (see :func:`_scored_overview`), riskiest first
+    (p(churn), then ARR, descending; unscored last) once any account is scored, with the
+    band's display label in ``risk_label``. ``driver_groups`` are the top-driver groups present.
+    """
+
+    frame: pd.DataFrame
+    has_scores: bool
+    driver_groups: list[str]
+
+
+def _scored_overview(con, viewer: Viewer) -> pd.DataFrame:
+    overview = queries.account_overview(con, viewer)
     scores = scoring.latest_scores(con)
     if scores.empty:
         return overview.assign(p_churn=pd.NA, risk_band=pd.NA, p_churn_change=pd.NA, top_driver=pd.NA,
@@ -31,9 +46,26 @@ def _scored_overview(version: str, viewer_key: str, _viewer: Viewer) -> pd.DataF
     return overview.merge(scores[cols], on="account_id", how="left")
 
 
-def scored_overview(viewer: Viewer) -> pd.DataFrame:
-    """The viewer's accounts with their latest p(churn), band, change, top driver, p(expansion), expected loss."""
-    return _scored_overview(data_version(), viewer.cache_key, viewer)
+@st.cache_resource(show_spinner=False, max_entries=64, ttl=3600)
+def _accounts_list(version: str, viewer_key: str, _viewer: Viewer) -> AccountsList:
+    frame = _scored_overview(cursor(), _viewer)
+    has_scores = bool(frame["p_churn"].notna().any())
+    if has_scores:
+        # Stable: ties keep the overview's order (ARR, then account id), as sorting any filtered subset would.
+        frame = frame.sort_values(["p_churn", "arr"], ascending=[False, False], na_position="last", kind="stable")
+        frame = frame.assign(risk_label=frame["risk_band"].map(RISK_BAND_LABELS).fillna("not scored"))
+    frame = frame.reset_index(drop=True)
+    return AccountsList(frame=frame, has_scores=has_scores,
+                        driver_groups=sorted(frame["top_driver_group"].dropna().unique()))
+
+
+def accounts_list(viewer: Viewer) -> AccountsList:
+    """The viewer's accounts with their latest p(churn), band, change, top driver, p(expansion), expected loss.
+
+    Held as one shared object per data version and viewer (no copy per rerun: at 100,000
+    accounts a copy costs more than drawing the table).
+    """
+    return _accounts_list(data_version(), viewer.cache_key, viewer)
 
 
 @st.cache_data(show_spinner=False, max_entries=256, ttl=3600)

@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from components import auth, cached, cached_scores, layout
-from components.tables import ACCOUNT_COLUMNS, RISK_BAND_LABELS, SCORE_COLUMNS, csv_download
+from components.tables import ACCOUNT_COLUMNS, SCORE_COLUMNS, csv_download
 
 RENEWAL_WINDOWS = {"Any time": None, "Next 30 days": 30, "Next 60 days": 60, "Next 90 days": 90,
                    "Next 180 days": 180}
@@ -25,9 +25,9 @@ def render() -> None:
         st.stop()
 
     with layout.user_errors():
-        overview = cached_scores.scored_overview(viewer)
+        accounts = cached_scores.accounts_list(viewer)
         options = cached.filter_options(viewer)
-    has_scores = overview["p_churn"].notna().any()
+    base, has_scores = accounts.frame, accounts.has_scores  # shared: filter it, never modify it
 
     f1, f2, f3, f4 = st.columns([3, 2, 2, 2])
     search = f1.text_input("Search by name", key="q", placeholder="Company name or ID", bind="query-params",
@@ -42,59 +42,50 @@ def render() -> None:
         csms = []
     bands = g2.multiselect("Risk band", ["high", "medium", "low"], key="risk", bind="query-params",
                            disabled=not has_scores)
-    groups = g3.multiselect("Top driver group", sorted(overview["top_driver_group"].dropna().unique()), key="driver",
-                            bind="query-params", disabled=not has_scores)
+    groups = g3.multiselect("Top driver group", accounts.driver_groups, key="driver", bind="query-params",
+                            disabled=not has_scores)
     status = g4.segmented_control("Status", ["Active", "Churned", "All"], default="Active", key="status",
                                   bind="query-params", required=True)
-
-    view = overview
-    if search:
-        needle = search.strip().lower()
-        view = view[view["name"].str.lower().str.contains(needle, regex=False, na=False)
-                    | view["account_id"].str.lower().str.contains(needle, regex=False, na=False)]
-    if segments:
-        view = view[view["segment"].isin(segments)]
-    if plans:
-        view = view[view["plan"].isin(plans)]
-    if csms:
-        view = view[view["csm"].isin(csms)]
-    if bands:
-        view = view[view["risk_band"].isin(bands)]
-    if groups:
-        view = view[view["top_driver_group"].isin(groups)]
-    if status == "Active":
-        view = view[view["status"] == "active"]
-    elif status == "Churned":
-        view = view[view["status"] == "churned"]
     as_of = pd.Timestamp(cached.as_of())
 
-    def renewing_within(frame: pd.DataFrame, days: int) -> pd.Series:
-        renew = pd.to_datetime(frame["renewal_date"])
+    def renewing_within(days: int) -> pd.Series:
+        renew = pd.to_datetime(base["renewal_date"])
         return (renew >= as_of) & (renew <= as_of + timedelta(days=days))
 
+    # One row mask over the shared table, then a single copy of the shown columns.
+    shown = pd.Series(True, index=base.index)
+    if search:
+        needle = search.strip().lower()
+        shown &= (base["name"].str.lower().str.contains(needle, regex=False, na=False)
+                  | base["account_id"].str.lower().str.contains(needle, regex=False, na=False))
+    for column, chosen in (("segment", segments), ("plan", plans), ("csm", csms), ("risk_band", bands),
+                           ("top_driver_group", groups)):
+        if chosen:
+            shown &= base[column].isin(chosen)
+    if status == "Active":
+        shown &= base["status"] == "active"
+    elif status == "Churned":
+        shown &= base["status"] == "churned"
     days = RENEWAL_WINDOWS.get(renewal)
     if days is not None:
-        view = view[renewing_within(view, days)]
+        shown &= renewing_within(days)
 
     m1, m2, m3, m4 = st.columns(4)
-    m1.metric("Accounts shown", f"{len(view):,}", border=True)
-    m2.metric("ARR shown", layout.money(float(view["arr"].sum())), border=True)
-    m3.metric("Expected ARR loss", layout.money(float(pd.to_numeric(view["expected_arr_loss"]).sum()))
+    m1.metric("Accounts shown", f"{int(shown.sum()):,}", border=True)
+    m2.metric("ARR shown", layout.money(float(base["arr"][shown].sum())), border=True)
+    m3.metric("Expected ARR loss", layout.money(float(pd.to_numeric(base["expected_arr_loss"][shown]).sum()))
               if has_scores else "–", border=True, help="Σ p(churn) × ARR over the accounts shown.")
-    m4.metric("Renewing in 90 days", f"{int(renewing_within(view, 90).sum()):,}", border=True)
+    m4.metric("Renewing in 90 days", f"{int((renewing_within(90) & shown).sum()):,}", border=True)
 
-    if view.empty:
+    if not shown.any():
         st.info("No account matches these filters. Clear the search or widen the filters.")
         st.stop()
 
     columns = ["name", "segment", "plan", "csm", "arr", "seats", "renewal_date", "tenure_days", "status", "account_id"]
-    if has_scores:
-        view = view.sort_values(["p_churn", "arr"], ascending=[False, False], na_position="last")
-        columns = ["name", "risk_band", "p_churn", "p_churn_change", "top_driver", "p_expansion", "expected_arr_loss",
+    if has_scores:  # riskiest first (the shared table is sorted so), the band by its label
+        columns = ["name", "risk_label", "p_churn", "p_churn_change", "top_driver", "p_expansion", "expected_arr_loss",
                    "segment", "plan", "csm", "arr", "seats", "renewal_date", "status", "account_id"]
-    table = view[columns].reset_index(drop=True)
-    if has_scores:
-        table["risk_band"] = table["risk_band"].map(RISK_BAND_LABELS).fillna("not scored")
+    table = base.loc[shown, columns].rename(columns={"risk_label": "risk_band"}).reset_index(drop=True)
     st.caption("Click a row's name to open the account; tick several rows to start a playbook for all of them. "
                "Click a column header to sort.")
     event = st.dataframe(
