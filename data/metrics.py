@@ -227,7 +227,6 @@ def _attribute_columns(accounts: pd.DataFrame, exclude: tuple[str, ...]) -> tupl
 
 # --------------------------------------------------------------------------- compute
 _DAY_ZERO = np.datetime64("1970-01-01", "D")
-_US_PER_DAY = 86_400_000_000
 _EVENT_BATCH_ROWS = 1 << 20
 _MAX_TYPE_CELLS = 48 << 20  # accounts x event types x day bins summed per pass over the events (8 bytes each)
 
@@ -251,7 +250,7 @@ def compute_metrics(con: duckdb.DuckDBPyConnection, obs: pd.DataFrame, *,
     columns: dict[str, object] = {"account_id": obs["account_id"].astype(str).reset_index(drop=True),
                                   "obs_date": index.dates[index.date_no]}
     if len(obs):
-        bins = _EventBins(con, index, len(type_list))
+        bins = _EventBins(con, index, type_list)
         frames = {
             "obs_accounts": pd.DataFrame({"acc": np.arange(len(index.accounts), dtype=np.int32),
                                           "account_id": pd.Series(index.accounts.to_numpy(), dtype=object)}),
@@ -265,8 +264,9 @@ def compute_metrics(con: duckdb.DuckDBPyConnection, obs: pd.DataFrame, *,
             tables = {name: _fetch(con, text) for name, text in sql.queries("account_rows").items()}
             for table in tables.values():
                 table["acc"] = table["acc"].astype(np.int64)
-            queries, end = sql.queries("event_rows"), {"end": _as_date(index.days[-1])}
-            bins.read(con, queries["events"], named=bool(_fetch(con, queries["named_users"], end)["named"][0]))
+            queries = sql.queries("event_rows")
+            named = _fetch(con, queries["named_users"], {"end": _as_date(index.days[-1])})["named"][0]
+            bins.read(con, queries["events"], named=bool(named))
             if bins.needs_day_grain:
                 bins.read_usage_by_day(con, sql("usage_metrics"), sql("named_users"))
         values = _contract_values(index, tables["accounts"], tables["subscriptions"])
@@ -350,6 +350,7 @@ class _ObsIndex:
     acc: np.ndarray
     date_no: np.ndarray
     rows_of_date: list[np.ndarray]
+    cell: np.ndarray  # acc * len(days) + date_no: the row's place in an (accounts, dates) array
 
     @classmethod
     def of(cls, obs: pd.DataFrame) -> _ObsIndex:
@@ -368,7 +369,8 @@ class _ObsIndex:
         return cls(accounts=pd.Index(accounts), dates=np.array(list(sorted_stamps.dt.date), dtype=object),
                    days=(sorted_stamps.to_numpy().astype("datetime64[D]") - _DAY_ZERO).astype(np.int64),
                    acc=acc.astype(np.int64), date_no=date_no,
-                   rows_of_date=[by_date[bounds[j]:bounds[j + 1]] for j in range(len(order))])
+                   rows_of_date=[by_date[bounds[j]:bounds[j + 1]] for j in range(len(order))],
+                   cell=acc.astype(np.int64) * len(order) + date_no)
 
     @property
     def n_accounts(self) -> int:
@@ -388,15 +390,20 @@ class _EventBins:
     ``edges[0]``); every observation date and that date - 30 and - 90 are edges, so each
     metric window (the 30 days before a date, the 60 before those, the 90 before it) is a
     run of whole bins, and a bin inside a 30-day window is at most 30 days long. Per
-    account and bin it keeps: each event type's quantity; the days with any event (as
-    bits); and the rows, days and summed / largest quantity of logins without a named user
-    (a day's active users, DESIGN.md section 5). When a day can have named users or several
-    anonymous login rows, the daily active users need one row per day instead:
-    :meth:`read_usage_by_day` then takes them from ``usage_metrics.sql`` / ``named_users.sql``.
+    account and bin it keeps each event type's summed quantity (``slots``: the types with
+    metrics, then logins if ``login`` is not one of them, then every other type), the days
+    with any event (as bits), and the login rows, days (bits) and largest quantity: without
+    named users a day's active users are its summed login quantity (DESIGN.md section 5),
+    and with one login row per day the busiest day is the largest row. Otherwise (named
+    users, or several login rows on a day) :meth:`read_usage_by_day` takes the daily active
+    users from ``usage_metrics.sql`` / ``named_users.sql`` (one row per account and day).
+    Per account, type and observation date it keeps the last event day before the date.
     """
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, index: _ObsIndex, n_types: int) -> None:
-        self.index, self.n_types = index, n_types
+    def __init__(self, con: duckdb.DuckDBPyConnection, index: _ObsIndex, type_list: list[str]) -> None:
+        self.index, self.n_types = index, len(type_list)
+        self.login_slot = type_list.index("login") if "login" in type_list else self.n_types
+        self.other_slot = max(self.login_slot + 1, self.n_types)
         days = index.days
         self.edges = np.unique(np.concatenate([days, days - 30, days - 90]))
         self.n_bins = len(self.edges)
@@ -405,12 +412,17 @@ class _EventBins:
         all_days = np.arange(self.first_day, int(self.edges[-1]))
         self.bin_of_day = np.searchsorted(self.edges, all_days, side="right")
         self.interval_of_day = np.searchsorted(days, all_days, side="right")  # obs dates on or before the day
-        start = np.concatenate([[self.first_day], self.edges[:-1]])  # first day of each bin
-        self.offset_of_day = np.where(all_days - start[self.bin_of_day] < 64, all_days - start[self.bin_of_day], 64)
+        offset = all_days - np.concatenate([[self.first_day], self.edges[:-1]])[self.bin_of_day]
+        self.bit_of_day = np.where(offset < 64, np.left_shift(np.uint64(1), np.minimum(offset, 63).astype(np.uint64)),
+                                   np.uint64(0))  # bins longer than 64 days are never in a 30-day window
         at = {lag: np.searchsorted(self.edges, days - lag) for lag in (0, 30, 90)}
-        # bins of [day - 30, day), [day - 90, day - 30) and [day - 90, day) for each observation date
+        # bins [first, end) of [day - 30, day), [day - 90, day - 30) and [day - 90, day) per observation date
         self.spans = {"last_30": (at[30] + 1, at[0] + 1), "prev_60": (at[90] + 1, at[30] + 1),
                       "last_90": (at[90] + 1, at[0] + 1)}
+        # per observation row: the cells of (accounts, bins) running totals just before and at the window's end
+        row_bin = index.acc * self.n_bins - 1
+        self.window_cells = {w: (row_bin + first[index.date_no], row_bin + stop[index.date_no])
+                             for w, (first, stop) in self.spans.items()}
         self.needs_day_grain = False
 
     def day_bins(self) -> pd.DataFrame:
@@ -418,46 +430,52 @@ class _EventBins:
         return pd.DataFrame({"day_no": np.arange(self.first_day, int(self.edges[-1]), dtype=np.int32),
                              "bin": self.bin_of_day.astype(np.int32)})
 
+    def params(self) -> dict:
+        return {"end": _as_date(self.index.days[-1]), "login_slot": self.login_slot, "other_slot": self.other_slot}
+
     def read(self, con: duckdb.DuckDBPyConnection, sql: str, *, named: bool) -> None:
-        """Stream the rows of ``event_rows.sql`` (once per group of event types that fits in
-        memory). ``named``: some events have a named user."""
+        """Stream the rows of ``event_rows.sql`` (more than once only when the per-type arrays
+        would not fit in memory at once). ``named``: some events have a named user."""
         n_acc, n_bins, n_dates = self.index.n_accounts, self.n_bins, len(self.index.days)
+        n_slots = self.other_slot + 1
+        self.quantity = np.zeros((n_slots, n_acc, n_bins))
+        self.last_day = np.full((n_slots, n_acc, n_dates), np.iinfo(np.int32).min, dtype=np.int32)
+        day_bits, login_bits = np.zeros(n_acc * n_bins, np.uint64), np.zeros(n_acc * n_bins, np.uint64)
+        login_rows, login_max = np.zeros(n_acc * n_bins, np.int64), np.full(n_acc * n_bins, -np.inf)
         per_pass = max(1, _MAX_TYPE_CELLS // max(n_acc * n_bins, 1))
-        self.quantity = np.zeros((self.n_types, n_acc, n_bins))
-        self.last_day = np.full((self.n_types, n_acc, n_dates), np.iinfo(np.int32).min, dtype=np.int32)
-        usage = {"day_bits": np.zeros(n_acc * n_bins, np.uint64), "login_bits": np.zeros(n_acc * n_bins, np.uint64),
-                 "login_rows": np.zeros(n_acc * n_bins, np.int64), "login_sum": np.zeros(n_acc * n_bins),
-                 "login_max": np.full(n_acc * n_bins, -np.inf)}
-        for first_type in range(0, max(self.n_types, 1), per_pass):
-            types = (first_type, min(self.n_types, first_type + per_pass))
-            quantity = self.quantity[types[0]:types[1]].reshape(-1)
-            last_day = self.last_day[types[0]:types[1]].reshape(-1)
-            end = _as_date(self.index.days[-1])
-            for batch in con.sql(sql, params={"end": end}).to_arrow_reader(_EVENT_BATCH_ROWS):
-                cols = {name: batch.column(name).to_numpy(zero_copy_only=False) for name in batch.schema.names}
-                acc, type_no, quantity_of = cols["acc"].astype(np.int64), cols["type_no"].astype(np.int64), cols["quantity"]
-                offset = cols["day_no"] - self.first_day
+        for first_slot in range(0, n_slots, per_pass):
+            slots = range(first_slot, min(n_slots, first_slot + per_pass))
+            quantity = self.quantity[slots.start:slots.stop].reshape(-1)
+            last_day = self.last_day[slots.start:slots.stop].reshape(-1)
+            for batch in con.sql(sql, params=self.params()).to_arrow_reader(_EVENT_BATCH_ROWS):
+                slot = batch.column("slot").to_numpy().astype(np.int64)
+                acc = batch.column("acc").to_numpy().astype(np.int64)
+                day, amount = batch.column("day_no").to_numpy(), batch.column("quantity").to_numpy()
+                offset = day - self.first_day
                 bins = self.bin_of_day[offset]
-                mine = (type_no >= types[0]) & (type_no < types[1])
-                cell = (type_no[mine] - types[0]) * n_acc + acc[mine]
-                np.add.at(quantity, cell * n_bins + bins[mine], quantity_of[mine])
-                np.maximum.at(last_day, cell * n_dates + self.interval_of_day[offset[mine]], cols["day_no"][mine])
-                if first_type:
+                if len(slots) < n_slots:
+                    mine = np.flatnonzero((slot >= slots.start) & (slot < slots.stop))
+                    cell = (slot[mine] - slots.start) * n_acc + acc[mine]
+                    np.add.at(quantity, cell * n_bins + bins[mine], amount[mine])
+                    np.maximum.at(last_day, cell * n_dates + self.interval_of_day[offset[mine]], day[mine])
+                else:
+                    cell = slot * n_acc + acc
+                    np.add.at(quantity, cell * n_bins + bins, amount)
+                    np.maximum.at(last_day, cell * n_dates + self.interval_of_day[offset], day)
+                if first_slot:
                     continue
-                cell = acc * n_bins + bins
-                bit = np.left_shift(np.uint64(1), self.offset_of_day[offset].astype(np.uint64))
-                np.bitwise_or.at(usage["day_bits"], cell, bit)
-                login = cols["anonymous_login"]
-                np.bitwise_or.at(usage["login_bits"], cell[login], bit[login])
-                np.add.at(usage["login_rows"], cell[login], 1)
-                np.add.at(usage["login_sum"], cell[login], quantity_of[login])
-                np.maximum.at(usage["login_max"], cell[login], quantity_of[login])
+                cell, bit = acc * n_bins + bins, self.bit_of_day[offset]
+                np.bitwise_or.at(day_bits, cell, bit)
+                login = np.flatnonzero(slot == self.login_slot)
+                np.add.at(login_rows, cell[login], 1)
+                np.bitwise_or.at(login_bits, cell[login], bit[login])
+                np.maximum.at(login_max, cell[login], amount[login])
         shape = (n_acc, n_bins)
-        self.active_days = np.bitwise_count(usage["day_bits"]).reshape(shape).astype(float)
-        self.users_sum = usage["login_sum"].reshape(shape)
-        self.users_max = np.where(usage["login_rows"] > 0, usage["login_max"], np.nan).reshape(shape)
+        self.active_days = np.bitwise_count(day_bits).reshape(shape).astype(float)
+        self.users_sum = self.quantity[self.login_slot]
+        self.users_max = np.where(login_rows > 0, login_max, np.nan).reshape(shape)
         self.named_users = np.zeros((n_acc, n_dates))
-        several = usage["login_rows"].reshape(shape) > np.bitwise_count(usage["login_bits"]).reshape(shape)
+        several = (login_rows > np.bitwise_count(login_bits)).reshape(shape)
         in_30d_windows = np.zeros(n_bins, dtype=bool)
         for lo, hi in zip(*self.spans["last_30"], strict=True):
             in_30d_windows[lo:hi] = True
@@ -476,18 +494,16 @@ class _EventBins:
 
     def totals(self, dense: np.ndarray, *windows: str) -> list[np.ndarray]:
         """Sums of ``dense`` (accounts, bins) over each observation row's ``windows``: differences
-        of running totals over the bins (a window with no events is exactly 0)."""
-        running = np.cumsum(dense, axis=1)
-        acc, date_no = self.index.acc, self.index.date_no
-        return [running[acc, self.spans[w][1][date_no] - 1] - running[acc, self.spans[w][0][date_no] - 1]
-                for w in windows]
+        of running totals over the bins (a window without events is exactly 0)."""
+        running = np.cumsum(dense, axis=1).reshape(-1)
+        return [running[self.window_cells[w][1]] - running[self.window_cells[w][0]] for w in windows]
 
     def usage_values(self, seats: np.ndarray, tenure: np.ndarray) -> dict[str, np.ndarray]:
         """Active days, active users, seat utilisation and DAU change per observation row."""
-        at = (self.index.acc, self.index.date_no)
+        at = self.index.cell
         busiest = np.stack([np.fmax.reduce(self.users_max[:, lo:hi], axis=1)
-                            for lo, hi in zip(*self.spans["last_30"], strict=True)], axis=1)[at]
-        named = self.named_users[at]
+                            for lo, hi in zip(*self.spans["last_30"], strict=True)], axis=1).reshape(-1)[at]
+        named = self.named_users.reshape(-1)[at]
         active_users = np.where(named > 0, named, np.where(np.isnan(busiest), 0.0, busiest))
         users_30d, users_prev_60d = self.totals(self.users_sum, "last_30", "prev_60")
         dau_30d, dau_prev_60d = users_30d / 30.0, users_prev_60d / 60.0
@@ -506,7 +522,7 @@ class _EventBins:
         the trend compares the last 30 days with the previous 60 (or fewer, for young
         accounts); recency is capped at 365 days.
         """
-        at = (self.index.acc, self.index.date_no)
+        at = self.index.cell
         tenure_days = np.clip(np.where(np.isnan(tenure), 90.0, tenure), 0.0, None)
         months_observed = np.clip(np.minimum(tenure_days, 90.0), 14.0, 90.0) / 30.0
         prev_days = np.clip(tenure_days - 30.0, 0.0, 60.0)
@@ -517,7 +533,7 @@ class _EventBins:
             if slug in by_suffix["days_since"]:
                 continue  # two types with one slug: the first in sorted order wins
             q30, q60, q90 = self.totals(self.quantity[type_no], "last_30", "prev_60", "last_90")
-            last = np.maximum.accumulate(self.last_day[type_no], axis=1)[at]
+            last = np.maximum.accumulate(self.last_day[type_no], axis=1).reshape(-1)[at]
             with np.errstate(divide="ignore", invalid="ignore"):
                 rate30 = q30 / 30.0
                 rate60 = np.where(prev_days > 0, q60 / np.maximum(prev_days, 1.0), np.nan)
@@ -546,12 +562,6 @@ def _largest(acc: np.ndarray, where: np.ndarray, values: np.ndarray, n: int) -> 
     out = np.full(n, -np.inf)
     np.maximum.at(out, acc[where], values[where])
     return np.where(np.isneginf(out), np.nan, out)
-
-
-def _mean(acc: np.ndarray, where: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
-    where = where & ~np.isnan(values)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return _sum(acc, where, values, n) / np.where(_count(acc, where, n) > 0, _count(acc, where, n), np.nan)
 
 
 def _empty(index: _ObsIndex, names: tuple[str, ...]) -> dict[str, np.ndarray]:
@@ -600,31 +610,61 @@ def _contract_values(index: _ObsIndex, accounts: dict, subs: dict) -> dict[str, 
     return out
 
 
+def _on_dates(index: _ObsIndex, acc: np.ndarray, first: np.ndarray, last: np.ndarray, *,
+              where: np.ndarray | None = None, weight: np.ndarray | None = None) -> np.ndarray:
+    """Per observation row: how many table rows of its account count on its date (or their
+    summed ``weight``), a table row counting on every date from day ``first`` through day
+    ``last`` (days since 1970-01-01, inclusive; ``inf`` for no end). Rows outside ``where``
+    never count. Each table row is added once (at its first and after its last date), so
+    the cost does not grow with the number of observation dates.
+    """
+    keep = np.ones(len(acc), dtype=bool) if where is None else where
+    n_dates = len(index.days)
+    start = np.searchsorted(index.days, first[keep], side="left")
+    stop = np.searchsorted(index.days, last[keep], side="right")
+    some = start < stop
+    cell = acc[keep][some] * (n_dates + 1)
+    amount = np.ones(int(some.sum())) if weight is None else weight[keep][some]
+    change = np.zeros(index.n_accounts * (n_dates + 1))
+    np.add.at(change, cell + start[some], amount)
+    np.add.at(change, cell + stop[some], -amount)
+    running = np.cumsum(change.reshape(index.n_accounts, n_dates + 1), axis=1)
+    return running.reshape(-1)[index.cell + index.acc]  # row (acc, j) sits at acc * (n_dates + 1) + j
+
+
+def _ratio(total: np.ndarray, count: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(count > 0, total / count, np.nan)
+
+
 def _support_values(index: _ObsIndex, tickets: dict) -> dict[str, np.ndarray]:
-    """Ticket metrics: tickets opened before the date; open unless closed before it."""
-    n = index.n_accounts
-    out = _empty(index, ("tickets_30d", "tickets_90d", "high_priority_tickets_90d", "ticket_severity_60d",
-                         "open_tickets", "resolution_hours_90d", "csat_180d"))
-    acc, opened, closed = tickets["acc"], tickets["opened_us"], tickets["closed_us"]
-    for _, day, rows, at in index.per_date():
-        now = day * _US_PER_DAY
-        before = opened < now
-
-        def since(days: int, stamp: np.ndarray, now: int = now) -> np.ndarray:
-            return (stamp >= now - days * _US_PER_DAY) & (stamp < now)
-
-        out["tickets_30d"][rows] = _count(acc, before & since(30, opened), n)[at]
-        out["tickets_90d"][rows] = _count(acc, before & since(90, opened), n)[at]
-        out["high_priority_tickets_90d"][rows] = _count(acc, before & since(90, opened) & tickets["high_priority"], n)[at]
-        out["ticket_severity_60d"][rows] = _sum(acc, before & since(60, opened), tickets["severity"], n)[at]
-        out["open_tickets"][rows] = _count(acc, before & ~(closed < now), n)[at]
-        out["resolution_hours_90d"][rows] = _mean(acc, before & since(90, closed), tickets["resolution_hours"], n)[at]
-        out["csat_180d"][rows] = _mean(acc, before & since(180, closed), tickets["csat"], n)[at]
-    return out
+    """Ticket metrics. A ticket opened on day o counts from the date after o; it is open until
+    the date after its closing day c; windows of n days hold it through day o + n (opened) or
+    c + n (closed, from the date after both o and c)."""
+    acc, opened, closed = tickets["acc"], tickets["opened_day"].astype(float), tickets["closed_day"].astype(float)
+    is_closed = ~np.isnan(closed)
+    counted_closed = np.maximum(opened, closed) + 1
+    hours = np.where(is_closed, tickets["resolution_hours"], 0.0)
+    rated = is_closed & ~np.isnan(tickets["csat"])
+    severity = np.round(tickets["severity"] * 20.0)  # urgent 20, high 12, normal 3: whole numbers sum exactly
+    return {
+        "tickets_30d": _on_dates(index, acc, opened + 1, opened + 30),
+        "tickets_90d": _on_dates(index, acc, opened + 1, opened + 90),
+        "high_priority_tickets_90d": _on_dates(index, acc, opened + 1, opened + 90, where=tickets["high_priority"]),
+        "ticket_severity_60d": _on_dates(index, acc, opened + 1, opened + 60, weight=severity) / 20.0,
+        "open_tickets": _on_dates(index, acc, opened + 1, np.where(is_closed, closed, np.inf)),
+        "resolution_hours_90d": _ratio(
+            _on_dates(index, acc, counted_closed, closed + 90, where=is_closed, weight=hours),
+            _on_dates(index, acc, counted_closed, closed + 90, where=is_closed)),
+        "csat_180d": _ratio(
+            _on_dates(index, acc, counted_closed, closed + 180, where=rated, weight=np.nan_to_num(tickets["csat"])),
+            _on_dates(index, acc, counted_closed, closed + 180, where=rated)),
+    }
 
 
 def _sentiment_values(index: _ObsIndex, nps: dict) -> dict[str, np.ndarray]:
-    """Latest NPS response before the date, its change from the one before, and its age."""
+    """Latest NPS response before the date (responded on an earlier day), its change from the
+    one before, and its age in days."""
     n = index.n_accounts
     out = _empty(index, ("nps_latest", "nps_change", "days_since_nps"))
     acc = nps["acc"]  # rows come ordered by account, then response time
@@ -632,7 +672,7 @@ def _sentiment_values(index: _ObsIndex, nps: dict) -> dict[str, np.ndarray]:
     score = np.append(nps["score"].astype(float), np.nan)  # row -1: no response
     responded_day = np.append(nps["responded_day"].astype(float), np.nan)
     for _, day, rows, at in index.per_date():
-        seen = np.bincount(acc[nps["responded_us"] < day * _US_PER_DAY], minlength=n)[at]
+        seen = np.bincount(acc[nps["responded_day"] < day], minlength=n)[at]
         latest = np.where(seen >= 1, first_row[at] + seen - 1, -1)
         previous = np.where(seen >= 2, latest - 1, -1)
         out["nps_latest"][rows] = score[latest]
@@ -642,35 +682,43 @@ def _sentiment_values(index: _ObsIndex, nps: dict) -> dict[str, np.ndarray]:
 
 
 def _billing_values(index: _ObsIndex, invoices: dict) -> dict[str, np.ndarray]:
-    """Invoice metrics: invoices issued before the date; paid only when paid before it."""
-    n = index.n_accounts
-    out = _empty(index, ("failed_payments_90d", "failed_payments_180d", "late_payments_180d", "overdue_invoices"))
-    acc, due, paid, due_or_issued = invoices["acc"], invoices["due_day"], invoices["paid_day"], invoices["due_or_issued_day"]
-    for _, day, rows, at in index.per_date():
-        issued = invoices["issued_day"] < day
-        failed = issued & invoices["failed"] & (due_or_issued < day)
-        out["failed_payments_90d"][rows] = _count(acc, failed & (due_or_issued >= day - 90), n)[at]
-        out["failed_payments_180d"][rows] = _count(acc, failed & (due_or_issued >= day - 180), n)[at]
-        late = issued & (paid < day) & (paid > due) & (due >= day - 180)
-        out["late_payments_180d"][rows] = _count(acc, late, n)[at]
-        out["overdue_invoices"][rows] = _count(acc, issued & (due < day) & ~(paid < day), n)[at]
-    return out
+    """Invoice metrics. An invoice counts from the date after its issue day; a failed payment
+    from the date after its due day (or issue day) for 90 / 180 days; a late payment from the
+    date after it was paid through 180 days after the due day; an overdue invoice from the
+    date after its due day until its payment day."""
+    acc = invoices["acc"]
+    issued, due, paid = (invoices[c].astype(float) for c in ("issued_day", "due_day", "paid_day"))
+    failing = invoices["due_or_issued_day"].astype(float)
+    failed_from = np.maximum(issued, failing) + 1
+    return {
+        "failed_payments_90d": _on_dates(index, acc, failed_from, failing + 90, where=invoices["failed"]),
+        "failed_payments_180d": _on_dates(index, acc, failed_from, failing + 180, where=invoices["failed"]),
+        "late_payments_180d": _on_dates(index, acc, np.maximum(issued, paid) + 1, due + 180, where=paid > due),
+        "overdue_invoices": _on_dates(index, acc, np.maximum(issued, due) + 1, np.where(np.isnan(paid), np.inf, paid),
+                                      where=~np.isnan(due)),
+    }
 
 
 def _relationship_values(index: _ObsIndex, contacts: dict) -> dict[str, np.ndarray]:
-    """Contact metrics: contacts active from before the date; gone only when they left before it."""
+    """Contact metrics. A contact counts from the date after it started until its leaving day;
+    a champion who left counts as left for 90 days from the date after."""
+    acc, start, left_on, champion = contacts["acc"], contacts["from_day"].astype(float), \
+        contacts["to_day"].astype(float), contacts["champion"]
+    has_left = ~np.isnan(left_on)
+    until = np.where(has_left, left_on, np.inf)
+    out = {
+        "active_contacts": _on_dates(index, acc, start + 1, until),
+        "active_champions": _on_dates(index, acc, start + 1, until, where=champion),
+        "champions_left_90d": _on_dates(index, acc, np.maximum(start, left_on) + 1, left_on + 90,
+                                        where=champion & has_left),
+        **_empty(index, ("champion_tenure_days", "days_since_champion_left")),
+    }
     n = index.n_accounts
-    out = _empty(index, ("active_contacts", "active_champions", "champions_left_90d", "champion_tenure_days",
-                         "days_since_champion_left"))
-    acc, start, left_on, champion = contacts["acc"], contacts["from_day"], contacts["to_day"], contacts["champion"]
+    acc, start, left_on = acc[champion], start[champion], left_on[champion]
     for _, day, rows, at in index.per_date():
         known = start < day
-        current = known & ~(left_on < day)
-        gone = known & champion & (left_on < day)
-        out["active_contacts"][rows] = _count(acc, current, n)[at]
-        out["active_champions"][rows] = _count(acc, current & champion, n)[at]
-        out["champions_left_90d"][rows] = _count(acc, gone & (left_on >= day - 90), n)[at]
-        out["champion_tenure_days"][rows] = day - _largest(acc, current & champion, start, n)[at]
+        gone = known & (left_on < day)
+        out["champion_tenure_days"][rows] = day - _largest(acc, known & ~(left_on < day), start, n)[at]
         out["days_since_champion_left"][rows] = day - _largest(acc, gone, left_on, n)[at]
     return out
 

@@ -1,8 +1,9 @@
 -- Staging for the contract, support, sentiment, billing and relationship metrics: one query per
--- raw table, each row with the integer code of its account (obs_accounts(acc, account_id)), dates as
--- days since 1970-01-01 and timestamps as microseconds since 1970-01-01 (NULL stays NULL). Rules that
--- do not depend on the observation date (lower-casing, priority weights, coalesced due dates) are
--- applied here; data/metrics.py applies the as-of rules per observation date.
+-- raw table, each row with the integer code of its account (obs_accounts(acc, account_id)) and its
+-- dates and timestamps as day numbers (days since 1970-01-01 of the date or of the timestamp's day;
+-- NULL stays NULL). A timestamp is before an observation date (midnight) exactly when its day is.
+-- Rules that do not depend on the observation date (lower-casing, priority weights, coalesced due
+-- dates, resolution hours) are applied here; data/metrics.py applies the as-of rules.
 
 -- name: accounts
 SELECT a.acc, date_diff('day', DATE '1970-01-01', x.created_at) AS created_day
@@ -22,8 +23,8 @@ JOIN obs_accounts a ON a.account_id = s.account_id;
 
 -- name: tickets
 SELECT a.acc,
-       epoch_us(t.opened_at) AS opened_us,
-       epoch_us(t.closed_at) AS closed_us,
+       date_diff('day', TIMESTAMP '1970-01-01', t.opened_at) AS opened_day,
+       date_diff('day', TIMESTAMP '1970-01-01', t.closed_at) AS closed_day,
        coalesce(lower(t.priority) IN ('high', 'urgent', 'critical', 'p1', 'p2'), false) AS high_priority,
        CASE lower(t.priority) WHEN 'urgent' THEN 1.0 WHEN 'critical' THEN 1.0 WHEN 'p1' THEN 1.0
                               WHEN 'high' THEN 0.6 WHEN 'p2' THEN 0.6
@@ -36,8 +37,7 @@ JOIN obs_accounts a ON a.account_id = t.account_id;
 
 -- name: nps
 SELECT a.acc,
-       epoch_us(n.responded_at) AS responded_us,
-       date_diff('day', DATE '1970-01-01', CAST(n.responded_at AS DATE)) AS responded_day,
+       date_diff('day', TIMESTAMP '1970-01-01', n.responded_at) AS responded_day,
        n.score
 FROM nps n
 JOIN obs_accounts a ON a.account_id = n.account_id

@@ -1,18 +1,18 @@
 -- Event rows for the usage, adoption and per-event-type metrics.
 -- Inputs: obs_accounts(acc INTEGER, account_id VARCHAR), event_type_codes(type_no INTEGER, event_type VARCHAR);
--- parameter $end (the last observation date; later events are never read).
+-- parameters $end (the last observation date; later events are never read), $login_slot and $other_slot.
 
 -- name: events
 -- Every event of the observed accounts before $end, as integer codes. data/metrics.py streams these
 -- rows in batches and adds each one into its account's day bin once, whatever the number of
--- observation dates. type_no is -1 for an event type without its own metrics (it still counts as
--- activity); day_no is the event's day as days since 1970-01-01; a login without a named user stands
--- for `quantity` active users.
+-- observation dates. slot is the event type's number among the types with metrics; a login of a type
+-- without metrics gets $login_slot and any other such event $other_slot (it still counts as activity).
+-- day_no is the event's day as days since 1970-01-01.
 SELECT a.acc,
-       CAST(coalesce(t.type_no, -1) AS SMALLINT) AS type_no,
+       CAST(coalesce(t.type_no, CASE WHEN e.event_type = 'login' THEN $login_slot ELSE $other_slot END) AS SMALLINT)
+           AS slot,
        CAST(date_diff('day', TIMESTAMP '1970-01-01', e.event_time) AS INTEGER) AS day_no,
-       coalesce(e.quantity, 0) AS quantity,
-       e.event_type = 'login' AND e.user_id IS NULL AS anonymous_login
+       coalesce(e.quantity, 0) AS quantity
 FROM events e
 JOIN obs_accounts a ON a.account_id = e.account_id
 LEFT JOIN event_type_codes t ON t.event_type = e.event_type
