@@ -12,6 +12,22 @@ from data.errors import UserError
 from data.notes import add_note, list_notes
 
 
+def _drivers_in_words(drivers: pd.DataFrame) -> dict[str, str]:
+    """Driver group -> a markdown list of its drivers' sentences with their direction, in rank order.
+
+    Groups come in the order of their highest-ranked driver; drivers without a group are left out.
+    """
+    ranked = drivers.sort_values("rank")
+    lines: dict[str, list[str]] = {}
+    for group, shap, sentence in zip(ranked["group"].tolist(), ranked["shap"].tolist(), ranked["sentence"].tolist(),
+                                     strict=True):
+        if pd.isna(group):
+            continue
+        arrow = ":red[▲ raises risk]" if shap > 0 else ":green[▼ lowers risk]"
+        lines.setdefault(group, []).append(f"- {sentence} — {arrow}")
+    return {group: "\n".join(items) for group, items in lines.items()}
+
+
 def render() -> None:
     """Draw the Account page for the signed-in user; ``views/account.py`` calls it on every run."""
     user = auth.current_user()
@@ -156,14 +172,9 @@ def render() -> None:
                                     key="shap_waterfall")
                 with right:
                     st.subheader("In plain words")
-                    drivers = explanation.drivers.sort_values("rank")
-                    for group, part in drivers.groupby("group", sort=False):
+                    for group, lines in _drivers_in_words(explanation.drivers).items():
                         st.markdown(f"**{group}**")
-                        lines = []
-                        for d in part.itertuples():
-                            arrow = ":red[▲ raises risk]" if d.shap > 0 else ":green[▼ lowers risk]"
-                            lines.append(f"- {d.sentence} — {arrow}")
-                        st.markdown("\n".join(lines))
+                        st.markdown(lines)
                     st.subheader("What changed since last scoring")
                     if explanation.changes:
                         st.markdown("\n".join(f"- {c}" for c in explanation.changes))
