@@ -53,7 +53,7 @@ class TrainConfig:
     test_months: int = 3
     calib_months: int = 2  # months per rolling validation block
     validation_blocks: int = 3  # rolling-origin blocks that choose the candidate and fit the calibrator
-    max_train_rows: int | None = 300_000  # larger training sets are sampled by whole accounts (time mode)
+    max_train_rows: int | None = 200_000  # larger training sets are sampled by whole accounts (time mode)
     backtest_cutoffs: int = 3
     backtest_step_months: int = 2
     cv_folds: int = 5
