@@ -30,10 +30,11 @@ def _bundle(version: str, viewer_key: str, _viewer: Viewer) -> dict:
     con = cursor()
     as_of = as_of_date(con)
     survival = portfolio.survival_data(con, _viewer, as_of)
+    retention = portfolio.retention_12m(con, _viewer, as_of)
     return {
         "as_of": as_of,
-        "kpis": portfolio.kpis(con, _viewer, as_of),
-        "retention": portfolio.retention_12m(con, _viewer, as_of),
+        "kpis": portfolio.kpis(con, _viewer, as_of, retention=retention),
+        "retention": retention,
         "has_scores": portfolio.has_scores(con),
         "scoring_runs": portfolio.scoring_runs(con),
         "risk_distribution": portfolio.risk_distribution(con, _viewer),

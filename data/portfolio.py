@@ -82,14 +82,19 @@ latest AS (
 
 
 # --------------------------------------------------------------------------- KPIs
-def kpis(con: duckdb.DuckDBPyConnection, viewer: Viewer, as_of: date | None = None) -> PortfolioKpis:
-    """Accounts, ARR, expected ARR loss, high-risk accounts, expansion pipeline, GRR and NRR."""
+def kpis(con: duckdb.DuckDBPyConnection, viewer: Viewer, as_of: date | None = None,
+         retention: dict | None = None) -> PortfolioKpis:
+    """Accounts, ARR, expected ARR loss, high-risk accounts, expansion pipeline, GRR and NRR.
+
+    ``retention`` is :func:`retention_12m` for the same viewer and as-of date when the caller
+    already has it (it is the costliest part); otherwise it is computed here.
+    """
     as_of = as_of or as_of_date(con)
     overview, params = _overview_sql(viewer)
     accounts, arr = con.execute(
         f"SELECT count(*) FILTER (WHERE status = 'active'), coalesce(sum(arr), 0) FROM {overview} ov",  # noqa: S608 - our SQL
         [as_of, *params]).fetchone()
-    retention = retention_12m(con, viewer, as_of)
+    retention = retention if retention is not None else retention_12m(con, viewer, as_of)
     out = dict(as_of=as_of, accounts=int(accounts), arr=float(arr), grr=retention["grr"], nrr=retention["nrr"])
     if has_scores(con):
         scope, sparams = viewer.scope_sql("a")
