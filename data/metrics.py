@@ -1,11 +1,17 @@
 """Metric layer: per-account metrics as of observation dates, and the metric catalog.
 
-Metrics follow DESIGN.md section 5 and are computed in DuckDB SQL (``data/sql/*.sql``)
-for *many* observation dates at once: the observation rows are a table joined to the
-input tables with range conditions. Every metric reads only rows strictly before its
-observation date (an end, close, payment or departure on or after the date counts as
-"not yet happened"); :func:`truncate_raw_tables` builds the "world as of a date" that
-the leakage check in ``models.observations`` compares against.
+Metrics follow DESIGN.md section 5 and are computed for *many* observation dates at
+once, reading every raw row once. DuckDB SQL (``data/sql/*.sql``) stages the raw tables
+as rows with integer account codes and day numbers (``account_rows.sql``) and streams
+the events (``event_rows.sql``); the as-of rules are then applied with numpy, so the
+cost grows with the rows, not with rows x dates: events are added into per-account day
+bins cut at every observation date and 30 / 90 days before it (:class:`_EventBins`),
+and a ticket, invoice or contact row is added over the run of dates it counts for
+(:func:`_on_dates`). Every metric reads only rows strictly before its observation date
+(an end, close, payment or departure on or after the date counts as "not yet
+happened"); :func:`truncate_raw_tables` builds the "world as of a date" that the
+leakage check in ``models.observations`` compares against, and
+``bench/reference_pandas.py`` recomputes every metric one date at a time.
 
 Every ``event_type`` in ``events`` gets count (per month over 30 and 90 days, scaled
 for young accounts), trend (last 30 days vs the previous 60) and recency metrics without
@@ -21,7 +27,9 @@ from __future__ import annotations
 
 import contextlib
 import math
+import queue
 import re
+import threading
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cache
@@ -218,7 +226,7 @@ def _attribute_columns(accounts: pd.DataFrame, exclude: tuple[str, ...]) -> tupl
             continue
         if pd.api.types.is_bool_dtype(values) or pd.api.types.is_numeric_dtype(values):
             numeric.append(col)
-        elif values.dropna().map(lambda v: isinstance(v, (date,))).any():
+        elif values.dtype == object and values.dropna().map(lambda v: isinstance(v, (date,))).any():
             continue
         else:
             categorical.append(col)
@@ -228,6 +236,7 @@ def _attribute_columns(accounts: pd.DataFrame, exclude: tuple[str, ...]) -> tupl
 # --------------------------------------------------------------------------- compute
 _DAY_ZERO = np.datetime64("1970-01-01", "D")
 _EVENT_BATCH_ROWS = 1 << 20
+_FRAGMENTED_COLUMNS = 90  # pandas warns about inserting into a frame of more than 100 blocks
 _MAX_TYPE_CELLS = 48 << 20  # accounts x event types x day bins summed per pass over the events (8 bytes each)
 
 
@@ -264,20 +273,20 @@ def compute_metrics(con: duckdb.DuckDBPyConnection, obs: pd.DataFrame, *,
             tables = {name: _fetch(con, text) for name, text in sql.queries("account_rows").items()}
             for table in tables.values():
                 table["acc"] = table["acc"].astype(np.int64)
+            values = _contract_values(index, tables["accounts"], tables["subscriptions"])
             queries = sql.queries("event_rows")
             named = _fetch(con, queries["named_users"], {"end": _as_date(index.days[-1])})["named"][0]
-            bins.read(con, queries["events"], named=bool(named))
+            event_columns = bins.read(con, queries["events"], type_list, values["tenure_days"], catalog,
+                                      named=bool(named))
             if bins.needs_day_grain:
                 bins.read_usage_by_day(con, sql("usage_metrics"), sql("named_users"))
-        values = _contract_values(index, tables["accounts"], tables["subscriptions"])
         values.update(bins.usage_values(values["seats"], values["tenure_days"]))
         values.update(_support_values(index, tables["tickets"]))
         values.update(_sentiment_values(index, tables["nps"]))
         values.update(_billing_values(index, tables["invoices"]))
         values.update(_relationship_values(index, tables["contacts"]))
         columns.update({m.name: values[m.name] for m in STATIC_METRICS})
-        if type_list:
-            columns.update(bins.event_values(type_list, values["tenure_days"], catalog))
+        columns.update(event_columns)
     else:
         columns.update({m.name: np.zeros(0) for m in STATIC_METRICS})
     attributes, attr_num, attr_cat = _attribute_values(con, index.accounts, index.acc, set(columns), catalog,
@@ -285,7 +294,15 @@ def compute_metrics(con: duckdb.DuckDBPyConnection, obs: pd.DataFrame, *,
     columns.update(attributes)
     numeric = list(dict.fromkeys([m.name for m in STATIC_METRICS]
                                  + [m.name for t in type_list for m in event_metrics(t)] + attr_num))
-    return MetricTable(frame=pd.DataFrame(columns), numeric=numeric, categorical=attr_cat, catalog=catalog)
+    return MetricTable(frame=_frame(columns), numeric=numeric, categorical=attr_cat, catalog=catalog)
+
+
+def _frame(columns: dict[str, object]) -> pd.DataFrame:
+    """The metric frame around the computed column arrays. They stay separate arrays (one
+    block per column: gathering them into one block would copy every value) unless the
+    frame is wide enough for pandas to call later column inserts fragmented."""
+    frame = pd.DataFrame(columns, copy=False)
+    return frame.copy() if frame.shape[1] > _FRAGMENTED_COLUMNS else frame
 
 
 def attribute_metrics(con: duckdb.DuckDBPyConnection, account_ids: list[str] | None = None, *,
@@ -412,9 +429,9 @@ class _EventBins:
         all_days = np.arange(self.first_day, int(self.edges[-1]))
         self.bin_of_day = np.searchsorted(self.edges, all_days, side="right")
         self.interval_of_day = np.searchsorted(days, all_days, side="right")  # obs dates on or before the day
-        offset = all_days - np.concatenate([[self.first_day], self.edges[:-1]])[self.bin_of_day]
-        self.bit_of_day = np.where(offset < 64, np.left_shift(np.uint64(1), np.minimum(offset, 63).astype(np.uint64)),
-                                   np.uint64(0))  # bins longer than 64 days are never in a 30-day window
+        # active days are kept per day from 30 days before the first observation date (column 0: earlier)
+        self.day_column = np.maximum(all_days - (int(days[0]) - 30) + 1, 0)
+        self.n_day_columns = int(days[-1]) - (int(days[0]) - 30) + 1
         at = {lag: np.searchsorted(self.edges, days - lag) for lag in (0, 30, 90)}
         # bins [first, end) of [day - 30, day), [day - 90, day - 30) and [day - 90, day) per observation date
         self.spans = {"last_30": (at[30] + 1, at[0] + 1), "prev_60": (at[90] + 1, at[30] + 1),
@@ -433,69 +450,87 @@ class _EventBins:
     def params(self) -> dict:
         return {"end": _as_date(self.index.days[-1]), "login_slot": self.login_slot, "other_slot": self.other_slot}
 
-    def read(self, con: duckdb.DuckDBPyConnection, sql: str, *, named: bool) -> None:
-        """Stream the rows of ``event_rows.sql`` (more than once only when the per-type arrays
-        would not fit in memory at once). ``named``: some events have a named user."""
+    def read(self, con: duckdb.DuckDBPyConnection, sql: str, type_list: list[str], tenure: np.ndarray,
+             catalog: dict[str, Metric], *, named: bool) -> dict[str, np.ndarray]:
+        """Stream the rows of ``event_rows.sql`` into the bins; returns the ``ev_<type>_<metric>``
+        columns (:meth:`event_values`) and keeps the usage bins. The per-type arrays of one
+        pass hold at most ``_MAX_TYPE_CELLS`` cells; more types take more passes over the
+        events. ``named``: some events have a named user."""
         n_acc, n_bins, n_dates = self.index.n_accounts, self.n_bins, len(self.index.days)
         n_slots = self.other_slot + 1
-        self.quantity = np.zeros((n_slots, n_acc, n_bins))
-        self.last_day = np.full((n_slots, n_acc, n_dates), np.iinfo(np.int32).min, dtype=np.int32)
-        day_bits, login_bits = np.zeros(n_acc * n_bins, np.uint64), np.zeros(n_acc * n_bins, np.uint64)
-        login_rows, login_max = np.zeros(n_acc * n_bins, np.int64), np.full(n_acc * n_bins, -np.inf)
+        active, login_days = np.zeros((n_acc, self.n_day_columns), bool), np.zeros((n_acc, self.n_day_columns), bool)
+        users_sum, users_max = np.zeros(n_acc * n_bins), np.full(n_acc * n_bins, -np.inf)
+        login_rows = 0
         per_pass = max(1, _MAX_TYPE_CELLS // max(n_acc * n_bins, 1))
+        columns: dict[str, dict[str, np.ndarray]] = {suffix: {} for suffix in EVENT_METRIC_SUFFIXES}
+        tenure_days = np.clip(np.where(np.isnan(tenure), 90.0, tenure), 0.0, None)
+        young = {"months_observed": np.clip(np.minimum(tenure_days, 90.0), 14.0, 90.0) / 30.0,
+                 "prev_days": np.clip(tenure_days - 30.0, 0.0, 60.0)}
         for first_slot in range(0, n_slots, per_pass):
             slots = range(first_slot, min(n_slots, first_slot + per_pass))
-            quantity = self.quantity[slots.start:slots.stop].reshape(-1)
-            last_day = self.last_day[slots.start:slots.stop].reshape(-1)
-            for batch in con.sql(sql, params=self.params()).to_arrow_reader(_EVENT_BATCH_ROWS):
-                slot = batch.column("slot").to_numpy().astype(np.int64)
-                acc = batch.column("acc").to_numpy().astype(np.int64)
+            width = len(slots)
+            # account-major: the rows of one account (stored together) update nearby cells
+            quantity = np.zeros((n_acc, width, n_bins))
+            last_day = np.full((n_acc, width, n_dates), np.iinfo(np.int32).min, dtype=np.int32)
+            key_type = np.int32 if n_acc * width * max(n_bins, n_dates) < np.iinfo(np.int32).max else np.int64
+            for batch in _prefetched(con.sql(sql, params=self.params()).to_arrow_reader(_EVENT_BATCH_ROWS)):
+                slot, acc = batch.column("slot").to_numpy(), batch.column("acc").to_numpy().astype(key_type)
                 day, amount = batch.column("day_no").to_numpy(), batch.column("quantity").to_numpy()
                 offset = day - self.first_day
                 bins = self.bin_of_day[offset]
-                if len(slots) < n_slots:
+                if width < n_slots:
                     mine = np.flatnonzero((slot >= slots.start) & (slot < slots.stop))
-                    cell = (slot[mine] - slots.start) * n_acc + acc[mine]
-                    np.add.at(quantity, cell * n_bins + bins[mine], amount[mine])
-                    np.maximum.at(last_day, cell * n_dates + self.interval_of_day[offset[mine]], day[mine])
+                    cell = acc[mine] * width + (slot[mine] - slots.start)
+                    np.add.at(quantity.reshape(-1), cell * n_bins + bins[mine], amount[mine])
+                    np.maximum.at(last_day.reshape(-1), cell * n_dates + self.interval_of_day[offset[mine]], day[mine])
                 else:
-                    cell = slot * n_acc + acc
-                    np.add.at(quantity, cell * n_bins + bins, amount)
-                    np.maximum.at(last_day, cell * n_dates + self.interval_of_day[offset], day)
+                    cell = acc * width + slot
+                    np.add.at(quantity.reshape(-1), cell * n_bins + bins, amount)
+                    np.maximum.at(last_day.reshape(-1), cell * n_dates + self.interval_of_day[offset], day)
                 if first_slot:
                     continue
-                cell, bit = acc * n_bins + bins, self.bit_of_day[offset]
-                np.bitwise_or.at(day_bits, cell, bit)
+                column = self.day_column[offset]
+                active[acc, column] = True
                 login = np.flatnonzero(slot == self.login_slot)
-                np.add.at(login_rows, cell[login], 1)
-                np.bitwise_or.at(login_bits, cell[login], bit[login])
-                np.maximum.at(login_max, cell[login], amount[login])
-        shape = (n_acc, n_bins)
-        self.active_days = np.bitwise_count(day_bits).reshape(shape).astype(float)
-        self.users_sum = self.quantity[self.login_slot]
-        self.users_max = np.where(login_rows > 0, login_max, np.nan).reshape(shape)
+                acc, column, cell, amount = acc[login], column[login], acc[login] * n_bins + bins[login], amount[login]
+                np.add.at(users_sum, cell, amount)
+                np.maximum.at(users_max, cell, amount)
+                login_days[acc, column] = True
+                login_rows += int(np.count_nonzero(column))
+            for slot in slots:
+                if slot < self.n_types:
+                    self.event_values(type_list[slot], quantity[:, slot - slots.start], last_day[:, slot - slots.start],
+                                      young, columns)
+                    for m in event_metrics(type_list[slot]):
+                        catalog[m.name] = m
+            del quantity, last_day
+        self.users_sum = users_sum.reshape(n_acc, n_bins)
+        self.users_max = np.where(np.isneginf(users_max), np.nan, users_max).reshape(n_acc, n_bins)
         self.named_users = np.zeros((n_acc, n_dates))
-        several = (login_rows > np.bitwise_count(login_bits)).reshape(shape)
-        in_30d_windows = np.zeros(n_bins, dtype=bool)
-        for lo, hi in zip(*self.spans["last_30"], strict=True):
-            in_30d_windows[lo:hi] = True
-        self.needs_day_grain = named or bool(several[:, in_30d_windows].any())
+        # distinct active days in the 30 days before each date (columns of day - 30 .. day - 1)
+        ends = self.index.days - (int(self.index.days[0]) - 30) + 1
+        by_date = np.stack([np.count_nonzero(active[:, end - 30:end], axis=1) for end in ends], axis=1)
+        self.active_days_30d = by_date.reshape(-1)[self.index.cell].astype(float)
+        # one login row per account and day (from 30 days before the first date): the busiest day is the largest row
+        self.needs_day_grain = named or int(np.count_nonzero(login_days[:, 1:])) < login_rows
+        return {f"ev_{slug}_{suffix}": columns[suffix][slug] for suffix in sorted(columns) for slug in sorted(columns[suffix])}
 
     def read_usage_by_day(self, con: duckdb.DuckDBPyConnection, usage_sql: str, named_sql: str) -> None:
         """Active days and daily active users from one row per account and day (named users)."""
         end = {"end": _as_date(self.index.days[-1])}
         usage, named = _fetch(con, usage_sql, end), _fetch(con, named_sql, end)
         shape = (self.index.n_accounts, self.n_bins)
-        self.active_days, self.users_sum, self.users_max = np.zeros(shape), np.zeros(shape), np.full(shape, np.nan)
-        self.active_days[usage["acc"], usage["bin"]] = usage["active_days"]
+        active_days, self.users_sum, self.users_max = np.zeros(shape), np.zeros(shape), np.full(shape, np.nan)
+        active_days[usage["acc"], usage["bin"]] = usage["active_days"]
         self.users_sum[usage["acc"], usage["bin"]] = usage["users_sum"]
         self.users_max[usage["acc"], usage["bin"]] = usage["users_max"]
         self.named_users[named["acc"], named["date_no"]] = named["named_users_30d"]
+        self.active_days_30d = self.totals(active_days, "last_30")[0]
 
     def totals(self, dense: np.ndarray, *windows: str) -> list[np.ndarray]:
         """Sums of ``dense`` (accounts, bins) over each observation row's ``windows``: differences
         of running totals over the bins (a window without events is exactly 0)."""
-        running = np.cumsum(dense, axis=1).reshape(-1)
+        running = np.cumsum(dense, axis=1).reshape(-1)  # a copy, also of a strided view
         return [running[self.window_cells[w][1]] - running[self.window_cells[w][0]] for w in windows]
 
     def usage_values(self, seats: np.ndarray, tenure: np.ndarray) -> dict[str, np.ndarray]:
@@ -512,41 +547,74 @@ class _EventBins:
             change = np.where(dau_prev_60d > 0,
                               np.minimum(np.maximum((dau_30d - dau_prev_60d) / dau_prev_60d, -1.0), 3.0),
                               np.where(dau_30d > 0, 3.0, 0.0))
-        return {"active_days_30d": self.totals(self.active_days, "last_30")[0], "active_users_30d": active_users,
+        return {"active_days_30d": self.active_days_30d, "active_users_30d": active_users,
                 "seat_utilisation": utilisation, "dau_change_30v60": np.where(tenure < 44, np.nan, change)}
 
-    def event_values(self, type_list: list[str], tenure: np.ndarray, catalog: dict[str, Metric]) -> dict[str, np.ndarray]:
-        """``ev_<type>_<metric>`` columns per observation row.
+    def event_values(self, event_type: str, quantity: np.ndarray, last_day: np.ndarray, young: dict[str, np.ndarray],
+                     columns: dict[str, dict[str, np.ndarray]]) -> None:
+        """Adds one event type's metrics per observation row to ``columns`` (suffix -> slug -> values)
+        from its (accounts, bins) quantities and (accounts, intervals) last event days; ``young``:
+        per row, the months observed (of the last 3) and the days observed before the last 30.
 
         Counts per month over 90 days are scaled to the months observed for young accounts;
         the trend compares the last 30 days with the previous 60 (or fewer, for young
-        accounts); recency is capped at 365 days.
+        accounts); recency is capped at 365 days. Two types with one slug: the first (in
+        sorted order) wins.
         """
-        at = self.index.cell
-        tenure_days = np.clip(np.where(np.isnan(tenure), 90.0, tenure), 0.0, None)
-        months_observed = np.clip(np.minimum(tenure_days, 90.0), 14.0, 90.0) / 30.0
-        prev_days = np.clip(tenure_days - 30.0, 0.0, 60.0)
+        slug = event_slug(event_type)
+        if slug in columns["days_since"]:
+            return
+        months_observed, prev_days = young["months_observed"], young["prev_days"]
+        q30, q60, q90 = self.totals(quantity, "last_30", "prev_60", "last_90")
+        last = np.maximum.accumulate(last_day, axis=1).reshape(-1)[self.index.cell]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rate30 = q30 / 30.0
+            rate60 = np.where(prev_days > 0, q60 / np.maximum(prev_days, 1.0), np.nan)
+            change = np.where(rate60 > 0, (rate30 - rate60) / rate60, np.where(rate30 > 0, 3.0, 0.0))
         obs_day = self.index.days[self.index.date_no]
-        by_suffix: dict[str, dict[str, np.ndarray]] = {suffix: {} for suffix in EVENT_METRIC_SUFFIXES}
-        for type_no, event_type in enumerate(type_list):
-            slug = event_slug(event_type)
-            if slug in by_suffix["days_since"]:
-                continue  # two types with one slug: the first in sorted order wins
-            q30, q60, q90 = self.totals(self.quantity[type_no], "last_30", "prev_60", "last_90")
-            last = np.maximum.accumulate(self.last_day[type_no], axis=1).reshape(-1)[at]
-            with np.errstate(divide="ignore", invalid="ignore"):
-                rate30 = q30 / 30.0
-                rate60 = np.where(prev_days > 0, q60 / np.maximum(prev_days, 1.0), np.nan)
-                change = np.where(rate60 > 0, (rate30 - rate60) / rate60, np.where(rate30 > 0, 3.0, 0.0))
-            since = np.where(last == np.iinfo(np.int32).min, 365.0, np.minimum(obs_day - last, 365.0))
-            by_suffix["per_month_30d"][slug] = q30
-            by_suffix["per_month_90d"][slug] = q90 / months_observed
-            by_suffix["change_30v60"][slug] = np.where(prev_days < 14, np.nan, np.clip(change, -1.0, 3.0))
-            by_suffix["days_since"][slug] = since.astype(float)
-            for m in event_metrics(event_type):
-                catalog[m.name] = m
-        return {f"ev_{slug}_{suffix}": by_suffix[suffix][slug]
-                for suffix in sorted(by_suffix) for slug in sorted(by_suffix[suffix])}
+        columns["per_month_30d"][slug] = q30
+        columns["per_month_90d"][slug] = q90 / months_observed
+        columns["change_30v60"][slug] = np.where(prev_days < 14, np.nan, np.clip(change, -1.0, 3.0))
+        columns["days_since"][slug] = np.where(last == np.iinfo(np.int32).min, 365.0,
+                                               np.minimum(obs_day - last, 365.0)).astype(float)
+
+
+def _prefetched(batches, depth: int = 2):
+    """Iterate ``batches`` (an Arrow reader) from a helper thread, ``depth`` batches ahead, so
+    DuckDB produces the next batch while numpy adds up this one. Errors surface here; leaving
+    the loop early stops the helper."""
+    ready: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    end = object()
+
+    def offer(item) -> bool:
+        while not stop.is_set():
+            try:
+                ready.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for batch in batches:
+                if not offer(batch):
+                    return
+            offer(end)
+        except BaseException as exc:  # noqa: BLE001 - raised again in the consumer
+            offer(exc)
+
+    helper = threading.Thread(target=produce, name="metrics-events", daemon=True)
+    helper.start()
+    try:
+        while (item := ready.get()) is not end:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        helper.join()
 
 
 def _count(acc: np.ndarray, where: np.ndarray, n: int) -> np.ndarray:
