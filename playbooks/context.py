@@ -229,8 +229,8 @@ def account_contexts(warehouse, account_ids: list[str]) -> dict[str, dict[str, A
         contacts = contacts_by_role(con, ids)
     score_by_id = {} if scores is None else {r["account_id"]: r for r in scores.to_dict("records")}
     drivers_by_id: dict[str, list[dict]] = {}
-    for d in drivers.to_dict("records"):
-        drivers_by_id.setdefault(d["account_id"], []).append({k: _py(v) for k, v in d.items() if k != "account_id"})
+    for d in _records(drivers):
+        drivers_by_id.setdefault(d.pop("account_id"), []).append(d)
     out: dict[str, dict[str, Any]] = {}
     for row in acc.to_dict("records"):
         aid = row["account_id"]
@@ -255,6 +255,19 @@ def account_contexts(warehouse, account_ids: list[str]) -> dict[str, dict[str, A
 def account_context(warehouse, account_id: str) -> dict[str, Any] | None:
     """:func:`account_contexts` for one account, or ``None`` if the account does not exist."""
     return account_contexts(warehouse, [account_id]).get(account_id)
+
+
+def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as dicts of plain Python values (what :func:`_py` gives per value), converted column by column."""
+    columns = {}
+    for col in df.columns:
+        s = df[col]
+        if pd.api.types.is_datetime64_any_dtype(s.dtype):
+            columns[col] = [None if pd.isna(v) else v.to_pydatetime() for v in s]
+        else:
+            values = s.to_numpy(dtype=object, na_value=None)
+            columns[col] = [v.item() if hasattr(v, "item") else v for v in values]
+    return [dict(zip(columns, row, strict=True)) for row in zip(*columns.values(), strict=True)]
 
 
 def _py(v: Any) -> Any:

@@ -278,25 +278,28 @@ def _insert_runs(conn, prepared: list[tuple[dict, list[dict], dict]], actor: str
     """Insert prepared runs with their steps, tasks, alerts and audit rows: one multi-row INSERT per table."""
     if not prepared:
         return []
-    run_ids = conn.execute(runs.insert().returning(runs.c.id, sort_by_parameter_order=True),
-                           [values for values, _, _ in prepared]).scalars().all()
+    # multi-row INSERT ... RETURNING; the rows come back in any order, so they are matched by their keys
+    key_to_run = dict(conn.execute(runs.insert().returning(runs.c.idempotency_key, runs.c.id),
+                                   [values for values, _, _ in prepared]).all())
+    run_ids = [key_to_run[values["idempotency_key"]] for values, _, _ in prepared]
     step_rows, step_of = [], []
     for run_id, (values, rendered, _) in zip(run_ids, prepared, strict=True):
         for position, r in enumerate(rendered):
             step_rows.append(_step_row(run_id, position, r, values["holdout"], at))
             step_of.append((run_id, values["account_id"], r["payload"]))
-    step_ids = conn.execute(steps.insert().returning(steps.c.id, sort_by_parameter_order=True),
-                            step_rows).scalars().all() if step_rows else []
+    step_ids: list[int] = []
+    if step_rows:
+        made_steps = {(run_id, position): step_id for step_id, run_id, position in conn.execute(
+            steps.insert().returning(steps.c.id, steps.c.run_id, steps.c.position), step_rows).all()}
+        step_ids = [made_steps[(row["run_id"], row["position"])] for row in step_rows]
     results = []
     for table, kind, label in ((tasks, "task", "task {} created"), (alerts, "alert", "alert {} posted")):
-        made = [(step_id, _outcome_row(kind, step_id, run_id, account_id, payload, at))
+        made = [_outcome_row(kind, step_id, run_id, account_id, payload, at)
                 for step_id, row, (run_id, account_id, payload) in zip(step_ids, step_rows, step_of, strict=True)
                 if row["status"] == "delivered" and row["kind"] == kind]
         if made:
-            ids = conn.execute(table.insert().returning(table.c.id, sort_by_parameter_order=True),
-                               [row for _, row in made]).scalars().all()
-            results += [{"b_id": step_id, "b_result": label.format(new_id)}
-                        for (step_id, _), new_id in zip(made, ids, strict=True)]
+            results += [{"b_id": step_id, "b_result": label.format(new_id)} for new_id, step_id in conn.execute(
+                table.insert().returning(table.c.id, table.c.step_id), made).all()]
     if results:
         conn.execute(steps.update().where(steps.c.id == sa.bindparam("b_id")).values(result=sa.bindparam("b_result")),
                      results)

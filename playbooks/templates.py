@@ -38,6 +38,8 @@ def _compiled(text: str) -> Template:
 
 def render(text: str, context: dict[str, Any], where: str = "template") -> str:
     """Render ``text`` with ``context`` in the sandbox; problems raise :class:`TemplateProblem`."""
+    if "{" not in text:  # no tag, placeholder or comment: the text renders as itself
+        return text
     try:
         return _compiled(text).render(**context)
     except SecurityError as exc:
