@@ -10,13 +10,16 @@ page's drawing): callers read its frames and derive new ones, never modify them.
 from __future__ import annotations
 
 import contextlib
+from dataclasses import dataclass
 
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
+from pandas.io.formats.style import Styler
 
 from components import cached_charts, charts
 from components.session import cursor, data_version, workspace
+from components.tables import risk_style
 from data import portfolio
 from data.access import Viewer
 from data.queries import as_of_date
@@ -45,7 +48,16 @@ def _bundle(version: str, viewer_key: str, _viewer: Viewer) -> dict:
         "movements": portfolio.mrr_movements(con, _viewer, as_of, months=12),
         "survival": survival,
         "survival_by_segment": portfolio.survival_curves(survival, "segment"),
+        "cohorts": _cohorts(survival),
     }
+
+
+def _cohorts(survival: pd.DataFrame) -> list[str]:
+    """Signup quarters with at least 10 accounts, newest first (the choices of the cohort chart)."""
+    if survival.empty:
+        return []
+    counts = survival["cohort"].value_counts()
+    return sorted(counts[counts >= 10].index, reverse=True)
 
 
 def portfolio_figures(viewer: Viewer) -> dict:
@@ -69,6 +81,43 @@ def chart(viewer: Viewer, name: str) -> go.Figure:
     version = data_version()
     return cached_charts.figure(version, viewer.cache_key, name,
                                 lambda: _CHARTS[name](_bundle(version, viewer.cache_key, viewer)))
+
+
+@dataclass(frozen=True)
+class RenewalsWindow:
+    """The renewals of one window for one viewer; shared between reruns and sessions, read only.
+
+    ``count``/``arr`` cover every renewal in the window, ``at_risk_*`` those in the medium or
+    high band. ``table`` is what the page lists: expected ARR loss, then ARR, descending;
+    p(churn) in percent; the CSM column only for viewers who see every account. ``styled``
+    is ``table`` with its risk column coloured.
+    """
+
+    count: int
+    arr: float
+    at_risk_count: int
+    at_risk_arr: float
+    table: pd.DataFrame
+    styled: Styler
+
+
+@st.cache_resource(show_spinner=False, max_entries=256, ttl=3600)
+def _renewals_window(version: str, viewer_key: str, days: int, include_monthly: bool,
+                     _viewer: Viewer) -> RenewalsWindow:
+    ahead = renewals_ahead(_bundle(version, viewer_key, _viewer)["renewals"], days, include_monthly)
+    at_risk = ahead[ahead["risk_band"].isin(["high", "medium"])]
+    shown = ["name", "renewal_date", "arr", "p_churn", "risk_band", "expected_arr_loss"]
+    shown += ["csm"] if _viewer.sees_all_accounts else []
+    table = ahead.sort_values(["expected_arr_loss", "arr"], ascending=False, na_position="last")
+    table = table[[*shown, "account_id"]].reset_index(drop=True)
+    table["p_churn"] = table["p_churn"] * 100
+    return RenewalsWindow(count=len(ahead), arr=float(ahead["arr"].sum()), at_risk_count=len(at_risk),
+                          at_risk_arr=float(at_risk["arr"].sum()), table=table, styled=risk_style(table))
+
+
+def renewals_window(viewer: Viewer, days: int, include_monthly: bool) -> RenewalsWindow:
+    """The renewals within ``days`` of the as-of date (annual contracts only unless ``include_monthly``)."""
+    return _renewals_window(data_version(), viewer.cache_key, days, include_monthly, viewer)
 
 
 def renewals_ahead(renewals: pd.DataFrame, days: int, include_monthly: bool) -> pd.DataFrame:

@@ -13,7 +13,6 @@ import pandas as pd
 import streamlit as st
 
 from components import auth, cached_portfolio, layout
-from components.tables import risk_style
 
 ACCOUNTS_PAGE = "views/accounts.py"
 ACCOUNT_PAGE = "views/account.py"
@@ -77,8 +76,7 @@ def render() -> None:
               help="Net revenue retention: like GRR, plus expansion from the same accounts. Above 100% = the book grows without new logos.")
 
     c5, c6, c7, c8 = st.columns(4)
-    renewals = figures["renewals"]
-    annual_90 = renewals[(renewals["days_to_renewal"] <= 90) & (renewals["billing_period"] == "annual")]
+    annual_90 = cached_portfolio.renewals_window(viewer, 90, False)
     if scored:
         c5.metric(f"Expected ARR loss ({horizon_text})", layout.money(k.expected_arr_loss), border=True,
                   help=f"Σ p(churn) × ARR over scored accounts: the ARR we expect to lose within {horizon_text} "
@@ -91,8 +89,8 @@ def render() -> None:
     else:
         for col, label in ((c5, "Expected ARR loss"), (c6, "Accounts at high risk"), (c7, "Expansion pipeline")):
             col.metric(label, "–", border=True, help=NO_SCORES)
-    c8.metric("Annual renewals in 90 days", f"{len(annual_90):,}", border=True,
-              delta=f"{layout.money(float(annual_90['arr'].sum()))} ARR", delta_color="off", delta_arrow="off",
+    c8.metric("Annual renewals in 90 days", f"{annual_90.count:,}", border=True,
+              delta=f"{layout.money(annual_90.arr)} ARR", delta_color="off", delta_arrow="off",
               help="Annual contracts renewing within 90 days of the as-of date, and their ARR.")
 
     # --------------------------------------------------------------------------- risk
@@ -137,24 +135,19 @@ def render() -> None:
     include_monthly = f2.toggle("Include monthly plans", value=False, key="renewals_monthly",
                                 help="Monthly plans renew every month; leave off to focus on annual contracts.")
     days = 90 if window == "90 days" else 180
-    ahead = cached_portfolio.renewals_ahead(renewals, days, include_monthly)
-    if ahead.empty:
+    ahead = cached_portfolio.renewals_window(viewer, days, include_monthly)
+    if not ahead.count:
         st.info(f"No {'' if include_monthly else 'annual '}renewals in the next {days} days.")
     else:
-        at_risk = ahead[ahead["risk_band"].isin(["high", "medium"])]
-        st.caption(f"{len(ahead):,} renewals worth {layout.money(float(ahead['arr'].sum()))} ARR by "
-                   f"{(as_of + timedelta(days=days)):%d %b %Y}; {len(at_risk):,} of them at medium or high risk "
-                   f"({layout.money(float(at_risk['arr'].sum()))} ARR).")
+        st.caption(f"{ahead.count:,} renewals worth {layout.money(ahead.arr)} ARR by "
+                   f"{(as_of + timedelta(days=days)):%d %b %Y}; {ahead.at_risk_count:,} of them at medium or high "
+                   f"risk ({layout.money(ahead.at_risk_arr)} ARR).")
         st.plotly_chart(cached_portfolio.renewals_chart(viewer, days, include_monthly), key="renewals_chart", config={"displayModeBar": False})
         st.caption("How to read this: when each account renews (across) and its churn risk (up); "
                    "bigger bubbles carry more ARR. Big bubbles high up and soon come first.")
-        table = ahead.sort_values(["expected_arr_loss", "arr"], ascending=False, na_position="last")
-        shown = ["name", "renewal_date", "arr", "p_churn", "risk_band", "expected_arr_loss"]
-        shown += ["csm"] if viewer.sees_all_accounts else []
-        table = table[[*shown, "account_id"]].reset_index(drop=True)
-        table["p_churn"] = table["p_churn"] * 100
+        table = ahead.table
         renew_event = st.dataframe(
-            risk_style(table), hide_index=True, on_select="rerun", selection_mode="single-row",
+            ahead.styled, hide_index=True, on_select="rerun", selection_mode="single-row",
             key="renewals_table", height=360,
             column_config={
                 "name": st.column_config.TextColumn("Account", width="medium"),
@@ -243,8 +236,7 @@ def render() -> None:
             st.caption("How to read this: the share of customers still with us after each month since they first "
                        "subscribed (Kaplan–Meier; customers still active count until today). Lower = churns sooner.")
         with right:
-            counts = survival["cohort"].value_counts()
-            cohorts = sorted(counts[counts >= 10].index, reverse=True)
+            cohorts = figures["cohorts"]
             default = cohorts[2::4][:4] if len(cohorts) > 6 else cohorts[:4]  # one a year, skipping the newest
             st.markdown("**By signup quarter**")
             chosen = st.multiselect("Signup quarters", cohorts, default=default, key="cohorts", max_selections=8,
