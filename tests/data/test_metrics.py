@@ -151,3 +151,30 @@ def test_truncated_world_gives_identical_metrics(con, metrics):
     for col in metrics.numeric:
         assert past[col].equals(full[col]) or (past[col].isna() == full[col].isna()).all() and \
             ((past[col] - full[col]).abs().fillna(0) < 1e-9).all(), col
+
+
+def test_events_of_types_without_metrics_still_count_as_activity(con, metrics):
+    only = compute_metrics(con, OBS, types=["core_action"]).frame
+    assert [c for c in only.columns if c.startswith("ev_")] == [
+        f"ev_core_action_{s}" for s in ("change_30v60", "days_since", "per_month_30d", "per_month_90d")]
+    for col in ("active_days_30d", "active_users_30d", "dau_change_30v60", "ev_core_action_per_month_30d"):
+        assert only[col].equals(metrics.frame[col]), col
+
+
+def test_busiest_day_adds_up_several_login_rows_of_one_day(con):
+    con.execute("""INSERT INTO events VALUES ('B', TIMESTAMP '2025-06-20 08:00', 'login', 2, NULL),
+                                             ('B', TIMESTAMP '2025-06-20 17:00', 'login', 3, NULL)""")
+    try:
+        b = compute_metrics(con, OBS).frame.iloc[2]
+    finally:
+        con.execute("DELETE FROM events WHERE account_id = 'B'")
+    assert b["active_days_30d"] == 1 and b["active_users_30d"] == 5  # one day, 2 + 3 anonymous users
+    assert b["seat_utilisation"] == pytest.approx(5 / 5)
+
+
+def test_no_observation_rows_and_repeated_rows(con, metrics):
+    empty = compute_metrics(con, OBS.iloc[0:0])
+    assert len(empty.frame) == 0 and {m.name for m in STATIC_METRICS} <= set(empty.frame.columns)
+    twice = compute_metrics(con, pd.concat([OBS, OBS.iloc[[0]]], ignore_index=True)).frame
+    assert len(twice) == 4
+    assert twice.iloc[3][metrics.numeric].equals(metrics.frame.iloc[0][metrics.numeric])
