@@ -109,12 +109,14 @@ def _model(model_id: str):
     return load_model(get_model(workspace().engine, model_id))
 
 
-def production_churn_model():
-    """(registry record, trained model) of the production churn model, or (None, None)."""
-    record = production_model(workspace().engine, "churn")
-    if record is None:
-        return None, None
-    return record, _model(record.id)
+def production_churn_record():
+    """The registry record of the production churn model (its horizon, id), or None; no model is loaded."""
+    return production_model(workspace().engine, "churn")
+
+
+def trained_model(record):
+    """The trained model of a registry ``record`` (loaded once per process; loading takes seconds)."""
+    return _model(record.id)
 
 
 @st.cache_data(show_spinner=False, max_entries=128, ttl=3600)

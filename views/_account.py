@@ -102,7 +102,7 @@ def render() -> None:
     )
 
     explanation, history = cached_scores.explanation(viewer, account_id)
-    record, model = cached_scores.production_churn_model()
+    record = cached_scores.production_churn_record()  # the model itself is loaded only for the what-if
     horizon = record.horizon_days if record and record.horizon_days else 90
 
     if explanation is None:
@@ -186,6 +186,7 @@ def render() -> None:
 
     if whatif_tab.open:
         with whatif_tab:
+            model = cached_scores.trained_model(record) if record is not None else None
             if explanation is None or model is None:
                 st.info("The what-if needs a production model and a score for this account.")
             else:
