@@ -246,9 +246,10 @@ def compute_metrics(con: duckdb.DuckDBPyConnection, obs: pd.DataFrame, *,
 
     Every observation date is computed at once. DuckDB stages the raw tables as rows with
     integer account codes (``data/sql/account_rows.sql``) and streams the events
-    (``event_rows.sql``), each event row read once into per-account day bins; the as-of
-    rules are applied per observation date on those arrays (:class:`_EventBins`,
-    ``_contract_values`` ...). The result has one row per ``obs`` row in the same order,
+    (``event_rows.sql``), each event row read once into per-account day bins
+    (:class:`_EventBins`); ticket, invoice and contact rows are added over the dates they
+    count for (:func:`_on_dates`), subscriptions and NPS responses are checked per date.
+    The result has one row per ``obs`` row in the same order,
     with ``account_id`` and ``obs_date`` (a ``date``) first. ``types`` fixes the event
     types that get metrics (default: all in ``events``).
     """
@@ -406,15 +407,15 @@ class _EventBins:
     Bin ``b`` holds the days in ``[edges[b-1], edges[b])`` (bin 0: every day before
     ``edges[0]``); every observation date and that date - 30 and - 90 are edges, so each
     metric window (the 30 days before a date, the 60 before those, the 90 before it) is a
-    run of whole bins, and a bin inside a 30-day window is at most 30 days long. Per
-    account and bin it keeps each event type's summed quantity (``slots``: the types with
-    metrics, then logins if ``login`` is not one of them, then every other type), the days
-    with any event (as bits), and the login rows, days (bits) and largest quantity: without
-    named users a day's active users are its summed login quantity (DESIGN.md section 5),
-    and with one login row per day the busiest day is the largest row. Otherwise (named
-    users, or several login rows on a day) :meth:`read_usage_by_day` takes the daily active
-    users from ``usage_metrics.sql`` / ``named_users.sql`` (one row per account and day).
-    Per account, type and observation date it keeps the last event day before the date.
+    run of whole bins. Per account and bin it keeps each event type's summed quantity
+    (``slots``: the types with metrics, then logins if ``login`` is not one of them, then
+    every other type) and the summed and largest login quantity; per account, type and
+    observation date the last event day before the date; per account and day (from 30 days
+    before the first date) whether it had any event. Without named users a day's active
+    users are its summed login quantity (DESIGN.md section 5), and with one login row per
+    day the busiest day is the largest row. Otherwise (named users, or several login rows
+    on a day) :meth:`read_usage_by_day` takes the daily active users from
+    ``usage_metrics.sql`` / ``named_users.sql`` (one row per account and day).
     """
 
     def __init__(self, con: duckdb.DuckDBPyConnection, index: _ObsIndex, type_list: list[str]) -> None:
