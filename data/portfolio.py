@@ -116,28 +116,6 @@ def kpis(con: duckdb.DuckDBPyConnection, viewer: Viewer, as_of: date | None = No
 
 
 # --------------------------------------------------------------------------- MRR movements
-def _mrr_series_sql(viewer: Viewer) -> tuple[str, list]:
-    """CTEs ``series``: (d, account_id, mrr, prev_mrr) per snapshot date; first param is the date list."""
-    scope, params = viewer.scope_sql("a")
-    sql = f"""
-    snap AS (SELECT unnest(CAST(? AS DATE[])) AS d),
-    acct_mrr AS (
-        SELECT snap.d, s.account_id, sum(s.mrr) AS mrr
-        FROM snap
-        JOIN subscriptions s ON s.start_date <= snap.d AND (s.end_date IS NULL OR s.end_date > snap.d)
-        JOIN accounts a ON a.account_id = s.account_id
-        WHERE {scope}
-        GROUP BY ALL
-    ),
-    grid AS (SELECT snap.d, ids.account_id FROM snap CROSS JOIN (SELECT DISTINCT account_id FROM acct_mrr) ids),
-    series AS (
-        SELECT g.d, g.account_id, coalesce(m.mrr, 0) AS mrr,
-               lag(coalesce(m.mrr, 0)) OVER (PARTITION BY g.account_id ORDER BY g.d) AS prev_mrr
-        FROM grid g LEFT JOIN acct_mrr m ON m.d = g.d AND m.account_id = g.account_id
-    )"""  # noqa: S608 - scope is our SQL
-    return sql, params
-
-
 def month_ends(as_of: date, months: int) -> list[date]:
     """Snapshot dates: the end of the month before the window, each month's end, the as-of date last."""
     current = pd.Timestamp(as_of).to_period("M")
@@ -145,28 +123,65 @@ def month_ends(as_of: date, months: int) -> list[date]:
     return [*ends, as_of]
 
 
+def _mrr_by_date(con: duckdb.DuckDBPyConnection, viewer: Viewer, dates: list[date]) -> np.ndarray:
+    """Each scoped account's MRR on each of ``dates``: an (accounts, dates) array, one row per account
+    with a subscription overlapping the dates (rows of zeros change no sum).
+
+    MRR on day d follows the module definition (``start_date <= d`` and no end or ``end_date > d``).
+    Computed in numpy, one pass per date: the SQL range join and window it replaces took about
+    a second at 100,000 accounts.
+    """
+    scope, params = viewer.scope_sql("a")
+    subs = con.execute(f"""
+        SELECT dense_rank() OVER (ORDER BY s.account_id) - 1 AS account, s.start_date,
+               coalesce(s.end_date, DATE '9999-12-31') AS end_date, s.mrr
+        FROM subscriptions s JOIN accounts a ON a.account_id = s.account_id
+        WHERE {scope} AND s.start_date <= ? AND (s.end_date IS NULL OR s.end_date > ?)""",  # noqa: S608 - our SQL
+        [*params, max(dates), min(dates)]).fetchnumpy()
+    account = np.asarray(subs["account"], dtype=np.int64)
+    if not len(account):
+        return np.zeros((0, len(dates)))
+    start = np.asarray(subs["start_date"]).astype("datetime64[D]")
+    end = np.asarray(subs["end_date"]).astype("datetime64[D]")
+    mrr = np.asarray(subs["mrr"], dtype=float)
+    accounts = int(account.max()) + 1
+    out = np.zeros((accounts, len(dates)))
+    for i, day in enumerate(np.array(dates, dtype="datetime64[D]")):
+        active = (start <= day) & (end > day)
+        out[:, i] = np.bincount(account[active], weights=mrr[active], minlength=accounts)
+    return out
+
+
 def mrr_movements(con: duckdb.DuckDBPyConnection, viewer: Viewer, as_of: date | None = None,
                   months: int = 12) -> pd.DataFrame:
     """MRR movements per month for the last ``months`` months (the current, possibly partial, month last).
 
     Columns: month (first day), start_mrr, new, expansion, contraction, churn, net, end_mrr.
-    ``contraction`` and ``churn`` are negative; ``start_mrr + net == end_mrr``.
+    ``contraction`` and ``churn`` are negative; ``start_mrr + net == end_mrr``. Empty when no
+    scoped account paid anything in the window.
     """
     as_of = as_of or as_of_date(con)
-    series, params = _mrr_series_sql(viewer)
-    df = con.execute(f"""
-        WITH {series}
-        SELECT CAST(date_trunc('month', d) AS DATE) AS month,
-               sum(prev_mrr) AS start_mrr,
-               coalesce(sum(mrr) FILTER (WHERE prev_mrr = 0 AND mrr > 0), 0) AS new,
-               coalesce(sum(mrr - prev_mrr) FILTER (WHERE prev_mrr > 0 AND mrr > prev_mrr), 0) AS expansion,
-               -coalesce(sum(prev_mrr - mrr) FILTER (WHERE mrr > 0 AND mrr < prev_mrr), 0) AS contraction,
-               -coalesce(sum(prev_mrr) FILTER (WHERE prev_mrr > 0 AND mrr = 0), 0) AS churn,
-               sum(mrr) - sum(prev_mrr) AS net,
-               sum(mrr) AS end_mrr
-        FROM series WHERE prev_mrr IS NOT NULL
-        GROUP BY 1 ORDER BY 1""", [month_ends(as_of, months), *params]).df()  # noqa: S608 - our SQL
-    return df
+    dates = month_ends(as_of, months)
+    columns = ["month", "start_mrr", "new", "expansion", "contraction", "churn", "net", "end_mrr"]
+    mrr = _mrr_by_date(con, viewer, dates)
+    if not len(mrr):
+        return pd.DataFrame({c: pd.Series(dtype="datetime64[us]" if c == "month" else float) for c in columns})
+    rows = []
+    for i, day in enumerate(dates[1:], start=1):
+        prev, cur = mrr[:, i - 1], mrr[:, i]
+        rows.append({
+            "month": pd.Timestamp(day.year, day.month, 1),
+            "start_mrr": prev.sum(),
+            "new": cur[(prev == 0) & (cur > 0)].sum(),
+            "expansion": (cur - prev)[(prev > 0) & (cur > prev)].sum(),
+            "contraction": -(prev - cur)[(cur > 0) & (cur < prev)].sum(),
+            "churn": -prev[(prev > 0) & (cur == 0)].sum(),
+            "end_mrr": cur.sum(),
+        })
+    df = pd.DataFrame(rows).groupby("month", as_index=False, sort=True).sum()
+    df["net"] = df["end_mrr"] - df["start_mrr"]
+    df["month"] = df["month"].astype("datetime64[us]")
+    return df[columns]
 
 
 def retention_12m(con: duckdb.DuckDBPyConnection, viewer: Viewer, as_of: date | None = None) -> dict:
@@ -177,15 +192,13 @@ def retention_12m(con: duckdb.DuckDBPyConnection, viewer: Viewer, as_of: date | 
     """
     as_of = as_of or as_of_date(con)
     start = (pd.Timestamp(as_of) - pd.DateOffset(months=12)).date()
-    series, params = _mrr_series_sql(viewer)
-    row = con.execute(f"""
-        WITH {series}
-        SELECT coalesce(sum(prev_mrr), 0),
-               -coalesce(sum(prev_mrr) FILTER (WHERE mrr = 0), 0),
-               -coalesce(sum(prev_mrr - mrr) FILTER (WHERE mrr > 0 AND mrr < prev_mrr), 0),
-               coalesce(sum(mrr - prev_mrr) FILTER (WHERE mrr > prev_mrr), 0)
-        FROM series WHERE prev_mrr > 0""", [[start, as_of], *params]).fetchone()  # noqa: S608 - our SQL
-    start_mrr, churn, contraction, expansion = (float(v) for v in row)
+    mrr = _mrr_by_date(con, viewer, [start, as_of])
+    prev, cur = mrr[:, 0], mrr[:, 1]
+    paying = prev > 0
+    start_mrr = float(prev[paying].sum())
+    churn = -float(prev[paying & (cur == 0)].sum())
+    contraction = -float((prev - cur)[paying & (cur > 0) & (cur < prev)].sum())
+    expansion = float((cur - prev)[paying & (cur > prev)].sum())
     grr = (start_mrr + churn + contraction) / start_mrr if start_mrr else None
     nrr = (start_mrr + churn + contraction + expansion) / start_mrr if start_mrr else None
     return {"start": start, "end": as_of, "start_mrr": start_mrr, "churn": churn, "contraction": contraction,
