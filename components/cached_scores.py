@@ -7,6 +7,7 @@ touches scores, so a CSM never receives another book's scores or drivers.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -66,6 +67,80 @@ def accounts_list(viewer: Viewer) -> AccountsList:
     accounts a copy costs more than drawing the table).
     """
     return _accounts_list(data_version(), viewer.cache_key, viewer)
+
+
+@dataclass(frozen=True)
+class AccountFilters:
+    """The Accounts page's filters: text search (name or id), chosen values per column (empty = all),
+    status ("Active", "Churned" or "All") and an optional renewal window in days from the as-of date."""
+
+    search: str = ""
+    segments: tuple[str, ...] = ()
+    plans: tuple[str, ...] = ()
+    csms: tuple[str, ...] = ()
+    bands: tuple[str, ...] = ()
+    driver_groups: tuple[str, ...] = ()
+    status: str = "Active"
+    renewal_days: int | None = None
+
+
+@dataclass(frozen=True)
+class AccountsView:
+    """The accounts one filter choice shows (shared between reruns and sessions: read only).
+
+    ``table`` has the listed columns in list order (riskiest first once scored; ``risk_band``
+    holds the band's label); the totals cover every shown account.
+    """
+
+    table: pd.DataFrame
+    accounts: int
+    arr: float
+    expected_arr_loss: float
+    renewing_90: int
+
+
+def _renewing_within(frame: pd.DataFrame, as_of: pd.Timestamp, days: int) -> pd.Series:
+    renew = pd.to_datetime(frame["renewal_date"])
+    return (renew >= as_of) & (renew <= as_of + timedelta(days=days))
+
+
+@st.cache_resource(show_spinner=False, max_entries=4, ttl=600)
+def _accounts_view(version: str, viewer_key: str, filters: AccountFilters, as_of: pd.Timestamp,
+                   _viewer: Viewer) -> AccountsView:
+    accounts = _accounts_list(version, viewer_key, _viewer)
+    base = accounts.frame
+    shown = pd.Series(True, index=base.index)  # one row mask, then a single copy of the listed columns
+    if filters.search:
+        needle = filters.search.strip().lower()
+        shown &= (base["name"].str.lower().str.contains(needle, regex=False, na=False)
+                  | base["account_id"].str.lower().str.contains(needle, regex=False, na=False))
+    for column, chosen in (("segment", filters.segments), ("plan", filters.plans), ("csm", filters.csms),
+                           ("risk_band", filters.bands), ("top_driver_group", filters.driver_groups)):
+        if chosen:
+            shown &= base[column].isin(chosen)
+    if filters.status == "Active":
+        shown &= base["status"] == "active"
+    elif filters.status == "Churned":
+        shown &= base["status"] == "churned"
+    if filters.renewal_days is not None:
+        shown &= _renewing_within(base, as_of, filters.renewal_days)
+    columns = ["name", "segment", "plan", "csm", "arr", "seats", "renewal_date", "tenure_days", "status", "account_id"]
+    if accounts.has_scores:
+        columns = ["name", "risk_label", "p_churn", "p_churn_change", "top_driver", "p_expansion", "expected_arr_loss",
+                   "segment", "plan", "csm", "arr", "seats", "renewal_date", "status", "account_id"]
+    table = base.loc[shown, columns].rename(columns={"risk_label": "risk_band"}).reset_index(drop=True)
+    return AccountsView(table=table, accounts=int(shown.sum()), arr=float(base["arr"][shown].sum()),
+                        expected_arr_loss=float(pd.to_numeric(base["expected_arr_loss"][shown]).sum()),
+                        renewing_90=int((_renewing_within(base, as_of, 90) & shown).sum()))
+
+
+def accounts_view(viewer: Viewer, filters: AccountFilters, as_of) -> AccountsView:
+    """The viewer's accounts that pass ``filters`` (renewal windows count from ``as_of``).
+
+    Kept for the last few filter choices, so a rerun with the same filters (a row click, a
+    selection) copies nothing.
+    """
+    return _accounts_view(data_version(), viewer.cache_key, filters, pd.Timestamp(as_of), viewer)
 
 
 @st.cache_data(show_spinner=False, max_entries=256, ttl=3600)

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-import pandas as pd
 import streamlit as st
 
 from components import auth, cached, cached_scores, layout
@@ -27,7 +24,7 @@ def render() -> None:
     with layout.user_errors():
         accounts = cached_scores.accounts_list(viewer)
         options = cached.filter_options(viewer)
-    base, has_scores = accounts.frame, accounts.has_scores  # shared: filter it, never modify it
+    has_scores = accounts.has_scores
 
     f1, f2, f3, f4 = st.columns([3, 2, 2, 2])
     search = f1.text_input("Search by name", key="q", placeholder="Company name or ID", bind="query-params",
@@ -46,46 +43,23 @@ def render() -> None:
                             disabled=not has_scores)
     status = g4.segmented_control("Status", ["Active", "Churned", "All"], default="Active", key="status",
                                   bind="query-params", required=True)
-    as_of = pd.Timestamp(cached.as_of())
-
-    def renewing_within(days: int) -> pd.Series:
-        renew = pd.to_datetime(base["renewal_date"])
-        return (renew >= as_of) & (renew <= as_of + timedelta(days=days))
-
-    # One row mask over the shared table, then a single copy of the shown columns.
-    shown = pd.Series(True, index=base.index)
-    if search:
-        needle = search.strip().lower()
-        shown &= (base["name"].str.lower().str.contains(needle, regex=False, na=False)
-                  | base["account_id"].str.lower().str.contains(needle, regex=False, na=False))
-    for column, chosen in (("segment", segments), ("plan", plans), ("csm", csms), ("risk_band", bands),
-                           ("top_driver_group", groups)):
-        if chosen:
-            shown &= base[column].isin(chosen)
-    if status == "Active":
-        shown &= base["status"] == "active"
-    elif status == "Churned":
-        shown &= base["status"] == "churned"
-    days = RENEWAL_WINDOWS.get(renewal)
-    if days is not None:
-        shown &= renewing_within(days)
+    filters = cached_scores.AccountFilters(
+        search=search or "", segments=tuple(segments), plans=tuple(plans), csms=tuple(csms), bands=tuple(bands),
+        driver_groups=tuple(groups), status=status, renewal_days=RENEWAL_WINDOWS.get(renewal))
+    shown = cached_scores.accounts_view(viewer, filters, cached.as_of())
 
     m1, m2, m3, m4 = st.columns(4)
-    m1.metric("Accounts shown", f"{int(shown.sum()):,}", border=True)
-    m2.metric("ARR shown", layout.money(float(base["arr"][shown].sum())), border=True)
-    m3.metric("Expected ARR loss", layout.money(float(pd.to_numeric(base["expected_arr_loss"][shown]).sum()))
-              if has_scores else "–", border=True, help="Σ p(churn) × ARR over the accounts shown.")
-    m4.metric("Renewing in 90 days", f"{int((renewing_within(90) & shown).sum()):,}", border=True)
+    m1.metric("Accounts shown", f"{shown.accounts:,}", border=True)
+    m2.metric("ARR shown", layout.money(shown.arr), border=True)
+    m3.metric("Expected ARR loss", layout.money(shown.expected_arr_loss) if has_scores else "–", border=True,
+              help="Σ p(churn) × ARR over the accounts shown.")
+    m4.metric("Renewing in 90 days", f"{shown.renewing_90:,}", border=True)
 
-    if not shown.any():
+    if not shown.accounts:
         st.info("No account matches these filters. Clear the search or widen the filters.")
         st.stop()
 
-    columns = ["name", "segment", "plan", "csm", "arr", "seats", "renewal_date", "tenure_days", "status", "account_id"]
-    if has_scores:  # riskiest first (the shared table is sorted so), the band by its label
-        columns = ["name", "risk_label", "p_churn", "p_churn_change", "top_driver", "p_expansion", "expected_arr_loss",
-                   "segment", "plan", "csm", "arr", "seats", "renewal_date", "status", "account_id"]
-    table = base.loc[shown, columns].rename(columns={"risk_label": "risk_band"}).reset_index(drop=True)
+    table = shown.table
     st.caption("Click a row's name to open the account; tick several rows to start a playbook for all of them. "
                "Click a column header to sort.")
     event = st.dataframe(
