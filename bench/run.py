@@ -3,14 +3,16 @@
 ``python -m bench.run --sizes 2000,20000,100000`` builds, per size, a sample company in a
 temp workspace and runs each heavy stage in its own subprocess, which reports its wall
 time, CPU time (user + system, all threads) and peak resident memory (``ru_maxrss``);
-the parent stays small. Stages: generate (+ write to the warehouse, + Parquet export),
+the parent stays small. Stages: generate + write to the warehouse (``build_sample``:
+table by table, events chunk by chunk, as one step) and the Parquet export,
 import of the Parquet files into a fresh workspace through the product's import path,
 the metric layer for all observation dates (and the pandas reference), train (each
 algorithm), score, explain every account (and the shap-on-HistGradientBoosting
 reference), ``run-due``, and page renders (AppTest: cold first render, warm median of N,
 the floor page, a 20-session load test). At the largest size the 10M -> 30M event-row
-scaling check runs on account subsets of the same company; at the middle size (<= 20,000
-accounts) the concurrency check and the LightGBM threading measurement run.
+scaling check times the metric build on a third of the accounts against the stage's own
+full build; at the middle size (<= 20,000 accounts) the concurrency check and the
+LightGBM threading measurement run.
 
 Results print as a table and go to ``bench/results/<timestamp>.json`` and
 ``bench/results/latest.json`` with a ``targets`` list of ``{name, value, limit, ok}``.
