@@ -434,13 +434,10 @@ class _EventBins:
         self.day_column = np.maximum(all_days - (int(days[0]) - 30) + 1, 0)
         self.n_day_columns = int(days[-1]) - (int(days[0]) - 30) + 1
         at = {lag: np.searchsorted(self.edges, days - lag) for lag in (0, 30, 90)}
-        # bins [first, end) of [day - 30, day), [day - 90, day - 30) and [day - 90, day) per observation date
-        self.spans = {"last_30": (at[30] + 1, at[0] + 1), "prev_60": (at[90] + 1, at[30] + 1),
-                      "last_90": (at[90] + 1, at[0] + 1)}
-        # per observation row: the cells of (accounts, bins) running totals just before and at the window's end
-        row_bin = index.acc * self.n_bins - 1
-        self.window_cells = {w: (row_bin + first[index.date_no], row_bin + stop[index.date_no])
-                             for w, (first, stop) in self.spans.items()}
+        self.last_30_bins = list(zip(at[30] + 1, at[0] + 1, strict=True))  # bins [first, end) of [day - 30, day)
+        # per observation row: the bin whose running total (over bins 0..b) sums the days before
+        # the date, before the date - 30 and before the date - 90
+        self.last_bin = {lag: at[lag][index.date_no] for lag in (0, 30, 90)}
         self.needs_day_grain = False
 
     def day_bins(self) -> pd.DataFrame:
@@ -498,10 +495,12 @@ class _EventBins:
                 np.maximum.at(users_max, cell, amount)
                 login_days[acc, column] = True
                 login_rows += int(np.count_nonzero(column))
+            np.cumsum(quantity, axis=2, out=quantity)  # running totals over the bins, in place
+            np.maximum.accumulate(last_day, axis=2, out=last_day)  # last event day on or before each interval
             for slot in slots:
                 if slot < self.n_types:
-                    self.event_values(type_list[slot], quantity[:, slot - slots.start], last_day[:, slot - slots.start],
-                                      young, columns)
+                    self.event_values(type_list[slot], quantity.reshape(-1), last_day.reshape(-1),
+                                      width, slot - slots.start, young, columns)
                     for m in event_metrics(type_list[slot]):
                         catalog[m.name] = m
             del quantity, last_day
@@ -526,22 +525,25 @@ class _EventBins:
         self.users_sum[usage["acc"], usage["bin"]] = usage["users_sum"]
         self.users_max[usage["acc"], usage["bin"]] = usage["users_max"]
         self.named_users[named["acc"], named["date_no"]] = named["named_users_30d"]
-        self.active_days_30d = self.totals(active_days, "last_30")[0]
+        self.active_days_30d = self.windows(np.cumsum(active_days, axis=1).reshape(-1))[0]
 
-    def totals(self, dense: np.ndarray, *windows: str) -> list[np.ndarray]:
-        """Sums of ``dense`` (accounts, bins) over each observation row's ``windows``: differences
-        of running totals over the bins (a window without events is exactly 0)."""
-        running = np.cumsum(dense, axis=1).reshape(-1)  # a copy, also of a strided view
-        return [running[self.window_cells[w][1]] - running[self.window_cells[w][0]] for w in windows]
+    def windows(self, running: np.ndarray, width: int = 1, slot: int = 0) -> tuple[np.ndarray, ...]:
+        """Per observation row: the sums over the last 30 days, the 60 before those and the last
+        90 days, from running totals over the bins (``running``: (accounts, width, bins) or
+        (accounts, bins) flattened, for ``slot``). Differences of running totals: a window
+        without events is exactly 0."""
+        base = (self.index.acc * width + slot) * self.n_bins
+        before_0, before_30, before_90 = (running[base + self.last_bin[lag]] for lag in (0, 30, 90))
+        return before_0 - before_30, before_30 - before_90, before_0 - before_90
 
     def usage_values(self, seats: np.ndarray, tenure: np.ndarray) -> dict[str, np.ndarray]:
         """Active days, active users, seat utilisation and DAU change per observation row."""
         at = self.index.cell
         busiest = np.stack([np.fmax.reduce(self.users_max[:, lo:hi], axis=1)
-                            for lo, hi in zip(*self.spans["last_30"], strict=True)], axis=1).reshape(-1)[at]
+                            for lo, hi in self.last_30_bins], axis=1).reshape(-1)[at]
         named = self.named_users.reshape(-1)[at]
         active_users = np.where(named > 0, named, np.where(np.isnan(busiest), 0.0, busiest))
-        users_30d, users_prev_60d = self.totals(self.users_sum, "last_30", "prev_60")
+        users_30d, users_prev_60d, _ = self.windows(np.cumsum(self.users_sum, axis=1).reshape(-1))
         dau_30d, dau_prev_60d = users_30d / 30.0, users_prev_60d / 60.0
         with np.errstate(divide="ignore", invalid="ignore"):
             utilisation = np.where(seats > 0, active_users / seats, np.nan)
@@ -551,11 +553,12 @@ class _EventBins:
         return {"active_days_30d": self.active_days_30d, "active_users_30d": active_users,
                 "seat_utilisation": utilisation, "dau_change_30v60": np.where(tenure < 44, np.nan, change)}
 
-    def event_values(self, event_type: str, quantity: np.ndarray, last_day: np.ndarray, young: dict[str, np.ndarray],
-                     columns: dict[str, dict[str, np.ndarray]]) -> None:
+    def event_values(self, event_type: str, running: np.ndarray, last_day: np.ndarray, width: int, slot: int,
+                     young: dict[str, np.ndarray], columns: dict[str, dict[str, np.ndarray]]) -> None:
         """Adds one event type's metrics per observation row to ``columns`` (suffix -> slug -> values)
-        from its (accounts, bins) quantities and (accounts, intervals) last event days; ``young``:
-        per row, the months observed (of the last 3) and the days observed before the last 30.
+        from (accounts, ``width`` slots, bins) running quantity totals and (accounts, slots,
+        intervals) last event days, flattened, at ``slot``; ``young``: per row, the months
+        observed (of the last 3) and the days observed before the last 30.
 
         Counts per month over 90 days are scaled to the months observed for young accounts;
         the trend compares the last 30 days with the previous 60 (or fewer, for young
@@ -566,8 +569,8 @@ class _EventBins:
         if slug in columns["days_since"]:
             return
         months_observed, prev_days = young["months_observed"], young["prev_days"]
-        q30, q60, q90 = self.totals(quantity, "last_30", "prev_60", "last_90")
-        last = np.maximum.accumulate(last_day, axis=1).reshape(-1)[self.index.cell]
+        q30, q60, q90 = self.windows(running, width, slot)
+        last = last_day[(self.index.acc * width + slot) * len(self.index.days) + self.index.date_no]
         with np.errstate(divide="ignore", invalid="ignore"):
             rate30 = q30 / 30.0
             rate60 = np.where(prev_days > 0, q60 / np.maximum(prev_days, 1.0), np.nan)
