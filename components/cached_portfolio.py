@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
-from pandas.io.formats.style import Styler
 
 from components import cached_charts, charts
 from components.session import cursor, data_version, workspace
@@ -23,6 +23,9 @@ from components.tables import risk_style
 from data import portfolio
 from data.access import Viewer
 from data.queries import as_of_date
+
+if TYPE_CHECKING:  # importing pandas.io.formats.style (and jinja2) costs ~0.2 s on a cold start
+    from pandas.io.formats.style import Styler
 
 RENEWAL_DAYS = 180
 MOVERS = 10

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pandas as pd
 import streamlit as st
-from pandas.io.formats.style import Styler
 
 from components.charts import RISK_COLORS
+
+if TYPE_CHECKING:  # importing pandas.io.formats.style (and jinja2) costs ~0.2 s on a cold start
+    from pandas.io.formats.style import Styler
 
 ACCOUNT_COLUMNS = {
     "name": st.column_config.TextColumn("Account", width="medium"),
