@@ -9,7 +9,8 @@ rows never becomes a DataFrame or an Arrow table in Python:
    not a crash). The staging query is not materialised: validation and the write read
    through it. Identifiers from the user (column names in a mapping) must be real
    column names of the source; values are bound parameters. The connection has a
-   memory limit (``CSAI_DUCKDB_MEMORY_LIMIT``) and a private spill folder, so a large
+   memory limit (``CSAI_DUCKDB_MEMORY_LIMIT``, else :data:`IMPORT_MEMORY_LIMIT`) and a
+   private spill folder under the system temp folder (``TMPDIR``), so a large
    import spills to disk instead of growing the process.
 2. *Validate*: all checks of a table run as one aggregate query over the staged rows
    (plus the current warehouse's account ids and, in append mode, its keys), then a
@@ -50,6 +51,7 @@ UNKNOWN_ACCOUNT_ERROR_SHARE = 0.05  # above this share of rows, unknown accounts
 DEFAULTS = {("events", "quantity"): 1.0}
 MIN_CHURNED = 50  # fewer churned accounts than this make an unstable model
 RAW_PREFIX = "__raw_"
+IMPORT_MEMORY_LIMIT = "2GB"  # staging memory when CSAI_DUCKDB_MEMORY_LIMIT is unset; beyond it DuckDB spills
 
 # Cross-column date rules: (table, earlier, later, severity, message).
 DATE_ORDER = [
@@ -130,7 +132,8 @@ class _Stager:
     def __init__(self, max_mb: float | None, today: date) -> None:
         self.spill = Path(tempfile.mkdtemp(prefix="csai-import-"))
         try:
-            self.con = duckdb.connect(config={**duckdb_config(), "temp_directory": str(self.spill)})
+            config = {"memory_limit": IMPORT_MEMORY_LIMIT, **duckdb_config(), "temp_directory": str(self.spill)}
+            self.con = duckdb.connect(config=config)
             self.con.execute("SET TimeZone = 'UTC'")
             self.con.execute("SET enable_progress_bar = false")  # long imports must not draw bars into CLI output
         except BaseException:
