@@ -34,7 +34,7 @@ def filter_options(viewer: Viewer) -> dict:
     return _options(data_version(), viewer.cache_key, viewer)
 
 
-@st.cache_data(show_spinner=False, max_entries=256, ttl=3600)
+@st.cache_resource(show_spinner=False, max_entries=256, ttl=3600)
 def _account_detail(version: str, viewer_key: str, account_id: str, _viewer: Viewer) -> dict:
     con = cursor()
     return {
@@ -48,7 +48,11 @@ def _account_detail(version: str, viewer_key: str, account_id: str, _viewer: Vie
 
 
 def account_detail(viewer: Viewer, account_id: str) -> dict:
-    """Everything the Account page shows; raises NotInBook outside the viewer's book."""
+    """Everything the Account page shows; raises NotInBook outside the viewer's book.
+
+    One shared object per data version, viewer and account (no unpickled copy per rerun):
+    read its frames, derive new ones, never modify them.
+    """
     return _account_detail(data_version(), viewer.cache_key, account_id, viewer)
 
 

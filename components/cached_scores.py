@@ -143,7 +143,7 @@ def accounts_view(viewer: Viewer, filters: AccountFilters, as_of) -> AccountsVie
     return _accounts_view(data_version(), viewer.cache_key, filters, pd.Timestamp(as_of), viewer)
 
 
-@st.cache_data(show_spinner=False, max_entries=256, ttl=3600)
+@st.cache_resource(show_spinner=False, max_entries=256, ttl=3600)
 def _explanation(version: str, viewer_key: str, account_id: str, _viewer: Viewer):
     con = cursor()
     queries.require_account(con, _viewer, account_id)
@@ -151,7 +151,10 @@ def _explanation(version: str, viewer_key: str, account_id: str, _viewer: Viewer
 
 
 def explanation(viewer: Viewer, account_id: str):
-    """(AccountExplanation or None, score history) for an account in the viewer's book."""
+    """(AccountExplanation or None, score history) for an account in the viewer's book.
+
+    Shared between reruns and sessions like :func:`components.cached.account_detail`: read only.
+    """
     return _explanation(data_version(), viewer.cache_key, account_id, viewer)
 
 
