@@ -5,9 +5,9 @@
 -- name: events
 -- Every event of the observed accounts before $end, as integer codes. data/metrics.py streams these
 -- rows in batches and adds each one into its account's day bin once, whatever the number of
--- observation dates. slot is the event type's number among the types with metrics; a login of a type
--- without metrics gets $login_slot and any other such event $other_slot (it still counts as activity).
--- day_no is the event's day as days since 1970-01-01.
+-- observation dates. slot is the event type's number among the types with metrics; an event of a type
+-- without metrics gets $login_slot if it is a login (active users) and $other_slot otherwise (it still
+-- counts as activity). day_no is the event's day as days since 1970-01-01.
 SELECT a.acc,
        CAST(coalesce(t.type_no, CASE WHEN e.event_type = 'login' THEN $login_slot ELSE $other_slot END) AS SMALLINT)
            AS slot,
@@ -22,5 +22,4 @@ WHERE e.event_time < $end;
 -- Whether any event before $end has a named user: then daily active users come from
 -- usage_metrics.sql and named_users.sql (one row per account and day) instead.
 SELECT count(*) > 0 AS named
-FROM events
-WHERE user_id IS NOT NULL AND event_time < $end;
+FROM (SELECT 1 FROM events WHERE user_id IS NOT NULL AND event_time < $end LIMIT 1);
