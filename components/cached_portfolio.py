@@ -36,7 +36,7 @@ def _bundle(version: str, viewer_key: str, _viewer: Viewer) -> dict:
     con = cursor()
     as_of = as_of_date(con)
     survival = portfolio.survival_data(con, _viewer, as_of)
-    retention = portfolio.retention_12m(con, _viewer, as_of)
+    movements, retention = portfolio.movements_and_retention(con, _viewer, as_of, months=12)
     return {
         "as_of": as_of,
         "kpis": portfolio.kpis(con, _viewer, as_of, retention=retention),
@@ -48,7 +48,7 @@ def _bundle(version: str, viewer_key: str, _viewer: Viewer) -> dict:
         "risk_by_csm": portfolio.risk_by_group(con, _viewer, "csm"),
         "renewals": portfolio.renewals(con, _viewer, as_of, days=RENEWAL_DAYS),
         "movers": portfolio.top_movers(con, _viewer, n=MOVERS),
-        "movements": portfolio.mrr_movements(con, _viewer, as_of, months=12),
+        "movements": movements,
         "survival": survival,
         "survival_by_segment": portfolio.survival_curves(survival, "segment"),
         "cohorts": _cohorts(survival),

@@ -152,20 +152,13 @@ def _mrr_by_date(con: duckdb.DuckDBPyConnection, viewer: Viewer, dates: list[dat
     return out
 
 
-def mrr_movements(con: duckdb.DuckDBPyConnection, viewer: Viewer, as_of: date | None = None,
-                  months: int = 12) -> pd.DataFrame:
-    """MRR movements per month for the last ``months`` months (the current, possibly partial, month last).
+MOVEMENT_COLUMNS = ["month", "start_mrr", "new", "expansion", "contraction", "churn", "net", "end_mrr"]
 
-    Columns: month (first day), start_mrr, new, expansion, contraction, churn, net, end_mrr.
-    ``contraction`` and ``churn`` are negative; ``start_mrr + net == end_mrr``. Empty when no
-    scoped account paid anything in the window.
-    """
-    as_of = as_of or as_of_date(con)
-    dates = month_ends(as_of, months)
-    columns = ["month", "start_mrr", "new", "expansion", "contraction", "churn", "net", "end_mrr"]
-    mrr = _mrr_by_date(con, viewer, dates)
+
+def _movements(mrr: np.ndarray, dates: list[date]) -> pd.DataFrame:
+    """:func:`mrr_movements` from the MRR per account (rows) on each of ``dates`` (columns)."""
     if not len(mrr):
-        return pd.DataFrame({c: pd.Series(dtype="datetime64[us]" if c == "month" else float) for c in columns})
+        return pd.DataFrame({c: pd.Series(dtype="datetime64[us]" if c == "month" else float) for c in MOVEMENT_COLUMNS})
     rows = []
     for i, day in enumerate(dates[1:], start=1):
         prev, cur = mrr[:, i - 1], mrr[:, i]
@@ -181,19 +174,11 @@ def mrr_movements(con: duckdb.DuckDBPyConnection, viewer: Viewer, as_of: date | 
     df = pd.DataFrame(rows).groupby("month", as_index=False, sort=True).sum()
     df["net"] = df["end_mrr"] - df["start_mrr"]
     df["month"] = df["month"].astype("datetime64[us]")
-    return df[columns]
+    return df[MOVEMENT_COLUMNS]
 
 
-def retention_12m(con: duckdb.DuckDBPyConnection, viewer: Viewer, as_of: date | None = None) -> dict:
-    """GRR and NRR over the 12 months to the as-of date, with their parts (MRR, churn/contraction negative).
-
-    Keys: start, end (dates), start_mrr, churn, contraction, expansion, grr, nrr (None when nothing
-    was paying 12 months ago).
-    """
-    as_of = as_of or as_of_date(con)
-    start = (pd.Timestamp(as_of) - pd.DateOffset(months=12)).date()
-    mrr = _mrr_by_date(con, viewer, [start, as_of])
-    prev, cur = mrr[:, 0], mrr[:, 1]
+def _retention(prev: np.ndarray, cur: np.ndarray, start: date, as_of: date) -> dict:
+    """:func:`retention_12m` from each account's MRR on ``start`` (``prev``) and on ``as_of`` (``cur``)."""
     paying = prev > 0
     start_mrr = float(prev[paying].sum())
     churn = -float(prev[paying & (cur == 0)].sum())
@@ -203,6 +188,47 @@ def retention_12m(con: duckdb.DuckDBPyConnection, viewer: Viewer, as_of: date | 
     nrr = (start_mrr + churn + contraction + expansion) / start_mrr if start_mrr else None
     return {"start": start, "end": as_of, "start_mrr": start_mrr, "churn": churn, "contraction": contraction,
             "expansion": expansion, "grr": grr, "nrr": nrr}
+
+
+def _retention_start(as_of: date) -> date:
+    return (pd.Timestamp(as_of) - pd.DateOffset(months=12)).date()
+
+
+def mrr_movements(con: duckdb.DuckDBPyConnection, viewer: Viewer, as_of: date | None = None,
+                  months: int = 12) -> pd.DataFrame:
+    """MRR movements per month for the last ``months`` months (the current, possibly partial, month last).
+
+    Columns: month (first day), start_mrr, new, expansion, contraction, churn, net, end_mrr.
+    ``contraction`` and ``churn`` are negative; ``start_mrr + net == end_mrr``. Empty when no
+    scoped account paid anything in the window.
+    """
+    as_of = as_of or as_of_date(con)
+    dates = month_ends(as_of, months)
+    return _movements(_mrr_by_date(con, viewer, dates), dates)
+
+
+def retention_12m(con: duckdb.DuckDBPyConnection, viewer: Viewer, as_of: date | None = None) -> dict:
+    """GRR and NRR over the 12 months to the as-of date, with their parts (MRR, churn/contraction negative).
+
+    Keys: start, end (dates), start_mrr, churn, contraction, expansion, grr, nrr (None when nothing
+    was paying 12 months ago).
+    """
+    as_of = as_of or as_of_date(con)
+    start = _retention_start(as_of)
+    mrr = _mrr_by_date(con, viewer, [start, as_of])
+    return _retention(mrr[:, 0], mrr[:, 1], start, as_of)
+
+
+def movements_and_retention(con: duckdb.DuckDBPyConnection, viewer: Viewer, as_of: date | None = None,
+                            months: int = 12) -> tuple[pd.DataFrame, dict]:
+    """(:func:`mrr_movements`, :func:`retention_12m`) from one read of the subscriptions."""
+    as_of = as_of or as_of_date(con)
+    dates, start = month_ends(as_of, months), _retention_start(as_of)
+    every = sorted({*dates, start, as_of})
+    mrr = _mrr_by_date(con, viewer, every)
+    column = {day: i for i, day in enumerate(every)}
+    return (_movements(mrr[:, [column[d] for d in dates]], dates),
+            _retention(mrr[:, column[start]], mrr[:, column[as_of]], start, as_of))
 
 
 # --------------------------------------------------------------------------- risk
