@@ -24,8 +24,8 @@ import streamlit as st
 def _figure(version: str, viewer_key: str, name: str, variant: Hashable, _build: Callable[[], go.Figure]) -> go.Figure:
     # Rebuilt from its own dict: numeric arrays are then held already encoded (plotly's base64
     # typed arrays) instead of being re-encoded from numpy on every draw. Same chart; only empty
-    # ``title: {}`` stubs are dropped.
-    return go.Figure(_build().to_dict())
+    # ``title: {}`` stubs are dropped. The dict comes from a validated figure, so it is not validated twice.
+    return go.Figure(_build().to_dict(), _validate=False)
 
 
 def figure(version: str, viewer_key: str, name: str, build: Callable[[], go.Figure],
