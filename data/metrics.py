@@ -248,8 +248,8 @@ def compute_metrics(con: duckdb.DuckDBPyConnection, obs: pd.DataFrame, *,
     integer account codes (``data/sql/account_rows.sql``) and streams the events
     (``event_rows.sql``), each event row read once into per-account day bins
     (:class:`_EventBins`); ticket, invoice and contact rows are added over the dates they
-    count for (:func:`_on_dates`), subscriptions and NPS responses are checked per date.
-    The result has one row per ``obs`` row in the same order,
+    count for (:func:`_on_dates`); subscriptions, NPS responses and champions are joined to
+    the observation rows of their account (:func:`_pairs`). No step loops over dates. The result has one row per ``obs`` row in the same order,
     with ``account_id`` and ``obs_date`` (a ``date``) first. ``types`` fixes the event
     types that get metrics (default: all in ``events``).
     """
@@ -360,14 +360,13 @@ def _attribute_values(con: duckdb.DuckDBPyConnection, accounts: pd.Index, acc: n
 class _ObsIndex:
     """Observation rows as integer codes: ``acc`` indexes ``accounts`` (sorted), ``date_no``
     indexes ``days`` (observation dates as days since 1970-01-01, ascending; ``dates`` as
-    ``date``). ``rows_of_date[j]`` are the row numbers observed on date ``j``."""
+    ``date``)."""
 
     accounts: pd.Index
     dates: np.ndarray
     days: np.ndarray
     acc: np.ndarray
     date_no: np.ndarray
-    rows_of_date: list[np.ndarray]
     cell: np.ndarray  # acc * len(days) + date_no: the row's place in an (accounts, dates) array
 
     @classmethod
@@ -382,23 +381,15 @@ class _ObsIndex:
         rank[order] = np.arange(len(order))
         sorted_stamps = stamps.iloc[order]
         date_no = rank[date_code]
-        by_date = np.argsort(date_no, kind="stable")
-        bounds = np.searchsorted(date_no[by_date], np.arange(len(order) + 1))
         return cls(accounts=pd.Index(accounts), dates=np.array(list(sorted_stamps.dt.date), dtype=object),
                    days=(sorted_stamps.to_numpy().astype("datetime64[D]") - _DAY_ZERO).astype(np.int64),
                    acc=acc.astype(np.int64), date_no=date_no,
-                   rows_of_date=[by_date[bounds[j]:bounds[j + 1]] for j in range(len(order))],
                    cell=acc.astype(np.int64) * len(order) + date_no)
 
     @property
     def n_accounts(self) -> int:
         return len(self.accounts)
 
-    def per_date(self):
-        """(date number, day number, rows, their account codes) for each observation date."""
-        for j, day in enumerate(self.days):
-            rows = self.rows_of_date[j]
-            yield j, int(day), rows, self.acc[rows]
 
 
 class _EventBins:
@@ -621,65 +612,69 @@ def _prefetched(batches, depth: int = 2):
         helper.join()
 
 
-def _count(acc: np.ndarray, where: np.ndarray, n: int) -> np.ndarray:
-    return np.bincount(acc[where], minlength=n).astype(float)
+def _pairs(index: _ObsIndex, acc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(observation row, table row) for every row of a per-account table and every observation
+    row of the same account: the set-based join of all observation dates with a small table
+    (a few rows per account), with no loop over dates. Table rows keep their order within an
+    account."""
+    order = np.argsort(acc, kind="stable")
+    lo = np.searchsorted(acc[order], index.acc, side="left")
+    counts = np.searchsorted(acc[order], index.acc, side="right") - lo
+    obs_row = np.repeat(np.arange(len(index.acc)), counts)
+    within = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+    return obs_row, order[np.repeat(lo, counts) + within]
 
 
-def _sum(acc: np.ndarray, where: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
-    return np.bincount(acc[where], weights=values[where], minlength=n)
+def _per_row(rows: np.ndarray, where: np.ndarray, n: int, values: np.ndarray | None = None) -> np.ndarray:
+    """Count (or sum of ``values``) of the pairs ``where`` per observation row."""
+    return np.bincount(rows[where], weights=None if values is None else values[where], minlength=n).astype(float)
 
 
-def _largest(acc: np.ndarray, where: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
-    """Largest value per account among rows ``where`` (NaN for none)."""
-    out = np.full(n, -np.inf)
-    np.maximum.at(out, acc[where], values[where])
-    return np.where(np.isneginf(out), np.nan, out)
-
-
-def _empty(index: _ObsIndex, names: tuple[str, ...]) -> dict[str, np.ndarray]:
-    """Output columns, one value per observation row (every row is filled by its date's pass)."""
-    return {name: np.empty(len(index.acc)) for name in names}
+def _row_extreme(rows: np.ndarray, where: np.ndarray, values: np.ndarray, n: int, *, largest: bool) -> np.ndarray:
+    """Largest (smallest) of ``values`` over the pairs ``where`` per observation row, NaN for none."""
+    out = np.full(n, -np.inf if largest else np.inf)
+    (np.maximum if largest else np.minimum).at(out, rows[where], values[where])
+    return np.where(np.isinf(out), np.nan, out)
 
 
 def _contract_values(index: _ObsIndex, accounts: dict, subs: dict) -> dict[str, np.ndarray]:
     """Tenure and the subscription metrics: subscriptions started before the date, active when
-    not ended before it."""
-    n = index.n_accounts
-    out = _empty(index, ("tenure_days", "mrr", "mrr_change_90d", "seats", "active_subscriptions", "contract_annual",
-                         "days_to_renewal", "renewal_within_90d"))
-    created = np.full(n, np.nan)
+    not ended before it. One pass over (observation row, subscription) pairs for all dates."""
+    n_acc, n = index.n_accounts, len(index.acc)
+    day = index.days[index.date_no].astype(float)
+    created = np.full(n_acc, np.nan)
     created[accounts["acc"]] = accounts["created_day"]
-    known = np.zeros(n, dtype=bool)
+    known = np.zeros(n_acc, dtype=bool)
     known[accounts["acc"]] = True
-    first_start = np.full(n, np.inf)
+    first_start = np.full(n_acc, np.inf)
     np.minimum.at(first_start, subs["acc"], subs["start_day"])
-    acc, start, end = subs["acc"], subs["start_day"], subs["end_day"]
-    has_seats = ~np.isnan(subs["seats"])
-    renews = subs["annual"] & ~np.isnan(subs["renewal_day"])
-    for _, day, rows, at in index.per_date():
-        started = start < day
-        active = started & ~(end < day)
-        mrr = _sum(acc, active, subs["mrr"], n)
-        seats = _sum(acc, active & has_seats, subs["seats"], n)
-        seats[_count(acc, active & has_seats, n) == 0] = np.nan
-        until = np.full(n, np.inf)
-        np.minimum.at(until, acc[active & renews], np.mod(subs["renewal_day"][active & renews] - day, 365))
-        until[np.isinf(until)] = np.nan
-        then = started & (start < day - 90) & ~(end < day - 90)
-        mrr_then = _sum(acc, then, subs["mrr"], n)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            change = np.where(mrr_then > 0, (mrr - mrr_then) / mrr_then, np.nan)
-        since = np.where(first_start < day, first_start, np.nan)
-        since = np.where(np.isnan(since), created, np.where(np.isnan(created), since, np.minimum(since, created)))
-        out["tenure_days"][rows] = np.where(known, day - since, np.nan)[at]
-        out["mrr"][rows] = mrr[at]
-        out["mrr_change_90d"][rows] = change[at]
-        out["seats"][rows] = seats[at]
-        out["active_subscriptions"][rows] = _count(acc, active, n)[at]
-        out["contract_annual"][rows] = (_count(acc, active & subs["annual"], n) > 0)[at]
-        out["days_to_renewal"][rows] = until[at]
-        out["renewal_within_90d"][rows] = (until <= 90)[at]
-    return out
+    r, s = _pairs(index, subs["acc"])
+    d = day[r]
+    start, end = subs["start_day"][s], subs["end_day"][s]
+    has_seats = ~np.isnan(subs["seats"][s])
+    annual = subs["annual"][s]
+    renewal_day = subs["renewal_day"][s]
+    started = start < d
+    active = started & ~(end < d)
+    mrr = _per_row(r, active, n, subs["mrr"][s])
+    seats = _per_row(r, active & has_seats, n, subs["seats"][s])
+    seats[_per_row(r, active & has_seats, n) == 0] = np.nan
+    renews = active & annual & ~np.isnan(renewal_day)
+    until = _row_extreme(r, renews, np.mod(renewal_day - d, 365), n, largest=False)
+    then = started & (start < d - 90) & ~(end < d - 90)
+    mrr_then = _per_row(r, then, n, subs["mrr"][s])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        change = np.where(mrr_then > 0, (mrr - mrr_then) / mrr_then, np.nan)
+    first, made = first_start[index.acc], created[index.acc]
+    since = np.where(first < day, first, np.nan)
+    since = np.where(np.isnan(since), made, np.where(np.isnan(made), since, np.minimum(since, made)))
+    return {
+        "tenure_days": np.where(known[index.acc], day - since, np.nan),
+        "mrr": mrr, "mrr_change_90d": change, "seats": seats,
+        "active_subscriptions": _per_row(r, active, n),
+        "contract_annual": (_per_row(r, active & annual, n) > 0).astype(float),
+        "days_to_renewal": until, "renewal_within_90d": (until <= 90).astype(float),
+    }
 
 
 def _on_dates(index: _ObsIndex, acc: np.ndarray, first: np.ndarray, last: np.ndarray, *,
@@ -736,21 +731,19 @@ def _support_values(index: _ObsIndex, tickets: dict) -> dict[str, np.ndarray]:
 
 def _sentiment_values(index: _ObsIndex, nps: dict) -> dict[str, np.ndarray]:
     """Latest NPS response before the date (responded on an earlier day), its change from the
-    one before, and its age in days."""
-    n = index.n_accounts
-    out = _empty(index, ("nps_latest", "nps_change", "days_since_nps"))
+    one before, and its age in days. One pass over (observation row, response) pairs."""
+    n_acc, n = index.n_accounts, len(index.acc)
+    day = index.days[index.date_no].astype(float)
     acc = nps["acc"]  # rows come ordered by account, then response time
-    first_row = np.searchsorted(acc, np.arange(n))
+    first_row = np.searchsorted(acc, np.arange(n_acc))
     score = np.append(nps["score"].astype(float), np.nan)  # row -1: no response
     responded_day = np.append(nps["responded_day"].astype(float), np.nan)
-    for _, day, rows, at in index.per_date():
-        seen = np.bincount(acc[nps["responded_day"] < day], minlength=n)[at]
-        latest = np.where(seen >= 1, first_row[at] + seen - 1, -1)
-        previous = np.where(seen >= 2, latest - 1, -1)
-        out["nps_latest"][rows] = score[latest]
-        out["nps_change"][rows] = score[latest] - score[previous]
-        out["days_since_nps"][rows] = day - responded_day[latest]
-    return out
+    r, s = _pairs(index, acc)
+    seen = np.bincount(r[responded_day[s] < day[r]], minlength=n)
+    latest = np.where(seen >= 1, first_row[index.acc] + seen - 1, -1)
+    previous = np.where(seen >= 2, latest - 1, -1)
+    return {"nps_latest": score[latest], "nps_change": score[latest] - score[previous],
+            "days_since_nps": day - responded_day[latest]}
 
 
 def _billing_values(index: _ObsIndex, invoices: dict) -> dict[str, np.ndarray]:
@@ -783,15 +776,17 @@ def _relationship_values(index: _ObsIndex, contacts: dict) -> dict[str, np.ndarr
         "active_champions": _on_dates(index, acc, start + 1, until, where=champion),
         "champions_left_90d": _on_dates(index, acc, np.maximum(start, left_on) + 1, left_on + 90,
                                         where=champion & has_left),
-        **_empty(index, ("champion_tenure_days", "days_since_champion_left")),
     }
-    n = index.n_accounts
-    acc, start, left_on = acc[champion], start[champion], left_on[champion]
-    for _, day, rows, at in index.per_date():
-        known = start < day
-        gone = known & (left_on < day)
-        out["champion_tenure_days"][rows] = day - _largest(acc, known & ~(left_on < day), start, n)[at]
-        out["days_since_champion_left"][rows] = day - _largest(acc, gone, left_on, n)[at]
+    n = len(index.acc)
+    day = index.days[index.date_no].astype(float)
+    rows = np.flatnonzero(champion)
+    r, c = _pairs(index, acc[rows])
+    c = rows[c]
+    d = day[r]
+    known = start[c] < d
+    gone = known & (left_on[c] < d)
+    out["champion_tenure_days"] = day - _row_extreme(r, known & ~(left_on[c] < d), start[c], n, largest=True)
+    out["days_since_champion_left"] = day - _row_extreme(r, gone, left_on[c], n, largest=True)
     return out
 
 
