@@ -155,7 +155,8 @@ class Source:
         """Make the source's rows readable as ``name`` in ``con``; returns its column names.
 
         Parquet becomes a view over the file (nothing is copied: large files are read
-        where they lie, with ``__row`` from the file's row numbers); CSV, Excel and
+        where they lie, with ``__row`` from the file's row numbers, so the file must
+        not change while an import reads it); CSV, Excel and
         database rows become a temp table (database rows arrive in chunks of
         :data:`SQL_CHUNK_ROWS`). Raises UserError for missing, empty, oversize,
         unreadable or wrongly typed sources.
