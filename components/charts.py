@@ -296,7 +296,8 @@ def fig_renewals(df: pd.DataFrame) -> go.Figure:
             x=pd.to_datetime(part["renewal_date"]), y=part["p_churn"], mode="markers", name=f"{band} risk",
             marker=dict(size=(part["arr"].clip(lower=0) / size_ref) ** 0.5 * 34 + 6,
                         color=RISK_COLORS.get(band, "#7b8794"), opacity=0.75, line=dict(width=1, color="white")),
-            customdata=list(zip(part["account_id"], part["name"], part["arr"], strict=True)),
+            # an object array, not a list of tuples: plotly checks a list element by element (seconds at 100k accounts)
+            customdata=part[["account_id", "name", "arr"]].to_numpy(dtype=object),
             hovertemplate="%{customdata[1]}<br>renews %{x|%d %b %Y} · p(churn) %{y:.0%} · "
                           "$%{customdata[2]:,.0f} ARR<extra></extra>",
         ))
