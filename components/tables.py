@@ -81,3 +81,15 @@ def risk_style(frame: pd.DataFrame, column: str = "risk_band") -> Styler:
     styler._compute = lambda: styler
     styler._translate = lambda *args, **kwargs: translated
     return styler
+
+
+def risk_dataframe(styled: Styler, **kwargs):
+    """``st.dataframe(styled, **kwargs)`` for a :func:`risk_style` table of any size.
+
+    pandas refuses a Styler over ``styler.render.max_elements`` cells (262,144) because it
+    would render every cell in Python; ``risk_style`` never does, so the guard is lifted for
+    this call (six months of renewals with monthly plans at 100,000 accounts: ~550,000 cells).
+    """
+    limit = max(int(pd.get_option("styler.render.max_elements")), int(styled.data.size))
+    with pd.option_context("styler.render.max_elements", limit):
+        return st.dataframe(styled, **kwargs)

@@ -13,6 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from components import auth, cached_portfolio, layout
+from components.tables import risk_dataframe
 
 ACCOUNTS_PAGE = "views/accounts.py"
 ACCOUNT_PAGE = "views/account.py"
@@ -146,7 +147,7 @@ def render() -> None:
         st.caption("How to read this: when each account renews (across) and its churn risk (up); "
                    "bigger bubbles carry more ARR. Big bubbles high up and soon come first.")
         table = ahead.table
-        renew_event = st.dataframe(
+        renew_event = risk_dataframe(
             ahead.styled, hide_index=True, on_select="rerun", selection_mode="single-row",
             key="renewals_table", height=360,
             column_config={
