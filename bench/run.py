@@ -124,19 +124,16 @@ def stage_features(ws: str, pandas_dates: int | None, scaling: bool) -> dict:
         out["pandas"] = reference_pandas.run(con, rows, metrics.frame, max_dates=pandas_dates)
         del metrics
     if scaling:
-        out["scaling"] = _scaling(w, rows, full={"events": int(out["events"]), "obs_rows": int(len(rows)),
-                                                 "seconds": m.parts["metrics"]["wall_s"]})
+        out["scaling"] = _scaling(w, rows)
     out["parts"] = m.parts
     return out
 
 
-def _scaling(w, rows, full: dict) -> dict:
+def _scaling(w, rows) -> dict:
     """Metric build on a third of the accounts (about a third of the event rows) vs all of them.
 
     Both sides are snapshot warehouses built the same way (the subset is copied into a new
-    raw snapshot), so only the number of rows differs. The full side is this stage's own
-    metric build (``full``: the same ``compute_metrics`` call on the same warehouse, the
-    process's first), so it is not run a second time."""
+    raw snapshot), so only the number of rows differs."""
     import numpy as np
 
     from data.metrics import compute_metrics
@@ -161,14 +158,13 @@ def _scaling(w, rows, full: dict) -> dict:
         con.execute("INSERT INTO raw.workspace_meta SELECT * FROM src.workspace_meta")
         con.unregister("_keep")
         con.execute("DETACH src")
-    out = {"full": full}
-    subset_rows = rows[rows["account_id"].isin(set(keep))]
-    with sub.reader() as con:
-        events = con.execute("SELECT count(*) FROM events").fetchall()[0][0]
-        t = time.perf_counter()
-        compute_metrics(con, subset_rows)
-        out["subset"] = {"events": int(events), "obs_rows": int(len(subset_rows)),
-                         "seconds": round(time.perf_counter() - t, 3)}
+    out = {}
+    for label, wh, r in (("subset", sub, rows[rows["account_id"].isin(set(keep))]), ("full", w.warehouse, rows)):
+        with wh.reader() as con:
+            events = con.execute("SELECT count(*) FROM events").fetchall()[0][0]
+            t = time.perf_counter()
+            compute_metrics(con, r)
+            out[label] = {"events": int(events), "obs_rows": int(len(r)), "seconds": round(time.perf_counter() - t, 3)}
     shutil.rmtree(sub_root, ignore_errors=True)
     ev = out["full"]["events"] / max(out["subset"]["events"], 1)
     out["event_ratio"] = round(ev, 3)
