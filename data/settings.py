@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -108,7 +109,9 @@ def load_settings(workspace: str | os.PathLike | None = None, environ: dict | No
         raise SettingsError(f"CSAI_WORKSPACE={ws} is a file, not a folder; point it at a folder.")
     try:
         ws.mkdir(parents=True, exist_ok=True)
-        probe = ws / ".write-test"
+        # A probe name of its own per call: concurrent sessions probing one shared name
+        # deleted each other's file and reported a writable folder as not writable.
+        probe = ws / f".write-test-{os.getpid()}-{uuid.uuid4().hex}"
         probe.write_text("ok")
         probe.unlink()
     except OSError as exc:

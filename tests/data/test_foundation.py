@@ -258,3 +258,27 @@ def test_duplicate_user_is_rejected(tmp_path):
     with pytest.raises(UserError, match="already exists"):
         user_store.add_user(f, "pat", role="manager", password="longenough")
     assert user_store.get_user(f, "pat").roles == ("admin",)
+
+
+def test_concurrent_sessions_all_see_a_writable_workspace(tmp_path):
+    """Many sessions load settings at once (the app's threads): none is told the folder is not writable."""
+    import threading
+
+    from data.settings import load_settings
+
+    errors: list[str] = []
+
+    def load_many():
+        for _ in range(100):
+            try:
+                load_settings(environ={"CSAI_WORKSPACE": str(tmp_path)})
+            except Exception as exc:  # noqa: BLE001 - collected and asserted below
+                errors.append(str(exc))
+
+    threads = [threading.Thread(target=load_many) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert not list(tmp_path.glob(".write-test*"))  # probes are cleaned up
