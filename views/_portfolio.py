@@ -32,6 +32,17 @@ def _selected_group(event) -> str | None:
     return str(point["y"]) if point.get("y") is not None else None
 
 
+def _drilldown_chart(viewer, chart: str, param: str, title: str, caption: str) -> None:
+    """A risk × ARR bar chart whose clicked bar opens the Accounts page filtered by ``param``."""
+    st.markdown(f"**{title}**")
+    event = st.plotly_chart(cached_portfolio.chart(viewer, chart), key=chart, on_select="rerun",
+                            selection_mode="points", config={"displayModeBar": False})
+    st.caption(caption)
+    group = _selected_group(event)
+    if group and group != "(none)":
+        st.switch_page(ACCOUNTS_PAGE, query_params={param: group})
+
+
 def _selected_account(event, frame: pd.DataFrame) -> str | None:
     rows = event["selection"]["rows"] if event else []
     return str(frame.iloc[rows[0]]["account_id"]) if rows else None
@@ -107,26 +118,14 @@ def render() -> None:
             st.caption(f"How to read this: each bar counts accounts at that chance of churning within {horizon_text}; "
                        "colour is the risk band. A fat tail to the right is trouble.")
         with columns[1]:
-            st.markdown("**ARR by risk band and segment**")
-            seg_event = st.plotly_chart(cached_portfolio.chart(viewer, "risk_by_segment"),
-                                        key="risk_by_segment", on_select="rerun", selection_mode="points",
-                                        config={"displayModeBar": False})
-            st.caption("How to read this: bar length is ARR; the red and amber part is at risk. "
-                       "Click a bar to open that segment's accounts.")
-        segment = _selected_group(seg_event)
-        if segment and segment != "(none)":
-            st.switch_page(ACCOUNTS_PAGE, query_params={"segment": segment})
+            _drilldown_chart(viewer, "risk_by_segment", "segment", "ARR by risk band and segment",
+                             "How to read this: bar length is ARR; the red and amber part is at risk. "
+                             "Click a bar to open that segment's accounts.")
         if viewer.sees_all_accounts:
             with columns[2]:
-                st.markdown("**ARR by risk band and CSM**")
-                csm_event = st.plotly_chart(cached_portfolio.chart(viewer, "risk_by_csm"),
-                                            key="risk_by_csm", on_select="rerun", selection_mode="points",
-                                            config={"displayModeBar": False})
-                st.caption("How to read this: each CSM's book by ARR and risk band. "
-                           "Click a bar to open that CSM's accounts.")
-            csm = _selected_group(csm_event)
-            if csm and csm != "(none)":
-                st.switch_page(ACCOUNTS_PAGE, query_params={"csm": csm})
+                _drilldown_chart(viewer, "risk_by_csm", "csm", "ARR by risk band and CSM",
+                                 "How to read this: each CSM's book by ARR and risk band. "
+                                 "Click a bar to open that CSM's accounts.")
 
     # --------------------------------------------------------------------------- renewals
     st.subheader("Renewals ahead")
