@@ -343,11 +343,18 @@ def _train_time(obs: ObservationSet, config: TrainConfig, say) -> TrainResult:
         """Calibrated on the latest validation block: the closest in time to the rows it will score."""
         return choose_calibrator(val_scores[-1], fold_rows[-1][1][label].to_numpy(), seed=config.seed)
 
+    window_fits: dict[tuple[str, str], object] = {}  # fits on the whole window, shared by test model and comparison
+
     def fit_candidate(a: str, p: dict, frame: pd.DataFrame):
         if a == "blend":
-            return BlendModel.from_fitted(_fit("logreg", p["logreg"], obs, frame, frame[label], config),
-                                          _fit("gbm", p["gbm"], obs, frame, frame[label], config))
-        return _fit(a, p, obs, frame, frame[label], config)
+            return BlendModel.from_fitted(fit_candidate("logreg", p["logreg"], frame),
+                                          fit_candidate("gbm", p["gbm"], frame))
+        if frame is not fit_rows:
+            return _fit(a, p, obs, frame, frame[label], config)
+        key = (a, repr(sorted(p.items())))
+        if key not in window_fits:
+            window_fits[key] = _fit(a, p, obs, frame, frame[label], config)
+        return window_fits[key]
 
     # The tested model learns from every row before the purge gap and is calibrated on the
     # rolling blocks' out-of-sample scores.
