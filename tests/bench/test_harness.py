@@ -16,6 +16,10 @@ def test_bench_writes_results_with_targets(tmp_path, capsys):
         assert "error" not in result[stage], stage
         assert {"wall_s", "cpu_s", "peak_mb"} <= set(result[stage])
     assert result["features"]["pandas"]["identical"]
+    scaling = result["features"]["scaling"]  # each side in fresh processes, alternating
+    assert 0 < scaling["subset"]["events"] < scaling["full"]["events"]
+    assert len(scaling["subset"]["runs_s"]) == len(scaling["full"]["runs_s"]) == run.SCALING_REPEATS
+    assert scaling["time_ratio"] > 0
     assert set(result["pages"]["pages"]) == {"portfolio", "accounts", "account"}
     names = [t["name"] for t in doc["targets"]]
     assert any(n.startswith("feature build speedup") for n in names)
