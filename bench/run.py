@@ -310,12 +310,6 @@ def stage_pages(ws: str, repeats: int, floor_dir: str, load_sessions: int) -> di
         at.run()
         cold = time.perf_counter() - t
         issues = problems(at)
-        warm = []
-        for _ in range(repeats):
-            t = time.perf_counter()
-            at.run()
-            warm.append(time.perf_counter() - t)
-            issues += problems(at)
         spec = floor_page.capture(at.main)
         spec_path = Path(floor_dir) / f"{page}.pkl"
         spec_path.write_bytes(pickle.dumps(spec))
@@ -324,8 +318,12 @@ def stage_pages(ws: str, repeats: int, floor_dir: str, load_sessions: int) -> di
 
         fat = AppTest.from_file(str(Path(floor_page.__file__)), default_timeout=300)
         fat.run()
-        floor = []
-        for _ in range(repeats):
+        warm, floor = [], []
+        for _ in range(repeats):  # alternating, so a busy spell on a shared machine hits both
+            t = time.perf_counter()
+            at.run()
+            warm.append(time.perf_counter() - t)
+            issues += problems(at)
             t = time.perf_counter()
             fat.run()
             floor.append(time.perf_counter() - t)
@@ -604,7 +602,7 @@ def targets(results: list[dict]) -> list[dict]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="2000,20000,100000")
-    ap.add_argument("--repeats", type=int, default=5, help="warm renders per page (median, min-max)")
+    ap.add_argument("--repeats", type=int, default=7, help="warm renders per page and of its floor, alternating (median, min-max)")
     ap.add_argument("--load-sessions", type=int, default=20)
     ap.add_argument("--out", default=str(RESULTS), help="results folder")
     ap.add_argument("--keep", action="store_true", help="keep the temp workspaces")
