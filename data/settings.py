@@ -56,6 +56,10 @@ class Settings:
     def content_dir(self) -> Path:
         return self.workspace / "content"
 
+    @property
+    def uploads_dir(self) -> Path:
+        return self.workspace / "uploads"
+
 
 def _secrets() -> dict:
     path = REPO_ROOT / ".streamlit" / "secrets.toml"

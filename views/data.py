@@ -11,8 +11,6 @@ runs at most once for them (a double click does not import twice).
 from __future__ import annotations
 
 import hashlib
-import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +25,7 @@ from data.importer import ImportSpec, import_flat, import_tables
 from data.mapping import IMPORTABLE_TABLES, Mapping, normalise_name, suggest_mapping, suggest_value_map
 from data.opstore import audit
 from data.sources import Source, SourcePreview, check_select_query, mask_url, preview_source
+from data.uploads import save_upload
 from data.validation import ImportValidationError, ValidationReport
 
 FLAT = "flat"
@@ -48,7 +47,6 @@ TABLE_HELP = {
 NOT_MAPPED = "— not mapped —"
 PREVIEW_ROWS = 20
 FEW_VALUES = 12
-UPLOAD_DIR = Path(tempfile.gettempdir()) / "csai-uploads"
 HEALTH_ROWS = {"events": "events", "tickets": "tickets", "nps": "answers", "invoices": "invoices",
                "subscriptions": "subscriptions started", "accounts": "accounts created", "contacts": "contacts added"}
 
@@ -72,22 +70,11 @@ def _audited(action: str, target: str | None, **detail) -> None:
         audit(conn, user.username, action, target, **detail)
 
 
-def _safe_name(name: str) -> str:
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(name).name).strip("._") or "upload"
-    return stem[-120:]
-
-
 def _file_upload(uploaded) -> Upload:
-    """Save the uploaded bytes once per upload (by content hash) and describe them as a Source."""
+    """Save the uploaded bytes once per upload (by content hash, in the workspace) and describe them as a Source."""
     known = state.setdefault("data_upload_tokens", {})
-    if uploaded.file_id not in known:
-        content = uploaded.getvalue()
-        digest = hashlib.sha256(content).hexdigest()[:24]
-        folder = UPLOAD_DIR / digest
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / _safe_name(uploaded.name)
-        if not path.exists():
-            path.write_bytes(content)
+    if uploaded.file_id not in known or not Path(known[uploaded.file_id][1]).exists():
+        digest, path = save_upload(ws.settings.uploads_dir, uploaded.name, uploaded.getvalue())
         known[uploaded.file_id] = (f"file:{digest}:{path.name}", str(path))
     token, path = known[uploaded.file_id]
     return Upload(token, Source(path=path), Path(path).name)
