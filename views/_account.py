@@ -45,11 +45,12 @@ def render() -> None:
         if overview.empty:
             st.info("Your book has no accounts yet.")
             st.stop()
+        names = dict(zip(overview["account_id"], overview["name"], strict=True))  # one lookup per option
         choice = st.selectbox(
             "Open an account",
             overview["account_id"],
             index=None,
-            format_func=lambda a: f"{overview.set_index('account_id').at[a, 'name']} ({a})",
+            format_func=lambda a: f"{names[a]} ({a})",
             placeholder="Type to search your book",
         )
         if choice:
