@@ -112,8 +112,6 @@ def run(account_ids: list[str], *, sessions: int = 20, username: str = "manager"
     """
     from data.users import demo_password
 
-    if isinstance(account_ids, str):  # bench.run's _top_account returns a bare id for k=1
-        account_ids = [account_ids]
     with Server(os.environ["CSAI_WORKSPACE"]) as server:
         # Playwright runs in a thread of its own: the caller's thread may already run an event loop.
         with ThreadPoolExecutor(1) as pool:
