@@ -69,6 +69,15 @@ def accounts_list(viewer: Viewer) -> AccountsList:
     return _accounts_list(data_version(), viewer.cache_key, viewer)
 
 
+TABLE_ROWS = 5_000  # rows sent to the browser per view; the totals and the CSV export cover every shown account
+# "Sort by" choices: None keeps the list order (riskiest first once scored); otherwise (column, ascending).
+ORDERS: dict[str, tuple[str, bool] | None] = {
+    "Risk": None, "Expected loss": ("expected_arr_loss", False), "ARR": ("arr", False),
+    "Renewal date": ("renewal_date", True), "Name": ("name", True),
+}
+SCORE_ORDERS = ("Risk", "Expected loss")  # only offered once accounts are scored
+
+
 @dataclass(frozen=True)
 class AccountFilters:
     """The Accounts page's filters: text search (name or id), chosen values per column (empty = all),
@@ -82,16 +91,20 @@ class AccountFilters:
     driver_groups: tuple[str, ...] = ()
     status: str = "Active"
     renewal_days: int | None = None
+    order: str = "Risk"
 
 
 @dataclass(frozen=True)
 class AccountsView:
     """The accounts one filter choice shows (shared between reruns and sessions: read only).
 
-    ``table`` has the listed columns in list order (riskiest first once scored; ``risk_band``
-    holds the band's label); the totals cover every shown account.
+    ``rows`` has every shown account with the listed columns in the chosen order (list order
+    is riskiest first once scored; ``risk_band`` holds the band's label); ``table`` is its
+    first :data:`TABLE_ROWS` rows, the part drawn in the browser. The totals cover every
+    shown account.
     """
 
+    rows: pd.DataFrame
     table: pd.DataFrame
     accounts: int
     arr: float
@@ -128,8 +141,12 @@ def _accounts_view(version: str, viewer_key: str, filters: AccountFilters, as_of
     if accounts.has_scores:
         columns = ["name", "risk_label", "p_churn", "p_churn_change", "top_driver", "p_expansion", "expected_arr_loss",
                    "segment", "plan", "csm", "arr", "seats", "renewal_date", "status", "account_id"]
-    table = base.loc[shown, columns].rename(columns={"risk_label": "risk_band"}).reset_index(drop=True)
-    return AccountsView(table=table, accounts=int(shown.sum()), arr=float(base["arr"][shown].sum()),
+    rows = base.loc[shown, columns].rename(columns={"risk_label": "risk_band"})
+    order = ORDERS.get(filters.order)
+    if order and order[0] in rows:  # stable: ties keep the list order
+        rows = rows.sort_values(order[0], ascending=order[1], na_position="last", kind="stable")
+    rows = rows.reset_index(drop=True)
+    return AccountsView(rows=rows, table=rows.iloc[:TABLE_ROWS], accounts=int(shown.sum()), arr=float(base["arr"][shown].sum()),
                         expected_arr_loss=float(pd.to_numeric(base["expected_arr_loss"][shown]).sum()),
                         renewing_90=int((_renewing_within(base, as_of, 90) & shown).sum()))
 

@@ -43,12 +43,16 @@ def render() -> None:
                             disabled=not has_scores)
     status = g4.segmented_control("Status", ["Active", "Churned", "All"], default="Active", key="status",
                                   bind="query-params", required=True)
+    metrics_row = st.container()  # drawn above the sort choice, filled once the view is known
+    c1, c2 = st.columns([4, 1], vertical_alignment="bottom")
+    orders = [o for o in cached_scores.ORDERS if has_scores or o not in cached_scores.SCORE_ORDERS]
+    order = c2.selectbox("Sort by", orders, key="sort", bind="query-params") or orders[0]
     filters = cached_scores.AccountFilters(
         search=search or "", segments=tuple(segments), plans=tuple(plans), csms=tuple(csms), bands=tuple(bands),
-        driver_groups=tuple(groups), status=status, renewal_days=RENEWAL_WINDOWS.get(renewal))
+        driver_groups=tuple(groups), status=status, renewal_days=RENEWAL_WINDOWS.get(renewal), order=order)
     shown = cached_scores.accounts_view(viewer, filters, cached.as_of())
 
-    m1, m2, m3, m4 = st.columns(4)
+    m1, m2, m3, m4 = metrics_row.columns(4)
     m1.metric("Accounts shown", f"{shown.accounts:,}", border=True)
     m2.metric("ARR shown", layout.money(shown.arr), border=True)
     m3.metric("Expected ARR loss", layout.money(shown.expected_arr_loss) if has_scores else "–", border=True,
@@ -56,12 +60,17 @@ def render() -> None:
     m4.metric("Renewing in 90 days", f"{shown.renewing_90:,}", border=True)
 
     if not shown.accounts:
-        st.info("No account matches these filters. Clear the search or widen the filters.")
+        c1.info("No account matches these filters. Clear the search or widen the filters.")
         st.stop()
 
     table = shown.table
-    st.caption("Click a row's name to open the account; tick several rows to start a playbook for all of them. "
-               "Click a column header to sort.")
+    if len(table) < shown.accounts:
+        c1.caption(f"Showing the first {len(table):,} of {shown.accounts:,} accounts by {order if order.isupper() else order.lower()}: search or "
+                   f"filter to narrow the list, or sort by another column. Export CSV has all {shown.accounts:,}. "
+                   "Click a row's name to open the account; tick rows to start a playbook for them.")
+    else:
+        c1.caption("Click a row's name to open the account; tick several rows to start a playbook for all of them. "
+                   "Click a column header to sort.")
     event = st.dataframe(
         table, hide_index=True, column_config={**ACCOUNT_COLUMNS, **SCORE_COLUMNS,
                                                "name": st.column_config.TextColumn("Account", pinned=True)},
@@ -83,4 +92,4 @@ def render() -> None:
 
             bulk_trigger_form(user, chosen)
 
-    csv_download(table, "accounts.csv", key="export_accounts")
+    csv_download(shown.rows, "accounts.csv", key="export_accounts")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
+from components import cached_scores
 from data.opstore import audit_log
 from data.opstore import notes as notes_table
 from data.users import get_user
@@ -48,6 +49,33 @@ def test_accounts_filter_by_risk_band_and_driver_group(demo_env):
     group = latest_scores(demo_env.warehouse)["top_driver_group"].dropna().iloc[0]
     at = run_app("manager", page=ACCOUNTS, params={"driver": group})
     assert 0 < len(at.dataframe[0].value) < len(overview)
+
+
+@pytest.fixture()
+def table_rows(monkeypatch):
+    """Set how many rows the Accounts table draws (the shared view cache is emptied around it)."""
+    def set_rows(n: int) -> None:
+        monkeypatch.setattr(cached_scores, "TABLE_ROWS", n)
+        cached_scores._accounts_view.clear()
+    yield set_rows
+    cached_scores._accounts_view.clear()
+
+
+def test_large_books_draw_the_first_rows_in_the_chosen_order(demo_env, table_rows):
+    table_rows(10**6)
+    every = run_app("manager", page=ACCOUNTS, params={"sort": "ARR"}).dataframe[0].value
+    assert every["arr"].is_monotonic_decreasing
+    table_rows(50)
+    at = run_app("manager", page=ACCOUNTS, params={"sort": "ARR"})
+    assert not at.exception
+    table = at.dataframe[0].value
+    total = int(_metrics(at)["Accounts shown"].replace(",", ""))
+    assert len(table) == 50 and total == len(every) > 50
+    assert list(table["account_id"]) == list(every["account_id"][:50])  # the 50 largest of all, not of a page
+    assert f"Showing the first 50 of {total:,} accounts by ARR" in "\n".join(c.value for c in at.caption)
+    at = run_app("manager", page=ACCOUNTS)  # default: riskiest first
+    assert at.selectbox(key="sort").value == "Risk"
+    assert at.dataframe[0].value["p_churn"].is_monotonic_decreasing
 
 
 def test_csm_sees_only_their_scores(demo_env):
