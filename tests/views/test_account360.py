@@ -78,6 +78,14 @@ def test_large_books_draw_the_first_rows_in_the_chosen_order(demo_env, table_row
     assert at.dataframe[0].value["p_churn"].is_monotonic_decreasing
 
 
+@pytest.mark.parametrize("value", ["bogus", "<script>alert(1)</script>' OR 1=1 --"])
+def test_unknown_sort_in_the_url_falls_back_to_risk(demo_env, value):
+    at = run_app("manager", page=ACCOUNTS, params={"sort": value})
+    assert not at.exception and not at.error
+    assert at.selectbox(key="sort").value == "Risk"
+    assert at.dataframe[0].value["p_churn"].is_monotonic_decreasing
+
+
 def test_csm_sees_only_their_scores(demo_env):
     csm = get_user(demo_env.settings.auth_file, "csm1").csm
     at = run_app("csm1", page=ACCOUNTS, params={"status": "All"})
