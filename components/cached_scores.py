@@ -106,10 +106,13 @@ class AccountsView:
 
     rows: pd.DataFrame
     table: pd.DataFrame
-    accounts: int
     arr: float
     expected_arr_loss: float
     renewing_90: int
+
+    @property
+    def accounts(self) -> int:
+        return len(self.rows)
 
 
 def _renewing_within(frame: pd.DataFrame, as_of: pd.Timestamp, days: int) -> pd.Series:
@@ -146,7 +149,7 @@ def _accounts_view(version: str, viewer_key: str, filters: AccountFilters, as_of
     if order and order[0] in rows:  # stable: ties keep the list order
         rows = rows.sort_values(order[0], ascending=order[1], na_position="last", kind="stable")
     rows = rows.reset_index(drop=True)
-    return AccountsView(rows=rows, table=rows.iloc[:TABLE_ROWS], accounts=int(shown.sum()), arr=float(base["arr"][shown].sum()),
+    return AccountsView(rows=rows, table=rows.iloc[:TABLE_ROWS], arr=float(base["arr"][shown].sum()),
                         expected_arr_loss=float(pd.to_numeric(base["expected_arr_loss"][shown]).sum()),
                         renewing_90=int((_renewing_within(base, as_of, 90) & shown).sum()))
 

@@ -65,8 +65,9 @@ def render() -> None:
 
     table = shown.table
     if len(table) < shown.accounts:
-        c1.caption(f"Showing the first {len(table):,} of {shown.accounts:,} accounts by {order if order.isupper() else order.lower()}: search or "
-                   f"filter to narrow the list, or sort by another column. Export CSV has all {shown.accounts:,}. "
+        by = order if order.isupper() else order.lower()  # "ARR" stays upper case
+        c1.caption(f"Showing the first {len(table):,} of {shown.accounts:,} accounts by {by}: search or filter to "
+                   f"narrow the list, or sort by another column. Export CSV has all {shown.accounts:,}. "
                    "Click a row's name to open the account; tick rows to start a playbook for them.")
     else:
         c1.caption("Click a row's name to open the account; tick several rows to start a playbook for all of them. "
