@@ -89,8 +89,7 @@ def launch_options() -> dict:
 def wait_idle(page, timeout: float = 30) -> None:
     """Wait until Streamlit has finished the current run (``timeout`` in seconds)."""
     page.wait_for_selector('[data-testid="stApp"]', state="attached")
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout * 1000)
+    page.wait_for_function(IDLE_JS, timeout=timeout * 1000)
 
 
 def wait_for_auth_cookie(page, name: str = AUTH_COOKIE, timeout: float = 30) -> None:
