@@ -1,0 +1,1 @@
+"""Test helpers shared by every test package (and by bench/): runners, builders, servers."""

@@ -1,0 +1,39 @@
+"""Fail any AppTest run whose page raised, unless the test is marked ``page_exception_expected``.
+
+AppTest does not raise a page's exception: it records it in ``at.exception``. A test that only
+looks for (or for the absence of) some text would then pass on a crashed page. Installed for every
+test by ``tests/conftest.py``; it wraps ``AppTest._run``, which every ``run()``, ``click().run()``
+and ``switch_page().run()`` goes through.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+MARKER = "page_exception_expected"
+
+
+def page_crash_messages(at) -> list[str]:
+    """The exceptions a run recorded, as the first line of each message."""
+    return [str(getattr(e, "message", e)).splitlines()[0] if str(getattr(e, "message", e)) else repr(e)
+            for e in at.exception]
+
+
+@pytest.fixture(autouse=True)
+def fail_on_page_exception(request, monkeypatch):
+    if request.node.get_closest_marker(MARKER):
+        yield
+        return
+    from streamlit.testing.v1 import AppTest
+
+    original = AppTest._run
+
+    def checked_run(self, *args, **kwargs):
+        result = original(self, *args, **kwargs)
+        crashes = page_crash_messages(self)
+        if crashes:
+            raise AssertionError(f"the page raised an exception: {crashes}")
+        return result
+
+    monkeypatch.setattr(AppTest, "_run", checked_run)
+    yield

@@ -1,0 +1,26 @@
+"""The shared AppTest guard turns a page's recorded exception into a test failure."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+
+def _crashing_page():
+    import streamlit as st
+
+    st.write("before the crash")
+    raise RuntimeError("boom on the page")
+
+
+def test_a_crashed_page_fails_the_test():
+    at = AppTest.from_function(_crashing_page, default_timeout=30)
+    with pytest.raises(AssertionError, match="boom on the page"):
+        at.run()
+
+
+@pytest.mark.page_exception_expected
+def test_a_test_that_expects_the_crash_can_look_at_it():
+    at = AppTest.from_function(_crashing_page, default_timeout=30)
+    at.run()
+    assert "boom on the page" in at.exception[0].message
