@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 8501
 SIZES  ?= 2000,20000,100000
 
-.PHONY: run test lint bench quality demo venv dev chromium clean
+.PHONY: run test lint bench quality demo venv dev chromium postgres clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,14 +32,25 @@ chromium:
 	  fi; \
 	fi
 
+# The tests start their own PostgreSQL server in a temp dir from Debian's binaries; make test never skips them.
+postgres:
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null; then \
+	  if [ "$$(id -u)" = "0" ]; then \
+	    echo "Installing Debian postgresql for the operational-store and import tests..."; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	  else \
+	    echo "The tests need PostgreSQL's server binaries: run 'sudo apt-get install postgresql'." >&2; exit 1; \
+	  fi; \
+	fi
+
 demo: venv
 	$(BIN)/python cli.py demo --if-empty
 
 run: demo
 	$(BIN)/streamlit run app.py --server.address 127.0.0.1 --server.port $(PORT)
 
-test: dev chromium
-	$(BIN)/python -m pytest -q
+test: dev chromium postgres
+	CSAI_REQUIRE_POSTGRES=1 $(BIN)/python -m pytest -q
 
 lint: dev
 	$(BIN)/ruff check .
