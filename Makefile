@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 8501
 SIZES  ?= 2000,20000,100000
 
-.PHONY: run test lint bench quality demo venv dev chromium postgres clean
+.PHONY: run test lint bench quality demo venv dev chromium postgres node clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,13 +43,24 @@ postgres:
 	  fi; \
 	fi
 
+# The single sign-on tests run a real OpenID provider on Node (installed from npm by the tests).
+node:
+	@if ! command -v node >/dev/null || ! command -v npm >/dev/null; then \
+	  if [ "$$(id -u)" = "0" ]; then \
+	    echo "Installing Debian nodejs and npm for the single sign-on tests..."; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; \
+	  else \
+	    echo "The single sign-on tests need Node.js: run 'sudo apt-get install nodejs npm'." >&2; exit 1; \
+	  fi; \
+	fi
+
 demo: venv
 	$(BIN)/python cli.py demo --if-empty
 
 run: demo
 	$(BIN)/streamlit run app.py --server.address 127.0.0.1 --server.port $(PORT)
 
-test: dev chromium postgres
+test: dev chromium postgres node
 	CSAI_REQUIRE_POSTGRES=1 $(BIN)/python -m pytest -q
 
 lint: dev

@@ -41,15 +41,16 @@ class Server:
     Output goes to ``workspace/streamlit.log``. Call :meth:`stop`, or use it as a context manager.
     """
 
-    def __init__(self, workspace: str | os.PathLike, *, start_timeout: float = 60):
+    def __init__(self, workspace: str | os.PathLike, *, start_timeout: float = 60, port: int | None = None,
+                 env: dict | None = None, extra_args: tuple[str, ...] = ()):
         workspace = Path(workspace)
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "CSAI_WORKSPACE": str(workspace), "PYTHONPATH": str(ROOT)}
+        env = {**os.environ, "CSAI_WORKSPACE": str(workspace), "PYTHONPATH": str(ROOT), **(env or {})}
         self.log = open(workspace / "streamlit.log", "w")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.address", "127.0.0.1",
-             "--server.port", str(self.port), "--server.headless", "true"],
+             "--server.port", str(self.port), "--server.headless", "true", *extra_args],
             cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
         )
         deadline = time.time() + start_timeout

@@ -5,7 +5,9 @@ from __future__ import annotations
 import streamlit as st
 import streamlit_authenticator as stauth
 
+from components import sso
 from components.session import settings
+from data import sso as sso_store
 from data import users as user_store
 from data.access import Viewer
 from data.users import ROLE_LABELS, User
@@ -37,9 +39,14 @@ def require_login() -> User:
 
 
 def current_user() -> User | None:
-    """The logged-in, enabled user from the session, or None."""
+    """The logged-in, enabled user from the session (single sign-on first), or None."""
+    sso_user = sso.current_user()
+    if sso_user is not None:
+        return sso_user
     if not st.session_state.get("authentication_status"):
         return None
+    if sso.configured() and not sso_store.password_login_enabled(settings().auth_file):
+        return None  # local accounts are switched off: their old sessions and cookies end too
     user = user_store.get_user(settings().auth_file, st.session_state.get("username", ""))
     if user is None or user.disabled:
         for key in ("authentication_status", "username", "name"):
@@ -57,6 +64,11 @@ def _login_screen(auth: stauth.Authenticate, s) -> None:
     with mid:
         st.markdown("## Customer Success AI")
         st.caption("Churn risk you can trust, reasons you can read, playbooks whose effect is measured.")
+        if sso.configured():
+            sso.login_button()
+            if not sso_store.password_login_enabled(s.auth_file):
+                return
+            st.caption("or sign in with a local account:")
         try:
             auth.login(location="main", fields={"Form name": "Sign in", "Username": "Username",
                                                 "Password": "Password", "Login": "Sign in"}, key="login")
@@ -84,6 +96,10 @@ def _demo_logins() -> None:
 
 
 def logout_button() -> None:
+    if sso.current_identity() is not None:
+        if st.sidebar.button("Log out", key="sso_logout_button"):
+            sso.logout()
+        return
     auth = st.session_state.get("_authenticator")
     if auth is not None:
         auth.logout("Log out", location="sidebar", key="logout_button")

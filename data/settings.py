@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from data.errors import UserError
+from data.sso import SsoSettings, load_sso_settings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -39,6 +40,7 @@ class Settings:
     database_url: str
     max_upload_mb: int = 200
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
+    sso: SsoSettings = field(default_factory=SsoSettings)
 
     @property
     def warehouse_dir(self) -> Path:
@@ -140,8 +142,13 @@ def load_settings(workspace: str | os.PathLike | None = None, environ: dict | No
         tls=_bool(env, "CSAI_SMTP_TLS", False),
         sender=env.get("CSAI_SMTP_FROM") or "cs-platform@localhost",
     )
+    try:
+        sso = load_sso_settings(env)
+    except UserError as exc:
+        raise SettingsError(str(exc)) from None
     return Settings(
         workspace=ws,
+        sso=sso,
         database_url=url,
         max_upload_mb=_int(env, "CSAI_MAX_UPLOAD_MB", 200, 1, 100_000),
         smtp=smtp,

@@ -12,7 +12,7 @@ from datetime import datetime, time, timedelta
 import pandas as pd
 import streamlit as st
 
-from components import auth
+from components import auth, sso
 from components.session import settings, workspace
 from components.tables import csv_download
 from data import users as user_store
@@ -61,7 +61,7 @@ def _csm_or_none(text: str) -> str | None:
 if flash := st.session_state.pop("admin_flash", None):
     st.success(flash, icon=":material/check_circle:")
 
-users_tab, audit_tab, settings_tab = st.tabs(["Users and roles", "Audit log", "Settings"])
+users_tab, sso_tab, audit_tab, settings_tab = st.tabs(["Users and roles", "Single sign-on", "Audit log", "Settings"])
 
 # ------------------------------------------------------------------ users
 with users_tab:
@@ -177,6 +177,10 @@ with users_tab:
             _audited("user.disable" if disable_clicked else "user.enable", access_user)
             _flash(f"{access_user} is {verb}.")
             st.rerun()
+
+# ------------------------------------------------------------------ single sign-on
+with sso_tab:
+    sso.admin_panel(user.username)
 
 # ------------------------------------------------------------------ audit log
 with audit_tab:
