@@ -91,9 +91,9 @@ def blocked_reason(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> st
             return blocked_reason(embedded)
     if address in METADATA_ADDRESSES:
         return "a cloud metadata address"
-    for test, what in (("is_loopback", "a loopback address"), ("is_link_local", "a link-local address"),
-                       ("is_private", "a private address"), ("is_multicast", "a multicast address"),
-                       ("is_unspecified", "an unspecified address"), ("is_reserved", "a reserved address")):
+    for test, what in (("is_unspecified", "an unspecified address"), ("is_loopback", "a loopback address"),
+                       ("is_link_local", "a link-local address"), ("is_multicast", "a multicast address"),
+                       ("is_private", "a private address"), ("is_reserved", "a reserved address")):
         if getattr(address, test):
             return what
     if not address.is_global:
@@ -118,16 +118,21 @@ def checked_addresses(target: Target, allow_hosts: tuple[str, ...] | list[str]) 
 
     Names that do not resolve raise ``OSError`` (the caller decides whether that is final).
     """
-    name_refused = target.host in BLOCKED_NAMES or target.host.endswith(BLOCKED_SUFFIXES)
     if is_allowed_host(target, allow_hosts):
         return resolve(target)
-    if name_refused:
-        raise WebhookRefused(_refusal(target, target.host, "a local or internal name"))
-    addresses = resolve(target)
+    internal_name = target.host in BLOCKED_NAMES or target.host.endswith(BLOCKED_SUFFIXES)
+    try:
+        addresses = resolve(target)
+    except OSError:
+        if internal_name:
+            raise WebhookRefused(_refusal(target, target.host, "a local or internal name")) from None
+        raise
     for address in addresses:
         why = blocked_reason(ipaddress.ip_address(address.split("%")[0]))
         if why:
             raise WebhookRefused(_refusal(target, address, why))
+    if internal_name:
+        raise WebhookRefused(_refusal(target, target.host, "a local or internal name"))
     return addresses
 
 
