@@ -285,6 +285,32 @@ EDITABLE = ("name", "purpose", "driver_groups", "rule", "steps", "cooldown_days"
             "resources", "active")
 
 
+KEY_RE = re.compile(r"^[a-z0-9_]{1,80}$")
+
+
+def validate_definition(fields: dict, allow_hosts: tuple[str, ...] = ()) -> None:
+    """Check a whole definition (e.g. one YAML file) the way the form is checked, without storing it.
+
+    ``fields`` holds ``name`` and ``steps`` and any of :data:`EDITABLE` plus ``key``.
+    """
+    if not isinstance(fields, dict):
+        raise PlaybookError("A playbook must be a mapping of fields (name, steps, rule, ...).")
+    unknown = sorted(set(fields) - set(EDITABLE) - {"key"})
+    if unknown:
+        raise PlaybookError(f"{', '.join(map(str, unknown))} is not a playbook field; use key, "
+                            f"{', '.join(EDITABLE)}.")
+    for name in ("name", "steps"):
+        if name not in fields:
+            raise PlaybookError(f"'{name}' is missing; every playbook needs a name and steps.")
+    for name in ("name", "purpose"):
+        if fields.get(name) is not None and not isinstance(fields[name], str):
+            raise PlaybookError(f"'{name}' must be text.")
+    key = fields.get("key")
+    if key is not None and not (isinstance(key, str) and KEY_RE.match(key)):
+        raise PlaybookError("'key' must be 1 to 80 lower-case letters, digits or underscores.")
+    _validate_fields(fields, allow_hosts)
+
+
 # ------------------------------------------------------------------ CRUD
 def create_playbook(engine: sa.Engine, actor: str, *, name: str, steps: list[dict] | str, purpose: str = "",
                     driver_groups: list[str] | None = None, rule: dict | str | None = None, cooldown_days: int = 30,
