@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -65,3 +66,28 @@ class LocalServer(ThreadingHTTPServer):
     def stop(self) -> None:
         self.shutdown()
         self.server_close()
+
+
+class SmtpRecorder:
+    """An aiosmtpd server on 127.0.0.1 that keeps every message; optional STARTTLS with ``tls_context``."""
+
+    def __init__(self, tls_context=None):
+        from aiosmtpd.controller import Controller
+        from aiosmtpd.handlers import Message
+
+        messages: list = []
+
+        class Keep(Message):
+            def handle_message(self, message):
+                messages.append(message)
+
+        self.messages = messages
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        kwargs = {"tls_context": tls_context, "require_starttls": True} if tls_context else {}
+        self.controller = Controller(Keep(), hostname="127.0.0.1", port=self.port, **kwargs)
+        self.controller.start()
+
+    def stop(self) -> None:
+        self.controller.stop()
