@@ -16,6 +16,7 @@ from playbooks.store import playbooks as playbooks_table
 from playbooks.store import steps
 from tests.playbooks.helpers import build_workspace, open_ws
 from tests.security.outbound_servers import SECRET, LocalServer
+from tests.views.conftest import run_app, tiny_ws  # noqa: F401 - tiny_ws is a fixture used below
 
 
 @pytest.fixture()
@@ -165,3 +166,26 @@ def test_removing_a_host_from_the_allow_list_stops_delivery(tmp_path, secret_ser
     assert dispatch_due(strict.engine, strict.settings).failed == 1
     assert secret_server.requests == []
     assert "loopback" in list_outbox(ws.engine)["last_error"].iloc[0]
+
+
+# ---------------------------------------------------------------- the same check through the Playbooks page's form
+def _create_through_the_form(url: str):
+    at = run_app("manager", "views/playbooks.py")
+    at.text_input(key="new_name").input("Form hook")
+    at.text_area(key="new_steps").input(json.dumps([{"type": "webhook", "url": url, "body": {"a": "{{ account.id }}"}}]))
+    return next(b for b in at.button if b.label == "Create playbook").click().run()
+
+
+def test_the_form_refuses_a_webhook_to_loopback_and_writes_nothing(tiny_ws, secret_server, monkeypatch):  # noqa: F811
+    monkeypatch.delenv("CSAI_WEBHOOK_ALLOW_HOSTS", raising=False)
+    at = _create_through_the_form(secret_server.url)
+    assert not at.exception
+    assert any("loopback" in e.value and "CSAI_WEBHOOK_ALLOW_HOSTS" in e.value for e in at.error)
+    assert "Form hook" not in _playbook_names(tiny_ws.engine)
+
+
+def test_the_form_accepts_an_allow_listed_host(tiny_ws, secret_server, monkeypatch):  # noqa: F811
+    monkeypatch.setenv("CSAI_WEBHOOK_ALLOW_HOSTS", f"127.0.0.1:{secret_server.port}")
+    at = _create_through_the_form(secret_server.url)
+    assert not at.exception and not at.error
+    assert "Form hook" in _playbook_names(tiny_ws.engine)
