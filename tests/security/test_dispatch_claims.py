@@ -21,9 +21,9 @@ from playbooks.store import steps
 from tests.playbooks.helpers import build_workspace, open_ws
 from tests.security.outbound_servers import LocalServer
 
-STALE_SECONDS = 1.5
-RECEIVER_DELAY = 0.35
-N_STEPS = 16
+STALE_SECONDS = 2.5
+RECEIVER_DELAY = 0.4
+N_STEPS = 24
 
 
 def _open(ws_path: str):
