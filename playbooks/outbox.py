@@ -43,7 +43,7 @@ from data.settings import Settings
 from playbooks.definitions import PlaybookError
 from playbooks.runs import refresh_run_status
 from playbooks.store import alerts, runs, steps, tasks
-from playbooks.webhooks import WebhookRefused, post_json
+from playbooks.webhooks import WebhookRefused, origin, post_json
 
 log = logging.getLogger(__name__)
 
@@ -154,6 +154,7 @@ def post_webhook(settings: Settings, payload: dict, step_id: int) -> str:
     only the status is kept, never the reply's body.
     """
     url = payload["url"]
+    where = origin(url)  # never the path: it often carries the receiver's token
     timeout = float(payload.get("timeout", 10))
     try:
         reply = post_json(url, payload.get("body", {}), allow_hosts=settings.webhook_allow_hosts,
@@ -161,22 +162,22 @@ def post_webhook(settings: Settings, payload: dict, step_id: int) -> str:
     except WebhookRefused as exc:
         raise PermanentFailure(f"Refused: {exc}") from None
     except urllib3.exceptions.NewConnectionError:
-        raise TransientFailure(f"Could not connect to {url}.") from None
+        raise TransientFailure(f"Could not connect to {where}.") from None
     except urllib3.exceptions.TimeoutError:
-        raise TransientFailure(f"No answer from {url} within {timeout:g} s") from None
+        raise TransientFailure(f"No answer from {where} within {timeout:g} s") from None
     except urllib3.exceptions.SSLError:
-        raise TransientFailure(f"Could not verify the TLS certificate of {url}.") from None
+        raise TransientFailure(f"Could not verify the TLS certificate of {where}.") from None
     except urllib3.exceptions.HTTPError as exc:
-        raise TransientFailure(f"Could not reach {url}: {exc.__class__.__name__}") from None
+        raise TransientFailure(f"Could not reach {where}: {exc.__class__.__name__}") from None
     except (OSError, UnicodeError):
-        raise TransientFailure(f"Could not resolve the host of {url}; check the address.") from None
+        raise TransientFailure(f"Could not resolve the host of {where}; check the address.") from None
     if 200 <= reply.status < 300:
         return reply.text
     if 300 <= reply.status < 400:
-        raise PermanentFailure(f"{reply.text} from {url}: redirects are not followed; use the final address.")
+        raise PermanentFailure(f"{reply.text} from {where}: redirects are not followed; use the final address.")
     if reply.status == 429 or reply.status >= 500:
-        raise TransientFailure(f"{reply.text} from {url}")
-    raise PermanentFailure(f"{reply.text} from {url}")
+        raise TransientFailure(f"{reply.text} from {where}")
+    raise PermanentFailure(f"{reply.text} from {where}")
 
 
 # ------------------------------------------------------------------ dispatcher

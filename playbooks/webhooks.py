@@ -78,6 +78,15 @@ def parse_url(url: str) -> Target:
                   username=parts.username, password=parts.password)
 
 
+def origin(url: str) -> str:
+    """``scheme://host[:port]`` of a webhook URL, for messages: its path and query often hold a token."""
+    try:
+        target = parse_url(url)
+    except WebhookRefused:
+        return "the webhook URL"
+    return f"{target.scheme}://{target.host_header}"
+
+
 def is_allowed_host(target: Target, allow_hosts: tuple[str, ...] | list[str]) -> bool:
     """Whether ``CSAI_WEBHOOK_ALLOW_HOSTS`` lists the host (any port) or the host:port."""
     return target.host in allow_hosts or f"{target.host}:{target.port}" in allow_hosts

@@ -127,11 +127,12 @@ def test_error_reply_stores_the_status_and_standard_reason_only(tmp_path):
     try:
         ws = build_workspace(tmp_path / "ws", n=3, csai_webhook_allow_hosts="127.0.0.1")
         pb = create_playbook(ws.engine, "manager", name="Broken", allow_hosts=ws.settings.webhook_allow_hosts,
-                             steps=[{"type": "webhook", "url": server.url}])
+                             steps=[{"type": "webhook", "url": f"{server.url}/T0/B0/hook-token-123"}])
         trigger_manual(ws.engine, ws.warehouse, pb.id, "A0001", actor="maya")
         assert dispatch_due(ws.engine, ws.settings).retrying == 1
         row = list_outbox(ws.engine).iloc[0]
-        assert row["last_error"] == f"HTTP 500 Internal Server Error from {server.url}"
+        assert row["last_error"] == f"HTTP 500 Internal Server Error from http://127.0.0.1:{server.port}"
+        assert server.requests[0]["path"] == "/hook/T0/B0/hook-token-123"
         assert SECRET not in _stored_text(ws.engine)
     finally:
         server.stop()
