@@ -7,11 +7,19 @@ step stayed "sending" and the steps after it in the pass were never tried.
 from __future__ import annotations
 
 import json
+import re
+import tempfile
+from email.header import decode_header, make_header
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import given
+from hypothesis import settings as hyp_settings
+from hypothesis import strategies as st
 
+from data.settings import load_settings
 from playbooks import create_playbook, dispatch_due, list_outbox, trigger_manual
+from playbooks.outbox import send_email
 from playbooks.store import steps
 from tests.playbooks.helpers import build_workspace
 from tests.security.outbound_servers import LocalServer, SmtpRecorder
@@ -77,5 +85,33 @@ def test_an_unexpected_error_fails_only_that_step_and_the_pass_goes_on(tmp_path)
         assert (outbox.drop(index=first)["status"] == "delivered").all()
         assert sorted(json.loads(r["body"])["a"] for r in server.requests) == ["A0002", "A0003"]
         assert dispatch_due(ws.engine, ws.settings).claimed == 0, "nothing left in 'sending' or pending"
+    finally:
+        server.stop()
+
+
+_NAMES = st.text(alphabet=st.one_of(st.sampled_from("\r\n\v\f\x1c\x85\u2028:;<>=+-@\t\"' "),
+                                    st.characters(exclude_categories=("Cs",))), max_size=60)
+
+
+def test_random_account_names_never_break_a_mail_header():
+    """Names with CR/LF, formulas and markup: the subject arrives on one line, no header is injected."""
+    server = SmtpRecorder()
+    try:
+        settings = load_settings(environ={"CSAI_SMTP_HOST": "127.0.0.1", "CSAI_SMTP_PORT": str(server.port)},
+                                 workspace=tempfile.mkdtemp(prefix="hdr-"))
+
+        @hyp_settings(max_examples=40, deadline=None)
+        @given(_NAMES)
+        def check(name):
+            server.messages.clear()
+            send_email(settings, {"to": "ops@vendor.example", "subject": f"{name}\r\nBcc: x@evil.example",
+                                  "body": "b"})
+            (message,) = server.messages
+            assert message["Bcc"] is None and message["X-RcptTo"] == "ops@vendor.example"
+            unfolded = re.sub(r"\r?\n[ \t]", " ", str(message["Subject"]))  # RFC 5322 folding is not a break
+            assert "\r" not in unfolded and "\n" not in unfolded
+            assert str(make_header(decode_header(unfolded))).endswith("Bcc: x@evil.example")
+
+        check()
     finally:
         server.stop()
