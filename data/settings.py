@@ -30,6 +30,7 @@ class SmtpSettings:
     password: str | None = field(default=None, repr=False)
     tls: bool = False
     sender: str = "cs-platform@localhost"
+    ca_file: Path | None = None  # CA bundle that verifies the server's STARTTLS certificate (private CAs)
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ class Settings:
     max_upload_mb: int = 200
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
     sso: SsoSettings = field(default_factory=SsoSettings)
+    webhook_allow_hosts: tuple[str, ...] = ()  # host or host:port webhooks may reach on private addresses
 
     @property
     def warehouse_dir(self) -> Path:
@@ -99,6 +101,37 @@ def _bool(env: dict, name: str, default: bool) -> bool:
     raise SettingsError(f"{name}={raw!r} is not a yes/no value; use true or false.")
 
 
+def _ca_file(env: dict, name: str) -> Path | None:
+    raw = env.get(name)
+    if not raw:
+        return None
+    path = Path(raw).expanduser()
+    if not path.is_file():
+        raise SettingsError(f"{name}={raw} is not a file; point it at the PEM file of the CA that signed the "
+                            "mail server's certificate.")
+    return path
+
+
+def _allow_hosts(env: dict, name: str) -> tuple[str, ...]:
+    """``host[:port]`` entries, comma-separated, lower-cased; IPv6 hosts in brackets (``[fd00::1]:8080``)."""
+    out = []
+    for raw in (env.get(name) or "").split(","):
+        entry = raw.strip().lower()
+        if not entry:
+            continue
+        host, port = entry, None
+        if entry.startswith("["):
+            host, _, rest = entry[1:].partition("]")
+            port = rest[1:] if rest.startswith(":") else (None if not rest else "bad")
+        elif entry.count(":") == 1:
+            host, port = entry.split(":")
+        if not host or "/" in host or " " in host or (port is not None and not (port.isdigit() and 0 < int(port) < 65536)):
+            raise SettingsError(f"{name}: {raw.strip()!r} is not a host or host:port; list entries such as "
+                                "hooks.internal.example, 10.0.0.5:8080 or [fd00::5]:443, separated by commas.")
+        out.append(f"{host}:{port}" if port else host)
+    return tuple(dict.fromkeys(out))
+
+
 def load_settings(workspace: str | os.PathLike | None = None, environ: dict | None = None) -> Settings:
     """Read and validate settings.
 
@@ -141,6 +174,7 @@ def load_settings(workspace: str | os.PathLike | None = None, environ: dict | No
         password=env.get("CSAI_SMTP_PASSWORD") or None,
         tls=_bool(env, "CSAI_SMTP_TLS", False),
         sender=env.get("CSAI_SMTP_FROM") or "cs-platform@localhost",
+        ca_file=_ca_file(env, "CSAI_SMTP_CA_FILE"),
     )
     try:
         sso = load_sso_settings(env)
@@ -152,4 +186,5 @@ def load_settings(workspace: str | os.PathLike | None = None, environ: dict | No
         database_url=url,
         max_upload_mb=_int(env, "CSAI_MAX_UPLOAD_MB", 200, 1, 100_000),
         smtp=smtp,
+        webhook_allow_hosts=_allow_hosts(env, "CSAI_WEBHOOK_ALLOW_HOSTS"),
     )

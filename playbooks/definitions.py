@@ -7,7 +7,9 @@ A playbook's ``steps`` is a list of dicts, one per action, in order:
 * ``{"type": "email", "to": "champion"|"admin"|"executive"|"user"|"csm"|"name@host",
   "subject": T, "body": T, "requires_confirmation": bool}`` — contact roles are
   customer-facing and always wait for a person's confirmation; ``csm`` mails the CSM.
-* ``{"type": "webhook", "url": "https://...", "body": {JSON with T strings}, "timeout": 10}``
+* ``{"type": "webhook", "url": "https://...", "body": {JSON with T strings}, "timeout": 10}`` — the URL
+  must resolve to public addresses unless its host is in ``CSAI_WEBHOOK_ALLOW_HOSTS``
+  (``allow_hosts`` below; :mod:`playbooks.webhooks`).
 * ``{"type": "alert", "to": "csm"|"user:NAME"|"role:ROLE", "message": T}``
 
 ``T`` is a sandboxed Jinja2 template (:mod:`playbooks.templates`). A ``rule`` (or
@@ -29,6 +31,7 @@ from data.opstore import audit, now
 from playbooks.errors import PlaybookError
 from playbooks.store import playbooks as playbooks_table
 from playbooks.templates import check_json_templates, check_template
+from playbooks.webhooks import check_url
 
 STEP_TYPES = ("task", "email", "webhook", "alert")
 CONTACT_ROLES = ("champion", "admin", "executive", "user")
@@ -94,8 +97,11 @@ def _text(step: dict, name: str, where: str, *, required: bool = True, max_len: 
     return value
 
 
-def validate_step(step: dict, position: int) -> dict:
-    """Return a clean copy of one step, or raise :class:`PlaybookError` saying what to fix."""
+def validate_step(step: dict, position: int, allow_hosts: tuple[str, ...] = ()) -> dict:
+    """Return a clean copy of one step, or raise :class:`PlaybookError` saying what to fix.
+
+    ``allow_hosts`` is ``settings.webhook_allow_hosts``: hosts a webhook may call on a private address.
+    """
     where = f"Step {position + 1}"
     if not isinstance(step, dict):
         raise PlaybookError(f"{where}: each step must be an object with a 'type'.")
@@ -133,7 +139,7 @@ def validate_step(step: dict, position: int) -> dict:
         url = step.get("url")
         if not isinstance(url, str) or not URL_RE.match(url.strip()):
             raise PlaybookError(f"{where}: 'url' must start with http:// or https://.")
-        out["url"] = url.strip()
+        out["url"] = check_url(url, allow_hosts, f"{where} url")
         body = step.get("body", {})
         if isinstance(body, str):
             try:
@@ -160,7 +166,7 @@ def validate_step(step: dict, position: int) -> dict:
     return out
 
 
-def validate_steps(steps: list[dict] | str) -> list[dict]:
+def validate_steps(steps: list[dict] | str, allow_hosts: tuple[str, ...] = ()) -> list[dict]:
     """Validate a step list (or its JSON text); at least one step, at most 20."""
     if isinstance(steps, str):
         try:
@@ -171,7 +177,7 @@ def validate_steps(steps: list[dict] | str) -> list[dict]:
         raise PlaybookError("A playbook needs at least one step (task, email, webhook or alert).")
     if len(steps) > 20:
         raise PlaybookError("A playbook can have at most 20 steps; split it into two playbooks.")
-    return [validate_step(s, i) for i, s in enumerate(steps)]
+    return [validate_step(s, i, allow_hosts) for i, s in enumerate(steps)]
 
 
 def _prob(rule: dict, name: str) -> float | None:
@@ -233,7 +239,7 @@ def validate_rule(rule: dict | str | None) -> dict | None:
     return out
 
 
-def _validate_fields(fields: dict) -> dict:
+def _validate_fields(fields: dict, allow_hosts: tuple[str, ...] = ()) -> dict:
     out: dict[str, Any] = {}
     if "name" in fields:
         name = (fields["name"] or "").strip()
@@ -249,7 +255,7 @@ def _validate_fields(fields: dict) -> dict:
         rule = validate_rule(fields["rule"])
         out["rule"] = json.dumps(rule, sort_keys=True) if rule else None
     if "steps" in fields:
-        out["steps"] = json.dumps(validate_steps(fields["steps"]))
+        out["steps"] = json.dumps(validate_steps(fields["steps"], allow_hosts))
     for name, low, high in (("cooldown_days", 0, 3650), ("horizon_days", 7, 730)):
         if name in fields:
             v = fields[name]
@@ -279,17 +285,47 @@ EDITABLE = ("name", "purpose", "driver_groups", "rule", "steps", "cooldown_days"
             "resources", "active")
 
 
+KEY_RE = re.compile(r"^[a-z0-9_]{1,80}$")
+
+
+def validate_definition(fields: dict, allow_hosts: tuple[str, ...] = ()) -> None:
+    """Check a whole definition (e.g. one YAML file) the way the form is checked, without storing it.
+
+    ``fields`` holds ``name`` and ``steps`` and any of :data:`EDITABLE` plus ``key``.
+    """
+    if not isinstance(fields, dict):
+        raise PlaybookError("A playbook must be a mapping of fields (name, steps, rule, ...).")
+    unknown = sorted(set(fields) - set(EDITABLE) - {"key"})
+    if unknown:
+        raise PlaybookError(f"{', '.join(map(str, unknown))} is not a playbook field; use key, "
+                            f"{', '.join(EDITABLE)}.")
+    for name in ("name", "steps"):
+        if name not in fields:
+            raise PlaybookError(f"'{name}' is missing; every playbook needs a name and steps.")
+    for name in ("name", "purpose"):
+        if fields.get(name) is not None and not isinstance(fields[name], str):
+            raise PlaybookError(f"'{name}' must be text.")
+    key = fields.get("key")
+    if key is not None and not (isinstance(key, str) and KEY_RE.match(key)):
+        raise PlaybookError("'key' must be 1 to 80 lower-case letters, digits or underscores.")
+    _validate_fields(fields, allow_hosts)
+
+
 # ------------------------------------------------------------------ CRUD
 def create_playbook(engine: sa.Engine, actor: str, *, name: str, steps: list[dict] | str, purpose: str = "",
                     driver_groups: list[str] | None = None, rule: dict | str | None = None, cooldown_days: int = 30,
                     holdout_pct: float = 20.0, horizon_days: int = 90, resources: list[str] | None = None,
-                    active: bool = True, key: str | None = None, starter: bool = False) -> Playbook:
-    """Validate and store a new playbook; a duplicate name raises :class:`PlaybookError`. Audited."""
+                    active: bool = True, key: str | None = None, starter: bool = False,
+                    allow_hosts: tuple[str, ...] = ()) -> Playbook:
+    """Validate and store a new playbook; a duplicate name raises :class:`PlaybookError`. Audited.
+
+    Pass ``allow_hosts=settings.webhook_allow_hosts`` so webhooks to listed internal hosts are accepted.
+    """
     values = _validate_fields({
         "name": name, "purpose": purpose, "driver_groups": driver_groups or [], "rule": rule, "steps": steps,
         "cooldown_days": cooldown_days, "holdout_pct": holdout_pct, "horizon_days": horizon_days,
         "resources": resources or [], "active": active,
-    })
+    }, allow_hosts)
     ts = now()
     values.update(key=key or _slug(values["name"]), starter=starter, created_at=ts, created_by=actor,
                   updated_at=ts, updated_by=actor)
@@ -302,13 +338,17 @@ def create_playbook(engine: sa.Engine, actor: str, *, name: str, steps: list[dic
     return get_playbook(engine, pid)
 
 
-def update_playbook(engine: sa.Engine, playbook_id: int, actor: str, **changes: Any) -> Playbook:
-    """Change some fields (any of :data:`EDITABLE`); runs already started keep their steps. Audited."""
+def update_playbook(engine: sa.Engine, playbook_id: int, actor: str, *, allow_hosts: tuple[str, ...] = (),
+                    **changes: Any) -> Playbook:
+    """Change some fields (any of :data:`EDITABLE`); runs already started keep their steps. Audited.
+
+    ``allow_hosts`` as for :func:`create_playbook`.
+    """
     unknown = sorted(set(changes) - set(EDITABLE))
     if unknown:
         raise PlaybookError(f"{', '.join(unknown)} cannot be edited.")
     get_playbook(engine, playbook_id)
-    values = _validate_fields(changes)
+    values = _validate_fields(changes, allow_hosts)
     values.update(updated_at=now(), updated_by=actor)
     try:
         with engine.begin() as conn:

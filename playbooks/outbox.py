@@ -8,23 +8,34 @@ sent once a host is set). ``skipped`` (holdout) and ``cancelled`` are final.
 
 A dispatcher claims a row with one conditional ``UPDATE ... WHERE id = ? AND status IN
 (...)``; only the process whose update changed the row sends it, so concurrent
-dispatchers never send a step twice. A row left in ``sending`` by a dispatcher that
-died is never re-sent automatically: after :data:`STALE_AFTER` it turns ``failed`` with
-an "outcome unknown" message, and a person decides whether to retry.
+dispatchers never send a step twice. Each claim is stamped with the time it is made
+(``claimed_at``), not the time its pass started, so a long pass never looks stale to a
+second dispatcher. A row left in ``sending`` by a dispatcher that died is never re-sent
+automatically: after :data:`STALE_AFTER` it turns ``failed`` with an "outcome unknown"
+message, and a person decides whether to retry. Any unexpected error while delivering
+one step is recorded as that step's failure; the pass goes on with the next step.
+
+Webhooks go only to public addresses (or hosts in ``CSAI_WEBHOOK_ALLOW_HOSTS``), without
+following redirects, with an ``Idempotency-Key`` header (the step id); only the status is
+kept, never the reply's body (:mod:`playbooks.webhooks`). Delivery is at-least-once from
+the receiver's point of view: a retry after a timeout may repeat a request that arrived.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import re
 import smtplib
+import ssl
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 
 import pandas as pd
-import requests
 import sqlalchemy as sa
+import urllib3
 
 from data.access import Viewer
 from data.opstore import audit, now
@@ -32,6 +43,9 @@ from data.settings import Settings
 from playbooks.definitions import PlaybookError
 from playbooks.runs import refresh_run_status
 from playbooks.store import alerts, runs, steps, tasks
+from playbooks.webhooks import WebhookRefused, origin, post_json
+
+log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
 BACKOFF_BASE_SECONDS = 60
@@ -84,22 +98,36 @@ def _csm_email(settings: Settings, csm: str | None) -> str | None:
     return None
 
 
+def header_value(value: object) -> str:
+    """One line for a mail header: CR, LF and other line breaks (e.g. from an imported name) become spaces."""
+    return re.sub(r"\s*[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]+\s*", " ", str(value or "")).strip()
+
+
+def smtp_tls_context(settings: Settings) -> ssl.SSLContext:
+    """A verifying TLS context for STARTTLS: the system CAs, or ``CSAI_SMTP_CA_FILE`` for a private CA."""
+    ca_file = settings.smtp.ca_file
+    return ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
+
+
 def send_email(settings: Settings, payload: dict) -> str:
-    """Send one email over SMTP; returns a one-line result. Raises Permanent/TransientFailure."""
+    """Send one email over SMTP; returns a one-line result. Raises Permanent/TransientFailure.
+
+    With ``CSAI_SMTP_TLS``, STARTTLS verifies the server's certificate and host name.
+    """
     smtp = settings.smtp
-    to = payload.get("to") or _csm_email(settings, payload.get("to_csm"))
+    to = header_value(payload.get("to") or _csm_email(settings, payload.get("to_csm")))
     if not to:
         who = f"CSM {payload['to_csm']}" if payload.get("to_csm") else "the recipient"
         raise PermanentFailure(f"No email address for {who}; add one (Admin → users or the contacts data), then retry.")
     msg = EmailMessage()
-    msg["From"] = smtp.sender
+    msg["From"] = header_value(smtp.sender)
     msg["To"] = to
-    msg["Subject"] = payload.get("subject", "")
+    msg["Subject"] = header_value(payload.get("subject", ""))
     msg.set_content(payload.get("body", ""))
     try:
         with smtplib.SMTP(smtp.host, smtp.port, timeout=30) as client:
             if smtp.tls:
-                client.starttls()
+                client.starttls(context=smtp_tls_context(settings))
             if smtp.user:
                 client.login(smtp.user, smtp.password or "")
             refused = client.send_message(msg)
@@ -107,6 +135,11 @@ def send_email(settings: Settings, payload: dict) -> str:
         raise PermanentFailure(f"The mail server refused {to}: {exc.recipients}") from None
     except smtplib.SMTPAuthenticationError as exc:
         raise TransientFailure(f"SMTP login failed ({exc.smtp_code}); check CSAI_SMTP_USER / CSAI_SMTP_PASSWORD.") from None
+    except ssl.SSLCertVerificationError as exc:
+        raise PermanentFailure(
+            f"The certificate of mail server {smtp.host}:{smtp.port} could not be verified "
+            f"({exc.verify_message or exc.reason}); if it is signed by a private CA, set CSAI_SMTP_CA_FILE to "
+            "that CA's PEM file, then retry.") from None
     except (smtplib.SMTPException, OSError) as exc:
         raise TransientFailure(f"SMTP {smtp.host}:{smtp.port} failed: {exc}") from None
     if refused:
@@ -114,20 +147,37 @@ def send_email(settings: Settings, payload: dict) -> str:
     return f"sent to {to} via {smtp.host}:{smtp.port}"
 
 
-def post_webhook(payload: dict) -> str:
-    """POST the JSON body; 2xx is delivered, 429/5xx/network errors retry, other 4xx fail."""
+def post_webhook(settings: Settings, payload: dict, step_id: int) -> str:
+    """POST the JSON body; 2xx is delivered, 429/5xx/network errors retry, 3xx and other 4xx fail.
+
+    The target is checked again here (public addresses or ``CSAI_WEBHOOK_ALLOW_HOSTS``);
+    only the status is kept, never the reply's body.
+    """
+    url = payload["url"]
+    where = origin(url)  # never the path: it often carries the receiver's token
+    timeout = float(payload.get("timeout", 10))
     try:
-        resp = requests.post(payload["url"], json=payload.get("body", {}), timeout=float(payload.get("timeout", 10)))
-    except requests.Timeout:
-        raise TransientFailure(f"No answer from {payload['url']} within {payload.get('timeout', 10)} s") from None
-    except requests.RequestException as exc:
-        raise TransientFailure(f"Could not reach {payload['url']}: {exc.__class__.__name__}") from None
-    snippet = resp.text[:200].replace("\n", " ")
-    if 200 <= resp.status_code < 300:
-        return f"HTTP {resp.status_code} {snippet}".strip()
-    if resp.status_code == 429 or resp.status_code >= 500:
-        raise TransientFailure(f"HTTP {resp.status_code} from {payload['url']}: {snippet}")
-    raise PermanentFailure(f"HTTP {resp.status_code} from {payload['url']}: {snippet}")
+        reply = post_json(url, payload.get("body", {}), allow_hosts=settings.webhook_allow_hosts,
+                          timeout=timeout, idempotency_key=str(step_id))
+    except WebhookRefused as exc:
+        raise PermanentFailure(f"Refused: {exc}") from None
+    except urllib3.exceptions.NewConnectionError:
+        raise TransientFailure(f"Could not connect to {where}.") from None
+    except urllib3.exceptions.TimeoutError:
+        raise TransientFailure(f"No answer from {where} within {timeout:g} s") from None
+    except urllib3.exceptions.SSLError:
+        raise TransientFailure(f"Could not verify the TLS certificate of {where}.") from None
+    except urllib3.exceptions.HTTPError as exc:
+        raise TransientFailure(f"Could not reach {where}: {exc.__class__.__name__}") from None
+    except (OSError, UnicodeError):
+        raise TransientFailure(f"Could not resolve the host of {where}; check the address.") from None
+    if 200 <= reply.status < 300:
+        return reply.text
+    if 300 <= reply.status < 400:
+        raise PermanentFailure(f"{reply.text} from {where}: redirects are not followed; use the final address.")
+    if reply.status == 429 or reply.status >= 500:
+        raise TransientFailure(f"{reply.text} from {where}")
+    raise PermanentFailure(f"{reply.text} from {where}")
 
 
 # ------------------------------------------------------------------ dispatcher
@@ -178,11 +228,21 @@ def dispatch_due(engine: sa.Engine, settings: Settings, *, at: datetime | None =
         token = uuid.uuid4().hex
         with engine.begin() as conn:
             res = conn.execute(steps.update().where(steps.c.id == step_id, steps.c.status.in_(statuses), due).values(
-                status="sending", claim_token=token, claimed_at=at, attempts=steps.c.attempts + 1, updated_at=at))
+                status="sending", claim_token=token, claimed_at=now(), attempts=steps.c.attempts + 1, updated_at=at))
         if res.rowcount != 1:
             continue  # another dispatcher has it
         report.claimed += 1
-        _deliver(engine, settings, step_id, token, at, report, actor)
+        try:
+            _deliver(engine, settings, step_id, token, at, report, actor)
+        except Exception as exc:  # noqa: BLE001 - one broken step must not stop the pass or stay "sending"
+            log.exception("delivering step %s failed unexpectedly", step_id)
+            message = f"Unexpected error while delivering ({exc.__class__.__name__}: {str(exc)[:200]}); " \
+                      "fix the step or its data, then retry."
+            with engine.connect() as conn:
+                run_id = conn.execute(sa.select(steps.c.run_id).where(steps.c.id == step_id)).scalar_one()
+            _record(engine, step_id, token, at, "failed", error=message, actor=actor, run_id=run_id)
+            report.failed += 1
+            report.errors.append(f"step {step_id}: {message}")
     return report
 
 
@@ -197,7 +257,7 @@ def _deliver(engine: sa.Engine, settings: Settings, step_id: int, token: str, at
         if row.kind == "email":
             result = send_email(settings, payload)
         elif row.kind == "webhook":
-            result = post_webhook(payload)
+            result = post_webhook(settings, payload, step_id)
         elif row.kind in ("task", "alert"):
             if row.kind == "task" and not payload.get("assignee"):
                 raise PermanentFailure("Nobody to assign the task to; set the account's CSM or an assignee.")

@@ -186,7 +186,8 @@ def library_tab() -> None:
                         values = playbook_fields(f"edit_{chosen.id}", chosen)
                         save = st.form_submit_button("Save changes", type="primary")
                     if save:
-                        _act(lambda: pb.update_playbook(ws.engine, chosen.id, user.username, **values),
+                        _act(lambda: pb.update_playbook(ws.engine, chosen.id, user.username,
+                                                        allow_hosts=ws.settings.webhook_allow_hosts, **values),
                              f"Saved {values['name']!r}. Runs already started keep their steps.")
                 if chosen.active:
                     if st.button("Deactivate", key=f"deactivate_{chosen.id}", icon=":material/pause_circle:",
@@ -201,7 +202,9 @@ def library_tab() -> None:
                 values = playbook_fields("new", None)
                 create = st.form_submit_button("Create playbook", type="primary")
             if create:
-                _act(lambda: pb.create_playbook(ws.engine, user.username, **values), f"Created {values['name']!r}.")
+                _act(lambda: pb.create_playbook(ws.engine, user.username,
+                                                allow_hosts=ws.settings.webhook_allow_hosts, **values),
+                     f"Created {values['name']!r}.")
 
 
 # --------------------------------------------------------------------------- runs and steps

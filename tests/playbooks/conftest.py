@@ -9,8 +9,8 @@ from tests.playbooks.helpers import RecordingServer, build_workspace, free_port
 
 @pytest.fixture()
 def ws(tmp_path):
-    """20 scored high-risk accounts (Usage top driver), no SMTP configured."""
-    return build_workspace(tmp_path / "ws", n=20)
+    """20 scored high-risk accounts (Usage top driver), no SMTP configured; webhooks may reach 127.0.0.1."""
+    return build_workspace(tmp_path / "ws", n=20, csai_webhook_allow_hosts="127.0.0.1")
 
 
 @pytest.fixture()

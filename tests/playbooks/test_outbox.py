@@ -69,7 +69,7 @@ def test_without_smtp_host_email_is_held_then_sent_once_configured(tmp_path, smt
 
 
 def test_webhook_is_posted_to_a_real_http_server(ws, http_server):
-    pb = create_playbook(ws.engine, "manager", name="Slack", steps=[
+    pb = create_playbook(ws.engine, "manager", name="Slack", allow_hosts=ws.settings.webhook_allow_hosts, steps=[
         {"type": "webhook", "url": http_server.url, "timeout": 5,
          "body": {"text": "{{ account.name }} is {{ score.risk_band }} risk", "account": "{{ account.id }}"}},
         {"type": "alert", "to": "role:manager", "message": "{{ account.name }} started"}])
@@ -84,7 +84,7 @@ def test_webhook_is_posted_to_a_real_http_server(ws, http_server):
 
 
 def test_webhook_retried_with_backoff_after_a_500(ws, flaky_server):
-    pb = create_playbook(ws.engine, "manager", name="CRM", steps=[
+    pb = create_playbook(ws.engine, "manager", name="CRM", allow_hosts=ws.settings.webhook_allow_hosts, steps=[
         {"type": "webhook", "url": flaky_server.url, "body": {"account": "{{ account.id }}"}}])
     trigger_manual(ws.engine, ws.warehouse, pb.id, "A0004", actor="maya")
     t0 = now()
@@ -104,7 +104,8 @@ def test_webhook_retried_with_backoff_after_a_500(ws, flaky_server):
 def test_permanent_failure_is_visible_and_can_be_retried(ws):
     server = RecordingServer(fail_first=1, fail_status=404)
     try:
-        pb = create_playbook(ws.engine, "manager", name="Hook", steps=[{"type": "webhook", "url": server.url}])
+        pb = create_playbook(ws.engine, "manager", name="Hook", allow_hosts=ws.settings.webhook_allow_hosts,
+                             steps=[{"type": "webhook", "url": server.url}])
         trigger_manual(ws.engine, ws.warehouse, pb.id, "A0005", actor="maya")
         assert dispatch_due(ws.engine, ws.settings).failed == 1
         failed = list_outbox(ws.engine, status="failed")
@@ -122,8 +123,8 @@ def test_permanent_failure_is_visible_and_can_be_retried(ws):
 
 
 def test_concurrent_dispatchers_never_send_a_step_twice(tmp_path, http_server):
-    ws = build_workspace(tmp_path / "ws", n=40)
-    pb = create_playbook(ws.engine, "manager", name="Hook", steps=[
+    ws = build_workspace(tmp_path / "ws", n=40, csai_webhook_allow_hosts="127.0.0.1")
+    pb = create_playbook(ws.engine, "manager", name="Hook", allow_hosts=ws.settings.webhook_allow_hosts, steps=[
         {"type": "webhook", "url": http_server.url, "body": {"a": "{{ account.id }}"}}])
     assert len(trigger_bulk(ws.engine, ws.warehouse, pb.id, [f"A{i:04d}" for i in range(1, 41)],
                             actor="maya").created) == 40
@@ -144,7 +145,8 @@ def test_concurrent_dispatchers_never_send_a_step_twice(tmp_path, http_server):
 
 
 def test_step_left_sending_by_a_dead_dispatcher_is_failed_not_resent(ws, http_server):
-    pb = create_playbook(ws.engine, "manager", name="Hook", steps=[{"type": "webhook", "url": http_server.url}])
+    pb = create_playbook(ws.engine, "manager", name="Hook", allow_hosts=ws.settings.webhook_allow_hosts,
+                         steps=[{"type": "webhook", "url": http_server.url}])
     trigger_manual(ws.engine, ws.warehouse, pb.id, "A0006", actor="maya")
     with ws.engine.begin() as conn:
         conn.execute(steps.update().values(status="sending", claimed_at=now() - timedelta(hours=1), attempts=1))
