@@ -105,6 +105,16 @@ class Warehouse:
             con.close()
 
     # ----------------------------------------------------------------- writers
+    def lock(self, layer: str) -> contextlib.AbstractContextManager[None]:
+        """Hold ``layer``'s writer lock (across processes) for a block; :meth:`writer` inside it does not wait.
+
+        For a check-then-write that must see no other writer in between, such as an
+        import's key validation and its write. Re-entrant within one thread.
+        """
+        if layer not in LAYERS:
+            raise ValueError(f"unknown warehouse layer {layer!r}")
+        return _layer_lock(self.root / f".{layer}.lock")
+
     @contextlib.contextmanager
     def writer(self, layer: str, *, fresh: bool = False,
                con: duckdb.DuckDBPyConnection | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -256,19 +266,27 @@ def _expose_empty_raw(con: duckdb.DuckDBPyConnection, temp: bool = False) -> Non
 
 _thread_locks: dict[str, threading.Lock] = {}
 _thread_locks_guard = threading.Lock()
+_held = threading.local()  # paths this thread holds, so a nested _layer_lock does not wait for itself
 
 
 @contextlib.contextmanager
 def _layer_lock(path: Path) -> Iterator[None]:
-    """Exclusive lock across processes (flock) and across threads of this process."""
+    """Exclusive lock across processes (flock) and across threads of this process; re-entrant per thread."""
+    held: set[str] = _held.__dict__.setdefault("paths", set())
+    key = str(path)
+    if key in held:
+        yield
+        return
     with _thread_locks_guard:
-        tlock = _thread_locks.setdefault(str(path), threading.Lock())
+        tlock = _thread_locks.setdefault(key, threading.Lock())
     with tlock:
         with open(path, "a+") as fh:
             fcntl.flock(fh, fcntl.LOCK_EX)
+            held.add(key)
             try:
                 yield
             finally:
+                held.discard(key)
                 fcntl.flock(fh, fcntl.LOCK_UN)
 
 
