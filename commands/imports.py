@@ -75,7 +75,7 @@ def _source(args: argparse.Namespace) -> Source:
         if not (src.query or src.table):
             raise UserError("SOURCE is a database URL: add --query 'SELECT ...' or --from-table NAME.")
     elif args.query or args.from_table:
-        raise UserError("--query and --from-table need SOURCE to be a database URL such as sqlite:///crm.db.")
+        raise UserError("--query and --from-table need SOURCE to be a database URL such as postgresql://user@host/crm.")
     return src
 
 

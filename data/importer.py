@@ -287,7 +287,7 @@ class _Stager:
         missing = [c for c in (lk.key, lk.value) if c not in lk_cols]
         if missing:
             report.add(Problem("unknown_column", "error", len(missing),
-                               f"lookup file {path} has no column(s) {', '.join(map(repr, missing))}; "
+                               f"lookup file {lk.file} has no column(s) {', '.join(map(repr, missing))}; "
                                f"its columns are: {', '.join(lk_cols)}", table))
             return None
         name = self._name("lookup")
@@ -298,7 +298,7 @@ class _Stager:
         dup = self.con.execute(f"SELECT k FROM {_q(name)} GROUP BY k HAVING count(*) > 1 LIMIT {EXAMPLES}").fetchall()
         if dup:
             report.add(Problem("lookup_duplicate_key", "error", len(dup),
-                               f"lookup file {path} gives several {lk.value!r} values for the same {lk.key!r}",
+                               f"lookup file {lk.file} gives several {lk.value!r} values for the same {lk.key!r}",
                                table, lk.column, [{"row": None, lk.key: d[0]} for d in dup]))
             return None
         return name, alias

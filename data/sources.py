@@ -51,6 +51,38 @@ def is_database_url(text: str) -> bool:
     return bool(re.match(r"^[a-zA-Z][a-zA-Z0-9+_.-]*://", str(text)))
 
 
+SERVER_DIALECTS = ("postgresql", "mysql", "mariadb", "mssql", "oracle", "snowflake")
+
+
+def check_database_url(url: str) -> None:
+    """Refuse database URLs that would make the server read its own files; raise UserError.
+
+    Only the server databases of :data:`SERVER_DIALECTS` are allowed (any driver), so a
+    file database such as SQLite or DuckDB (the workspace's operational store, its audit
+    log, the warehouse) can never be opened through an import. The host and the URL's
+    query parameters may not name a file or folder either (``sslkey=``,
+    ``read_default_file=``, a Unix socket folder): connect over the network.
+    """
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        raise UserError(f"{mask_url(url)} is not a database URL; write it as "
+                        "dialect+driver://user:password@host:port/database.") from None
+    dialect = parsed.get_backend_name()
+    if dialect not in SERVER_DIALECTS:
+        raise UserError(f"Database imports read from a database server ({', '.join(SERVER_DIALECTS)}); "
+                        f"{dialect!r} is not one. To import a file, upload it or pass its path instead.")
+    for name, value in [("host", parsed.host), *((k, v) for k, vs in parsed.query.items()
+                                                  for v in ((vs,) if isinstance(vs, str) else vs))]:
+        text = str(value or "")
+        if text.startswith(("/", "~", ".", "\\")) or "/" in text or "\\" in text or re.match(r"^[A-Za-z]:", text):
+            raise UserError(f"The database URL's {name!r} names a file or folder on this server, which imports "
+                            "may not read; connect to the database over the network (host:port).")
+
+
 def mask_url(url: str) -> str:
     """The URL with its password replaced by ``***`` (safe to print or log)."""
     try:
@@ -296,6 +328,7 @@ class Source:
         import sqlalchemy as sa
 
         url = str(self.url)
+        check_database_url(url)
         if bool(self.query) == bool(self.table):
             raise UserError("For a database source give either a query (--query) or a table (--from-table), not both.")
         try:

@@ -154,7 +154,9 @@ def _load_mapping_file() -> None:
     if uploaded is None:
         return
     try:
-        mapping = Mapping.from_yaml(uploaded.getvalue().decode("utf-8", errors="replace"))
+        # lookup files named in the mapping are read only from this workspace's upload folder
+        mapping = Mapping.from_yaml(uploaded.getvalue().decode("utf-8", errors="replace"),
+                                    base_dir=ws.settings.uploads_dir)
     except UserError as exc:
         state["data_mapping_error"] = f"{uploaded.name}: {exc}"
         return

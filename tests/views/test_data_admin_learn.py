@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pandas as pd
@@ -10,6 +9,7 @@ import pytest
 
 from data import users as user_store
 from data.opstore import read_audit
+from tests.data.test_import_db import postgres_url  # noqa: F401 - a session fixture
 from tests.views.conftest import run_app
 
 SHIPPED_BILLING = Path(__file__).resolve().parents[2] / "content" / "learn" / "billing.md"
@@ -183,16 +183,20 @@ def test_flat_table_with_churn_label(tiny_ws):
     assert labels == {"1": 1, "2": 0, "3": 0}
 
 
-def test_database_source_reads_a_table(tiny_ws, tmp_path):
-    db = tmp_path / "crm.db"
-    with sqlite3.connect(db) as con:
-        con.execute("CREATE TABLE customers (account_id TEXT, name TEXT)")
-        con.execute("INSERT INTO customers VALUES ('D1', 'Delta'), ('D2', 'Echo')")
+def test_database_source_reads_a_table(tiny_ws, postgres_url):  # noqa: F811 - the imported fixture
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(postgres_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("DROP TABLE IF EXISTS page_customers"))
+        conn.execute(sa.text("CREATE TABLE page_customers (account_id TEXT, name TEXT)"))
+        conn.execute(sa.text("INSERT INTO page_customers VALUES ('D1', 'Delta'), ('D2', 'Echo')"))
+    engine.dispose()
     at = run_app("admin", page=DATA)
     at.segmented_control(key="data_source_kind").set_value("Connect to a database")
     at.run()
-    at.text_input(key="data_db_url").input(f"sqlite:///{db}")
-    at.text_input(key="data_db_table").input("customers")
+    at.text_input(key="data_db_url").input(postgres_url)
+    at.text_input(key="data_db_table").input("page_customers")
     button(at, "Connect and preview").click()
     at.run()
     assert not at.exception
