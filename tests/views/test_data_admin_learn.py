@@ -86,9 +86,10 @@ def test_data_page_imports_a_good_csv_end_to_end(tiny_ws):
     assert mapped["segment"] == "Tier"
     assert at.button(key="data_import").disabled  # nothing validated yet
 
+    at.checkbox(key="data_allow_orphans_0").check()  # the tiny company's events refer to accounts not in the file
     button(at, "Validate").click()
     at.run()
-    assert "Validation passed: 2 rows" in texts(at)
+    assert "Validation passed with 1 warning(s): 2 rows" in texts(at)
     assert at.get("download_button")  # the mapping can be saved as YAML
     assert not at.button(key="data_import").disabled
     at.button(key="data_import").click()
@@ -161,6 +162,7 @@ def test_saved_mapping_is_loaded_into_the_form(tiny_ws):
     assert not at.exception
     mapped = {s.label: s.value for s in at.selectbox if s.key and s.key.startswith("map_accounts_")}
     assert (mapped["account_id *"], mapped["name"], mapped["plan"]) == ("Kunde", "Firma", "Paket")
+    at.checkbox(key="data_allow_orphans_1").check()  # K1 replaces the tiny company's accounts
     button(at, "Validate").click()
     at.run()
     assert "Validation passed" in texts(at)
