@@ -5,6 +5,12 @@ table of a DuckDB connection (the import's private staging database) through Duc
 own readers (CSV, Parquet) or a DataFrame hand-over (Excel, databases). Nothing is
 read row by row in Python.
 
+A CSV file is first checked as RFC 4180 CSV by :func:`check_csv_structure`: a malformed
+file (unterminated quote, ragged row, NUL byte, mixed line ends, a BOM past the start) is
+refused with its line number, and DuckDB then reads it with that delimiter and ``"``
+quotes, so quoted fields never keep their quotes. Database URLs must name a server
+database (:func:`check_database_url`), never a file on this machine.
+
 CSV columns are loaded as text (``all_varchar``) so identifiers like ``007`` keep their
 leading zeros; the mapping step casts them to the canonical types and counts what does
 not parse. Every loaded table gets a ``__row`` column: the 1-based data row number
@@ -368,9 +374,7 @@ def _make_read_only(conn) -> None:
     import sqlalchemy as sa
 
     name = conn.dialect.name
-    if name == "sqlite":
-        conn.exec_driver_sql("PRAGMA query_only = ON")
-    elif name in {"postgresql", "mysql", "mariadb"}:
+    if name in {"postgresql", "mysql", "mariadb"}:
         conn.execute(sa.text("SET TRANSACTION READ ONLY"))
 
 
