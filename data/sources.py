@@ -471,6 +471,10 @@ def check_csv_structure(path: Path, encoding: str, delimiter: str | None, *, ski
         except csv.Error as exc:
             if scan.in_error is not None:
                 raise scan.in_error from None
+            if "field larger than field limit" in str(exc):
+                raise UserError(f"{label}, line {start}: a field in the row that starts on this line is longer than "
+                                f"{csv.field_size_limit():,} characters, most likely a quote that is never closed "
+                                "(unterminated quote). Close the quote or remove it, then export again.") from None
             if "unexpected end of data" in str(exc) or scan.at_end:
                 raise UserError(f"{label}, line {start}: a quoted field in the row that starts on this line is "
                                 "never closed (unterminated quote), so the rest of the file would be read as one "

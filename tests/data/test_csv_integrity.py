@@ -59,6 +59,10 @@ BAD_FILES = {
     # the quote swallows the rest of the file: the old message was "'account_id' is not mapped"
     "unterminated_mid_file": (b'account_id,name\n"A1",Acme\nA2,"Beta, Inc"\n"A3,Gamma\nA4,Delta\nA5,Eps\n',
                               ["line 4", "unterminated quote"]),
+    # in a large file the open quote is noticed long before the end of the file
+    "unterminated_in_large_file": (b'account_id,name\nA1,Acme\n"A2,Beta\n'
+                                   + b"".join(b"A%d,Company %d\n" % (i, i) for i in range(3, 20_000)),
+                                   ["line 3", "unterminated quote"]),
     "stray_after_quote": (b'account_id,name\nA1,"Acme"x\nA2,Beta\n', ["line 2", "malformed quoting"]),
     "too_many_fields": (b"account_id,name\nA1,Acme\nA2,Beta,extra\nA3,Gamma\n",
                         ["line 3", "3 field(s) where line 1 has 2", "ragged row"]),
