@@ -27,7 +27,9 @@ and scrubs the password from driver errors.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
+import errno
 import os
 import re
 import tempfile
@@ -600,6 +602,13 @@ def _transcode(path: Path, encoding: str, label: str) -> str:
     except UnicodeError:
         os.unlink(tmp)
         raise UserError(f"{label} is not valid {encoding} text; pass the right --encoding.") from None
+    except BaseException as exc:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)  # never leave a partial copy of customer data in the temp folder
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise UserError(f"disk full while writing a UTF-8 copy of {label} to the temp folder "
+                            f"({tempfile.gettempdir()}); free some space or set TMPDIR, then try again.") from None
+        raise
     return tmp
 
 

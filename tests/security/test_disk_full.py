@@ -88,3 +88,41 @@ def test_disk_full_exits_2_with_one_line_and_leaves_no_partial_file(ws, where, m
     code, out, err = run_cli(capsys, ws, "accounts", str(ws.parent / "more.csv"), "--mode", "append")
     assert code == 0, err  # with space again, the same import goes through
     assert len(content(ws)) == len(before) + 1
+
+
+def test_disk_full_while_transcoding_a_csv_leaves_no_partial_copy(ws, tmp_path, monkeypatch, capsys):
+    """A cp1252 CSV is copied to UTF-8 in the temp folder first; a full disk there is one line too."""
+    import tempfile
+
+    import data.sources
+
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    (tmp_path / "cp1252.csv").write_bytes("account_id,name\nN1,Caf\xe9 Ol\xe9\n".encode("cp1252"))
+    real_fdopen = data.sources.os.fdopen
+
+    class FullFile:
+        def __init__(self, fh):
+            self.fh = fh
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.fh.close()
+
+        def write(self, text):
+            self.fh.write(text[:8])
+            self.fh.flush()
+            _enospc()
+
+    monkeypatch.setattr(data.sources.os, "fdopen", lambda fd, *a, **k: FullFile(real_fdopen(fd, *a, **k)))
+    before = content(ws)
+    code, out, err = run_cli(capsys, ws, "accounts", str(tmp_path / "cp1252.csv"), "--mode", "append")
+    assert code == 2
+    assert err.startswith("error: disk full while writing a UTF-8 copy of cp1252.csv to the temp folder")
+    assert len(err.strip().splitlines()) == 1
+    assert [p.name for p in temp.iterdir() if p.name.startswith("csai-import-") and p.suffix == ".csv"] == []
+    monkeypatch.undo()
+    assert content(ws) == before
