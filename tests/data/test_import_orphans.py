@@ -55,7 +55,7 @@ def test_replace_that_orphans_rows_is_refused_with_counts(ws, tmp_path, capsys):
     assert "replacing accounts would orphan 114 row(s) in other tables: 76 events row(s), " \
            "38 subscriptions row(s) refer to 38 account(s) that are not in this file" in err
     assert "--allow-orphans" in err
-    assert "account_id='A10'" in err  # example accounts, with their row counts
+    assert "\n           account_id='A10', events=2, subscriptions=1\n" in err  # examples with their counts
     assert content(ws) == before
 
 
