@@ -29,12 +29,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("table", metavar="TABLE", choices=TABLE_CHOICES, help=f"one of: {', '.join(TABLE_CHOICES)}")
     p.add_argument("source", metavar="SOURCE", help="file path (.csv .tsv .parquet .xlsx) or SQLAlchemy URL")
     p.add_argument("--map", action="append", default=[], metavar="SRC=DST",
-                   help="map source column SRC onto canonical column DST (repeatable; SRC= drops SRC)")
+                   help="map source column SRC onto canonical column DST (repeatable; SRC= leaves SRC out, "
+                        "also for 'flat')")
     p.add_argument("--mapping", metavar="FILE", help="YAML mapping file (see data/mapping.py)")
     p.add_argument("--save-mapping", metavar="FILE", help="write the mapping that was used to FILE (YAML)")
     p.add_argument("--mode", choices=["replace", "append"], default="replace")
     p.add_argument("--json", action="store_true", help="print the result (or the validation report) as JSON")
     p.add_argument("--dry-run", action="store_true", help="validate only; write nothing")
+    p.add_argument("--allow-orphans", action="store_true",
+                   help="replace accounts even when rows of other tables would be left without their account")
     src = p.add_mutually_exclusive_group()
     src.add_argument("--query", metavar="SQL", help="one read-only SELECT to run on the database URL")
     src.add_argument("--from-table", metavar="NAME", help="table to read from the database URL")
@@ -72,7 +75,7 @@ def _source(args: argparse.Namespace) -> Source:
         if not (src.query or src.table):
             raise UserError("SOURCE is a database URL: add --query 'SELECT ...' or --from-table NAME.")
     elif args.query or args.from_table:
-        raise UserError("--query and --from-table need SOURCE to be a database URL such as sqlite:///crm.db.")
+        raise UserError("--query and --from-table need SOURCE to be a database URL such as postgresql://user@host/crm.")
     return src
 
 
@@ -86,17 +89,19 @@ def run(args: argparse.Namespace) -> int:
         if args.table == "flat":
             if not args.id_col or not args.label_col:
                 raise UserError("import flat needs --id COL and --label COL.")
-            if args.map or args.mapping or args.mode != "replace":
-                raise UserError("import flat takes no --map, --mapping or --mode: it replaces the workspace's data.")
+            if args.mapping or args.mode != "replace":
+                raise UserError("import flat takes no --mapping or --mode: it replaces the workspace's data "
+                                "(use --map COL= to leave a column out).")
             result = import_flat(ws.warehouse, source, args.id_col, args.label_col, args.positive,
-                                 max_mb=ws.settings.max_upload_mb, dry_run=args.dry_run)
+                                 overrides=_overrides(args.map), max_mb=ws.settings.max_upload_mb,
+                                 dry_run=args.dry_run)
         else:
             if args.id_col or args.label_col or args.positive:
                 raise UserError("--id, --label and --positive are only for 'import flat'.")
             mapping = Mapping.load(args.mapping) if args.mapping else None
             result = import_table(ws.warehouse, args.table, source, mapping, args.mode,
                                   overrides=_overrides(args.map), max_mb=ws.settings.max_upload_mb,
-                                  dry_run=args.dry_run)
+                                  dry_run=args.dry_run, allow_orphans=args.allow_orphans)
     except ImportValidationError as exc:
         if args.json:
             print(json.dumps({"ok": False, "report": exc.report.to_dict()}, indent=2, default=str), file=sys.stderr)

@@ -29,6 +29,7 @@ rows never becomes a DataFrame or an Arrow table in Python:
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -286,7 +287,7 @@ class _Stager:
         missing = [c for c in (lk.key, lk.value) if c not in lk_cols]
         if missing:
             report.add(Problem("unknown_column", "error", len(missing),
-                               f"lookup file {path} has no column(s) {', '.join(map(repr, missing))}; "
+                               f"lookup file {lk.file} has no column(s) {', '.join(map(repr, missing))}; "
                                f"its columns are: {', '.join(lk_cols)}", table))
             return None
         name = self._name("lookup")
@@ -297,7 +298,7 @@ class _Stager:
         dup = self.con.execute(f"SELECT k FROM {_q(name)} GROUP BY k HAVING count(*) > 1 LIMIT {EXAMPLES}").fetchall()
         if dup:
             report.add(Problem("lookup_duplicate_key", "error", len(dup),
-                               f"lookup file {path} gives several {lk.value!r} values for the same {lk.key!r}",
+                               f"lookup file {lk.file} gives several {lk.value!r} values for the same {lk.key!r}",
                                table, lk.column, [{"row": None, lk.key: d[0]} for d in dup]))
             return None
         return name, alias
@@ -486,11 +487,65 @@ def _load_keys(stager: _Stager, name: str, warehouse: Warehouse, table: str, col
         stager.con.unregister("__keys_in")
 
 
+def _check_orphans(stager: _Stager, warehouse: Warehouse, accounts: _Staged, replaced: set[str],
+                   report: ValidationReport, allow_orphans: bool) -> None:
+    """Count the rows of other tables that replacing accounts by ``accounts`` would leave without their account.
+
+    Only rows whose account exists today and is missing from the new accounts count
+    (rows that were already orphaned are not this import's doing); tables replaced in the
+    same import are checked by their own ``unknown_account`` rule instead. Adds an error
+    (a warning when ``allow_orphans``) with the count per table and example account ids.
+    """
+    if "raw" not in warehouse.current():
+        return
+    with warehouse.reader() as con:
+        tables = [t for (t,) in con.execute(
+            "SELECT table_name FROM duckdb_columns() WHERE database_name = 'raw' AND column_name = 'account_id' "
+            "AND table_name <> 'accounts' ORDER BY table_name").fetchall() if t not in replaced]
+        if not tables:
+            return
+        union = " UNION ALL ".join(f"SELECT ? AS t, CAST(account_id AS VARCHAR) AS k, count(*) AS n FROM {_q(t)} "
+                                   "WHERE account_id IN (SELECT account_id FROM accounts) GROUP BY 2"
+                                   for t in tables)
+        arrow = con.sql(union, params=tables).to_arrow_table()
+    stager.con.register("__refs_in", arrow)
+    try:
+        stager.con.execute("CREATE OR REPLACE TEMP TABLE __refs AS SELECT t, k, n FROM __refs_in")
+    finally:
+        stager.con.unregister("__refs_in")
+    lost = (f"SELECT t, k, n FROM __refs WHERE k NOT IN (SELECT DISTINCT account_id FROM ({accounts.sql}) AS a "
+            "WHERE account_id IS NOT NULL)")
+    per_table = stager.con.execute(f"SELECT t, sum(n)::BIGINT, count(DISTINCT k) FROM ({lost}) GROUP BY t ORDER BY t",
+                                   accounts.params).fetchall()
+    if not per_table:
+        return
+    n_accounts = stager.con.execute(f"SELECT count(DISTINCT k) FROM ({lost})", accounts.params).fetchall()[0][0]
+    n_rows = sum(n for _, n, _ in per_table)
+    examples = stager.con.execute(
+        f"SELECT k, list(t ORDER BY t), list(n ORDER BY t) FROM ({lost}) GROUP BY k ORDER BY k LIMIT {EXAMPLES}",
+        accounts.params).fetchall()
+    counts = ", ".join(f"{n:,} {t} row(s)" for t, n, _ in per_table)
+    if allow_orphans:
+        message = (f"{n_accounts:,} account(s) that other tables refer to are not in this file; {counts} are kept "
+                   "without their account (confirmed)")
+    else:
+        message = (f"replacing accounts would orphan {n_rows:,} row(s) in other tables: {counts} refer to "
+                   f"{n_accounts:,} account(s) that are not in this file. Add those accounts to the file, or "
+                   "confirm that they may be left without an account (--allow-orphans on the command line, "
+                   "'Leave orphaned rows' on the Data page)")
+    report.add(Problem("orphaned_rows", "warning" if allow_orphans else "error", n_rows, message, "accounts",
+                       "account_id", [{"row": None, "account_id": k, **dict(zip(ts, ns, strict=True))}
+                                      for k, ts, ns in examples]))
+
+
 def prepare(warehouse: Warehouse, specs: list[ImportSpec], mode: Mode = "replace", *,
-            max_mb: float | None = None, today: date | None = None, fresh: bool = False):
+            max_mb: float | None = None, today: date | None = None, fresh: bool = False,
+            allow_orphans: bool = False):
     """Stage and validate ``specs`` without writing; returns ``(stager, staged, report)``.
 
-    The caller closes ``stager``. Used by :func:`import_tables` and by previews.
+    The caller closes ``stager``. Used by :func:`import_tables` and by previews. A
+    replace of accounts that would leave rows of other tables without their account is
+    an error unless ``allow_orphans``.
     """
     if mode not in ("replace", "append"):
         raise UserError(f"Unknown import mode {mode!r}; use 'replace' or 'append'.")
@@ -533,6 +588,8 @@ def prepare(warehouse: Warehouse, specs: list[ImportSpec], mode: Mode = "replace
                 existing = f"__existing_{st.table}"
                 _load_keys(stager, existing, warehouse, st.table, keys[0])
             stager.validate(st, report, known, existing)
+        if mode == "replace" and not fresh and "accounts" in by_table:
+            _check_orphans(stager, warehouse, by_table["accounts"], {s.table for s in specs}, report, allow_orphans)
         return stager, staged, report
     except BaseException:
         stager.close()
@@ -541,35 +598,44 @@ def prepare(warehouse: Warehouse, specs: list[ImportSpec], mode: Mode = "replace
 
 def import_tables(warehouse: Warehouse, specs: list[ImportSpec], mode: Mode = "replace", *,
                   max_mb: float | None = None, today: date | None = None, fresh: bool = False,
-                  dry_run: bool = False) -> ImportResult:
+                  dry_run: bool = False, allow_orphans: bool = False) -> ImportResult:
     """Import several tables in one all-or-nothing write (validation first).
 
     ``mode='replace'`` replaces each named table; ``'append'`` adds rows (new custom
     attribute columns are added to accounts). ``fresh=True`` starts from an empty raw
     layer (every table not named becomes empty). ``dry_run`` validates only.
+    ``allow_orphans`` lets a replace of accounts leave other tables' rows without their
+    account (otherwise refused, with counts).
     Raises :class:`ImportValidationError` (a UserError) when validation finds errors.
+
+    A real import holds the raw layer's writer lock from validation to the write, so two
+    imports at once never both pass the key checks against the same old data (duplicate
+    account ids); the second validates against what the first wrote.
     """
-    stager, staged, report = prepare(warehouse, specs, mode, max_mb=max_mb, today=today, fresh=fresh)
-    try:
-        if not report.ok:
-            raise ImportValidationError(report)
-        mappings = {s.table: s.mapping for s in staged}
-        counts = {s.table: report.rows.get(s.table, 0) for s in staged}
-        if dry_run:
-            return ImportResult(counts, mode, report, warehouse.version(), mappings)
-        stamp = datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
+    lock = contextlib.nullcontext() if dry_run else warehouse.lock("raw")
+    with lock:
+        stager, staged, report = prepare(warehouse, specs, mode, max_mb=max_mb, today=today, fresh=fresh,
+                                         allow_orphans=allow_orphans)
         try:
-            with warehouse.writer("raw", fresh=fresh, con=stager.con) as con:
-                for st in staged:
-                    _write_table(con, st, mode if not fresh else "replace")
-                    con.execute("DELETE FROM raw.workspace_meta WHERE key = ?", [f"imported_{st.table}"])
-                    con.execute("INSERT INTO raw.workspace_meta VALUES (?, ?)", [f"imported_{st.table}", stamp])
-        except duckdb.Error as exc:
-            msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise UserError(f"The import could not be written and nothing was changed: {msg}") from None
-    finally:
-        stager.close()
-    return ImportResult(counts, mode, report, warehouse.version(), mappings)
+            if not report.ok:
+                raise ImportValidationError(report)
+            mappings = {s.table: s.mapping for s in staged}
+            counts = {s.table: report.rows.get(s.table, 0) for s in staged}
+            if dry_run:
+                return ImportResult(counts, mode, report, warehouse.version(), mappings)
+            stamp = datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
+            try:
+                with warehouse.writer("raw", fresh=fresh, con=stager.con) as con:
+                    for st in staged:
+                        _write_table(con, st, mode if not fresh else "replace")
+                        con.execute("DELETE FROM raw.workspace_meta WHERE key = ?", [f"imported_{st.table}"])
+                        con.execute("INSERT INTO raw.workspace_meta VALUES (?, ?)", [f"imported_{st.table}", stamp])
+            except duckdb.Error as exc:
+                msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                raise UserError(f"The import could not be written and nothing was changed: {msg}") from None
+        finally:
+            stager.close()
+        return ImportResult(counts, mode, report, warehouse.version(), mappings)
 
 
 def _write_table(con: duckdb.DuckDBPyConnection, st: _Staged, mode: Mode) -> None:
@@ -606,13 +672,16 @@ def import_table(warehouse: Warehouse, table: str, source: Source | str, mapping
 
 
 def import_flat(warehouse: Warehouse, source: Source | str, id_col: str, label_col: str,
-                positive: str | None = None, **kwargs) -> ImportResult:
+                positive: str | None = None, *, overrides: dict[str, str | None] | None = None,
+                **kwargs) -> ImportResult:
     """Import a one-row-per-account table with a churn label, replacing the workspace's data.
 
     Writes ``accounts`` (``id_col`` -> account_id; columns named like canonical account
     columns fill them, every other column is kept as a custom attribute, identifiers
     included) and ``account_labels(account_id, label)``. ``positive`` is the label
     value meaning "churned"; without it Yes/No, true/false, 1/0, Y/N are recognised.
+    ``overrides`` (``--map``) changes where a column goes on accounts; a target of None
+    leaves the column out (e.g. one only known after the outcome).
     """
     src = source if isinstance(source, Source) else Source.from_text(str(source))
     stager = _Stager(kwargs.get("max_mb") if kwargs.get("max_mb") is not None else _settings_max_mb(),
@@ -624,6 +693,13 @@ def import_flat(warehouse: Warehouse, source: Source | str, id_col: str, label_c
                 raise UserError(f"{what} {col!r} is not a column of {src.label}; its columns are: {', '.join(cols)}.")
         if id_col == label_col:
             raise UserError("--id and --label must be different columns.")
+        overrides = dict(overrides or {})
+        unknown = [c for c in overrides if c not in cols]
+        if unknown:
+            raise UserError(f"--map names column(s) {', '.join(map(repr, unknown))} that {src.label} does not have; "
+                            f"its columns are: {', '.join(cols)}.")
+        if any(c in (id_col, label_col) or dst == "account_id" for c, dst in overrides.items()):
+            raise UserError("--map cannot change the --id or --label column; choose them with --id and --label.")
         values = [r[0] for r in stager.con.execute(
             f"SELECT DISTINCT CAST({_q(label_col)} AS VARCHAR) FROM {_q(name)} LIMIT 1000").fetchall()]
     finally:
@@ -646,6 +722,8 @@ def import_flat(warehouse: Warehouse, source: Source | str, id_col: str, label_c
     columns.update({src_col: dst for src_col, dst in suggested.columns.items() if dst != "account_id"})
     extra = [c for c in others if c not in columns]
     accounts = Mapping("accounts", columns=columns, extra=extra)
+    if overrides:
+        accounts = accounts.with_overrides(overrides)
     labels = Mapping("account_labels", columns={id_col: "account_id", label_col: "label"},
                      values={"label": value_map})
     opts = {k: v for k, v in kwargs.items() if k in {"max_mb", "today", "dry_run"}}

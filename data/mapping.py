@@ -12,6 +12,7 @@ the CLI (``--mapping FILE``) and the Data page.
 
 from __future__ import annotations
 
+import glob
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -125,10 +126,35 @@ class Lookup:
     value: str
 
     def resolved_file(self, base_dir: str | Path | None) -> str:
-        p = Path(self.file)
-        if not p.is_absolute() and base_dir is not None:
-            p = Path(base_dir) / p
-        return str(p)
+        """The lookup file's path, which must lie inside ``base_dir`` (symlinks resolved).
+
+        ``base_dir`` is the mapping file's folder on the command line and the workspace's
+        upload folder on the Data page, so a mapping can never make the server read a file
+        elsewhere (``/etc/...``, ``../../workspace/...``). A bare file name that is not in
+        ``base_dir`` itself also matches the newest file of that name one folder down (the
+        upload folder keeps each uploaded file in its own folder). Raises UserError.
+        """
+        if base_dir is None:
+            raise UserError(f"The lookup file {self.file!r} cannot be read: lookups are read only from the "
+                            "mapping file's folder (command line) or the upload folder (Data page).")
+        base = Path(base_dir).resolve()
+        given = Path(self.file)
+        where = "the mapping file's folder or the upload folder"
+        if given.is_absolute() or ".." in given.parts:
+            raise UserError(f"The lookup file {self.file!r} is outside {where}; give a file name inside it, "
+                            "without a folder above it or an absolute path.")
+        candidate = (base / given).resolve()
+        if not candidate.exists() and len(given.parts) == 1:
+            found = sorted(base.glob(f"*/{glob.escape(given.name)}"), key=lambda f: f.stat().st_mtime, reverse=True)
+            if found:
+                candidate = found[0].resolve()
+        if not candidate.is_relative_to(base):
+            raise UserError(f"The lookup file {self.file!r} is outside {where} (it links elsewhere); copy the "
+                            "file into the folder instead.")
+        if not candidate.is_file():
+            raise UserError(f"The lookup file {self.file!r} was not found in {where}; upload it (Data page) or "
+                            "put it next to the mapping file.")
+        return str(candidate)
 
 
 @dataclass

@@ -5,6 +5,12 @@ table of a DuckDB connection (the import's private staging database) through Duc
 own readers (CSV, Parquet) or a DataFrame hand-over (Excel, databases). Nothing is
 read row by row in Python.
 
+A CSV file is first checked as RFC 4180 CSV by :func:`check_csv_structure`: a malformed
+file (unterminated quote, ragged row, NUL byte, mixed line ends, a BOM past the start) is
+refused with its line number, and DuckDB then reads it with that delimiter and ``"``
+quotes, so quoted fields never keep their quotes. Database URLs must name a server
+database (:func:`check_database_url`), never a file on this machine.
+
 CSV columns are loaded as text (``all_varchar``) so identifiers like ``007`` keep their
 leading zeros; the mapping step casts them to the canonical types and counts what does
 not parse. Every loaded table gets a ``__row`` column: the 1-based data row number
@@ -21,6 +27,9 @@ and scrubs the password from driver errors.
 from __future__ import annotations
 
 import codecs
+import contextlib
+import csv
+import errno
 import os
 import re
 import tempfile
@@ -48,6 +57,38 @@ _FORBIDDEN_SQL = re.compile(
 def is_database_url(text: str) -> bool:
     """True when ``text`` looks like a SQLAlchemy URL (``dialect[+driver]://...``)."""
     return bool(re.match(r"^[a-zA-Z][a-zA-Z0-9+_.-]*://", str(text)))
+
+
+SERVER_DIALECTS = ("postgresql", "mysql", "mariadb", "mssql", "oracle", "snowflake")
+
+
+def check_database_url(url: str) -> None:
+    """Refuse database URLs that would make the server read its own files; raise UserError.
+
+    Only the server databases of :data:`SERVER_DIALECTS` are allowed (any driver), so a
+    file database such as SQLite or DuckDB (the workspace's operational store, its audit
+    log, the warehouse) can never be opened through an import. The host and the URL's
+    query parameters may not name a file or folder either (``sslkey=``,
+    ``read_default_file=``, a Unix socket folder): connect over the network.
+    """
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        raise UserError(f"{mask_url(url)} is not a database URL; write it as "
+                        "dialect+driver://user:password@host:port/database.") from None
+    dialect = parsed.get_backend_name()
+    if dialect not in SERVER_DIALECTS:
+        raise UserError(f"Database imports read from a database server ({', '.join(SERVER_DIALECTS)}); "
+                        f"{dialect!r} is not one. To import a file, upload it or pass its path instead.")
+    for name, value in [("host", parsed.host), *((k, v) for k, vs in parsed.query.items()
+                                                  for v in ((vs,) if isinstance(vs, str) else vs))]:
+        text = str(value or "")
+        if text.startswith(("/", "~", ".", "\\")) or "/" in text or "\\" in text or re.match(r"^[A-Za-z]:", text):
+            raise UserError(f"The database URL's {name!r} names a file or folder on this server, which imports "
+                            "may not read; connect to the database over the network (host:port).")
 
 
 def mask_url(url: str) -> str:
@@ -200,17 +241,20 @@ class Source:
             read_path = path
             if encoding is None:
                 encoding = _sniff_encoding(path)
-            if encoding not in DUCKDB_ENCODINGS:
-                tmp = _transcode(path, encoding, self.label)
+            if encoding not in DUCKDB_ENCODINGS or DUCKDB_ENCODINGS[encoding] == "utf-16":
+                tmp = _transcode(path, encoding, self.label)  # utf-16 too: the structure check reads UTF-8
                 read_path, encoding = Path(tmp), "utf-8"
-            opts = ["all_varchar = true", f"encoding = '{DUCKDB_ENCODINGS[encoding]}'", "sample_size = 20480"]
-            params: list = [str(read_path)]
             if self.delimiter:
                 delim = self.delimiter.encode().decode("unicode_escape") if "\\" in self.delimiter else self.delimiter
-                opts.append("delim = ?")
-                params.append(delim)
-            elif path.suffix.lower() == ".tsv":
-                opts.append("delim = '\t'")
+            else:
+                delim = "\t" if path.suffix.lower() == ".tsv" else None
+            delim = check_csv_structure(read_path, DUCKDB_ENCODINGS[encoding], delim, skip=self.skip or 0,
+                                        label=self.label)
+            # The dialect is the one the structure check verified: RFC 4180 quotes, so a quoted field never
+            # keeps its quote characters whatever DuckDB's sniffer would have guessed.
+            opts = ["all_varchar = true", f"encoding = '{DUCKDB_ENCODINGS[encoding]}'", "sample_size = 20480",
+                    "delim = ?", "quote = '\"'", "escape = '\"'"]
+            params: list = [str(read_path), delim]
             if self.header is not None:
                 opts.append(f"header = {'true' if self.header else 'false'}")
             if self.skip:
@@ -292,6 +336,7 @@ class Source:
         import sqlalchemy as sa
 
         url = str(self.url)
+        check_database_url(url)
         if bool(self.query) == bool(self.table):
             raise UserError("For a database source give either a query (--query) or a table (--from-table), not both.")
         try:
@@ -331,9 +376,7 @@ def _make_read_only(conn) -> None:
     import sqlalchemy as sa
 
     name = conn.dialect.name
-    if name == "sqlite":
-        conn.exec_driver_sql("PRAGMA query_only = ON")
-    elif name in {"postgresql", "mysql", "mariadb"}:
+    if name in {"postgresql", "mysql", "mariadb"}:
         conn.execute(sa.text("SET TRANSACTION READ ONLY"))
 
 
@@ -386,6 +429,146 @@ def _unique_names(names: list[str]) -> list[str]:
     return out
 
 
+DELIMITER_CANDIDATES = (",", ";", "\t", "|")
+SNIFF_CHARS = 1 << 16
+_LINE_ENDS = {"\r\n": "CRLF (Windows)", "\n": "LF (Unix)", "\r": "CR (old Mac)"}
+
+
+def check_csv_structure(path: Path, encoding: str, delimiter: str | None, *, skip: int = 0,
+                        label: str | None = None) -> str:
+    """Refuse a malformed CSV file, naming the first faulty line; return the delimiter to read it with.
+
+    The file is read once, as RFC 4180 CSV (``"`` quotes, ``""`` inside a quoted field).
+    Refused, with the 1-based line number of the file (header and skipped lines counted):
+    a quoted field that is never closed, a stray character after a closing quote, rows
+    with more or fewer fields than the header (empty lines are allowed), NUL bytes, rows
+    ended by different line ends (CRLF and LF mixed; line breaks inside quoted fields
+    are data and may differ), and a byte-order mark anywhere but at the very start. A
+    BOM at the start is accepted and not part of the first column's name.
+    ``delimiter=None`` picks the one of :data:`DELIMITER_CANDIDATES` that splits the
+    first rows into the most equal rows of more than one field.
+    """
+    label = label or path.name
+    with open(path, encoding=encoding, errors="replace", newline="") as fh:
+        head = fh.read(SNIFF_CHARS)
+    if delimiter is None:
+        delimiter = _sniff_delimiter(head, skip)
+    if len(delimiter) != 1:
+        raise UserError(f"The delimiter {delimiter!r} must be one character, e.g. ',' ';' '|' or '\\t'.")
+    scan = _LineScan(path, encoding, label)
+    lines = scan.lines()
+    for _ in range(skip):
+        if next(lines, None) is None:
+            break
+    reader = csv.reader(lines, delimiter=delimiter, quotechar='"', doublequote=True, strict=True)
+    expected: int | None = None
+    header_line = 0
+    terminator: tuple[str, int] | None = None  # (line end, line number) of the first row
+    while True:
+        start = scan.line_no + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            if scan.in_error is not None:
+                raise scan.in_error from None
+            if "field larger than field limit" in str(exc):
+                raise UserError(f"{label}, line {start}: a field in the row that starts on this line is longer than "
+                                f"{csv.field_size_limit():,} characters, most likely a quote that is never closed "
+                                "(unterminated quote). Close the quote or remove it, then export again.") from None
+            if "unexpected end of data" in str(exc) or scan.at_end:
+                raise UserError(f"{label}, line {start}: a quoted field in the row that starts on this line is "
+                                "never closed (unterminated quote), so the rest of the file would be read as one "
+                                "value. Close the quote or remove it, then export again.") from None
+            raise UserError(f"{label}, line {scan.line_no}: malformed quoting ({exc}); a quoted field must end "
+                            'with " followed by the delimiter or the end of the line.') from None
+        if scan.in_error is not None:
+            raise scan.in_error
+        if not row:
+            continue
+        end = scan.ending
+        if end:
+            if terminator is None:
+                terminator = (end, scan.line_no)
+            elif end != terminator[0]:
+                raise UserError(
+                    f"{label}, line {scan.line_no}: mixed line ends: this line ends with {_LINE_ENDS[end]}, "
+                    f"line {terminator[1]} with {_LINE_ENDS[terminator[0]]}. Save the file with one kind of "
+                    "line end (the file may have been joined from several exports).")
+        if expected is None:
+            expected, header_line = len(row), start
+            continue
+        if len(row) != expected:
+            raise UserError(
+                f"{label}, line {start}: {len(row)} field(s) where line {header_line} has {expected} "
+                f"(ragged row; delimiter {delimiter!r}). Quote values that contain the delimiter, or fix the row.")
+    if scan.in_error is not None:
+        raise scan.in_error
+    return delimiter
+
+
+class _LineScan:
+    """Physical lines of a CSV file for :mod:`csv`, noting each line's end and refusing NULs and late BOMs."""
+
+    def __init__(self, path: Path, encoding: str, label: str) -> None:
+        self.path, self.encoding, self.label = path, encoding, label
+        self.line_no = 0
+        self.ending = ""
+        self.at_end = False
+        self.in_error: UserError | None = None
+
+    def lines(self) -> Iterator[str]:
+        with open(self.path, encoding=self.encoding, errors="replace", newline="") as fh:
+            for line in fh:
+                self.line_no += 1
+                if self.line_no == 1 and line.startswith("\ufeff"):
+                    line = line[1:]
+                if "\x00" in line:
+                    self.in_error = UserError(
+                        f"{self.label}, line {self.line_no}: the line holds a NUL byte (\\0), which is not text. "
+                        "The file is damaged or not a CSV export; export it again.")
+                    return
+                if "\ufeff" in line:
+                    self.in_error = UserError(
+                        f"{self.label}, line {self.line_no}: a byte-order mark (BOM) in the middle of the file; "
+                        "it was probably joined from several exports. Remove it (a BOM at the very start is fine).")
+                    return
+                if line.endswith("\r\n"):
+                    self.ending = "\r\n"
+                elif line.endswith(("\n", "\r")):
+                    self.ending = line[-1]
+                else:
+                    self.ending = ""
+                yield line
+        self.at_end = True
+
+
+def _sniff_delimiter(head: str, skip: int) -> str:
+    """The candidate delimiter that splits the first rows of ``head`` most consistently (',' if none does)."""
+    text = head.lstrip("\ufeff")
+    lines = text.splitlines(keepends=True)
+    if len(text) >= SNIFF_CHARS and len(lines) > 1:
+        lines = lines[:-1]  # probably cut
+    lines = lines[skip:skip + 200]
+    best, best_score = ",", (0, 0)
+    for cand in DELIMITER_CANDIDATES:
+        rows: list[list[str]] = []
+        try:
+            for row in csv.reader(lines, delimiter=cand, quotechar='"', doublequote=True):
+                if row:
+                    rows.append(row)
+        except csv.Error:
+            pass
+        if not rows or len(rows[0]) < 2:
+            continue
+        width = len(rows[0])
+        score = (sum(len(r) == width for r in rows), width)
+        if score > best_score:
+            best, best_score = cand, score
+    return best
+
+
 def _sniff_encoding(path: Path) -> str:
     with open(path, "rb") as fh:
         head = fh.read(1 << 20)
@@ -419,6 +602,13 @@ def _transcode(path: Path, encoding: str, label: str) -> str:
     except UnicodeError:
         os.unlink(tmp)
         raise UserError(f"{label} is not valid {encoding} text; pass the right --encoding.") from None
+    except BaseException as exc:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)  # never leave a partial copy of customer data in the temp folder
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise UserError(f"disk full while writing a UTF-8 copy of {label} to the temp folder "
+                            f"({tempfile.gettempdir()}); free some space or set TMPDIR, then try again.") from None
+        raise
     return tmp
 
 

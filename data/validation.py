@@ -76,7 +76,8 @@ class ValidationReport:
                          if where else f"  {p.severity.upper():7} [{p.code}] {p.message} ({p.count:,} row(s))")
             for ex in p.examples:
                 vals = ", ".join(f"{k}={v!r}" for k, v in ex.items() if k != "row")
-                lines.append(f"           row {ex.get('row')}: {vals}")
+                where_row = f"row {ex['row']}: " if ex.get("row") is not None else ""
+                lines.append(f"           {where_row}{vals}")
         return "\n".join(lines)
 
 

@@ -22,6 +22,7 @@ open keeps reading it (POSIX unlink semantics).
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
 import os
@@ -33,10 +34,24 @@ from pathlib import Path
 
 import duckdb
 
+from data.errors import UserError
 from data.schema import ensure_raw_schema
 
 LAYERS = ("raw", "results")
 KEEP_VERSIONS = 3
+DISK_FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT}
+
+
+class DiskFullError(UserError):
+    """A snapshot could not be written for want of disk space; the partial file was removed."""
+
+
+def _is_disk_full(exc: BaseException) -> bool:
+    """True for ENOSPC/EDQUOT from Python, and DuckDB's I/O errors that report them."""
+    if isinstance(exc, OSError):
+        return exc.errno in DISK_FULL_ERRNOS
+    text = str(exc).lower()
+    return "no space left on device" in text or "disk quota exceeded" in text
 
 
 class Warehouse:
@@ -105,6 +120,16 @@ class Warehouse:
             con.close()
 
     # ----------------------------------------------------------------- writers
+    def lock(self, layer: str) -> contextlib.AbstractContextManager[None]:
+        """Hold ``layer``'s writer lock (across processes) for a block; :meth:`writer` inside it does not wait.
+
+        For a check-then-write that must see no other writer in between, such as an
+        import's key validation and its write. Re-entrant within one thread.
+        """
+        if layer not in LAYERS:
+            raise ValueError(f"unknown warehouse layer {layer!r}")
+        return _layer_lock(self.root / f".{layer}.lock")
+
     @contextlib.contextmanager
     def writer(self, layer: str, *, fresh: bool = False,
                con: duckdb.DuckDBPyConnection | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -130,18 +155,19 @@ class Warehouse:
             cur = self.current()
             new_name = f"{layer}-{uuid.uuid4().hex[:12]}.duckdb"
             new_path = self._path(new_name)
-            if not fresh and layer in cur:
-                shutil.copyfile(self._path(cur[layer]), new_path)
             own = con is None
-            if own:
-                con = duckdb.connect(config=duckdb_config())
-                home = None
-            else:
-                home = con.execute("SELECT current_database()").fetchall()[0][0]
+            home = None
             attached: list[str] = []
-            temp_before = set() if own else _temp_objects(con)
+            temp_before: set[tuple[str, str]] = set()
             committed = False
+            if not own:
+                home = con.execute("SELECT current_database()").fetchall()[0][0]
+                temp_before = _temp_objects(con)
             try:
+                if not fresh and layer in cur:
+                    shutil.copyfile(self._path(cur[layer]), new_path)  # inside the try: a partial copy is removed
+                if own:
+                    con = duckdb.connect(config=duckdb_config())
                 con.execute(f"ATTACH '{_sql_path(new_path)}' AS {layer}")
                 attached.append(layer)
                 others = [o for o in LAYERS if o != layer and o in cur]
@@ -164,12 +190,17 @@ class Warehouse:
                     _release(con, home, attached, temp_before)
                 self._commit(layer, new_name)
                 committed = True
+            except (OSError, duckdb.IOException) as exc:
+                if _is_disk_full(exc):
+                    raise DiskFullError(f"disk full while writing the {layer} snapshot in {self.root}; free some "
+                                        "space and run it again (nothing was changed)") from None
+                raise
             finally:
                 if not committed:
                     with contextlib.suppress(Exception):
-                        if own:
+                        if con is not None and own:
                             con.close()
-                        else:
+                        elif con is not None:
                             _release(con, home, attached, temp_before)
                     for p in (new_path, Path(str(new_path) + ".wal")):
                         with contextlib.suppress(FileNotFoundError):
@@ -180,11 +211,16 @@ class Warehouse:
             cur = self.current()
             cur[layer] = new_name
             tmp = self.root / f".CURRENT.{uuid.uuid4().hex}.tmp"
-            with open(tmp, "w") as fh:
-                json.dump(cur, fh)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self._pointer)
+            try:
+                with open(tmp, "w") as fh:
+                    json.dump(cur, fh)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                os.replace(tmp, self._pointer)
+            except BaseException:
+                with contextlib.suppress(FileNotFoundError):
+                    tmp.unlink()
+                raise
             _fsync_dir(self.root)
             self._collect_garbage(layer, keep=cur[layer])
 
@@ -256,19 +292,27 @@ def _expose_empty_raw(con: duckdb.DuckDBPyConnection, temp: bool = False) -> Non
 
 _thread_locks: dict[str, threading.Lock] = {}
 _thread_locks_guard = threading.Lock()
+_held = threading.local()  # paths this thread holds, so a nested _layer_lock does not wait for itself
 
 
 @contextlib.contextmanager
 def _layer_lock(path: Path) -> Iterator[None]:
-    """Exclusive lock across processes (flock) and across threads of this process."""
+    """Exclusive lock across processes (flock) and across threads of this process; re-entrant per thread."""
+    held: set[str] = _held.__dict__.setdefault("paths", set())
+    key = str(path)
+    if key in held:
+        yield
+        return
     with _thread_locks_guard:
-        tlock = _thread_locks.setdefault(str(path), threading.Lock())
+        tlock = _thread_locks.setdefault(key, threading.Lock())
     with tlock:
         with open(path, "a+") as fh:
             fcntl.flock(fh, fcntl.LOCK_EX)
+            held.add(key)
             try:
                 yield
             finally:
+                held.discard(key)
                 fcntl.flock(fh, fcntl.LOCK_UN)
 
 

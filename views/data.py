@@ -138,12 +138,13 @@ def _validation_key(upload: Upload, target: str, spec: str, mode: str) -> str:
     return hashlib.sha256("\x1f".join([upload.token, target, spec, mode]).encode()).hexdigest()[:24]
 
 
-def _run(upload: Upload, target: str, mapping: Mapping | None, flat: dict | None, mode: str, *, dry_run: bool):
+def _run(upload: Upload, target: str, mapping: Mapping | None, flat: dict | None, mode: str, *, dry_run: bool,
+         allow_orphans: bool = False):
     if target == FLAT:
         return import_flat(ws.warehouse, upload.source, flat["id"], flat["label"], flat["positive"],
                            max_mb=max_mb, dry_run=dry_run)
     return import_tables(ws.warehouse, [ImportSpec(target, upload.source, mapping)], mode, max_mb=max_mb,
-                         dry_run=dry_run)
+                         dry_run=dry_run, allow_orphans=allow_orphans)
 
 
 def _load_mapping_file() -> None:
@@ -153,7 +154,9 @@ def _load_mapping_file() -> None:
     if uploaded is None:
         return
     try:
-        mapping = Mapping.from_yaml(uploaded.getvalue().decode("utf-8", errors="replace"))
+        # lookup files named in the mapping are read only from this workspace's upload folder
+        mapping = Mapping.from_yaml(uploaded.getvalue().decode("utf-8", errors="replace"),
+                                    base_dir=ws.settings.uploads_dir)
     except UserError as exc:
         state["data_mapping_error"] = f"{uploaded.name}: {exc}"
         return
@@ -372,6 +375,12 @@ with import_tab:
                             format_func={"replace": "Replace this table", "append": "Append to this table"}.get,
                             help="Replace swaps the whole table for this file; append adds rows (duplicate keys "
                                  "are refused).")
+            allow_orphans = False
+            if target == "accounts":
+                allow_orphans = st.checkbox(
+                    "Leave orphaned rows", value=False, key=f"data_allow_orphans_{rev}",
+                    help="Replacing accounts with a file that lacks some of them leaves their events, subscriptions "
+                         "and other rows without an account. Validation counts them; tick this to import anyway.")
         validate = st.form_submit_button("Validate", type="primary", icon=":material/rule:")
 
     if validate:
@@ -391,14 +400,16 @@ with import_tab:
                                   extra=extra, defaults=dict(base.defaults), lookup=list(base.lookup),
                                   base_dir=base.base_dir)
                 spec = mapping.to_yaml()
-            key = _validation_key(upload, target, spec, mode)
+            allow = target != FLAT and allow_orphans
+            key = _validation_key(upload, target, spec + ("\x1forphans" if allow else ""), mode)
             try:
-                result = _run(upload, target, mapping, flat, mode, dry_run=True)
+                result = _run(upload, target, mapping, flat, mode, dry_run=True, allow_orphans=allow)
                 report = result.report
             except ImportValidationError as exc:
                 report = exc.report
             state["data_validation"] = {"key": key, "token": upload.token, "target": target, "mode": mode,
-                                        "mapping": mapping, "flat": flat, "report": report}
+                                        "mapping": mapping, "flat": flat, "report": report,
+                                        "allow_orphans": allow}
         except UserError as exc:
             state.pop("data_validation", None)
             st.error(str(exc))
@@ -442,7 +453,7 @@ with import_tab:
         imported[validation["key"]] = "in progress"  # recorded before the write: a second click is a no-op
         try:
             result = _run(upload, target, validation["mapping"], validation["flat"], validation["mode"],
-                          dry_run=False)
+                          dry_run=False, allow_orphans=validation.get("allow_orphans", False))
         except UserError as exc:
             imported.pop(validation["key"], None)
             _audited("data.import_failed", target, source=upload.label, mode=validation["mode"],

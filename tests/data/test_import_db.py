@@ -1,4 +1,5 @@
-"""Database import sources: SQLite, and a real PostgreSQL server started for the session.
+"""Database import sources: a real PostgreSQL server started for the session (file databases such
+as SQLite are refused: see tests/security/test_server_files.py).
 
 The PostgreSQL fixture runs Debian's ``initdb``/``pg_ctl`` in a temp dir on 127.0.0.1
 and a free port (as the ``postgres`` user when the tests run as root). Without a
@@ -84,26 +85,6 @@ def _check_database_source(url: str, tmp_path: Path) -> None:
     engine.dispose()
 
 
-# --------------------------------------------------------------------------- SQLite
-def test_sqlite_source(tmp_path):
-    url = f"sqlite:///{tmp_path / 'crm.sqlite'}"
-    _fill(sa.create_engine(url))
-    _check_database_source(url, tmp_path)
-
-
-def test_cli_database_source(tmp_path):
-    url = f"sqlite:///{tmp_path / 'crm.sqlite'}"
-    _fill(sa.create_engine(url))
-    ws = str(tmp_path / "ws")
-    r = subprocess.run([sys.executable, str(ROOT / "cli.py"), "--workspace", ws, "import", "accounts", url,
-                        "--from-table", "crm_accounts"], cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert r.returncode == 0, r.stderr
-    assert "wrote 3 rows to accounts" in r.stdout
-    r = subprocess.run([sys.executable, str(ROOT / "cli.py"), "--workspace", ws, "import", "events", url],
-                       cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert r.returncode == 2 and "--query" in r.stderr
-
-
 # --------------------------------------------------------------------------- PostgreSQL
 def _free_port() -> int:
     with socket.socket() as s:
@@ -182,6 +163,17 @@ def test_postgres_source(postgres_crm, tmp_path):
     _check_database_source(postgres_crm, tmp_path)
 
 
+def test_cli_database_source(postgres_crm, tmp_path):
+    ws = str(tmp_path / "ws")
+    r = subprocess.run([sys.executable, str(ROOT / "cli.py"), "--workspace", ws, "import", "accounts", postgres_crm,
+                        "--from-table", "crm_accounts"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "wrote 3 rows to accounts" in r.stdout
+    r = subprocess.run([sys.executable, str(ROOT / "cli.py"), "--workspace", ws, "import", "events", postgres_crm],
+                       cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "--query" in r.stderr
+
+
 def test_postgres_session_is_read_only(postgres_crm, tmp_path):
     wh = Warehouse(tmp_path / "wh")
     # nextval() passes the keyword check but writes; the READ ONLY transaction refuses it.
@@ -214,19 +206,26 @@ def test_postgres_password_is_never_shown(postgres_crm, tmp_path):
         assert "***" in r.stderr
 
 
-def test_database_rows_arrive_in_chunks_with_types_settled_over_all_chunks(tmp_path, monkeypatch):
+def test_database_rows_arrive_in_chunks_with_types_settled_over_all_chunks(postgres_url, tmp_path, monkeypatch):
     import data.sources
 
     monkeypatch.setattr(data.sources, "SQL_CHUNK_ROWS", 2)  # three chunks of the three accounts and 5 events
-    url = f"sqlite:///{tmp_path / 'crm.sqlite'}"
-    engine = sa.create_engine(url)
-    _fill(engine)
+    engine = sa.create_engine(postgres_url)
     with engine.begin() as conn:
-        conn.execute(sa.text("INSERT INTO usage VALUES (3, '2026-01-04 10:00:00', 'login'), "
-                             "(1, 'not a time', 'login')"))
+        conn.execute(sa.text("DROP SCHEMA IF EXISTS chunked CASCADE"))
+        conn.execute(sa.text("CREATE SCHEMA chunked"))
+        conn.execute(sa.text("CREATE TABLE chunked.crm_accounts (id INTEGER PRIMARY KEY, company VARCHAR(50), "
+                             "signup DATE, seats INTEGER)"))
+        conn.execute(sa.text("INSERT INTO chunked.crm_accounts VALUES (1, 'Acme', '2024-01-01', 5), "
+                             "(2, 'Beta', '2024-02-01', 50), (3, 'Gamma', NULL, NULL)"))
+        conn.execute(sa.text("CREATE TABLE chunked.usage (n INTEGER, customer INTEGER, occurred_at TEXT, "
+                             "kind VARCHAR(20))"))
+        conn.execute(sa.text("INSERT INTO chunked.usage VALUES (1, 1, '2026-01-01 10:00:00', 'login'), "
+                             "(2, 2, '2026-01-02 11:00:00', 'login'), (3, 2, '2026-01-03 12:00:00', 'export'), "
+                             "(4, 3, '2026-01-04 10:00:00', 'login'), (5, 1, 'not a time', 'login')"))
     engine.dispose()
     wh = Warehouse(tmp_path / "wh")
-    import_table(wh, "accounts", Source(url=url, table="crm_accounts"), today=TODAY)
+    import_table(wh, "accounts", Source(url=postgres_url, table="chunked.crm_accounts"), today=TODAY)
     with wh.reader() as con:
         types = dict(con.execute("SELECT column_name, data_type FROM information_schema.columns "
                                  "WHERE table_name = 'accounts'").fetchall())
@@ -235,7 +234,8 @@ def test_database_rows_arrive_in_chunks_with_types_settled_over_all_chunks(tmp_p
     from data.validation import ImportValidationError
 
     with pytest.raises(ImportValidationError) as err:
-        import_table(wh, "events", Source(url=url, query="SELECT customer, occurred_at AS event_time, kind AS "
-                                                          "event_type FROM usage ORDER BY rowid"), today=TODAY)
+        import_table(wh, "events", Source(url=postgres_url, query="SELECT customer, occurred_at AS event_time, "
+                                                                  "kind AS event_type FROM chunked.usage ORDER BY n"),
+                     today=TODAY)
     problem = next(p for p in err.value.report.errors if p.code == "parse_failed")
     assert problem.examples[0] == {"row": 5, "event_time": "not a time"}  # row numbers run on across chunks

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pandas as pd
@@ -10,6 +9,7 @@ import pytest
 
 from data import users as user_store
 from data.opstore import read_audit
+from tests.data.test_import_db import postgres_url  # noqa: F401 - a session fixture
 from tests.views.conftest import run_app
 
 SHIPPED_BILLING = Path(__file__).resolve().parents[2] / "content" / "learn" / "billing.md"
@@ -86,9 +86,10 @@ def test_data_page_imports_a_good_csv_end_to_end(tiny_ws):
     assert mapped["segment"] == "Tier"
     assert at.button(key="data_import").disabled  # nothing validated yet
 
+    at.checkbox(key="data_allow_orphans_0").check()  # the tiny company's events refer to accounts not in the file
     button(at, "Validate").click()
     at.run()
-    assert "Validation passed: 2 rows" in texts(at)
+    assert "Validation passed with 1 warning(s): 2 rows" in texts(at)
     assert at.get("download_button")  # the mapping can be saved as YAML
     assert not at.button(key="data_import").disabled
     at.button(key="data_import").click()
@@ -161,6 +162,7 @@ def test_saved_mapping_is_loaded_into_the_form(tiny_ws):
     assert not at.exception
     mapped = {s.label: s.value for s in at.selectbox if s.key and s.key.startswith("map_accounts_")}
     assert (mapped["account_id *"], mapped["name"], mapped["plan"]) == ("Kunde", "Firma", "Paket")
+    at.checkbox(key="data_allow_orphans_1").check()  # K1 replaces the tiny company's accounts
     button(at, "Validate").click()
     at.run()
     assert "Validation passed" in texts(at)
@@ -183,16 +185,20 @@ def test_flat_table_with_churn_label(tiny_ws):
     assert labels == {"1": 1, "2": 0, "3": 0}
 
 
-def test_database_source_reads_a_table(tiny_ws, tmp_path):
-    db = tmp_path / "crm.db"
-    with sqlite3.connect(db) as con:
-        con.execute("CREATE TABLE customers (account_id TEXT, name TEXT)")
-        con.execute("INSERT INTO customers VALUES ('D1', 'Delta'), ('D2', 'Echo')")
+def test_database_source_reads_a_table(tiny_ws, postgres_url):  # noqa: F811 - the imported fixture
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(postgres_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("DROP TABLE IF EXISTS page_customers"))
+        conn.execute(sa.text("CREATE TABLE page_customers (account_id TEXT, name TEXT)"))
+        conn.execute(sa.text("INSERT INTO page_customers VALUES ('D1', 'Delta'), ('D2', 'Echo')"))
+    engine.dispose()
     at = run_app("admin", page=DATA)
     at.segmented_control(key="data_source_kind").set_value("Connect to a database")
     at.run()
-    at.text_input(key="data_db_url").input(f"sqlite:///{db}")
-    at.text_input(key="data_db_table").input("customers")
+    at.text_input(key="data_db_url").input(postgres_url)
+    at.text_input(key="data_db_table").input("page_customers")
     button(at, "Connect and preview").click()
     at.run()
     assert not at.exception
