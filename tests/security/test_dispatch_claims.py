@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import sys
 import time
+import types
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -64,7 +66,10 @@ def many_short_passes(ws_path: str, barrier, out) -> None:
     out.put(("short", delivered, stale, failed))
 
 
-def test_two_dispatchers_at_once_send_every_step_exactly_once(tmp_path):
+def test_two_dispatchers_at_once_send_every_step_exactly_once(tmp_path, monkeypatch):
+    # A page test (AppTest) earlier in the session leaves app.py as __main__, which spawn would re-run
+    # in each child; the children need only this module, imported by name.
+    monkeypatch.setitem(sys.modules, "__main__", types.ModuleType("__main__"))
     server = LocalServer(body="ok", delay=RECEIVER_DELAY)
     try:
         ws = build_workspace(tmp_path / "ws", n=N_STEPS, csai_webhook_allow_hosts="127.0.0.1")
