@@ -24,3 +24,17 @@ def test_a_test_that_expects_the_crash_can_look_at_it():
     at = AppTest.from_function(_crashing_page, default_timeout=30)
     at.run()
     assert "boom on the page" in at.exception[0].message
+
+
+def _ok_page():
+    import streamlit as st
+
+    st.write("fine")
+
+
+def test_a_page_run_leaves_this_process_main_module_alone():
+    import sys
+
+    before = sys.modules["__main__"]
+    AppTest.from_function(_ok_page, default_timeout=30).run()
+    assert sys.modules["__main__"] is before  # spawned workers re-import __main__; it must not be a page script

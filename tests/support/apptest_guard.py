@@ -8,6 +8,8 @@ and ``switch_page().run()`` goes through.
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 MARKER = "page_exception_expected"
@@ -21,17 +23,22 @@ def page_crash_messages(at) -> list[str]:
 
 @pytest.fixture(autouse=True)
 def fail_on_page_exception(request, monkeypatch):
-    if request.node.get_closest_marker(MARKER):
-        yield
-        return
+    expected = request.node.get_closest_marker(MARKER) is not None
     from streamlit.testing.v1 import AppTest
 
     original = AppTest._run
 
     def checked_run(self, *args, **kwargs):
-        result = original(self, *args, **kwargs)
+        # A run leaves the page script as ``__main__``; processes spawned later in the session would
+        # then re-run app.py on import. Put the real ``__main__`` back after every run.
+        main = sys.modules.get("__main__")
+        try:
+            result = original(self, *args, **kwargs)
+        finally:
+            if main is not None:
+                sys.modules["__main__"] = main
         crashes = page_crash_messages(self)
-        if crashes:
+        if crashes and not expected:
             raise AssertionError(f"the page raised an exception: {crashes}")
         return result
 
