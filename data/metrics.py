@@ -877,21 +877,27 @@ def _registered(con: duckdb.DuckDBPyConnection, **frames: pd.DataFrame):
 
 # --------------------------------------------------------------------------- labels & dates
 def compute_labels(con: duckdb.DuckDBPyConnection, obs: pd.DataFrame, *, horizon_days: int = 90,
-                   lead_days: int = 0, gap_days: int = 30, expansion_ratio: float = 1.10) -> pd.DataFrame:
+                   lead_days: int = 0, gap_days: int = 30, expansion_ratio: float = 1.10,
+                   data_end: date | None = None) -> pd.DataFrame:
     """Churn and expansion labels (and churn date, MRR at obs) for each ``obs`` row.
 
     These read data *after* ``obs_date`` on purpose; they are targets, never features.
+    ``data_end`` is the last day of history: labels whose window plus ``gap_days`` passes it
+    are censored (NULL, ``label_known`` false) and billing periods ending at or after it (or
+    within ``gap_days`` before it) are not churn (``data/sql/labels.sql``). ``None`` treats
+    every recorded end as final (a complete export, or a hand-made test case).
     """
     obs = obs[["account_id", "obs_date"]].copy()
     obs["obs_date"] = pd.to_datetime(obs["obs_date"]).dt.date
     params = {"gap_days": int(gap_days), "lead_days": int(lead_days), "horizon_days": int(horizon_days),
-              "expansion_ratio": float(expansion_ratio)}
+              "expansion_ratio": float(expansion_ratio),
+              "data_end": data_end if data_end is not None else date(9000, 1, 1)}
     spells = con.execute(load_sql("subscription_spells"), {"gap_days": params["gap_days"]}).df()
     name = _register_obs(con, obs)
     con.register("spells", spells)
     try:
         sql = load_sql("labels").replace(" obs o", f" {name} o")
-        out = con.execute(sql, {k: v for k, v in params.items() if k != "gap_days"}).df()
+        out = con.execute(sql, params).df()
     finally:
         con.unregister(name)
         con.unregister("spells")
