@@ -3,10 +3,13 @@
 Stable interface (cron jobs and checks use it):
 
 * ``train [--target churn|expansion] [--algorithm logreg|gbm|auto] [--horizon-days 90]
-  [--lead-days 0] [--promote] [--json] [--predictions-out FILE]`` - with ``--json`` one JSON
-  object: model_id, target, algorithm, validation, n_train, n_test, positives_test,
-  metrics {roc_auc, pr_auc, brier, top_decile_lift, ece}, top_features [{feature, label,
-  group, mean_abs_shap}]. ``--predictions-out`` writes held-out predictions as CSV
+  [--lead-days 0] [--gap-days 30] [--cadence auto|monthly|weekly] [--allow-label-outliers]
+  [--promote] [--json] [--predictions-out FILE]`` - with ``--json`` one JSON
+  object: model_id, target, algorithm, validation, n_train, n_test, positives_test (the
+  churns, or expansions, the test figures rest on), metrics {roc_auc, pr_auc, brier,
+  top_decile_lift, ece}, roc_auc_interval ([low, high] or null), history {cadence,
+  labelled_dates, test_dates, purge_days, gap_days, accounts_held_out, data_end} (null in
+  flat mode), top_features [{feature, label, group, mean_abs_shap}]. ``--predictions-out`` writes held-out predictions as CSV
   (account_id, obs_date, y_true, p).
 * ``score [--json]`` - score all active accounts with the production models.
 * ``explain ACCOUNT_ID [--json]`` - the account's latest score and drivers.
@@ -28,6 +31,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--algorithm", choices=["logreg", "gbm", "auto"], default="auto")
     p.add_argument("--horizon-days", type=int, default=90, help="predict the outcome within this many days (default 90)")
     p.add_argument("--lead-days", type=int, default=0, help="days between the score date and the horizon (default 0)")
+    p.add_argument("--gap-days", type=int, default=30,
+                   help="a lapse in billing this short is a renewal, not churn (default 30); labels wait for it")
+    p.add_argument("--cadence", choices=["auto", "monthly", "weekly"], default="auto",
+                   help="observation dates: monthly, weekly, or auto (weekly when the history is short)")
+    p.add_argument("--allow-label-outliers", action="store_true",
+                   help="train although one observation date's churn rate is far from the others'")
     p.add_argument("--promote", action="store_true", help="make the new model the production model of its target")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--predictions-out", metavar="FILE", help="write held-out predictions to this CSV file")
@@ -59,7 +68,8 @@ def run_train(args: argparse.Namespace) -> int:
     if not ws.warehouse.has_data():
         raise UserError("The workspace has no data; run `cli.py demo` or import data first.")
     config = TrainConfig(target=args.target, algorithm=args.algorithm, horizon_days=args.horizon_days,
-                         lead_days=args.lead_days, seed=args.seed)
+                         lead_days=args.lead_days, gap_days=args.gap_days, cadence=args.cadence,
+                         allow_label_outliers=args.allow_label_outliers, seed=args.seed)
     say(f"Training {'an' if args.target == 'expansion' else 'a'} {args.target} model ({args.algorithm}, horizon {args.horizon_days} days)...")
     with ws.warehouse.reader() as con:
         result = train(con, config, say=say)
@@ -75,11 +85,26 @@ def run_train(args: argparse.Namespace) -> int:
         m = summary["metrics"]
         say(f"Model {record.id} ({summary['algorithm']}, {summary['validation']}): ROC-AUC {_f(m['roc_auc'])}, "
             f"PR-AUC {_f(m['pr_auc'])}, Brier {_f(m['brier'])}, top-decile lift {_f(m['top_decile_lift'])}, "
-            f"ECE {_f(m['ece'])} on {summary['n_test']:,} held-out rows ({summary['positives_test']:,} positive); "
-            f"{result.seconds:.1f}s")
+            f"ECE {_f(m['ece'])} on {summary['n_test']:,} held-out rows; {result.seconds:.1f}s")
+        say(uncertainty_sentence(summary))
         say("Top features: " + ", ".join(f"{t['label']} ({t['group']})" for t in summary["top_features"][:5]))
         say("Promoted to production." if args.promote else "Registered as a candidate; add --promote to use it.")
     return 0
+
+
+def uncertainty_sentence(summary: dict) -> str:
+    """How much the test figures rest on: the churns in the test slice, the interval, the history."""
+    what = "churns" if summary.get("target", "churn") == "churn" else "expansions"
+    ci = summary.get("roc_auc_interval")
+    interval = (f"ROC-AUC 95% interval {ci[0]:.3f} to {ci[1]:.3f}" if ci else "no ROC-AUC interval computed")
+    text = f"{summary['positives_test']:,} {what} in the test slice; {interval}."
+    h = summary.get("history")
+    if h:
+        text += f" {h['labelled_dates']} labelled {h['cadence']} observation dates, purge {h['purge_days']} days"
+        if h.get("accounts_held_out"):
+            text += f", {h['accounts_held_out']:.0%} of accounts held out for the test (short history)"
+        text += "."
+    return text
 
 
 def _f(v) -> str:
