@@ -60,6 +60,7 @@ def _say(args):
 
 
 def run_train(args: argparse.Namespace) -> int:
+    from models.lab import uncertainty_sentence
     from models.registry import promote, register_model
     from models.training import TrainConfig, train
 
@@ -86,25 +87,11 @@ def run_train(args: argparse.Namespace) -> int:
         say(f"Model {record.id} ({summary['algorithm']}, {summary['validation']}): ROC-AUC {_f(m['roc_auc'])}, "
             f"PR-AUC {_f(m['pr_auc'])}, Brier {_f(m['brier'])}, top-decile lift {_f(m['top_decile_lift'])}, "
             f"ECE {_f(m['ece'])} on {summary['n_test']:,} held-out rows; {result.seconds:.1f}s")
-        say(uncertainty_sentence(summary))
+        say(uncertainty_sentence(summary["target"], summary["positives_test"], summary.get("roc_auc_interval"),
+                                 summary.get("history")))
         say("Top features: " + ", ".join(f"{t['label']} ({t['group']})" for t in summary["top_features"][:5]))
         say("Promoted to production." if args.promote else "Registered as a candidate; add --promote to use it.")
     return 0
-
-
-def uncertainty_sentence(summary: dict) -> str:
-    """How much the test figures rest on: the churns in the test slice, the interval, the history."""
-    what = "churns" if summary.get("target", "churn") == "churn" else "expansions"
-    ci = summary.get("roc_auc_interval")
-    interval = (f"ROC-AUC 95% interval {ci[0]:.3f} to {ci[1]:.3f}" if ci else "no ROC-AUC interval computed")
-    text = f"{summary['positives_test']:,} {what} in the test slice; {interval}."
-    h = summary.get("history")
-    if h:
-        text += f" {h['labelled_dates']} labelled {h['cadence']} observation dates, purge {h['purge_days']} days"
-        if h.get("accounts_held_out"):
-            text += f", {h['accounts_held_out']:.0%} of accounts held out for the test (short history)"
-        text += "."
-    return text
 
 
 def _f(v) -> str:
