@@ -303,13 +303,13 @@ def _compute_metrics(con: duckdb.DuckDBPyConnection, obs: pd.DataFrame, exclude_
             for table in tables.values():
                 table["acc"] = table["acc"].astype(np.int64)
             values = _contract_values(index, tables["accounts"], tables["subscriptions"])
+            observed = _observed_days(values["tenure_days"], index, bins.first_event_day)
             queries = sql.queries("event_rows")
             named = _fetch(con, queries["named_users"], {"end": _as_date(index.days[-1])})["named"][0]
-            event_columns = bins.read(con, queries["events"], type_list, values["tenure_days"], catalog,
-                                      named=bool(named))
+            event_columns = bins.read(con, queries["events"], type_list, observed, catalog, named=bool(named))
             if bins.needs_day_grain:
                 bins.read_usage_by_day(con, sql("usage_metrics"), sql("named_users"))
-        values.update(bins.usage_values(values["seats"], values["tenure_days"]))
+        values.update(bins.usage_values(values["seats"], observed))
         values.update(_support_values(index, tables["tickets"]))
         values.update(_sentiment_values(index, tables["nps"]))
         values.update(_billing_values(index, tables["invoices"]))
@@ -324,6 +324,16 @@ def _compute_metrics(con: duckdb.DuckDBPyConnection, obs: pd.DataFrame, exclude_
     numeric = list(dict.fromkeys([m.name for m in STATIC_METRICS]
                                  + [m.name for t in type_list for m in event_metrics(t)] + attr_num))
     return MetricTable(frame=_frame(columns), numeric=numeric, categorical=attr_cat, catalog=catalog)
+
+
+def _observed_days(tenure: np.ndarray, index: _ObsIndex, first_event_day: int | None) -> np.ndarray:
+    """Days of usage the data can show per observation row: the account's tenure, capped by the days
+    since the first event anywhere (usage tracking may start long after billing). Usage windows
+    are scaled by it like a young account's, so a short history's early dates read like its later
+    ones instead of like a drop in usage."""
+    if first_event_day is None:
+        return tenure
+    return np.fmin(tenure, (index.days[index.date_no] - first_event_day).astype(float))
 
 
 def _frame(columns: dict[str, object]) -> pd.DataFrame:
@@ -445,7 +455,8 @@ class _EventBins:
         self.edges = np.unique(np.concatenate([days, days - 30, days - 90]))
         self.n_bins = len(self.edges)
         first = con.execute("SELECT CAST(min(event_time) AS DATE) FROM events").fetchall()[0][0]
-        self.first_day = int(self.edges[0]) if first is None else min(int(self.edges[0]), (first - date(1970, 1, 1)).days)
+        self.first_event_day = None if first is None else (first - date(1970, 1, 1)).days
+        self.first_day = int(self.edges[0]) if first is None else min(int(self.edges[0]), self.first_event_day)
         all_days = np.arange(self.first_day, int(self.edges[-1]))
         self.bin_of_day = np.searchsorted(self.edges, all_days, side="right")
         self.interval_of_day = np.searchsorted(days, all_days, side="right")  # obs dates on or before the day
