@@ -130,3 +130,25 @@ def test_five_weeks_refuse_and_say_how_much_more_is_needed(tmp_path):
     assert "rule health score" in r.stderr
     assert r.stdout == ""
     assert list_models(open_workspace(str(ws.path)).engine) == []
+
+
+def test_usage_rates_early_in_a_short_history_read_like_later_ones():
+    """Usage tracking began after the account signed up: 20 days into the events, a steady account's
+    monthly rate over 90 days is its true rate, not a third of it (which would read as a usage drop)."""
+    import duckdb
+
+    from data.metrics import compute_metrics
+    from data.schema import ensure_raw_schema
+
+    con = duckdb.connect()
+    ensure_raw_schema(con)
+    con.execute("INSERT INTO accounts (account_id, name, created_at) VALUES ('A', 'Alpha', DATE '2022-01-01')")
+    con.execute("INSERT INTO subscriptions (account_id, product, start_date, end_date, mrr) "
+                "VALUES ('A', 'core', DATE '2022-01-01', NULL, 100)")
+    con.execute("INSERT INTO events SELECT 'A', DATE '2023-01-01' + INTERVAL (d) DAY, 'login', 2, NULL "
+                "FROM range(120) r(d)")
+    obs = pd.DataFrame({"account_id": ["A", "A"], "obs_date": [date(2023, 1, 21), date(2023, 4, 30)]})
+    f = compute_metrics(con, obs).frame
+    early, late = f["ev_login_per_month_90d"].tolist()
+    assert late == pytest.approx(60.0, rel=0.02)
+    assert early == pytest.approx(late, rel=0.05)
