@@ -12,6 +12,8 @@ Stable interface (cron jobs and checks use it):
   flat mode), top_features [{feature, label, group, mean_abs_shap}]. ``--predictions-out`` writes held-out predictions as CSV
   (account_id, obs_date, y_true, p).
 * ``score [--json]`` - score all active accounts with the production models.
+* ``health-score [--json] [--out FILE]`` - the rule health score of every active account, least
+  healthy first; needs no model (what works while the history is too short to train).
 * ``explain ACCOUNT_ID [--json]`` - the account's latest score and drivers.
 """
 
@@ -46,6 +48,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("score", help="score every active account with the production models")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run_score)
+
+    p = sub.add_parser("health-score", help="rank active accounts by the rule health score (no model needed)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--out", metavar="FILE", help="write every account's health score to this CSV file")
+    p.set_defaults(func=run_health_score)
 
     p = sub.add_parser("explain", help="show an account's latest score and its drivers")
     p.add_argument("account_id")
@@ -109,6 +116,29 @@ def run_score(args: argparse.Namespace) -> int:
         s = run.summary()
         print(f"Scored {s['accounts']:,} accounts as of {s['obs_date']} with {s['model_id']}: expected ARR loss "
               f"${s['expected_arr_loss']:,.0f}; risk bands {s['risk_bands']}")
+    return 0
+
+
+def run_health_score(args: argparse.Namespace) -> int:
+    from models.evaluation import clean_json
+    from models.scoring import rule_health_now
+
+    ws = open_workspace(args.workspace)
+    if not ws.warehouse.has_data():
+        raise UserError("The workspace has no data; run `cli.py demo` or import data first.")
+    with ws.warehouse.reader() as con:
+        table = rule_health_now(con)
+    if args.out:
+        table.to_csv(args.out, index=False)
+    obs_date = str(table["obs_date"].iloc[0])
+    if args.json:
+        print(json.dumps(clean_json({"obs_date": obs_date, "accounts": len(table),
+                                     "least_healthy": table.head(20).astype({"obs_date": str}).to_dict("records")})))
+        return 0
+    print(f"Rule health score of {len(table):,} active accounts as of {obs_date} (0-100, higher is healthier); "
+          "least healthy first:")
+    for r in table.head(20).itertuples():
+        print(f"  {r.account_id}: {r.health_score:.0f}")
     return 0
 
 

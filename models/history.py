@@ -122,4 +122,5 @@ def too_short_message(schedule: Schedule, *, horizon_days: int, lead_days: int, 
             f"(a {WEEKLY_WARMUP_DAYS}-day warm-up, {MIN_LABELLED_WEEKS} weekly observation dates, then the "
             f"{horizon_days}-day horizon{lead} and the {gap_days}-day renewal gap, which must all lie inside the data). "
             f"Import about {more} more weeks of data, or train with a shorter --horizon-days. "
-            "Meanwhile the rule health score works without a model: it needs no labelled history.")
+            "Meanwhile the rule health score works without a model: `cli.py health-score` ranks every active "
+            "account by it.")

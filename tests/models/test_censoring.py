@@ -130,6 +130,14 @@ def test_five_weeks_refuse_and_say_how_much_more_is_needed(tmp_path):
     assert "rule health score" in r.stderr
     assert r.stdout == ""
     assert list_models(open_workspace(str(ws.path)).engine) == []
+    # ... and what the message promises works meanwhile, without a model
+    h = _cli(ws.path, "health-score", "--json", "--out", str(tmp_path / "health.csv"))
+    assert h.returncode == 0, h.stderr
+    out = json.loads(h.stdout)
+    assert out["obs_date"] == "2023-02-05" and out["accounts"] > 100
+    scores = [r["health_score"] for r in out["least_healthy"]]
+    assert scores == sorted(scores) and all(0 <= s <= 100 for s in scores)
+    assert len(pd.read_csv(tmp_path / "health.csv")) == out["accounts"]
 
 
 def test_usage_rates_early_in_a_short_history_read_like_later_ones():
