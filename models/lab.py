@@ -522,7 +522,7 @@ def train_and_register(ws, config, *, groups: list[str] | None = None, actor: st
     if not ws.warehouse.has_data():
         raise UserError("The workspace has no data; run `cli.py demo` or import data first.")
     with ws.warehouse.reader() as con:
-        say("Building observation rows (one per account and month)...")
+        say("Building observation rows (one per account and observation date)...")
         obs = build_observations(con, horizon_days=config.horizon_days, lead_days=config.lead_days,
                                  gap_days=config.gap_days, cadence=config.cadence)
         obs = restrict_groups(obs, groups)

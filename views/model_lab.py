@@ -380,7 +380,7 @@ with tabs["Explain"]:
 # --------------------------------------------------------------------------- cohorts
 with tabs["Cohorts"]:
     if tabs["Cohorts"].open:
-        st.caption("Every labelled observation row (one per account and month): the outcome rate per tenth of a "
+        st.caption("Every labelled observation row (one per account and observation date): the outcome rate per tenth of a "
                    "metric, with 95% Wilson confidence intervals. No model involved: this is the raw relationship.")
         c1, c2 = st.columns([1, 3])
         outcome = c1.selectbox("Outcome", TARGETS, key="cohort_target",

@@ -160,3 +160,17 @@ def test_usage_rates_early_in_a_short_history_read_like_later_ones():
     early, late = f["ev_login_per_month_90d"].tolist()
     assert late == pytest.approx(60.0, rel=0.02)
     assert early == pytest.approx(late, rel=0.05)
+
+
+def test_purge_grows_by_the_gap_tolerance():
+    """A training label needs its horizon and the renewal gap after it before the test slice starts."""
+    from models.training import _time_split
+
+    dates = [date(2024, 1, 1) + timedelta(days=30 * i) for i in range(24)]
+    split = _time_split(dates, TrainConfig(horizon_days=90, gap_days=30, test_months=3, calib_months=2))
+    assert split.purge_days == 120
+    assert all(d + timedelta(days=120) <= split.test[0] for d in split.fit)
+    skipped = [d for d in dates if d + timedelta(days=90) <= split.test[0] < d + timedelta(days=120)]
+    assert skipped and not set(skipped) & set(split.fit)  # a 90-day purge would have trained on these
+    for train_dates, block in split.folds:
+        assert all(d + timedelta(days=120) <= block[0] for d in train_dates)
