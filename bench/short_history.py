@@ -23,7 +23,9 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
-SHAPES = {"3 months": date(2023, 3, 31), "6 months": date(2023, 6, 30)}
+SHAPES = {"3 months": date(2023, 3, 31), "6 months": date(2023, 6, 30),
+          "12 months (periods cut at the end)": date(2023, 12, 30)}
+DEFAULT_SHAPES = "3 months,6 months"
 
 
 def plain_logistic_auc(obs, fit: pd.DataFrame, test: pd.DataFrame, label: str = "label_churn") -> dict:
@@ -74,7 +76,8 @@ def measure(shape: str, end: date, n: int, seed: int, tmp: Path) -> dict:
     from tests.models.subscription_log import make_log, write_log
 
     ws = open_workspace(str(tmp / f"{shape.replace(' ', '_')}_{seed}"))
-    write_log(ws.warehouse, make_log(n=n, start=date(2023, 1, 1), end=end, seed=seed))
+    ends = "truncated" if "cut at the end" in shape else "scheduled"
+    write_log(ws.warehouse, make_log(n=n, start=date(2023, 1, 1), end=end, seed=seed, ends=ends))
     out: dict = {"shape": shape, "accounts": n, "seed": seed}
     with ws.warehouse.reader() as con:
         obs = build_observations(con, horizon_days=30)
@@ -99,10 +102,12 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--accounts", type=int, default=1500)
     ap.add_argument("--seeds", default="1,2,3")
+    ap.add_argument("--shapes", default=DEFAULT_SHAPES, help=f"comma-separated, of: {', '.join(SHAPES)}")
     args = ap.parse_args(argv)
     tmp = Path(tempfile.mkdtemp(prefix="csai-short-"))
     rows = []
-    for shape, end in SHAPES.items():
+    for shape in args.shapes.split(","):
+        end = SHAPES[shape]
         for seed in (int(s) for s in args.seeds.split(",")):
             r = measure(shape, end, args.accounts, seed, tmp)
             rows.append(r)
