@@ -241,7 +241,8 @@ _MAX_TYPE_CELLS = 48 << 20  # accounts x event types x day bins summed per pass 
 
 
 def compute_metrics(con: duckdb.DuckDBPyConnection, obs: pd.DataFrame, *,
-                    exclude_attributes: tuple[str, ...] = (), types: list[str] | None = None) -> MetricTable:
+                    exclude_attributes: tuple[str, ...] = (), types: list[str] | None = None,
+                    data_end: date | None = None) -> MetricTable:
     """All metrics for each row of ``obs`` (columns ``account_id``, ``obs_date``).
 
     Every observation date is computed at once. DuckDB stages the raw tables as rows with
@@ -251,10 +252,12 @@ def compute_metrics(con: duckdb.DuckDBPyConnection, obs: pd.DataFrame, *,
     count for (:func:`_on_dates`); subscriptions, NPS responses and champions are joined to
     the observation rows of their account (:func:`_pairs`). No step loops over dates. The result has one row per ``obs`` row in the same order,
     with ``account_id`` and ``obs_date`` (a ``date``) first. ``types`` fixes the event
-    types that get metrics (default: all in ``events``).
+    types that get metrics (default: all in ``events``). ``data_end``: the last day of
+    history; a subscription ending at or after it is still running as far as the data knows
+    (it only matters on the day after the data's end, the date scoring observes).
     """
     with _small_pages():
-        return _compute_metrics(con, obs[["account_id", "obs_date"]], exclude_attributes, types)
+        return _compute_metrics(con, obs[["account_id", "obs_date"]], exclude_attributes, types, data_end)
 
 
 @contextlib.contextmanager
@@ -281,7 +284,7 @@ def _small_pages():
 
 
 def _compute_metrics(con: duckdb.DuckDBPyConnection, obs: pd.DataFrame, exclude_attributes: tuple[str, ...],
-                     types: list[str] | None) -> MetricTable:
+                     types: list[str] | None, data_end: date | None = None) -> MetricTable:
     index = _ObsIndex.of(obs)
     type_list = sorted(set(event_types(con) if types is None else [str(t) for t in types])) if len(obs) else []
     catalog = {m.name: m for m in STATIC_METRICS}
@@ -302,6 +305,10 @@ def _compute_metrics(con: duckdb.DuckDBPyConnection, obs: pd.DataFrame, exclude_
             tables = {name: _fetch(con, text) for name, text in sql.queries("account_rows").items()}
             for table in tables.values():
                 table["acc"] = table["acc"].astype(np.int64)
+            if data_end is not None:  # ends at or after the data's end are not known yet
+                subs = tables["subscriptions"]
+                subs["end_day"] = np.where(subs["end_day"] >= (data_end - date(1970, 1, 1)).days, np.nan,
+                                           subs["end_day"])
             values = _contract_values(index, tables["accounts"], tables["subscriptions"])
             observed = _observed_days(values["tenure_days"], index, bins.first_event_day)
             queries = sql.queries("event_rows")

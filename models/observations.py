@@ -177,7 +177,7 @@ def build_observations(con: duckdb.DuckDBPyConnection, *, horizon_days: int = 90
     if rows.empty:
         raise UserError("No account has an active subscription at any observation date; check the subscriptions' "
                         "start and end dates.")
-    metrics = compute_metrics(con, rows)
+    metrics = compute_metrics(con, rows, data_end=end)
     numeric, categorical, catalog = metrics.numeric, metrics.categorical, metrics.catalog
     labels = compute_labels(con, rows, horizon_days=horizon_days, lead_days=lead_days, gap_days=gap_days,
                             expansion_ratio=expansion_ratio, data_end=end)

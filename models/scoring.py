@@ -134,10 +134,10 @@ def features_as_of(con: duckdb.DuckDBPyConnection, account_ids: list[str] | None
         return attribute_metrics(con, account_ids, exclude_attributes=exclude).frame
     end = data_end(con)
     obs_date = end + timedelta(days=1)
-    rows = active_rows(con, [obs_date])
+    rows = active_rows(con, [obs_date], end)
     if account_ids is not None:
         rows = rows[rows["account_id"].isin(account_ids)]
-    return compute_metrics(con, rows).frame
+    return compute_metrics(con, rows, data_end=end).frame
 
 
 def rule_health_now(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:

@@ -174,3 +174,17 @@ def test_purge_grows_by_the_gap_tolerance():
     assert skipped and not set(skipped) & set(split.fit)  # a 90-day purge would have trained on these
     for train_dates, block in split.folds:
         assert all(d + timedelta(days=120) <= block[0] for d in train_dates)
+
+
+def test_periods_running_at_the_end_keep_their_contract_on_the_scoring_date(log):
+    """Scoring observes the day after the data's end: a period that ends on the last day (cut there by
+    the export) is still running, so its MRR and seats are there, as at every earlier date."""
+    ws, tables, obs, scoring_rows = log
+    from models.scoring import features_as_of
+
+    with ws.warehouse.reader() as con:
+        now = features_as_of(con)
+    assert set(now["account_id"]) == set(scoring_rows["account_id"])
+    assert (now["mrr"] > 0).all() and (now["active_subscriptions"] >= 1).all()
+    last_labelled = obs.labelled()
+    assert now["mrr"].median() == pytest.approx(last_labelled["mrr"].median(), rel=0.5)
