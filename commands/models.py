@@ -3,12 +3,17 @@
 Stable interface (cron jobs and checks use it):
 
 * ``train [--target churn|expansion] [--algorithm logreg|gbm|auto] [--horizon-days 90]
-  [--lead-days 0] [--promote] [--json] [--predictions-out FILE]`` - with ``--json`` one JSON
-  object: model_id, target, algorithm, validation, n_train, n_test, positives_test,
-  metrics {roc_auc, pr_auc, brier, top_decile_lift, ece}, top_features [{feature, label,
-  group, mean_abs_shap}]. ``--predictions-out`` writes held-out predictions as CSV
+  [--lead-days 0] [--gap-days 30] [--cadence auto|monthly|weekly] [--allow-label-outliers]
+  [--promote] [--json] [--predictions-out FILE]`` - with ``--json`` one JSON
+  object: model_id, target, algorithm, validation, n_train, n_test, positives_test (the
+  churns, or expansions, the test figures rest on), metrics {roc_auc, pr_auc, brier,
+  top_decile_lift, ece}, roc_auc_interval ([low, high] or null), history {cadence,
+  labelled_dates, test_dates, purge_days, gap_days, accounts_held_out, data_end} (null in
+  flat mode), top_features [{feature, label, group, mean_abs_shap}]. ``--predictions-out`` writes held-out predictions as CSV
   (account_id, obs_date, y_true, p).
 * ``score [--json]`` - score all active accounts with the production models.
+* ``health-score [--json] [--out FILE]`` - the rule health score of every active account, least
+  healthy first; needs no model (what works while the history is too short to train).
 * ``explain ACCOUNT_ID [--json]`` - the account's latest score and drivers.
 """
 
@@ -28,6 +33,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--algorithm", choices=["logreg", "gbm", "auto"], default="auto")
     p.add_argument("--horizon-days", type=int, default=90, help="predict the outcome within this many days (default 90)")
     p.add_argument("--lead-days", type=int, default=0, help="days between the score date and the horizon (default 0)")
+    p.add_argument("--gap-days", type=int, default=30,
+                   help="a lapse in billing this short is a renewal, not churn (default 30); labels wait for it")
+    p.add_argument("--cadence", choices=["auto", "monthly", "weekly"], default="auto",
+                   help="observation dates: monthly, weekly, or auto (weekly when the history is short)")
+    p.add_argument("--allow-label-outliers", action="store_true",
+                   help="train although one observation date's churn rate is far from the others'")
     p.add_argument("--promote", action="store_true", help="make the new model the production model of its target")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--predictions-out", metavar="FILE", help="write held-out predictions to this CSV file")
@@ -37,6 +48,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("score", help="score every active account with the production models")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run_score)
+
+    p = sub.add_parser("health-score", help="rank active accounts by the rule health score (no model needed)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--out", metavar="FILE", help="write every account's health score to this CSV file")
+    p.set_defaults(func=run_health_score)
 
     p = sub.add_parser("explain", help="show an account's latest score and its drivers")
     p.add_argument("account_id")
@@ -51,6 +67,7 @@ def _say(args):
 
 
 def run_train(args: argparse.Namespace) -> int:
+    from models.lab import uncertainty_sentence
     from models.registry import promote, register_model
     from models.training import TrainConfig, train
 
@@ -59,7 +76,8 @@ def run_train(args: argparse.Namespace) -> int:
     if not ws.warehouse.has_data():
         raise UserError("The workspace has no data; run `cli.py demo` or import data first.")
     config = TrainConfig(target=args.target, algorithm=args.algorithm, horizon_days=args.horizon_days,
-                         lead_days=args.lead_days, seed=args.seed)
+                         lead_days=args.lead_days, gap_days=args.gap_days, cadence=args.cadence,
+                         allow_label_outliers=args.allow_label_outliers, seed=args.seed)
     say(f"Training {'an' if args.target == 'expansion' else 'a'} {args.target} model ({args.algorithm}, horizon {args.horizon_days} days)...")
     with ws.warehouse.reader() as con:
         result = train(con, config, say=say)
@@ -75,8 +93,9 @@ def run_train(args: argparse.Namespace) -> int:
         m = summary["metrics"]
         say(f"Model {record.id} ({summary['algorithm']}, {summary['validation']}): ROC-AUC {_f(m['roc_auc'])}, "
             f"PR-AUC {_f(m['pr_auc'])}, Brier {_f(m['brier'])}, top-decile lift {_f(m['top_decile_lift'])}, "
-            f"ECE {_f(m['ece'])} on {summary['n_test']:,} held-out rows ({summary['positives_test']:,} positive); "
-            f"{result.seconds:.1f}s")
+            f"ECE {_f(m['ece'])} on {summary['n_test']:,} held-out rows; {result.seconds:.1f}s")
+        say(uncertainty_sentence(summary["target"], summary["positives_test"], summary.get("roc_auc_interval"),
+                                 summary.get("history")))
         say("Top features: " + ", ".join(f"{t['label']} ({t['group']})" for t in summary["top_features"][:5]))
         say("Promoted to production." if args.promote else "Registered as a candidate; add --promote to use it.")
     return 0
@@ -97,6 +116,29 @@ def run_score(args: argparse.Namespace) -> int:
         s = run.summary()
         print(f"Scored {s['accounts']:,} accounts as of {s['obs_date']} with {s['model_id']}: expected ARR loss "
               f"${s['expected_arr_loss']:,.0f}; risk bands {s['risk_bands']}")
+    return 0
+
+
+def run_health_score(args: argparse.Namespace) -> int:
+    from models.evaluation import clean_json
+    from models.scoring import rule_health_now
+
+    ws = open_workspace(args.workspace)
+    if not ws.warehouse.has_data():
+        raise UserError("The workspace has no data; run `cli.py demo` or import data first.")
+    with ws.warehouse.reader() as con:
+        table = rule_health_now(con)
+    if args.out:
+        table.to_csv(args.out, index=False)
+    obs_date = str(table["obs_date"].iloc[0])
+    if args.json:
+        print(json.dumps(clean_json({"obs_date": obs_date, "accounts": len(table),
+                                     "least_healthy": table.head(20).astype({"obs_date": str}).to_dict("records")})))
+        return 0
+    print(f"Rule health score of {len(table):,} active accounts as of {obs_date} (0-100, higher is healthier); "
+          "least healthy first:")
+    for r in table.head(20).itertuples():
+        print(f"  {r.account_id}: {r.health_score:.0f}")
     return 0
 
 

@@ -241,7 +241,8 @@ _MAX_TYPE_CELLS = 48 << 20  # accounts x event types x day bins summed per pass 
 
 
 def compute_metrics(con: duckdb.DuckDBPyConnection, obs: pd.DataFrame, *,
-                    exclude_attributes: tuple[str, ...] = (), types: list[str] | None = None) -> MetricTable:
+                    exclude_attributes: tuple[str, ...] = (), types: list[str] | None = None,
+                    data_end: date | None = None) -> MetricTable:
     """All metrics for each row of ``obs`` (columns ``account_id``, ``obs_date``).
 
     Every observation date is computed at once. DuckDB stages the raw tables as rows with
@@ -251,10 +252,12 @@ def compute_metrics(con: duckdb.DuckDBPyConnection, obs: pd.DataFrame, *,
     count for (:func:`_on_dates`); subscriptions, NPS responses and champions are joined to
     the observation rows of their account (:func:`_pairs`). No step loops over dates. The result has one row per ``obs`` row in the same order,
     with ``account_id`` and ``obs_date`` (a ``date``) first. ``types`` fixes the event
-    types that get metrics (default: all in ``events``).
+    types that get metrics (default: all in ``events``). ``data_end``: the last day of
+    history; a subscription ending at or after it is still running as far as the data knows
+    (it only matters on the day after the data's end, the date scoring observes).
     """
     with _small_pages():
-        return _compute_metrics(con, obs[["account_id", "obs_date"]], exclude_attributes, types)
+        return _compute_metrics(con, obs[["account_id", "obs_date"]], exclude_attributes, types, data_end)
 
 
 @contextlib.contextmanager
@@ -281,7 +284,7 @@ def _small_pages():
 
 
 def _compute_metrics(con: duckdb.DuckDBPyConnection, obs: pd.DataFrame, exclude_attributes: tuple[str, ...],
-                     types: list[str] | None) -> MetricTable:
+                     types: list[str] | None, data_end: date | None = None) -> MetricTable:
     index = _ObsIndex.of(obs)
     type_list = sorted(set(event_types(con) if types is None else [str(t) for t in types])) if len(obs) else []
     catalog = {m.name: m for m in STATIC_METRICS}
@@ -302,14 +305,18 @@ def _compute_metrics(con: duckdb.DuckDBPyConnection, obs: pd.DataFrame, exclude_
             tables = {name: _fetch(con, text) for name, text in sql.queries("account_rows").items()}
             for table in tables.values():
                 table["acc"] = table["acc"].astype(np.int64)
+            if data_end is not None:  # ends at or after the data's end are not known yet
+                subs = tables["subscriptions"]
+                subs["end_day"] = np.where(subs["end_day"] >= (data_end - date(1970, 1, 1)).days, np.nan,
+                                           subs["end_day"])
             values = _contract_values(index, tables["accounts"], tables["subscriptions"])
+            observed = _observed_days(values["tenure_days"], index, bins.first_event_day)
             queries = sql.queries("event_rows")
             named = _fetch(con, queries["named_users"], {"end": _as_date(index.days[-1])})["named"][0]
-            event_columns = bins.read(con, queries["events"], type_list, values["tenure_days"], catalog,
-                                      named=bool(named))
+            event_columns = bins.read(con, queries["events"], type_list, observed, catalog, named=bool(named))
             if bins.needs_day_grain:
                 bins.read_usage_by_day(con, sql("usage_metrics"), sql("named_users"))
-        values.update(bins.usage_values(values["seats"], values["tenure_days"]))
+        values.update(bins.usage_values(values["seats"], observed))
         values.update(_support_values(index, tables["tickets"]))
         values.update(_sentiment_values(index, tables["nps"]))
         values.update(_billing_values(index, tables["invoices"]))
@@ -324,6 +331,16 @@ def _compute_metrics(con: duckdb.DuckDBPyConnection, obs: pd.DataFrame, exclude_
     numeric = list(dict.fromkeys([m.name for m in STATIC_METRICS]
                                  + [m.name for t in type_list for m in event_metrics(t)] + attr_num))
     return MetricTable(frame=_frame(columns), numeric=numeric, categorical=attr_cat, catalog=catalog)
+
+
+def _observed_days(tenure: np.ndarray, index: _ObsIndex, first_event_day: int | None) -> np.ndarray:
+    """Days of usage the data can show per observation row: the account's tenure, capped by the days
+    since the first event anywhere (usage tracking may start long after billing). Usage windows
+    are scaled by it like a young account's, so a short history's early dates read like its later
+    ones instead of like a drop in usage."""
+    if first_event_day is None:
+        return tenure
+    return np.fmin(tenure, (index.days[index.date_no] - first_event_day).astype(float))
 
 
 def _frame(columns: dict[str, object]) -> pd.DataFrame:
@@ -445,7 +462,8 @@ class _EventBins:
         self.edges = np.unique(np.concatenate([days, days - 30, days - 90]))
         self.n_bins = len(self.edges)
         first = con.execute("SELECT CAST(min(event_time) AS DATE) FROM events").fetchall()[0][0]
-        self.first_day = int(self.edges[0]) if first is None else min(int(self.edges[0]), (first - date(1970, 1, 1)).days)
+        self.first_event_day = None if first is None else (first - date(1970, 1, 1)).days
+        self.first_day = int(self.edges[0]) if first is None else min(int(self.edges[0]), self.first_event_day)
         all_days = np.arange(self.first_day, int(self.edges[-1]))
         self.bin_of_day = np.searchsorted(self.edges, all_days, side="right")
         self.interval_of_day = np.searchsorted(days, all_days, side="right")  # obs dates on or before the day
@@ -877,21 +895,27 @@ def _registered(con: duckdb.DuckDBPyConnection, **frames: pd.DataFrame):
 
 # --------------------------------------------------------------------------- labels & dates
 def compute_labels(con: duckdb.DuckDBPyConnection, obs: pd.DataFrame, *, horizon_days: int = 90,
-                   lead_days: int = 0, gap_days: int = 30, expansion_ratio: float = 1.10) -> pd.DataFrame:
+                   lead_days: int = 0, gap_days: int = 30, expansion_ratio: float = 1.10,
+                   data_end: date | None = None) -> pd.DataFrame:
     """Churn and expansion labels (and churn date, MRR at obs) for each ``obs`` row.
 
     These read data *after* ``obs_date`` on purpose; they are targets, never features.
+    ``data_end`` is the last day of history: labels whose window plus ``gap_days`` passes it
+    are censored (NULL, ``label_known`` false) and billing periods ending at or after it (or
+    within ``gap_days`` before it) are not churn (``data/sql/labels.sql``). ``None`` treats
+    every recorded end as final (a complete export, or a hand-made test case).
     """
     obs = obs[["account_id", "obs_date"]].copy()
     obs["obs_date"] = pd.to_datetime(obs["obs_date"]).dt.date
     params = {"gap_days": int(gap_days), "lead_days": int(lead_days), "horizon_days": int(horizon_days),
-              "expansion_ratio": float(expansion_ratio)}
+              "expansion_ratio": float(expansion_ratio),
+              "data_end": data_end if data_end is not None else date(9000, 1, 1)}
     spells = con.execute(load_sql("subscription_spells"), {"gap_days": params["gap_days"]}).df()
     name = _register_obs(con, obs)
     con.register("spells", spells)
     try:
         sql = load_sql("labels").replace(" obs o", f" {name} o")
-        out = con.execute(sql, {k: v for k, v in params.items() if k != "gap_days"}).df()
+        out = con.execute(sql, params).df()
     finally:
         con.unregister(name)
         con.unregister("spells")

@@ -31,6 +31,26 @@ MAX_HOLDOUT_ROWS = 20000
 BASE_COLUMNS = ("account_id", "obs_date", "segment", "y_true", "p", "rule_risk")
 
 
+# --------------------------------------------------------------------------- how sure the figures are
+def uncertainty_sentence(target: str, positives_test: int | None, roc_auc_interval=None,
+                         history: dict | None = None) -> str:
+    """What the test figures rest on, in one sentence: the churns (expansions) in the test slice,
+    the ROC-AUC's 95 % interval when one was computed, and how the history was sampled."""
+    what = "churns" if target == "churn" else "expansions"
+    ci = list(roc_auc_interval) if roc_auc_interval else None
+    interval = f"ROC-AUC 95% interval {ci[0]:.3f} to {ci[1]:.3f}" if ci else "no ROC-AUC interval computed"
+    text = f"{positives_test or 0:,} {what} in the test slice; {interval}."
+    if history:
+        text += (f" {history.get('labelled_dates')} labelled {history.get('cadence')} observation dates, "
+                 f"purge {history.get('purge_days')} days")
+        if history.get("accounts_held_out"):
+            text += f", {history['accounts_held_out']:.0%} of accounts held out for the test (short history)"
+        text += "."
+    if (positives_test or 0) < 30:
+        text += " Fewer than 30 decide these figures: read them as rough."
+    return text
+
+
 # --------------------------------------------------------------------------- stored lab data
 def lab_paths(artifact_path: str | Path) -> dict[str, Path]:
     """Where the held-out and reference frames of the model at ``artifact_path`` live."""
@@ -502,8 +522,9 @@ def train_and_register(ws, config, *, groups: list[str] | None = None, actor: st
     if not ws.warehouse.has_data():
         raise UserError("The workspace has no data; run `cli.py demo` or import data first.")
     with ws.warehouse.reader() as con:
-        say("Building observation rows (one per account and month)...")
-        obs = build_observations(con, horizon_days=config.horizon_days, lead_days=config.lead_days)
+        say("Building observation rows (one per account and observation date)...")
+        obs = build_observations(con, horizon_days=config.horizon_days, lead_days=config.lead_days,
+                                 gap_days=config.gap_days, cadence=config.cadence)
         obs = restrict_groups(obs, groups)
         say(f"{len(obs.frame):,} observation rows, {len(obs.features)} features; training...")
         result = train(con, config, observations=obs, say=say)

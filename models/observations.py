@@ -1,12 +1,17 @@
 """Observation data sets: one row per account active at an observation date, with labels.
 
 Time mode (DESIGN.md section 6): observation dates are the first day of every month
-from ``warmup_days`` after the first subscription to the day after the last day of
-history. Each account with an active subscription on the eve of a date is one row;
-its features are the metrics as of that date (rows strictly before it) and its labels
-say whether it churned (expanded) within ``horizon_days`` after ``obs_date +
-lead_days``. A row is *labelled* only when its whole window lies inside the history;
-the last (unlabelled) date is the one scoring uses.
+from ``warmup_days`` after the first recorded activity to the day after the last day of
+history, or every week when the history is too short for monthly dates
+(:mod:`models.history`). Each account with an active subscription on the eve of a date
+is one row; its features are the metrics as of that date (rows strictly before it) and
+its labels say whether it churned (expanded) within ``horizon_days`` after ``obs_date +
+lead_days``. The data is right-censored at :func:`history_end`: a row is *labelled* only
+when its whole window and the ``gap_days`` renewal tolerance after it lie inside the
+history (``obs + lead + horizon + gap <= end``); other rows carry no label and are left
+out of training and testing. A billing period that ends at or after the end of the data
+is "still a customer, as far as we know", not a churn. The last (unlabelled) dates are
+the ones scoring resembles.
 
 Flat mode: the workspace holds only ``accounts`` plus a label (table ``account_labels``
 or a 0/1 column such as ``churned`` on ``accounts``); one row per account, no dates.
@@ -35,6 +40,7 @@ from data.metrics import (
     monthly_dates,
     truncate_raw_tables,
 )
+from models.history import MONTHLY, Schedule, plan_schedule
 
 FLAT_LABEL_COLUMNS = ("churned", "churn", "is_churned", "has_churned", "label", "target", "churn_flag")
 
@@ -52,6 +58,9 @@ class ObservationSet:
     lead_days: int = 0
     data_end: date | None = None
     dates: list[date] = field(default_factory=list)
+    gap_days: int = 30
+    cadence: str = MONTHLY  # "monthly" or "weekly" observation dates (models.history)
+    schedule: Schedule | None = None
 
     @property
     def features(self) -> list[str]:
@@ -92,10 +101,18 @@ def flat_label_source(con: duckdb.DuckDBPyConnection) -> str | None:
     return None
 
 
+def history_end(con: duckdb.DuckDBPyConnection) -> date | None:
+    """The last day of history: labels are censored here and scoring observes the day after.
+
+    The one place the models read the data's end (today :func:`data.metrics.data_end`).
+    """
+    return data_end(con)
+
+
 def observation_dates(con: duckdb.DuckDBPyConnection, *, warmup_days: int = 90, end: date | None = None) -> list[date]:
     """Monthly observation dates (first of month) through the day after the last day of history."""
     first = history_start(con)
-    last = end or data_end(con)
+    last = end or history_end(con)
     if first is None or last is None:
         return []
     return monthly_dates(first + timedelta(days=warmup_days), last + timedelta(days=1))
@@ -113,15 +130,20 @@ def history_start(con: duckdb.DuckDBPyConnection) -> date | None:
     return con.execute("SELECT min(start_date) FROM subscriptions").fetchall()[0][0]
 
 
-def active_rows(con: duckdb.DuckDBPyConnection, dates: list[date]) -> pd.DataFrame:
-    """(account_id, obs_date) for every account with an active subscription on the eve of each date."""
+def active_rows(con: duckdb.DuckDBPyConnection, dates: list[date], end: date | None = None) -> pd.DataFrame:
+    """(account_id, obs_date) for every account with an active subscription on the eve of each date.
+
+    A subscription whose end date is at or after ``end`` (default :func:`history_end`) is
+    still running as far as the data knows: on the day after the data's end it counts.
+    """
+    end = end or history_end(con) or date.max
     d = pd.DataFrame({"obs_date": pd.to_datetime(pd.Series(dates)).dt.date})
     con.register("_obs_dates", d)
     try:
         rows = con.execute(
             "SELECT DISTINCT s.account_id, d.obs_date FROM _obs_dates d JOIN subscriptions s "
-            "ON s.start_date < d.obs_date AND (s.end_date IS NULL OR s.end_date >= d.obs_date) "
-            "ORDER BY d.obs_date, s.account_id").df()
+            "ON s.start_date < d.obs_date AND (s.end_date IS NULL OR s.end_date >= d.obs_date OR s.end_date >= ?) "
+            "ORDER BY d.obs_date, s.account_id", [end]).df()
     finally:
         con.unregister("_obs_dates")
     rows["obs_date"] = pd.to_datetime(rows["obs_date"]).dt.date
@@ -129,21 +151,36 @@ def active_rows(con: duckdb.DuckDBPyConnection, dates: list[date]) -> pd.DataFra
 
 
 def build_observations(con: duckdb.DuckDBPyConnection, *, horizon_days: int = 90, lead_days: int = 0,
-                       warmup_days: int = 90, dates: list[date] | None = None,
-                       gap_days: int = 30, expansion_ratio: float = 1.10) -> ObservationSet:
-    """The observation set of the workspace behind ``con`` (time or flat mode)."""
+                       warmup_days: int | None = None, dates: list[date] | None = None,
+                       gap_days: int = 30, expansion_ratio: float = 1.10, cadence: str = "auto") -> ObservationSet:
+    """The observation set of the workspace behind ``con`` (time or flat mode).
+
+    ``cadence`` (``auto``, ``monthly``, ``weekly``) and ``warmup_days`` place the dates
+    (:func:`models.history.plan_schedule`) unless ``dates`` are given.
+    """
     mode = detect_mode(con)
     if mode == "flat":
         return build_flat_observations(con)
-    end = data_end(con)
-    dates = dates if dates is not None else observation_dates(con, warmup_days=warmup_days, end=end)
+    end = history_end(con)
+    first = history_start(con)
+    label_days = lead_days + horizon_days + gap_days
+    schedule = None
+    if dates is None and first is not None and end is not None:
+        if warmup_days is not None:
+            dates = monthly_dates(first + timedelta(days=warmup_days), end + timedelta(days=1))
+        else:
+            schedule = plan_schedule(first, end, label_days=label_days, cadence=cadence)
+            dates = schedule.dates
     if not dates:
         raise UserError("Not enough history to build observation dates; import at least a few months of data.")
-    rows = active_rows(con, dates)
-    metrics = compute_metrics(con, rows)
+    rows = active_rows(con, dates, end)
+    if rows.empty:
+        raise UserError("No account has an active subscription at any observation date; check the subscriptions' "
+                        "start and end dates.")
+    metrics = compute_metrics(con, rows, data_end=end)
     numeric, categorical, catalog = metrics.numeric, metrics.categorical, metrics.catalog
     labels = compute_labels(con, rows, horizon_days=horizon_days, lead_days=lead_days, gap_days=gap_days,
-                            expansion_ratio=expansion_ratio)
+                            expansion_ratio=expansion_ratio, data_end=end)
     frame = metrics.frame
     del metrics
     # Both frames keep the order of ``rows``: attach the labels as columns instead of a merge,
@@ -155,21 +192,24 @@ def build_observations(con: duckdb.DuckDBPyConnection, *, horizon_days: int = 90
         raise AssertionError("labels and metrics are not in the order of the observation rows")
     for c in ("churn_date", "label_churn", "label_expansion"):
         frame[c] = labels[c].to_numpy()
+    # Right-censoring (labels.sql): the window plus the gap tolerance must end inside the data.
+    frame["labelled"] = labels["label_known"].fillna(False).to_numpy(dtype=bool)
     del labels
     # Training reads features as float32 (LightGBM's own precision); halves the observation set's memory.
     frame[numeric] = frame[numeric].astype(np.float32)
-    window_end = pd.to_datetime(frame["obs_date"]) + pd.Timedelta(days=lead_days + horizon_days)
-    frame["labelled"] = (window_end <= pd.Timestamp(end) + pd.Timedelta(days=1)).to_numpy()
     if lead_days > 0:  # churned during the lead time: nothing could have been done, drop
         churn = pd.to_datetime(frame["churn_date"])
         early = churn.notna() & (churn < pd.to_datetime(frame["obs_date"]) + pd.Timedelta(days=lead_days))
         frame = frame[~early.to_numpy()].reset_index(drop=True)
+    # Censored rows have no label (NULL in labels.sql); the 0 here is only a fill: read labels
+    # through ``labelled()``.
     frame["label_churn"] = frame["label_churn"].fillna(0).astype(int)
     frame["label_expansion"] = frame["label_expansion"].fillna(0).astype(int)
     frame["arr"] = 12.0 * frame["mrr"].fillna(0.0)
     return ObservationSet(frame=frame, numeric=numeric, categorical=categorical,
                           catalog=catalog, mode="time", horizon_days=horizon_days, lead_days=lead_days,
-                          data_end=end, dates=list(dates))
+                          data_end=end, dates=list(dates), gap_days=gap_days,
+                          cadence=schedule.cadence if schedule else MONTHLY, schedule=schedule)
 
 
 def build_flat_observations(con: duckdb.DuckDBPyConnection) -> ObservationSet:
@@ -305,3 +345,71 @@ def _differs(a: pd.Series, b: pd.Series) -> int:
     x = a.astype("object").where(a.notna(), None)
     y = b.astype("object").where(b.notna(), None)
     return int(sum(1 for u, v in zip(x, y, strict=False) if u != v))
+
+
+# --------------------------------------------------------------------------- label rates per date
+@dataclass
+class LabelRateReport:
+    """Positive rate per observation date, and the dates whose rate is far from all the others'.
+
+    A date is *refused* when its log-odds differ from the other dates' pooled rate by at least
+    ``refuse_logit`` (an odds ratio of about 7) and the difference is beyond chance (|z| >=
+    ``refuse_z``); it is *warned* about at ``warn_logit`` (odds ratio about 2.7) and |z| >=
+    ``warn_z``. Seasonal swings stay well inside these; a window read past the data's end (94 %
+    churn at one date) or a date whose ends were never recorded (0 %) does not.
+    """
+
+    label: str
+    rates: list[dict]
+    refused: list[dict]
+    warned: list[dict]
+
+    @property
+    def warnings(self) -> list[str]:
+        return [self._sentence(r) for r in self.warned]
+
+    def refused_sentences(self) -> list[str]:
+        return [self._sentence(r) for r in self.refused]
+
+    def _sentence(self, r: dict) -> str:
+        what = "churn" if self.label == "label_churn" else "expansion"
+        return (f"the {what} rate at observation date {r['obs_date']} is {r['rate']:.1%} ({r['positives']:,} of "
+                f"{r['rows']:,} rows) against {r['others_rate']:.1%} at the other dates")
+
+    def raise_if_faulty(self) -> None:
+        if self.refused:
+            worst = "; ".join(self._sentence(r) for r in self.refused)
+            raise UserError(f"Labelling fault: {worst}. One date far from all the others usually means the labels "
+                            "are wrong there (billing periods ending at the data's end read as churn, or end dates "
+                            "missing for that period); check the subscriptions' end dates around it. To train anyway "
+                            "(a real one-off event), use --allow-label-outliers.")
+
+    def to_json(self) -> dict:
+        return {"rates": self.rates, "refused": [r["obs_date"] for r in self.refused],
+                "warned": [r["obs_date"] for r in self.warned]}
+
+
+def check_label_rates(frame: pd.DataFrame, label: str = "label_churn", *, refuse_logit: float = 2.0,
+                      refuse_z: float = 5.0, warn_logit: float = 1.0, warn_z: float = 3.0) -> LabelRateReport:
+    """Compare each labelled observation date's positive rate with the pooled rate of the other dates."""
+    per = (frame.groupby("obs_date")[label].agg(["sum", "count"]).reset_index()
+           .rename(columns={"sum": "positives", "count": "rows"}))
+    total_pos, total = float(per["positives"].sum()), float(per["rows"].sum())
+    rates, refused, warned = [], [], []
+    for r in per.itertuples():
+        k, n = float(r.positives), float(r.rows)
+        rest_n = total - n
+        row = {"obs_date": str(pd.Timestamp(r.obs_date).date()), "rows": int(n), "positives": int(k),
+               "rate": k / n if n else float("nan")}
+        if rest_n > 0 and n > 0:
+            others = (total_pos - k) / rest_n
+            p_d, p_o = (k + 0.5) / (n + 1), (total_pos - k + 0.5) / (rest_n + 1)
+            dlogit = abs(np.log(p_d / (1 - p_d)) - np.log(p_o / (1 - p_o)))
+            z = abs(k / n - others) / np.sqrt(max(p_o * (1 - p_o), 1e-12) * (1 / n + 1 / rest_n))
+            row.update(others_rate=others, log_odds_diff=float(dlogit), z=float(z))
+            if dlogit >= refuse_logit and z >= refuse_z:
+                refused.append(row)
+            elif dlogit >= warn_logit and z >= warn_z:
+                warned.append(row)
+        rates.append(row)
+    return LabelRateReport(label=label, rates=rates, refused=refused, warned=warned)

@@ -33,7 +33,7 @@ import pandas as pd
 from data.errors import UserError
 from data.metrics import attribute_metrics, compute_metrics, data_end, render_sentence
 from models.explain import top_drivers
-from models.health_score import health_score
+from models.health_score import group_scores, health_score
 from models.observations import active_rows, detect_mode, flat_arr, flat_label_source
 from models.registry import load_model, production_model
 
@@ -134,10 +134,27 @@ def features_as_of(con: duckdb.DuckDBPyConnection, account_ids: list[str] | None
         return attribute_metrics(con, account_ids, exclude_attributes=exclude).frame
     end = data_end(con)
     obs_date = end + timedelta(days=1)
-    rows = active_rows(con, [obs_date])
+    rows = active_rows(con, [obs_date], end)
     if account_ids is not None:
         rows = rows[rows["account_id"].isin(account_ids)]
-    return compute_metrics(con, rows).frame
+    return compute_metrics(con, rows, data_end=end).frame
+
+
+def rule_health_now(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """The rule health score of every account that would be scored now, least healthy first.
+
+    Needs no model and no labelled history (it reads the same metrics as of the day after the
+    data's end): what a team has while its history is too short to train. Columns:
+    account_id, obs_date, health_score (0-100, higher is healthier), one 0-100 column per group.
+    """
+    frame = features_as_of(con)
+    if frame.empty:
+        raise UserError("No active accounts to score.")
+    groups = group_scores(frame).round(1)
+    out = pd.DataFrame({"account_id": frame["account_id"].to_numpy(), "obs_date": frame["obs_date"].to_numpy(),
+                        "health_score": health_score(frame).round(1).to_numpy()})
+    out = pd.concat([out, groups.reset_index(drop=True)], axis=1)
+    return out.sort_values(["health_score", "account_id"], kind="stable").reset_index(drop=True)
 
 
 def _drivers(trained, frame: pd.DataFrame, shap: pd.DataFrame, target: str, scored_at: datetime,

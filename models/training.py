@@ -3,8 +3,8 @@
 Time mode (workspace with subscriptions):
 
 * labelled observation dates are ordered; the last ``test_months`` dates are the test
-  slice; training uses only dates whose label window closed before the first test date
-  (a *purge* of ``horizon + lead`` days);
+  slice; training uses only dates whose label window and renewal gap closed before the
+  first test date (a *purge* of ``horizon + lead + gap_days`` days);
 * candidates (a small grid per algorithm; ``auto`` tries both algorithms and the blend
   of the best of each) are chosen by their mean ROC-AUC over ``validation_blocks``
   rolling-origin blocks of ``calib_months`` dates at the end of that training window,
@@ -14,6 +14,15 @@ Time mode (workspace with subscriptions):
 * the test slice is scored once, with the rule health score beside it; a backtest
   repeats this for earlier cut-offs; finally the chosen configuration is refitted on
   all labelled dates (calibrated on the latest block) for production.
+
+Short histories (weekly observation dates, :mod:`models.history`): the test slice and the
+validation blocks are sized in weeks to the history. When even that leaves no room for a
+full purge, :func:`_short_split` holds out accounts as well as dates: the test slice is the
+latest dates' rows of a random 30 % of accounts that training never sees, validation is
+another 20 % of accounts, and the purge shrinks to what the history allows (reported).
+
+Every training run checks the positive rate per observation date first
+(:func:`check_label_rates`): one date far from the others is a labelling fault.
 
 Flat mode (one row per account with a label): nested stratified k-fold CV - inner
 folds choose the candidate and give out-of-fold scores for calibration, outer folds give
@@ -36,7 +45,8 @@ from models.estimators import PARAM_GRIDS, BlendModel, make_model
 from models.evaluation import classification_metrics, clean_json, per_segment, reliability_curve
 from models.explain import global_importance
 from models.health_score import health_risk
-from models.observations import ObservationSet, build_observations, check_leakage
+from models.history import CADENCES, MIN_LABELLED_WEEKS, WEEKLY, too_short_message
+from models.observations import ObservationSet, build_observations, check_label_rates, check_leakage
 
 TARGETS = ("churn", "expansion")
 ALGORITHM_CHOICES = ("logreg", "gbm", "auto")
@@ -50,6 +60,8 @@ class TrainConfig:
     algorithm: str = "auto"
     horizon_days: int = 90
     lead_days: int = 0
+    gap_days: int = 30  # renewal gap tolerance: a lapse this short is no churn (labels are censored by it too)
+    cadence: str = "auto"  # observation dates: auto, monthly, weekly (models.history)
     test_months: int = 3
     calib_months: int = 2  # months per rolling validation block
     validation_blocks: int = 3  # rolling-origin blocks that choose the candidate and fit the calibrator
@@ -61,6 +73,7 @@ class TrainConfig:
     seed: int = 0
     num_threads: int = 1  # LightGBM threads; idle-spinning OpenMP threads slow busy 2-core machines
     leakage_check: bool = True
+    allow_label_outliers: bool = False  # train although one date's positive rate is far from the others'
 
     def validate(self) -> None:
         if self.target not in TARGETS:
@@ -71,6 +84,10 @@ class TrainConfig:
             raise UserError("--horizon-days must be between 7 and 730.")
         if not 0 <= self.lead_days <= 365:
             raise UserError("--lead-days must be between 0 and 365.")
+        if not 0 <= self.gap_days <= 365:
+            raise UserError("--gap-days must be between 0 and 365.")
+        if self.cadence not in CADENCES:
+            raise UserError(f"--cadence must be one of {', '.join(CADENCES)}.")
 
 
 @dataclass
@@ -135,6 +152,9 @@ class TrainResult:
     # their features, y_true, p and rule_risk; and a sample of the training rows (drift reference).
     holdout: pd.DataFrame | None = None
     reference: pd.DataFrame | None = None
+    # How uncertain the test figures are: ``positives_test`` churns decide them. The ROC-AUC's
+    # 95 % interval [low, high] is filled by the bootstrap when one is computed (None until then).
+    roc_auc_interval: tuple[float, float] | None = None
 
     def top_features(self, k: int = 10) -> list[dict]:
         rows = self.global_importance.head(k)
@@ -148,6 +168,8 @@ class TrainResult:
             "validation": self.validation, "n_train": self.n_train, "n_test": self.n_test,
             "positives_test": self.positives_test,
             "metrics": {k: self.metrics[k] for k in ("roc_auc", "pr_auc", "brier", "top_decile_lift", "ece")},
+            "roc_auc_interval": list(self.roc_auc_interval) if self.roc_auc_interval else None,
+            "history": self.details.get("history"),
             "top_features": self.top_features(),
         })
 
@@ -160,7 +182,8 @@ def train(con, config: TrainConfig | None = None, *, observations: ObservationSe
     config.validate()
     say = say or (lambda _msg: None)
     t0 = time.perf_counter()
-    obs = observations or build_observations(con, horizon_days=config.horizon_days, lead_days=config.lead_days)
+    obs = observations or build_observations(con, horizon_days=config.horizon_days, lead_days=config.lead_days,
+                                             gap_days=config.gap_days, cadence=config.cadence)
     say(f"  observation rows: {len(obs.frame):,} ({obs.mode} mode) in {time.perf_counter() - t0:.1f}s")
     if obs.mode == "flat":
         if config.target != "churn":
@@ -204,11 +227,15 @@ class _Split:
 
     ``fit`` holds every date whose label window closes before the first test date; the
     rolling-origin ``folds`` are (training dates, validation dates) pairs inside it, each
-    validation block later than its training dates by a full horizon."""
+    validation block later than its training dates by a full horizon. ``short``: the
+    history left no room for that purge; the rows are then split by account as well
+    (:func:`_short_split`) and ``purge_days`` is the purge that was possible."""
 
     fit: list[date]
     folds: list[tuple[list[date], list[date]]]
     test: list[date]
+    short: bool = False
+    purge_days: int | None = None
 
 
 def _rolling_folds(dates: list[date], gap: timedelta, blocks: int, block_months: int) -> list:
@@ -231,14 +258,76 @@ def _time_split(dates: list[date], config: TrainConfig, shift: int = 0, blocks: 
     if not test_dates:
         return None
     gap = _gap(config)
-    # Rows whose 90-day label would see the test months are purged, and so are training rows whose
-    # labels would see a validation block: otherwise model choice rewards memorising accounts.
+    # Rows whose label (and its renewal gap) would see the test months are purged, and so are training
+    # rows whose labels would see a validation block: otherwise model choice rewards memorising accounts.
     eligible = [d for d in dates if d + gap <= test_dates[0]]
     folds = _rolling_folds(eligible, gap, config.validation_blocks if blocks is None else blocks,
                            config.calib_months)
     if not folds:
         return None
-    return _Split(fit=eligible, folds=folds, test=test_dates)
+    return _Split(fit=eligible, folds=folds, test=test_dates, purge_days=gap.days)
+
+
+def monthly_split_fits(label_days: int):
+    """Whether monthly labelled dates allow the smallest time split with a full purge of ``label_days``
+    (two test months, one validation block of two months, two months to fit on before it)."""
+    smallest = TrainConfig(test_months=2, calib_months=2, validation_blocks=1, horizon_days=label_days, gap_days=0)
+    return lambda dates: _time_split(sorted(dates), smallest) is not None
+
+
+def sized_config(config: TrainConfig, n_dates: int, cadence: str) -> TrainConfig:
+    """``config`` with its test slice, validation blocks and backtest steps counted in the dates
+    of ``cadence``: weekly dates size them to the history (a quarter of the dates at most for the
+    test slice, an eighth per validation block), never longer than the monthly settings."""
+    if cadence != WEEKLY:
+        return config
+    from dataclasses import replace
+
+    weeks = 4  # weekly dates per month
+    return replace(config, test_months=max(1, min(weeks * config.test_months, n_dates // 4)),
+                   calib_months=max(1, min(weeks * config.calib_months, n_dates // 8)),
+                   backtest_step_months=max(1, min(weeks * config.backtest_step_months, n_dates // 8)))
+
+
+def _choose_split(dates: list[date], config: TrainConfig) -> _Split | None:
+    """The configured time split; else the smallest one with a full purge (two test dates, one
+    validation block); else, for a short history, :func:`_short_split`."""
+    from dataclasses import replace
+
+    smallest = replace(config, test_months=min(config.test_months, 2), validation_blocks=1)
+    return _time_split(dates, config) or _time_split(dates, smallest) or _short_split(dates, config)
+
+
+SHORT_TEST_SHARE = 0.3  # accounts held out for the test slice when the history is short
+SHORT_VALIDATION_SHARE = 0.2  # accounts held out for the validation block
+
+
+def _short_split(dates: list[date], config: TrainConfig) -> _Split | None:
+    """A split for histories too short for a full purge (at least :data:`MIN_LABELLED_WEEKS` dates).
+
+    The test slice is the latest dates (a quarter, at least one); the purge before it is the
+    full ``horizon + lead + gap`` when the earlier dates allow it, else shrunk in 7-day steps
+    until two dates remain to fit on. Training then also leaves out the test slice's accounts
+    (and the validation block's accounts for model choice), so no account's outcome is both
+    learned and tested on even where label windows overlap.
+    """
+    if len(dates) < MIN_LABELLED_WEEKS:
+        return None
+    k = max(1, len(dates) // 4)
+    test, earlier = dates[-k:], dates[:-k]
+    for days in range(_gap(config).days, -1, -7):
+        eligible = [d for d in earlier if d + timedelta(days=days) <= test[0]]
+        if len(eligible) >= 2:
+            break
+    else:
+        return None
+    # one validation block: the latest fit date(s); its training dates before it, the same purge
+    n_val = max(1, len(eligible) // 3)
+    val = eligible[-n_val:]
+    train_dates = [d for d in eligible if d + timedelta(days=days) <= val[0]] or [d for d in eligible if d < val[0]]
+    if not train_dates:
+        return None
+    return _Split(fit=eligible, folds=[(train_dates, val)], test=test, short=True, purge_days=days)
 
 
 def screen_attributes(obs: ObservationSet, frame: pd.DataFrame, label: str, *, alpha: float = 0.01) -> list[str]:
@@ -289,29 +378,54 @@ def _train_time(obs: ObservationSet, config: TrainConfig, say) -> TrainResult:
     label = _label(config)
     labelled = obs.labelled()
     dates = sorted(labelled["obs_date"].unique())
-    split = _time_split(dates, config)
+    if obs.cadence == WEEKLY and len(dates) < MIN_LABELLED_WEEKS and obs.schedule is not None:
+        raise UserError(too_short_message(obs.schedule, horizon_days=config.horizon_days,
+                                          lead_days=config.lead_days, gap_days=config.gap_days))
+    config = sized_config(config, len(dates), obs.cadence)
+    split = _choose_split(dates, config)
     if split is None:
-        need = config.test_months + config.calib_months + 2
-        raise UserError(f"Not enough labelled history for a time-ordered test: need about "
-                        f"{need} months plus the {config.horizon_days}-day horizon.")
+        if obs.schedule is not None:
+            raise UserError(too_short_message(obs.schedule, horizon_days=config.horizon_days,
+                                              lead_days=config.lead_days, gap_days=config.gap_days))
+        raise UserError(f"Not enough labelled history for a time-ordered test: {len(dates)} labelled observation "
+                        f"dates, with the {config.horizon_days}-day horizon and {config.gap_days}-day renewal gap "
+                        "before the data's end.")
+    if split.short:
+        say(f"  short history: {len(dates)} labelled {obs.cadence} dates; testing on the latest "
+            f"{len(split.test)} date(s) for {SHORT_TEST_SHARE:.0%} of accounts held out from training, "
+            f"purge {split.purge_days} days")
+    rates = check_label_rates(labelled, label)
+    if not config.allow_label_outliers:
+        rates.raise_if_faulty()
+    for w in rates.warnings + (rates.refused_sentences() if config.allow_label_outliers else []):
+        say(f"  warning: {w}")
     od = labelled["obs_date"]
     accounts = np.sort(labelled["account_id"].astype(str).unique())
     account_draw = pd.Series(np.random.default_rng(config.seed).random(len(accounts)), index=accounts)
     row_draw = account_draw.reindex(labelled["account_id"].astype(str)).to_numpy()
+    # Short histories hold accounts out as well as dates (a separate draw: row sampling uses the first).
+    holdout_draw = pd.Series(np.random.default_rng([config.seed, 1]).random(len(accounts)), index=accounts)
+    row_group = np.digitize(holdout_draw.reindex(labelled["account_id"].astype(str)).to_numpy(),
+                            [SHORT_TEST_SHARE, SHORT_TEST_SHARE + SHORT_VALIDATION_SHARE])  # 0 test, 1 val, 2 train
 
-    def rows(ds: list[date]) -> pd.DataFrame:
-        return labelled[od.isin(ds).to_numpy()]
+    def part_mask(part: str | None) -> np.ndarray | bool:
+        if not split.short or part is None:
+            return True
+        return {"test": row_group == 0, "fit": row_group != 0, "val": row_group == 1, "train": row_group == 2}[part]
 
-    def train_rows(ds: list[date]) -> pd.DataFrame:
+    def rows(ds: list[date], part: str | None = None) -> pd.DataFrame:
+        return labelled[od.isin(ds).to_numpy() & part_mask(part)]
+
+    def train_rows(ds: list[date], part: str | None = None) -> pd.DataFrame:
         """Rows of ``ds`` to fit on: beyond ``max_train_rows``, the rows of a random share of accounts."""
-        mask = od.isin(ds).to_numpy()
+        mask = od.isin(ds).to_numpy() & part_mask(part)
         n = int(mask.sum())
         if config.max_train_rows and n > config.max_train_rows:
             mask = mask & (row_draw < config.max_train_rows / n)
         return labelled[mask]
 
-    fit_rows, test = train_rows(split.fit), rows(split.test)
-    for name, part in (("training", fit_rows), ("validation", rows(split.folds[-1][1])), ("test", test)):
+    fit_rows, test = train_rows(split.fit, "fit"), rows(split.test, "test")
+    for name, part in (("training", fit_rows), ("validation", rows(split.folds[-1][1], "val")), ("test", test)):
         if part[label].nunique() < 2:
             raise UserError(f"The {name} slice has no {'churned' if config.target == 'churn' else 'expanding'} "
                             "accounts; there is not enough history to train this target.")
@@ -321,7 +435,7 @@ def _train_time(obs: ObservationSet, config: TrainConfig, say) -> TrainResult:
     obs = _without(obs, screened)
 
     # Choose: every candidate is fitted on each rolling block's earlier dates and scored on the block.
-    folds = [(train_rows(t), rows(v)) for t, v in split.folds]
+    folds = [(train_rows(t, "train"), rows(v, "val")) for t, v in split.folds]
     folds = [(t, v) for t, v in folds if t[label].nunique() == 2 and v[label].nunique() == 2]
     scored = []
     for algo, params in _candidates(config.algorithm):
@@ -376,7 +490,7 @@ def _train_time(obs: ObservationSet, config: TrainConfig, say) -> TrainResult:
     health = {k: v for k, v in classification_metrics(y_test, rule_risk).items() if k in ("roc_auc", "pr_auc",
                                                                                             "top_decile_lift")}
     backtest = [_backtest_row(test, metrics, health, label)]
-    for k in range(1, config.backtest_cutoffs):
+    for k in range(1, 1 if split.short else config.backtest_cutoffs):
         s = _time_split(dates, config, shift=k * config.backtest_step_months, blocks=1)
         if s is None:
             break
@@ -398,6 +512,8 @@ def _train_time(obs: ObservationSet, config: TrainConfig, say) -> TrainResult:
         final_scores = [fit_candidate(algo, params, t).decision_function(v) for t, v in final_folds]
         final_model = CalibratedModel(base=fit_candidate(algo, params, train_rows(dates)),
                                       calibrator=calibrator_for(final_scores, final_folds)[0])
+    elif split.short:  # every account and date, calibrated like the tested model
+        final_model = CalibratedModel(base=fit_candidate(algo, params, train_rows(dates)), calibrator=cal)
     else:
         final_model = model
     say(f"  trained and evaluated in {len(backtest)} cut-offs")
@@ -419,6 +535,11 @@ def _train_time(obs: ObservationSet, config: TrainConfig, say) -> TrainResult:
         "comparison": comparison, "health_score": health, "backtest": backtest,
         "base_rate": base_rate, "risk_thresholds": list(trained.risk_thresholds),
         "screened_out": screened,
+        "history": {"cadence": obs.cadence, "labelled_dates": len(dates), "test_dates": len(split.test),
+                    "purge_days": split.purge_days, "gap_days": config.gap_days,
+                    "accounts_held_out": SHORT_TEST_SHARE if split.short else None,
+                    "data_end": str(obs.data_end) if obs.data_end else None},
+        "label_rates": rates.to_json(),
         "training_rows": {"used": int(len(fit_rows)), "available": int(od.isin(split.fit).sum()),
                           "max_train_rows": config.max_train_rows},
     }
@@ -433,7 +554,8 @@ def _train_time(obs: ObservationSet, config: TrainConfig, say) -> TrainResult:
 
 
 def _gap(config: TrainConfig) -> timedelta:
-    return timedelta(days=config.horizon_days + config.lead_days)
+    """The purge: a training label needs its lead, horizon and renewal gap before the block it precedes."""
+    return timedelta(days=config.horizon_days + config.lead_days + config.gap_days)
 
 
 def _fold_auc(folds, scores: list[np.ndarray], label: str) -> float:

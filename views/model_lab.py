@@ -102,6 +102,8 @@ def metric_row(r) -> None:
     cols[5].metric("Held-out rows", f"{m.get('n_test') or 0:,}", border=True,
                    delta=f"{m.get('positives_test') or 0:,} positive", delta_color="off", delta_arrow="off",
                    help="Rows the model never saw in training (a later time slice, or out-of-fold in flat mode).")
+    st.caption("How sure: " + lab.uncertainty_sentence(r.target, m.get("positives_test"), m.get("roc_auc_interval"),
+                                                       (m.get("details") or {}).get("history")))
 
 
 def details_caption(r) -> None:
@@ -378,7 +380,7 @@ with tabs["Explain"]:
 # --------------------------------------------------------------------------- cohorts
 with tabs["Cohorts"]:
     if tabs["Cohorts"].open:
-        st.caption("Every labelled observation row (one per account and month): the outcome rate per tenth of a "
+        st.caption("Every labelled observation row (one per account and observation date): the outcome rate per tenth of a "
                    "metric, with 95% Wilson confidence intervals. No model involved: this is the raw relationship.")
         c1, c2 = st.columns([1, 3])
         outcome = c1.selectbox("Outcome", TARGETS, key="cohort_target",

@@ -27,7 +27,7 @@ FAST = {"backtest_cutoffs": 2, "test_months": 2, "calib_months": 2}
 def ws(tmp_path_factory):
     path = tmp_path_factory.mktemp("synthetic_ws")
     workspace = open_workspace(str(path))
-    write_company(workspace.warehouse, make_company(n=160, months=15, seed=3))
+    write_company(workspace.warehouse, make_company(n=160, months=17, seed=3))
     return workspace
 
 
@@ -85,7 +85,7 @@ def test_training_reports_time_split_metrics(result):
     assert 0 <= result.metrics["ece"] < 0.2
     summary = result.summary("m1")
     assert set(summary) == {"model_id", "target", "algorithm", "validation", "n_train", "n_test", "positives_test",
-                            "metrics", "top_features"}
+                            "metrics", "roc_auc_interval", "history", "top_features"}
     assert set(summary["metrics"]) == {"roc_auc", "pr_auc", "brier", "top_decile_lift", "ece"}
     assert set(summary["top_features"][0]) == {"feature", "label", "group", "mean_abs_shap"}
     # the planted cause is usage decline: a Usage metric leads the importance
