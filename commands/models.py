@@ -3,10 +3,13 @@
 Stable interface (cron jobs and checks use it):
 
 * ``train [--target churn|expansion] [--algorithm logreg|gbm|auto] [--horizon-days 90]
-  [--lead-days 0] [--promote] [--json] [--predictions-out FILE]`` - with ``--json`` one JSON
-  object: model_id, target, algorithm, validation, n_train, n_test, positives_test,
-  metrics {roc_auc, pr_auc, brier, top_decile_lift, ece}, top_features [{feature, label,
-  group, mean_abs_shap}]. ``--predictions-out`` writes held-out predictions as CSV
+  [--lead-days 0] [--keep-column COL ...] [--promote] [--json] [--predictions-out FILE]``
+  - with ``--json`` one JSON object: model_id, target, algorithm, validation, n_train,
+  n_test, positives_test, metrics {roc_auc, pr_auc, brier, top_decile_lift, ece, oe_ratio,
+  log_loss}, intervals {scores: {model, rule}: {metric: {estimate, low, high}},
+  differences: {"model - rule": ...}, draws, clusters, level}, excluded_features
+  {column: why}, snapshot_features, leakage {ok, checked_rows, unverifiable, ...},
+  importance {in_sample, rows, on}, top_features [{feature, label, group, mean_abs_shap}]. ``--predictions-out`` writes held-out predictions as CSV
   (account_id, obs_date, y_true, p).
 * ``score [--json]`` - score all active accounts with the production models.
 * ``explain ACCOUNT_ID [--json]`` - the account's latest score and drivers.
@@ -32,6 +35,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--predictions-out", metavar="FILE", help="write held-out predictions to this CSV file")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--keep-column", action="append", default=[], metavar="COL",
+                   help="use this account column although it looks like an outcome (status, churned, cancel date) "
+                        "or, in time mode, is a custom attribute whose history is unknown (repeatable)")
     p.set_defaults(func=run_train)
 
     p = sub.add_parser("score", help="score every active account with the production models")
@@ -59,7 +65,7 @@ def run_train(args: argparse.Namespace) -> int:
     if not ws.warehouse.has_data():
         raise UserError("The workspace has no data; run `cli.py demo` or import data first.")
     config = TrainConfig(target=args.target, algorithm=args.algorithm, horizon_days=args.horizon_days,
-                         lead_days=args.lead_days, seed=args.seed)
+                         lead_days=args.lead_days, seed=args.seed, keep_columns=tuple(args.keep_column))
     say(f"Training {'an' if args.target == 'expansion' else 'a'} {args.target} model ({args.algorithm}, horizon {args.horizon_days} days)...")
     with ws.warehouse.reader() as con:
         result = train(con, config, say=say)
@@ -77,6 +83,12 @@ def run_train(args: argparse.Namespace) -> int:
             f"PR-AUC {_f(m['pr_auc'])}, Brier {_f(m['brier'])}, top-decile lift {_f(m['top_decile_lift'])}, "
             f"ECE {_f(m['ece'])} on {summary['n_test']:,} held-out rows ({summary['positives_test']:,} positive); "
             f"{result.seconds:.1f}s")
+        roc = ((summary["intervals"].get("scores") or {}).get("model") or {}).get("roc_auc") or {}
+        if roc.get("low") is not None:
+            say(f"ROC-AUC 95% interval (bootstrap over accounts): {roc['low']:.3f} to {roc['high']:.3f}")
+        if summary["leakage"].get("unverifiable"):
+            say("Leakage check: cannot be verified (account snapshot, value at export time): "
+                + ", ".join(summary["leakage"]["unverifiable"]))
         say("Top features: " + ", ".join(f"{t['label']} ({t['group']})" for t in summary["top_features"][:5]))
         say("Promoted to production." if args.promote else "Registered as a candidate; add --promote to use it.")
     return 0

@@ -111,7 +111,7 @@ def register_model(engine: sa.Engine, models_dir: str | Path, result, *, actor: 
 
     save_lab_data(path, result)
     metrics = clean_json({
-        **{k: result.metrics.get(k) for k in ("roc_auc", "pr_auc", "brier", "top_decile_lift", "ece")},
+        **{k: result.metrics.get(k) for k in ("roc_auc", "pr_auc", "brier", "top_decile_lift", "ece", "oe_ratio", "log_loss")},
         "n_train": result.n_train, "n_test": result.n_test, "positives_test": result.positives_test,
         "details": result.details, "top_features": result.top_features(25),
         "train_seconds": result.seconds, **(metrics_extra or {}),

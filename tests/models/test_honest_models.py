@@ -1,0 +1,119 @@
+"""Issue 18: snapshot columns do not leak, calibration metrics that mean something at churn base
+rates, account-clustered intervals, fair comparisons, out-of-sample importance, exact waterfall."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from data.workspace import open_workspace
+from tests.models.synthetic import make_company, write_company
+
+ROOT = Path(__file__).resolve().parents[2]
+FAST = ["--horizon-days", "60"]
+
+
+def _cli(ws_path, *args) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(ROOT / "cli.py"), "--workspace", str(ws_path), *args],
+                          capture_output=True, text=True, cwd=ROOT, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def crm_ws(tmp_path_factory):
+    """The synthetic company whose accounts export carries CRM outcome columns (as a real export does)."""
+    tables = make_company(n=160, months=15, seed=3)
+    subs = tables["subscriptions"]
+    ended = set(subs.loc[subs["end_date"].notna(), "account_id"])
+    acc = tables["accounts"]
+    acc["churned"] = acc["account_id"].isin(ended).astype(int)
+    acc["account_status"] = np.where(acc["churned"] == 1, "Cancelled", "Active")
+    path = tmp_path_factory.mktemp("crm_ws")
+    ws = open_workspace(str(path))
+    write_company(ws.warehouse, tables)
+    return ws
+
+
+@pytest.fixture(scope="module")
+def crm_train(crm_ws):
+    proc = _cli(crm_ws.path, "train", "--json", "--algorithm", "logreg", *FAST)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout), proc.stderr
+
+
+def test_crm_churned_column_is_not_a_feature_in_time_mode(crm_ws, crm_train):
+    summary, log = crm_train
+    features = {t["feature"] for t in summary["top_features"]}
+    assert "churned" not in features and "account_status" not in features
+    assert {"churned", "account_status"} <= set(summary["excluded_features"])
+    assert "outcome" in summary["excluded_features"]["churned"]
+    # custom attributes are opt-in in time mode
+    assert "lead_source" in summary["excluded_features"] and "lead_source" not in features
+    assert "left out churned" in log
+    # the stored production model cannot read it either
+    from models.registry import get_model, load_model
+
+    trained = load_model(get_model(crm_ws.engine, summary["model_id"]))
+    assert "churned" not in trained.features and "account_status" not in trained.features
+    assert summary["metrics"]["roc_auc"] < 0.99  # what the leaking column gave: 0.996
+
+
+def test_leakage_report_lists_snapshot_attributes_as_unverifiable(crm_train):
+    summary, log = crm_train
+    leak = summary["leakage"]
+    assert leak["ok"] is True and leak["checked_rows"] > 0
+    assert "segment" in leak["unverifiable"] and "csm" in leak["unverifiable"]
+    assert "churned" not in leak["unverifiable"]  # not a feature any more
+    assert {"segment", "csm"} <= set(summary["snapshot_features"])
+    assert "cannot be verified" in log
+
+
+def test_keep_column_opts_a_custom_attribute_in(crm_ws):
+    proc = _cli(crm_ws.path, "train", "--json", "--algorithm", "logreg", "--keep-column", "employee_count", *FAST)
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)
+    assert "employee_count" not in summary["excluded_features"]
+    assert "employee_count" in summary["leakage"]["unverifiable"]
+    assert "churned" in summary["excluded_features"]
+
+
+def test_train_json_has_intervals_and_calibration_figures(crm_train):
+    summary, _ = crm_train
+    m = summary["metrics"]
+    assert m["oe_ratio"] is not None and m["log_loss"] is not None
+    iv = summary["intervals"]["scores"]["model"]["roc_auc"]
+    assert iv["low"] <= m["roc_auc"] <= iv["high"] and iv["high"] - iv["low"] > 0
+    diff = summary["intervals"]["differences"]["model - rule"]["roc_auc"]
+    assert diff["low"] < diff["high"]
+    assert summary["intervals"]["clusters"] > 50
+
+
+def test_flat_mode_refuses_post_outcome_columns_unless_kept(tmp_path):
+    rng = np.random.default_rng(0)
+    n = 400
+    x = rng.normal(size=n)
+    y = (rng.random(n) < 1 / (1 + np.exp(-(-1.5 + 1.2 * x)))).astype(int)
+    df = pd.DataFrame({"account_id": [f"F{i}" for i in range(n)], "usage_score": x,
+                       "plan": rng.choice(["a", "b", "c"], n),
+                       "months_active": np.where(y == 1, rng.integers(1, 12, n), np.nan),
+                       "crm_flag": y * 3 + rng.random(n) * 0.1,  # nearly separates the label, neutral name
+                       "churned": y})
+    ws = open_workspace(str(tmp_path / "flat"))
+    with ws.warehouse.writer("raw", fresh=True) as con:
+        con.register("_df", df)
+        con.execute("DROP TABLE accounts")
+        con.execute("CREATE TABLE accounts AS SELECT * FROM _df")
+    proc = _cli(ws.path, "train", "--json", "--algorithm", "logreg")
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)
+    assert {"months_active", "crm_flag"} <= set(summary["excluded_features"])
+    assert "separates" in summary["excluded_features"]["crm_flag"]
+    assert {t["feature"] for t in summary["top_features"]} == {"usage_score", "plan"}
+    assert summary["importance"]["in_sample"] is True
+    kept = json.loads(_cli(ws.path, "train", "--json", "--algorithm", "logreg", "--keep-column", "crm_flag").stdout)
+    assert "crm_flag" in {t["feature"] for t in kept["top_features"]}
