@@ -124,6 +124,18 @@ class TrainedModel:
     def explain(self, frame: pd.DataFrame):
         return self.model.explain(frame)
 
+    def explain_calibrated(self, frame: pd.DataFrame):
+        """(explanation, scale): SHAP values in calibrated log-odds where exact (Platt), else the model's."""
+        if hasattr(self.model, "explain_calibrated"):
+            return self.model.explain_calibrated(frame)
+        return self.model.explain(frame), "model"
+
+    def calibrate(self, log_odds) -> np.ndarray:
+        """Calibrated probability of model log-odds (e.g. the SHAP base value)."""
+        if hasattr(self.model, "calibrate"):
+            return self.model.calibrate(log_odds)
+        return 1 / (1 + np.exp(-np.asarray(log_odds, dtype=float)))
+
     def describe(self) -> str:
         """What a score of this model predicts, in one sentence for the UI."""
         what = "churns (no active subscription)" if self.target == "churn" else "grows MRR by at least 10%"

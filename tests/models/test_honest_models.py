@@ -41,7 +41,7 @@ def crm_ws(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def crm_train(crm_ws):
-    proc = _cli(crm_ws.path, "train", "--json", "--algorithm", "logreg", *FAST)
+    proc = _cli(crm_ws.path, "train", "--json", "--algorithm", "logreg", "--promote", *FAST)
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout), proc.stderr
 
@@ -117,3 +117,56 @@ def test_flat_mode_refuses_post_outcome_columns_unless_kept(tmp_path):
     assert summary["importance"]["in_sample"] is True
     kept = json.loads(_cli(ws.path, "train", "--json", "--algorithm", "logreg", "--keep-column", "crm_flag").stdout)
     assert "crm_flag" in {t["feature"] for t in kept["top_features"]}
+
+
+# --------------------------------------------------------------------------- waterfall in calibrated units
+def test_platt_waterfall_adds_up_to_the_calibrated_probability(crm_ws, crm_train):
+    from components.charts import fig_shap_waterfall, shap_steps
+    from models.registry import get_model, load_model
+    from models.scoring import account_explanation
+
+    summary, _ = crm_train
+    trained = load_model(get_model(crm_ws.engine, summary["model_id"]))
+    assert trained.model.calibrator.method == "platt"
+    proc = _cli(crm_ws.path, "score", "--json")
+    assert proc.returncode == 0, proc.stderr
+    with crm_ws.warehouse.reader() as con:
+        scores = con.execute("SELECT account_id, p_churn, shap_base, shap_other, shap_scale FROM scores").df()
+        drivers = con.execute("SELECT account_id, sum(shap) AS s FROM score_drivers WHERE target = 'churn' "
+                              "GROUP BY 1").df()
+    both = scores.merge(drivers, on="account_id")
+    assert (both["shap_scale"] == "calibrated").all()
+    logit = np.log(both["p_churn"] / (1 - both["p_churn"]))
+    np.testing.assert_allclose(both["shap_base"] + both["s"] + both["shap_other"], logit, atol=1e-6)
+    e = account_explanation(crm_ws.warehouse, both["account_id"].iloc[0])
+    steps = shap_steps(e.drivers, e.shap_base, e.shap_other, e.p_churn, scale=e.shap_scale, p_base=e.p_base)
+    assert "Calibration" not in set(steps["label"])  # no lump: the bars are the calibrated movement
+    assert steps.loc[steps["measure"] != "total", "delta"].sum() == pytest.approx(e.p_churn, abs=1e-9)
+    fig = fig_shap_waterfall(e.drivers, e.shap_base, e.shap_other, e.p_churn, scale=e.shap_scale, p_base=e.p_base)
+    assert "model's own" not in str(fig.layout.title.text)
+
+
+def test_isotonic_waterfall_shows_calibrated_start_and_end_and_says_bars_are_model_scale():
+    from components.charts import MODEL_SCALE_NOTE, fig_shap_waterfall, shap_steps
+    from models.calibration import CalibratedModel, IsotonicCalibrator
+    from models.estimators import LogisticRegressionModel
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"x": rng.normal(size=600)})
+    y = (rng.random(600) < 1 / (1 + np.exp(-(-2 + 1.5 * frame["x"])))).astype(int)
+    base = LogisticRegressionModel(numeric=["x"], categorical=[]).fit(frame, y)
+    model = CalibratedModel(base=base, calibrator=IsotonicCalibrator().fit(base.decision_function(frame), y))
+    expl, scale = model.explain_calibrated(frame.head(1))
+    assert scale == "model"
+    p_final = float(model.predict_proba(frame.head(1))[0, 1])
+    p_base = float(model.calibrate(expl.base_values)[0])
+    drivers = pd.DataFrame({"label": ["x"], "shap": [float(expl.values["x"].iloc[0])], "sentence": ["x"],
+                            "group": ["Usage"], "rank": [1]})
+    steps = shap_steps(drivers, float(np.asarray(expl.base_values).ravel()[0]), 0.0, p_final, scale=scale,
+                       p_base=p_base)
+    assert steps.iloc[0]["delta"] == pytest.approx(p_base)  # calibrated start
+    assert steps.iloc[-1]["delta"] == pytest.approx(p_final)  # calibrated end
+    assert "Calibration" in set(steps["label"])
+    fig = fig_shap_waterfall(drivers, float(np.asarray(expl.base_values).ravel()[0]), 0.0, p_final, scale=scale,
+                             p_base=p_base)
+    assert MODEL_SCALE_NOTE in fig.layout.title.text
