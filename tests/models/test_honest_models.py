@@ -170,3 +170,103 @@ def test_isotonic_waterfall_shows_calibrated_start_and_end_and_says_bars_are_mod
     fig = fig_shap_waterfall(drivers, float(np.asarray(expl.base_values).ravel()[0]), 0.0, p_final, scale=scale,
                              p_base=p_base)
     assert MODEL_SCALE_NOTE in fig.layout.title.text
+
+
+# --------------------------------------------------------------------------- fair comparisons, importance
+def _with_expansions(tables: dict, seed: int = 1) -> dict:
+    """Add an upsell subscription (a second product) to a third of the accounts, part-way through."""
+    rng = np.random.default_rng(seed)
+    subs = tables["subscriptions"]
+    first = subs.groupby("account_id").first().reset_index()
+    picked = first[rng.random(len(first)) < 0.35]
+    rows = []
+    for r in picked.itertuples():
+        start = pd.Timestamp(r.start_date) + pd.Timedelta(days=int(rng.integers(60, 380)))
+        if r.end_date is not None and not pd.isna(r.end_date) and start >= pd.Timestamp(r.end_date):
+            continue
+        rows.append((r.account_id, "addon", start.date(), r.end_date, 2 * r.mrr, 5, "monthly", None))
+    tables["subscriptions"] = pd.concat([subs, pd.DataFrame(rows, columns=subs.columns)], ignore_index=True)
+    return tables
+
+
+def _spied_train(ws, config):
+    """Train in-process, recording each model choice's validation dates and the rows importance reads."""
+    import models.training as training
+
+    calls = {"select": [], "importance": []}
+    real_select, real_importance = training._select, training.global_importance
+
+    def spy_select(obs, folds, config, label):
+        calls["select"].append([d for _, v in folds for d in v["obs_date"].unique()])
+        return real_select(obs, folds, config, label)
+
+    def spy_importance(trained, frame, *a, **k):
+        calls["importance"].append(frame)
+        return real_importance(trained, frame, *a, **k)
+
+    training._select, training.global_importance = spy_select, spy_importance
+    try:
+        with ws.warehouse.reader() as con:
+            result = training.train(con, config)
+    finally:
+        training._select, training.global_importance = real_select, real_importance
+    return result, calls
+
+
+@pytest.fixture(scope="module")
+def expansion_run(tmp_path_factory):
+    from models.training import TrainConfig
+
+    ws = open_workspace(str(tmp_path_factory.mktemp("expansion_ws")))
+    write_company(ws.warehouse, _with_expansions(make_company(n=160, months=15, seed=3)))
+    return _spied_train(ws, TrainConfig(target="expansion", algorithm="logreg", horizon_days=60, test_months=2,
+                                        calib_months=2, backtest_cutoffs=1))
+
+
+@pytest.fixture(scope="module")
+def churn_run(tmp_path_factory):
+    from models.training import TrainConfig
+
+    ws = open_workspace(str(tmp_path_factory.mktemp("long_ws")))
+    write_company(ws.warehouse, make_company(n=200, months=22, seed=4))
+    return _spied_train(ws, TrainConfig(algorithm="logreg", horizon_days=60, test_months=2, calib_months=2,
+                                        validation_blocks=2, backtest_cutoffs=3, backtest_step_months=2,
+                                        backtest_blocks=1))
+
+
+def test_expansion_is_compared_with_health_not_with_churn_risk(expansion_run):
+    from sklearn.metrics import roc_auc_score
+
+    from models.health_score import health_risk
+
+    result, _ = expansion_run
+    h = result.details["health_score"]
+    assert h["reads_as"] == "health"
+    holdout = result.holdout
+    y = holdout["y_true"].to_numpy()
+    health_first = roc_auc_score(y, 1 - health_risk(holdout))
+    assert h["roc_auc"] == pytest.approx(health_first)  # not the churn-risk ranking (1 - this)
+    assert result.holdout["rule_risk"].to_numpy() == pytest.approx(1 - health_risk(holdout))
+
+
+def test_backtest_cutoffs_redo_model_choice_on_their_own_earlier_window(churn_run):
+    from datetime import date, timedelta
+
+    result, calls = churn_run
+    backtest = result.details["backtest"]
+    assert len(backtest) == 3
+    gap = timedelta(days=60)
+    assert len(calls["select"]) == len(backtest)  # one model choice per cut-off, not one reused
+    for row, validated in zip(backtest, calls["select"], strict=True):
+        test_start = date.fromisoformat(row["test_start"])
+        assert "algorithm" in row and "screened_out" in row
+        assert max(validated) + gap <= test_start  # chose the model without seeing its test period's labels
+        assert date.fromisoformat(row["selection_dates"][1]) + gap <= test_start
+
+
+def test_global_importance_is_measured_on_rows_the_production_model_did_not_train_on(churn_run):
+    result, calls = churn_run
+    frame = calls["importance"][-1]
+    assert len(frame) and not frame["labelled"].any()  # no row the production model trained on
+    assert result.details["importance"]["in_sample"] is False
+    assert result.unseen is not None and not result.unseen["labelled"].any()
