@@ -475,16 +475,18 @@ def segment_metrics(holdout: pd.DataFrame | None, details: dict | None = None) -
 
 
 def backtest_table(details: dict) -> pd.DataFrame:
-    """The stored backtest: one row per cut-off with the model's and the rule score's metrics."""
+    """The stored backtest: one row per cut-off with the model's and the rule score's metrics, and the
+    algorithm that cut-off chose on its own earlier window (None for models trained before that)."""
     rows = []
     for b in details.get("backtest") or []:
         m, h = b.get("model") or {}, b.get("health_score") or {}
         rows.append({"test_start": b.get("test_start"), "test_end": b.get("test_end"), "rows": b.get("n_test"),
                      "positives": b.get("positives"), "roc_auc": m.get("roc_auc"), "pr_auc": m.get("pr_auc"),
                      "top_decile_lift": m.get("top_decile_lift"), "ece": m.get("ece"),
-                     "rule_roc_auc": h.get("roc_auc"), "rule_top_decile_lift": h.get("top_decile_lift")})
+                     "rule_roc_auc": h.get("roc_auc"), "rule_top_decile_lift": h.get("top_decile_lift"),
+                     "algorithm": b.get("algorithm")})
     df = pd.DataFrame(rows, columns=["test_start", "test_end", "rows", "positives", "roc_auc", "pr_auc",
-                                     "top_decile_lift", "ece", "rule_roc_auc", "rule_top_decile_lift"])
+                                     "top_decile_lift", "ece", "rule_roc_auc", "rule_top_decile_lift", "algorithm"])
     return df.sort_values("test_start").reset_index(drop=True)
 
 

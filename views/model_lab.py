@@ -272,7 +272,10 @@ with tabs["Train"]:
             else:
                 s = job.summary
                 m = s["metrics"]
-                st.success(f"Registered **{job.record.id}** as a candidate: ROC-AUC {fmt_metric(m['roc_auc'])}, "
+                roc_iv = ((s.get("intervals") or {}).get("scores") or {}).get("model", {}).get("roc_auc") or {}
+                roc_ci = (f" (95% CI {roc_iv['low']:.3f} to {roc_iv['high']:.3f})"
+                          if roc_iv.get("low") is not None else "")
+                st.success(f"Registered **{job.record.id}** as a candidate: ROC-AUC {fmt_metric(m['roc_auc'])}{roc_ci}, "
                            f"top-decile lift {fmt_metric(m['top_decile_lift'], 2)}, calibration error "
                            f"{fmt_metric(m['ece'])} on {s['n_test']:,} held-out rows. Look at it on the Evaluate "
                            "tab, compare it on Compare, promote it on Promote.", icon=":material/check_circle:")
@@ -380,7 +383,8 @@ with tabs["Evaluate"]:
                     "top_decile_lift": st.column_config.NumberColumn("Top-decile lift", format="%.2f"),
                     "ece": st.column_config.NumberColumn("Calibration error", format="%.3f"),
                     "rule_roc_auc": st.column_config.NumberColumn("Rule score ROC-AUC", format="%.3f"),
-                    "rule_top_decile_lift": st.column_config.NumberColumn("Rule score lift", format="%.2f")})
+                    "rule_top_decile_lift": st.column_config.NumberColumn("Rule score lift", format="%.2f"),
+                    "algorithm": "Model chosen at this cut-off"})
 
 # --------------------------------------------------------------------------- explain
 with tabs["Explain"]:
