@@ -137,3 +137,16 @@ def candidate_attributes(con) -> list[str]:
     """Account attribute columns a user may keep explicitly (custom or label-like), for the Model lab form."""
     numeric, categorical = account_attribute_columns(con)
     return sorted(c for c in [*numeric, *categorical] if c not in STANDARD_ATTRIBUTES or is_label_like(c))
+
+
+def attribute_report(con, mode: str) -> dict[str, str]:
+    """Account columns that training will leave out by their name or kind alone, with the reason
+    (before any training: a column that nearly separates the label is only found when training)."""
+    numeric, categorical = account_attribute_columns(con)
+    out = {}
+    for c in [*numeric, *categorical]:
+        if is_label_like(c):
+            out[c] = "named like an outcome (a status, date or reason)"
+        elif mode == "time" and c not in STANDARD_ATTRIBUTES:
+            out[c] = "custom attribute: today's value would be read at every past date"
+    return out

@@ -37,6 +37,13 @@ if not layout.has_data():
     st.stop()
 
 
+@st.cache_data(show_spinner=False, max_entries=4)
+def _left_out(version: str, mode: str) -> dict[str, str]:
+    from models.eligibility import attribute_report
+
+    return attribute_report(cursor(), mode)
+
+
 def how(text: str) -> None:
     st.caption(f"How to read this: {text}")
 
@@ -191,6 +198,11 @@ with tabs["Data health"]:
             "warnings": st.column_config.NumberColumn("Warnings", format="%d")})
         st.caption("The Data page has per-table detail (rows per day, empty columns). "
                    f"Churn history comes from {'subscriptions' if subs and subs.rows else 'the imported label'}.")
+        left_out = _left_out(data_version(), "time" if subs and subs.rows else "flat")
+        if left_out:
+            st.markdown("**Account columns left out of training unless you keep them** (Train tab)")
+            st.dataframe(pd.DataFrame({"column": list(left_out), "why": list(left_out.values())}), hide_index=True,
+                         key="lab_left_out", column_config={"column": "Column", "why": "Why"})
 
 # --------------------------------------------------------------------------- train
 with tabs["Train"]:

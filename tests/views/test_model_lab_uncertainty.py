@@ -136,3 +136,11 @@ def test_explain_says_out_of_sample(ws):
     assert not at.exception, at.exception
     captions = " ".join(c.value for c in at.caption)
     assert "out of sample" in captions and "in-sample" not in captions
+
+
+def test_data_health_lists_account_columns_left_out_before_training(ws):
+    at = run_app("datasci", LAB, {"tab": "Data health"})
+    assert not at.exception, at.exception
+    left_out = next(d.value for d in at.dataframe if "why" in d.value.columns)
+    assert {"lead_source", "employee_count"} <= set(left_out["column"])
+    assert "segment" not in set(left_out["column"])
