@@ -8,8 +8,10 @@ training path:
    ``sample_truth`` reaches on the same held-out rows - both the hazard of the
    observation month (what an oracle knowing the account's state at the observation date
    sees) and the probability over the whole 90-day horizon (which also knows the hazards
-   of the two following months, i.e. states after the observation date); ECE; training
-   time; the groups of the top five global drivers.
+   of the two following months, i.e. states after the observation date); the 95 %
+   account-clustered bootstrap interval of the held-out ROC-AUC; calibration as the
+   observed/expected ratio, the quantile-bin ECE and the log-loss; training time; the
+   groups of the top five global drivers.
 2. **Flat tables** (one row per account with a label): nested CV ROC-AUC of ``auto``
    against the better of a tuned logistic regression and a tuned LightGBM on the same
    outer folds, on tables derived from the sample company and on differently shaped
@@ -60,12 +62,21 @@ def sample_company(n: int, seed: int, end: date, tmp: Path) -> dict:
     auc_month = float(roc_auc_score(y, p_month[ok]))
     auc_horizon = float(roc_auc_score(y, p_horizon[ok]))
     top = result.global_importance.head(5)
+    roc_iv = result.details["intervals"]["scores"]["model"]["roc_auc"]
+    rule_diff = result.details["intervals"]["differences"]["model - rule"]["roc_auc"]
     return {
         "accounts": n, "seed": seed, "end": str(end), "algorithm": result.trained.algorithm,
         "params": result.trained.params, "held_out_rows": int(ok.sum()), "positives": int(y.sum()),
         "roc_auc": round(auc, 4), "truth_auc_obs_month": round(auc_month, 4),
         "truth_auc_90d": round(auc_horizon, 4), "ratio_obs_month": round(auc / auc_month, 4),
         "ratio_90d": round(auc / auc_horizon, 4), "ece": round(float(result.metrics["ece"]), 4),
+        "roc_auc_all_rows": round(float(result.metrics["roc_auc"]), 4),
+        "roc_auc_ci95": [round(roc_iv["low"], 4), round(roc_iv["high"], 4)],
+        "model_minus_rule_auc_ci95": [round(rule_diff["low"], 4), round(rule_diff["high"], 4)],
+        "oe_ratio": round(float(result.metrics["oe_ratio"]), 4), "log_loss": round(float(result.metrics["log_loss"]), 4),
+        "calibration": result.details["calibration"]["method"],
+        "excluded_features": sorted(result.details["eligibility"]["excluded"]),
+        "unverifiable_snapshot_features": result.details["leakage"].get("unverifiable", []),
         "train_seconds": round(seconds, 1),
         "backtest_auc": [round(float(b["model"]["roc_auc"]), 4) for b in result.details["backtest"]],
         "top5": [f"{r.feature} ({r.group})" for r in top.itertuples()],
@@ -187,6 +198,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--flat-accounts", type=int, default=5000, help="size of the company the flat tables come from")
     ap.add_argument("--skip-sample", action="store_true")
     ap.add_argument("--skip-flat", action="store_true")
+    ap.add_argument("--out", default=str(RESULTS / "model_quality.json"),
+                    help="where to write the JSON results (default bench/results/model_quality.json)")
     args = ap.parse_args(argv)
     tmp = Path(tempfile.mkdtemp(prefix="csai-quality-"))
     doc: dict = {"sample": [], "flat": []}
@@ -195,7 +208,11 @@ def main(argv: list[str] | None = None) -> int:
             for seed in (int(s) for s in args.seeds.split(",")):
                 r = sample_company(args.accounts, seed, date(2026, 11, 30), tmp)
                 doc["sample"].append(r)
-                print(f"sample seed {seed}: {r['algorithm']} AUC {r['roc_auc']:.3f} | true hazard at obs month "
+                print(f"sample seed {seed}: {r['algorithm']} held-out ROC-AUC {r['roc_auc_all_rows']:.3f} "
+                      f"(95% CI {r['roc_auc_ci95'][0]:.3f}-{r['roc_auc_ci95'][1]:.3f}) | O:E {r['oe_ratio']:.2f} | "
+                      f"ECE (quantile bins) {r['ece']:.4f} | log-loss {r['log_loss']:.4f} | ML-rule AUC "
+                      f"{r['model_minus_rule_auc_ci95']}", flush=True)
+                print(f"  {r['algorithm']} AUC on rows with a true hazard {r['roc_auc']:.3f} | true hazard at obs month "
                       f"{r['truth_auc_obs_month']:.3f} ({r['ratio_obs_month']:.1%}) | over 90 days "
                       f"{r['truth_auc_90d']:.3f} ({r['ratio_90d']:.1%}) | ECE {r['ece']:.4f} | "
                       f"{r['train_seconds']:.0f}s | backtest {r['backtest_auc']} | top5 {r['top5']}", flush=True)
@@ -209,8 +226,9 @@ def main(argv: list[str] | None = None) -> int:
                       f"choices {r['auto_choices']} | identifier features {r['identifier_features']}", flush=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "model_quality.json").write_text(json.dumps(doc, indent=2, default=str))
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(doc, indent=2, default=str))
     return 0
 
 

@@ -26,7 +26,6 @@ HIGH_PRIORITIES = ("high", "urgent", "critical", "p1", "p2")
 SEVERITY = {"urgent": 1.0, "critical": 1.0, "p1": 1.0, "high": 0.6, "p2": 0.6, "normal": 0.15, "medium": 0.15,
             "p3": 0.15}
 EPOCH = pd.Timestamp("1970-01-01")
-NO_START = pd.Timestamp("1900-01-01")
 
 
 def load_raw(con) -> dict:
@@ -70,6 +69,10 @@ def load_raw(con) -> dict:
         for name in codes:
             con.unregister(name)
     raw["types"] = types
+    from data.metrics import contacts_first_seen
+
+    first_seen = contacts_first_seen(con)
+    raw["contacts_first_seen"] = pd.Timestamp(first_seen) if first_seen is not None else pd.Timestamp.max
     return raw
 
 
@@ -192,9 +195,10 @@ def metrics_for_date(raw: dict, accs: np.ndarray, obs_date) -> pd.DataFrame:
 
     # relationship
     ct = raw["contacts"]
-    start = ct["active_from"].fillna(NO_START)
-    ct = ct[start < d]
-    start = start[start < d]
+    unknown_start = ct["active_from"].isna()
+    start = ct["active_from"].fillna(raw["contacts_first_seen"])  # missing start: first seen at import
+    keep = start < d
+    ct, start, unknown_start = ct[keep], start[keep], unknown_start[keep]
     current = ct["active_to"].isna() | (ct["active_to"] >= d)
     champion = ct["role"].str.lower().eq("champion").fillna(False)
     left = champion & (ct["active_to"] < d)
@@ -202,7 +206,7 @@ def metrics_for_date(raw: dict, accs: np.ndarray, obs_date) -> pd.DataFrame:
     out["active_champions"] = _per_acc(ct[current & champion].groupby("acc").size(), accs, 0)
     out["champions_left_90d"] = _per_acc(
         ct[left & (ct["active_to"] >= d - pd.Timedelta(days=90))].groupby("acc").size(), accs, 0)
-    in_place = current & champion
+    in_place = current & champion & ~unknown_start
     out["champion_tenure_days"] = _per_acc(_days(d - start[in_place]).groupby(ct.loc[in_place, "acc"]).min(), accs)
     out["days_since_champion_left"] = _per_acc(_days(d - ct.loc[left, "active_to"]).groupby(ct.loc[left, "acc"]).min(),
                                                accs)

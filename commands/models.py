@@ -4,12 +4,15 @@ Stable interface (cron jobs and checks use it):
 
 * ``train [--target churn|expansion] [--algorithm logreg|gbm|auto] [--horizon-days 90]
   [--lead-days 0] [--gap-days 30] [--cadence auto|monthly|weekly] [--allow-label-outliers]
-  [--promote] [--json] [--predictions-out FILE]`` - with ``--json`` one JSON
-  object: model_id, target, algorithm, validation, n_train, n_test, positives_test (the
-  churns, or expansions, the test figures rest on), metrics {roc_auc, pr_auc, brier,
-  top_decile_lift, ece}, roc_auc_interval ([low, high] or null), history {cadence,
-  labelled_dates, test_dates, purge_days, gap_days, accounts_held_out, data_end} (null in
-  flat mode), top_features [{feature, label, group, mean_abs_shap}]. ``--predictions-out`` writes held-out predictions as CSV
+  [--keep-column COL ...] [--promote] [--json] [--predictions-out FILE]`` - with ``--json`` one JSON
+  object: model_id, target, algorithm, validation, n_train, n_test, positives_test (the churns, or
+  expansions, the test figures rest on), metrics {roc_auc, pr_auc, brier, top_decile_lift, ece,
+  oe_ratio, log_loss}, roc_auc_interval ([low, high] or null), history {cadence, labelled_dates,
+  test_dates, purge_days, gap_days, accounts_held_out, data_end} (null in flat mode), intervals
+  {scores: {model, rule}: {metric: {estimate, low, high}}, differences: {"model - rule": ...},
+  draws, clusters, level}, excluded_features {column: why}, snapshot_features, leakage {ok,
+  checked_rows, unverifiable, ...}, importance {in_sample, rows, on}, top_features [{feature,
+  label, group, mean_abs_shap}]. ``--predictions-out`` writes held-out predictions as CSV
   (account_id, obs_date, y_true, p).
 * ``score [--json]`` - score all active accounts with the production models.
 * ``health-score [--json] [--out FILE]`` - the rule health score of every active account, least
@@ -43,6 +46,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--predictions-out", metavar="FILE", help="write held-out predictions to this CSV file")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--keep-column", action="append", default=[], metavar="COL",
+                   help="use this account column although it looks like an outcome (status, churned, cancel date) "
+                        "or, in time mode, is a custom attribute whose history is unknown (repeatable)")
     p.set_defaults(func=run_train)
 
     p = sub.add_parser("score", help="score every active account with the production models")
@@ -77,7 +83,8 @@ def run_train(args: argparse.Namespace) -> int:
         raise UserError("The workspace has no data; run `cli.py demo` or import data first.")
     config = TrainConfig(target=args.target, algorithm=args.algorithm, horizon_days=args.horizon_days,
                          lead_days=args.lead_days, gap_days=args.gap_days, cadence=args.cadence,
-                         allow_label_outliers=args.allow_label_outliers, seed=args.seed)
+                         allow_label_outliers=args.allow_label_outliers, seed=args.seed,
+                         keep_columns=tuple(args.keep_column))
     say(f"Training {'an' if args.target == 'expansion' else 'a'} {args.target} model ({args.algorithm}, horizon {args.horizon_days} days)...")
     with ws.warehouse.reader() as con:
         result = train(con, config, say=say)
@@ -96,6 +103,9 @@ def run_train(args: argparse.Namespace) -> int:
             f"ECE {_f(m['ece'])} on {summary['n_test']:,} held-out rows; {result.seconds:.1f}s")
         say(uncertainty_sentence(summary["target"], summary["positives_test"], summary.get("roc_auc_interval"),
                                  summary.get("history")))
+        if summary["leakage"].get("unverifiable"):
+            say("Leakage check: cannot be verified (account snapshot, value at export time): "
+                + ", ".join(summary["leakage"]["unverifiable"]))
         say("Top features: " + ", ".join(f"{t['label']} ({t['group']})" for t in summary["top_features"][:5]))
         say("Promoted to production." if args.promote else "Registered as a candidate; add --promote to use it.")
     return 0

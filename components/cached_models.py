@@ -62,6 +62,7 @@ def _evaluation(model_id: str, artifact_path: str) -> dict:
            "segments": lab.segment_metrics(h), "base_rate": float(y.mean()) if len(y) else float("nan")}
     if "rule_risk" in h:
         out["rule_vs_model"] = lab.rule_vs_model(h)
+        out["rule_verdict"] = lab.rule_verdict(out["rule_vs_model"])
         out["rule_roc"] = lab.roc_points(y, h["rule_risk"].to_numpy())
         out["rule_gains"] = lab.gains(y, h["rule_risk"].to_numpy())
     return out
@@ -73,17 +74,40 @@ def evaluation(record: ModelRecord) -> dict:
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def _shap(model_id: str, sha256: str, artifact_path: str) -> lab.ShapSample | None:
+def _shap(model_id: str, sha256: str, artifact_path: str) -> tuple[lab.ShapSample | None, bool]:
     data = lab.load_lab_data(artifact_path)
+    if not data.unseen.empty:
+        return lab.shap_sample(trained_model(model_id, sha256), data.unseen), False
     frame = data.holdout if not data.holdout.empty else data.reference
     if frame.empty:
-        return None
-    return lab.shap_sample(trained_model(model_id, sha256), frame)
+        return None, True
+    return lab.shap_sample(trained_model(model_id, sha256), frame), True
 
 
-def shap_sample(record: ModelRecord) -> lab.ShapSample | None:
-    """SHAP values of up to 800 held-out rows (None when the model has no stored rows)."""
+def shap_sample(record: ModelRecord) -> tuple[lab.ShapSample | None, bool]:
+    """SHAP values of up to 800 rows and whether they are in-sample.
+
+    Out of sample when the model stored rows it did not train on (the latest, unlabelled
+    dates); otherwise the held-out rows, which the production model (refitted on every
+    labelled date) did train on: in-sample. (None, True) when the model has no stored rows.
+    """
     return _shap(record.id, record.artifact_sha256, record.artifact_path)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _difference(a_id: str, a_path: str, b_id: str, b_path: str) -> tuple[dict, str]:
+    a, b = lab.load_lab_data(a_path), lab.load_lab_data(b_path)
+    return lab.difference_intervals(a.holdout if a.has_predictions else None,
+                                    b.holdout if b.has_predictions else None)
+
+
+def difference(a: ModelRecord, b: ModelRecord) -> tuple[dict, str]:
+    """Intervals of metric(A) - metric(B) (paired on shared held-out rows, else unpaired; from the
+    stored intervals when a model has no held-out rows) and how they were obtained."""
+    intervals, how = _difference(a.id, a.artifact_path, b.id, b.artifact_path)
+    if not intervals:
+        intervals, how = lab.stored_difference(a, b), "stored"
+    return intervals, how
 
 
 @st.cache_data(show_spinner=False, max_entries=2, ttl=3600)

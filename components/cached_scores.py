@@ -181,7 +181,8 @@ def explanation(viewer: Viewer, account_id: str):
 def _build_explanation_chart(name: str, explanation, history: pd.DataFrame) -> go.Figure:
     if name == "shap_waterfall":
         return charts.fig_shap_waterfall(explanation.drivers, explanation.shap_base, explanation.shap_other,
-                                         explanation.p_churn)
+                                         explanation.p_churn, scale=explanation.shap_scale,
+                                         p_base=explanation.p_base)
     if name == "score_history":
         return charts.fig_score_history(history)
     raise ValueError(f"unknown explanation chart {name!r}")

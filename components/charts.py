@@ -331,15 +331,20 @@ def fig_score_history(history: pd.DataFrame) -> go.Figure:
     return fig
 
 
-def shap_steps(drivers: pd.DataFrame, base: float, other: float, p_final: float | None = None) -> pd.DataFrame:
+def shap_steps(drivers: pd.DataFrame, base: float, other: float, p_final: float | None = None, *,
+               scale: str = "model", p_base: float | None = None) -> pd.DataFrame:
     """Turn log-odds SHAP values into probability steps for a waterfall.
 
-    Starts at the average account (sigmoid of ``base``), adds each driver in rank order,
-    then "all other factors" (``other``); if ``p_final`` (the calibrated probability) is
-    given, a last step maps the model's raw probability onto it. Returns label, delta
+    ``scale`` "calibrated" (Platt): the values are already in calibrated log-odds, so the
+    average account (sigmoid of ``base``) plus every driver and "all other factors" lands
+    exactly on ``p_final``; there is no calibration lump. ``scale`` "model" (isotonic, or
+    scores stored before calibrated units): the start is the average account's *calibrated*
+    probability ``p_base`` (when known), the bars are the model's own log-odds steps, and a
+    last "Calibration" step reaches the calibrated ``p_final``. Returns label, delta
     (probability points), sentence, group, and measure ("absolute"/"relative"/"total").
     """
-    rows = [{"label": "Average account", "delta": _sigmoid(base), "sentence": "Typical risk before any driver",
+    start = p_base if scale == "model" and p_base is not None else _sigmoid(base)
+    rows = [{"label": "Average account", "delta": start, "sentence": "Typical risk before any driver",
              "group": "", "measure": "absolute"}]
     cum = base
     for r in drivers.sort_values("rank").itertuples():
@@ -350,21 +355,28 @@ def shap_steps(drivers: pd.DataFrame, base: float, other: float, p_final: float 
     after = cum + other
     rows.append({"label": "All other factors", "delta": _sigmoid(after) - _sigmoid(cum),
                  "sentence": "Smaller effects of every other metric", "group": "", "measure": "relative"})
-    if p_final is not None:
-        rows.append({"label": "Calibration", "delta": p_final - _sigmoid(after),
+    reached = start + sum(r["delta"] for r in rows[1:])
+    if p_final is not None and scale != "calibrated":
+        rows.append({"label": "Calibration", "delta": p_final - reached,
                      "sentence": "Adjustment so that scores match observed churn rates", "group": "",
                      "measure": "relative"})
-    rows.append({"label": "This account", "delta": p_final if p_final is not None else _sigmoid(after),
+    rows.append({"label": "This account", "delta": p_final if p_final is not None else reached,
                  "sentence": "", "group": "", "measure": "total"})
     return pd.DataFrame(rows)
 
 
+MODEL_SCALE_NOTE = "Start and end are calibrated; the bars are on the model's own (uncalibrated) scale"
+
+
 def fig_shap_waterfall(drivers: pd.DataFrame, base: float, other: float, p_final: float | None = None,
-                       title: str | None = None) -> go.Figure:
-    """Horizontal waterfall from the average account's risk to this account's, one bar per driver."""
+                       title: str | None = None, *, scale: str = "model", p_base: float | None = None) -> go.Figure:
+    """Horizontal waterfall from the average account's risk to this account's, one bar per driver.
+
+    With ``scale`` "model" the title says that the bars are on the model's scale (see :func:`shap_steps`).
+    """
     if drivers.empty:
         return empty_figure("No drivers stored for this account")
-    steps = shap_steps(drivers, base, other, p_final)
+    steps = shap_steps(drivers, base, other, p_final, scale=scale, p_base=p_base)
     fig = go.Figure(go.Waterfall(
         orientation="h", measure=steps["measure"], y=steps["label"], x=steps["delta"],
         text=[f"{d:+.1%}" if m == "relative" else f"{d:.1%}" for d, m in zip(steps["delta"], steps["measure"], strict=True)],
@@ -375,8 +387,11 @@ def fig_shap_waterfall(drivers: pd.DataFrame, base: float, other: float, p_final
         totals=dict(marker=dict(color="#3b6fd8")),
         connector=dict(line=dict(color="#c5ccd6", width=1)),
     ))
-    fig = _base(fig, height=70 + 34 * len(steps))
-    fig.update_layout(hovermode="closest", showlegend=False, title=title)
+    fig = _base(fig, height=70 + 34 * len(steps) + (24 if scale != "calibrated" else 0))
+    if scale != "calibrated":
+        title = f"{title} · {MODEL_SCALE_NOTE}" if title else MODEL_SCALE_NOTE
+    fig.update_layout(hovermode="closest", showlegend=False,
+                      title=dict(text=title, font=dict(size=12)) if title else None)
     fig.update_yaxes(autorange="reversed", gridcolor="rgba(0,0,0,0)", rangemode=None)
     fig.update_xaxes(tickformat=".0%", title="probability of churn", showgrid=True, gridcolor="#eef1f5")
     return fig

@@ -320,7 +320,7 @@ def _compute_metrics(con: duckdb.DuckDBPyConnection, obs: pd.DataFrame, exclude_
         values.update(_support_values(index, tables["tickets"]))
         values.update(_sentiment_values(index, tables["nps"]))
         values.update(_billing_values(index, tables["invoices"]))
-        values.update(_relationship_values(index, tables["contacts"]))
+        values.update(_relationship_values(index, tables["contacts"], _day_no(contacts_first_seen(con))))
         columns.update({m.name: values[m.name] for m in STATIC_METRICS})
         columns.update(event_columns)
     else:
@@ -810,11 +810,17 @@ def _billing_values(index: _ObsIndex, invoices: dict) -> dict[str, np.ndarray]:
     }
 
 
-def _relationship_values(index: _ObsIndex, contacts: dict) -> dict[str, np.ndarray]:
+def _relationship_values(index: _ObsIndex, contacts: dict, first_seen_day: float) -> dict[str, np.ndarray]:
     """Contact metrics. A contact counts from the date after it started until its leaving day;
-    a champion who left counts as left for 90 days from the date after."""
-    acc, start, left_on, champion = contacts["acc"], contacts["from_day"].astype(float), \
-        contacts["to_day"].astype(float), contacts["champion"]
+    a champion who left counts as left for 90 days from the date after.
+
+    A contact without ``active_from`` has an unknown start: it counts from the day it was first
+    seen (``first_seen_day``, see :func:`contacts_first_seen`), never "since always", and it
+    has no champion tenure (NaN unless another current champion's start is known)."""
+    acc, left_on, champion = contacts["acc"], contacts["to_day"].astype(float), contacts["champion"]
+    raw_start = contacts["from_day"].astype(float)
+    unknown_start = np.isnan(raw_start)
+    start = np.where(unknown_start, first_seen_day, raw_start)
     has_left = ~np.isnan(left_on)
     until = np.where(has_left, left_on, np.inf)
     out = {
@@ -831,9 +837,35 @@ def _relationship_values(index: _ObsIndex, contacts: dict) -> dict[str, np.ndarr
     d = day[r]
     known = start[c] < d
     gone = known & (left_on[c] < d)
-    out["champion_tenure_days"] = day - _row_extreme(r, known & ~(left_on[c] < d), start[c], n, largest=True)
+    out["champion_tenure_days"] = day - _row_extreme(r, known & ~(left_on[c] < d) & ~unknown_start[c], start[c], n,
+                                                     largest=True)
     out["days_since_champion_left"] = day - _row_extreme(r, gone, left_on[c], n, largest=True)
     return out
+
+
+def contacts_first_seen(con: duckdb.DuckDBPyConnection) -> date | None:
+    """The day contacts without ``active_from`` were first seen: the contacts import, capped at the
+    end of the data (``workspace_meta`` ``contacts_first_seen`` when set, e.g. in an as-of copy).
+
+    A missing start date is unknown, not "always": such a contact counts from this day on.
+    """
+    try:
+        rows = dict(con.execute("SELECT key, value FROM workspace_meta WHERE key IN "
+                                "('contacts_first_seen', 'imported_contacts')").fetchall())
+    except duckdb.Error:
+        rows = {}
+    if rows.get("contacts_first_seen"):
+        return date.fromisoformat(str(rows["contacts_first_seen"])[:10])
+    end = data_end(con)
+    imported = rows.get("imported_contacts")
+    seen = date.fromisoformat(str(imported)[:10]) if imported else None
+    if seen is None or (end is not None and end < seen):
+        return end
+    return seen
+
+
+def _day_no(d: date | None) -> float:
+    return float((d - date(1970, 1, 1)).days) if d is not None else np.inf
 
 
 def _as_date(day_no: int) -> date:
@@ -986,8 +1018,10 @@ def truncate_raw_tables(src: duckdb.DuckDBPyConnection, cut: date,
                      "WHEN paid_at >= $cut AND lower(status) <> 'failed' THEN 'open' ELSE status END AS status)",
                      "issued_at < $cut"),
         "contacts": ("* REPLACE (CASE WHEN active_to >= $cut THEN NULL ELSE active_to END AS active_to)",
-                     "coalesce(active_from, DATE '1900-01-01') < $cut"),
+                     "coalesce(active_from, $first_seen) < $cut"),
     }
+    first_seen = contacts_first_seen(src)
+    params["first_seen"] = first_seen if first_seen is not None else date.max
     for table, (select, cond) in rules.items():
         q = f"SELECT {select} FROM {table} WHERE {cond} AND {where_ids}"  # noqa: S608 - our identifiers
         df = src.execute(q, {k: v for k, v in params.items() if f"${k}" in q}).df()
@@ -1001,6 +1035,8 @@ def truncate_raw_tables(src: duckdb.DuckDBPyConnection, cut: date,
             cols = ", ".join(f'"{c}"' for c, _, _ in CANONICAL_TABLES[table])
             con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _t")  # noqa: S608
             con.unregister("_t")
+    if first_seen is not None:  # the as-of world keeps the day unknown-start contacts were first seen
+        con.execute("INSERT INTO workspace_meta VALUES ('contacts_first_seen', ?)", [first_seen.isoformat()])
     return con
 
 

@@ -1,4 +1,4 @@
-"""Model quality metrics: ROC-AUC, PR-AUC, Brier, top-decile lift, ECE, reliability, per segment.
+"""Model quality metrics: ROC-AUC, PR-AUC, Brier, top-decile lift, ECE, O:E, log-loss, reliability, per segment.
 
 All functions take true labels and predicted probabilities; none of them fit anything.
 """
@@ -12,18 +12,42 @@ import pandas as pd
 
 
 def expected_calibration_error(y, p, *, bins: int = 10) -> float:
-    """Weighted mean |observed rate - mean prediction| over 10 equal-width probability bins."""
+    """Weighted mean |observed rate - mean prediction| over ``bins`` equal-count (quantile) bins.
+
+    Churn probabilities crowd near zero: equal-width bins would put nearly every prediction
+    in the first bin, where over- and under-prediction cancel out. Quantile bins give each
+    bin the same number of rows, so the error is measured where the predictions are.
+    """
     y = np.asarray(y, dtype=float)
     p = np.asarray(p, dtype=float)
     if len(y) == 0:
         return float("nan")
-    idx = np.minimum((p * bins).astype(int), bins - 1)
+    order = np.argsort(p, kind="stable")
     total = 0.0
-    for b in range(bins):
-        m = idx == b
-        if m.any():
-            total += m.sum() * abs(y[m].mean() - p[m].mean())
+    for chunk in np.array_split(order, min(bins, len(y))):
+        if len(chunk):
+            total += len(chunk) * abs(y[chunk].mean() - p[chunk].mean())
     return float(total / len(y))
+
+
+def observed_expected_ratio(y, p) -> float:
+    """Observed positives / expected positives (sum of the predictions); 1.0 is right on average.
+
+    1.8 means the model predicts 45 % fewer churns than happen; NaN when nothing is expected.
+    """
+    y = np.asarray(y, dtype=float)
+    p = np.asarray(p, dtype=float)
+    expected = float(p.sum())
+    return float(y.sum() / expected) if len(y) and expected > 0 else float("nan")
+
+
+def log_loss(y, p, *, eps: float = 1e-6) -> float:
+    """Mean negative log-likelihood of the labels under the predicted probabilities (lower is better)."""
+    y = np.asarray(y, dtype=float)
+    p = np.clip(np.asarray(p, dtype=float), eps, 1 - eps)
+    if len(y) == 0:
+        return float("nan")
+    return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
 
 
 def top_decile_lift(y, p) -> float:
@@ -38,7 +62,8 @@ def top_decile_lift(y, p) -> float:
 
 
 def classification_metrics(y, p) -> dict[str, float]:
-    """``roc_auc``, ``pr_auc``, ``brier``, ``top_decile_lift``, ``ece`` (NaN when undefined)."""
+    """``roc_auc``, ``pr_auc``, ``brier``, ``top_decile_lift``, ``ece`` (quantile bins), ``oe_ratio``
+    (observed / expected positives) and ``log_loss`` (NaN when undefined)."""
     from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
     y = np.asarray(y, dtype=int)
@@ -50,6 +75,8 @@ def classification_metrics(y, p) -> dict[str, float]:
         "brier": float(brier_score_loss(y, p)) if len(y) else float("nan"),
         "top_decile_lift": top_decile_lift(y, p),
         "ece": expected_calibration_error(y, p),
+        "oe_ratio": observed_expected_ratio(y, p),
+        "log_loss": log_loss(y, p),
     }
 
 

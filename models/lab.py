@@ -8,7 +8,9 @@ Held-out predictions are stored beside each model artifact at registration
 time-split test slice, or every row's out-of-fold prediction in flat mode) with
 ``y_true``, ``p`` (calibrated), ``rule_risk`` (the rule health score as a risk) and the
 model's features; ``<model id>.reference.parquet`` a sample of the training rows
-(features and ``y_true``), the reference for drift. Models registered before this
+(features and ``y_true``), the reference for drift; ``<model id>.unseen.parquet`` a sample
+of rows the production model did not train on (the latest, not yet labelled, dates), which
+the Explain tab explains out of sample. Models registered before this
 existed have neither file; :func:`load_lab_data` then returns empty parts and the page
 falls back to what the registry row stores (metrics, reliability, per segment, backtest).
 """
@@ -16,13 +18,14 @@ falls back to what the registry row stores (metrics, reliability, per segment, b
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from data.errors import UserError
+from models import uncertainty
 from models.evaluation import classification_metrics, per_segment
 
 PSI_FLAG = 0.2
@@ -57,7 +60,8 @@ def lab_paths(artifact_path: str | Path) -> dict[str, Path]:
     path = Path(artifact_path)
     stem = path.name.removesuffix(".joblib")
     return {"holdout": path.with_name(f"{stem}.holdout.parquet"),
-            "reference": path.with_name(f"{stem}.reference.parquet")}
+            "reference": path.with_name(f"{stem}.reference.parquet"),
+            "unseen": path.with_name(f"{stem}.unseen.parquet")}
 
 
 def _lab_frame(frame: pd.DataFrame, features: list[str], extra: tuple[str, ...]) -> pd.DataFrame:
@@ -80,7 +84,7 @@ def save_lab_data(artifact_path: str | Path, result) -> dict[str, Path]:
     written = {}
     paths = lab_paths(artifact_path)
     features = list(result.trained.features)
-    for part, cap in (("holdout", MAX_HOLDOUT_ROWS), ("reference", MAX_REFERENCE_ROWS)):
+    for part, cap in (("holdout", MAX_HOLDOUT_ROWS), ("reference", MAX_REFERENCE_ROWS), ("unseen", MAX_REFERENCE_ROWS)):
         frame = getattr(result, part, None)
         if frame is None or frame.empty:
             continue
@@ -97,6 +101,7 @@ class LabData:
 
     holdout: pd.DataFrame
     reference: pd.DataFrame
+    unseen: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def has_predictions(self) -> bool:
@@ -106,7 +111,7 @@ class LabData:
 def load_lab_data(artifact_path: str | Path) -> LabData:
     paths = lab_paths(artifact_path)
     parts = {k: pd.read_parquet(p) if p.exists() else pd.DataFrame() for k, p in paths.items()}
-    return LabData(holdout=parts["holdout"], reference=parts["reference"])
+    return LabData(holdout=parts["holdout"], reference=parts["reference"], unseen=parts["unseen"])
 
 
 # --------------------------------------------------------------------------- curves
@@ -350,10 +355,12 @@ def drift_table(reference: pd.DataFrame, current: pd.DataFrame, trained) -> pd.D
 
 
 # --------------------------------------------------------------------------- comparison
-HEADLINE = ("roc_auc", "pr_auc", "brier", "top_decile_lift", "ece")
+HEADLINE = ("roc_auc", "pr_auc", "brier", "top_decile_lift", "ece", "oe_ratio")
 METRIC_LABELS = {"roc_auc": "ROC-AUC", "pr_auc": "PR-AUC", "brier": "Brier score", "top_decile_lift": "Top-decile lift",
-                 "ece": "Calibration error (ECE)"}
+                 "ece": "Calibration error (ECE)", "oe_ratio": "Observed / expected"}
 HIGHER_IS_BETTER = {"roc_auc": True, "pr_auc": True, "brier": False, "top_decile_lift": True, "ece": False}
+TESTED = ("roc_auc", "pr_auc", "top_decile_lift", "brier")  # metrics with a bootstrap interval
+NO_CLEAR_WINNER = "no clear winner"
 
 
 def compare_table(records: list) -> pd.DataFrame:
@@ -369,29 +376,111 @@ def compare_table(records: list) -> pd.DataFrame:
     return pd.DataFrame(data, index=index)
 
 
-def better_model(a, b) -> dict[str, str | None]:
-    """Which record is better on each headline metric (its id), None on a tie or a missing value."""
+def difference_intervals(a_holdout: pd.DataFrame | None, b_holdout: pd.DataFrame | None, *,
+                         draws: int = uncertainty.DEFAULT_DRAWS) -> tuple[dict[str, uncertainty.Interval], str]:
+    """Intervals of metric(A) - metric(B) from two models' held-out rows, and how they were paired.
+
+    Rows both models scored (same account and date) are compared paired, resampling accounts;
+    otherwise each model's rows are resampled on their own ("unpaired"). ({}, "none") when a
+    model has no stored rows.
+    """
+    if a_holdout is None or b_holdout is None or a_holdout.empty or b_holdout.empty:
+        return {}, "none"
+    key = ["account_id", "obs_date"] if "obs_date" in a_holdout and "obs_date" in b_holdout else ["account_id"]
+    a = a_holdout.assign(**{k: a_holdout[k].astype(str) for k in key})
+    b = b_holdout.assign(**{k: b_holdout[k].astype(str) for k in key})
+    both = a[[*key, "y_true", "p"]].merge(b[[*key, "y_true", "p"]], on=key, suffixes=("_a", "_b"))
+    both = both[both["y_true_a"] == both["y_true_b"]]
+    if len(both) >= 0.5 * min(len(a), len(b)) and both["y_true_a"].nunique() == 2:
+        res = uncertainty.bootstrap_metrics(both["y_true_a"].to_numpy(), {"a": both["p_a"].to_numpy(),
+                                                                           "b": both["p_b"].to_numpy()},
+                                            both["account_id"], metrics=TESTED, pairs=[("a", "b")], draws=draws)
+        return res["differences"]["a - b"], "paired"
+    return uncertainty.independent_difference(
+        a["y_true"].to_numpy(), a["p"].to_numpy(), a["account_id"], b["y_true"].to_numpy(), b["p"].to_numpy(),
+        b["account_id"], metrics=TESTED, draws=draws), "unpaired"
+
+
+def stored_difference(a, b) -> dict[str, uncertainty.Interval]:
+    """Unpaired intervals of A - B from the registry's stored per-model intervals (no held-out rows):
+    conservative, a normal approximation from each interval's width."""
     out = {}
-    for k in HEADLINE:
-        va, vb = a.metrics.get(k), b.metrics.get(k)
-        if va is None or vb is None or va == vb:
-            out[k] = None
-        else:
-            out[k] = a.id if (va > vb) == HIGHER_IS_BETTER[k] else b.id
+    ia = ((a.metrics.get("details") or {}).get("intervals") or {}).get("scores", {}).get("model", {})
+    ib = ((b.metrics.get("details") or {}).get("intervals") or {}).get("scores", {}).get("model", {})
+    for k in TESTED:
+        x, y = uncertainty.Interval.from_json(ia.get(k)), uncertainty.Interval.from_json(ib.get(k))
+        if x is None or y is None:
+            continue
+        se = math.hypot((x.high - x.low) / 3.92, (y.high - y.low) / 3.92)
+        d = x.estimate - y.estimate
+        out[k] = uncertainty.Interval(d, d - 1.96 * se, d + 1.96 * se)
     return out
 
 
-def rule_vs_model(holdout: pd.DataFrame) -> pd.DataFrame:
-    """ROC-AUC, PR-AUC and top-decile lift of the model and of the rule health score on the same rows."""
+def better_model(a, b, intervals: dict[str, uncertainty.Interval] | None = None) -> dict[str, str | None]:
+    """Which record is better on each headline metric (its id), or None for "no clear winner".
+
+    A winner is declared only on metrics with an interval of the difference (``intervals``,
+    A - B) that excludes zero; metrics without an interval (ECE, O:E) never name a winner.
+    """
+    intervals = intervals or {}
+    return {k: uncertainty.verdict(intervals.get(k), k, a.id, b.id) if k in TESTED else None for k in HEADLINE}
+
+
+def rule_vs_model(holdout: pd.DataFrame, *, target: str = "churn",
+                  draws: int = uncertainty.DEFAULT_DRAWS) -> pd.DataFrame:
+    """ROC-AUC, PR-AUC and top-decile lift of the model and of the rule health score on the same rows,
+    with account-clustered 95% intervals; a third row holds the difference (model - rule).
+
+    Only meaningful for churn: the rule score ranks by risk. For an expansion model the rule
+    is read as "healthier first" (``rule_risk`` stores that ranking since the fair-comparison fix).
+    """
     y = holdout["y_true"].to_numpy(dtype=int)
+    scores = {"ML model": holdout["p"].to_numpy(dtype=float)}
+    if "rule_risk" in holdout:
+        scores["Rule health score"] = holdout["rule_risk"].to_numpy(dtype=float)
+    pairs = [("ML model", "Rule health score")] if len(scores) == 2 else []
+    boot = (uncertainty.bootstrap_metrics(y, scores, holdout["account_id"], metrics=TESTED, pairs=pairs, draws=draws)
+            if "account_id" in holdout and len(np.unique(y)) == 2 else None)
     rows = []
-    for name, col in (("ML model", "p"), ("Rule health score", "rule_risk")):
-        if col not in holdout:
-            continue
-        m = classification_metrics(y, holdout[col].to_numpy(dtype=float))
-        rows.append({"score": name, "roc_auc": m["roc_auc"], "pr_auc": m["pr_auc"],
-                     "top_decile_lift": m["top_decile_lift"], "rows": len(y), "positives": int(y.sum())})
+    for name, s in scores.items():
+        m = classification_metrics(y, s)
+        row = {"score": name, "roc_auc": m["roc_auc"], "pr_auc": m["pr_auc"],
+               "top_decile_lift": m["top_decile_lift"], "rows": len(y), "positives": int(y.sum())}
+        for k in ("roc_auc", "pr_auc", "top_decile_lift"):
+            iv = boot["scores"][name][k] if boot else None
+            row[f"{k}_ci"] = _ci_text(iv)
+        rows.append(row)
+    if boot and pairs:
+        d = boot["differences"]["ML model - Rule health score"]
+        rows.append({"score": "Difference (ML − rule)", **{k: d[k].estimate for k in ("roc_auc", "pr_auc",
+                                                                                      "top_decile_lift")},
+                     **{f"{k}_ci": _ci_text(d[k]) for k in ("roc_auc", "pr_auc", "top_decile_lift")},
+                     "rows": len(y), "positives": int(y.sum())})
     return pd.DataFrame(rows)
+
+
+def _ci_text(iv: uncertainty.Interval | None, digits: int = 3) -> str:
+    if iv is None or iv.low != iv.low:
+        return "–"
+    return f"{iv.low:.{digits}f} to {iv.high:.{digits}f}"
+
+
+def rule_verdict(table: pd.DataFrame) -> str:
+    """One sentence on the ROC-AUC difference row of :func:`rule_vs_model`: a winner only when its
+    interval excludes zero."""
+    diff = table[table["score"].str.startswith("Difference")] if not table.empty else table
+    if diff.empty or diff.iloc[0]["roc_auc_ci"] == "–":
+        return ("Too few held-out rows for an interval of the difference: **no clear winner** can be named "
+                "from these rows.")
+    r = diff.iloc[0]
+    low, high = (float(x) for x in r["roc_auc_ci"].split(" to "))
+    span = f"ROC-AUC difference {r['roc_auc']:+.3f}, 95% interval {low:+.3f} to {high:+.3f}"
+    if low > 0:
+        return f"On these rows **the ML model** ranks accounts better ({span})."
+    if high < 0:
+        return f"On these rows **the rule score** ranks accounts better ({span})."
+    return f"**No clear winner**: the interval of the difference contains zero ({span})."
 
 
 def segment_metrics(holdout: pd.DataFrame | None, details: dict | None = None) -> pd.DataFrame:
@@ -406,16 +495,18 @@ def segment_metrics(holdout: pd.DataFrame | None, details: dict | None = None) -
 
 
 def backtest_table(details: dict) -> pd.DataFrame:
-    """The stored backtest: one row per cut-off with the model's and the rule score's metrics."""
+    """The stored backtest: one row per cut-off with the model's and the rule score's metrics, and the
+    algorithm that cut-off chose on its own earlier window (None for models trained before that)."""
     rows = []
     for b in details.get("backtest") or []:
         m, h = b.get("model") or {}, b.get("health_score") or {}
         rows.append({"test_start": b.get("test_start"), "test_end": b.get("test_end"), "rows": b.get("n_test"),
                      "positives": b.get("positives"), "roc_auc": m.get("roc_auc"), "pr_auc": m.get("pr_auc"),
                      "top_decile_lift": m.get("top_decile_lift"), "ece": m.get("ece"),
-                     "rule_roc_auc": h.get("roc_auc"), "rule_top_decile_lift": h.get("top_decile_lift")})
+                     "rule_roc_auc": h.get("roc_auc"), "rule_top_decile_lift": h.get("top_decile_lift"),
+                     "algorithm": b.get("algorithm")})
     df = pd.DataFrame(rows, columns=["test_start", "test_end", "rows", "positives", "roc_auc", "pr_auc",
-                                     "top_decile_lift", "ece", "rule_roc_auc", "rule_top_decile_lift"])
+                                     "top_decile_lift", "ece", "rule_roc_auc", "rule_top_decile_lift", "algorithm"])
     return df.sort_values("test_start").reset_index(drop=True)
 
 

@@ -272,12 +272,24 @@ def _to_binary(values: pd.Series) -> pd.Series:
 # --------------------------------------------------------------------------- leakage check
 @dataclass
 class LeakageReport:
-    """Outcome of :func:`check_leakage`: ``ok`` and the features that differed."""
+    """Outcome of :func:`check_leakage`: ``ok`` and the features that differed.
+
+    ``unverifiable`` are the features read from the accounts snapshot (segment, csm, custom
+    attributes): the truncated world keeps the exported value, so comparing them proves
+    nothing - they are reported as "cannot be verified", never as passed.
+    """
 
     ok: bool
     checked_dates: list[date]
     checked_rows: int
     leaking_features: dict[str, int]
+    unverifiable: list[str] = field(default_factory=list)
+    verified: int = 0
+
+    def to_json(self) -> dict:
+        return {"ok": self.ok, "checked_dates": [str(d) for d in self.checked_dates],
+                "checked_rows": self.checked_rows, "verified_features": self.verified,
+                "leaking_features": dict(self.leaking_features), "unverifiable": list(self.unverifiable)}
 
     def raise_if_leaking(self) -> None:
         if not self.ok:
@@ -312,6 +324,8 @@ def check_leakage(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame, *, feature
     picks = sorted({dates[i] for i in np.linspace(0, len(dates) - 1, min(n_dates, len(dates))).round().astype(int)})
     leaking: dict[str, int] = {}
     checked = 0
+    unverifiable: list[str] = []
+    verified: set[str] = set()
     for d in picks:
         ids = rows.loc[rows["obs_date"] == d, "account_id"].astype(str).unique()
         if len(ids) > n_accounts:
@@ -324,16 +338,22 @@ def check_leakage(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame, *, feature
         finally:
             cut.close()
         checked += len(obs)
+        if not unverifiable:
+            from models.eligibility import snapshot_columns
+
+            unverifiable = snapshot_columns(con, [c for c in full.columns if c not in ("account_id", "obs_date")])
         for col in full.columns:
-            if col in ("account_id", "obs_date"):
+            if col in ("account_id", "obs_date") or col in unverifiable:
                 continue
+            verified.add(col)
             a = full[col]
             b = past[col] if col in past.columns else pd.Series([np.nan] * len(past))
             diff = _differs(a.reset_index(drop=True), b.reset_index(drop=True))
             if diff:
                 leaking[col] = leaking.get(col, 0) + diff
     return LeakageReport(ok=not leaking, checked_dates=[pd.Timestamp(d).date() for d in picks],
-                         checked_rows=checked, leaking_features=leaking)
+                         checked_rows=checked, leaking_features=leaking, unverifiable=unverifiable,
+                         verified=len(verified))
 
 
 def _differs(a: pd.Series, b: pd.Series) -> int:

@@ -111,7 +111,7 @@ def register_model(engine: sa.Engine, models_dir: str | Path, result, *, actor: 
 
     save_lab_data(path, result)
     metrics = clean_json({
-        **{k: result.metrics.get(k) for k in ("roc_auc", "pr_auc", "brier", "top_decile_lift", "ece")},
+        **{k: result.metrics.get(k) for k in ("roc_auc", "pr_auc", "brier", "top_decile_lift", "ece", "oe_ratio", "log_loss")},
         "n_train": result.n_train, "n_test": result.n_test, "positives_test": result.positives_test,
         "roc_auc_interval": list(result.roc_auc_interval) if result.roc_auc_interval else None,
         "details": result.details, "top_features": result.top_features(25),

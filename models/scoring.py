@@ -6,14 +6,17 @@ warehouse (a new snapshot, published atomically, so the app keeps serving meanwh
 
 ``scores``        scored_at, obs_date, account_id, model_id, target, p_churn, risk_band,
                   p_expansion, expansion_model_id, arr, expected_arr_loss, health_score,
-                  shap_base, shap_other
+                  shap_base, shap_other, shap_scale, p_base
 ``score_drivers`` scored_at, account_id, target, feature, label, group, value, shap,
                   sentence, rank (top drivers per account and target, by |SHAP|)
 ``score_runs``    scored_at, obs_date, model_id, expansion_model_id, accounts, expected_arr_loss
 
 Earlier runs are kept, so "what changed since the last scoring" can be shown. SHAP
-values are log-odds contributions of the (uncalibrated) model: ``shap_base`` + all
-driver SHAP values + ``shap_other`` = the model's log-odds.
+values are log-odds contributions: ``shap_base`` + all driver SHAP values + ``shap_other``
+= the log-odds. With Platt calibration (``shap_scale`` "calibrated") they are scaled by
+the calibration slope and the base shifted, so that sum is exactly the calibrated
+log-odds of ``p_churn``; with isotonic calibration (``shap_scale`` "model") they stay on
+the model's scale, and ``p_base`` holds the calibrated probability of the average account.
 
 Pages read through :func:`latest_scores`, :func:`account_explanation` (returns an
 :class:`AccountExplanation`), :func:`score_history`, and re-score edits with
@@ -42,7 +45,10 @@ TOP_DRIVERS = 10
 SCORES_DDL = """CREATE TABLE IF NOT EXISTS scores (
     scored_at TIMESTAMP NOT NULL, obs_date DATE, account_id VARCHAR NOT NULL, model_id VARCHAR NOT NULL,
     target VARCHAR NOT NULL, p_churn DOUBLE, risk_band VARCHAR, p_expansion DOUBLE, expansion_model_id VARCHAR,
-    arr DOUBLE, expected_arr_loss DOUBLE, health_score DOUBLE, shap_base DOUBLE, shap_other DOUBLE)"""
+    arr DOUBLE, expected_arr_loss DOUBLE, health_score DOUBLE, shap_base DOUBLE, shap_other DOUBLE,
+    shap_scale VARCHAR, p_base DOUBLE)"""
+SCORES_MIGRATIONS = ("ALTER TABLE scores ADD COLUMN IF NOT EXISTS shap_scale VARCHAR",
+                     "ALTER TABLE scores ADD COLUMN IF NOT EXISTS p_base DOUBLE")
 DRIVERS_DDL = """CREATE TABLE IF NOT EXISTS score_drivers (
     scored_at TIMESTAMP NOT NULL, account_id VARCHAR NOT NULL, target VARCHAR NOT NULL, feature VARCHAR NOT NULL,
     label VARCHAR, "group" VARCHAR, value VARCHAR, shap DOUBLE, sentence VARCHAR, rank INTEGER)"""
@@ -96,6 +102,8 @@ class AccountExplanation:
     shap_other: float
     drivers: pd.DataFrame
     expansion_drivers: pd.DataFrame
+    shap_scale: str = "model"  # "calibrated": base + drivers + other = logit(p_churn) exactly
+    p_base: float | None = None  # calibrated probability of the average account
     previous_scored_at: datetime | None = None
     previous_p_churn: float | None = None
     previous_drivers: pd.DataFrame | None = None
@@ -183,7 +191,8 @@ def score_workspace(ws, *, scored_at: datetime | None = None, say=None) -> Score
     if frame.empty:
         raise UserError("No active accounts to score.")
     p = churn.predict(frame)
-    expl = churn.explain(frame)
+    expl, shap_scale = churn.explain_calibrated(frame)
+    p_base = churn.calibrate(expl.base_values) if shap_scale == "model" else 1 / (1 + np.exp(-expl.base_values))
     top = _drivers(churn, frame, expl.values, "churn", scored_at)
     kept = top.groupby("account_id")["shap"].sum().reindex(frame["account_id"]).to_numpy()
     shap_other = expl.values.sum(axis=1).to_numpy() - kept
@@ -201,7 +210,8 @@ def score_workspace(ws, *, scored_at: datetime | None = None, say=None) -> Score
         "model_id": churn_rec.id, "target": "churn", "p_churn": p, "risk_band": churn.risk_band(p),
         "p_expansion": p_exp, "expansion_model_id": exp_rec.id if exp_rec else None, "arr": arr,
         "expected_arr_loss": p * arr, "health_score": health_score(frame).to_numpy(),
-        "shap_base": expl.base_values, "shap_other": shap_other,
+        "shap_base": expl.base_values, "shap_other": shap_other, "shap_scale": shap_scale,
+        "p_base": np.broadcast_to(np.asarray(p_base, dtype=float), (len(frame),)),
     })
     drivers = pd.concat(parts, ignore_index=True)
     total_loss = float(np.nansum(scores["expected_arr_loss"]))
@@ -209,7 +219,7 @@ def score_workspace(ws, *, scored_at: datetime | None = None, say=None) -> Score
                          "expansion_model_id": exp_rec.id if exp_rec else None, "accounts": len(scores),
                          "expected_arr_loss": total_loss}])
     with ws.warehouse.writer("results") as wcon:
-        for ddl in (SCORES_DDL, DRIVERS_DDL, RUNS_DDL):
+        for ddl in (SCORES_DDL, DRIVERS_DDL, RUNS_DDL, *SCORES_MIGRATIONS):
             wcon.execute(ddl)
         for table, df in (("scores", scores), ("score_drivers", drivers), ("score_runs", run)):
             wcon.register("_new_rows", df)
@@ -331,6 +341,7 @@ def account_explanation(warehouse, account_id: str) -> AccountExplanation | None
         p_expansion=opt(cur["p_expansion"]), arr=opt(cur["arr"]), expected_arr_loss=opt(cur["expected_arr_loss"]),
         health_score=opt(cur["health_score"]), shap_base=float(cur["shap_base"]),
         shap_other=float(cur["shap_other"]), drivers=churn_d, expansion_drivers=exp_d,
+        shap_scale=str(cur.get("shap_scale") or "model"), p_base=opt(cur.get("p_base")),
         previous_scored_at=pd.Timestamp(prev["scored_at"]).to_pydatetime() if prev is not None else None,
         previous_p_churn=float(prev["p_churn"]) if prev is not None else None, previous_drivers=prev_d,
     )

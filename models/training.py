@@ -10,10 +10,20 @@ Time mode (workspace with subscriptions):
   rolling-origin blocks of ``calib_months`` dates at the end of that training window,
   each fitted only on dates whose labels closed before its block (the same purge);
 * the chosen candidate is refitted on the whole training window and calibrated (Platt,
-  or isotonic when clearly better) on its out-of-sample scores of the latest block;
-* the test slice is scored once, with the rule health score beside it; a backtest
-  repeats this for earlier cut-offs; finally the chosen configuration is refitted on
-  all labelled dates (calibrated on the latest block) for production.
+  or isotonic when clearly better, chosen leave-one-block-out) on its out-of-sample scores
+  of every validation block;
+* the test slice is scored once, with the rule health score beside it (for churn; an
+  expansion model is compared with the health score read as "healthier first"), and
+  account-clustered bootstrap intervals are attached to the metrics and to the
+  model-minus-rule differences (:mod:`models.uncertainty`); a backtest repeats the whole
+  recipe - attribute screening, model choice and calibration on its own earlier
+  window - for earlier cut-offs; finally the chosen configuration is refitted on all
+  labelled dates for production, and global importance is measured on rows that model
+  did not train on (the latest, not yet labelled, dates).
+
+Before any of this, :func:`models.eligibility.apply_eligibility` leaves out account
+attributes that may carry the outcome (label-like names, columns that nearly separate the
+label, and - in time mode - custom attributes unless kept explicitly).
 
 Short histories (weekly observation dates, :mod:`models.history`): the test slice and the
 validation blocks are sized in weeks to the history. When even that leaves no room for a
@@ -40,7 +50,9 @@ import pandas as pd
 
 from data.errors import UserError
 from data.metrics import Metric
-from models.calibration import CalibratedModel, choose_calibrator
+from models import uncertainty
+from models.calibration import CalibratedModel, choose_calibrator, choose_calibrator_blocks
+from models.eligibility import apply_eligibility
 from models.estimators import PARAM_GRIDS, BlendModel, make_model
 from models.evaluation import classification_metrics, clean_json, per_segment, reliability_curve
 from models.explain import global_importance
@@ -49,6 +61,7 @@ from models.history import CADENCES, MIN_LABELLED_WEEKS, WEEKLY, too_short_messa
 from models.observations import ObservationSet, build_observations, check_label_rates, check_leakage
 
 TARGETS = ("churn", "expansion")
+HEADLINE_METRICS = ("roc_auc", "pr_auc", "brier", "top_decile_lift", "ece", "oe_ratio", "log_loss")
 ALGORITHM_CHOICES = ("logreg", "gbm", "auto")
 
 
@@ -74,6 +87,9 @@ class TrainConfig:
     num_threads: int = 1  # LightGBM threads; idle-spinning OpenMP threads slow busy 2-core machines
     leakage_check: bool = True
     allow_label_outliers: bool = False  # train although one date's positive rate is far from the others'
+    keep_columns: tuple[str, ...] = ()  # account attributes to use although label-like or custom (opt-in)
+    backtest_blocks: int = 2  # rolling validation blocks per backtest cut-off (its own model choice)
+    bootstrap_draws: int = uncertainty.DEFAULT_DRAWS  # account-clustered resamples for the intervals
 
     def validate(self) -> None:
         if self.target not in TARGETS:
@@ -125,6 +141,18 @@ class TrainedModel:
     def explain(self, frame: pd.DataFrame):
         return self.model.explain(frame)
 
+    def explain_calibrated(self, frame: pd.DataFrame):
+        """(explanation, scale): SHAP values in calibrated log-odds where exact (Platt), else the model's."""
+        if hasattr(self.model, "explain_calibrated"):
+            return self.model.explain_calibrated(frame)
+        return self.model.explain(frame), "model"
+
+    def calibrate(self, log_odds) -> np.ndarray:
+        """Calibrated probability of model log-odds (e.g. the SHAP base value)."""
+        if hasattr(self.model, "calibrate"):
+            return self.model.calibrate(log_odds)
+        return 1 / (1 + np.exp(-np.asarray(log_odds, dtype=float)))
+
     def describe(self) -> str:
         """What a score of this model predicts, in one sentence for the UI."""
         what = "churns (no active subscription)" if self.target == "churn" else "grows MRR by at least 10%"
@@ -155,6 +183,9 @@ class TrainResult:
     # How uncertain the test figures are: ``positives_test`` churns decide them. The ROC-AUC's
     # 95 % interval [low, high] is filled by the bootstrap when one is computed (None until then).
     roc_auc_interval: tuple[float, float] | None = None
+    # Rows the production model did not train on (time mode: the latest, unlabelled dates), for
+    # out-of-sample explanations in the Model lab.
+    unseen: pd.DataFrame | None = None
 
     def top_features(self, k: int = 10) -> list[dict]:
         rows = self.global_importance.head(k)
@@ -167,9 +198,14 @@ class TrainResult:
             "model_id": model_id, "target": self.trained.target, "algorithm": self.trained.algorithm,
             "validation": self.validation, "n_train": self.n_train, "n_test": self.n_test,
             "positives_test": self.positives_test,
-            "metrics": {k: self.metrics[k] for k in ("roc_auc", "pr_auc", "brier", "top_decile_lift", "ece")},
+            "metrics": {k: self.metrics.get(k) for k in HEADLINE_METRICS},
             "roc_auc_interval": list(self.roc_auc_interval) if self.roc_auc_interval else None,
             "history": self.details.get("history"),
+            "intervals": self.details.get("intervals") or {},
+            "excluded_features": (self.details.get("eligibility") or {}).get("excluded", {}),
+            "snapshot_features": (self.details.get("eligibility") or {}).get("snapshot_features", []),
+            "leakage": self.details.get("leakage") or {},
+            "importance": self.details.get("importance") or {},
             "top_features": self.top_features(),
         })
 
@@ -185,15 +221,29 @@ def train(con, config: TrainConfig | None = None, *, observations: ObservationSe
     obs = observations or build_observations(con, horizon_days=config.horizon_days, lead_days=config.lead_days,
                                              gap_days=config.gap_days, cadence=config.cadence)
     say(f"  observation rows: {len(obs.frame):,} ({obs.mode} mode) in {time.perf_counter() - t0:.1f}s")
+    if obs.mode == "flat" and config.target != "churn":
+        raise UserError("Flat (one row per account) data only has a churn label; expansion needs subscriptions.")
+    obs, eligibility = apply_eligibility(obs, con, label=_label(config), keep=config.keep_columns)
+    for f, why in eligibility.excluded.items():
+        say(f"  left out {f}: {why} (keep it with --keep-column {f})")
+    if not obs.features:
+        raise UserError("No usable features are left after leaving out columns that may carry the outcome; "
+                        "import activity data, or keep a column explicitly with --keep-column.")
+    leakage = None
     if obs.mode == "flat":
-        if config.target != "churn":
-            raise UserError("Flat (one row per account) data only has a churn label; expansion needs subscriptions.")
         result = _train_flat(obs, config)
     else:
         if config.leakage_check:
-            check_leakage(con, obs.frame[["account_id", "obs_date"]], n_dates=2, n_accounts=40,
-                          seed=config.seed).raise_if_leaking()
+            leakage = check_leakage(con, obs.frame[["account_id", "obs_date"]], n_dates=2, n_accounts=40,
+                                    seed=config.seed)
+            leakage.raise_if_leaking()
+            leakage.unverifiable = [f for f in leakage.unverifiable if f in obs.features]
+            if leakage.unverifiable:
+                say("  leakage check: cannot be verified (account snapshot, value at export time): "
+                    + ", ".join(leakage.unverifiable))
         result = _train_time(obs, config, say)
+    result.details["eligibility"] = eligibility.to_json()
+    result.details["leakage"] = leakage.to_json() if leakage is not None else {}
     result.seconds = time.perf_counter() - t0
     return result
 
@@ -374,6 +424,51 @@ def _without(obs: ObservationSet, dropped: list[str]) -> ObservationSet:
                    categorical=[c for c in obs.categorical if c not in dropped])
 
 
+def rule_score(frame: pd.DataFrame, target: str) -> np.ndarray:
+    """The rule health score read as a score for ``target``: risk (100 - health) for churn,
+    health itself for expansion (healthier accounts first), on a 0-1 scale."""
+    risk = health_risk(frame)
+    return risk if target == "churn" else 1.0 - risk
+
+
+def _select(obs: ObservationSet, folds: list, config: TrainConfig, label: str) -> list:
+    """Every candidate fitted on each rolling block's earlier dates and scored on the block.
+
+    Returns ``[mean block AUC, algorithm, params, block scores]`` per candidate, best first
+    (``auto`` adds the blend of the best logistic regression and the best LightGBM)."""
+    scored = []
+    for algo, params in _candidates(config.algorithm):
+        val_scores = [_fit(algo, params, obs, t, t[label], config).decision_function(v) for t, v in folds]
+        scored.append([_fold_auc(folds, val_scores, label), algo, params, val_scores])
+    if config.algorithm == "auto":
+        lr = max((t for t in scored if t[1] == "logreg"), key=lambda t: t[0])
+        gb = max((t for t in scored if t[1] == "gbm"), key=lambda t: t[0])
+        blend_scores = [(a + b) / 2 for a, b in zip(lr[3], gb[3], strict=True)]
+        scored.append([_fold_auc(folds, blend_scores, label), "blend", {"logreg": lr[2], "gbm": gb[2]}, blend_scores])
+    scored.sort(key=lambda t: (-np.nan_to_num(t[0], nan=-1), t[1], str(t[2])))
+    return scored
+
+
+def _calibrator_for(val_scores: list[np.ndarray], fold_rows, label: str, config: TrainConfig) -> tuple:
+    """Calibrator chosen and fitted on the out-of-sample scores of every validation block."""
+    return choose_calibrator_blocks([(sc, v[label].to_numpy()) for sc, (_, v) in zip(val_scores, fold_rows,
+                                                                                      strict=True)],
+                                    seed=config.seed)
+
+
+def _fit_candidate(algo: str, params: dict, obs: ObservationSet, frame: pd.DataFrame, label: str,
+                   config: TrainConfig, cache: dict | None = None):
+    if algo == "blend":
+        return BlendModel.from_fitted(_fit_candidate("logreg", params["logreg"], obs, frame, label, config, cache),
+                                      _fit_candidate("gbm", params["gbm"], obs, frame, label, config, cache))
+    if cache is None:
+        return _fit(algo, params, obs, frame, frame[label], config)
+    key = (algo, repr(sorted(params.items())))
+    if key not in cache:
+        cache[key] = _fit(algo, params, obs, frame, frame[label], config)
+    return cache[key]
+
+
 def _train_time(obs: ObservationSet, config: TrainConfig, say) -> TrainResult:
     label = _label(config)
     labelled = obs.labelled()
@@ -429,51 +524,29 @@ def _train_time(obs: ObservationSet, config: TrainConfig, say) -> TrainResult:
         if part[label].nunique() < 2:
             raise UserError(f"The {name} slice has no {'churned' if config.target == 'churn' else 'expanding'} "
                             "accounts; there is not enough history to train this target.")
-    screened = screen_attributes(obs, fit_rows, label)
+    eligible_obs = obs
+    screened = screen_attributes(eligible_obs, fit_rows, label)
     if screened:
         say(f"  left out attributes with no link to the outcome: {', '.join(screened)}")
-    obs = _without(obs, screened)
+    obs = _without(eligible_obs, screened)
 
     # Choose: every candidate is fitted on each rolling block's earlier dates and scored on the block.
     folds = [(train_rows(t, "train"), rows(v, "val")) for t, v in split.folds]
     folds = [(t, v) for t, v in folds if t[label].nunique() == 2 and v[label].nunique() == 2]
-    scored = []
-    for algo, params in _candidates(config.algorithm):
-        val_scores = [_fit(algo, params, obs, t, t[label], config).decision_function(v) for t, v in folds]
-        scored.append([_fold_auc(folds, val_scores, label), algo, params, val_scores])
-    if config.algorithm == "auto":
-        lr = max((t for t in scored if t[1] == "logreg"), key=lambda t: t[0])
-        gb = max((t for t in scored if t[1] == "gbm"), key=lambda t: t[0])
-        blend_scores = [(a + b) / 2 for a, b in zip(lr[3], gb[3], strict=True)]
-        scored.append([_fold_auc(folds, blend_scores, label), "blend", {"logreg": lr[2], "gbm": gb[2]}, blend_scores])
-    scored.sort(key=lambda t: (-np.nan_to_num(t[0], nan=-1), t[1], str(t[2])))
+    scored = _select(obs, folds, config, label)
     best_auc, algo, params, best_scores = scored[0]
     for t in scored:
         say(f"    {t[1]} {t[2]}: validation AUC " + ", ".join(
             f"{_auc(v[label], sc):.3f}" for (_, v), sc in zip(folds, t[3], strict=True)))
     say(f"  chose {algo} {params} (mean AUC {best_auc:.3f} over {len(folds)} rolling validation blocks)")
 
-    def calibrator_for(val_scores: list[np.ndarray], fold_rows) -> tuple:
-        """Calibrated on the latest validation block: the closest in time to the rows it will score."""
-        return choose_calibrator(val_scores[-1], fold_rows[-1][1][label].to_numpy(), seed=config.seed)
-
-    window_fits: dict[tuple[str, str], object] = {}  # fits on the whole window, shared by test model and comparison
-
-    def fit_candidate(a: str, p: dict, frame: pd.DataFrame):
-        if a == "blend":
-            return BlendModel.from_fitted(fit_candidate("logreg", p["logreg"], frame),
-                                          fit_candidate("gbm", p["gbm"], frame))
-        if frame is not fit_rows:
-            return _fit(a, p, obs, frame, frame[label], config)
-        key = (a, repr(sorted(p.items())))
-        if key not in window_fits:
-            window_fits[key] = _fit(a, p, obs, frame, frame[label], config)
-        return window_fits[key]
+    window_fits: dict = {}  # fits on the whole window, shared by test model and comparison
 
     # The tested model learns from every row before the purge gap and is calibrated on the
     # rolling blocks' out-of-sample scores.
-    cal, cal_report = calibrator_for(best_scores, folds)
-    model = CalibratedModel(base=fit_candidate(algo, params, fit_rows), calibrator=cal)
+    cal, cal_report = _calibrator_for(best_scores, folds, label, config)
+    model = CalibratedModel(base=_fit_candidate(algo, params, obs, fit_rows, label, config, window_fits),
+                            calibrator=cal)
     y_test = test[label].to_numpy()
     p_test = model.predict_proba(test)[:, 1]
     metrics = classification_metrics(y_test, p_test)
@@ -482,38 +555,38 @@ def _train_time(obs: ObservationSet, config: TrainConfig, say) -> TrainResult:
     for a in ("logreg", "gbm", "blend"):
         mine = [t for t in scored if t[1] == a]
         if mine:
-            other = model if a == algo else CalibratedModel(base=fit_candidate(a, mine[0][2], fit_rows),
-                                                             calibrator=calibrator_for(mine[0][3], folds)[0])
+            other = model if a == algo else CalibratedModel(
+                base=_fit_candidate(a, mine[0][2], obs, fit_rows, label, config, window_fits),
+                calibrator=_calibrator_for(mine[0][3], folds, label, config)[0])
             comparison[a] = {**classification_metrics(y_test, other.predict_proba(test)[:, 1]),
                              "params": mine[0][2], "validation_auc": mine[0][0]}
-    rule_risk = health_risk(test)
-    health = {k: v for k, v in classification_metrics(y_test, rule_risk).items() if k in ("roc_auc", "pr_auc",
-                                                                                            "top_decile_lift")}
-    backtest = [_backtest_row(test, metrics, health, label)]
+    rule = rule_score(test, config.target)
+    health = {k: v for k, v in classification_metrics(y_test, rule).items() if k in ("roc_auc", "pr_auc",
+                                                                                       "top_decile_lift")}
+    health["reads_as"] = "risk" if config.target == "churn" else "health"
+    boot = uncertainty.bootstrap_metrics(y_test, {"model": p_test, "rule": rule}, test["account_id"],
+                                         pairs=[("model", "rule")], draws=config.bootstrap_draws, seed=config.seed)
+    intervals = uncertainty.to_json(boot)
+    backtest = [{**_backtest_row(test, metrics, health, label), "algorithm": algo, "params": params,
+                 "screened_out": screened, "selection_dates": _span([d for _, v in split.folds for d in v])}]
     for k in range(1, 1 if split.short else config.backtest_cutoffs):
-        s = _time_split(dates, config, shift=k * config.backtest_step_months, blocks=1)
-        if s is None:
+        row = _backtest_cutoff(eligible_obs, dates, config, k, label, rows, train_rows)
+        if row is None:
             break
-        s_fit, s_test = train_rows(s.fit), rows(s.test)
-        s_folds = [(train_rows(t), rows(v)) for t, v in s.folds]
-        if s_fit[label].nunique() < 2 or any(f[label].nunique() < 2 for pair in s_folds for f in pair):
-            break
-        s_scores = [fit_candidate(algo, params, t).decision_function(v) for t, v in s_folds]
-        cm_k = CalibratedModel(base=fit_candidate(algo, params, s_fit), calibrator=calibrator_for(s_scores, s_folds)[0])
-        yk = s_test[label].to_numpy()
-        mk = classification_metrics(yk, cm_k.predict_proba(s_test)[:, 1])
-        hk = classification_metrics(yk, health_risk(s_test))
-        backtest.append(_backtest_row(s_test, mk, {k2: hk[k2] for k2 in ("roc_auc", "pr_auc", "top_decile_lift")},
-                                      label))
+        backtest.append(row)
 
-    # Production: the same recipe on every labelled date (calibrated on the latest block).
-    final_folds = [(train_rows(t), rows(v)) for t, v in _rolling_folds(dates, _gap(config), 1, config.calib_months)]
-    if final_folds and all(f[label].nunique() == 2 for pair in final_folds for f in pair):
-        final_scores = [fit_candidate(algo, params, t).decision_function(v) for t, v in final_folds]
-        final_model = CalibratedModel(base=fit_candidate(algo, params, train_rows(dates)),
-                                      calibrator=calibrator_for(final_scores, final_folds)[0])
+    # Production: the same recipe on every labelled date (calibrated on its latest blocks).
+    final_folds = [(train_rows(t), rows(v)) for t, v in _rolling_folds(dates, _gap(config), config.validation_blocks,
+                                                                        config.calib_months)]
+    final_folds = [(t, v) for t, v in final_folds if t[label].nunique() == 2 and v[label].nunique() == 2]
+    if final_folds:
+        final_scores = [_fit_candidate(algo, params, obs, t, label, config).decision_function(v)
+                        for t, v in final_folds]
+        final_model = CalibratedModel(base=_fit_candidate(algo, params, obs, train_rows(dates), label, config),
+                                      calibrator=_calibrator_for(final_scores, final_folds, label, config)[0])
     elif split.short:  # every account and date, calibrated like the tested model
-        final_model = CalibratedModel(base=fit_candidate(algo, params, train_rows(dates)), calibrator=cal)
+        final_model = CalibratedModel(base=_fit_candidate(algo, params, obs, train_rows(dates), label, config),
+                                      calibrator=cal)
     else:
         final_model = model
     say(f"  trained and evaluated in {len(backtest)} cut-offs")
@@ -521,7 +594,19 @@ def _train_time(obs: ObservationSet, config: TrainConfig, say) -> TrainResult:
     base_rate = float(labelled[label].mean())
     trained = _trained(final_model, obs, config, algo, params, base_rate,
                        (str(min(dates)), str(max(dates))), labelled)
-    importance = global_importance(trained, test)
+    # Importance out of sample: the production model trained on every labelled row, so it is
+    # measured on the latest dates, whose outcome is not known yet (the rows it will score).
+    unseen = obs.frame[~obs.frame["labelled"].to_numpy(dtype=bool)]
+    if len(unseen):
+        importance = global_importance(trained, unseen)
+        importance_info = {"in_sample": False, "rows": int(min(len(unseen), 3000)),
+                           "on": "the latest observation dates, whose outcome is not known yet "
+                                 "(the production model did not train on them)"}
+    else:
+        tested = _trained(model, obs, config, algo, params, base_rate, (None, None), fit_rows)
+        importance = global_importance(tested, test)
+        importance_info = {"in_sample": False, "rows": int(min(len(test), 3000)),
+                           "on": "the held-out test rows, with the model trained before them"}
     val_dates = [d for _, v in split.folds for d in v]
     details = {
         "horizon_days": config.horizon_days, "lead_days": config.lead_days,
@@ -533,6 +618,7 @@ def _train_time(obs: ObservationSet, config: TrainConfig, say) -> TrainResult:
         "reliability": reliability_curve(y_test, p_test),
         "per_segment": per_segment(y_test, p_test, test["segment"]) if "segment" in test else {},
         "comparison": comparison, "health_score": health, "backtest": backtest,
+        "intervals": intervals, "importance": importance_info,
         "base_rate": base_rate, "risk_thresholds": list(trained.risk_thresholds),
         "screened_out": screened,
         "history": {"cadence": obs.cadence, "labelled_dates": len(dates), "test_dates": len(split.test),
@@ -546,11 +632,48 @@ def _train_time(obs: ObservationSet, config: TrainConfig, say) -> TrainResult:
     predictions = pd.DataFrame({"account_id": test["account_id"].to_numpy(),
                                 "obs_date": test["obs_date"].astype(str).to_numpy(),
                                 "y_true": y_test, "p": p_test})
-    holdout = test.assign(y_true=y_test, p=p_test, rule_risk=rule_risk)
+    holdout = test.assign(y_true=y_test, p=p_test, rule_risk=rule)
     return TrainResult(trained=trained, validation="time-split", n_train=len(fit_rows),
                        n_test=len(test), positives_test=int(y_test.sum()), metrics=metrics,
                        details=details, global_importance=importance, predictions=predictions,
-                       holdout=holdout, reference=labelled.assign(y_true=labelled[label].to_numpy()))
+                       holdout=holdout, reference=labelled.assign(y_true=labelled[label].to_numpy()),
+                       unseen=unseen if len(unseen) else None,
+                       roc_auc_interval=_interval_pair(intervals, "model", "roc_auc"))
+
+
+def _interval_pair(intervals: dict, score: str, metric: str) -> tuple[float, float] | None:
+    """(low, high) of one score's metric from the bootstrap intervals, or None when not computed."""
+    iv = ((intervals.get("scores") or {}).get(score) or {}).get(metric) or {}
+    return (iv["low"], iv["high"]) if iv.get("low") is not None and iv.get("high") is not None else None
+
+
+def _span(ds: list) -> list[str] | None:
+    return [str(min(ds)), str(max(ds))] if ds else None
+
+
+def _backtest_cutoff(obs: ObservationSet, dates: list[date], config: TrainConfig, k: int, label: str, rows,
+                     train_rows) -> dict | None:
+    """One earlier cut-off, re-run as if it were the present: attribute screening, model choice and
+    calibration use only dates whose labels closed before its test slice (None when too little data)."""
+    s = _time_split(dates, config, shift=k * config.backtest_step_months, blocks=config.backtest_blocks)
+    if s is None:
+        return None
+    s_fit, s_test = train_rows(s.fit), rows(s.test)
+    s_folds = [(train_rows(t), rows(v)) for t, v in s.folds]
+    if s_fit[label].nunique() < 2 or s_test[label].nunique() < 2 or any(
+            f[label].nunique() < 2 for pair in s_folds for f in pair):
+        return None
+    screened = screen_attributes(obs, s_fit, label)
+    obs_k = _without(obs, screened)
+    _, algo, params, scores = _select(obs_k, s_folds, config, label)[0]
+    model = CalibratedModel(base=_fit_candidate(algo, params, obs_k, s_fit, label, config),
+                            calibrator=_calibrator_for(scores, s_folds, label, config)[0])
+    yk = s_test[label].to_numpy()
+    mk = classification_metrics(yk, model.predict_proba(s_test)[:, 1])
+    hk = classification_metrics(yk, rule_score(s_test, config.target))
+    return {**_backtest_row(s_test, mk, {m: hk[m] for m in ("roc_auc", "pr_auc", "top_decile_lift")}, label),
+            "algorithm": algo, "params": params, "screened_out": screened,
+            "selection_dates": _span([d for _, v in s.folds for d in v])}
 
 
 def _gap(config: TrainConfig) -> timedelta:
@@ -644,7 +767,13 @@ def _train_flat(obs: ObservationSet, config: TrainConfig) -> TrainResult:
     base_rate = float(y.mean())
     trained = _trained(model, obs, config, algo, params, base_rate, (None, None), frame)
     importance = global_importance(trained, frame)
+    boot = uncertainty.bootstrap_metrics(y, {"model": oof}, frame["account_id"], pairs=[],
+                                         draws=config.bootstrap_draws, seed=config.seed)
     details = {
+        "intervals": uncertainty.to_json(boot),
+        "importance": {"in_sample": True, "rows": int(min(len(frame), 3000)),
+                       "on": "the labelled accounts, which the production model trained on (flat data has no "
+                             "unseen rows)"},
         "folds": config.cv_folds, "fold_choices": choices,
         "calibration": {"method": model.calibrator.method, "cv_ece": cal_report},
         "reliability": reliability_curve(y, oof),
@@ -656,4 +785,5 @@ def _train_flat(obs: ObservationSet, config: TrainConfig) -> TrainResult:
     return TrainResult(trained=trained, validation="cv", n_train=len(frame), n_test=len(frame),
                        positives_test=int(y.sum()), metrics=metrics, details=details,
                        global_importance=importance, predictions=predictions,
-                       holdout=holdout, reference=frame.assign(y_true=y))
+                       holdout=holdout, reference=frame.assign(y_true=y),
+                       roc_auc_interval=_interval_pair(details["intervals"], "model", "roc_auc"))

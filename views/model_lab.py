@@ -16,7 +16,7 @@ import streamlit as st
 
 from components import auth, cached, cached_models, charts, layout
 from components.session import cursor, data_version, workspace
-from models import lab
+from models import lab, uncertainty
 from models.registry import promote
 from models.training import ALGORITHM_CHOICES, TARGETS, TrainConfig
 
@@ -35,6 +35,13 @@ st.title("Model lab")
 if not layout.has_data():
     layout.no_data_notice()
     st.stop()
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _left_out(version: str, mode: str) -> dict[str, str]:
+    from models.eligibility import attribute_report
+
+    return attribute_report(cursor(), mode)
 
 
 def how(text: str) -> None:
@@ -86,9 +93,29 @@ def pick_model(key: str, label: str = "Model", *, exclude: str | None = None, de
     return by_id[chosen]
 
 
+def interval_of(r, metric: str, score: str = "model") -> uncertainty.Interval | None:
+    iv = ((r.metrics.get("details") or {}).get("intervals") or {}).get("scores", {}).get(score, {})
+    return uncertainty.Interval.from_json(iv.get(metric))
+
+
+def snapshot_warning(r) -> None:
+    """Warn when the model reads account attributes whose history is unknown (csm, segment, kept columns)."""
+    elig = (r.metrics.get("details") or {}).get("eligibility") or {}
+    snap = elig.get("snapshot_features") or []
+    if snap:
+        st.warning("This model uses account attributes as exported today: " + ", ".join(f"**{f}**" for f in snap)
+                   + ". Every past month reads today's value, so a reassigned CSM or a segment rewritten after "
+                   "an account churned makes the model look better than it is. The leakage check cannot verify "
+                   "these columns.", icon=":material/warning:")
+    excluded = elig.get("excluded") or {}
+    if excluded:
+        st.caption("Left out as possible outcome columns or unverifiable snapshots: "
+                   + "; ".join(f"{f} ({why})" for f, why in excluded.items()))
+
+
 def metric_row(r) -> None:
     m = r.metrics
-    cols = st.columns(6)
+    cols = st.columns(7)
     cols[0].metric("ROC-AUC", fmt_metric(m.get("roc_auc")), border=True,
                    help="Chance that a random positive is scored above a random negative. 0.5 = coin flip.")
     cols[1].metric("PR-AUC", fmt_metric(m.get("pr_auc")), border=True,
@@ -98,12 +125,27 @@ def metric_row(r) -> None:
     cols[3].metric("Top-decile lift", fmt_metric(m.get("top_decile_lift"), 2), border=True,
                    help="Positive rate among the 10% highest scores ÷ the overall rate.")
     cols[4].metric("Calibration error", fmt_metric(m.get("ece"), 3), border=True,
-                   help="Expected calibration error: average gap between predicted and observed rates. Below 0.03 is good.")
-    cols[5].metric("Held-out rows", f"{m.get('n_test') or 0:,}", border=True,
+                   help="Expected calibration error over ten equal-count (quantile) bins of the predictions: the "
+                        "average gap between predicted and observed rates. Read it against the base rate.")
+    cols[5].metric("Observed / expected", fmt_metric(m.get("oe_ratio"), 2), border=True,
+                   help="Churns that happened ÷ churns the probabilities predicted. 1.00 is right on average; "
+                        "1.8 means the model predicts 45% too few.")
+    cols[6].metric("Held-out rows", f"{m.get('n_test') or 0:,}", border=True,
                    delta=f"{m.get('positives_test') or 0:,} positive", delta_color="off", delta_arrow="off",
                    help="Rows the model never saw in training (a later time slice, or out-of-fold in flat mode).")
     st.caption("How sure: " + lab.uncertainty_sentence(r.target, m.get("positives_test"), m.get("roc_auc_interval"),
                                                        (m.get("details") or {}).get("history")))
+    parts = []
+    for k, name in (("roc_auc", "ROC-AUC"), ("pr_auc", "PR-AUC"), ("top_decile_lift", "top-decile lift")):
+        iv = interval_of(r, k)
+        if iv is not None:
+            parts.append(f"{name} {iv.low:.3f} to {iv.high:.3f}")
+    if parts:
+        st.caption("95% intervals (bootstrap over accounts, since held-out rows repeat accounts): " + "; ".join(parts)
+                   + f". Log-loss {fmt_metric(m.get('log_loss'), 4)}.")
+    else:
+        st.caption("No confidence intervals stored for this model (trained before they were computed); "
+                   "retrain it to see how uncertain these figures are.")
 
 
 def details_caption(r) -> None:
@@ -158,6 +200,11 @@ with tabs["Data health"]:
             "warnings": st.column_config.NumberColumn("Warnings", format="%d")})
         st.caption("The Data page has per-table detail (rows per day, empty columns). "
                    f"Churn history comes from {'subscriptions' if subs and subs.rows else 'the imported label'}.")
+        left_out = _left_out(data_version(), "time" if subs and subs.rows else "flat")
+        if left_out:
+            st.markdown("**Account columns left out of training unless you keep them** (Train tab)")
+            st.dataframe(pd.DataFrame({"column": list(left_out), "why": list(left_out.values())}), hide_index=True,
+                         key="lab_left_out", column_config={"column": "Column", "why": "Why"})
 
 # --------------------------------------------------------------------------- train
 with tabs["Train"]:
@@ -169,6 +216,13 @@ with tabs["Train"]:
             return lab.feature_groups(catalog_for(cursor()))
 
         groups = _groups(data_version())
+
+        @st.cache_data(show_spinner=False, max_entries=4)
+        def _keepable(version: str) -> list[str]:
+            from models.eligibility import candidate_attributes
+
+            return candidate_attributes(cursor())
+
         jobs = cached_models.training_jobs()
         state.setdefault("lab_train_token", secrets.token_hex(8))
         st.markdown("Runs the same pipeline as `python cli.py train`: monthly observation rows, a leakage check, "
@@ -188,13 +242,17 @@ with tabs["Train"]:
                                    "horizon starts (time to act).")
             chosen_groups = st.multiselect("Feature groups", groups, default=groups, key="train_groups",
                                            help="Only metrics of these groups are used as features.")
+            keep = st.multiselect("Account attributes to use anyway", _keepable(data_version()), default=[],
+                                  key="train_keep", help="Custom account columns hold today's value for every "
+                                  "past month, and columns named like an outcome (status, churned, cancel date) "
+                                  "may be recorded after it: both are left out unless you pick them here.")
             submitted = st.form_submit_button("Train model", type="primary", icon=":material/model_training:")
         if submitted:
             if not chosen_groups:
                 st.error("Pick at least one feature group.")
             else:
                 config = TrainConfig(target=target, algorithm=algorithm, horizon_days=int(horizon),
-                                     lead_days=int(lead))
+                                     lead_days=int(lead), keep_columns=tuple(keep))
                 with layout.user_errors():
                     config.validate()
                 all_groups = None if set(chosen_groups) == set(groups) else list(chosen_groups)
@@ -228,7 +286,10 @@ with tabs["Train"]:
             else:
                 s = job.summary
                 m = s["metrics"]
-                st.success(f"Registered **{job.record.id}** as a candidate: ROC-AUC {fmt_metric(m['roc_auc'])}, "
+                roc_iv = ((s.get("intervals") or {}).get("scores") or {}).get("model", {}).get("roc_auc") or {}
+                roc_ci = (f" (95% CI {roc_iv['low']:.3f} to {roc_iv['high']:.3f})"
+                          if roc_iv.get("low") is not None else "")
+                st.success(f"Registered **{job.record.id}** as a candidate: ROC-AUC {fmt_metric(m['roc_auc'])}{roc_ci}, "
                            f"top-decile lift {fmt_metric(m['top_decile_lift'], 2)}, calibration error "
                            f"{fmt_metric(m['ece'])} on {s['n_test']:,} held-out rows. Look at it on the Evaluate "
                            "tab, compare it on Compare, promote it on Promote.", icon=":material/check_circle:")
@@ -242,6 +303,7 @@ with tabs["Evaluate"]:
         r = pick_model("eval_model")
         if r is not None:
             details_caption(r)
+            snapshot_warning(r)
             metric_row(r)
             ev = cached_models.evaluation(r)
             d = r.metrics.get("details") or {}
@@ -263,7 +325,8 @@ with tabs["Evaluate"]:
                 st.markdown("**Reliability diagram**")
                 st.plotly_chart(charts.fig_reliability({"model": d.get("reliability")}), key="eval_reliability",
                                 config=CHART)
-                how("each dot is a group of held-out rows: predicted probability across, what really happened up. "
+                how("each dot is a tenth of the held-out rows by predicted probability (equal-count bins, so the "
+                    "many low scores are spread over several dots): predicted across, what really happened up. "
                     "On the diagonal, a 20% score means 20% churn.")
             with c4:
                 st.markdown("**Cumulative gains**")
@@ -334,14 +397,16 @@ with tabs["Evaluate"]:
                     "top_decile_lift": st.column_config.NumberColumn("Top-decile lift", format="%.2f"),
                     "ece": st.column_config.NumberColumn("Calibration error", format="%.3f"),
                     "rule_roc_auc": st.column_config.NumberColumn("Rule score ROC-AUC", format="%.3f"),
-                    "rule_top_decile_lift": st.column_config.NumberColumn("Rule score lift", format="%.2f")})
+                    "rule_top_decile_lift": st.column_config.NumberColumn("Rule score lift", format="%.2f"),
+                    "algorithm": "Model chosen at this cut-off"})
 
 # --------------------------------------------------------------------------- explain
 with tabs["Explain"]:
     if tabs["Explain"].open:
         r = pick_model("explain_model")
         if r is not None:
-            sample = cached_models.shap_sample(r)
+            snapshot_warning(r)
+            sample, in_sample = cached_models.shap_sample(r)
             if sample is None:
                 st.info(NO_HOLDOUT)
                 top = pd.DataFrame(r.metrics.get("top_features") or [])
@@ -349,8 +414,13 @@ with tabs["Explain"]:
                     st.plotly_chart(charts.fig_importance(top), key="explain_stored_importance", config=CHART)
                     how("bar length is the average size of the feature's effect on the score (mean |SHAP|).")
             else:
-                st.caption(f"SHAP values of {len(sample.values):,} held-out rows, in log-odds: positive values raise "
-                           f"the predicted {r.target} probability. One-hot columns are folded back into their metric.")
+                where = ("**in-sample**: rows the production model trained on (it was refitted on every labelled "
+                         "date), so effects it memorised look larger than they are" if in_sample else
+                         "**out of sample**: the latest dates, whose outcome is not known yet, so the production "
+                         "model never trained on them")
+                st.caption(f"SHAP values of {len(sample.values):,} rows, {where}. Values are in the model's "
+                           f"log-odds: positive values raise the predicted {r.target} probability. One-hot columns "
+                           "are folded back into their metric.")
                 c1, c2 = st.columns([3, 2])
                 with c1:
                     st.markdown("**What drives the score, by metric**")
@@ -415,30 +485,45 @@ with tabs["Rule score vs ML"]:
     if tabs["Rule score vs ML"].open:
         r = pick_model("rule_model")
         if r is not None:
-            st.caption("The rule health score is the familiar weighted scorecard (usage, adoption, support, billing, "
-                       "relationship, sentiment). Both scores rank the same held-out rows, so the comparison is fair.")
-            ev = cached_models.evaluation(r)
             d = r.metrics.get("details") or {}
-            table = ev.get("rule_vs_model") if ev else None
-            if table is None or table.empty:
-                h = d.get("health_score") or {}
-                table = pd.DataFrame([{"score": "ML model", **{k: r.metrics.get(k) for k in ("roc_auc", "pr_auc",
-                                                                                            "top_decile_lift")}},
-                                      {"score": "Rule health score", **h}]) if h else pd.DataFrame()
+            h = d.get("health_score") or {}
+            ev = cached_models.evaluation(r)
+            if r.target != "churn" and h.get("reads_as") != "health":
+                st.info("The rule health score is a churn score: ranking expansion by churn risk says nothing about "
+                        "this model. Models trained now compare expansion with the health score read as "
+                        "\"healthier first\"; retrain this one to see that comparison.")
+                ev = {}
+                table = pd.DataFrame()
+            else:
+                st.caption("The rule health score is the familiar weighted scorecard (usage, adoption, support, "
+                           "billing, relationship, sentiment). Both scores rank the same held-out rows"
+                           + (", the rule read as \"healthier first\" for expansion" if r.target != "churn" else "")
+                           + ". The 95% intervals come from resampling accounts.")
+                table = ev.get("rule_vs_model") if ev else None
+                if table is None or table.empty:
+                    rule_iv = ((d.get("intervals") or {}).get("differences") or {}).get("model - rule") or {}
+                    table = pd.DataFrame([{"score": "ML model", **{k: r.metrics.get(k) for k in (
+                        "roc_auc", "pr_auc", "top_decile_lift")}}, {"score": "Rule health score", **{
+                            k: h.get(k) for k in ("roc_auc", "pr_auc", "top_decile_lift")}}]) if h else pd.DataFrame()
+                    if h and rule_iv:
+                        diff = {k: uncertainty.Interval.from_json(rule_iv.get(k)) for k in ("roc_auc",)}
+                        iv = diff["roc_auc"]
+                        table = pd.concat([table, pd.DataFrame([{
+                            "score": "Difference (ML − rule)", "roc_auc": iv.estimate if iv else None,
+                            "roc_auc_ci": f"{iv.low:.3f} to {iv.high:.3f}" if iv else "–"}])], ignore_index=True)
             if table.empty:
-                st.info("No rule-score comparison for this model (flat data has no health-score metrics).")
+                if r.target == "churn":
+                    st.info("No rule-score comparison for this model (flat data has no health-score metrics).")
             else:
                 st.dataframe(table, hide_index=True, key="rule_table", column_config={
                     "score": "Score", "roc_auc": st.column_config.NumberColumn("ROC-AUC", format="%.3f"),
-                    "pr_auc": st.column_config.NumberColumn("PR-AUC", format="%.3f"),
+                    "roc_auc_ci": "ROC-AUC 95% CI",
+                    "pr_auc": st.column_config.NumberColumn("PR-AUC", format="%.3f"), "pr_auc_ci": "PR-AUC 95% CI",
                     "top_decile_lift": st.column_config.NumberColumn("Top-decile lift", format="%.2f"),
+                    "top_decile_lift_ci": "Lift 95% CI",
                     "rows": st.column_config.NumberColumn("Rows", format="localized"),
                     "positives": st.column_config.NumberColumn("Positives", format="%d")})
-                ml, rule = table.iloc[0], table.iloc[-1]
-                if ml["roc_auc"] is not None and rule["roc_auc"] is not None:
-                    better = "the ML model" if ml["roc_auc"] >= rule["roc_auc"] else "the rule score"
-                    st.markdown(f"On these rows **{better}** ranks accounts better (ROC-AUC {ml['roc_auc']:.3f} vs "
-                                f"{rule['roc_auc']:.3f}).")
+                st.markdown(lab.rule_verdict(table))
             if ev:
                 c1, c2 = st.columns(2)
                 with c1:
@@ -469,19 +554,31 @@ with tabs["Compare"]:
                 st.warning(f"These models predict different targets ({a.target} vs {b.target}); their metrics are "
                            "not comparable.")
             table = lab.compare_table([a, b])
-            wins = lab.better_model(a, b)
+            intervals, paired = cached_models.difference(a, b)
+            wins = lab.better_model(a, b, intervals)
             shown = table.astype("object").map(lambda v: f"{v:.3f}" if isinstance(v, float) else ("–" if v is None
                                                                                                    else str(v)))
-            winner_col = []
+            winner_col, diff_col = [], []
             for idx in shown.index:
                 key = next((k for k, lbl in lab.METRIC_LABELS.items() if lbl == idx), None)
                 w = wins.get(key) if key else None
-                winner_col.append("A" if w == a.id else ("B" if w == b.id else ""))
+                iv = intervals.get(key) if key else None
+                diff_col.append(uncertainty.describe(iv) if iv is not None else "")
+                if key in lab.TESTED:
+                    winner_col.append("A" if w == a.id else ("B" if w == b.id else lab.NO_CLEAR_WINNER))
+                else:
+                    winner_col.append("")
             shown.columns = [f"A · {a.id}", f"B · {b.id}"]
+            shown["A − B (95% CI)"] = diff_col
             shown["Better"] = winner_col
             st.dataframe(shown, key="compare_table", height=36 * (len(shown) + 1) + 4)
-            how("the same held-out metrics for both models; 'Better' says which wins on each (higher AUC and lift, "
-                "lower Brier and calibration error). Held-out windows must match for a fair call.")
+            tested = [wins.get(k) for k in lab.TESTED]
+            if a.target == b.target and not any(tested):
+                st.info(f"**No clear winner**: on every ranking metric the 95% interval of the difference contains "
+                        f"zero ({'paired on the rows both models scored' if paired == 'paired' else paired + ' intervals'}).")
+            how("the same held-out metrics for both models; 'Better' names a model only when the 95% interval of "
+                "the difference (bootstrap over accounts; paired when both models scored the same rows) excludes "
+                "zero. Calibration error and observed/expected have no interval, so no winner is named on them.")
             ev_a, ev_b = cached_models.evaluation(a), cached_models.evaluation(b)
             c3, c4 = st.columns(2)
             with c3:
@@ -525,6 +622,18 @@ with tabs["Promote"]:
                 do_promote = st.form_submit_button("Promote to production", type="primary", icon=":material/publish:")
             chosen = by_id[choice]
             current = next((r for r in records if r.status == "production" and r.target == chosen.target), None)
+            if current is not None:
+                diff, paired = cached_models.difference(chosen, current)
+                iv = diff.get("roc_auc")
+                winner = uncertainty.verdict(iv, "roc_auc", chosen.id, current.id)
+                span = uncertainty.describe(iv)
+                if winner is None:
+                    st.info(f"**No clear winner** between {chosen.id} and the production model {current.id}: "
+                            + (f"ROC-AUC difference {span} contains zero." if span else
+                               "no interval of the difference is stored for these models."))
+                else:
+                    st.info(f"**{winner}** ranks accounts better than "
+                            f"{current.id if winner == chosen.id else chosen.id}: ROC-AUC difference {span}.")
             st.caption(f"Promoting makes **{chosen.id}** the production {chosen.target} model"
                        + (f" and archives {current.id}" if current else "")
                        + ". It is recorded in the audit log. Accounts get the new scores at the next scoring run "

@@ -55,7 +55,7 @@ JOIN obs_accounts a ON a.account_id = i.account_id;
 
 -- name: contacts
 SELECT a.acc,
-       date_diff('day', DATE '1970-01-01', coalesce(c.active_from, DATE '1900-01-01')) AS from_day,
+       date_diff('day', DATE '1970-01-01', c.active_from) AS from_day,  -- NULL: unknown start (first seen at import)
        date_diff('day', DATE '1970-01-01', c.active_to) AS to_day,
        coalesce(lower(c.role) = 'champion', false) AS champion
 FROM contacts c

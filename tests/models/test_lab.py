@@ -95,8 +95,13 @@ def test_compare_table_and_better_model():
     a, b = rec("a", 0.8, 0.05), rec("b", 0.7, 0.04)
     table = lab.compare_table([a, b])
     assert table.loc["ROC-AUC", "a"] == 0.8 and table.loc["Brier score", "b"] == 0.04
-    wins = lab.better_model(a, b)
+    from models.uncertainty import Interval
+
+    assert all(w is None for w in lab.better_model(a, b).values())  # no intervals: no winner named
+    wins = lab.better_model(a, b, {"roc_auc": Interval(0.1, 0.02, 0.18), "brier": Interval(0.01, 0.002, 0.02),
+                                   "pr_auc": Interval(0.0, -0.05, 0.05)})
     assert wins["roc_auc"] == "a" and wins["brier"] == "b" and wins["pr_auc"] is None
+    assert wins["ece"] is None
 
 
 def test_models_store_lab_data_and_drift_runs(sample_workspace):

@@ -85,11 +85,13 @@ def test_training_reports_time_split_metrics(result):
     assert 0 <= result.metrics["ece"] < 0.2
     summary = result.summary("m1")
     assert set(summary) == {"model_id", "target", "algorithm", "validation", "n_train", "n_test", "positives_test",
-                            "metrics", "roc_auc_interval", "history", "top_features"}
-    assert set(summary["metrics"]) == {"roc_auc", "pr_auc", "brier", "top_decile_lift", "ece"}
+                            "metrics", "roc_auc_interval", "history", "intervals", "excluded_features", "snapshot_features", "leakage",
+                            "importance", "top_features"}
+    assert set(summary["metrics"]) == {"roc_auc", "pr_auc", "brier", "top_decile_lift", "ece", "oe_ratio", "log_loss"}
     assert set(summary["top_features"][0]) == {"feature", "label", "group", "mean_abs_shap"}
-    # the planted cause is usage decline: a Usage metric leads the importance
-    assert summary["top_features"][0]["group"] in ("Usage", "Adoption")
+    # the planted cause is usage decline: a Usage metric is among the two leading drivers (importance is
+    # measured out of sample, on the latest dates, where tenure - older than any training row - also pushes)
+    assert {t["group"] for t in summary["top_features"][:2]} & {"Usage", "Adoption"}
     assert result.details["backtest"] and "health_score" in result.details["backtest"][0]
 
 
@@ -137,7 +139,7 @@ def test_cli_train_score_explain_end_to_end(ws, tmp_path):
     out = json.loads(_cli(ws.path, "train", "--algorithm", "logreg", "--horizon-days", "60", "--promote", "--json",
                           "--predictions-out", str(preds)))
     assert out["validation"] == "time-split" and out["algorithm"] == "logreg" and out["model_id"]
-    assert set(out["metrics"]) == {"roc_auc", "pr_auc", "brier", "top_decile_lift", "ece"}
+    assert set(out["metrics"]) == {"roc_auc", "pr_auc", "brier", "top_decile_lift", "ece", "oe_ratio", "log_loss"}
     df = pd.read_csv(preds)
     assert list(df.columns) == ["account_id", "obs_date", "y_true", "p"] and len(df) == out["n_test"]
 

@@ -43,8 +43,10 @@ def test_accounts_show_risk_sorted_with_reasons(demo_env):
 
 
 def test_accounts_filter_by_risk_band_and_driver_group(demo_env):
-    at = run_app("manager", page=ACCOUNTS, params={"risk": "high"})
-    assert set(at.dataframe[0].value["risk_band"]) == {"High"}
+    # the riskiest band the small sample's calibrated scores reach (a weak model keeps them near the base rate)
+    band = next(b for b in ("high", "medium", "low") if (latest_scores(demo_env.warehouse)["risk_band"] == b).any())
+    at = run_app("manager", page=ACCOUNTS, params={"risk": band})
+    assert set(at.dataframe[0].value["risk_band"]) == {band.capitalize()}
     overview = run_app("manager", page=ACCOUNTS).dataframe[0].value
     group = latest_scores(demo_env.warehouse)["top_driver_group"].dropna().iloc[0]
     at = run_app("manager", page=ACCOUNTS, params={"driver": group})

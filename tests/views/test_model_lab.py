@@ -117,11 +117,12 @@ def test_compare_two_models(lab_ws):
     assert not at.exception and not at.error
     table = at.dataframe[0].value
     # B defaults to another model of the same target (production when only one candidate exists)
-    assert table.columns[0] == f"A · {candidate.id}" and table.columns[2] == "Better"
+    assert table.columns[0] == f"A · {candidate.id}" and table.columns[3] == "Better"
+    assert table.columns[2] == "A − B (95% CI)"
     assert table.columns[1].startswith("B · churn-") and table.columns[1] != f"B · {candidate.id}"
     assert production.id in {r.id for r in records}
     assert table.loc["ROC-AUC", f"A · {candidate.id}"] == f"{candidate.metrics['roc_auc']:.3f}"
-    assert set(table["Better"]) <= {"A", "B", ""}
+    assert set(table["Better"]) <= {"A", "B", "", "no clear winner"}
     assert {"compare_roc", "compare_reliability"} <= chart_keys(at)
 
 
