@@ -33,6 +33,7 @@ chromium:
 	fi
 
 demo: venv
+	$(BIN)/python cli.py migrate
 	$(BIN)/python cli.py demo --if-empty
 
 run: demo

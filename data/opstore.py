@@ -75,6 +75,14 @@ def get_engine(url: str) -> sa.Engine:
         return engine
 
 
+def dispose_engine(url: str) -> None:
+    """Close and forget this process's engine for ``url`` (before a restore replaces the database)."""
+    with _engines_lock:
+        engine = _engines.pop(url, None)
+    if engine is not None:
+        engine.dispose()
+
+
 def create_engine(url: str) -> sa.Engine:
     """An engine for ``url`` without touching the schema (see :func:`get_engine`)."""
     try:

@@ -176,3 +176,21 @@ def _locked_connection(engine: sa.Engine) -> Iterator[sa.Connection]:
         else:
             with engine.connect() as conn:
                 yield conn
+
+
+def migrate_workspace(settings) -> list[str]:
+    """``cli.py migrate``: upgrade the operational store and the warehouse snapshots; returns what was done.
+
+    ``settings`` is a :class:`data.settings.Settings`. Raises
+    :class:`data.opstore.OperationalStoreError` / :class:`data.errors.UserError` for a
+    store that cannot be reached or a schema newer than the code.
+    """
+    from data.opstore import create_engine, ensure_schema
+    from data.warehouse import Warehouse, upgrade_snapshots
+
+    engine = create_engine(settings.database_url)
+    try:
+        report = ensure_schema(engine)
+    finally:
+        engine.dispose()
+    return report.lines() + (upgrade_snapshots(Warehouse(settings.warehouse_dir)) or ["Warehouse: no data yet."])
