@@ -1,0 +1,1 @@
+"""Shared test helpers that are not fixtures (fixtures live in tests/conftest.py)."""
