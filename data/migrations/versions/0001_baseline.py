@@ -1,5 +1,6 @@
-"""Baseline: the operational store as ``create_all`` built it up to commit c978f3b.
+"""Baseline: the operational store's schema at commit c978f3b.
 
+The schema ``create_all`` built before migrations existed.
 Tables that already exist are left alone, so a workspace created before migrations
 (no ``alembic_version`` table) is adopted as this revision without touching its rows.
 
