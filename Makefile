@@ -47,6 +47,7 @@ lint: dev
 
 bench: dev
 	$(BIN)/python -m bench.run --sizes $(SIZES)
+	$(BIN)/python -m bench.opstore
 
 quality: dev
 	$(BIN)/python -m bench.model_quality
