@@ -212,6 +212,8 @@ def backup_workspace(settings: Settings, dest: str | os.PathLike) -> dict:
 def _store_revision(url: str) -> str | None:
     from data.migrations import current
 
+    if _store_kind(url) == "sqlite" and not _sqlite_path(url).exists():
+        return None
     engine = sa.create_engine(url)
     try:
         with engine.connect() as conn:
