@@ -55,6 +55,7 @@ node:
 	fi
 
 demo: venv
+	$(BIN)/python cli.py migrate
 	$(BIN)/python cli.py demo --if-empty
 
 run: demo
@@ -68,6 +69,7 @@ lint: dev
 
 bench: dev
 	$(BIN)/python -m bench.run --sizes $(SIZES)
+	$(BIN)/python -m bench.opstore
 
 quality: dev
 	$(BIN)/python -m bench.model_quality

@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "commands.models",
     "commands.imports",
     "commands.playbooks",
+    "commands.maintenance",
 )
 
 

@@ -10,12 +10,31 @@ import streamlit as st
 from components import auth
 from components.session import data_version, settings, workspace
 from data.errors import UserError
+from data.settings import SettingsError
 from data.users import ROLE_LABELS, User
 
 
 def check_settings() -> None:
-    """Load and validate settings once; raises SettingsError with a one-line fix."""
-    settings()
+    """Load and validate settings once and migrate the workspace's schemas once per process.
+
+    Raises SettingsError (an unreachable or unknown ``CSAI_DATABASE_URL``, a schema newer
+    than the code) with a one-line fix.
+    """
+    try:
+        _migrated(str(settings().workspace), settings().database_url)
+    except SettingsError:
+        raise
+    except UserError as exc:  # e.g. a warehouse snapshot newer than the code
+        raise SettingsError(str(exc)) from None
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _migrated(_workspace: str, _url: str) -> bool:
+    from data.migrations import migrate_workspace
+
+    migrate_workspace(settings())  # an exception is not cached: the next run tries again
+    workspace().engine  # noqa: B018 - opens the migrated store for this process
+    return True
 
 
 def sidebar(user: User) -> None:

@@ -1,8 +1,14 @@
 """The operational store (SQLAlchemy): small transactional writes from many sessions.
 
 Default is a SQLite file in the workspace; any SQLAlchemy URL works (PostgreSQL for a
-team). This module owns the engine and the audit log; other rooms define their own
-tables on :data:`metadata` and call :func:`ensure_schema` (idempotent).
+team: ``postgresql://`` uses psycopg 3, ``postgresql+psycopg2://`` psycopg2). This module
+owns the engine and the audit log; other rooms define their own tables on
+:data:`metadata` (listed in :data:`TABLE_MODULES`). The schema is created and upgraded
+by Alembic revisions (:mod:`data.migrations`), never by ``create_all``: a new table or
+column needs a new revision, and a test compares the migrated schema with :data:`metadata`.
+
+A URL whose driver is not installed, or a server that cannot be reached, raises
+:class:`OperationalStoreError` with one line that names ``CSAI_DATABASE_URL``.
 """
 
 from __future__ import annotations
@@ -15,6 +21,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event
 
+from data.settings import SettingsError
+
+TABLE_MODULES = ("models.registry", "playbooks.store")
 metadata = sa.MetaData()
 
 audit_log = sa.Table(
@@ -43,17 +52,59 @@ _engines: dict[str, sa.Engine] = {}
 _engines_lock = threading.Lock()
 
 
+class OperationalStoreError(SettingsError):
+    """The operational store cannot be used: no driver, no server, or a schema newer than the code."""
+
+
 def get_engine(url: str) -> sa.Engine:
-    """One engine per URL per process, with every table created (idempotent)."""
+    """One engine per URL per process, its schema migrated to the newest revision.
+
+    Raises :class:`OperationalStoreError` (one line, password masked) when the driver is
+    missing, the server cannot be reached, or the schema is newer than this code.
+    """
     with _engines_lock:
         engine = _engines.get(url)
         if engine is None:
-            engine = sa.create_engine(url, future=True, pool_pre_ping=True)
-            if engine.dialect.name == "sqlite":
-                event.listen(engine, "connect", _sqlite_pragmas)
-            ensure_schema(engine)
+            engine = create_engine(url)
+            try:
+                ensure_schema(engine)
+            except BaseException:
+                engine.dispose()
+                raise
             _engines[url] = engine
         return engine
+
+
+def dispose_engine(url: str) -> None:
+    """Close and forget this process's engine for ``url`` (before a restore replaces the database)."""
+    with _engines_lock:
+        engine = _engines.pop(url, None)
+    if engine is not None:
+        engine.dispose()
+
+
+def create_engine(url: str) -> sa.Engine:
+    """An engine for ``url`` without touching the schema (see :func:`get_engine`)."""
+    try:
+        engine = sa.create_engine(url, pool_pre_ping=True)
+    except (ImportError, sa.exc.NoSuchModuleError, sa.exc.ArgumentError) as exc:
+        parsed = sa.engine.make_url(url)
+        raise OperationalStoreError(
+            f"CSAI_DATABASE_URL={safe_url(url)}: no database driver for '{parsed.drivername}' is installed "
+            f"({_one_line(exc)}); use sqlite:///path/to/ops.sqlite or postgresql://user@host/db.") from None
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def safe_url(url: str | sa.URL) -> str:
+    """The URL with its password replaced by ``***``."""
+    return sa.engine.make_url(url).render_as_string(hide_password=True)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__)[:300]
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # pragma: no cover - driver hook
@@ -64,17 +115,30 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # pragma: no cover - driver h
     cur.close()
 
 
-def ensure_schema(engine: sa.Engine) -> None:
-    """Create every table registered on :data:`metadata` that does not exist yet."""
-    _import_table_modules()
-    metadata.create_all(engine, checkfirst=True)
+def ensure_schema(engine: sa.Engine):
+    """Migrate the store to the newest revision under the migration lock; returns the report.
+
+    A connection failure becomes :class:`OperationalStoreError` naming ``CSAI_DATABASE_URL``.
+    """
+    from data.migrations import upgrade
+
+    try:
+        return upgrade(engine)
+    except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
+        detail = _one_line(exc)
+        if engine.url.password:
+            detail = detail.replace(str(engine.url.password), "***")
+        raise OperationalStoreError(
+            f"CSAI_DATABASE_URL={safe_url(engine.url)}: cannot use the operational store "
+            f"({detail}); check that the server is "
+            "running and reachable and that the URL, user and password are right.") from None
 
 
-def _import_table_modules() -> None:
-    """Import the rooms whose tables live on :data:`metadata` so create_all sees them."""
+def register_tables() -> None:
+    """Import the rooms whose tables live on :data:`metadata` (migrations compare against it)."""
     import importlib
 
-    for module in ("models.registry", "playbooks.store"):
+    for module in TABLE_MODULES:
         try:
             importlib.import_module(module)
         except ModuleNotFoundError as exc:

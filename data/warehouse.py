@@ -17,6 +17,13 @@ jobs are different processes. So no file is ever written after readers can see i
 
 Old snapshots are deleted after a few newer ones exist; a reader that still has one
 open keeps reading it (POSIX unlink semantics).
+
+Every snapshot carries its schema version in the table ``csai_snapshot_meta``
+(``key``/``value``; not exposed to readers). A writer brings the new snapshot up to
+:data:`SNAPSHOT_SCHEMA_VERSION` through :data:`SNAPSHOT_UPGRADES` before the caller
+writes; :meth:`Warehouse.upgrade_snapshots` (``cli.py migrate``) rewrites older current
+snapshots the same way, and refuses snapshots newer than the code. A snapshot written
+before versioning has no meta table and counts as version 0.
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ import os
 import shutil
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import duckdb
@@ -177,6 +184,7 @@ class Warehouse:
                 con.execute(f"USE {layer}")
                 if layer == "raw":
                     ensure_raw_schema(con)
+                upgrade_snapshot(con, layer)
                 _expose_layers(con, others, temp=True)
                 if "raw" not in cur and layer != "raw":
                     _expose_empty_raw(con, temp=True)
@@ -232,6 +240,79 @@ class Warehouse:
                     old.unlink()
 
 
+# --------------------------------------------------------------- snapshot schema version
+SNAPSHOT_META_TABLE = "csai_snapshot_meta"
+SNAPSHOT_SCHEMA_VERSION = 1
+
+
+def _snapshot_v0_to_v1(con: duckdb.DuckDBPyConnection, layer: str) -> None:
+    """Version 1 adds only the meta table itself (created by :func:`upgrade_snapshot`)."""
+
+
+# Step ``n`` upgrades a snapshot of version ``n`` to ``n + 1``; it runs on the writer's
+# connection with the new snapshot as the default database (``USE layer``). A new
+# step: add ``n: fn`` here and raise SNAPSHOT_SCHEMA_VERSION to ``n + 1``.
+SNAPSHOT_UPGRADES: dict[int, Callable[[duckdb.DuckDBPyConnection, str], None]] = {0: _snapshot_v0_to_v1}
+
+
+def snapshot_schema_version(con: duckdb.DuckDBPyConnection, database: str) -> int:
+    """Schema version of the snapshot attached as ``database`` (0 without a meta table)."""
+    found = con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = ? AND table_name = ?",
+                        [database, SNAPSHOT_META_TABLE]).fetchall()[0][0]
+    if not found:
+        return 0
+    row = con.execute(f'SELECT value FROM "{database}".{SNAPSHOT_META_TABLE} WHERE key = ?',  # noqa: S608 - our names
+                      ["schema_version"]).fetchall()
+    return int(row[0][0]) if row else 0
+
+
+def upgrade_snapshot(con: duckdb.DuckDBPyConnection, layer: str) -> int:
+    """Bring the snapshot attached as ``layer`` to :data:`SNAPSHOT_SCHEMA_VERSION`; returns the old version."""
+    old = snapshot_schema_version(con, layer)
+    if old > SNAPSHOT_SCHEMA_VERSION:
+        raise UserError(f"The warehouse's {layer} snapshot has schema version {old}, newer than this version of "
+                        f"the code ({SNAPSHOT_SCHEMA_VERSION}); run the newer version or restore a backup.")
+    for version in range(old, SNAPSHOT_SCHEMA_VERSION):
+        SNAPSHOT_UPGRADES[version](con, layer)
+    con.execute(f'CREATE TABLE IF NOT EXISTS "{layer}".{SNAPSHOT_META_TABLE} (key VARCHAR PRIMARY KEY, value VARCHAR)')
+    con.execute(f'INSERT OR REPLACE INTO "{layer}".{SNAPSHOT_META_TABLE} VALUES (?, ?)',  # noqa: S608 - our names
+                ["schema_version", str(SNAPSHOT_SCHEMA_VERSION)])
+    return old
+
+
+def snapshot_versions(warehouse: Warehouse) -> dict[str, int]:
+    """Layer -> schema version of its current snapshot."""
+    out = {}
+    cur = warehouse.current()
+    con = duckdb.connect()
+    try:
+        for layer in LAYERS:
+            if layer in cur:
+                con.execute(f"ATTACH '{_sql_path(warehouse.root / cur[layer])}' AS {layer} (READ_ONLY)")
+                out[layer] = snapshot_schema_version(con, layer)
+    finally:
+        con.close()
+    return out
+
+
+def upgrade_snapshots(warehouse: Warehouse) -> list[str]:
+    """Rewrite current snapshots older than the code (a new snapshot each); returns what was done."""
+    done = []
+    for layer, version in snapshot_versions(warehouse).items():
+        if version > SNAPSHOT_SCHEMA_VERSION:
+            raise UserError(f"The warehouse's {layer} snapshot has schema version {version}, newer than this "
+                            f"version of the code ({SNAPSHOT_SCHEMA_VERSION}); run the newer version or restore "
+                            "a backup.")
+        if version < SNAPSHOT_SCHEMA_VERSION:
+            with warehouse.writer(layer):
+                pass
+            done.append(f"Warehouse: upgraded the {layer} snapshot from schema version {version} to "
+                        f"{SNAPSHOT_SCHEMA_VERSION}.")
+        else:
+            done.append(f"Warehouse: the {layer} snapshot is up to date (schema version {version}).")
+    return done
+
+
 def duckdb_config() -> dict[str, str]:
     """DuckDB options from the environment: ``CSAI_DUCKDB_MEMORY_LIMIT`` (e.g. ``2GB``) and
     ``CSAI_DUCKDB_THREADS``. Unset means DuckDB's defaults (80 % of RAM, one thread per core);
@@ -270,7 +351,7 @@ def _expose_layers(con: duckdb.DuckDBPyConnection, layers: list[str], *, temp: b
     kind = "TEMP VIEW" if temp else "VIEW"
     for layer in layers:
         names = con.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE database_name = ? "
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = ? AND table_name <> 'csai_snapshot_meta' "
             "UNION SELECT view_name FROM duckdb_views() WHERE database_name = ? AND NOT internal",
             [layer, layer],
         ).fetchall()

@@ -1,4 +1,5 @@
-"""Shared fixtures: one small sample workspace per test session (built once)."""
+"""Shared fixtures: one small sample workspace per test session (built once), and the
+operational stores the store tests run on (SQLite, and a real PostgreSQL server)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from tests.support.apptest_guard import fail_on_page_exception  # noqa: E402,F40
 
 SAMPLE_ACCOUNTS = int(os.environ.get("CSAI_TEST_ACCOUNTS", "400"))
 SAMPLE_END = "2026-06-30"
+OPSTORES = ("sqlite", "postgresql")
 
 
 @pytest.fixture(scope="session")
@@ -40,3 +42,24 @@ def empty_workspace(tmp_path):
     from data.workspace import open_workspace
 
     return open_workspace(str(tmp_path / "ws"))
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """URL of a throwaway PostgreSQL server (password authentication on 127.0.0.1), one per session.
+
+    Skips without PostgreSQL, fails instead when ``CSAI_REQUIRE_POSTGRES=1``.
+    """
+    from tests.support.postgres import run_server
+
+    yield from run_server()
+
+
+@pytest.fixture(params=OPSTORES)
+def opstore_url(request, tmp_path) -> str:
+    """A fresh, empty operational store: a SQLite file, or a new database on the test PostgreSQL server."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'opstore.sqlite'}"
+    from tests.support.postgres import new_database
+
+    return new_database(request.getfixturevalue("postgres_url"))

@@ -185,23 +185,26 @@ def test_what_if_rescoring(ws, result):
     assert len(account_features(ws.warehouse, row["account_id"].iat[0])) == 1
 
 
-def test_registry_promotes_one_per_target_and_verifies_checksums(ws, result):
+def test_registry_promotes_one_per_target_and_verifies_checksums(result, opstore_url, tmp_path):
+    """On a fresh SQLite store and a fresh PostgreSQL database (``opstore_url``)."""
+    from data.opstore import get_engine
     from models.registry import list_models, load_model, production_model, promote, register_model
 
-    a = register_model(ws.engine, ws.settings.models_dir, result, actor="test")
-    b = register_model(ws.engine, ws.settings.models_dir, result, actor="test")
+    engine = get_engine(opstore_url)
+    a = register_model(engine, tmp_path / "models", result, actor="test")
+    b = register_model(engine, tmp_path / "models", result, actor="test")
     assert a.status == "candidate" and a.artifact_sha256 and a.features
-    promote(ws.engine, a.id, actor="test")
-    promote(ws.engine, b.id, actor="test")
-    statuses = {m.id: m.status for m in list_models(ws.engine, "churn")}
-    assert statuses[b.id] == "production" and statuses[a.id] == "archived"
-    assert production_model(ws.engine, "churn").id == b.id
+    promote(engine, a.id, actor="test")
+    promote(engine, b.id, actor="test")
+    statuses = {m.id: m.status for m in list_models(engine, "churn")}
+    assert statuses == {b.id: "production", a.id: "archived"}
+    assert production_model(engine, "churn").id == b.id
     Path(a.artifact_path).write_bytes(b"tampered")
     with pytest.raises(UserError, match="checksum"):
         load_model(a)
     from data.opstore import read_audit
 
-    assert any(r["action"] == "model.promote" and r["target"] == b.id for r in read_audit(ws.engine))
+    assert any(r["action"] == "model.promote" and r["target"] == b.id for r in read_audit(engine))
 
 
 def test_flat_table_mode_uses_cv_and_ignores_identifiers(tmp_path):

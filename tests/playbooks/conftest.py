@@ -1,10 +1,43 @@
-"""Fixtures for playbook tests: a tiny scored workspace, a real SMTP server and a real HTTP server."""
+"""Fixtures for playbook tests: a tiny scored workspace, a real SMTP server and a real HTTP server.
+
+The tests of the modules in :data:`STORE_MODULES` run twice: on the workspace's SQLite
+file and on a fresh database of the test PostgreSQL server (``opstore_backend``).
+"""
 
 from __future__ import annotations
 
 import pytest
 
+from tests.conftest import OPSTORES
+from tests.playbooks import helpers
 from tests.playbooks.helpers import RecordingServer, build_workspace, free_port
+
+STORE_MODULES = {"test_cli", "test_definitions", "test_outbox", "test_outcomes", "test_triggers"}
+
+
+def pytest_generate_tests(metafunc):
+    if metafunc.module.__name__.rsplit(".", 1)[-1] in STORE_MODULES:
+        metafunc.parametrize("opstore_backend", OPSTORES, indirect=True)
+
+
+@pytest.fixture(autouse=True)
+def opstore_backend(request, monkeypatch, tmp_path):
+    """Point every workspace of the test (and its child processes) at the operational store under test."""
+    backend = getattr(request, "param", "sqlite")
+    if backend == "sqlite":
+        monkeypatch.delenv("CSAI_DATABASE_URL", raising=False)
+        monkeypatch.setattr(helpers, "DATABASE_URL", None)
+        yield backend
+        return
+    from data.opstore import dispose_engine
+    from tests.support.postgres import new_database
+
+    url = new_database(request.getfixturevalue("postgres_url"))
+    monkeypatch.setenv("CSAI_DATABASE_URL", url)
+    monkeypatch.setattr(helpers, "DATABASE_URL", url)
+    assert helpers.open_ws(tmp_path / "probe").engine.dialect.name == "postgresql"
+    yield backend
+    dispose_engine(url)
 
 
 @pytest.fixture()

@@ -16,6 +16,9 @@ from data.workspace import Workspace
 
 AS_OF = date(2026, 6, 30)
 CSMS = ["Maya Patel", "Jonas Weber"]
+# The operational store of the workspaces built here: None is the workspace's own SQLite
+# file; the ``opstore_backend`` fixture (tests/playbooks/conftest.py) sets a PostgreSQL URL.
+DATABASE_URL: str | None = None
 
 
 def free_port() -> int:
@@ -26,7 +29,10 @@ def free_port() -> int:
 
 def open_ws(path: str | Path, **env: str) -> Workspace:
     """Workspace at ``path`` with only the given CSAI_* environment (no SMTP unless given)."""
-    return Workspace(load_settings(str(path), environ={k.upper(): v for k, v in env.items()}))
+    environ = {k.upper(): v for k, v in env.items()}
+    if DATABASE_URL:
+        environ.setdefault("CSAI_DATABASE_URL", DATABASE_URL)
+    return Workspace(load_settings(str(path), environ=environ))
 
 
 def build_workspace(path: str | Path, n: int = 20, *, scores: bool = True, risk_band: str = "high",

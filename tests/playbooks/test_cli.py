@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _run_due(path) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CSAI_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CSAI_") or k == "CSAI_DATABASE_URL"}
     out = subprocess.run([sys.executable, "cli.py", "--workspace", str(path), "playbooks", "run-due", "--json"],
                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=True)
     return json.loads(out.stdout)
