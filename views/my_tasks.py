@@ -47,10 +47,12 @@ def load_tasks(status: tuple[str, ...]) -> pd.DataFrame:
         people += [(u.username, u.csm) for u in list_users(settings().auth_file)]
         if layout.has_data():
             people += [(name, None) for name in cached.filter_options(viewer)["csm"]]
-    frames = [pb.my_tasks(ws.engine, name, csm, status=list(status)) for name, csm in dict.fromkeys(people)]
+    frames = [pb.my_tasks(ws.engine, name, csm, status=list(status), viewer=viewer, warehouse=ws.warehouse)
+              for name, csm in dict.fromkeys(people)]
     frames = [f for f in frames if not f.empty]
     if not frames:
-        return pb.my_tasks(ws.engine, user.username, user.csm, status=list(status))
+        return pb.my_tasks(ws.engine, user.username, user.csm, status=list(status), viewer=viewer,
+                           warehouse=ws.warehouse)
     return pd.concat(frames).drop_duplicates("id").reset_index(drop=True)
 
 
