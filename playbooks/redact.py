@@ -32,7 +32,12 @@ def mask_url(url: str) -> str:
 
 def mask_urls(text: str) -> str:
     """``text`` with every URL in it masked (error messages and results quote the URL they failed on)."""
-    return _URL_RE.sub(lambda m: mask_url(m.group(0)), str(text))
+    def masked(match: re.Match) -> str:
+        url = match.group(0)
+        tail = url[len(url.rstrip(".,:;!?")):]  # sentence punctuation after the URL stays
+        return mask_url(url[:len(url) - len(tail)]) + tail
+
+    return _URL_RE.sub(masked, str(text))
 
 
 def mask_step(step: dict) -> dict:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from streamlit.testing.v1.element_tree import Dataframe
 
 import playbooks as pb
 from cli import main as cli_main
@@ -36,7 +37,7 @@ def all_text(at) -> str:
     out: list[str] = []
 
     def walk(node) -> None:
-        if getattr(node, "type", None) == "arrow_data_frame":
+        if isinstance(node, Dataframe):
             out.append(node.value.to_csv())
         elif getattr(node, "proto", None) is not None:
             out.append(str(node.proto))
