@@ -7,9 +7,12 @@ tables on :data:`metadata` and call :func:`ensure_schema` (idempotent).
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import threading
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -51,9 +54,20 @@ def get_engine(url: str) -> sa.Engine:
             engine = sa.create_engine(url, future=True, pool_pre_ping=True)
             if engine.dialect.name == "sqlite":
                 event.listen(engine, "connect", _sqlite_pragmas)
+                _private_sqlite_file(engine.url.database)
             ensure_schema(engine)
             _engines[url] = engine
         return engine
+
+
+def _private_sqlite_file(database: str | None) -> None:
+    """Create a SQLite store's file owner-only (0600) before SQLite does; its -wal and -shm files follow its mode."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if path.parent.is_dir():
+        with contextlib.suppress(FileExistsError):
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # pragma: no cover - driver hook

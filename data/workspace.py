@@ -1,9 +1,19 @@
-"""A workspace: settings plus the warehouse and operational store they point at."""
+"""A workspace: settings plus the warehouse and operational store they point at.
+
+The workspace holds customer data, password hashes and models, so it is private to the
+account that runs the app: opening one sets the process umask to :data:`PRIVATE_UMASK`
+(every folder and file created afterwards, by us, DuckDB or SQLite, is owner-only:
+0700 / 0600) and takes group and other permissions away from what is already there.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import stat
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -11,10 +21,37 @@ from data.opstore import get_engine
 from data.settings import Settings, load_settings
 from data.warehouse import Warehouse
 
+PRIVATE_UMASK = 0o077
+
+
+def make_private(root: str | os.PathLike) -> None:
+    """Owner-only permissions for ``root`` and everything in it (0700 folders, 0600 files), from now on too.
+
+    Sets the process umask to :data:`PRIVATE_UMASK`. Entries not owned by this user, and
+    symbolic links, are left alone.
+    """
+    os.umask(PRIVATE_UMASK)
+    root = Path(root)
+    _restrict(root)
+    for folder, dirs, files in os.walk(root):
+        for name in dirs + files:
+            _restrict(Path(folder) / name)
+
+
+def _restrict(path: Path) -> None:
+    with contextlib.suppress(OSError):  # vanished meanwhile, or not ours
+        info = path.lstat()
+        if stat.S_ISLNK(info.st_mode) or info.st_uid != os.getuid() or not info.st_mode & 0o077:
+            return
+        os.chmod(path, stat.S_IMODE(info.st_mode) & 0o700)
+
 
 @dataclass(frozen=True)
 class Workspace:
     settings: Settings
+
+    def __post_init__(self) -> None:
+        make_private(self.settings.workspace)
 
     @cached_property
     def warehouse(self) -> Warehouse:
@@ -30,5 +67,5 @@ class Workspace:
 
 
 def open_workspace(path: str | None = None) -> Workspace:
-    """Load settings (``path`` wins over ``CSAI_WORKSPACE``) and open the workspace."""
+    """Load settings (``path`` wins over ``CSAI_WORKSPACE``) and open the workspace (made owner-only)."""
     return Workspace(load_settings(path))
