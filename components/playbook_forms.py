@@ -260,7 +260,8 @@ def account_playbook_panel(user: User, account_id: str) -> None:
             if set(ACT_ROLES).intersection(user.roles) and right.button(
                     "Complete", key=f"pbpanel_done:{task['id']}", icon=":material/check:", width="stretch"):
                 try:
-                    pb.complete_task(ws.engine, int(task["id"]), user.username)
+                    pb.complete_task(ws.engine, int(task["id"]), user.username, viewer=viewer,
+                                     warehouse=ws.warehouse)
                 except UserError as exc:
                     st.error(str(exc))
                 else:

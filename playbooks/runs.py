@@ -365,8 +365,25 @@ def refresh_run_status(conn, run_id: int, actor: str = "system") -> None:
         audit(conn, actor, "playbook.run.complete", f"run:{run_id}")
 
 
-def cancel_run(engine: sa.Engine, run_id: int, actor: str) -> None:
-    """Cancel an active run: undelivered steps are cancelled, open tasks closed. Audited."""
+def _require_in_book(engine: sa.Engine, table: sa.Table, row_id: int, viewer: Viewer | None, warehouse,
+                     refusal: str) -> None:
+    """Raise :class:`PlaybookError` (``refusal``) unless row ``row_id`` of ``table`` is about an account
+    in the viewer's current book. Checked before the write transaction opens (it reads the warehouse)."""
+    predicate = in_book(table.c.account_id, viewer, warehouse)
+    if predicate is None:
+        return
+    with engine.connect() as conn:
+        if conn.execute(sa.select(table.c.id).where(table.c.id == row_id, predicate)).first() is None:
+            raise PlaybookError(refusal)
+
+
+def cancel_run(engine: sa.Engine, run_id: int, actor: str, *, viewer: Viewer | None = None,
+               warehouse=None) -> None:
+    """Cancel an active run: undelivered steps are cancelled, open tasks closed. Audited.
+
+    With a CSM ``viewer``, only runs of accounts in their current book.
+    """
+    _require_in_book(engine, runs, run_id, viewer, warehouse, f"Run {run_id} does not exist or is not in your book.")
     with engine.begin() as conn:
         res = conn.execute(runs.update().where(runs.c.id == run_id, runs.c.status == "active")
                            .values(status="cancelled", completed_at=now()))
@@ -467,6 +484,10 @@ def _step_dict(row) -> dict:
 
 
 # ------------------------------------------------------------------ tasks
+def _not_yours(task_id: int) -> str:
+    return f"Task {task_id} does not exist or its account is not in your book."
+
+
 def my_tasks(engine: sa.Engine, username: str, csm: str | None = None, *,
              status: str | list[str] | None = ("open", "snoozed"), at: datetime | None = None,
              viewer: Viewer | None = None, warehouse=None) -> pd.DataFrame:
@@ -517,8 +538,13 @@ def tasks_for_account(engine: sa.Engine, account_id: str, *, open_only: bool = T
         return pd.DataFrame(conn.execute(q).mappings().all(), columns=[c.name for c in q.selected_columns])
 
 
-def complete_task(engine: sa.Engine, task_id: int, actor: str) -> None:
-    """Mark a task done (idempotent); completes its run when nothing else is open. Audited."""
+def complete_task(engine: sa.Engine, task_id: int, actor: str, *, viewer: Viewer | None = None,
+                  warehouse=None) -> None:
+    """Mark a task done (idempotent); completes its run when nothing else is open. Audited.
+
+    With a CSM ``viewer``, only tasks of accounts in their current book (as for every task action).
+    """
+    _require_in_book(engine, tasks, task_id, viewer, warehouse, _not_yours(task_id))
     with engine.begin() as conn:
         row = conn.execute(sa.select(tasks.c.run_id, tasks.c.status).where(tasks.c.id == task_id)).first()
         if row is None:
@@ -531,10 +557,12 @@ def complete_task(engine: sa.Engine, task_id: int, actor: str) -> None:
         refresh_run_status(conn, row.run_id, actor)
 
 
-def snooze_task(engine: sa.Engine, task_id: int, actor: str, until: datetime) -> None:
+def snooze_task(engine: sa.Engine, task_id: int, actor: str, until: datetime, *, viewer: Viewer | None = None,
+                warehouse=None) -> None:
     """Hide a task until ``until`` (it shows as open again afterwards). Audited."""
     if until <= now():
         raise PlaybookError("Snooze until a time in the future.")
+    _require_in_book(engine, tasks, task_id, viewer, warehouse, _not_yours(task_id))
     with engine.begin() as conn:
         res = conn.execute(tasks.update().where(tasks.c.id == task_id, tasks.c.status != "done")
                            .values(status="snoozed", snoozed_until=until))
@@ -543,8 +571,10 @@ def snooze_task(engine: sa.Engine, task_id: int, actor: str, until: datetime) ->
         audit(conn, actor, "playbook.task.snooze", f"task:{task_id}", until=until)
 
 
-def reopen_task(engine: sa.Engine, task_id: int, actor: str) -> None:
+def reopen_task(engine: sa.Engine, task_id: int, actor: str, *, viewer: Viewer | None = None,
+                warehouse=None) -> None:
     """Open a done or snoozed task again. Audited."""
+    _require_in_book(engine, tasks, task_id, viewer, warehouse, _not_yours(task_id))
     with engine.begin() as conn:
         res = conn.execute(tasks.update().where(tasks.c.id == task_id)
                            .values(status="open", snoozed_until=None, completed_at=None, completed_by=None))

@@ -290,7 +290,8 @@ def run_detail(run_id: int) -> None:
     if can_act and run.status == "active" and st.button("Cancel this run", key=f"cancel_run_{run.id}",
                                                         icon=":material/stop_circle:",
                                                         help="Cancels undelivered steps and closes open tasks."):
-        _act(lambda: pb.cancel_run(ws.engine, run.id, user.username), f"Run {run.id} cancelled.")
+        _act(lambda: pb.cancel_run(ws.engine, run.id, user.username, viewer=viewer, warehouse=ws.warehouse),
+             f"Run {run.id} cancelled.")
 
 
 def runs_tab() -> None:

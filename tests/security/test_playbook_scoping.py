@@ -150,3 +150,25 @@ def test_the_new_csm_sees_it_all_on_the_pages(reassigned):
     frame = next(d.value for d in at.dataframe)
     assert "Company 1" in frame["name"].tolist()
     assert isinstance(frame, pd.DataFrame)
+
+
+def test_the_old_csm_cannot_act_on_the_accounts_tasks_or_run(reassigned):
+    ws, run = reassigned
+    wh = ws.warehouse
+    task_id = int(pb.tasks_for_account(ws.engine, ACCOUNT)["id"].iloc[0])
+    with pytest.raises(PlaybookError, match="not in your book"):
+        pb.complete_task(ws.engine, task_id, "maya", viewer=MAYA, warehouse=wh)
+    with pytest.raises(PlaybookError, match="not in your book"):
+        pb.snooze_task(ws.engine, task_id, "maya", pd.Timestamp("2100-01-01").to_pydatetime(), viewer=MAYA,
+                       warehouse=wh)
+    with pytest.raises(PlaybookError, match="not in your book"):
+        pb.reopen_task(ws.engine, task_id, "maya", viewer=MAYA, warehouse=wh)
+    with pytest.raises(PlaybookError, match="not in your book"):
+        pb.cancel_run(ws.engine, run.id, "maya", viewer=MAYA, warehouse=wh)
+    assert pb.tasks_for_account(ws.engine, ACCOUNT)["status"].tolist() == ["open"]
+    assert pb.get_run(ws.engine, run.id).status == "active"
+
+    at = run_app("jonas", "views/my_tasks.py")  # the new CSM completes it from My tasks
+    next(b for b in at.button if b.label == "Complete").click().run()
+    assert not at.exception
+    assert pb.tasks_for_account(ws.engine, ACCOUNT, open_only=False)["completed_by"].tolist() == ["jonas"]
