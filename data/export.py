@@ -41,9 +41,12 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
             values = values.astype(object)
         elif not (pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values)):
             continue
-        risky = values.map(lambda v: isinstance(v, str) and v.startswith(FORMULA_START)).astype(bool)
-        if risky.any():
-            out.isetitem(i, values.astype(object).where(~risky, "'" + values[risky].astype(str)))
+        cells = values.to_numpy(dtype=object, copy=True)
+        risky = [isinstance(v, str) and v.startswith(FORMULA_START) for v in cells]
+        if any(risky):
+            for row in (r for r, bad in enumerate(risky) if bad):
+                cells[row] = "'" + cells[row]
+            out.isetitem(i, cells)
     return out
 
 

@@ -105,5 +105,7 @@ def test_the_helper_touches_text_only():
     assert fixed["name"].tolist()[:4] == ["'=1+1", "'\tx", "'\rcmd", "Acme"] and pd.isna(fixed["name"].iloc[4])
     assert fixed["delta"].tolist()[:4] == [-0.5, -1.0, 2.0, 0.0] and fixed["count"].tolist() == [-3, 1, 2, 3, 4]
     assert frame["name"].iloc[0] == "=1+1"  # the caller's frame is left as it was
+    twice = pd.concat([frame, frame])  # repeated index labels (a concatenated page table)
+    assert neutralise_formulas(twice)["name"].tolist()[5] == "'=1+1"
     rows = _rows(csv_bytes(frame))
     assert rows[1][:3] == ["'=1+1", "-0.5", "-3"]
