@@ -3,7 +3,8 @@
 The workspace holds customer data, password hashes and models, so it is private to the
 account that runs the app: opening one sets the process umask to :data:`PRIVATE_UMASK`
 (every folder and file created afterwards, by us, DuckDB or SQLite, is owner-only:
-0700 / 0600) and takes group and other permissions away from what is already there.
+0700 / 0600) and takes group and other permissions away from the workspace folder and
+the stores already in it. Other files someone keeps in the folder are left as they are.
 """
 
 from __future__ import annotations
@@ -22,24 +23,39 @@ from data.settings import Settings, load_settings
 from data.warehouse import Warehouse
 
 PRIVATE_UMASK = 0o077
+SQLITE_SIDE_FILES = ("", "-wal", "-shm", "-journal")
 
 
-def make_private(root: str | os.PathLike) -> None:
-    """Owner-only permissions for ``root`` and everything in it (0700 folders, 0600 files), from now on too.
+def store_paths(settings: Settings) -> list[Path]:
+    """The workspace's own folders and files: warehouse, models, uploads, content, auth file, SQLite store."""
+    paths = [settings.warehouse_dir, settings.models_dir, settings.uploads_dir, settings.content_dir,
+             settings.auth_file, settings.auth_file.with_name(settings.auth_file.name + ".lock")]
+    url = sa.engine.make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        database = Path(url.database)
+        paths += [database.with_name(database.name + side) for side in SQLITE_SIDE_FILES]
+    return paths
 
-    Sets the process umask to :data:`PRIVATE_UMASK`. Entries not owned by this user, and
-    symbolic links, are left alone.
+
+def make_private(settings: Settings) -> None:
+    """Owner-only permissions (0700 folders, 0600 files) for the workspace and its stores, from now on too.
+
+    Sets the process umask to :data:`PRIVATE_UMASK`, then tightens the workspace folder
+    and everything in :func:`store_paths` that exists already (a workspace made by an
+    older version). Entries not owned by this user, and symbolic links, are left alone.
     """
     os.umask(PRIVATE_UMASK)
-    root = Path(root)
-    _restrict(root)
-    for folder, dirs, files in os.walk(root):
-        for name in dirs + files:
-            _restrict(Path(folder) / name)
+    _restrict(settings.workspace)
+    for path in store_paths(settings):
+        _restrict(path)
+        if path.is_dir() and not path.is_symlink():
+            for folder, dirs, files in os.walk(path):
+                for name in dirs + files:
+                    _restrict(Path(folder) / name)
 
 
 def _restrict(path: Path) -> None:
-    with contextlib.suppress(OSError):  # vanished meanwhile, or not ours
+    with contextlib.suppress(OSError):  # missing, vanished meanwhile, or not ours
         info = path.lstat()
         if stat.S_ISLNK(info.st_mode) or info.st_uid != os.getuid() or not info.st_mode & 0o077:
             return
@@ -51,7 +67,7 @@ class Workspace:
     settings: Settings
 
     def __post_init__(self) -> None:
-        make_private(self.settings.workspace)
+        make_private(self.settings)
 
     @cached_property
     def warehouse(self) -> Warehouse:

@@ -56,16 +56,18 @@ def test_a_demo_workspace_built_by_the_cli_is_owner_only(tmp_path):
 
 def test_opening_an_old_world_readable_workspace_tightens_it(tmp_path):
     ws = tmp_path / "old"
+    stores = ["warehouse/raw-0123456789ab.duckdb", "warehouse/CURRENT.json", "models/churn.joblib",
+              "operational.sqlite", "operational.sqlite-wal"]
     (ws / "warehouse").mkdir(parents=True)
     (ws / "models").mkdir()
-    for name in ("warehouse/raw-0123456789ab.duckdb", "models/churn.joblib", "notes.txt"):
-        (ws / name).write_text("customer data")
+    for name in [*stores, "notes.txt"]:
+        (ws / name).write_text("{}")
+        os.chmod(ws / name, 0o644)
     for path in (ws, ws / "warehouse", ws / "models"):
         os.chmod(path, 0o755)
-    for name in ("warehouse/raw-0123456789ab.duckdb", "models/churn.joblib", "notes.txt"):
-        os.chmod(ws / name, 0o644)
-    assert _open_to_others(ws)
     r = _cli(ws, "users", "list")
     assert r.returncode == 0, r.stderr
-    assert _open_to_others(ws) == []
-    assert (ws / "notes.txt").read_text() == "customer data"
+    assert _open_to_others(ws) == ["0o644 notes.txt"]  # somebody's own file in the folder is left alone
+    assert stat.S_IMODE(ws.stat().st_mode) == 0o700
+    for name in stores:
+        assert stat.S_IMODE((ws / name).stat().st_mode) == 0o600, name
