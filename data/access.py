@@ -2,7 +2,9 @@
 
 A CSM sees only the accounts whose ``csm`` equals their CSM name; managers, admins
 and data scientists see every account. The filter is applied here, in the data
-layer, so no page can forget it.
+layer, so no page can forget it. Rows of the operational store that belong to an
+account (playbook runs, steps, tasks, alerts) are scoped by :func:`book_account_ids`:
+the account's owner in the warehouse now, never a CSM name copied onto the row.
 """
 
 from __future__ import annotations

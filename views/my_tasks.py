@@ -123,23 +123,23 @@ def task_card(task: dict) -> None:
         with right:
             if which == "Done":
                 if st.button("Reopen", key=f"reopen_{tid}", icon=":material/undo:", width="stretch"):
-                    _act(lambda: pb.reopen_task(ws.engine, tid, user.username, viewer=viewer,
-                                                   warehouse=ws.warehouse), f"Reopened “{task['title']}”.")
+                    _act(lambda: pb.reopen_task(ws.engine, tid, user.username, viewer=viewer, warehouse=ws.warehouse),
+                         f"Reopened “{task['title']}”.")
                 return
             if st.button("Complete", key=f"complete_{tid}", type="primary", icon=":material/check:",
                          width="stretch"):
-                _act(lambda: pb.complete_task(ws.engine, tid, user.username, viewer=viewer,
-                                                   warehouse=ws.warehouse), f"Completed “{task['title']}”.")
+                _act(lambda: pb.complete_task(ws.engine, tid, user.username, viewer=viewer, warehouse=ws.warehouse),
+                     f"Completed “{task['title']}”.")
             if which == "Snoozed":
                 if st.button("Wake up now", key=f"wake_{tid}", icon=":material/alarm_on:", width="stretch"):
-                    _act(lambda: pb.reopen_task(ws.engine, tid, user.username, viewer=viewer,
-                                                   warehouse=ws.warehouse), f"“{task['title']}” is open again.")
+                    _act(lambda: pb.reopen_task(ws.engine, tid, user.username, viewer=viewer, warehouse=ws.warehouse),
+                         f"“{task['title']}” is open again.")
                 return
             with st.popover("Snooze", icon=":material/snooze:", width="stretch"):
                 days = st.number_input("Days", 1, 90, 3, key=f"snooze_days_{tid}")
                 if st.button(f"Snooze {days} days", key=f"snooze_{tid}"):
                     _act(lambda: pb.snooze_task(ws.engine, tid, user.username, now + timedelta(days=int(days)),
-                                                  viewer=viewer, warehouse=ws.warehouse),
+                                                viewer=viewer, warehouse=ws.warehouse),
                          f"Snoozed “{task['title']}” for {days} days.")
 
 
