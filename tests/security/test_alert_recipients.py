@@ -13,6 +13,7 @@ from data import users as user_store
 from data.access import Viewer
 from playbooks.definitions import create_playbook
 from tests.playbooks.helpers import build_workspace
+from tests.security.apptest_helpers import restore_main_module  # noqa: F401 - autouse fixture
 from tests.views.conftest import run_app
 
 MAYA = Viewer("maya", ("csm",), "Maya Patel")

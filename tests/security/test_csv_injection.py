@@ -18,6 +18,7 @@ from cli import main as cli_main
 from data import users as user_store
 from data.export import FORMULA_START, csv_bytes, neutralise_formulas
 from tests.playbooks.helpers import build_workspace
+from tests.security.apptest_helpers import restore_main_module  # noqa: F401 - autouse fixture
 from tests.views.conftest import run_app
 
 EVIL = {

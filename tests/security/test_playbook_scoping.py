@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from streamlit.testing.v1.element_tree import Dataframe
 
 import playbooks as pb
 from cli import main as cli_main
@@ -17,6 +16,7 @@ from data import users as user_store
 from data.access import Viewer
 from playbooks.definitions import PlaybookError, create_playbook
 from tests.playbooks.helpers import build_workspace
+from tests.security.apptest_helpers import all_text, restore_main_module  # noqa: F401 - autouse fixture
 from tests.views.conftest import run_app
 
 MAYA = Viewer("maya", ("csm",), "Maya Patel")
@@ -30,22 +30,6 @@ STEPS = [
 ]
 ACCOUNT = "A0001"  # Company 1, Maya's until the re-import
 SECRET_TEXT = "Payload of Company 1"
-
-
-def all_text(at) -> str:
-    """Every element of the page as text (protobufs, and table cells as CSV)."""
-    out: list[str] = []
-
-    def walk(node) -> None:
-        if isinstance(node, Dataframe):
-            out.append(node.value.to_csv())
-        elif getattr(node, "proto", None) is not None:
-            out.append(str(node.proto))
-        for child in getattr(node, "children", {}).values():
-            walk(child)
-
-    walk(at._tree)
-    return "\n".join(out)
 
 
 @pytest.fixture()

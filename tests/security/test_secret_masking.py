@@ -16,7 +16,7 @@ from playbooks.definitions import create_playbook
 from playbooks.redact import mask_url, mask_urls
 from playbooks.store import steps
 from tests.playbooks.helpers import build_workspace
-from tests.security.test_playbook_scoping import all_text
+from tests.security.apptest_helpers import all_text, restore_main_module  # noqa: F401 - autouse fixture
 from tests.views.conftest import run_app
 
 TOKEN = "XOXB-SECRET-TOKEN-1234"
