@@ -18,7 +18,7 @@ import streamlit as st
 
 import playbooks as pb
 from components import auth
-from components.session import settings, workspace
+from components.session import cursor, settings, workspace
 from data.access import NotInBook
 from data.errors import UserError
 from data.users import User, list_users
@@ -243,8 +243,8 @@ def account_playbook_panel(user: User, account_id: str) -> None:
     """The account's playbook runs and open tasks (with Complete buttons), scoped to the viewer's book."""
     ws = workspace()
     viewer = auth.viewer(user)
-    runs = pb.list_runs(ws.engine, viewer=viewer, warehouse=ws.warehouse, account_id=account_id, limit=100)
-    tasks = pb.tasks_for_account(ws.engine, account_id, open_only=True, viewer=viewer, warehouse=ws.warehouse)
+    runs = pb.list_runs(ws.engine, viewer=viewer, warehouse=cursor(), account_id=account_id, limit=100)
+    tasks = pb.tasks_for_account(ws.engine, account_id, open_only=True, viewer=viewer, warehouse=cursor())
     tasks = tasks[tasks["run_id"].isin(runs["id"])] if not tasks.empty else tasks
     st.markdown("**Open tasks**")
     if tasks.empty:
@@ -261,7 +261,7 @@ def account_playbook_panel(user: User, account_id: str) -> None:
                     "Complete", key=f"pbpanel_done:{task['id']}", icon=":material/check:", width="stretch"):
                 try:
                     pb.complete_task(ws.engine, int(task["id"]), user.username, viewer=viewer,
-                                     warehouse=ws.warehouse)
+                                     warehouse=cursor())
                 except UserError as exc:
                     st.error(str(exc))
                 else:

@@ -14,7 +14,7 @@ import streamlit as st
 
 import playbooks as pb
 from components import auth, layout, playbook_forms
-from components.session import settings, workspace
+from components.session import cursor, settings, workspace
 from components.tables import csv_download
 from data.access import book_account_ids
 from data.errors import UserError
@@ -264,7 +264,7 @@ def step_card(step: dict, prefix: str) -> None:
 
 def run_detail(run_id: int) -> None:
     try:
-        run = pb.get_run(ws.engine, run_id, viewer=viewer, warehouse=ws.warehouse)
+        run = pb.get_run(ws.engine, run_id, viewer=viewer, warehouse=cursor())
     except UserError as exc:
         st.error(str(exc))
         return
@@ -290,7 +290,7 @@ def run_detail(run_id: int) -> None:
     if can_act and run.status == "active" and st.button("Cancel this run", key=f"cancel_run_{run.id}",
                                                         icon=":material/stop_circle:",
                                                         help="Cancels undelivered steps and closes open tasks."):
-        _act(lambda: pb.cancel_run(ws.engine, run.id, user.username, viewer=viewer, warehouse=ws.warehouse),
+        _act(lambda: pb.cancel_run(ws.engine, run.id, user.username, viewer=viewer, warehouse=cursor()),
              f"Run {run.id} cancelled.")
 
 
@@ -304,7 +304,7 @@ def runs_tab() -> None:
     statuses = f3.multiselect("Status", RUN_STATUSES, key="runs_status")
     group = f4.segmented_control("Group", ["All", "Treated", "Holdout"], default="All", required=True,
                                  key="runs_group")
-    runs = pb.list_runs(ws.engine, viewer=viewer, warehouse=ws.warehouse, playbook_id=playbook_id, status=statuses or None,
+    runs = pb.list_runs(ws.engine, viewer=viewer, warehouse=cursor(), playbook_id=playbook_id, status=statuses or None,
                         holdout={"All": None, "Treated": False, "Holdout": True}[group], limit=5000)
     if search.strip():
         needle = search.strip().lower()
@@ -367,7 +367,7 @@ def outbox_tab() -> None:
                     f"failed, {report.held} held.")
                 st.rerun()
     box = pb.list_outbox(ws.engine, status=ATTENTION if which == "Needs attention" else None, kind=kind,
-                         viewer=viewer, warehouse=ws.warehouse, limit=1000)
+                         viewer=viewer, warehouse=cursor(), limit=1000)
     if box.empty:
         st.success("Nothing needs attention: no failed, held or unconfirmed steps." if which == "Needs attention"
                    else "The outbox is empty.", icon=":material/inbox:")
@@ -401,7 +401,7 @@ def bulk_tab() -> None:
         layout.no_data_notice()
         return
     frame, has_scores = eligibility_frame(ws.warehouse)
-    book = book_account_ids(ws.warehouse, viewer)
+    book = book_account_ids(cursor(), viewer)
     if book is not None:
         frame = frame[frame["account_id"].isin(book)]
     frame = frame[frame["active"].fillna(False).astype(bool)]
