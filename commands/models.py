@@ -92,7 +92,9 @@ def run_train(args: argparse.Namespace) -> int:
     if args.promote:
         promote(ws.engine, record.id, actor="cli")
     if args.predictions_out:
-        result.predictions.to_csv(args.predictions_out, index=False)
+        from data.export import write_csv
+
+        write_csv(result.predictions, args.predictions_out)
     summary = result.summary(record.id)
     if args.json:
         print(json.dumps(summary))

@@ -18,12 +18,14 @@ import streamlit as st
 
 import playbooks as pb
 from components import auth
-from components.session import settings, workspace
+from components.session import cursor, settings, workspace
 from data.access import NotInBook
 from data.errors import UserError
 from data.users import User, list_users
+from playbooks.redact import mask_urls
 
 TRIGGER_ROLES = ("admin", "manager", "csm")
+EDIT_ROLES = ("admin", "manager")
 ACT_ROLES = ("admin", "manager", "csm")
 STEP_ICONS = {"task": ":material/task_alt:", "email": ":material/mail:", "webhook": ":material/webhook:",
               "alert": ":material/notifications:"}
@@ -33,6 +35,11 @@ ACCOUNT_PAGE = "views/account.py"
 def can_trigger(user: User) -> bool:
     """Managers, admins and CSMs start playbooks; data scientists only read."""
     return bool(set(TRIGGER_ROLES).intersection(user.roles))
+
+
+def can_edit_playbooks(user: User) -> bool:
+    """Managers and admins edit the library, and so see webhook URLs whole; others see them masked."""
+    return bool(set(EDIT_ROLES).intersection(user.roles))
 
 
 def _day(value) -> str:
@@ -92,12 +99,17 @@ def _rotate_key(scope: str, playbook_id: int) -> None:
     st.session_state.pop(f"pbform_key:{scope}:{playbook_id}", None)
 
 
-def render_preview(preview: list[dict]) -> None:
-    """The steps a playbook would run, one line each, with what needs a person and what would fail."""
+def render_preview(preview: list[dict], *, show_secrets: bool = False) -> None:
+    """The steps a playbook would run, one line each, with what needs a person and what would fail.
+
+    Webhook URLs are masked unless ``show_secrets`` (the viewer may edit playbooks).
+    """
     for item in preview:
-        line = f"{item['position'] + 1}. {item['summary']}"
+        summary = item["summary"] if show_secrets else mask_urls(item["summary"])
+        line = f"{item['position'] + 1}. {summary}"
         if item.get("problem"):
-            st.warning(f"{line}  \n{item['problem']}", icon=":material/warning:")
+            problem = item["problem"] if show_secrets else mask_urls(item["problem"])
+            st.warning(f"{line}  \n{problem}", icon=":material/warning:")
         else:
             st.markdown(f"{STEP_ICONS.get(item['kind'], '')} {line}")
 
@@ -148,7 +160,8 @@ def trigger_form(user: User, account_id: str) -> None:
         with st.expander("What will happen", expanded=True, icon=":material/list:"):
             try:
                 render_preview(pb.preview_steps(ws.engine, ws.warehouse, playbook_id, account_id,
-                                                assignee=assignee or None, actor=user.username, note=note or None))
+                                                assignee=assignee or None, actor=user.username, note=note or None),
+                               show_secrets=can_edit_playbooks(user))
             except UserError as exc:
                 st.error(str(exc))
         submitted = st.form_submit_button("Start playbook", type="primary", icon=":material/play_arrow:")
@@ -230,8 +243,8 @@ def account_playbook_panel(user: User, account_id: str) -> None:
     """The account's playbook runs and open tasks (with Complete buttons), scoped to the viewer's book."""
     ws = workspace()
     viewer = auth.viewer(user)
-    runs = pb.list_runs(ws.engine, viewer=viewer, account_id=account_id, limit=100)
-    tasks = pb.tasks_for_account(ws.engine, account_id, open_only=True)
+    runs = pb.list_runs(ws.engine, viewer=viewer, warehouse=cursor(), account_id=account_id, limit=100)
+    tasks = pb.tasks_for_account(ws.engine, account_id, open_only=True, viewer=viewer, warehouse=cursor())
     tasks = tasks[tasks["run_id"].isin(runs["id"])] if not tasks.empty else tasks
     st.markdown("**Open tasks**")
     if tasks.empty:
@@ -247,7 +260,8 @@ def account_playbook_panel(user: User, account_id: str) -> None:
             if set(ACT_ROLES).intersection(user.roles) and right.button(
                     "Complete", key=f"pbpanel_done:{task['id']}", icon=":material/check:", width="stretch"):
                 try:
-                    pb.complete_task(ws.engine, int(task["id"]), user.username)
+                    pb.complete_task(ws.engine, int(task["id"]), user.username, viewer=viewer,
+                                     warehouse=cursor())
                 except UserError as exc:
                     st.error(str(exc))
                 else:

@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from components.charts import RISK_COLORS
+from data.export import csv_bytes
 
 if TYPE_CHECKING:  # importing pandas.io.formats.style (and jinja2) costs ~0.2 s on a cold start
     from pandas.io.formats.style import Styler
@@ -30,12 +31,12 @@ ACCOUNT_COLUMNS = {
 
 
 def csv_download(df: pd.DataFrame, file_name: str, label: str = "Export CSV", key: str | None = None) -> None:
-    """A download button with the table as CSV (what you see is what you get).
+    """A download button with the table as CSV (what you see is what you get, formulas neutralised).
 
     The CSV is written when the button is clicked, not on every rerun: ``df`` is kept
     until then, so callers must not change it afterwards.
     """
-    st.download_button(label, lambda: df.to_csv(index=False).encode("utf-8"), file_name=file_name, mime="text/csv",
+    st.download_button(label, lambda: csv_bytes(df), file_name=file_name, mime="text/csv",
                        icon=":material/download:", key=key, on_click="ignore")
 
 RISK_BAND_LABELS = {"high": "High", "medium": "Medium", "low": "Low"}

@@ -13,9 +13,12 @@ A URL whose driver is not installed, or a server that cannot be reached, raises
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import threading
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -94,6 +97,7 @@ def create_engine(url: str) -> sa.Engine:
             f"({_one_line(exc)}); use sqlite:///path/to/ops.sqlite or postgresql://user@host/db.") from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+        _private_sqlite_file(engine.url.database)
     return engine
 
 
@@ -105,6 +109,16 @@ def safe_url(url: str | sa.URL) -> str:
 def _one_line(exc: BaseException) -> str:
     text = str(getattr(exc, "orig", None) or exc).strip().splitlines()
     return (text[0] if text else type(exc).__name__)[:300]
+
+
+def _private_sqlite_file(database: str | None) -> None:
+    """Create a SQLite store's file owner-only (0600) before SQLite does; its -wal and -shm files follow its mode."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if path.parent.is_dir():
+        with contextlib.suppress(FileExistsError):
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # pragma: no cover - driver hook

@@ -66,7 +66,7 @@ class Warehouse:
 
     def __init__(self, root: str | os.PathLike) -> None:
         self.root = Path(root)
-        self.root.mkdir(parents=True, exist_ok=True)
+        self.root.mkdir(mode=0o700, parents=True, exist_ok=True)  # customer data: owner-only
         self._pointer = self.root / "CURRENT.json"
 
     # ----------------------------------------------------------------- pointer
@@ -220,7 +220,7 @@ class Warehouse:
             cur[layer] = new_name
             tmp = self.root / f".CURRENT.{uuid.uuid4().hex}.tmp"
             try:
-                with open(tmp, "w") as fh:
+                with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as fh:
                     json.dump(cur, fh)
                     fh.flush()
                     os.fsync(fh.fileno())

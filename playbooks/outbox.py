@@ -41,7 +41,7 @@ from data.access import Viewer
 from data.opstore import audit, now
 from data.settings import Settings
 from playbooks.definitions import PlaybookError
-from playbooks.runs import refresh_run_status
+from playbooks.runs import in_book, refresh_run_status
 from playbooks.store import alerts, runs, steps, tasks
 from playbooks.webhooks import WebhookRefused, origin, post_json
 
@@ -377,8 +377,12 @@ def retry_step(engine: sa.Engine, step_id: int, actor: str, *, warehouse=None) -
 
 
 def list_outbox(engine: sa.Engine, *, status: str | list[str] | None = None, kind: str | None = None,
-                viewer: Viewer | None = None, account_id: str | None = None, limit: int = 500) -> pd.DataFrame:
-    """Outbox rows with their run's account and playbook, newest first (e.g. failed or awaiting ones)."""
+                viewer: Viewer | None = None, warehouse=None, account_id: str | None = None,
+                limit: int = 500) -> pd.DataFrame:
+    """Outbox rows with their run's account and playbook, newest first (e.g. failed or awaiting ones).
+
+    Scoped to the viewer's current book (:func:`playbooks.runs.in_book`; a CSM viewer needs ``warehouse``).
+    """
     from playbooks.store import playbooks as playbooks_table
 
     q = (sa.select(steps.c.id, steps.c.run_id, steps.c.position, steps.c.kind, steps.c.status, steps.c.payload,
@@ -393,8 +397,9 @@ def list_outbox(engine: sa.Engine, *, status: str | list[str] | None = None, kin
         q = q.where(steps.c.kind == kind)
     if account_id:
         q = q.where(runs.c.account_id == account_id)
-    if viewer is not None and not viewer.sees_all_accounts:
-        q = q.where(runs.c.csm == viewer.csm) if viewer.csm else q.where(sa.false())
+    scope = in_book(runs.c.account_id, viewer, warehouse)
+    if scope is not None:
+        q = q.where(scope)
     with engine.connect() as conn:
         df = pd.DataFrame(conn.execute(q).mappings().all(), columns=[c.name for c in q.selected_columns])
     if not df.empty:

@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 
-from data.access import Viewer
+from data.access import Viewer, book_account_ids, csm_account_ids
 from data.opstore import audit, audit_log, now
 from playbooks.definitions import Playbook, PlaybookError
 from playbooks.store import alert_reads, alerts, runs, steps, tasks
@@ -365,8 +365,25 @@ def refresh_run_status(conn, run_id: int, actor: str = "system") -> None:
         audit(conn, actor, "playbook.run.complete", f"run:{run_id}")
 
 
-def cancel_run(engine: sa.Engine, run_id: int, actor: str) -> None:
-    """Cancel an active run: undelivered steps are cancelled, open tasks closed. Audited."""
+def _require_in_book(engine: sa.Engine, table: sa.Table, row_id: int, viewer: Viewer | None, warehouse,
+                     refusal: str) -> None:
+    """Raise :class:`PlaybookError` (``refusal``) unless row ``row_id`` of ``table`` is about an account
+    in the viewer's current book. Checked before the write transaction opens (it reads the warehouse)."""
+    predicate = in_book(table.c.account_id, viewer, warehouse)
+    if predicate is None:
+        return
+    with engine.connect() as conn:
+        if conn.execute(sa.select(table.c.id).where(table.c.id == row_id, predicate)).first() is None:
+            raise PlaybookError(refusal)
+
+
+def cancel_run(engine: sa.Engine, run_id: int, actor: str, *, viewer: Viewer | None = None,
+               warehouse=None) -> None:
+    """Cancel an active run: undelivered steps are cancelled, open tasks closed. Audited.
+
+    With a CSM ``viewer``, only runs of accounts in their current book.
+    """
+    _require_in_book(engine, runs, run_id, viewer, warehouse, f"Run {run_id} does not exist or is not in your book.")
     with engine.begin() as conn:
         res = conn.execute(runs.update().where(runs.c.id == run_id, runs.c.status == "active")
                            .values(status="cancelled", completed_at=now()))
@@ -380,18 +397,36 @@ def cancel_run(engine: sa.Engine, run_id: int, actor: str) -> None:
 
 
 # ------------------------------------------------------------------ reading
-def _scope(q, viewer: Viewer | None):
+def in_book(account_column, viewer: Viewer | None, warehouse):
+    """A SQL predicate keeping rows whose account (``account_column``) is in the viewer's book *now*.
+
+    ``None`` when nothing is filtered (no viewer, or a role that sees every account).
+    The book is read from the warehouse (``accounts.csm``), never from the CSM copied
+    onto operational rows when they were made, so reassigned accounts move with their
+    runs, steps, tasks and alerts. A CSM viewer needs ``warehouse``: a Warehouse, or an
+    open DuckDB connection such as a page's cached cursor (much cheaper per call).
+    """
     if viewer is None or viewer.sees_all_accounts:
-        return q
-    if not viewer.csm:
-        return q.where(sa.false())
-    return q.where(runs.c.csm == viewer.csm)
+        return None
+    if warehouse is None:
+        raise TypeError("Scoping to a CSM's book reads the warehouse: pass warehouse=.")
+    ids = book_account_ids(warehouse, viewer)
+    return account_column.in_(sorted(ids)) if ids else sa.false()
 
 
-def list_runs(engine: sa.Engine, *, viewer: Viewer | None = None, playbook_id: int | None = None,
+def _scope(q, viewer: Viewer | None, warehouse, account_column=None):
+    predicate = in_book(runs.c.account_id if account_column is None else account_column, viewer, warehouse)
+    return q if predicate is None else q.where(predicate)
+
+
+def list_runs(engine: sa.Engine, *, viewer: Viewer | None = None, warehouse=None, playbook_id: int | None = None,
               account_id: str | None = None, status: str | list[str] | None = None, holdout: bool | None = None,
               trigger_type: str | None = None, since: datetime | None = None, limit: int = 1000) -> pd.DataFrame:
-    """Runs newest first, with the playbook name and step counts; scoped to the viewer's book."""
+    """Runs newest first, with the playbook name and step counts; scoped to the viewer's current book.
+
+    ``csm`` is the account's CSM when the run started (kept for the record); scoping
+    uses today's owner (see :func:`in_book`).
+    """
     from playbooks.store import playbooks as playbooks_table
 
     step_counts = (sa.select(
@@ -409,7 +444,7 @@ def list_runs(engine: sa.Engine, *, viewer: Viewer | None = None, playbook_id: i
          .join(playbooks_table, playbooks_table.c.id == runs.c.playbook_id)
          .outerjoin(step_counts, step_counts.c.run_id == runs.c.id)
          .order_by(runs.c.started_at.desc(), runs.c.id.desc()).limit(limit))
-    q = _scope(q, viewer)
+    q = _scope(q, viewer, warehouse)
     if playbook_id is not None:
         q = q.where(runs.c.playbook_id == playbook_id)
     if account_id is not None:
@@ -426,12 +461,12 @@ def list_runs(engine: sa.Engine, *, viewer: Viewer | None = None, playbook_id: i
         return pd.DataFrame(conn.execute(q).mappings().all(), columns=[c.name for c in q.selected_columns])
 
 
-def get_run(engine: sa.Engine, run_id: int, *, viewer: Viewer | None = None) -> Run:
+def get_run(engine: sa.Engine, run_id: int, *, viewer: Viewer | None = None, warehouse=None) -> Run:
     """One run with its steps (payload decoded), for the run detail view."""
     from playbooks.store import playbooks as playbooks_table
 
     with engine.connect() as conn:
-        row = conn.execute(_scope(sa.select(runs).where(runs.c.id == run_id), viewer)).first()
+        row = conn.execute(_scope(sa.select(runs).where(runs.c.id == run_id), viewer, warehouse)).first()
         if row is None:
             raise PlaybookError(f"Run {run_id} does not exist or is not in your book.")
         run = _run_from_row(row)
@@ -450,20 +485,35 @@ def _step_dict(row) -> dict:
 
 
 # ------------------------------------------------------------------ tasks
+def _not_yours(task_id: int) -> str:
+    return f"Task {task_id} does not exist or its account is not in your book."
+
+
 def my_tasks(engine: sa.Engine, username: str, csm: str | None = None, *,
-             status: str | list[str] | None = ("open", "snoozed"), at: datetime | None = None) -> pd.DataFrame:
+             status: str | list[str] | None = ("open", "snoozed"), at: datetime | None = None,
+             viewer: Viewer | None = None, warehouse=None) -> pd.DataFrame:
     """Tasks assigned to the user (by username or their CSM name), soonest due first.
 
     A snoozed task whose snooze has passed shows as ``open`` again (``effective_status``).
+    With a CSM ``viewer`` (and the ``warehouse``), only tasks of accounts in their book
+    today are returned, and a task that went to the account's CSM follows the account:
+    after a reassignment it is the new CSM's, no longer the old one's.
     """
     from playbooks.store import playbooks as playbooks_table
 
     at = at or now()
     names = [n for n in (username, csm) if n]
+    assigned = tasks.c.assignee.in_(names)
+    if csm and warehouse is not None:
+        own = csm_account_ids(warehouse, csm)
+        if own:  # addressed to "the account's CSM" (the CSM of the run's day), and the account is theirs now
+            assigned = sa.or_(assigned, sa.and_(tasks.c.assignee == runs.c.csm,
+                                                tasks.c.account_id.in_(sorted(own))))
     q = (sa.select(tasks, runs.c.account_name, runs.c.playbook_id, playbooks_table.c.name.label("playbook"))
          .join(runs, runs.c.id == tasks.c.run_id)
          .join(playbooks_table, playbooks_table.c.id == runs.c.playbook_id)
-         .where(tasks.c.assignee.in_(names)).order_by(tasks.c.due_at, tasks.c.id))
+         .where(assigned).order_by(tasks.c.due_at, tasks.c.id))
+    q = _scope(q, viewer, warehouse, tasks.c.account_id)
     if status:
         q = q.where(tasks.c.status.in_([status] if isinstance(status, str) else list(status)))
     with engine.connect() as conn:
@@ -478,17 +528,24 @@ def my_tasks(engine: sa.Engine, username: str, csm: str | None = None, *,
     return df
 
 
-def tasks_for_account(engine: sa.Engine, account_id: str, *, open_only: bool = True) -> pd.DataFrame:
-    """Tasks of one account (for the Account page), soonest due first."""
+def tasks_for_account(engine: sa.Engine, account_id: str, *, open_only: bool = True, viewer: Viewer | None = None,
+                      warehouse=None) -> pd.DataFrame:
+    """Tasks of one account (for the Account page), soonest due first; empty outside the viewer's current book."""
     q = sa.select(tasks).where(tasks.c.account_id == account_id).order_by(tasks.c.due_at)
+    q = _scope(q, viewer, warehouse, tasks.c.account_id)
     if open_only:
         q = q.where(tasks.c.status != "done")
     with engine.connect() as conn:
         return pd.DataFrame(conn.execute(q).mappings().all(), columns=[c.name for c in q.selected_columns])
 
 
-def complete_task(engine: sa.Engine, task_id: int, actor: str) -> None:
-    """Mark a task done (idempotent); completes its run when nothing else is open. Audited."""
+def complete_task(engine: sa.Engine, task_id: int, actor: str, *, viewer: Viewer | None = None,
+                  warehouse=None) -> None:
+    """Mark a task done (idempotent); completes its run when nothing else is open. Audited.
+
+    With a CSM ``viewer``, only tasks of accounts in their current book (as for every task action).
+    """
+    _require_in_book(engine, tasks, task_id, viewer, warehouse, _not_yours(task_id))
     with engine.begin() as conn:
         row = conn.execute(sa.select(tasks.c.run_id, tasks.c.status).where(tasks.c.id == task_id)).first()
         if row is None:
@@ -501,10 +558,12 @@ def complete_task(engine: sa.Engine, task_id: int, actor: str) -> None:
         refresh_run_status(conn, row.run_id, actor)
 
 
-def snooze_task(engine: sa.Engine, task_id: int, actor: str, until: datetime) -> None:
+def snooze_task(engine: sa.Engine, task_id: int, actor: str, until: datetime, *, viewer: Viewer | None = None,
+                warehouse=None) -> None:
     """Hide a task until ``until`` (it shows as open again afterwards). Audited."""
     if until <= now():
         raise PlaybookError("Snooze until a time in the future.")
+    _require_in_book(engine, tasks, task_id, viewer, warehouse, _not_yours(task_id))
     with engine.begin() as conn:
         res = conn.execute(tasks.update().where(tasks.c.id == task_id, tasks.c.status != "done")
                            .values(status="snoozed", snoozed_until=until))
@@ -513,8 +572,10 @@ def snooze_task(engine: sa.Engine, task_id: int, actor: str, until: datetime) ->
         audit(conn, actor, "playbook.task.snooze", f"task:{task_id}", until=until)
 
 
-def reopen_task(engine: sa.Engine, task_id: int, actor: str) -> None:
+def reopen_task(engine: sa.Engine, task_id: int, actor: str, *, viewer: Viewer | None = None,
+                warehouse=None) -> None:
     """Open a done or snoozed task again. Audited."""
+    _require_in_book(engine, tasks, task_id, viewer, warehouse, _not_yours(task_id))
     with engine.begin() as conn:
         res = conn.execute(tasks.update().where(tasks.c.id == task_id)
                            .values(status="open", snoozed_until=None, completed_at=None, completed_by=None))
@@ -525,14 +586,34 @@ def reopen_task(engine: sa.Engine, task_id: int, actor: str) -> None:
 
 # ------------------------------------------------------------------ alerts
 def alerts_for(engine: sa.Engine, username: str, roles: tuple[str, ...] | list[str] = (), csm: str | None = None,
-               *, unread_only: bool = False, limit: int = 200) -> pd.DataFrame:
-    """Alerts to the user (by username or CSM name) or to one of their roles, newest first, with ``read``."""
+               *, unread_only: bool = False, limit: int = 200, viewer: Viewer | None = None,
+               warehouse=None) -> pd.DataFrame:
+    """Alerts to the user (by username or CSM name) or to one of their roles, newest first, with ``read``.
+
+    An alert to ``role:csm`` or to the account's CSM is for the account's CSM *today*:
+    it reaches a CSM only while the account is in their book (read from ``warehouse``;
+    without it such alerts reach nobody by role). With a CSM ``viewer``, alerts about
+    accounts outside their current book are left out altogether.
+    """
     names = [n for n in (username, csm) if n]
+    other_roles = [r for r in roles if r != "csm"]
+    addressed = [alerts.c.recipient_user.in_(names)]
+    if other_roles:
+        addressed.append(alerts.c.recipient_role.in_(other_roles))
+    if csm and warehouse is not None:
+        own = sorted(csm_account_ids(warehouse, csm))
+        if own:
+            mine_now = alerts.c.account_id.in_(own)
+            addressed.append(sa.and_(alerts.c.recipient_user == runs.c.csm, mine_now))
+            if "csm" in roles:
+                addressed.append(sa.and_(alerts.c.recipient_role == "csm", mine_now))
     read = (sa.select(alert_reads.c.alert_id).where(alert_reads.c.username == username)).subquery()
     q = (sa.select(alerts, (read.c.alert_id.is_not(None)).label("read"))
+         .join(runs, runs.c.id == alerts.c.run_id)
          .outerjoin(read, read.c.alert_id == alerts.c.id)
-         .where(sa.or_(alerts.c.recipient_user.in_(names), alerts.c.recipient_role.in_(list(roles) or [""])))
+         .where(sa.or_(*addressed))
          .order_by(alerts.c.created_at.desc(), alerts.c.id.desc()).limit(limit))
+    q = _scope(q, viewer, warehouse, alerts.c.account_id)
     if unread_only:
         q = q.where(read.c.alert_id.is_(None))
     with engine.connect() as conn:
@@ -540,8 +621,8 @@ def alerts_for(engine: sa.Engine, username: str, roles: tuple[str, ...] | list[s
 
 
 def unread_alert_count(engine: sa.Engine, username: str, roles: tuple[str, ...] | list[str] = (),
-                       csm: str | None = None) -> int:
-    return len(alerts_for(engine, username, roles, csm, unread_only=True))
+                       csm: str | None = None, *, viewer: Viewer | None = None, warehouse=None) -> int:
+    return len(alerts_for(engine, username, roles, csm, unread_only=True, viewer=viewer, warehouse=warehouse))
 
 
 def mark_alert_read(engine: sa.Engine, alert_id: int, username: str) -> None:
@@ -554,10 +635,10 @@ def mark_alert_read(engine: sa.Engine, alert_id: int, username: str) -> None:
 
 
 def mark_all_alerts_read(engine: sa.Engine, username: str, roles: tuple[str, ...] | list[str] = (),
-                         csm: str | None = None) -> int:
-    """Mark every unread alert of the user read; returns how many."""
-    unread = alerts_for(engine, username, roles, csm, unread_only=True, limit=10_000)
+                         csm: str | None = None, *, viewer: Viewer | None = None, warehouse=None) -> int:
+    """Mark every unread alert of the user read (as :func:`alerts_for` scopes them); returns how many."""
+    unread = alerts_for(engine, username, roles, csm, unread_only=True, limit=10_000, viewer=viewer,
+                        warehouse=warehouse)
     for alert_id in unread["id"].tolist():
         mark_alert_read(engine, int(alert_id), username)
     return len(unread)
-

@@ -76,7 +76,8 @@ def _summary(kind: str, p: dict, step: dict) -> str:
         return f"Email to {who}: {p['subject']}{wait}"
     if kind == "webhook":
         return f"Webhook POST to {p['url']}"
-    who = p.get("recipient_user") or f"everyone with role {p.get('recipient_role')}"
+    who = p.get("recipient_user") or ("the account's CSM" if p.get("recipient_role") == "csm"
+                                      else f"everyone with role {p.get('recipient_role')}")
     return f"Alert to {who}: {p['message']}"
 
 

@@ -11,12 +11,13 @@ import streamlit as st
 
 import playbooks as pb
 from components import auth
-from components.session import workspace
+from components.session import cursor, workspace
 
 ACCOUNT_PAGE = "views/account.py"
 PAGE_SIZE = 50
 
 user = auth.current_user()
+viewer = auth.viewer(user)
 ws = workspace()
 
 st.title("Alerts")
@@ -24,12 +25,14 @@ flash = st.session_state.pop("alerts_flash", None)
 if flash:
     st.success(flash, icon=":material/check_circle:")
 
-alerts = pb.alerts_for(ws.engine, user.username, user.roles, user.csm, limit=500)
+alerts = pb.alerts_for(ws.engine, user.username, user.roles, user.csm, limit=500, viewer=viewer,
+                       warehouse=cursor())
 unread = alerts[~alerts["read"].astype(bool)] if not alerts.empty else alerts
 top = st.container(horizontal=True, vertical_alignment="center")
 top.markdown(f"**{len(unread):,} unread** of {len(alerts):,}" if len(alerts) else "")
 if len(unread) and top.button("Mark all read", key="alerts_all_read", icon=":material/done_all:"):
-    n = pb.mark_all_alerts_read(ws.engine, user.username, user.roles, user.csm)
+    n = pb.mark_all_alerts_read(ws.engine, user.username, user.roles, user.csm, viewer=viewer,
+                                warehouse=cursor())
     st.session_state["alerts_flash"] = f"Marked {n} alerts read."
     st.rerun()
 

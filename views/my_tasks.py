@@ -13,7 +13,7 @@ import streamlit as st
 
 import playbooks as pb
 from components import auth, cached, layout
-from components.session import settings, workspace
+from components.session import cursor, settings, workspace
 from components.tables import csv_download
 from data.errors import UserError
 from data.users import list_users
@@ -47,10 +47,12 @@ def load_tasks(status: tuple[str, ...]) -> pd.DataFrame:
         people += [(u.username, u.csm) for u in list_users(settings().auth_file)]
         if layout.has_data():
             people += [(name, None) for name in cached.filter_options(viewer)["csm"]]
-    frames = [pb.my_tasks(ws.engine, name, csm, status=list(status)) for name, csm in dict.fromkeys(people)]
+    frames = [pb.my_tasks(ws.engine, name, csm, status=list(status), viewer=viewer, warehouse=cursor())
+              for name, csm in dict.fromkeys(people)]
     frames = [f for f in frames if not f.empty]
     if not frames:
-        return pb.my_tasks(ws.engine, user.username, user.csm, status=list(status))
+        return pb.my_tasks(ws.engine, user.username, user.csm, status=list(status), viewer=viewer,
+                           warehouse=cursor())
     return pd.concat(frames).drop_duplicates("id").reset_index(drop=True)
 
 
@@ -121,19 +123,23 @@ def task_card(task: dict) -> None:
         with right:
             if which == "Done":
                 if st.button("Reopen", key=f"reopen_{tid}", icon=":material/undo:", width="stretch"):
-                    _act(lambda: pb.reopen_task(ws.engine, tid, user.username), f"Reopened “{task['title']}”.")
+                    _act(lambda: pb.reopen_task(ws.engine, tid, user.username, viewer=viewer, warehouse=cursor()),
+                         f"Reopened “{task['title']}”.")
                 return
             if st.button("Complete", key=f"complete_{tid}", type="primary", icon=":material/check:",
                          width="stretch"):
-                _act(lambda: pb.complete_task(ws.engine, tid, user.username), f"Completed “{task['title']}”.")
+                _act(lambda: pb.complete_task(ws.engine, tid, user.username, viewer=viewer, warehouse=cursor()),
+                     f"Completed “{task['title']}”.")
             if which == "Snoozed":
                 if st.button("Wake up now", key=f"wake_{tid}", icon=":material/alarm_on:", width="stretch"):
-                    _act(lambda: pb.reopen_task(ws.engine, tid, user.username), f"“{task['title']}” is open again.")
+                    _act(lambda: pb.reopen_task(ws.engine, tid, user.username, viewer=viewer, warehouse=cursor()),
+                         f"“{task['title']}” is open again.")
                 return
             with st.popover("Snooze", icon=":material/snooze:", width="stretch"):
                 days = st.number_input("Days", 1, 90, 3, key=f"snooze_days_{tid}")
                 if st.button(f"Snooze {days} days", key=f"snooze_{tid}"):
-                    _act(lambda: pb.snooze_task(ws.engine, tid, user.username, now + timedelta(days=int(days))),
+                    _act(lambda: pb.snooze_task(ws.engine, tid, user.username, now + timedelta(days=int(days)),
+                                                viewer=viewer, warehouse=cursor()),
                          f"Snoozed “{task['title']}” for {days} days.")
 
 

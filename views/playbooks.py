@@ -14,12 +14,14 @@ import streamlit as st
 
 import playbooks as pb
 from components import auth, layout, playbook_forms
-from components.session import settings, workspace
+from components.session import cursor, settings, workspace
 from components.tables import csv_download
+from data.access import book_account_ids
 from data.errors import UserError
 from playbooks.definitions import DRIVER_GROUPS, RISK_BANDS
+from playbooks.redact import mask_url, mask_urls
 
-EDIT_ROLES = ("admin", "manager")
+EDIT_ROLES = playbook_forms.EDIT_ROLES
 ACCOUNT_PAGE = "views/account.py"
 RUN_STATUSES = ["active", "completed", "holdout", "cancelled"]
 ATTENTION = ["failed", "awaiting_confirmation", "held", "retry"]
@@ -47,7 +49,7 @@ RULE_HELP = ("Leave empty for manual starts only. A JSON object whose criteria m
 user = auth.current_user()
 viewer = auth.viewer(user)
 ws = workspace()
-can_edit = bool(set(EDIT_ROLES).intersection(user.roles))
+can_edit = playbook_forms.can_edit_playbooks(user)
 can_act = bool(set(playbook_forms.ACT_ROLES).intersection(user.roles))
 
 st.title("Playbooks")
@@ -79,6 +81,11 @@ def rule_text(rule: dict | None) -> str:
     return "rule: " + " · ".join(parts)
 
 
+def secret(text: str) -> str:
+    """Webhook URLs (and the messages that quote them) whole for editors, masked for everyone else."""
+    return str(text) if can_edit else mask_urls(text)
+
+
 def step_text(step: dict) -> str:
     """One line for a step definition (templates unrendered)."""
     kind = step.get("type")
@@ -88,7 +95,7 @@ def step_text(step: dict) -> str:
         wait = " — waits for a person to confirm" if step.get("requires_confirmation") else ""
         return f"Email to {step['to']}: {step['subject']}{wait}"
     if kind == "webhook":
-        return f"Webhook POST to {step['url']}"
+        return f"Webhook POST to {step['url'] if can_edit else mask_url(step['url'])}"
     return f"Alert to {step.get('to', 'csm')}: {step['message']}"
 
 
@@ -101,8 +108,9 @@ def payload_text(kind: str, payload: dict) -> str:
                                    f"{payload.get('to_role', '?')} (no address)")
         return f"To {to}: {payload.get('subject', '')}"
     if kind == "webhook":
-        return f"POST {payload.get('url', '')}"
-    who = payload.get("recipient_user") or f"role {payload.get('recipient_role')}"
+        return f"POST {secret(payload.get('url', ''))}"
+    who = payload.get("recipient_user") or ("the account's CSM" if payload.get("recipient_role") == "csm"
+                                            else f"role {payload.get('recipient_role')}")
     return f"To {who}: {payload.get('message', '')}"
 
 
@@ -217,9 +225,9 @@ def step_card(step: dict, prefix: str) -> None:
                       f"{payload_text(kind, payload)}")
         head.badge(STATUS_LABELS.get(status, status), color=STATUS_COLORS.get(status, "gray"))
         if step.get("last_error") and status in ("failed", "retry"):
-            st.error(step["last_error"], icon=":material/error:")
+            st.error(secret(step["last_error"]), icon=":material/error:")
         elif step.get("result"):
-            st.caption(f"Result: {step['result']}")
+            st.caption(f"Result: {secret(step['result'])}")
         details = [f"attempts {int(step['attempts'])}"] if step.get("attempts") else []
         if status == "retry" and pd.notna(step.get("next_attempt_at")):
             details.append(f"next attempt {pd.Timestamp(step['next_attempt_at']):%d %b %H:%M} UTC")
@@ -259,7 +267,7 @@ def step_card(step: dict, prefix: str) -> None:
 
 def run_detail(run_id: int) -> None:
     try:
-        run = pb.get_run(ws.engine, run_id, viewer=viewer)
+        run = pb.get_run(ws.engine, run_id, viewer=viewer, warehouse=cursor())
     except UserError as exc:
         st.error(str(exc))
         return
@@ -285,7 +293,8 @@ def run_detail(run_id: int) -> None:
     if can_act and run.status == "active" and st.button("Cancel this run", key=f"cancel_run_{run.id}",
                                                         icon=":material/stop_circle:",
                                                         help="Cancels undelivered steps and closes open tasks."):
-        _act(lambda: pb.cancel_run(ws.engine, run.id, user.username), f"Run {run.id} cancelled.")
+        _act(lambda: pb.cancel_run(ws.engine, run.id, user.username, viewer=viewer, warehouse=cursor()),
+             f"Run {run.id} cancelled.")
 
 
 def runs_tab() -> None:
@@ -298,7 +307,7 @@ def runs_tab() -> None:
     statuses = f3.multiselect("Status", RUN_STATUSES, key="runs_status")
     group = f4.segmented_control("Group", ["All", "Treated", "Holdout"], default="All", required=True,
                                  key="runs_group")
-    runs = pb.list_runs(ws.engine, viewer=viewer, playbook_id=playbook_id, status=statuses or None,
+    runs = pb.list_runs(ws.engine, viewer=viewer, warehouse=cursor(), playbook_id=playbook_id, status=statuses or None,
                         holdout={"All": None, "Treated": False, "Holdout": True}[group], limit=5000)
     if search.strip():
         needle = search.strip().lower()
@@ -361,12 +370,14 @@ def outbox_tab() -> None:
                     f"failed, {report.held} held.")
                 st.rerun()
     box = pb.list_outbox(ws.engine, status=ATTENTION if which == "Needs attention" else None, kind=kind,
-                         viewer=viewer, limit=1000)
+                         viewer=viewer, warehouse=cursor(), limit=1000)
     if box.empty:
         st.success("Nothing needs attention: no failed, held or unconfirmed steps." if which == "Needs attention"
                    else "The outbox is empty.", icon=":material/inbox:")
         return
     box = box.assign(what=[payload_text(k, p) for k, p in zip(box["kind"], box["payload"], strict=True)],
+                     last_error=box["last_error"].map(lambda v: secret(v) if isinstance(v, str) else v),
+                     result=box["result"].map(lambda v: secret(v) if isinstance(v, str) else v),
                      shown_status=box["status"].map(lambda v: STATUS_LABELS.get(v, v)))
     shown = box[["id", "run_id", "playbook", "account_name", "kind", "shown_status", "what", "attempts", "last_error",
                  "updated_at"]]
@@ -393,8 +404,9 @@ def bulk_tab() -> None:
         layout.no_data_notice()
         return
     frame, has_scores = eligibility_frame(ws.warehouse)
-    if not viewer.sees_all_accounts:
-        frame = frame[frame["csm"] == viewer.csm] if viewer.csm else frame.iloc[0:0]
+    book = book_account_ids(cursor(), viewer)
+    if book is not None:
+        frame = frame[frame["account_id"].isin(book)]
     frame = frame[frame["active"].fillna(False).astype(bool)]
     st.caption("Filter the active accounts of " + ("the company" if viewer.sees_all_accounts else "your book")
                + ", then start one playbook for all of them.")

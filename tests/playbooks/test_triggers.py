@@ -206,7 +206,7 @@ def test_csm_can_only_trigger_in_their_book_and_bulk_collects_problems(ws):
     again = trigger_bulk(ws.engine, ws.warehouse, pb.id, ["A0001", "A0003"], actor="maya", viewer=maya,
                          idempotency_key="bulk-1")
     assert not again.created and len(again.existing) == 2
-    assert set(list_runs(ws.engine, viewer=maya)["account_id"]) == {"A0001", "A0003"}
+    assert set(list_runs(ws.engine, viewer=maya, warehouse=ws.warehouse)["account_id"]) == {"A0001", "A0003"}
 
 
 def test_rule_runs_write_the_same_rows_as_a_manual_trigger(tmp_path):
