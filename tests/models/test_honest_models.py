@@ -27,7 +27,7 @@ def _cli(ws_path, *args) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def crm_ws(tmp_path_factory):
     """The synthetic company whose accounts export carries CRM outcome columns (as a real export does)."""
-    tables = make_company(n=160, months=15, seed=3)
+    tables = make_company(n=160, months=17, seed=3)
     subs = tables["subscriptions"]
     ended = set(subs.loc[subs["end_date"].notna(), "account_id"])
     acc = tables["accounts"]
