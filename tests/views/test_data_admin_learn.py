@@ -9,7 +9,6 @@ import pytest
 
 from data import users as user_store
 from data.opstore import read_audit
-from tests.data.test_import_db import postgres_url  # noqa: F401 - a session fixture
 from tests.views.conftest import run_app
 
 SHIPPED_BILLING = Path(__file__).resolve().parents[2] / "content" / "learn" / "billing.md"
