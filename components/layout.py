@@ -29,7 +29,8 @@ def check_settings() -> None:
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
-def _migrated(_workspace: str, _url: str) -> bool:
+def _migrated(workspace_path: str, url: str) -> bool:
+    """Keyed by both arguments (no leading underscore: Streamlit leaves those out of the cache key)."""
     from data.migrations import migrate_workspace
 
     migrate_workspace(settings())  # an exception is not cached: the next run tries again
