@@ -22,7 +22,7 @@ from components.session import cursor, data_version, workspace
 from components.tables import risk_style
 from data import portfolio
 from data.access import Viewer
-from data.queries import as_of_date
+from data.readmodel import as_of_date
 
 if TYPE_CHECKING:  # importing pandas.io.formats.style (and jinja2) costs ~0.2 s on a cold start
     from pandas.io.formats.style import Styler

@@ -16,7 +16,7 @@ import streamlit as st
 from components import cached_charts, charts
 from components.session import cursor, data_version, workspace
 from components.tables import RISK_BAND_LABELS
-from data import queries
+from data import queries, readmodel
 from data.access import Viewer
 from models import scoring
 from models.registry import production_model
@@ -38,7 +38,7 @@ class AccountsList:
 
 def _scored_overview(con, viewer: Viewer) -> pd.DataFrame:
     overview = queries.account_overview(con, viewer)
-    scores = scoring.latest_scores(con)
+    scores = readmodel.latest_scores(con)
     if scores.empty:
         return overview.assign(p_churn=pd.NA, risk_band=pd.NA, p_churn_change=pd.NA, top_driver=pd.NA,
                                top_driver_group=pd.NA, p_expansion=pd.NA, expected_arr_loss=pd.NA, health_score=pd.NA)
@@ -109,6 +109,7 @@ class AccountsView:
     arr: float
     expected_arr_loss: float
     renewing_90: int
+    has_revenue: bool = True
 
     @property
     def accounts(self) -> int:
@@ -116,6 +117,7 @@ class AccountsView:
 
 
 def _renewing_within(frame: pd.DataFrame, as_of: pd.Timestamp, days: int) -> pd.Series:
+    """The Renewal filter: any renewal (monthly plans' next anniversary included) within ``days``."""
     renew = pd.to_datetime(frame["renewal_date"])
     return (renew >= as_of) & (renew <= as_of + timedelta(days=days))
 
@@ -151,7 +153,8 @@ def _accounts_view(version: str, viewer_key: str, filters: AccountFilters, as_of
     rows = rows.reset_index(drop=True)
     return AccountsView(rows=rows, table=rows.iloc[:TABLE_ROWS], arr=float(base["arr"][shown].sum()),
                         expected_arr_loss=float(pd.to_numeric(base["expected_arr_loss"][shown]).sum()),
-                        renewing_90=int((_renewing_within(base, as_of, 90) & shown).sum()))
+                        renewing_90=int((readmodel.renewing_within(base, as_of, 90) & shown).sum()),
+                        has_revenue=bool(base["has_revenue"].any()) if len(base) else True)
 
 
 def accounts_view(viewer: Viewer, filters: AccountFilters, as_of) -> AccountsView:

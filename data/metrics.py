@@ -899,32 +899,6 @@ def compute_labels(con: duckdb.DuckDBPyConnection, obs: pd.DataFrame, *, horizon
     return obs.merge(out, on=["account_id", "obs_date"], how="left")
 
 
-def data_end(con: duckdb.DuckDBPyConnection) -> date | None:
-    """Last day of history in the warehouse (workspace_meta ``end`` if present)."""
-    try:
-        row = con.execute("SELECT value FROM workspace_meta WHERE key IN ('end', 'end_date', 'data_end') LIMIT 1").fetchall()
-    except duckdb.Error:
-        row = None
-    if row and row[0][0]:
-        try:
-            return date.fromisoformat(str(row[0][0])[:10])
-        except ValueError:
-            pass
-    parts = [
-        "SELECT max(CAST(event_time AS DATE)) FROM events",
-        "SELECT max(start_date) FROM subscriptions",
-        "SELECT max(CAST(opened_at AS DATE)) FROM tickets",
-        "SELECT max(issued_at) FROM invoices",
-        "SELECT max(CAST(responded_at AS DATE)) FROM nps",
-    ]
-    best = None
-    for q in parts:
-        v = con.execute(q).fetchall()[0][0]
-        if v is not None and (best is None or v > best):
-            best = v
-    return best
-
-
 def active_accounts(con: duckdb.DuckDBPyConnection, at: date) -> list[str]:
     """Accounts with a subscription active on the eve of ``at`` (start before, no end before)."""
     rows = con.execute(

@@ -30,11 +30,11 @@ from data.metrics import (
     attribute_metrics,
     compute_labels,
     compute_metrics,
-    data_end,
     event_types,
     monthly_dates,
     truncate_raw_tables,
 )
+from data.readmodel import data_end
 
 FLAT_LABEL_COLUMNS = ("churned", "churn", "is_churned", "has_churned", "label", "target", "churn_flag")
 

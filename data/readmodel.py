@@ -1,0 +1,268 @@
+"""The read model: the business terms every page, rule, CLI command and model reads, defined once.
+
+The definitions live in SQL files under ``data/sql`` (dbt's idea: staging, then marts):
+
+* ``as_of.sql`` -- **the workspace's as-of date**: the end of the data. Stored at import
+  (``workspace_meta.end_date``, see :func:`store_data_end`) from activity (events, tickets,
+  invoices issued, NPS responses) capped at the import date; future-dated rows are counted
+  and never move it. A user's override wins: ``CSAI_AS_OF`` or ``cli.py import --as-of``.
+  The wall clock is used only when the workspace has no dated data at all.
+* ``account_state.sql`` -- **account state**: active or churned (from subscriptions when there
+  are any, from the label in flat mode, from inactivity otherwise), ARR or no revenue data,
+  renewal, tenure, CSM or "unassigned", and a display name that falls back to the id.
+* ``latest_scores.sql`` -- **latest and previous scores** with their top drivers.
+* ``eligibility.sql`` -- what **playbook rules** test per account.
+
+This module only binds parameters, applies the viewer's scope and stages the results-layer
+tables (older or hand-made ``scores`` tables may lack columns). No Streamlit here.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date, timedelta
+
+import duckdb
+import pandas as pd
+
+from data.access import SYSTEM, Viewer
+from data.metrics import load_sql
+from data.settings import read_model_settings
+
+SHAPES = ("billing", "flat", "activity")
+_PARAM = re.compile(r"\$([a-z_0-9]+)\b")
+
+SCORE_FIELDS = {
+    "scored_at": "TIMESTAMP", "obs_date": "DATE", "account_id": "VARCHAR", "model_id": "VARCHAR",
+    "target": "VARCHAR", "p_churn": "DOUBLE", "risk_band": "VARCHAR", "p_expansion": "DOUBLE",
+    "expansion_model_id": "VARCHAR", "arr": "DOUBLE", "expected_arr_loss": "DOUBLE", "health_score": "DOUBLE",
+}
+DRIVER_FIELDS = {
+    "scored_at": "TIMESTAMP", "account_id": "VARCHAR", "target": "VARCHAR", "feature": "VARCHAR",
+    "label": "VARCHAR", "group": "VARCHAR", "value": "VARCHAR", "shap": "DOUBLE", "sentence": "VARCHAR",
+    "rank": "INTEGER",
+}
+LATEST_SCORE_COLUMNS = ["scored_at", "obs_date", "account_id", "model_id", "target", "p_churn", "risk_band",
+                        "p_expansion", "expansion_model_id", "arr", "expected_arr_loss", "health_score",
+                        "p_churn_prev", "p_churn_change", "previous_scored_at", "top_driver", "top_driver_group",
+                        "top_risk_group"]
+TOP_DRIVERS_FOR_RULES = 3
+
+
+def queries(name: str) -> dict[str, str]:
+    """The ``-- name: <query>`` sections of ``data/sql/<name>.sql`` (the whole file as ``name`` if it has none)."""
+    text = load_sql(name)
+    parts = re.split(r"^-- name: (\w+)\s*$", text, flags=re.M)
+    if len(parts) == 1:
+        return {name: text.strip().rstrip(";")}
+    return {parts[i]: parts[i + 1].strip().rstrip(";") for i in range(1, len(parts), 2)}
+
+
+def _run(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> duckdb.DuckDBPyConnection:
+    """Execute ``sql`` with the named parameters it uses (DuckDB refuses unused ones)."""
+    used = set(_PARAM.findall(sql))
+    return con.execute(sql, {k: v for k, v in params.items() if k in used})
+
+
+def _has_relation(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return bool(con.execute("SELECT 1 FROM duckdb_views() WHERE view_name = ? UNION ALL "
+                            "SELECT 1 FROM duckdb_tables() WHERE table_name = ?", [name, name]).fetchall())
+
+
+def _columns(con: duckdb.DuckDBPyConnection, name: str) -> set[str]:
+    return {r[0] for r in con.execute("SELECT column_name FROM information_schema.columns WHERE table_name = ?",
+                                      [name]).fetchall()}
+
+
+# --------------------------------------------------------------------------- as-of date
+def _parse_date(value) -> date | None:
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None
+
+
+def computed_data_end(con: duckdb.DuckDBPyConnection, cap: date) -> tuple[date | None, str | None]:
+    """(end of the data, basis) computed from activity capped at ``cap``: ``as_of.sql``'s ``data_end``."""
+    rows = _run(con, queries("as_of")["data_end"], {"cap": cap}).fetchall()
+    row = rows[0] if rows else None
+    end = row[0] if row else None
+    if end is not None and not isinstance(end, date):
+        end = pd.Timestamp(end).date()
+    return end, (row[1] if row else None)
+
+
+def future_rows(con: duckdb.DuckDBPyConnection, cap: date) -> dict[str, int]:
+    """Rows dated after ``cap`` per table (never move the as-of date)."""
+    return {t: int(n) for t, n in _run(con, queries("as_of")["future_rows"], {"cap": cap}).fetchall()}
+
+
+def data_end(con: duckdb.DuckDBPyConnection) -> date | None:
+    """The workspace's as-of date, or None when it has no dated data and nothing was stored.
+
+    Order: ``CSAI_AS_OF``; the stored date (an override, else the end stored at import or by the
+    sample generator); the end computed from activity, capped at today.
+    """
+    override = read_model_settings().as_of
+    if override is not None:
+        return override
+    try:
+        rows = con.execute(queries("as_of")["stored"]).fetchall()
+        row = rows[0] if rows else None
+    except duckdb.Error:
+        row = None
+    if row and _parse_date(row[0]) is not None:
+        return _parse_date(row[0])
+    return computed_data_end(con, date.today())[0]
+
+
+def as_of_date(con: duckdb.DuckDBPyConnection) -> date:
+    """The date the workspace's data describes (:func:`data_end`); today only when there is no dated data."""
+    return data_end(con) or date.today()
+
+
+def store_data_end(con: duckdb.DuckDBPyConnection, cap: date, *, override: date | None = None,
+                   schema: str = "") -> dict:
+    """Write the end of the data (and the rows dated after ``cap``) into ``workspace_meta`` at import.
+
+    ``con`` reads the freshly written tables; ``schema`` is the qualifier of the meta table
+    (``"raw."`` inside an import's writer). With no dated rows at all, the import date is the end.
+    ``override`` (``--as-of``) is stored as ``as_of_override``. Returns what was stored.
+    """
+    end, basis = computed_data_end(con, cap)
+    future = future_rows(con, cap)
+    if end is None:
+        end, basis = cap, "import date"
+    meta = f"{schema}workspace_meta"
+    values = {"end_date": end.isoformat(), "end_date_basis": basis, "future_rows": json.dumps(future),
+              "imported_on": cap.isoformat()}
+    if override is not None:
+        values["as_of_override"] = override.isoformat()
+    for key, value in values.items():
+        con.execute(f"DELETE FROM {meta} WHERE key = ?", [key])  # noqa: S608 - our fixed table name
+        con.execute(f"INSERT INTO {meta} VALUES (?, ?)", [key, value])  # noqa: S608
+    return {"end_date": end, "basis": basis, "future_rows": future, "override": override}
+
+
+def stored_meta(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """``workspace_meta`` as a dict (empty when the table is missing)."""
+    try:
+        return dict(con.execute("SELECT key, value FROM workspace_meta").fetchall())
+    except duckdb.Error:
+        return {}
+
+
+# --------------------------------------------------------------------------- account state
+def data_shape(con: duckdb.DuckDBPyConnection) -> str:
+    """'billing' (subscriptions exist), 'flat' (account labels exist) or 'activity' (neither)."""
+    row = con.execute(
+        "SELECT CASE WHEN EXISTS (SELECT 1 FROM subscriptions) THEN 'billing' "
+        "WHEN EXISTS (SELECT 1 FROM account_labels) THEN 'flat' ELSE 'activity' END").fetchall()
+    return row[0][0]
+
+
+def _scope(viewer: Viewer, alias: str = "a") -> tuple[str, dict]:
+    """The viewer's scope predicate with named parameters (the marts bind named parameters)."""
+    sql, params = viewer.scope_sql(alias)
+    named = {}
+    for i, value in enumerate(params):
+        sql = sql.replace("?", f"$scope_{i}", 1)
+        named[f"scope_{i}"] = value
+    return sql, named
+
+
+def account_state_sql(viewer: Viewer = SYSTEM) -> tuple[str, dict]:
+    """``account_state.sql`` limited to the viewer's book, and its scope parameters (add ``as_of``,
+    ``inactive_days``)."""
+    scope, params = _scope(viewer)
+    return f"{queries('account_state')['account_state']} AND {scope}", params
+
+
+def state_params(con: duckdb.DuckDBPyConnection, as_of: date | None = None) -> dict:
+    """The parameters every mart binds: the as-of date and the inactivity days."""
+    return {"as_of": as_of or as_of_date(con), "inactive_days": read_model_settings().inactive_churn_days}
+
+
+def account_state(con: duckdb.DuckDBPyConnection, viewer: Viewer = SYSTEM, account_ids: list[str] | None = None,
+                  as_of: date | None = None) -> pd.DataFrame:
+    """One row per account the viewer may see (columns: see ``account_state.sql``), largest ARR first."""
+    sql, params = account_state_sql(viewer)
+    params.update(state_params(con, as_of))
+    if account_ids is not None:
+        sql += " AND a.account_id IN (SELECT unnest($account_ids::VARCHAR[]))"
+        params["account_ids"] = list(account_ids)
+    sql += " ORDER BY arr DESC NULLS LAST, a.account_id"
+    return _run(con, sql, params).df()
+
+
+def renewing_within(frame: pd.DataFrame, as_of, days: int) -> pd.Series:
+    """Rows of an account-state frame whose contract renews within ``days`` of ``as_of`` (the one
+    definition of "renewals in N days": active annual contracts; monthly plans renew every month)."""
+    renew = pd.to_datetime(frame["contract_renewal_date"])
+    start = pd.Timestamp(as_of)
+    return (frame["status"] == "active") & (renew >= start) & (renew <= start + timedelta(days=days))
+
+
+# --------------------------------------------------------------------------- scores
+def _staged(con: duckdb.DuckDBPyConnection, table: str, fields: dict[str, str]) -> str:
+    """A subquery with every field of ``table`` typed (missing columns NULL; no rows without the table)."""
+    if not _has_relation(con, table):
+        cols = ", ".join(f'CAST(NULL AS {t}) AS "{c}"' for c, t in fields.items())
+        return f"(SELECT {cols} WHERE FALSE)"
+    have = _columns(con, table)
+    cols = ", ".join(f'CAST("{c}" AS {t}) AS "{c}"' if c in have else f'CAST(NULL AS {t}) AS "{c}"'
+                     for c, t in fields.items())
+    return f'(SELECT {cols} FROM "{table}")'  # noqa: S608 - fixed names checked against the catalog
+
+
+def _score_sql(con: duckdb.DuckDBPyConnection, query: str) -> str:
+    sql = queries("latest_scores")[query]
+    sql = re.sub(r"\bstg_scores\b", lambda _m: _staged(con, "scores", SCORE_FIELDS), sql)
+    return re.sub(r"\bstg_score_drivers\b", lambda _m: _staged(con, "score_drivers", DRIVER_FIELDS), sql)
+
+
+def has_scores(con: duckdb.DuckDBPyConnection) -> bool:
+    """True when a ``scores`` table holds at least one run."""
+    return _has_relation(con, "scores") and con.execute("SELECT count(*) FROM scores").fetchall()[0][0] > 0
+
+
+def latest_scores_sql(con: duckdb.DuckDBPyConnection) -> str:
+    """``latest_scores.sql``'s ``latest_scores`` query, staged for this connection (use as a subquery)."""
+    return _score_sql(con, "latest_scores")
+
+
+def latest_scores(con: duckdb.DuckDBPyConnection, account_ids: list[str] | None = None) -> pd.DataFrame:
+    """The latest run's score per account (:data:`LATEST_SCORE_COLUMNS`); empty before the first run."""
+    df = con.execute(latest_scores_sql(con)).df()
+    if account_ids is not None:
+        df = df[df["account_id"].isin(list(account_ids))].reset_index(drop=True)
+    return df[LATEST_SCORE_COLUMNS]
+
+
+def top_drivers(con: duckdb.DuckDBPyConnection, account_ids: list[str] | None = None, n: int = 5) -> pd.DataFrame:
+    """The latest run's first ``n`` churn drivers per account, risk-raising first."""
+    df = _run(con, _score_sql(con, "top_drivers"), {"n": int(n)}).df()
+    if account_ids is not None:
+        df = df[df["account_id"].isin(set(account_ids))]
+    return df.reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- eligibility
+def eligibility(con: duckdb.DuckDBPyConnection, account_ids: list[str] | None = None,
+                as_of: date | None = None) -> pd.DataFrame:
+    """What playbook rules test, one row per account (columns: see ``eligibility.sql``) plus ``as_of``."""
+    state, params = account_state_sql(SYSTEM)
+    params.update(state_params(con, as_of))
+    params["n"] = TOP_DRIVERS_FOR_RULES
+    drivers = _score_sql(con, "top_drivers")
+    groups = 'list(DISTINCT "group" ORDER BY "group") AS groups'
+    risk_groups = f'SELECT account_id, {groups} FROM ({drivers}) WHERE shap > 0 AND "group" IS NOT NULL GROUP BY 1'  # noqa: S608
+    sql = " ".join([f"WITH account_state AS ({state}), latest_scores AS ({latest_scores_sql(con)}),",
+                    f"risk_groups AS ({risk_groups})", queries("eligibility")["eligibility"]])
+    df = _run(con, sql, params).df()
+    if account_ids is not None:
+        df = df[df["account_id"].isin(set(account_ids))].reset_index(drop=True)
+    df["top_driver_groups"] = [list(g) if g is not None else [] for g in df["top_driver_groups"]]
+    df["as_of"] = params["as_of"]
+    return df
