@@ -59,6 +59,7 @@ class PortfolioKpis:
     nrr: float | None = None
     has_revenue: bool = True
     shape: str = "billing"
+    expected_churned_accounts: float | None = None
 
 
 def has_scores(con: duckdb.DuckDBPyConnection) -> bool:
@@ -110,12 +111,13 @@ def kpis(con: duckdb.DuckDBPyConnection, viewer: Viewer, as_of: date | None = No
                    sum(s.expected_arr_loss),
                    count(*) FILTER (WHERE s.risk_band = 'high'),
                    coalesce(sum(s.arr) FILTER (WHERE s.risk_band = 'high'), 0),
-                   sum(s.p_expansion * s.arr)
+                   sum(s.p_expansion * s.arr), sum(s.p_churn)
             FROM latest s JOIN accounts a ON a.account_id = s.account_id
             WHERE {scope}""", sparams).fetchone()  # noqa: S608 - scope is our SQL
-        scored_at, model_id, n, loss, high, high_arr, pipeline = row
+        scored_at, model_id, n, loss, high, high_arr, pipeline, churners = row
         if n:
-            out.update(scored_at=scored_at, model_id=model_id, scored_accounts=int(n), expected_arr_loss=float(loss or 0.0),
+            out.update(expected_churned_accounts=float(churners or 0.0),
+                       scored_at=scored_at, model_id=model_id, scored_accounts=int(n), expected_arr_loss=float(loss or 0.0),
                        high_risk_accounts=int(high), high_risk_arr=float(high_arr),
                        expansion_pipeline=None if pipeline is None else float(pipeline))
     return PortfolioKpis(**out)
@@ -272,7 +274,7 @@ def risk_by_group(con: duckdb.DuckDBPyConnection, viewer: Viewer, by: str) -> pd
     scope, params = viewer.scope_sql("a")
     return con.execute(f"""
         WITH {_latest(con)}
-        SELECT coalesce(a.{by}, '(none)') AS "group", s.risk_band, count(*) AS accounts,
+        SELECT coalesce(a.{by}, {"'unassigned'" if by == "csm" else "'(none)'"}) AS "group", s.risk_band, count(*) AS accounts,
                coalesce(sum(s.arr), 0) AS arr,
                coalesce(sum(s.expected_arr_loss), 0) AS expected_arr_loss
         FROM latest s JOIN accounts a ON a.account_id = s.account_id

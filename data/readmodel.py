@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 
 import duckdb
@@ -266,3 +267,118 @@ def eligibility(con: duckdb.DuckDBPyConnection, account_ids: list[str] | None = 
     df["top_driver_groups"] = [list(g) if g is not None else [] for g in df["top_driver_groups"]]
     df["as_of"] = params["as_of"]
     return df
+
+
+# --------------------------------------------------------------------------- what the data supports
+MIN_TRAIN_MONTHS = 7  # models/training: about 7 months of labelled history (plus the horizon) for a time-ordered test
+
+
+@dataclass(frozen=True)
+class DataSupport:
+    """What a workspace's data supports: shown on the Data page and printed by ``cli.py import``.
+
+    ``targets``: what a model can predict (churn; expansion only with billing data). ``pages``: the
+    pages and what each shows for this data. ``history_days``: first activity to the as-of date.
+    ``next_steps``: the CLI commands (or buttons) that lead to a working product.
+    """
+
+    shape: str
+    accounts: int
+    active_accounts: int
+    as_of: date | None
+    as_of_basis: str
+    history_start: date | None
+    history_days: int
+    future_rows: dict[str, int]
+    targets: list[str]
+    pages: dict[str, str]
+    can_train: bool
+    train_note: str
+    next_steps: list[str]
+
+    @property
+    def history_months(self) -> float:
+        return round(self.history_days / 30.4375, 1)
+
+    def to_json(self) -> dict:
+        out = asdict(self)
+        out["as_of"] = self.as_of.isoformat() if self.as_of else None
+        out["history_start"] = self.history_start.isoformat() if self.history_start else None
+        out["history_months"] = self.history_months
+        return out
+
+    def to_text(self) -> str:
+        shape = {"billing": "accounts with subscriptions (billing data)",
+                 "flat": "one row per account with a churn label (flat table)",
+                 "activity": "accounts and activity without billing data"}[self.shape]
+        lines = [f"Your data: {self.accounts:,} accounts ({self.active_accounts:,} active), {shape}."]
+        if self.as_of:
+            lines.append(f"As of {self.as_of:%d %b %Y} ({self.as_of_basis}).")
+        if self.history_days:
+            lines.append(f"History: {self.history_months:g} months ({self.history_start:%d %b %Y} to the as-of date).")
+        if self.future_rows:
+            lines.append("Future-dated rows (ignored for the as-of date): "
+                         + ", ".join(f"{t} {n:,}" for t, n in self.future_rows.items()) + ".")
+        lines.append("Targets: " + ", ".join(self.targets) + ".")
+        lines.append("Pages:")
+        lines += [f"  - {page}: {what}" for page, what in self.pages.items()]
+        lines.append(self.train_note)
+        lines.append("Next: " + "; then ".join(self.next_steps) + ".")
+        return "\n".join(lines)
+
+
+def data_support(con: duckdb.DuckDBPyConnection) -> DataSupport:
+    """Summarise what the workspace's data supports (see :class:`DataSupport`)."""
+    shape = data_shape(con)
+    as_of = data_end(con)
+    meta = stored_meta(con)
+    override = read_model_settings().as_of
+    if override is not None:
+        basis = "CSAI_AS_OF"
+    elif meta.get("as_of_override"):
+        basis = "set with --as-of"
+    elif meta.get("end_date_basis"):
+        basis = {"activity": "the last activity in the data", "subscriptions": "the last subscription date",
+                 "import date": "the import date: the data has no dates"}.get(meta["end_date_basis"],
+                                                                            meta["end_date_basis"])
+    elif meta.get("demo"):
+        basis = "the sample company's end date"
+    else:
+        basis = "the last activity in the data"
+    state = account_state(con, SYSTEM, as_of=as_of or date.today()) if as_of else account_state(con, SYSTEM)
+    first = con.execute(
+        "SELECT least((SELECT min(CAST(event_time AS DATE)) FROM events), (SELECT min(start_date) FROM subscriptions),"
+        " (SELECT min(CAST(opened_at AS DATE)) FROM tickets), (SELECT min(issued_at) FROM invoices))").fetchall()[0][0]
+    history_days = max(0, (as_of - first).days) if (first and as_of) else 0
+    future = json.loads(meta.get("future_rows") or "{}")
+    targets = {"billing": ["churn (a subscription ends)", "expansion (MRR grows)"],
+               "flat": ["churn (the label column)"],
+               "activity": [f"churn (no activity for {read_model_settings().inactive_churn_days} days)"]}[shape]
+    revenue = "ARR, expected ARR loss, renewals, MRR movements" if shape == "billing" else \
+        "account counts (no revenue data, so no ARR figures)"
+    pages = {
+        "Portfolio": f"{revenue}; risk mix once scored",
+        "Accounts": "every account, filter and search" + ("; renewals" if shape == "billing" else ""),
+        "Account": "header, " + ("usage, tickets, billing timeline" if shape != "flat" else "attributes")
+                   + "; drivers once scored",
+        "Model lab": "train, backtest and compare models",
+        "Playbooks": "rules and manual triggers once scored",
+    }
+    if shape == "flat":
+        can_train, note = True, "Training: the label is used directly (no horizon: a flat table has no dates)."
+    elif shape == "activity":
+        can_train = False
+        note = ("Training: a churn model needs billing data or a churn label; meanwhile the rule health score "
+                "ranks accounts by their activity.")
+    elif history_days >= MIN_TRAIN_MONTHS * 30.4375:
+        can_train, note = True, f"Training: {history_days / 30.4375:.0f} months of history is enough for a model."
+    else:
+        need = MIN_TRAIN_MONTHS * 30.4375 - history_days
+        can_train = False
+        note = (f"Training: about {need / 30.4375:.0f} more months of history are needed for a time-ordered test; "
+                "meanwhile the rule health score ranks accounts.")
+    steps = ["cli.py train --promote", "cli.py score"] if can_train else ["cli.py score --rules"]
+    return DataSupport(shape=shape, accounts=len(state), active_accounts=int((state["status"] == "active").sum()),
+                       as_of=as_of, as_of_basis=basis, history_start=first, history_days=history_days,
+                       future_rows=future, targets=targets, pages=pages, can_train=can_train, train_note=note,
+                       next_steps=steps)

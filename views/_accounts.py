@@ -54,16 +54,26 @@ def render() -> None:
 
     m1, m2, m3, m4 = metrics_row.columns(4)
     m1.metric("Accounts shown", f"{shown.accounts:,}", border=True)
-    m2.metric("ARR shown", layout.money(shown.arr), border=True)
-    m3.metric("Expected ARR loss", layout.money(shown.expected_arr_loss) if has_scores else "–", border=True,
-              help="Σ p(churn) × ARR over the accounts shown.")
-    m4.metric("Renewing in 90 days", f"{shown.renewing_90:,}", border=True)
+    if shown.has_revenue:
+        m2.metric("ARR shown", layout.money(shown.arr), border=True)
+        m3.metric("Expected ARR loss", layout.money(shown.expected_arr_loss) if has_scores else "–", border=True,
+                  help="Σ p(churn) × ARR over the accounts shown.")
+        m4.metric("Annual renewals in 90 days", f"{shown.renewing_90:,}", border=True,
+                  help="Active annual contracts renewing within 90 days of the as-of date (as on the Portfolio).")
+    else:
+        m2.metric("ARR shown", "no revenue data", border=True,
+                  help="The data has no subscriptions or revenue, so accounts are counted instead.")
+        m3.metric("Expected churned accounts", f"{shown.expected_churned:,.1f}" if has_scores else "–", border=True,
+                  help="Σ p(churn) over the accounts shown.")
+        m4.metric("Annual renewals in 90 days", "–", border=True, help="No subscriptions, so no renewal dates.")
 
     if not shown.accounts:
         c1.info("No account matches these filters. Clear the search or widen the filters.")
         st.stop()
 
     table = shown.table
+    if has_scores and not accounts.has_previous:
+        st.caption("Δ since last: – (first scoring). The change in churn risk appears after the next scoring run.")
     if len(table) < shown.accounts:
         by = order if order.isupper() else order.lower()  # "ARR" stays upper case
         c1.caption(f"Showing the first {len(table):,} of {shown.accounts:,} accounts by {by}: search or filter to "

@@ -1,0 +1,1 @@
+"""Generated test data shared by several test packages."""
