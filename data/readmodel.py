@@ -377,8 +377,39 @@ def data_support(con: duckdb.DuckDBPyConnection) -> DataSupport:
         can_train = False
         note = (f"Training: about {need / 30.4375:.0f} more months of history are needed for a time-ordered test; "
                 "meanwhile the rule health score ranks accounts.")
-    steps = ["cli.py train --promote", "cli.py score"] if can_train else ["cli.py score --rules"]
+    if can_train:
+        steps = ["cli.py train --promote", "cli.py score"]
+    elif shape == "activity":
+        steps = ["import subscriptions or a churn label to train a model"]
+    else:
+        steps = ["import more history, then cli.py train --promote"]
     return DataSupport(shape=shape, accounts=len(state), active_accounts=int((state["status"] == "active").sum()),
                        as_of=as_of, as_of_basis=basis, history_start=first, history_days=history_days,
                        future_rows=future, targets=targets, pages=pages, can_train=can_train, train_note=note,
                        next_steps=steps)
+
+
+# --------------------------------------------------------------------------- risk bands
+RISK_BANDS = ("low", "medium", "high")
+HIGH_RISK_CAP = 0.5  # an account more likely to churn than not is always high risk
+
+
+def risk_thresholds(base_rate: float) -> tuple[float, float]:
+    """(medium, high) p(churn) thresholds for calibrated probabilities, from the training base rate.
+
+    Medium starts at the base rate (riskier than the average account); high at three times it (at
+    least 5 points above), and never above 50 %: with a 30 % base rate an 84 % probability is high.
+    """
+    base = float(base_rate)
+    high = min(max(3.0 * base, base + 0.05), HIGH_RISK_CAP)
+    medium = base if base < high else high / 2
+    return medium, high
+
+
+def risk_band(p, thresholds: tuple[float, float]):
+    """The band ('low', 'medium', 'high') of each probability in ``p`` (array in, array out)."""
+    import numpy as np
+
+    medium, high = thresholds
+    p = np.asarray(p, dtype=float)
+    return np.where(p >= high, "high", np.where(p >= medium, "medium", "low"))

@@ -201,7 +201,7 @@ def score_workspace(ws, *, scored_at: datetime | None = None, say=None) -> Score
             cols = ", ".join(f'"{c}"' for c in df.columns)
             wcon.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _new_rows")  # noqa: S608 - our names
             wcon.unregister("_new_rows")
-    bands = {b: int((scores["risk_band"] == b).sum()) for b in ("low", "medium", "high")}
+    bands = {b: int((scores["risk_band"] == b).sum()) for b in readmodel.RISK_BANDS}
     result = ScoreRun(scored_at=scored_at, obs_date=obs_date, model_id=churn_rec.id,
                       expansion_model_id=exp_rec.id if exp_rec else None, accounts=len(scores),
                       expected_arr_loss=total_loss, risk_bands=bands, seconds=time.perf_counter() - t0)

@@ -6,6 +6,7 @@ import streamlit as st
 
 from components import auth, cached, cached_scores, layout
 from components.tables import ACCOUNT_COLUMNS, SCORE_COLUMNS, csv_download
+from data.readmodel import RISK_BANDS
 
 RENEWAL_WINDOWS = {"Any time": None, "Next 30 days": 30, "Next 60 days": 60, "Next 90 days": 90,
                    "Next 180 days": 180}
@@ -37,7 +38,7 @@ def render() -> None:
         csms = g1.multiselect("CSM", options["csm"], key="csm", bind="query-params")
     else:
         csms = []
-    bands = g2.multiselect("Risk band", ["high", "medium", "low"], key="risk", bind="query-params",
+    bands = g2.multiselect("Risk band", list(reversed(RISK_BANDS)), key="risk", bind="query-params",
                            disabled=not has_scores)
     groups = g3.multiselect("Top driver group", accounts.driver_groups, key="driver", bind="query-params",
                             disabled=not has_scores)

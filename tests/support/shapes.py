@@ -148,6 +148,7 @@ def activity_log(folder: Path, n: int = 180, seed: int = 13) -> Shape:
                 at = datetime.combine(day, datetime.min.time()) + timedelta(hours=int(rng.integers(7, 19)))
                 events.append({"acct_code": a, "when": at.isoformat(), "what": rng.choice(["login", "upload", "share"])})
             day += timedelta(days=5)
+    events.append({"acct_code": ids[0], "when": f"{end.isoformat()}T12:00:00", "what": "login"})  # the data's last day
     pd.DataFrame(events).to_csv(folder / "activity.csv", index=False)
     acc_map = _write_mapping(folder / "accounts.yaml", "accounts",
                              {"acct_code": "account_id", "company": "name", "owner": "csm", "signup": "created_at"},
