@@ -104,7 +104,8 @@ def _contact_name(email: str | None) -> str:
 
 
 def contacts_by_role(warehouse, account_ids: list[str]) -> dict[str, dict[str, dict[str, Any]]]:
-    """Active contacts per account: account_id -> role -> {email, name, role} (latest started wins)."""
+    """Active contacts per account: account_id -> role -> {email, name, role} (latest started wins;
+    contacts without a role are under ``contact``)."""
     if not account_ids:
         return {}
     with _reading(warehouse) as con:
@@ -120,10 +121,25 @@ def contacts_by_role(warehouse, account_ids: list[str]) -> dict[str, dict[str, d
         ).fetchall()
     out: dict[str, dict[str, dict[str, Any]]] = {}
     for account_id, role, email, nm in rows:
-        if role:
-            out.setdefault(account_id, {})[str(role).lower()] = {
-                "role": role, "email": email, "name": nm or _contact_name(email)}
+        key = str(role).lower() if role else "contact"  # a contact without a role is still someone to write to
+        out.setdefault(account_id, {})[key] = {"role": role or "contact", "email": email,
+                                               "name": nm or _contact_name(email)}
     return out
+
+
+RECIPIENT_FALLBACK = ("executive", "champion")
+
+
+def recipient(contacts: dict[str, dict[str, Any]], wanted: str) -> tuple[dict[str, Any] | None, str | None]:
+    """Who an email to the ``wanted`` role goes to, and the role used: the wanted role, then the executive,
+    then the champion, then any active contact with an email; (None, None) when the account has none
+    (the step then becomes a task for the CSM to add a contact)."""
+    for role in (wanted, *RECIPIENT_FALLBACK):
+        if role in contacts:
+            return contacts[role], role
+    for role, contact in contacts.items():
+        return contact, role
+    return None, None
 
 
 def account_contexts(warehouse, account_ids: list[str]) -> dict[str, dict[str, Any]]:
