@@ -35,6 +35,7 @@ class AccountsList:
     has_scores: bool
     driver_groups: list[str]
     has_previous: bool = False
+    has_revenue: bool = True
 
 
 def _scored_overview(con, viewer: Viewer) -> pd.DataFrame:
@@ -54,6 +55,7 @@ def _scored_overview(con, viewer: Viewer) -> pd.DataFrame:
 @st.cache_resource(show_spinner=False, max_entries=64, ttl=3600)
 def _accounts_list(version: str, viewer_key: str, _viewer: Viewer) -> AccountsList:
     frame = _scored_overview(cursor(), _viewer)
+    revenue = readmodel.data_shape(cursor()) == "billing"
     has_scores = bool(frame["p_churn"].notna().any())
     if has_scores:
         # Stable: ties keep the overview's order (ARR, then account id), as sorting any filtered subset would.
@@ -62,7 +64,7 @@ def _accounts_list(version: str, viewer_key: str, _viewer: Viewer) -> AccountsLi
     frame = frame.reset_index(drop=True)
     return AccountsList(frame=frame, has_scores=has_scores,
                         driver_groups=sorted(frame["top_driver_group"].dropna().unique()),
-                        has_previous=bool(frame["p_churn_change"].notna().any()))
+                        has_previous=bool(frame["p_churn_change"].notna().any()), has_revenue=revenue)
 
 
 def accounts_list(viewer: Viewer) -> AccountsList:
@@ -152,7 +154,7 @@ def _accounts_view(version: str, viewer_key: str, filters: AccountFilters, as_of
     if accounts.has_scores:
         columns = ["name", "risk_label", "p_churn", "p_churn_change", "top_driver", "p_expansion", "expected_arr_loss",
                    "segment", "plan", "csm", "arr", "seats", "renewal_date", "status", "account_id"]
-    if not bool(base["has_revenue"].any()):  # no revenue data: no ARR, expected loss, seats or renewal columns
+    if not accounts.has_revenue:  # no revenue data: no ARR, expected loss, seats or renewal columns
         columns = [c for c in columns if c not in ("arr", "seats", "renewal_date", "expected_arr_loss", "p_expansion")]
     rows = base.loc[shown, columns].rename(columns={"risk_label": "risk_band"})
     order = ORDERS.get(filters.order)
@@ -162,7 +164,7 @@ def _accounts_view(version: str, viewer_key: str, filters: AccountFilters, as_of
     return AccountsView(rows=rows, table=rows.iloc[:TABLE_ROWS], arr=float(base["arr"][shown].sum()),
                         expected_arr_loss=float(pd.to_numeric(base["expected_arr_loss"][shown]).sum()),
                         renewing_90=int((readmodel.renewing_within(base, as_of, 90) & shown).sum()),
-                        has_revenue=bool(base["has_revenue"].any()) if len(base) else True,
+                        has_revenue=accounts.has_revenue,
                         expected_churned=float(pd.to_numeric(base["p_churn"][shown]).sum()))
 
 

@@ -27,6 +27,14 @@ def support() -> readmodel.DataSupport:
     return _support(data_version())
 
 
+def no_scores_message() -> str:
+    """What a page says before the first scoring: the next step, or why no model can be trained yet."""
+    info = support()
+    if info.can_train:
+        return "No scores yet — run `python cli.py score` (after `python cli.py train --promote`) to see risk here."
+    return f"No scores yet. {info.train_note.removeprefix('Training: ')} Next: {'; then '.join(info.next_steps)}."
+
+
 def render(actor: str) -> None:
     """The 'What your data supports' panel and its next-step button."""
     info = support()

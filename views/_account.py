@@ -110,10 +110,10 @@ def render() -> None:
     flat = acct["shape"] == "flat"
 
     if explanation is None:
-        st.info(
-            "This account has no score yet. Scores appear after `python cli.py score` "
-            "(or the Model lab) has run with a production model."
-        )
+        from components import data_support
+
+        advice = data_support.no_scores_message().removeprefix("No scores yet").lstrip(" .—")
+        st.info(f"This account has no score yet. {advice[:1].upper()}{advice[1:]}")
     else:
         band = explanation.risk_band
         scored_from = pd.Timestamp(explanation.obs_date) if explanation.obs_date else as_of

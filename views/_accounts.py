@@ -32,7 +32,9 @@ def render() -> None:
                            max_chars=100)
     segments = f2.multiselect("Segment", options["segment"], key="segment", bind="query-params")
     plans = f3.multiselect("Plan", options["plan"], key="plan", bind="query-params")
-    renewal = f4.selectbox("Renewal", list(RENEWAL_WINDOWS), key="renewal", bind="query-params")
+    revenue = accounts.has_revenue
+    renewal = (f4.selectbox("Renewal", list(RENEWAL_WINDOWS), key="renewal", bind="query-params") if revenue
+               else "Any time")  # no subscriptions: no renewal dates to filter on
     g1, g2, g3, g4 = st.columns([3, 2, 2, 2])
     if viewer.sees_all_accounts:
         csms = g1.multiselect("CSM", options["csm"], key="csm", bind="query-params")
@@ -66,7 +68,7 @@ def render() -> None:
                   help="The data has no subscriptions or revenue, so accounts are counted instead.")
         m3.metric("Expected churned accounts", f"{shown.expected_churned:,.1f}" if has_scores else "–", border=True,
                   help="Σ p(churn) over the accounts shown.")
-        m4.metric("Annual renewals in 90 days", "–", border=True, help="No subscriptions, so no renewal dates.")
+        m4.metric("Renewals", "–", border=True, help="No subscriptions, so no renewal dates.")
 
     if not shown.accounts:
         c1.info("No account matches these filters. Clear the search or widen the filters.")

@@ -12,7 +12,7 @@ from datetime import timedelta
 import pandas as pd
 import streamlit as st
 
-from components import auth, cached_portfolio, layout
+from components import auth, cached_portfolio, data_support, layout
 from components.tables import risk_dataframe
 
 ACCOUNTS_PAGE = "views/accounts.py"
@@ -105,8 +105,12 @@ def render() -> None:
         figures = cached_portfolio.portfolio_figures(viewer)
     k = figures["kpis"]
     scored = figures["has_scores"] and k.scored_at is not None
-    horizon = cached_portfolio.horizon_days(k.model_id)
+    no_scores = NO_SCORES if scored else data_support.no_scores_message()
+    flat = k.shape == "flat"  # a flat table has no dates: no horizon is claimed
+    horizon = None if flat else cached_portfolio.horizon_days(k.model_id)
     horizon_text = f"{horizon} days" if horizon else "the model's horizon"
+    within = "" if flat else f" within {horizon_text}"
+    paren = "" if flat else f" ({horizon_text})"
     as_of = pd.Timestamp(figures["as_of"])
 
     book = "All accounts" if viewer.sees_all_accounts else f"Book of {viewer.csm or user.username}"
@@ -142,17 +146,17 @@ def render() -> None:
     c5, c6, c7, c8 = st.columns(4)
     annual_90 = cached_portfolio.renewals_window(viewer, 90, False)
     if scored and revenue:
-        c5.metric(f"Expected ARR loss ({horizon_text})", layout.money(k.expected_arr_loss), border=True,
-                  help=f"Σ p(churn) × ARR over scored accounts: the ARR we expect to lose within {horizon_text} "
+        c5.metric(f"Expected ARR loss{paren}", layout.money(k.expected_arr_loss), border=True,
+                  help=f"Σ p(churn) × ARR over scored accounts: the ARR we expect to lose{within} "
                        "if nothing changes.")
         c6.metric("Accounts at high risk", f"{k.high_risk_accounts:,}", border=True,
                   delta=f"{layout.money(k.high_risk_arr)} ARR", delta_color="off", delta_arrow="off",
                   help="Accounts in the high risk band of the latest scoring, and their ARR.")
         c7.metric("Expansion pipeline", layout.money(k.expansion_pipeline), border=True,
-                  help=f"Σ p(expansion) × ARR: ARR-weighted chance of an upsell within {horizon_text}.")
+                  help=f"Σ p(expansion) × ARR: ARR-weighted chance of an upsell{within}.")
     elif scored:
-        c5.metric(f"Expected churned accounts ({horizon_text})", f"{k.expected_churned_accounts:,.1f}", border=True,
-                  help=f"Σ p(churn) over scored accounts: how many accounts we expect to lose within {horizon_text} "
+        c5.metric(f"Expected churned accounts{paren}", f"{k.expected_churned_accounts:,.1f}", border=True,
+                  help=f"Σ p(churn) over scored accounts: how many accounts we expect to lose{within} "
                        "if nothing changes (no revenue data, so accounts are counted instead of ARR).")
         c6.metric("Accounts at high risk", f"{k.high_risk_accounts:,}", border=True,
                   help="Accounts in the high risk band of the latest scoring.")
@@ -160,26 +164,26 @@ def render() -> None:
                   help="Accounts scored in the latest run.")
     else:
         for col, label in ((c5, "Expected ARR loss"), (c6, "Accounts at high risk"), (c7, "Expansion pipeline")):
-            col.metric(label, "–", border=True, help=NO_SCORES)
+            col.metric(label, "–", border=True, help=no_scores)
     if revenue:
         c8.metric("Annual renewals in 90 days", f"{annual_90.count:,}", border=True,
                   delta=f"{layout.money(annual_90.arr)} ARR", delta_color="off", delta_arrow="off",
                   help="Annual contracts renewing within 90 days of the as-of date, and their ARR.")
     else:
-        c8.metric("Annual renewals in 90 days", "–", border=True, help="No subscriptions, so no renewal dates.")
+        c8.metric("Renewals", "–", border=True, help="No subscriptions, so no renewal dates.")
 
     # --------------------------------------------------------------------------- risk
     st.subheader("Where the risk is")
     measure, measure_lower = ("ARR", "ARR") if revenue else ("Accounts", "the number of accounts")
     if not scored:
-        st.info(NO_SCORES)
+        st.info(no_scores)
     else:
         columns = st.columns(3 if viewer.sees_all_accounts else 2)
         with columns[0]:
             st.markdown("**Accounts by predicted churn probability**")
             st.plotly_chart(cached_portfolio.chart(viewer, "risk_distribution"), key="risk_distribution",
                             config={"displayModeBar": False})
-            st.caption(f"How to read this: each bar counts accounts at that chance of churning within {horizon_text}; "
+            st.caption(f"How to read this: each bar counts accounts at that chance of churning{within}; "
                        "colour is the risk band. A fat tail to the right is trouble.")
         with columns[1]:
             _drilldown_chart(viewer, "risk_by_segment", "segment", f"{measure} by risk band and segment",
@@ -203,7 +207,7 @@ def render() -> None:
     runs = figures["scoring_runs"]
     movers = figures["movers"]
     if not scored:
-        st.info(NO_SCORES)
+        st.info(no_scores)
     elif len(runs) < 2:
         st.info("Only one scoring run so far. Movers appear after the next run (`python cli.py score`), "
                 "comparing each account's churn risk with this one.")
