@@ -159,7 +159,11 @@ def test_every_page_works_for_every_role(built, shape_name, who, monkeypatch):
         at = run_app(who, page=page)
         texts = _check_page(at, who, page, shape_name, flat, revenue)
         if page == "views/accounts.py" and who != "csm":
-            assert len(at.dataframe[0].value) > 0, f"{shape_name}: Accounts shows no account to {who}"
+            table = at.dataframe[0].value
+            assert len(table) > 0, f"{shape_name}: Accounts shows no account to {who}"
+            if "p_churn_change" in table:  # one scoring run so far: "Δ since last" is blank, and said so
+                assert table["p_churn_change"].dtype == "float64" and table["p_churn_change"].isna().all()
+                assert any("– (first scoring)" in t for t in texts)
         if page == "views/portfolio.py" and who != "csm":
             assert int(at.metric[0].value.replace(",", "")) > 0
         if page == "views/data.py":
@@ -205,3 +209,23 @@ def test_as_of_override_setting(built, monkeypatch):
         monkeypatch.setenv("CSAI_AS_OF", "30/06/2024")
         with pytest.raises(Exception, match="CSAI_AS_OF"):
             readmodel.as_of_date(con)
+
+
+def test_data_page_trains_and_scores_with_a_progress_bar(tmp_path, monkeypatch):
+    shape = shapes.flat_table(tmp_path / "files", n=150)
+    path = str(tmp_path / "ws")
+    code, text = _cli("--workspace", path, *shape.imports[0])
+    assert code == 0, text
+    ws = open_workspace(path)
+    _add_users(ws, "Nobody Assigned")
+    monkeypatch.setenv("CSAI_WORKSPACE", path)
+    at = run_app("admin", page="views/data.py")
+    assert not at.exception
+    assert any("What your data supports" in s.value for s in at.subheader)
+    assert any("150 accounts" in m.value and "flat table" in m.value for m in at.markdown)
+    at.button(key="data_train_score").click().run()
+    assert not at.exception
+    assert at.progress and at.progress[-1].value == 100
+    assert any("trained, promoted and used to score 150 accounts" in s.value for s in at.success)
+    with ws.warehouse.reader() as con:
+        assert len(readmodel.latest_scores(con)) == 150
