@@ -65,13 +65,23 @@ class ScoreRun:
     expected_arr_loss: float
     risk_bands: dict[str, int]
     seconds: float = 0.0
+    expected_churned_accounts: float = 0.0
+    has_revenue: bool = True
 
     def summary(self) -> dict:
         return {"scored_at": self.scored_at.isoformat(timespec="seconds"),
                 "obs_date": self.obs_date.isoformat() if self.obs_date else None, "model_id": self.model_id,
                 "expansion_model_id": self.expansion_model_id, "accounts": self.accounts,
-                "expected_arr_loss": round(float(self.expected_arr_loss), 2), "risk_bands": self.risk_bands,
-                "seconds": round(self.seconds, 2)}
+                "expected_arr_loss": round(float(self.expected_arr_loss), 2) if self.has_revenue else None,
+                "expected_churned_accounts": round(float(self.expected_churned_accounts), 1),
+                "risk_bands": self.risk_bands, "seconds": round(self.seconds, 2)}
+
+    def text(self) -> str:
+        """One line for people: what was scored, as of when, and what is at stake."""
+        when = f" as of {self.obs_date.isoformat()}" if self.obs_date else ""
+        stake = (f"expected ARR loss ${self.expected_arr_loss:,.0f}" if self.has_revenue else
+                 f"expected churned accounts {self.expected_churned_accounts:,.1f} (no revenue data)")
+        return f"Scored {self.accounts:,} accounts{when} with {self.model_id}: {stake}; risk bands {self.risk_bands}"
 
 
 @dataclass
@@ -204,8 +214,10 @@ def score_workspace(ws, *, scored_at: datetime | None = None, say=None) -> Score
     bands = {b: int((scores["risk_band"] == b).sum()) for b in readmodel.RISK_BANDS}
     result = ScoreRun(scored_at=scored_at, obs_date=obs_date, model_id=churn_rec.id,
                       expansion_model_id=exp_rec.id if exp_rec else None, accounts=len(scores),
-                      expected_arr_loss=total_loss, risk_bands=bands, seconds=time.perf_counter() - t0)
-    say(f"  scored {len(scores):,} accounts in {result.seconds:.1f}s; expected ARR loss ${total_loss:,.0f}")
+                      expected_arr_loss=total_loss, risk_bands=bands, seconds=time.perf_counter() - t0,
+                      expected_churned_accounts=float(np.nansum(p)),
+                      has_revenue=bool(np.isfinite(arr).any()))
+    say(f"  scored {len(scores):,} accounts in {result.seconds:.1f}s")
     return result
 
 
