@@ -72,10 +72,10 @@ def has_scores(con: duckdb.DuckDBPyConnection) -> bool:
     return con.execute("SELECT count(*) FROM scores").fetchone()[0] > 0
 
 
-def _overview_sql(viewer: Viewer) -> tuple[str, dict]:
+def _overview_sql(con: duckdb.DuckDBPyConnection, viewer: Viewer) -> tuple[str, dict]:
     """The read model's account state (one row per scoped account) as a subquery, with its named
     parameters except ``as_of`` and ``inactive_days`` (see :func:`data.readmodel.state_params`)."""
-    sql, params = readmodel.account_state_sql(viewer)
+    sql, params = readmodel.account_state_sql(con, viewer)
     return f"({sql})", params
 
 
@@ -93,7 +93,7 @@ def kpis(con: duckdb.DuckDBPyConnection, viewer: Viewer, as_of: date | None = No
     already has it (it is the costliest part); otherwise it is computed here.
     """
     as_of = as_of or as_of_date(con)
-    overview, params = _overview_sql(viewer)
+    overview, params = _overview_sql(con, viewer)
     params.update(readmodel.state_params(con, as_of))
     accounts, arr, revenue = readmodel._run(
         con, f"SELECT count(*) FILTER (WHERE status = 'active'), coalesce(sum(arr), 0), "  # noqa: S608 - our SQL
@@ -291,7 +291,7 @@ def renewals(con: duckdb.DuckDBPyConnection, viewer: Viewer, as_of: date | None 
     p_churn, risk_band, expected_arr_loss (score columns null before the first scoring run).
     """
     as_of = as_of or as_of_date(con)
-    overview, params = _overview_sql(viewer)
+    overview, params = _overview_sql(con, viewer)
     params.update(readmodel.state_params(con, as_of))
     params["days"] = int(days)
     scored = has_scores(con)

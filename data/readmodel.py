@@ -173,11 +173,17 @@ def _scope(viewer: Viewer, alias: str = "a") -> tuple[str, dict]:
     return sql, named
 
 
-def account_state_sql(viewer: Viewer = SYSTEM) -> tuple[str, dict]:
+NO_EVENTS = "(SELECT CAST(NULL AS VARCHAR) AS account_id, CAST(NULL AS TIMESTAMP) AS event_time WHERE FALSE)"
+
+
+def account_state_sql(con: duckdb.DuckDBPyConnection, viewer: Viewer = SYSTEM) -> tuple[str, dict]:
     """``account_state.sql`` limited to the viewer's book, and its scope parameters (add ``as_of``,
-    ``inactive_days``)."""
+    ``inactive_days``). Its ``stg_events`` read the events only in the activity shape, the one that
+    needs them (an event log of millions of rows is not scanned for every page otherwise)."""
     scope, params = _scope(viewer)
-    return f"{queries('account_state')['account_state']} AND {scope}", params
+    events = "events" if data_shape(con) == "activity" else NO_EVENTS
+    sql = re.sub(r"\bstg_events\b", events, queries("account_state")["account_state"])
+    return f"{sql} AND {scope}", params
 
 
 def state_params(con: duckdb.DuckDBPyConnection, as_of: date | None = None) -> dict:
@@ -188,7 +194,7 @@ def state_params(con: duckdb.DuckDBPyConnection, as_of: date | None = None) -> d
 def account_state(con: duckdb.DuckDBPyConnection, viewer: Viewer = SYSTEM, account_ids: list[str] | None = None,
                   as_of: date | None = None) -> pd.DataFrame:
     """One row per account the viewer may see (columns: see ``account_state.sql``), largest ARR first."""
-    sql, params = account_state_sql(viewer)
+    sql, params = account_state_sql(con, viewer)
     params.update(state_params(con, as_of))
     if account_ids is not None:
         sql += " AND a.account_id IN (SELECT unnest($account_ids::VARCHAR[]))"
@@ -253,7 +259,7 @@ def top_drivers(con: duckdb.DuckDBPyConnection, account_ids: list[str] | None = 
 def eligibility(con: duckdb.DuckDBPyConnection, account_ids: list[str] | None = None,
                 as_of: date | None = None) -> pd.DataFrame:
     """What playbook rules test, one row per account (columns: see ``eligibility.sql``) plus ``as_of``."""
-    state, params = account_state_sql(SYSTEM)
+    state, params = account_state_sql(con, SYSTEM)
     params.update(state_params(con, as_of))
     params["n"] = TOP_DRIVERS_FOR_RULES
     drivers = _score_sql(con, "top_drivers")

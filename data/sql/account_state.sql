@@ -14,6 +14,8 @@
 -- contract_renewal_date: the next renewal_date of an active contract (monthly plans: NULL); "renewals in
 -- N days" counts these (data/readmodel.renewing_within), on every page and in playbook rules.
 -- name: the account's name, or its id when it has none. csm_label: the CSM, or 'unassigned'.
+-- last_active: the last event up to the as-of date (activity shape only: stg_events is `events` there and
+-- empty otherwise, so an event log is not scanned for shapes that do not need it; data/readmodel.py).
 WITH
 params AS (SELECT CAST($as_of AS DATE) AS as_of, CAST($inactive_days AS INTEGER) AS inactive_days),
 shape AS (
@@ -41,7 +43,7 @@ first_sub AS (
 ),
 activity AS (
     SELECT e.account_id, min(CAST(e.event_time AS DATE)) AS first_active, max(CAST(e.event_time AS DATE)) AS last_active
-    FROM events e, params p
+    FROM stg_events e, params p
     WHERE CAST(e.event_time AS DATE) <= p.as_of
     GROUP BY e.account_id
 ),
