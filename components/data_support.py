@@ -45,7 +45,7 @@ def render(actor: str) -> None:
     if not info.can_train:
         st.info("Next: " + "; then ".join(info.next_steps) + ".", icon=":material/info:")
         return
-    st.caption("Next: train a model on this data and score every account (the same as `cli.py train --promote` "
+    st.caption(f"Next: train a model on this data and score every account (the same as `{info.next_steps[0]}` "
                "then `cli.py score`).")
     if st.button("Train and score", type="primary", key="data_train_score", icon=":material/model_training:"):
         _train_and_score(actor)
@@ -66,7 +66,7 @@ def _train_and_score(actor: str) -> None:
 
     try:
         with ws.warehouse.reader() as con:
-            result = train(con, TrainConfig(), say=say)
+            result = train(con, TrainConfig(horizon_days=support().horizon_days or 90), say=say)
         record = register_model(ws.engine, ws.settings.models_dir, result, actor=actor)
         promote(ws.engine, record.id, actor=actor)
         bar.progress(0.8, text="Scoring every account…")

@@ -277,6 +277,15 @@ def eligibility(con: duckdb.DuckDBPyConnection, account_ids: list[str] | None = 
 
 # --------------------------------------------------------------------------- what the data supports
 MIN_TRAIN_MONTHS = 7  # models/training: about 7 months of labelled history (plus the horizon) for a time-ordered test
+DEFAULT_HORIZON_DAYS = 90  # models/training.TrainConfig's default horizon
+SHORT_HORIZON_DAYS = 30
+WARMUP_DAYS = 90  # models/observations: the first observation date is 90 days after the history starts
+
+
+def history_needed(horizon_days: int) -> float:
+    """Days of history a time-ordered test needs (an estimate of models/training's rule): the warm-up,
+    about seven monthly observation dates, and the horizon twice (labels, and the purge gap)."""
+    return WARMUP_DAYS + MIN_TRAIN_MONTHS * 30.4375 + 2 * horizon_days
 
 
 @dataclass(frozen=True)
@@ -285,7 +294,8 @@ class DataSupport:
 
     ``targets``: what a model can predict (churn; expansion only with billing data). ``pages``: the
     pages and what each shows for this data. ``history_days``: first activity to the as-of date.
-    ``next_steps``: the CLI commands (or buttons) that lead to a working product.
+    ``next_steps``: the CLI commands (or buttons) that lead to a working product; ``horizon_days``: the
+    longest horizon (90 or 30 days) the history supports.
     """
 
     shape: str
@@ -301,6 +311,7 @@ class DataSupport:
     can_train: bool
     train_note: str
     next_steps: list[str]
+    horizon_days: int | None = None  # the horizon to train with (None: flat, no horizon)
 
     @property
     def history_months(self) -> float:
@@ -370,20 +381,28 @@ def data_support(con: duckdb.DuckDBPyConnection) -> DataSupport:
         "Model lab": "train, backtest and compare models",
         "Playbooks": "rules and manual triggers once scored",
     }
+    horizon = DEFAULT_HORIZON_DAYS
     if shape == "flat":
         can_train, note = True, "Training: the label is used directly (no horizon: a flat table has no dates)."
     elif shape == "activity":
         can_train = False
-        note = ("Training: a churn model needs billing data or a churn label; meanwhile the rule health score "
-                "ranks accounts by their activity.")
-    elif history_days >= MIN_TRAIN_MONTHS * 30.4375:
-        can_train, note = True, f"Training: {history_days / 30.4375:.0f} months of history is enough for a model."
+        note = ("Training: a churn model needs billing data or a churn label; meanwhile every page shows the "
+                "accounts and their activity, without risk scores.")
     else:
-        need = MIN_TRAIN_MONTHS * 30.4375 - history_days
-        can_train = False
-        note = (f"Training: about {need / 30.4375:.0f} more months of history are needed for a time-ordered test; "
-                "meanwhile the rule health score ranks accounts.")
-    if can_train:
+        fits = [h for h in (DEFAULT_HORIZON_DAYS, SHORT_HORIZON_DAYS) if history_days >= history_needed(h)]
+        horizon = fits[0] if fits else SHORT_HORIZON_DAYS
+        can_train = bool(fits)
+        if can_train:
+            note = (f"Training: {history_days / 30.4375:.0f} months of history is enough for a model with a "
+                    f"{horizon}-day horizon.")
+        else:
+            need = history_needed(horizon) - history_days
+            note = (f"Training: about {max(1.0, need / 30.4375):.0f} more months of history are needed for a "
+                    f"time-ordered test with a {horizon}-day horizon; meanwhile every page shows the accounts, "
+                    "without risk scores.")
+    if can_train and shape == "billing" and horizon != DEFAULT_HORIZON_DAYS:
+        steps = [f"cli.py train --promote --horizon-days {horizon}", "cli.py score"]
+    elif can_train:
         steps = ["cli.py train --promote", "cli.py score"]
     elif shape == "activity":
         steps = ["import subscriptions or a churn label to train a model"]
@@ -392,7 +411,7 @@ def data_support(con: duckdb.DuckDBPyConnection) -> DataSupport:
     return DataSupport(shape=shape, accounts=len(state), active_accounts=int((state["status"] == "active").sum()),
                        as_of=as_of, as_of_basis=basis, history_start=first, history_days=history_days,
                        future_rows=future, targets=targets, pages=pages, can_train=can_train, train_note=note,
-                       next_steps=steps)
+                       next_steps=steps, horizon_days=None if shape == "flat" else horizon)
 
 
 # --------------------------------------------------------------------------- risk bands

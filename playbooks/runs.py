@@ -150,6 +150,9 @@ def render_step(playbook: Playbook, position: int, step: dict, ctx: dict, *, tri
             "problem": problem}
 
 
+ADD_CONTACT_DUE_DAYS = 2
+
+
 def _add_contact_task(playbook: Playbook, step: dict, tctx: dict, where: str, started_at: datetime,
                       owner: str | None) -> dict[str, Any]:
     """An email step for an account without any contact with an email: a task for the CSM to add one."""
@@ -158,7 +161,8 @@ def _add_contact_task(playbook: Playbook, step: dict, tctx: dict, where: str, st
     payload = {"title": f"Add a contact with an email address for {account['name']}",
                "description": f"'{playbook.name}' wanted to email the {step['to']} contact ('{subject}'), but the "
                               "account has no active contact with an email address. Add one, then send the email.",
-               "due_at": (started_at + timedelta(days=2)).isoformat(timespec="seconds"), "assignee": owner,
+               "due_at": (started_at + timedelta(days=ADD_CONTACT_DUE_DAYS)).isoformat(timespec="seconds"),
+               "assignee": owner,
                "instead_of": "email"}
     problem = None if owner else f"{account['name']} has no contact with an email address and no CSM to add one."
     return {"kind": "task", "payload": payload, "requires_confirmation": False, "problem": problem}

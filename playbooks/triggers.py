@@ -21,7 +21,7 @@ from data.opstore import audit, now
 from playbooks.context import account_context, account_contexts, eligibility_frame
 from playbooks.definitions import Playbook, PlaybookError, get_playbook, list_playbooks
 from playbooks.holdout import draw_holdout
-from playbooks.runs import Run, create_run, create_runs_batch, render_step
+from playbooks.runs import ADD_CONTACT_DUE_DAYS, Run, create_run, create_runs_batch, render_step
 from playbooks.store import runs, steps
 from playbooks.templates import TemplateProblem
 
@@ -69,9 +69,12 @@ def preview_steps(engine: sa.Engine, warehouse, playbook_id: int, account_id: st
 
 def _summary(kind: str, p: dict, step: dict) -> str:
     if kind == "task":
-        return f"Task for {p.get('assignee') or 'the CSM'}: {p['title']} (due in {step['due_days']} day{'' if step['due_days'] == 1 else 's'})"
+        days = step.get("due_days", ADD_CONTACT_DUE_DAYS)  # an email with nobody to write to is a task instead
+        return f"Task for {p.get('assignee') or 'the CSM'}: {p['title']} (due in {days} day{'' if days == 1 else 's'})"
     if kind == "email":
         who = p.get("to") or (f"CSM {p['to_csm']}" if p.get("to_csm") else f"{step['to']} (no address)")
+        if p.get("fallback_from"):
+            who += f" (no active {p['fallback_from']} contact)"
         wait = ", sent after you confirm it" if step.get("requires_confirmation") else ""
         return f"Email to {who}: {p['subject']}{wait}"
     if kind == "webhook":

@@ -7,6 +7,7 @@ or falling usage, support pain) so a model has something to learn.
 
 * :func:`event_log` -- integer ids, subscriptions and a usage log that end two years ago; no
   names, no CSM, no tickets, NPS, invoices or contacts; timestamps as ``31/12/2023 14:05``.
+* :func:`short_log` -- the same over five months: too short a history to train on yet.
 * :func:`flat_table` -- one row per customer with a ``Churn`` Yes/No label and numeric
   attributes (tenure, tickets, logins, payment failures, NPS, contract), string ids.
 * :func:`activity_log` -- accounts (cp1252-encoded names with accents, CSM for some) and
@@ -50,16 +51,19 @@ def _write_mapping(path: Path, table: str, columns: dict, formats: dict | None =
     return path
 
 
-def event_log(folder: Path, n: int = 200, seed: int = 11) -> Shape:
-    """Subscriptions and usage events over 15 months ending 2024-09-30; integer ids, nothing else."""
+def event_log(folder: Path, n: int = 200, seed: int = 11, start: date = date(2023, 7, 1),
+              name: str = "event_log") -> Shape:
+    """Subscriptions and usage events from ``start`` to 2024-09-30 (15 months by default; a later start
+    gives a short history); integer ids, nothing else."""
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
-    start, end = date(2023, 7, 1), date(2024, 9, 30)
+    end = date(2024, 9, 30)
+    span = (end - start).days
     ids = np.arange(1001, 1001 + n)
     engagement = rng.uniform(0, 1, n)
     subs, events = [], []
     for i, cid in enumerate(ids):
-        began = start + timedelta(days=int(rng.integers(0, 200)))
+        began = start + timedelta(days=int(rng.integers(0, min(200, span // 2))))
         churns = rng.uniform() < 0.55 * (1 - engagement[i]) + 0.05
         stop = began + timedelta(days=int(rng.integers(120, 400))) if churns else None
         if stop is not None and stop >= end - timedelta(days=5):
@@ -93,7 +97,12 @@ def event_log(folder: Path, n: int = 200, seed: int = 11) -> Shape:
          "--map", "licenses=seats", "--map", "product=product"],
         ["import", "events", str(folder / "usage.csv"), "--mapping", str(ev_map)],
     ]
-    return Shape("event_log", folder, imports, end, n, [str(i) for i in ids])
+    return Shape(name, folder, imports, end, n, [str(i) for i in ids])
+
+
+def short_log(folder: Path, n: int = 150, seed: int = 14) -> Shape:
+    """:func:`event_log` over five months only (May to September 2024): too short to train on yet."""
+    return event_log(folder, n=n, seed=seed, start=date(2024, 5, 1), name="short_log")
 
 
 def flat_table(folder: Path, n: int = 250, seed: int = 12) -> Shape:

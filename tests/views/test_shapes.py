@@ -24,7 +24,8 @@ from tests.support import shapes
 from tests.views.conftest import run_app
 
 ROLES = {"admin": "admin", "manager": "manager", "csm": "csm", "datasci": "data_scientist"}
-CSM_OF = {"event_log": "Nobody Assigned", "flat_table": "Nobody Assigned", "activity_log": "Ana Lima"}
+CSM_OF = {"event_log": "Nobody Assigned", "short_log": "Nobody Assigned", "flat_table": "Nobody Assigned",
+          "activity_log": "Ana Lima"}
 PREDICTION_PAGES = ("views/home.py", "views/portfolio.py", "views/accounts.py", "account", "views/model_lab.py")
 BAD_TEXT = re.compile(r"\bNone\b|\bnan\b|\bNaT\b")
 
@@ -49,6 +50,7 @@ def built(tmp_path_factory) -> dict:
     out = {}
     for build, train_args in ((shapes.event_log, ["--horizon-days", "30", "--algorithm", "logreg"]),
                               (shapes.flat_table, ["--algorithm", "logreg"]),
+                              (shapes.short_log, None),
                               (shapes.activity_log, None)):
         shape = build(root / build.__name__ / "files")
         path = str(root / build.__name__ / "ws")
@@ -72,7 +74,8 @@ def built(tmp_path_factory) -> dict:
 def test_event_log_is_as_of_its_end_and_trains(built):
     shape, ws, logs = built["event_log"]
     assert "As of 29 Sep 2024 (the last activity in the data)" in logs["import"][-1]
-    assert "Next: cli.py train --promote; then cli.py score" in logs["import"][-1]
+    assert "enough for a model with a 30-day horizon" in logs["import"][-1]
+    assert "Next: cli.py train --promote --horizon-days 30; then cli.py score" in logs["import"][-1]
     assert logs["train"][0] == 0, logs["train"][1]
     assert logs["score"][0] == 0 and "as of 2024-09-30" in logs["score"][1]
     with ws.warehouse.reader() as con:
@@ -94,6 +97,16 @@ def test_flat_table_says_no_horizon_and_bands_fit_probabilities(built):
     assert (scores.loc[scores["p_churn"] >= 0.5, "risk_band"] == "high").all()
     assert scores["p_churn"].max() >= 0.5  # the planted causes make some accounts likely to churn
     assert {"Support", "Usage", "Billing", "Contract"} & groups and groups != {"Firmographic"}
+
+
+def test_short_history_says_how_much_more_is_needed(built):
+    shape, ws, logs = built["short_log"]
+    text = logs["import"][-1]
+    assert "History: 5 months" in text and "about 7 more months of history are needed" in text
+    assert "every page shows the accounts, without risk scores" in text
+    assert logs["train"][0] == 2 and "Not enough labelled history" in logs["train"][1]
+    with ws.warehouse.reader() as con:
+        assert readmodel.as_of_date(con).isoformat() == "2024-09-29"
 
 
 def test_activity_log_says_what_it_supports(built):
@@ -149,12 +162,12 @@ def _pages_for(role: str) -> list[str]:
     return [p.file for p in PAGES if allowed(p, (role,)) and p.url_path != "account"]
 
 
-@pytest.mark.parametrize("shape_name", ["event_log", "flat_table", "activity_log"])
+@pytest.mark.parametrize("shape_name", ["event_log", "short_log", "flat_table", "activity_log"])
 @pytest.mark.parametrize("who", list(ROLES))
 def test_every_page_works_for_every_role(built, shape_name, who, monkeypatch):
     shape, ws, _ = built[shape_name]
     monkeypatch.setenv("CSAI_WORKSPACE", str(ws.path))
-    flat, revenue = shape_name == "flat_table", shape_name == "event_log"
+    flat, revenue = shape_name == "flat_table", shape_name in ("event_log", "short_log")
     for page in _pages_for(ROLES[who]):
         at = run_app(who, page=page)
         texts = _check_page(at, who, page, shape_name, flat, revenue)
