@@ -95,7 +95,7 @@ def kpis(con: duckdb.DuckDBPyConnection, viewer: Viewer, as_of: date | None = No
     as_of = as_of or as_of_date(con)
     overview, params = _overview_sql(con, viewer)
     params.update(readmodel.state_params(con, as_of))
-    accounts, arr, revenue = readmodel._run(
+    accounts, arr, revenue = readmodel.execute(
         con, f"SELECT count(*) FILTER (WHERE status = 'active'), coalesce(sum(arr), 0), "  # noqa: S608 - our SQL
              f"coalesce(bool_or(has_revenue), FALSE) FROM {overview} ov", params).fetchall()[0]
     shape = readmodel.data_shape(con)
@@ -298,7 +298,7 @@ def renewals(con: duckdb.DuckDBPyConnection, viewer: Viewer, as_of: date | None 
     score_cte = f"WITH {_latest(con)}" if scored else (
         "WITH latest AS (SELECT NULL::VARCHAR AS account_id, NULL::DOUBLE AS p_churn, NULL::VARCHAR AS risk_band, "
         "NULL::DOUBLE AS expected_arr_loss, NULL::DOUBLE AS arr WHERE FALSE)")
-    return readmodel._run(con, f"""
+    return readmodel.execute(con, f"""
         {score_cte}
         SELECT ov.account_id, ov.name, ov.segment, ov.csm, ov.billing_period, ov.renewal_date,
                datediff('day', CAST($as_of AS DATE), ov.renewal_date) AS days_to_renewal, ov.arr,

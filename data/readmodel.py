@@ -60,7 +60,7 @@ def queries(name: str) -> dict[str, str]:
     return {parts[i]: parts[i + 1].strip().rstrip(";") for i in range(1, len(parts), 2)}
 
 
-def _run(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> duckdb.DuckDBPyConnection:
+def execute(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> duckdb.DuckDBPyConnection:
     """Execute ``sql`` with the named parameters it uses (DuckDB refuses unused ones)."""
     used = set(_PARAM.findall(sql))
     return con.execute(sql, {k: v for k, v in params.items() if k in used})
@@ -86,7 +86,7 @@ def _parse_date(value) -> date | None:
 
 def computed_data_end(con: duckdb.DuckDBPyConnection, cap: date) -> tuple[date | None, str | None]:
     """(end of the data, basis) computed from activity capped at ``cap``: ``as_of.sql``'s ``data_end``."""
-    rows = _run(con, queries("as_of")["data_end"], {"cap": cap}).fetchall()
+    rows = execute(con, queries("as_of")["data_end"], {"cap": cap}).fetchall()
     row = rows[0] if rows else None
     end = row[0] if row else None
     if end is not None and not isinstance(end, date):
@@ -96,7 +96,7 @@ def computed_data_end(con: duckdb.DuckDBPyConnection, cap: date) -> tuple[date |
 
 def future_rows(con: duckdb.DuckDBPyConnection, cap: date) -> dict[str, int]:
     """Rows dated after ``cap`` per table (never move the as-of date)."""
-    return {t: int(n) for t, n in _run(con, queries("as_of")["future_rows"], {"cap": cap}).fetchall()}
+    return {t: int(n) for t, n in execute(con, queries("as_of")["future_rows"], {"cap": cap}).fetchall()}
 
 
 def data_end(con: duckdb.DuckDBPyConnection) -> date | None:
@@ -127,8 +127,9 @@ def store_data_end(con: duckdb.DuckDBPyConnection, cap: date, *, override: date 
                    schema: str = "") -> dict:
     """Write the end of the data (and the rows dated after ``cap``) into ``workspace_meta`` at import.
 
-    ``con`` reads the freshly written tables; ``schema`` is the qualifier of the meta table
-    (``"raw."`` inside an import's writer). With no dated rows at all, the import date is the end.
+    ``con`` reads the freshly written tables (an import's writer makes the new raw snapshot its default
+    database first); ``schema`` qualifies the meta table if needed. With no dated rows at all, the import
+    date is the end.
     ``override`` (``--as-of``) is stored as ``as_of_override``. Returns what was stored.
     """
     end, basis = computed_data_end(con, cap)
@@ -200,7 +201,7 @@ def account_state(con: duckdb.DuckDBPyConnection, viewer: Viewer = SYSTEM, accou
         sql += " AND a.account_id IN (SELECT unnest($account_ids::VARCHAR[]))"
         params["account_ids"] = list(account_ids)
     sql += " ORDER BY arr DESC NULLS LAST, a.account_id"
-    return _run(con, sql, params).df()
+    return execute(con, sql, params).df()
 
 
 def renewing_within(frame: pd.DataFrame, as_of, days: int) -> pd.Series:
@@ -249,7 +250,7 @@ def latest_scores(con: duckdb.DuckDBPyConnection, account_ids: list[str] | None 
 
 def top_drivers(con: duckdb.DuckDBPyConnection, account_ids: list[str] | None = None, n: int = 5) -> pd.DataFrame:
     """The latest run's first ``n`` churn drivers per account, risk-raising first."""
-    df = _run(con, _score_sql(con, "top_drivers"), {"n": int(n)}).df()
+    df = execute(con, _score_sql(con, "top_drivers"), {"n": int(n)}).df()
     if account_ids is not None:
         df = df[df["account_id"].isin(set(account_ids))]
     return df.reset_index(drop=True)
@@ -267,7 +268,7 @@ def eligibility(con: duckdb.DuckDBPyConnection, account_ids: list[str] | None = 
     risk_groups = f'SELECT account_id, {groups} FROM ({drivers}) WHERE shap > 0 AND "group" IS NOT NULL GROUP BY 1'  # noqa: S608
     sql = " ".join([f"WITH account_state AS ({state}), latest_scores AS ({latest_scores_sql(con)}),",
                     f"risk_groups AS ({risk_groups})", queries("eligibility")["eligibility"]])
-    df = _run(con, sql, params).df()
+    df = execute(con, sql, params).df()
     if account_ids is not None:
         df = df[df["account_id"].isin(set(account_ids))].reset_index(drop=True)
     df["top_driver_groups"] = [list(g) if g is not None else [] for g in df["top_driver_groups"]]
