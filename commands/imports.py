@@ -49,6 +49,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--id", dest="id_col", metavar="COL", help="flat: the account id column")
     p.add_argument("--label", dest="label_col", metavar="COL", help="flat: the churn label column")
     p.add_argument("--positive", metavar="VALUE", help="flat: the label value that means churned")
+    p.add_argument("--as-of", dest="as_of", metavar="YYYY-MM-DD",
+                   help="the workspace's as-of date (default: the end of the data's activity, capped at today)")
     p.set_defaults(func=run)
 
 
@@ -85,6 +87,7 @@ def run(args: argparse.Namespace) -> int:
 
     ws = open_workspace(args.workspace)
     source = _source(args)
+    as_of = _as_of(args.as_of)
     try:
         if args.table == "flat":
             if not args.id_col or not args.label_col:
@@ -94,14 +97,14 @@ def run(args: argparse.Namespace) -> int:
                                 "(use --map COL= to leave a column out).")
             result = import_flat(ws.warehouse, source, args.id_col, args.label_col, args.positive,
                                  overrides=_overrides(args.map), max_mb=ws.settings.max_upload_mb,
-                                 dry_run=args.dry_run)
+                                 dry_run=args.dry_run, as_of=as_of)
         else:
             if args.id_col or args.label_col or args.positive:
                 raise UserError("--id, --label and --positive are only for 'import flat'.")
             mapping = Mapping.load(args.mapping) if args.mapping else None
             result = import_table(ws.warehouse, args.table, source, mapping, args.mode,
                                   overrides=_overrides(args.map), max_mb=ws.settings.max_upload_mb,
-                                  dry_run=args.dry_run, allow_orphans=args.allow_orphans)
+                                  dry_run=args.dry_run, allow_orphans=args.allow_orphans, as_of=as_of)
     except ImportValidationError as exc:
         if args.json:
             print(json.dumps({"ok": False, "report": exc.report.to_dict()}, indent=2, default=str), file=sys.stderr)
@@ -110,12 +113,35 @@ def run(args: argparse.Namespace) -> int:
         return 2
     if args.save_mapping and args.table != "flat":
         result.mappings[args.table].save(args.save_mapping)
+    support = None
+    if not args.dry_run:
+        from data.readmodel import data_support
+
+        with ws.warehouse.reader() as con:
+            support = data_support(con)
     if args.json:
-        print(json.dumps(result.to_dict(), indent=2, default=str))
+        out = result.to_dict()
+        if support is not None:
+            out["supports"] = support.to_json()
+        print(json.dumps(out, indent=2, default=str))
         return 0
     verb = "would write" if args.dry_run else "wrote"
     for table, n in result.tables.items():
         print(f"{verb} {n:,} rows to {table} ({result.mode}) from {source.label}")
     if result.report.warnings:
         print(result.report.to_text())
+    if support is not None:
+        print()
+        print(support.to_text())
     return 0
+
+
+def _as_of(text: str | None):
+    from datetime import date
+
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise UserError(f"--as-of {text!r} is not a date; use YYYY-MM-DD.") from None

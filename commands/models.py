@@ -125,9 +125,7 @@ def run_score(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(run.summary()))
     else:
-        s = run.summary()
-        print(f"Scored {s['accounts']:,} accounts as of {s['obs_date']} with {s['model_id']}: expected ARR loss "
-              f"${s['expected_arr_loss']:,.0f}; risk bands {s['risk_bands']}")
+        print(run.text())
     return 0
 
 

@@ -53,7 +53,8 @@ def _run_due(args: argparse.Namespace) -> int:
     else:
         print(f"runs created: {summary['runs_created']} ({summary['holdout']} holdout), "
               f"steps delivered: {summary['steps_delivered']}, failed attempts: {summary['steps_failed']}, "
-              f"emails held (no SMTP host): {summary['steps_held']}")
+              f"emails held (no SMTP host): {summary['steps_held']}, "
+              f"skipped (nobody to act for): {summary['skipped_no_recipient']}")
         for msg in summary["messages"]:
             print(f"  {msg}")
     return 0

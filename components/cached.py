@@ -12,7 +12,7 @@ import streamlit as st
 
 from components import cached_charts, charts
 from components.session import cursor, data_version
-from data import queries
+from data import queries, readmodel
 from data.access import Viewer
 
 
@@ -75,9 +75,9 @@ def account_chart(viewer: Viewer, account_id: str, name: str) -> go.Figure:
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def _as_of(version: str):
-    return queries.as_of_date(cursor())
+    return readmodel.as_of_date(cursor())
 
 
 def as_of():
-    """The date the workspace's data describes (the demo's end date, else today)."""
+    """The workspace's as-of date: the end of its data (:func:`data.readmodel.as_of_date`)."""
     return _as_of(data_version())

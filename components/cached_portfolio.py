@@ -22,7 +22,7 @@ from components.session import cursor, data_version, workspace
 from components.tables import risk_style
 from data import portfolio
 from data.access import Viewer
-from data.queries import as_of_date
+from data.readmodel import as_of_date
 
 if TYPE_CHECKING:  # importing pandas.io.formats.style (and jinja2) costs ~0.2 s on a cold start
     from pandas.io.formats.style import Styler
@@ -68,11 +68,16 @@ def portfolio_figures(viewer: Viewer) -> dict:
     return _bundle(data_version(), viewer.cache_key, viewer)
 
 
+def _risk_value(figures: dict) -> str:
+    """What the risk bars measure: ARR, or accounts when the data has no revenue."""
+    return "arr" if figures["kpis"].has_revenue else "accounts"
+
+
 # Each chart of the page: name -> builder over the bundle.
 _CHARTS = {
     "risk_distribution": lambda f: charts.fig_risk_distribution(f["risk_distribution"]),
-    "risk_by_segment": lambda f: charts.fig_risk_by_group(f["risk_by_segment"], "segment"),
-    "risk_by_csm": lambda f: charts.fig_risk_by_group(f["risk_by_csm"], "CSM"),
+    "risk_by_segment": lambda f: charts.fig_risk_by_group(f["risk_by_segment"], "segment", _risk_value(f)),
+    "risk_by_csm": lambda f: charts.fig_risk_by_group(f["risk_by_csm"], "CSM", _risk_value(f)),
     "mrr_waterfall": lambda f: charts.fig_mrr_waterfall(f["movements"]),
     "mrr_bridge": lambda f: charts.fig_mrr_bridge(f["movements"]),
     "survival_segment": lambda f: charts.fig_survival(f["survival_by_segment"]),

@@ -16,7 +16,7 @@ import streamlit as st
 from components import cached_charts, charts
 from components.session import cursor, data_version, workspace
 from components.tables import RISK_BAND_LABELS
-from data import queries
+from data import queries, readmodel
 from data.access import Viewer
 from models import scoring
 from models.registry import production_model
@@ -34,22 +34,28 @@ class AccountsList:
     frame: pd.DataFrame
     has_scores: bool
     driver_groups: list[str]
+    has_previous: bool = False
+    has_revenue: bool = True
 
 
 def _scored_overview(con, viewer: Viewer) -> pd.DataFrame:
     overview = queries.account_overview(con, viewer)
-    scores = scoring.latest_scores(con)
+    scores = readmodel.latest_scores(con)
     if scores.empty:
-        return overview.assign(p_churn=pd.NA, risk_band=pd.NA, p_churn_change=pd.NA, top_driver=pd.NA,
-                               top_driver_group=pd.NA, p_expansion=pd.NA, expected_arr_loss=pd.NA, health_score=pd.NA)
-    cols = ["account_id", "p_churn", "risk_band", "p_churn_change", "top_driver", "top_driver_group", "p_expansion",
-            "expected_arr_loss", "health_score"]
-    return overview.merge(scores[cols], on="account_id", how="left")
+        frame = overview.assign(p_churn=None, risk_band=pd.NA, p_churn_change=None, top_driver=pd.NA,
+                                top_driver_group=pd.NA, p_expansion=None, expected_arr_loss=None, health_score=None)
+    else:
+        cols = ["account_id", "p_churn", "risk_band", "p_churn_change", "top_driver", "top_driver_group",
+                "p_expansion", "expected_arr_loss", "health_score"]
+        frame = overview.merge(scores[cols], on="account_id", how="left")
+    numeric = ["p_churn", "p_churn_change", "p_expansion", "expected_arr_loss", "health_score", "arr", "mrr"]
+    return frame.astype({c: "float64" for c in numeric})  # missing = NaN (drawn blank), never the text "None"
 
 
 @st.cache_resource(show_spinner=False, max_entries=64, ttl=3600)
 def _accounts_list(version: str, viewer_key: str, _viewer: Viewer) -> AccountsList:
     frame = _scored_overview(cursor(), _viewer)
+    revenue = readmodel.data_shape(cursor()) == "billing"
     has_scores = bool(frame["p_churn"].notna().any())
     if has_scores:
         # Stable: ties keep the overview's order (ARR, then account id), as sorting any filtered subset would.
@@ -57,7 +63,8 @@ def _accounts_list(version: str, viewer_key: str, _viewer: Viewer) -> AccountsLi
         frame = frame.assign(risk_label=frame["risk_band"].map(RISK_BAND_LABELS).fillna("not scored"))
     frame = frame.reset_index(drop=True)
     return AccountsList(frame=frame, has_scores=has_scores,
-                        driver_groups=sorted(frame["top_driver_group"].dropna().unique()))
+                        driver_groups=sorted(frame["top_driver_group"].dropna().unique()),
+                        has_previous=bool(frame["p_churn_change"].notna().any()), has_revenue=revenue)
 
 
 def accounts_list(viewer: Viewer) -> AccountsList:
@@ -109,6 +116,8 @@ class AccountsView:
     arr: float
     expected_arr_loss: float
     renewing_90: int
+    has_revenue: bool = True
+    expected_churned: float = 0.0
 
     @property
     def accounts(self) -> int:
@@ -116,6 +125,7 @@ class AccountsView:
 
 
 def _renewing_within(frame: pd.DataFrame, as_of: pd.Timestamp, days: int) -> pd.Series:
+    """The Renewal filter: any renewal (monthly plans' next anniversary included) within ``days``."""
     renew = pd.to_datetime(frame["renewal_date"])
     return (renew >= as_of) & (renew <= as_of + timedelta(days=days))
 
@@ -144,6 +154,8 @@ def _accounts_view(version: str, viewer_key: str, filters: AccountFilters, as_of
     if accounts.has_scores:
         columns = ["name", "risk_label", "p_churn", "p_churn_change", "top_driver", "p_expansion", "expected_arr_loss",
                    "segment", "plan", "csm", "arr", "seats", "renewal_date", "status", "account_id"]
+    if not accounts.has_revenue:  # no revenue data: no ARR, expected loss, seats or renewal columns
+        columns = [c for c in columns if c not in ("arr", "seats", "renewal_date", "expected_arr_loss", "p_expansion")]
     rows = base.loc[shown, columns].rename(columns={"risk_label": "risk_band"})
     order = ORDERS.get(filters.order)
     if order and order[0] in rows:  # stable: ties keep the list order
@@ -151,7 +163,9 @@ def _accounts_view(version: str, viewer_key: str, filters: AccountFilters, as_of
     rows = rows.reset_index(drop=True)
     return AccountsView(rows=rows, table=rows.iloc[:TABLE_ROWS], arr=float(base["arr"][shown].sum()),
                         expected_arr_loss=float(pd.to_numeric(base["expected_arr_loss"][shown]).sum()),
-                        renewing_90=int((_renewing_within(base, as_of, 90) & shown).sum()))
+                        renewing_90=int((readmodel.renewing_within(base, as_of, 90) & shown).sum()),
+                        has_revenue=accounts.has_revenue,
+                        expected_churned=float(pd.to_numeric(base["p_churn"][shown]).sum()))
 
 
 def accounts_view(viewer: Viewer, filters: AccountFilters, as_of) -> AccountsView:

@@ -46,7 +46,8 @@ SCORE_COLUMNS = {
     "p_churn": st.column_config.ProgressColumn("p(churn)", format="percent", min_value=0.0, max_value=1.0,
                                                help="Probability of churn within the horizon"),
     "p_churn_change": st.column_config.NumberColumn("Δ since last", format="percent",
-                                                    help="Change in p(churn) since the previous scoring"),
+                                                    help="Change in p(churn) since the previous scoring; "
+                                                         "blank on an account's first scoring"),
     "top_driver": st.column_config.TextColumn(
         "Top driver", width="large",
         help="The strongest reason raising this account's risk that your team can act on "

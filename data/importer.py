@@ -100,14 +100,17 @@ class ImportResult:
     report: ValidationReport
     version: str = ""
     mappings: dict[str, Mapping] = field(default_factory=dict)
+    data_end: dict[str, Any] = field(default_factory=dict)  # what the read model stored (store_data_end)
 
     @property
     def rows(self) -> int:
         return sum(self.tables.values())
 
     def to_dict(self) -> dict[str, Any]:
+        end = self.data_end.get("end_date")
         return {"ok": True, "mode": self.mode, "tables": dict(self.tables), "rows": self.rows,
-                "version": self.version, "report": self.report.to_dict()}
+                "version": self.version, "report": self.report.to_dict(),
+                "data_end": end.isoformat() if end else None, "future_rows": self.data_end.get("future_rows", {})}
 
 
 @dataclass
@@ -598,14 +601,16 @@ def prepare(warehouse: Warehouse, specs: list[ImportSpec], mode: Mode = "replace
 
 def import_tables(warehouse: Warehouse, specs: list[ImportSpec], mode: Mode = "replace", *,
                   max_mb: float | None = None, today: date | None = None, fresh: bool = False,
-                  dry_run: bool = False, allow_orphans: bool = False) -> ImportResult:
+                  dry_run: bool = False, allow_orphans: bool = False, as_of: date | None = None) -> ImportResult:
     """Import several tables in one all-or-nothing write (validation first).
 
     ``mode='replace'`` replaces each named table; ``'append'`` adds rows (new custom
     attribute columns are added to accounts). ``fresh=True`` starts from an empty raw
     layer (every table not named becomes empty). ``dry_run`` validates only.
     ``allow_orphans`` lets a replace of accounts leave other tables' rows without their
-    account (otherwise refused, with counts).
+    account (otherwise refused, with counts). The end of the data (the workspace's as-of
+    date) is stored with the import (:func:`data.readmodel.store_data_end`), capped at
+    ``today``; ``as_of`` stores a user's override instead.
     Raises :class:`ImportValidationError` (a UserError) when validation finds errors.
 
     A real import holds the raw layer's writer lock from validation to the write, so two
@@ -630,12 +635,25 @@ def import_tables(warehouse: Warehouse, specs: list[ImportSpec], mode: Mode = "r
                         _write_table(con, st, mode if not fresh else "replace")
                         con.execute("DELETE FROM raw.workspace_meta WHERE key = ?", [f"imported_{st.table}"])
                         con.execute("INSERT INTO raw.workspace_meta VALUES (?, ?)", [f"imported_{st.table}", stamp])
+                    stored = _store_data_end(con, today or datetime.now(UTC).date(), as_of)
             except duckdb.Error as exc:
                 msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
                 raise UserError(f"The import could not be written and nothing was changed: {msg}") from None
         finally:
             stager.close()
-        return ImportResult(counts, mode, report, warehouse.version(), mappings)
+        return ImportResult(counts, mode, report, warehouse.version(), mappings, stored)
+
+
+def _store_data_end(con: duckdb.DuckDBPyConnection, cap: date, override: date | None) -> dict:
+    """Store the end of the data in the new raw snapshot (the read model's as-of date), reading its tables."""
+    from data.readmodel import store_data_end
+
+    home = con.execute("SELECT current_database()").fetchall()[0][0]
+    con.execute("USE raw")
+    try:
+        return store_data_end(con, cap, override=override)
+    finally:
+        con.execute(f'USE "{home}"')  # the caller's own database, from DuckDB's catalog
 
 
 def _write_table(con: duckdb.DuckDBPyConnection, st: _Staged, mode: Mode) -> None:
@@ -726,6 +744,6 @@ def import_flat(warehouse: Warehouse, source: Source | str, id_col: str, label_c
         accounts = accounts.with_overrides(overrides)
     labels = Mapping("account_labels", columns={id_col: "account_id", label_col: "label"},
                      values={"label": value_map})
-    opts = {k: v for k, v in kwargs.items() if k in {"max_mb", "today", "dry_run"}}
+    opts = {k: v for k, v in kwargs.items() if k in {"max_mb", "today", "dry_run", "as_of"}}
     return import_tables(warehouse, [ImportSpec("accounts", src, accounts), ImportSpec("account_labels", src, labels)],
                          "replace", fresh=True, **opts)

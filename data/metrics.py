@@ -15,7 +15,9 @@ leakage check in ``models.observations`` compares against, and
 
 Every ``event_type`` in ``events`` gets count (per month over 30 and 90 days, scaled
 for young accounts), trend (last 30 days vs the previous 60) and recency metrics without
-code changes. Custom attribute columns on ``accounts`` become Firmographic metrics;
+code changes. Custom attribute columns on ``accounts`` become metrics of the group their name
+says they are (``tickets`` -> Support, ``logins`` -> Usage, ``tenure`` -> Contract; see
+:func:`attribute_group`), Firmographic otherwise;
 identifier-like columns never do.
 
 The catalog (:class:`Metric`) gives every metric a human label, a group, an
@@ -144,17 +146,43 @@ def event_metrics(event_type: str) -> list[Metric]:
     ]
 
 
+# Metric group of an account attribute by what its name says it is, first match wins (DESIGN.md section 5).
+ATTRIBUTE_GROUPS: tuple[tuple[str, re.Pattern], ...] = tuple((group, re.compile(pattern, re.I)) for group, pattern in (
+    ("Support", r"ticket|support|case|complaint|incident|escalat|csat|bug"),
+    ("Billing", r"payment|charge|invoice|bill|paid|fee|price|mrr|arr\b|revenue|spend|discount|refund|overdue|"
+                r"late_pay|dunning|credit"),
+    ("Sentiment", r"nps|satisf|rating|review|sentiment|survey|feedback"),
+    ("Adoption", r"seat|licen[cs]e|feature|adoption|module|integration|onboard"),
+    ("Usage", r"usage|login|logon|session|active|visit|minute|call|event|click|download|upload|stream|api|"
+              r"traffic|engag|activity|users?\b|use[ds]?\b"),
+    ("Relationship", r"champion|contact|executive|sponsor|meeting|qbr|csm|owner|relationship"),
+    ("Contract", r"contract|tenure|renewal|term\b|plan|subscription|months?\b|since|age\b|commit"),
+))
+ACTIONABLE_GROUPS = frozenset({"Usage", "Adoption", "Support", "Billing", "Relationship", "Sentiment"})
+
+
+def attribute_group(column: str) -> str:
+    """The metric group an account attribute belongs to, from its name (``Firmographic`` when nothing fits)."""
+    words = column[5:] if column.startswith("attr_") else column
+    for group, pattern in ATTRIBUTE_GROUPS:
+        if pattern.search(words):
+            return group
+    return "Firmographic"
+
+
 def attribute_metric(column: str, categorical: bool) -> Metric:
     if column == "csm":
         return _m("csm", "CSM", "Relationship", False, "Customer success manager is {value}", "category")
+    group = "Firmographic" if column in CATEGORICAL_ACCOUNT_COLUMNS else attribute_group(column)
+    actionable = group in ACTIONABLE_GROUPS
     if column.startswith("attr_"):
         column_label = column[5:].replace("_", " ")
         label = f"{column_label.capitalize()} (account attribute)"
-        return _m(column, label, "Firmographic", False, f"{label} is {{value}}", "category" if categorical else "number")
+        return _m(column, label, group, actionable, f"{label} is {{value}}", "category" if categorical else "number")
     label = column.replace("_", " ").capitalize()
     if categorical:
-        return _m(column, label, "Firmographic", False, f"{label} is {{value}}", "category")
-    return _m(column, label, "Firmographic", False, f"{label} is {{value}}", "number")
+        return _m(column, label, group, actionable, f"{label} is {{value}}", "category")
+    return _m(column, label, group, actionable, f"{label} is {{value}}", "number")
 
 
 @dataclass(frozen=True)
@@ -953,32 +981,6 @@ def compute_labels(con: duckdb.DuckDBPyConnection, obs: pd.DataFrame, *, horizon
         con.unregister("spells")
     out["obs_date"] = pd.to_datetime(out["obs_date"]).dt.date
     return obs.merge(out, on=["account_id", "obs_date"], how="left")
-
-
-def data_end(con: duckdb.DuckDBPyConnection) -> date | None:
-    """Last day of history in the warehouse (workspace_meta ``end`` if present)."""
-    try:
-        row = con.execute("SELECT value FROM workspace_meta WHERE key IN ('end', 'end_date', 'data_end') LIMIT 1").fetchall()
-    except duckdb.Error:
-        row = None
-    if row and row[0][0]:
-        try:
-            return date.fromisoformat(str(row[0][0])[:10])
-        except ValueError:
-            pass
-    parts = [
-        "SELECT max(CAST(event_time AS DATE)) FROM events",
-        "SELECT max(start_date) FROM subscriptions",
-        "SELECT max(CAST(opened_at AS DATE)) FROM tickets",
-        "SELECT max(issued_at) FROM invoices",
-        "SELECT max(CAST(responded_at AS DATE)) FROM nps",
-    ]
-    best = None
-    for q in parts:
-        v = con.execute(q).fetchall()[0][0]
-        if v is not None and (best is None or v > best):
-            best = v
-    return best
 
 
 def active_accounts(con: duckdb.DuckDBPyConnection, at: date) -> list[str]:

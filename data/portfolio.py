@@ -31,12 +31,13 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from data import readmodel
 from data.access import Viewer
 from data.metrics import load_sql
-from data.queries import ACCOUNT_OVERVIEW_SQL, as_of_date
+from data.readmodel import as_of_date
 
 GROUP_COLUMNS = ("segment", "csm")
-RISK_BANDS = ("low", "medium", "high")
+RISK_BANDS = readmodel.RISK_BANDS
 DAYS_PER_MONTH = 30.4375
 
 
@@ -46,7 +47,7 @@ class PortfolioKpis:
 
     as_of: date
     accounts: int
-    arr: float
+    arr: float | None
     scored_at: datetime | None = None
     model_id: str | None = None
     scored_accounts: int = 0
@@ -56,6 +57,9 @@ class PortfolioKpis:
     expansion_pipeline: float | None = None
     grr: float | None = None
     nrr: float | None = None
+    has_revenue: bool = True
+    shape: str = "billing"
+    expected_churned_accounts: float | None = None
 
 
 def has_scores(con: duckdb.DuckDBPyConnection) -> bool:
@@ -68,17 +72,16 @@ def has_scores(con: duckdb.DuckDBPyConnection) -> bool:
     return con.execute("SELECT count(*) FROM scores").fetchone()[0] > 0
 
 
-def _overview_sql(viewer: Viewer) -> tuple[str, list]:
-    """Account overview (one row per scoped account) as a subquery, with its parameters."""
-    scope, params = viewer.scope_sql("a")
-    return f"({ACCOUNT_OVERVIEW_SQL.format(scope=scope)})", params
+def _overview_sql(con: duckdb.DuckDBPyConnection, viewer: Viewer) -> tuple[str, dict]:
+    """The read model's account state (one row per scoped account) as a subquery, with its named
+    parameters except ``as_of`` and ``inactive_days`` (see :func:`data.readmodel.state_params`)."""
+    sql, params = readmodel.account_state_sql(con, viewer)
+    return f"({sql})", params
 
 
-LATEST_SCORES = """
-latest AS (
-    SELECT s.* FROM scores s
-    WHERE s.scored_at = (SELECT max(scored_at) FROM scores)
-)"""
+def _latest(con: duckdb.DuckDBPyConnection) -> str:
+    """``latest AS (...)``: the read model's latest scores (``data/sql/latest_scores.sql``) as a CTE."""
+    return f"latest AS ({readmodel.latest_scores_sql(con)})"
 
 
 # --------------------------------------------------------------------------- KPIs
@@ -90,26 +93,31 @@ def kpis(con: duckdb.DuckDBPyConnection, viewer: Viewer, as_of: date | None = No
     already has it (it is the costliest part); otherwise it is computed here.
     """
     as_of = as_of or as_of_date(con)
-    overview, params = _overview_sql(viewer)
-    accounts, arr = con.execute(
-        f"SELECT count(*) FILTER (WHERE status = 'active'), coalesce(sum(arr), 0) FROM {overview} ov",  # noqa: S608 - our SQL
-        [as_of, *params]).fetchone()
+    overview, params = _overview_sql(con, viewer)
+    params.update(readmodel.state_params(con, as_of))
+    accounts, arr, revenue = readmodel.execute(
+        con, f"SELECT count(*) FILTER (WHERE status = 'active'), coalesce(sum(arr), 0), "  # noqa: S608 - our SQL
+             f"coalesce(bool_or(has_revenue), FALSE) FROM {overview} ov", params).fetchall()[0]
+    shape = readmodel.data_shape(con)
+    revenue = bool(revenue) or shape == "billing"
     retention = retention if retention is not None else retention_12m(con, viewer, as_of)
-    out = dict(as_of=as_of, accounts=int(accounts), arr=float(arr), grr=retention["grr"], nrr=retention["nrr"])
+    out = dict(as_of=as_of, accounts=int(accounts), arr=float(arr) if revenue else None, grr=retention["grr"],
+               nrr=retention["nrr"], has_revenue=revenue, shape=shape)
     if has_scores(con):
         scope, sparams = viewer.scope_sql("a")
         row = con.execute(f"""
-            WITH {LATEST_SCORES}
+            WITH {_latest(con)}
             SELECT max(s.scored_at), max(s.model_id), count(*),
-                   sum(coalesce(s.expected_arr_loss, s.p_churn * s.arr)),
+                   sum(s.expected_arr_loss),
                    count(*) FILTER (WHERE s.risk_band = 'high'),
                    coalesce(sum(s.arr) FILTER (WHERE s.risk_band = 'high'), 0),
-                   sum(s.p_expansion * s.arr)
+                   sum(s.p_expansion * s.arr), sum(s.p_churn)
             FROM latest s JOIN accounts a ON a.account_id = s.account_id
             WHERE {scope}""", sparams).fetchone()  # noqa: S608 - scope is our SQL
-        scored_at, model_id, n, loss, high, high_arr, pipeline = row
+        scored_at, model_id, n, loss, high, high_arr, pipeline, churners = row
         if n:
-            out.update(scored_at=scored_at, model_id=model_id, scored_accounts=int(n), expected_arr_loss=float(loss or 0.0),
+            out.update(expected_churned_accounts=float(churners or 0.0),
+                       scored_at=scored_at, model_id=model_id, scored_accounts=int(n), expected_arr_loss=float(loss or 0.0),
                        high_risk_accounts=int(high), high_risk_arr=float(high_arr),
                        expansion_pipeline=None if pipeline is None else float(pipeline))
     return PortfolioKpis(**out)
@@ -243,7 +251,7 @@ def risk_distribution(con: duckdb.DuckDBPyConnection, viewer: Viewer) -> pd.Data
         return pd.DataFrame(columns=["bin_start", "bin_end", "risk_band", "accounts", "arr"])
     scope, params = viewer.scope_sql("a")
     return con.execute(f"""
-        WITH {LATEST_SCORES},
+        WITH {_latest(con)},
         mine AS (SELECT s.* FROM latest s JOIN accounts a ON a.account_id = s.account_id WHERE {scope}),
         width AS (SELECT CASE WHEN max(p_churn) <= 0.3 THEN 0.01 WHEN max(p_churn) <= 0.6 THEN 0.02
                               ELSE 0.05 END AS w FROM mine),
@@ -265,10 +273,10 @@ def risk_by_group(con: duckdb.DuckDBPyConnection, viewer: Viewer, by: str) -> pd
         return pd.DataFrame(columns=["group", "risk_band", "accounts", "arr", "expected_arr_loss"])
     scope, params = viewer.scope_sql("a")
     return con.execute(f"""
-        WITH {LATEST_SCORES}
-        SELECT coalesce(a.{by}, '(none)') AS "group", s.risk_band, count(*) AS accounts,
+        WITH {_latest(con)}
+        SELECT coalesce(a.{by}, {"'unassigned'" if by == "csm" else "'(none)'"}) AS "group", s.risk_band, count(*) AS accounts,
                coalesce(sum(s.arr), 0) AS arr,
-               coalesce(sum(coalesce(s.expected_arr_loss, s.p_churn * s.arr)), 0) AS expected_arr_loss
+               coalesce(sum(s.expected_arr_loss), 0) AS expected_arr_loss
         FROM latest s JOIN accounts a ON a.account_id = s.account_id
         WHERE {scope}
         GROUP BY ALL ORDER BY 1, 2""", params).df()  # noqa: S608 - whitelisted column, our SQL
@@ -283,22 +291,24 @@ def renewals(con: duckdb.DuckDBPyConnection, viewer: Viewer, as_of: date | None 
     p_churn, risk_band, expected_arr_loss (score columns null before the first scoring run).
     """
     as_of = as_of or as_of_date(con)
-    overview, params = _overview_sql(viewer)
+    overview, params = _overview_sql(con, viewer)
+    params.update(readmodel.state_params(con, as_of))
+    params["days"] = int(days)
     scored = has_scores(con)
-    score_cte = f"WITH {LATEST_SCORES}" if scored else (
+    score_cte = f"WITH {_latest(con)}" if scored else (
         "WITH latest AS (SELECT NULL::VARCHAR AS account_id, NULL::DOUBLE AS p_churn, NULL::VARCHAR AS risk_band, "
         "NULL::DOUBLE AS expected_arr_loss, NULL::DOUBLE AS arr WHERE FALSE)")
-    return con.execute(f"""
+    return readmodel.execute(con, f"""
         {score_cte}
         SELECT ov.account_id, ov.name, ov.segment, ov.csm, ov.billing_period, ov.renewal_date,
-               datediff('day', CAST(? AS DATE), ov.renewal_date) AS days_to_renewal, ov.arr,
+               datediff('day', CAST($as_of AS DATE), ov.renewal_date) AS days_to_renewal, ov.arr,
                s.p_churn, s.risk_band, coalesce(s.expected_arr_loss, s.p_churn * ov.arr) AS expected_arr_loss
         FROM {overview} ov
         LEFT JOIN latest s ON s.account_id = ov.account_id
-        WHERE ov.status = 'active' AND ov.renewal_date >= CAST(? AS DATE)
-          AND ov.renewal_date <= CAST(? AS DATE) + CAST(? AS INTEGER)
+        WHERE ov.status = 'active' AND ov.renewal_date >= CAST($as_of AS DATE)
+          AND ov.renewal_date <= CAST($as_of AS DATE) + CAST($days AS INTEGER)
         ORDER BY ov.renewal_date, ov.arr DESC, ov.account_id""",  # noqa: S608 - our SQL
-        [as_of, as_of, *params, as_of, as_of, days]).df()
+        params).df()
 
 
 # --------------------------------------------------------------------------- movers

@@ -1,75 +1,21 @@
 """Read queries for the pages. Every function takes the :class:`~data.access.Viewer`.
 
 All SQL is parameterised; the viewer's scope is applied inside each query.
-Dates are relative to the workspace's *as-of* date (the demo's end date, or today).
+Dates are relative to the workspace's *as-of* date (:func:`data.readmodel.as_of_date`).
 """
 
 from __future__ import annotations
 
-from datetime import date
-
 import duckdb
 import pandas as pd
 
+from data import readmodel
 from data.access import NotInBook, Viewer
-
-ACCOUNT_OVERVIEW_SQL = """
-WITH params AS (SELECT CAST(? AS DATE) AS as_of),
-cur AS (
-    SELECT s.account_id,
-           sum(s.mrr) AS mrr,
-           sum(coalesce(s.seats, 0)) AS seats,
-           min(s.renewal_date) FILTER (WHERE s.renewal_date >= p.as_of) AS annual_renewal,
-           min(CASE WHEN coalesce(s.billing_period, 'monthly') = 'monthly'
-                    THEN CAST(s.start_date + to_months(CAST(datediff('month', s.start_date, p.as_of) AS INTEGER) + 1) AS DATE) END)
-               AS monthly_renewal,
-           bool_or(s.billing_period = 'annual') AS has_annual
-    FROM subscriptions s, params p
-    WHERE s.start_date <= p.as_of AND (s.end_date IS NULL OR s.end_date > p.as_of)
-    GROUP BY s.account_id
-),
-first_sub AS (
-    SELECT account_id, min(start_date) AS first_start, max(coalesce(end_date, DATE '9999-12-31')) AS last_end
-    FROM subscriptions GROUP BY account_id
-)
-SELECT a.account_id, a.name, a.segment, a.industry, a.region, a.plan, a.csm, a.created_at,
-       coalesce(cur.mrr, 0) AS mrr,
-       coalesce(cur.mrr, 0) * 12 AS arr,
-       cur.seats,
-       CASE WHEN cur.account_id IS NULL THEN NULL
-            WHEN cur.has_annual THEN cur.annual_renewal ELSE cur.monthly_renewal END AS renewal_date,
-       CASE WHEN cur.has_annual THEN 'annual' WHEN cur.account_id IS NOT NULL THEN 'monthly' END AS billing_period,
-       datediff('day', coalesce(fs.first_start, a.created_at), p.as_of) AS tenure_days,
-       CASE WHEN cur.account_id IS NOT NULL THEN 'active'
-            WHEN fs.account_id IS NULL THEN 'no subscription' ELSE 'churned' END AS status,
-       CASE WHEN cur.account_id IS NULL AND fs.account_id IS NOT NULL AND fs.last_end <= p.as_of
-            THEN fs.last_end END AS churned_on
-FROM accounts a
-CROSS JOIN params p
-LEFT JOIN cur ON cur.account_id = a.account_id
-LEFT JOIN first_sub fs ON fs.account_id = a.account_id
-WHERE {scope}
-"""
-
-
-def as_of_date(con: duckdb.DuckDBPyConnection) -> date:
-    """The date the workspace's data describes: the demo's end date, else today."""
-    rows = con.execute("SELECT value FROM workspace_meta WHERE key = 'end_date'").fetchall()
-    if rows and rows[0][0]:
-        return date.fromisoformat(rows[0][0])
-    return date.today()
 
 
 def account_overview(con: duckdb.DuckDBPyConnection, viewer: Viewer, account_ids: list[str] | None = None) -> pd.DataFrame:
-    """One row per account the viewer may see: firmographics, MRR/ARR, seats, renewal, tenure, status."""
-    scope, params = viewer.scope_sql("a")
-    sql = ACCOUNT_OVERVIEW_SQL.format(scope=scope)
-    args: list = [as_of_date(con), *params]
-    if account_ids is not None:
-        sql += " AND a.account_id IN (SELECT unnest(?::VARCHAR[]))"
-        args.append(list(account_ids))
-    sql += " ORDER BY arr DESC, a.account_id"
-    return con.execute(sql, args).df()
+    """One row per account the viewer may see: the read model's account state (``data/sql/account_state.sql``)."""
+    return readmodel.account_state(con, viewer, account_ids)
 
 
 def filter_options(con: duckdb.DuckDBPyConnection, viewer: Viewer) -> dict[str, list[str]]:

@@ -10,6 +10,7 @@ import os
 import tomllib
 import uuid
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 from data.errors import UserError
@@ -188,3 +189,30 @@ def load_settings(workspace: str | os.PathLike | None = None, environ: dict | No
         smtp=smtp,
         webhook_allow_hosts=_allow_hosts(env, "CSAI_WEBHOOK_ALLOW_HOSTS"),
     )
+
+
+@dataclass(frozen=True)
+class ReadModelSettings:
+    """Settings of the read model (``data/readmodel.py``).
+
+    ``as_of``: ``CSAI_AS_OF`` (YYYY-MM-DD), the workspace's as-of date when set, over the end of
+    the data stored at import. ``inactive_churn_days``: ``CSAI_INACTIVE_CHURN_DAYS`` (default 60),
+    days without activity after which an account without billing data counts as churned.
+    """
+
+    as_of: date | None = None
+    inactive_churn_days: int = 60
+
+
+def read_model_settings(environ: dict | None = None) -> ReadModelSettings:
+    """Read and validate the read model's settings (environment over ``.streamlit/secrets.toml``)."""
+    env = {**_secrets(), **(os.environ if environ is None else environ)}
+    raw = (env.get("CSAI_AS_OF") or "").strip()
+    as_of = None
+    if raw:
+        try:
+            as_of = date.fromisoformat(raw)
+        except ValueError:
+            raise SettingsError(f"CSAI_AS_OF={raw!r} is not a date; use YYYY-MM-DD, or unset it to use "
+                                "the end of the data.") from None
+    return ReadModelSettings(as_of=as_of, inactive_churn_days=_int(env, "CSAI_INACTIVE_CHURN_DAYS", 60, 1, 3650))

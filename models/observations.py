@@ -35,11 +35,11 @@ from data.metrics import (
     attribute_metrics,
     compute_labels,
     compute_metrics,
-    data_end,
     event_types,
     monthly_dates,
     truncate_raw_tables,
 )
+from data.readmodel import data_end
 from models.history import MONTHLY, Schedule, plan_schedule
 
 FLAT_LABEL_COLUMNS = ("churned", "churn", "is_churned", "has_churned", "label", "target", "churn_flag")
@@ -104,7 +104,7 @@ def flat_label_source(con: duckdb.DuckDBPyConnection) -> str | None:
 def history_end(con: duckdb.DuckDBPyConnection) -> date | None:
     """The last day of history: labels are censored here and scoring observes the day after.
 
-    The one place the models read the data's end (today :func:`data.metrics.data_end`).
+    The one place the models read the data's end: the read model's as-of date (:func:`data.readmodel.data_end`).
     """
     return data_end(con)
 

@@ -33,8 +33,10 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from data import readmodel
 from data.errors import UserError
-from data.metrics import attribute_metrics, compute_metrics, data_end, render_sentence
+from data.metrics import attribute_metrics, compute_metrics, render_sentence
+from data.readmodel import data_end
 from models.explain import top_drivers
 from models.health_score import group_scores, health_score
 from models.observations import active_rows, detect_mode, flat_arr, flat_label_source
@@ -69,13 +71,23 @@ class ScoreRun:
     expected_arr_loss: float
     risk_bands: dict[str, int]
     seconds: float = 0.0
+    expected_churned_accounts: float = 0.0
+    has_revenue: bool = True
 
     def summary(self) -> dict:
         return {"scored_at": self.scored_at.isoformat(timespec="seconds"),
                 "obs_date": self.obs_date.isoformat() if self.obs_date else None, "model_id": self.model_id,
                 "expansion_model_id": self.expansion_model_id, "accounts": self.accounts,
-                "expected_arr_loss": round(float(self.expected_arr_loss), 2), "risk_bands": self.risk_bands,
-                "seconds": round(self.seconds, 2)}
+                "expected_arr_loss": round(float(self.expected_arr_loss), 2) if self.has_revenue else None,
+                "expected_churned_accounts": round(float(self.expected_churned_accounts), 1),
+                "risk_bands": self.risk_bands, "seconds": round(self.seconds, 2)}
+
+    def text(self) -> str:
+        """One line for people: what was scored, as of when, and what is at stake."""
+        when = f" as of {self.obs_date.isoformat()}" if self.obs_date else ""
+        stake = (f"expected ARR loss ${self.expected_arr_loss:,.0f}" if self.has_revenue else
+                 f"expected churned accounts {self.expected_churned_accounts:,.1f} (no revenue data)")
+        return f"Scored {self.accounts:,} accounts{when} with {self.model_id}: {stake}; risk bands {self.risk_bands}"
 
 
 @dataclass
@@ -226,11 +238,13 @@ def score_workspace(ws, *, scored_at: datetime | None = None, say=None) -> Score
             cols = ", ".join(f'"{c}"' for c in df.columns)
             wcon.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _new_rows")  # noqa: S608 - our names
             wcon.unregister("_new_rows")
-    bands = {b: int((scores["risk_band"] == b).sum()) for b in ("low", "medium", "high")}
+    bands = {b: int((scores["risk_band"] == b).sum()) for b in readmodel.RISK_BANDS}
     result = ScoreRun(scored_at=scored_at, obs_date=obs_date, model_id=churn_rec.id,
                       expansion_model_id=exp_rec.id if exp_rec else None, accounts=len(scores),
-                      expected_arr_loss=total_loss, risk_bands=bands, seconds=time.perf_counter() - t0)
-    say(f"  scored {len(scores):,} accounts in {result.seconds:.1f}s; expected ARR loss ${total_loss:,.0f}")
+                      expected_arr_loss=total_loss, risk_bands=bands, seconds=time.perf_counter() - t0,
+                      expected_churned_accounts=float(np.nansum(p)),
+                      has_revenue=bool(np.isfinite(arr).any()))
+    say(f"  scored {len(scores):,} accounts in {result.seconds:.1f}s")
     return result
 
 
@@ -255,44 +269,17 @@ def _has_table(con, name: str) -> bool:
     return bool(rows)
 
 
-SCORE_COLUMNS = ["scored_at", "obs_date", "account_id", "model_id", "target", "p_churn", "risk_band", "p_expansion",
-                 "expansion_model_id", "arr", "expected_arr_loss", "health_score", "p_churn_prev", "p_churn_change",
-                 "top_driver", "top_driver_group"]
+SCORE_COLUMNS = readmodel.LATEST_SCORE_COLUMNS
 
 
 def latest_scores(warehouse, account_ids: list[str] | None = None) -> pd.DataFrame:
     """Scores of the latest run (one row per account) with the previous run's p_churn and the top risk driver.
 
-    Columns: see ``SCORE_COLUMNS``; ``top_driver`` is the sentence of the strongest
-    risk-raising churn driver a team can act on (contract terms and firmographics only when
-    nothing else raises the risk). Empty frame when nothing was scored yet.
+    The read model's definition (``data/sql/latest_scores.sql``); accepts a Warehouse or a connection.
+    Empty frame when nothing was scored yet.
     """
     with _reader(warehouse) as con:
-        if not _has_table(con, "scores"):
-            return pd.DataFrame(columns=SCORE_COLUMNS)
-        df = con.execute("""
-            WITH runs AS (SELECT DISTINCT scored_at FROM scores),
-            ranked AS (SELECT scored_at, row_number() OVER (ORDER BY scored_at DESC) AS k FROM runs),
-            cur AS (SELECT s.* FROM scores s JOIN ranked r ON r.scored_at = s.scored_at AND r.k = 1),
-            prev AS (SELECT s.account_id, s.p_churn FROM scores s JOIN ranked r ON r.scored_at = s.scored_at AND r.k = 2),
-            top AS (
-                SELECT d.account_id, d.sentence, d."group",
-                       row_number() OVER (PARTITION BY d.account_id
-                                          ORDER BY d."group" IN ('Contract', 'Firmographic'), d.shap DESC) AS k
-                FROM score_drivers d JOIN ranked r ON r.scored_at = d.scored_at AND r.k = 1
-                WHERE d.target = 'churn' AND d.shap > 0)
-            SELECT cur.scored_at, cur.obs_date, cur.account_id, cur.model_id, cur.target, cur.p_churn, cur.risk_band,
-                   cur.p_expansion, cur.expansion_model_id, cur.arr, cur.expected_arr_loss, cur.health_score,
-                   prev.p_churn AS p_churn_prev, cur.p_churn - prev.p_churn AS p_churn_change,
-                   top.sentence AS top_driver, top."group" AS top_driver_group
-            FROM cur
-            LEFT JOIN prev ON prev.account_id = cur.account_id
-            LEFT JOIN top ON top.account_id = cur.account_id AND top.k = 1
-            ORDER BY cur.p_churn DESC, cur.account_id
-        """).df()
-    if account_ids is not None:
-        df = df[df["account_id"].isin(list(account_ids))].reset_index(drop=True)
-    return df
+        return readmodel.latest_scores(con, account_ids)
 
 
 def score_history(warehouse, account_id: str) -> pd.DataFrame:

@@ -50,6 +50,7 @@ import pandas as pd
 
 from data.errors import UserError
 from data.metrics import Metric
+from data.readmodel import risk_band, risk_thresholds
 from models import uncertainty
 from models.calibration import CalibratedModel, choose_calibrator, choose_calibrator_blocks
 from models.eligibility import apply_eligibility
@@ -134,9 +135,8 @@ class TrainedModel:
         return self.model.predict_proba(frame)[:, 1]
 
     def risk_band(self, p: np.ndarray) -> np.ndarray:
-        medium, high = self.risk_thresholds
-        p = np.asarray(p, dtype=float)
-        return np.where(p >= high, "high", np.where(p >= medium, "medium", "low"))
+        """Risk band per probability: the one definition in :func:`data.readmodel.risk_thresholds`."""
+        return risk_band(p, risk_thresholds(self.base_rate))
 
     def explain(self, frame: pd.DataFrame):
         return self.model.explain(frame)
@@ -696,8 +696,7 @@ def _backtest_row(test: pd.DataFrame, metrics: dict, health: dict, label: str) -
 
 def _trained(model, obs: ObservationSet, config: TrainConfig, algo: str, params: dict, base_rate: float,
              window, frame: pd.DataFrame) -> TrainedModel:
-    medium = base_rate
-    high = min(max(3.0 * base_rate, base_rate + 0.05), 0.9)
+    medium, high = risk_thresholds(base_rate)
     medians = {c: float(np.nanmedian(frame[c])) for c in obs.numeric if frame[c].notna().any()}
     return TrainedModel(model=model, target=config.target, algorithm=algo, params=params,
                         numeric=list(obs.numeric), categorical=list(obs.categorical),

@@ -46,6 +46,8 @@ def run_due(engine, warehouse, settings, *, at=None, rng=None) -> dict:
     ``steps_delivered`` counts tasks and alerts created by new runs plus emails and
     webhooks sent in this pass; ``steps_failed`` counts steps that failed at creation
     (e.g. no contact address) plus failed delivery attempts (some will be retried).
+    ``skipped_no_recipient`` counts eligible accounts a playbook could not act on (no contact with an
+    email and no CSM to add one): they are not enrolled.
     """
     rules = run_rules(engine, warehouse, at=at, rng=rng)
     sent = dispatch_due(engine, settings, at=at)
@@ -55,6 +57,7 @@ def run_due(engine, warehouse, settings, *, at=None, rng=None) -> dict:
         "eligible": rules.eligible,
         "in_cooldown": rules.in_cooldown,
         "already_enrolled": rules.already_enrolled,
+        "skipped_no_recipient": rules.skipped_no_recipient,
         "steps_delivered": rules.steps_delivered + sent.delivered,
         "steps_failed": rules.steps_failed + sent.attempts_failed,
         "steps_awaiting_confirmation": _awaiting(engine),

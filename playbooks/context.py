@@ -4,21 +4,23 @@ Scores come straight from the ``scores`` / ``score_drivers`` result tables (play
 depends on ``data`` only, not on ``models``). Every reader accepts a Warehouse or an open
 connection, so a batch reads through one connection. No scores yet
 means no score columns (rules then enroll nobody and say so). "Today" for renewals and
-active contacts is the data's as-of date (:func:`data_as_of`).
+active contacts is the workspace's as-of date (:func:`data.readmodel.as_of_date`). Accounts,
+scores and eligibility come from the read model (``data/sql/eligibility.sql``, ``latest_scores.sql``).
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from datetime import date
 from typing import Any
 
 import duckdb
 import numpy as np
 import pandas as pd
 
-TOP_DRIVERS_FOR_RULES = 3
+from data import readmodel
+
+TOP_DRIVERS_FOR_RULES = readmodel.TOP_DRIVERS_FOR_RULES
 SCORE_COLUMNS = ["account_id", "scored_at", "model_id", "p_churn", "risk_band", "p_expansion", "score_arr"]
 
 
@@ -41,110 +43,35 @@ def _columns(con: duckdb.DuckDBPyConnection, name: str) -> set[str]:
                                       [name]).fetchall()}
 
 
-def data_as_of(con: duckdb.DuckDBPyConnection) -> date:
-    """The last day the data describes: ``workspace_meta.end_date``, else the newest subscription date, else today."""
-    if _has_table(con, "workspace_meta"):
-        row = con.execute("SELECT value FROM workspace_meta WHERE key = 'end_date'").fetchone()
-        if row and row[0]:
-            try:
-                return date.fromisoformat(row[0])
-            except ValueError:
-                pass
-    row = con.execute("SELECT greatest(max(start_date), max(end_date)) FROM subscriptions").fetchone()
-    if row and row[0] is not None:
-        return row[0] if isinstance(row[0], date) else pd.Timestamp(row[0]).date()
-    return date.today()
-
-
 def latest_scores(warehouse, account_ids: list[str] | None = None) -> pd.DataFrame | None:
-    """Latest score per account (:data:`SCORE_COLUMNS`), or ``None`` when nothing is scored yet."""
+    """Latest score per account (:data:`SCORE_COLUMNS`), or ``None`` when nothing is scored yet.
+
+    The read model's latest scores (``data/sql/latest_scores.sql``), renamed for playbooks.
+    """
     with _reading(warehouse) as con:
-        if not _has_table(con, "scores"):
-            return None
-        cols = _columns(con, "scores")
-        if not {"account_id", "scored_at", "p_churn"} <= cols:
-            return None
-        pick = ", ".join(
-            f"{c}" if c in cols else f"NULL AS {c}" for c in ("model_id", "risk_band", "p_expansion")
-        )
-        arr = "arr AS score_arr" if "arr" in cols else "NULL AS score_arr"
-        df = con.execute(
-            f"SELECT account_id, scored_at, {pick}, p_churn, {arr} FROM scores "  # noqa: S608 - fixed identifiers
-            "QUALIFY row_number() OVER (PARTITION BY account_id ORDER BY scored_at DESC) = 1"
-        ).df()
+        df = readmodel.latest_scores(con, account_ids)
     if df.empty:
         return None
-    if account_ids is not None:
-        df = df[df["account_id"].isin(set(account_ids))]
-    return df[SCORE_COLUMNS].reset_index(drop=True)
+    return df.rename(columns={"arr": "score_arr"})[SCORE_COLUMNS].reset_index(drop=True)
 
 
 def top_drivers(warehouse, account_ids: list[str] | None = None, n: int = 5) -> pd.DataFrame:
-    """Top churn drivers (positive SHAP first, by rank) at each account's latest scoring.
+    """Top churn drivers (positive SHAP first) at the latest scoring: the read model's ``top_drivers``.
 
-    Columns: account_id, rank, feature, label, group, value, shap, sentence. Empty when
-    there is no ``score_drivers`` table.
+    Columns: account_id, rank, feature, label, group, value, shap, sentence.
     """
-    empty = pd.DataFrame(columns=["account_id", "rank", "feature", "label", "group", "value", "shap", "sentence"])
     with _reading(warehouse) as con:
-        if not _has_table(con, "score_drivers"):
-            return empty
-        cols = _columns(con, "score_drivers")
-        if not {"account_id", "scored_at", "feature", "shap"} <= cols:
-            return empty
-        sel = ", ".join(f'"{c}"' if c in cols else f'NULL AS "{c}"'
-                        for c in ("rank", "feature", "label", "group", "value", "shap", "sentence"))
-        target = "AND lower(coalesce(CAST(target AS VARCHAR), 'churn')) NOT LIKE '%expan%'" if "target" in cols else ""
-        df = con.execute(
-            f"""
-            WITH latest AS (
-                SELECT account_id, max(scored_at) AS scored_at FROM score_drivers GROUP BY account_id
-            ), d AS (
-                SELECT sd.account_id, {sel},
-                       row_number() OVER (PARTITION BY sd.account_id
-                                          ORDER BY (sd.shap > 0) DESC, sd.shap DESC) AS pos
-                FROM score_drivers sd JOIN latest l USING (account_id, scored_at)
-                WHERE TRUE {target}
-            )
-            SELECT * EXCLUDE (pos) FROM d WHERE pos <= ? ORDER BY account_id, pos
-            """,  # noqa: S608 - identifiers are fixed names checked against the table's columns
-            [n],
-        ).df()
-    if account_ids is not None:
-        df = df[df["account_id"].isin(set(account_ids))]
-    return df.reset_index(drop=True)
+        return readmodel.top_drivers(con, account_ids, n)
 
 
 def account_frame(warehouse, account_ids: list[str] | None = None) -> pd.DataFrame:
-    """Accounts with name, segment, csm, active flag, ARR, next renewal date and days to renewal.
+    """Accounts with name, segment, csm, active flag, ARR, next renewal date and days to renewal, and ``as_of``.
 
-    ``days_to_renewal`` counts from :func:`data_as_of`; ARR is 12 × the MRR of the
-    subscriptions active on that day.
+    The read model's eligibility mart (``data/sql/eligibility.sql``): active and ARR from the account
+    state, ``days_to_renewal`` to the next contract renewal from the workspace's as-of date.
     """
     with _reading(warehouse) as con:
-        as_of = data_as_of(con)
-        df = con.execute(
-            """
-            WITH subs AS (
-                SELECT account_id,
-                       sum(mrr) FILTER (WHERE start_date <= ? AND (end_date IS NULL OR end_date > ?)) * 12 AS arr,
-                       bool_or(start_date <= ? AND (end_date IS NULL OR end_date > ?)) AS active,
-                       min(renewal_date) FILTER (WHERE renewal_date >= ? AND (end_date IS NULL OR end_date > ?))
-                           AS renewal_date
-                FROM subscriptions GROUP BY account_id
-            )
-            SELECT a.account_id, a.name, a.segment, a.plan, a.csm,
-                   coalesce(s.active, FALSE) AS active, coalesce(s.arr, 0) AS arr, s.renewal_date,
-                   datediff('day', CAST(? AS DATE), s.renewal_date) AS days_to_renewal
-            FROM accounts a LEFT JOIN subs s USING (account_id)
-            ORDER BY a.account_id
-            """,
-            [as_of] * 7,
-        ).df()
-    if account_ids is not None:
-        df = df[df["account_id"].isin(set(account_ids))]
-    df["as_of"] = as_of
-    return df.reset_index(drop=True)
+        return readmodel.eligibility(con, account_ids)
 
 
 def eligibility_frame(warehouse) -> tuple[pd.DataFrame, bool]:
@@ -154,23 +81,9 @@ def eligibility_frame(warehouse) -> tuple[pd.DataFrame, bool]:
     ``top_driver_groups`` the groups of the top :data:`TOP_DRIVERS_FOR_RULES` risk-raising ones.
     """
     with _reading(warehouse) as con:
-        accounts = account_frame(con)
-        scores = latest_scores(con)
-        drivers = top_drivers(con, n=TOP_DRIVERS_FOR_RULES) if scores is not None else None
-    if scores is None:
-        for col in SCORE_COLUMNS[1:]:
-            accounts[col] = None
-        accounts["top_driver_group"] = None
-        accounts["top_driver_groups"] = [[] for _ in range(len(accounts))]
-        return accounts, False
-    df = accounts.merge(scores, on="account_id", how="left")
-    top = drivers.drop_duplicates("account_id")[["account_id", "group"]].rename(columns={"group": "top_driver_group"})
-    df = df.merge(top, on="account_id", how="left")
-    rising = drivers.loc[(pd.to_numeric(drivers["shap"], errors="coerce") > 0) & drivers["group"].notna(),
-                         ["account_id", "group"]]
-    groups = _lists_by_key(rising.drop_duplicates().sort_values(["account_id", "group"]))
-    df["top_driver_groups"] = [groups.get(a, []) for a in df["account_id"]]
-    return df, True
+        frame = readmodel.eligibility(con)
+        scored = readmodel.has_scores(con)
+    return frame, scored
 
 
 def _lists_by_key(pairs: pd.DataFrame) -> dict[Any, list]:
@@ -191,11 +104,12 @@ def _contact_name(email: str | None) -> str:
 
 
 def contacts_by_role(warehouse, account_ids: list[str]) -> dict[str, dict[str, dict[str, Any]]]:
-    """Active contacts per account: account_id -> role -> {email, name, role} (latest started wins)."""
+    """Active contacts per account: account_id -> role -> {email, name, role} (latest started wins;
+    contacts without a role are under ``contact``)."""
     if not account_ids:
         return {}
     with _reading(warehouse) as con:
-        as_of = data_as_of(con)
+        as_of = readmodel.as_of_date(con)
         cols = _columns(con, "contacts")
         name = '"name"' if "name" in cols else "NULL"
         rows = con.execute(
@@ -207,10 +121,25 @@ def contacts_by_role(warehouse, account_ids: list[str]) -> dict[str, dict[str, d
         ).fetchall()
     out: dict[str, dict[str, dict[str, Any]]] = {}
     for account_id, role, email, nm in rows:
-        if role:
-            out.setdefault(account_id, {})[str(role).lower()] = {
-                "role": role, "email": email, "name": nm or _contact_name(email)}
+        key = str(role).lower() if role else "contact"  # a contact without a role is still someone to write to
+        out.setdefault(account_id, {})[key] = {"role": role or "contact", "email": email,
+                                               "name": nm or _contact_name(email)}
     return out
+
+
+RECIPIENT_FALLBACK = ("executive", "champion")
+
+
+def recipient(contacts: dict[str, dict[str, Any]], wanted: str) -> tuple[dict[str, Any] | None, str | None]:
+    """Who an email to the ``wanted`` role goes to, and the role used: the wanted role, then the executive,
+    then the champion, then any active contact with an email; (None, None) when the account has none
+    (the step then becomes a task for the CSM to add a contact)."""
+    for role in (wanted, *RECIPIENT_FALLBACK):
+        if role in contacts:
+            return contacts[role], role
+    for role, contact in contacts.items():
+        return contact, role
+    return None, None
 
 
 def account_contexts(warehouse, account_ids: list[str]) -> dict[str, dict[str, Any]]:
@@ -221,13 +150,12 @@ def account_contexts(warehouse, account_ids: list[str]) -> dict[str, dict[str, A
     """
     ids = list(dict.fromkeys(account_ids))
     with _reading(warehouse) as con:  # one connection for the batch, not one per query
-        acc = account_frame(con, ids)
+        acc = readmodel.eligibility(con, ids)
         if acc.empty:
             return {}
-        scores = latest_scores(con, ids)
-        drivers = top_drivers(con, ids, n=5)
+        drivers = readmodel.top_drivers(con, ids, n=5)
         contacts = contacts_by_role(con, ids)
-    score_by_id = {} if scores is None else {r["account_id"]: r for r in scores.to_dict("records")}
+    score_by_id = {r["account_id"]: r for r in acc.to_dict("records") if _py(r["p_churn"]) is not None}
     drivers_by_id: dict[str, list[dict]] = {}
     for d in _records(drivers):
         drivers_by_id.setdefault(d.pop("account_id"), []).append(d)

@@ -27,6 +27,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from data import readmodel
 from data.opstore import audit, now
 from playbooks.errors import PlaybookError
 from playbooks.store import playbooks as playbooks_table
@@ -35,7 +36,7 @@ from playbooks.webhooks import check_url
 
 STEP_TYPES = ("task", "email", "webhook", "alert")
 CONTACT_ROLES = ("champion", "admin", "executive", "user")
-RISK_BANDS = ("low", "medium", "high")
+RISK_BANDS = readmodel.RISK_BANDS
 DRIVER_GROUPS = ("Usage", "Adoption", "Support", "Billing", "Relationship", "Sentiment", "Contract", "Firmographic")
 APP_ROLES = ("admin", "manager", "csm", "data_scientist")
 RULE_KEYS = ("risk_bands", "min_p_churn", "top_driver_groups", "segments", "max_days_to_renewal", "min_p_expansion")

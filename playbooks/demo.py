@@ -15,7 +15,8 @@ from datetime import datetime, time, timedelta
 import sqlalchemy as sa
 
 from data.opstore import audit, now
-from playbooks.context import _has_table, data_as_of
+from data.readmodel import as_of_date
+from playbooks.context import _has_table
 from playbooks.definitions import get_playbook_by_key
 from playbooks.starter import STARTER_PLAYBOOKS, ensure_starter_playbooks
 from playbooks.store import runs, steps, tasks
@@ -37,7 +38,7 @@ def seed_playbook_history(ws, say: Callable[[str], None] = print) -> int:
         if not _has_table(con, "sample_playbook_history"):
             say("  playbooks: starter playbooks ready (no playbook history in this data)")
             return 0
-        as_of = data_as_of(con)
+        as_of = as_of_date(con)
         history = con.execute(
             """SELECT h.account_id, h.playbook, h.started_at, h.holdout, a.name, a.csm
                FROM sample_playbook_history h LEFT JOIN accounts a USING (account_id)

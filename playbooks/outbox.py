@@ -361,9 +361,10 @@ def retry_step(engine: sa.Engine, step_id: int, actor: str, *, warehouse=None) -
             raise PlaybookError(f"Step {step_id} has not failed, so there is nothing to retry.")
         payload = json.loads(row.payload)
         if row.kind == "email" and not payload.get("to") and payload.get("to_role") and warehouse is not None:
-            from playbooks.context import contacts_by_role
+            from playbooks.context import contacts_by_role, recipient
 
-            contact = contacts_by_role(warehouse, [row.account_id]).get(row.account_id, {}).get(payload["to_role"])
+            contacts = contacts_by_role(warehouse, [row.account_id]).get(row.account_id, {})
+            contact, _ = recipient(contacts, payload.get("fallback_from") or payload["to_role"])
             if contact:
                 payload["to"] = contact["email"]
         values = dict(status="pending", next_attempt_at=None, max_attempts=row.attempts + MAX_ATTEMPTS,

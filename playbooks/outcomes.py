@@ -24,7 +24,8 @@ from datetime import date
 import pandas as pd
 import sqlalchemy as sa
 
-from playbooks.context import _has_table, data_as_of
+from data.readmodel import as_of_date
+from playbooks.context import _has_table
 from playbooks.definitions import list_playbooks
 from playbooks.store import runs
 
@@ -194,7 +195,7 @@ def playbook_outcomes(engine: sa.Engine, warehouse, *, playbook_id: int | None =
                                 columns=["run_id", "playbook_id", "account_id", "started_at", "holdout", "trigger_type"])
     with warehouse.reader() as con:
         has_subs = _has_table(con, "subscriptions")
-        as_of = as_of or data_as_of(con)
+        as_of = as_of or as_of_date(con)
     horizon = {p.id: p.horizon_days for p in pbs}
     all_runs["horizon_days"] = all_runs["playbook_id"].map(horizon).fillna(90).astype(int)
     all_runs["start"] = pd.to_datetime(all_runs["started_at"]).dt.normalize()

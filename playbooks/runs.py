@@ -21,6 +21,7 @@ import sqlalchemy as sa
 
 from data.access import Viewer, book_account_ids, csm_account_ids
 from data.opstore import audit, audit_log, now
+from playbooks.context import recipient
 from playbooks.definitions import Playbook, PlaybookError
 from playbooks.store import alert_reads, alerts, runs, steps, tasks
 from playbooks.templates import render, render_json
@@ -115,12 +116,14 @@ def render_step(playbook: Playbook, position: int, step: dict, ctx: dict, *, tri
             contact = {"name": "", "email": to, "role": ""}
             payload.update(to=to)
         else:
-            contact = ctx.get("contacts", {}).get(to)
-            payload.update(to=contact["email"] if contact else None, to_role=to)
-            if not contact:
-                problem = f"{account['name']} has no active {to} contact with an email address; add one, then retry."
+            contact, used = recipient(ctx.get("contacts", {}), to)
+            payload.update(to=contact["email"] if contact else None, to_role=used or to)
+            if used and used != to:
+                payload["fallback_from"] = to
     tctx = template_context(playbook, ctx, contact=contact, triggered_by=triggered_by, assignee=owner, note=note,
                             started_at=started_at)
+    if kind == "email" and payload.get("to_role") and not payload.get("to"):
+        return _add_contact_task(playbook, step, tctx, where, started_at, owner)
     if kind == "task":
         payload.update(title=render(step["title"], tctx, where),
                        description=render(step.get("description") or "", tctx, where),
@@ -145,6 +148,24 @@ def render_step(playbook: Playbook, position: int, step: dict, ctx: dict, *, tri
         payload.update(message=render(step["message"], tctx, where))
     return {"kind": kind, "payload": payload, "requires_confirmation": bool(step.get("requires_confirmation")),
             "problem": problem}
+
+
+ADD_CONTACT_DUE_DAYS = 2
+
+
+def _add_contact_task(playbook: Playbook, step: dict, tctx: dict, where: str, started_at: datetime,
+                      owner: str | None) -> dict[str, Any]:
+    """An email step for an account without any contact with an email: a task for the CSM to add one."""
+    account = tctx["account"]
+    subject = render(step["subject"], tctx, where)
+    payload = {"title": f"Add a contact with an email address for {account['name']}",
+               "description": f"'{playbook.name}' wanted to email the {step['to']} contact ('{subject}'), but the "
+                              "account has no active contact with an email address. Add one, then send the email.",
+               "due_at": (started_at + timedelta(days=ADD_CONTACT_DUE_DAYS)).isoformat(timespec="seconds"),
+               "assignee": owner,
+               "instead_of": "email"}
+    problem = None if owner else f"{account['name']} has no contact with an email address and no CSM to add one."
+    return {"kind": "task", "payload": payload, "requires_confirmation": False, "problem": problem}
 
 
 # ------------------------------------------------------------------ creation

@@ -21,7 +21,7 @@ from data.opstore import audit, now
 from playbooks.context import account_context, account_contexts, eligibility_frame
 from playbooks.definitions import Playbook, PlaybookError, get_playbook, list_playbooks
 from playbooks.holdout import draw_holdout
-from playbooks.runs import Run, create_run, create_runs_batch, render_step
+from playbooks.runs import ADD_CONTACT_DUE_DAYS, Run, create_run, create_runs_batch, render_step
 from playbooks.store import runs, steps
 from playbooks.templates import TemplateProblem
 
@@ -69,9 +69,12 @@ def preview_steps(engine: sa.Engine, warehouse, playbook_id: int, account_id: st
 
 def _summary(kind: str, p: dict, step: dict) -> str:
     if kind == "task":
-        return f"Task for {p.get('assignee') or 'the CSM'}: {p['title']} (due in {step['due_days']} day{'' if step['due_days'] == 1 else 's'})"
+        days = step.get("due_days", ADD_CONTACT_DUE_DAYS)  # an email with nobody to write to is a task instead
+        return f"Task for {p.get('assignee') or 'the CSM'}: {p['title']} (due in {days} day{'' if days == 1 else 's'})"
     if kind == "email":
         who = p.get("to") or (f"CSM {p['to_csm']}" if p.get("to_csm") else f"{step['to']} (no address)")
+        if p.get("fallback_from"):
+            who += f" (no active {p['fallback_from']} contact)"
         wait = ", sent after you confirm it" if step.get("requires_confirmation") else ""
         return f"Email to {who}: {p['subject']}{wait}"
     if kind == "webhook":
@@ -169,6 +172,20 @@ def rule_mask(frame: pd.DataFrame, rule: dict) -> pd.Series:
     return m & frame["p_churn"].notna()
 
 
+def can_act(playbook, ctx: dict) -> bool:
+    """Whether every step of ``playbook`` has someone to act for the account: an email to a contact role
+    falls back to other contacts, then to a task for the CSM; emails and alerts to the CSM need one."""
+    has_csm = bool(ctx["account"].get("csm"))
+    contacts = ctx.get("contacts", {})
+    for step in playbook.steps:
+        to = step.get("to", "")
+        if step["type"] in ("email", "alert") and to == "csm" and not has_csm:
+            return False
+        if step["type"] == "email" and to != "csm" and "@" not in to and not contacts and not has_csm:
+            return False
+    return True
+
+
 @dataclass
 class RuleReport:
     """What a rule pass did: new runs (of which holdout), accounts skipped by cooldown, and notes."""
@@ -178,6 +195,7 @@ class RuleReport:
     eligible: int = 0
     in_cooldown: int = 0
     already_enrolled: int = 0
+    skipped_no_recipient: int = 0
     errors: int = 0
     steps_delivered: int = 0
     steps_failed: int = 0
@@ -206,7 +224,7 @@ def run_rules(engine: sa.Engine, warehouse, *, at: datetime | None = None, playb
     plans = []  # (playbook, stats, accounts to enroll, holdout flags), in playbook order
     for pb in pbs:
         stats = {"eligible": 0, "in_cooldown": 0, "runs_created": 0, "holdout": 0, "already_enrolled": 0,
-                 "errors": 0}
+                 "skipped_no_recipient": 0, "errors": 0}
         eligible = frame.loc[rule_mask(frame, pb.rule), "account_id"].tolist()
         stats["eligible"] = len(eligible)
         todo: list[str] = []
@@ -225,7 +243,9 @@ def run_rules(engine: sa.Engine, warehouse, *, at: datetime | None = None, playb
     created_ids: list[int] = []
     for pb, stats, todo, flags in plans:
         if stats["eligible"]:
-            items = [(contexts[a], bool(f)) for a, f in zip(todo, flags, strict=True) if a in contexts]
+            known = [(contexts[a], bool(f)) for a, f in zip(todo, flags, strict=True) if a in contexts]
+            items = [(ctx, f) for ctx, f in known if can_act(pb, ctx)]
+            stats["skipped_no_recipient"] = len(known) - len(items)
             for chunk in range(0, len(items), RULE_BATCH):
                 made, errors = create_runs_batch(engine, pb, items[chunk:chunk + RULE_BATCH], trigger_type="rule",
                                                  triggered_by=actor, at=at)
@@ -236,7 +256,8 @@ def run_rules(engine: sa.Engine, warehouse, *, at: datetime | None = None, playb
                 report.messages.extend(f"{pb.name}, {e}" for e in errors[: max(0, 20 - len(report.messages))])
             stats["already_enrolled"] = len(items) - stats["runs_created"] - stats["errors"]
         report.per_playbook[pb.name] = stats
-        for k in ("eligible", "in_cooldown", "runs_created", "holdout", "already_enrolled", "errors"):
+        for k in ("eligible", "in_cooldown", "runs_created", "holdout", "already_enrolled", "skipped_no_recipient",
+                  "errors"):
             setattr(report, k, getattr(report, k) + stats[k])
     for chunk in range(0, len(created_ids), 500):
         ids = created_ids[chunk:chunk + 500]

@@ -93,7 +93,9 @@ def render() -> None:
     tenure_months = int(acct["tenure_days"] // 30) if pd.notna(acct["tenure_days"]) else 0
 
     c = st.columns(4)
-    c[0].metric("ARR", layout.money(acct["arr"]), border=True)
+    revenue = bool(acct["has_revenue"])
+    c[0].metric("ARR", layout.money(acct["arr"]) if revenue else "no revenue data", border=True,
+                help=None if revenue else "The data has no subscriptions or revenue for this workspace.")
     c[1].metric("Seats", f"{int(acct['seats']):,}" if pd.notna(acct["seats"]) else "–", border=True)
     c[2].metric("Renewal", renewal_text, delta=renewal_help, delta_color="off", delta_arrow="off", border=True)
     c[3].metric(
@@ -105,14 +107,16 @@ def render() -> None:
     explanation, history = cached_scores.explanation(viewer, account_id)
     record = cached_scores.production_churn_record()  # the model itself is loaded only for the what-if
     horizon = record.horizon_days if record and record.horizon_days else 90
+    flat = acct["shape"] == "flat"
 
     if explanation is None:
-        st.info(
-            "This account has no score yet. Scores appear after `python cli.py score` "
-            "(or the Model lab) has run with a production model."
-        )
+        from components import data_support
+
+        advice = data_support.no_scores_message().removeprefix("No scores yet").lstrip(" .—")
+        st.info(f"This account has no score yet. {advice[:1].upper()}{advice[1:]}")
     else:
         band = explanation.risk_band
+        scored_from = pd.Timestamp(explanation.obs_date) if explanation.obs_date else as_of
         r = st.columns(4)
         delta = None if explanation.previous_p_churn is None else explanation.p_churn - explanation.previous_p_churn
         r[0].metric(
@@ -124,19 +128,22 @@ def render() -> None:
             delta_color="off" if delta is None or abs(delta) < 0.0005 else "inverse",
             delta_arrow="off" if delta is None or abs(delta) < 0.0005 else "auto",
             border=True,
-            help=f"Probability that this account churns within {horizon} days of {explanation.obs_date}.",
+            help="Probability that this account churns, learned from the churn label in your data." if flat
+            else f"Probability that this account churns within {horizon} days of {scored_from:%d %b %Y}.",
         )
         r[1].metric(
             "Expansion likelihood",
             layout.pct(explanation.p_expansion),
             border=True,
-            help=f"Probability of an MRR increase of at least 10% within {horizon} days.",
+            help=f"Probability of an MRR increase of at least 10% within {horizon} days." if revenue
+            else "Expansion needs revenue data (subscriptions), which this workspace does not have.",
         )
         r[2].metric(
             "Expected ARR loss",
             layout.money(explanation.expected_arr_loss),
             border=True,
-            help="p(churn) × ARR: the revenue this account puts at risk, weighted by its probability.",
+            help="p(churn) × ARR: the revenue this account puts at risk, weighted by its probability." if revenue
+            else "No revenue data, so no ARR at risk can be computed.",
         )
         r[3].metric(
             "Rule health score",
@@ -145,10 +152,11 @@ def render() -> None:
             help="The familiar weighted scorecard (higher is healthier), shown beside the model. "
             "The Model lab backtests both on the same dates so you can see which to trust.",
         )
+        what = ("Scores predict the churn label of your data (a flat table has no dates, so no horizon)." if flat
+                else f"Scores predict churn within the next **{horizon} days** after {scored_from:%d %b %Y}.")
         st.caption(
-            f"Scores predict churn within the next **{horizon} days** after {explanation.obs_date}. They are "
-            f"calibrated: among accounts scored 30%, about 30% churn. Model `{explanation.model_id}`, "
-            f"scored {explanation.scored_at:%d %b %Y %H:%M}."
+            f"{what} They are calibrated: among accounts scored 30%, about 30% churn. Model "
+            f"`{explanation.model_id}`, scored {explanation.scored_at:%d %b %Y %H:%M}."
         )
 
     tab_names = ["Why", "What-if", "Usage", "Timeline", "Playbooks & notes", "Contacts", "Subscription"]

@@ -6,6 +6,7 @@ import streamlit as st
 
 from components import auth, cached, cached_scores, layout
 from components.tables import ACCOUNT_COLUMNS, SCORE_COLUMNS, csv_download
+from data.readmodel import RISK_BANDS
 
 RENEWAL_WINDOWS = {"Any time": None, "Next 30 days": 30, "Next 60 days": 60, "Next 90 days": 90,
                    "Next 180 days": 180}
@@ -31,13 +32,15 @@ def render() -> None:
                            max_chars=100)
     segments = f2.multiselect("Segment", options["segment"], key="segment", bind="query-params")
     plans = f3.multiselect("Plan", options["plan"], key="plan", bind="query-params")
-    renewal = f4.selectbox("Renewal", list(RENEWAL_WINDOWS), key="renewal", bind="query-params")
+    revenue = accounts.has_revenue
+    renewal = (f4.selectbox("Renewal", list(RENEWAL_WINDOWS), key="renewal", bind="query-params") if revenue
+               else "Any time")  # no subscriptions: no renewal dates to filter on
     g1, g2, g3, g4 = st.columns([3, 2, 2, 2])
     if viewer.sees_all_accounts:
         csms = g1.multiselect("CSM", options["csm"], key="csm", bind="query-params")
     else:
         csms = []
-    bands = g2.multiselect("Risk band", ["high", "medium", "low"], key="risk", bind="query-params",
+    bands = g2.multiselect("Risk band", list(reversed(RISK_BANDS)), key="risk", bind="query-params",
                            disabled=not has_scores)
     groups = g3.multiselect("Top driver group", accounts.driver_groups, key="driver", bind="query-params",
                             disabled=not has_scores)
@@ -54,16 +57,26 @@ def render() -> None:
 
     m1, m2, m3, m4 = metrics_row.columns(4)
     m1.metric("Accounts shown", f"{shown.accounts:,}", border=True)
-    m2.metric("ARR shown", layout.money(shown.arr), border=True)
-    m3.metric("Expected ARR loss", layout.money(shown.expected_arr_loss) if has_scores else "–", border=True,
-              help="Σ p(churn) × ARR over the accounts shown.")
-    m4.metric("Renewing in 90 days", f"{shown.renewing_90:,}", border=True)
+    if shown.has_revenue:
+        m2.metric("ARR shown", layout.money(shown.arr), border=True)
+        m3.metric("Expected ARR loss", layout.money(shown.expected_arr_loss) if has_scores else "–", border=True,
+                  help="Σ p(churn) × ARR over the accounts shown.")
+        m4.metric("Annual renewals in 90 days", f"{shown.renewing_90:,}", border=True,
+                  help="Active annual contracts renewing within 90 days of the as-of date (as on the Portfolio).")
+    else:
+        m2.metric("ARR shown", "no revenue data", border=True,
+                  help="The data has no subscriptions or revenue, so accounts are counted instead.")
+        m3.metric("Expected churned accounts", f"{shown.expected_churned:,.1f}" if has_scores else "–", border=True,
+                  help="Σ p(churn) over the accounts shown.")
+        m4.metric("Renewals", "–", border=True, help="No subscriptions, so no renewal dates.")
 
     if not shown.accounts:
         c1.info("No account matches these filters. Clear the search or widen the filters.")
         st.stop()
 
     table = shown.table
+    if has_scores and not accounts.has_previous:
+        st.caption("Δ since last: – (first scoring). The change in churn risk appears after the next scoring run.")
     if len(table) < shown.accounts:
         by = order if order.isupper() else order.lower()  # "ARR" stays upper case
         c1.caption(f"Showing the first {len(table):,} of {shown.accounts:,} accounts by {by}: search or filter to "

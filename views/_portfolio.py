@@ -12,12 +12,17 @@ from datetime import timedelta
 import pandas as pd
 import streamlit as st
 
-from components import auth, cached_portfolio, layout
+from components import auth, cached_portfolio, data_support, layout
 from components.tables import risk_dataframe
 
 ACCOUNTS_PAGE = "views/accounts.py"
 ACCOUNT_PAGE = "views/account.py"
 NO_SCORES = "No scores yet — run `python cli.py score` (after `python cli.py train --promote`) to see risk here."
+ACTIVE_HELP = {
+    "billing": "Accounts with a subscription active on the as-of date.",
+    "flat": "Accounts not labelled as churned.",
+    "activity": "Accounts with activity in the days before the as-of date (no billing data: inactivity means churn).",
+}
 
 
 def _selected_group(event) -> str | None:
@@ -48,87 +53,8 @@ def _selected_account(event, frame: pd.DataFrame) -> str | None:
     return str(frame.iloc[rows[0]]["account_id"]) if rows else None
 
 
-def render() -> None:
-    """Draw the Portfolio page for the signed-in user; ``views/portfolio.py`` calls it on every run."""
-    user = auth.current_user()
-    viewer = auth.viewer(user)
-
-    st.title("Portfolio")
-    if not layout.has_data():
-        layout.no_data_notice()
-        st.stop()
-
-    with layout.user_errors():
-        figures = cached_portfolio.portfolio_figures(viewer)
-    k = figures["kpis"]
-    scored = figures["has_scores"] and k.scored_at is not None
-    horizon = cached_portfolio.horizon_days(k.model_id)
-    horizon_text = f"{horizon} days" if horizon else "the model's horizon"
-    as_of = pd.Timestamp(figures["as_of"])
-
-    book = "All accounts" if viewer.sees_all_accounts else f"Book of {viewer.csm or user.username}"
-    subtitle = f"{book} · data as of {as_of:%d %b %Y}"
-    if scored:
-        subtitle += f" · scored {pd.Timestamp(k.scored_at):%d %b %Y %H:%M}"
-    st.caption(subtitle)
-
-    if k.accounts == 0 and figures["movements"].empty:
-        st.info("No accounts in your book yet. Ask an admin to assign accounts to you.")
-        st.stop()
-
-    # --------------------------------------------------------------------------- KPIs
-    r = figures["retention"]
-    c1, c2, c3, c4 = st.columns(4)
-    c1.metric("Active accounts", f"{k.accounts:,}", border=True, help="Accounts with a subscription active today.")
-    c2.metric("ARR", layout.money(k.arr), border=True, help="Annual recurring revenue: 12 × current MRR.")
-    c3.metric("GRR, last 12 months", layout.pct(r["grr"], 1), border=True,
-              help="Gross revenue retention: MRR kept from the accounts paying 12 months ago, after churn and contraction, "
-                   "÷ their MRR then. 100% = nothing lost.")
-    c4.metric("NRR, last 12 months", layout.pct(r["nrr"], 1), border=True,
-              help="Net revenue retention: like GRR, plus expansion from the same accounts. Above 100% = the book grows without new logos.")
-
-    c5, c6, c7, c8 = st.columns(4)
-    annual_90 = cached_portfolio.renewals_window(viewer, 90, False)
-    if scored:
-        c5.metric(f"Expected ARR loss ({horizon_text})", layout.money(k.expected_arr_loss), border=True,
-                  help=f"Σ p(churn) × ARR over scored accounts: the ARR we expect to lose within {horizon_text} "
-                       "if nothing changes.")
-        c6.metric("Accounts at high risk", f"{k.high_risk_accounts:,}", border=True,
-                  delta=f"{layout.money(k.high_risk_arr)} ARR", delta_color="off", delta_arrow="off",
-                  help="Accounts in the high risk band of the latest scoring, and their ARR.")
-        c7.metric("Expansion pipeline", layout.money(k.expansion_pipeline), border=True,
-                  help=f"Σ p(expansion) × ARR: ARR-weighted chance of an upsell within {horizon_text}.")
-    else:
-        for col, label in ((c5, "Expected ARR loss"), (c6, "Accounts at high risk"), (c7, "Expansion pipeline")):
-            col.metric(label, "–", border=True, help=NO_SCORES)
-    c8.metric("Annual renewals in 90 days", f"{annual_90.count:,}", border=True,
-              delta=f"{layout.money(annual_90.arr)} ARR", delta_color="off", delta_arrow="off",
-              help="Annual contracts renewing within 90 days of the as-of date, and their ARR.")
-
-    # --------------------------------------------------------------------------- risk
-    st.subheader("Where the risk is")
-    if not scored:
-        st.info(NO_SCORES)
-    else:
-        columns = st.columns(3 if viewer.sees_all_accounts else 2)
-        with columns[0]:
-            st.markdown("**Accounts by predicted churn probability**")
-            st.plotly_chart(cached_portfolio.chart(viewer, "risk_distribution"), key="risk_distribution",
-                            config={"displayModeBar": False})
-            st.caption(f"How to read this: each bar counts accounts at that chance of churning within {horizon_text}; "
-                       "colour is the risk band. A fat tail to the right is trouble.")
-        with columns[1]:
-            _drilldown_chart(viewer, "risk_by_segment", "segment", "ARR by risk band and segment",
-                             "How to read this: bar length is ARR; the red and amber part is at risk. "
-                             "Click a bar to open that segment's accounts.")
-        if viewer.sees_all_accounts:
-            with columns[2]:
-                _drilldown_chart(viewer, "risk_by_csm", "csm", "ARR by risk band and CSM",
-                                 "How to read this: each CSM's book by ARR and risk band. "
-                                 "Click a bar to open that CSM's accounts.")
-
-    # --------------------------------------------------------------------------- renewals
-    st.subheader("Renewals ahead")
+def _renewals(viewer, as_of: pd.Timestamp) -> None:
+    """The renewals ahead: a window choice, a bubble chart and a table that opens the account."""
     f1, f2, _ = st.columns([2, 2, 4])
     window = f1.segmented_control("Renewing within", ["90 days", "180 days"], default="90 days", key="renewal_window",
                                   required=True)
@@ -164,12 +90,124 @@ def render() -> None:
         if account_id:
             st.switch_page(ACCOUNT_PAGE, query_params={"id": account_id})
 
+
+def render() -> None:
+    """Draw the Portfolio page for the signed-in user; ``views/portfolio.py`` calls it on every run."""
+    user = auth.current_user()
+    viewer = auth.viewer(user)
+
+    st.title("Portfolio")
+    if not layout.has_data():
+        layout.no_data_notice()
+        st.stop()
+
+    with layout.user_errors():
+        figures = cached_portfolio.portfolio_figures(viewer)
+    k = figures["kpis"]
+    scored = figures["has_scores"] and k.scored_at is not None
+    no_scores = NO_SCORES if scored else data_support.no_scores_message()
+    flat = k.shape == "flat"  # a flat table has no dates: no horizon is claimed
+    horizon = None if flat else cached_portfolio.horizon_days(k.model_id)
+    horizon_text = f"{horizon} days" if horizon else "the model's horizon"
+    within = "" if flat else f" within {horizon_text}"
+    paren = "" if flat else f" ({horizon_text})"
+    as_of = pd.Timestamp(figures["as_of"])
+
+    book = "All accounts" if viewer.sees_all_accounts else f"Book of {viewer.csm or user.username}"
+    subtitle = f"{book} · data as of {as_of:%d %b %Y}"
+    if scored:
+        subtitle += f" · scored {pd.Timestamp(k.scored_at):%d %b %Y %H:%M}"
+    st.caption(subtitle)
+
+    if k.accounts == 0 and figures["movements"].empty:
+        if viewer.sees_all_accounts:
+            st.info(f"No active accounts as of {as_of:%d %b %Y}. Open Accounts and choose 'All' to see churned "
+                    "accounts, or import newer data on the Data page.")
+        else:
+            st.info("No accounts in your book yet. Ask an admin to assign accounts to you.")
+        st.stop()
+
+    # --------------------------------------------------------------------------- KPIs
+    r = figures["retention"]
+    revenue = k.has_revenue
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric("Active accounts", f"{k.accounts:,}", border=True, help=ACTIVE_HELP[k.shape])
+    if revenue:
+        c2.metric("ARR", layout.money(k.arr), border=True, help="Annual recurring revenue: 12 × current MRR.")
+    else:
+        c2.metric("ARR", "no revenue data", border=True,
+                  help="The data has no subscriptions or revenue, so the figures on this page count accounts.")
+    c3.metric("GRR, last 12 months", layout.pct(r["grr"], 1), border=True,
+              help="Gross revenue retention: MRR kept from the accounts paying 12 months ago, after churn and contraction, "
+                   "÷ their MRR then. 100% = nothing lost.")
+    c4.metric("NRR, last 12 months", layout.pct(r["nrr"], 1), border=True,
+              help="Net revenue retention: like GRR, plus expansion from the same accounts. Above 100% = the book grows without new logos.")
+
+    c5, c6, c7, c8 = st.columns(4)
+    annual_90 = cached_portfolio.renewals_window(viewer, 90, False)
+    if scored and revenue:
+        c5.metric(f"Expected ARR loss{paren}", layout.money(k.expected_arr_loss), border=True,
+                  help=f"Σ p(churn) × ARR over scored accounts: the ARR we expect to lose{within} "
+                       "if nothing changes.")
+        c6.metric("Accounts at high risk", f"{k.high_risk_accounts:,}", border=True,
+                  delta=f"{layout.money(k.high_risk_arr)} ARR", delta_color="off", delta_arrow="off",
+                  help="Accounts in the high risk band of the latest scoring, and their ARR.")
+        c7.metric("Expansion pipeline", layout.money(k.expansion_pipeline), border=True,
+                  help=f"Σ p(expansion) × ARR: ARR-weighted chance of an upsell{within}.")
+    elif scored:
+        c5.metric(f"Expected churned accounts{paren}", f"{k.expected_churned_accounts:,.1f}", border=True,
+                  help=f"Σ p(churn) over scored accounts: how many accounts we expect to lose{within} "
+                       "if nothing changes (no revenue data, so accounts are counted instead of ARR).")
+        c6.metric("Accounts at high risk", f"{k.high_risk_accounts:,}", border=True,
+                  help="Accounts in the high risk band of the latest scoring.")
+        c7.metric("Scored accounts", f"{k.scored_accounts:,}", border=True,
+                  help="Accounts scored in the latest run.")
+    else:
+        for col, label in ((c5, "Expected ARR loss"), (c6, "Accounts at high risk"), (c7, "Expansion pipeline")):
+            col.metric(label, "–", border=True, help=no_scores)
+    if revenue:
+        c8.metric("Annual renewals in 90 days", f"{annual_90.count:,}", border=True,
+                  delta=f"{layout.money(annual_90.arr)} ARR", delta_color="off", delta_arrow="off",
+                  help="Annual contracts renewing within 90 days of the as-of date, and their ARR.")
+    else:
+        c8.metric("Renewals", "–", border=True, help="No subscriptions, so no renewal dates.")
+
+    # --------------------------------------------------------------------------- risk
+    st.subheader("Where the risk is")
+    measure, measure_lower = ("ARR", "ARR") if revenue else ("Accounts", "the number of accounts")
+    if not scored:
+        st.info(no_scores)
+    else:
+        columns = st.columns(3 if viewer.sees_all_accounts else 2)
+        with columns[0]:
+            st.markdown("**Accounts by predicted churn probability**")
+            st.plotly_chart(cached_portfolio.chart(viewer, "risk_distribution"), key="risk_distribution",
+                            config={"displayModeBar": False})
+            st.caption(f"How to read this: each bar counts accounts at that chance of churning{within}; "
+                       "colour is the risk band. A fat tail to the right is trouble.")
+        with columns[1]:
+            _drilldown_chart(viewer, "risk_by_segment", "segment", f"{measure} by risk band and segment",
+                             f"How to read this: bar length is {measure_lower}; the red and amber part is at risk. "
+                             "Click a bar to open that segment's accounts.")
+        if viewer.sees_all_accounts:
+            with columns[2]:
+                _drilldown_chart(viewer, "risk_by_csm", "csm", f"{measure} by risk band and CSM",
+                                 "How to read this: each CSM's book by ARR and risk band. "
+                                 "Click a bar to open that CSM's accounts.")
+
+    # --------------------------------------------------------------------------- renewals
+    st.subheader("Renewals ahead")
+    if revenue:
+        _renewals(viewer, as_of)
+    else:
+        st.info("No subscriptions in the data, so there are no renewal dates to show.")
+
     # --------------------------------------------------------------------------- movers
     st.subheader("Top movers since the previous scoring")
     runs = figures["scoring_runs"]
     movers = figures["movers"]
     if not scored:
-        st.info(NO_SCORES)
+        st.info(no_scores)
     elif len(runs) < 2:
         st.info("Only one scoring run so far. Movers appear after the next run (`python cli.py score`), "
                 "comparing each account's churn risk with this one.")
@@ -207,7 +245,8 @@ def render() -> None:
     st.subheader("Revenue movements")
     movements = figures["movements"]
     if movements.empty:
-        st.info("No subscriptions in the last 12 months.")
+        st.info("No subscriptions in the last 12 months." if revenue else
+                "No revenue data: the data has no subscriptions, so there are no MRR movements to show.")
     else:
         left, right = st.columns([3, 2])
         with left:

@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from components import auth, cached, charts, layout
+from components import auth, cached, charts, data_support, layout
 from components.session import data_version, settings, workspace
 from data.errors import UserError
 from data.health import data_health
@@ -245,6 +245,9 @@ with health_tab:
 with import_tab:
     if last := state.pop("data_last_import", None):
         st.success(last, icon=":material/check_circle:")
+    if layout.has_data():
+        with st.container(border=True):
+            data_support.render(user.username)
 
     st.subheader("1 · Choose the data")
     kind = st.segmented_control("Source", ["Upload a file", "Connect to a database"], default="Upload a file",
@@ -465,5 +468,5 @@ with import_tab:
                      rows=result.rows, version=result.version)
             parts = ", ".join(f"{n:,} rows into {t}" for t, n in result.tables.items())
             state["data_last_import"] = (f"Imported {parts} ({result.mode}) from {upload.label}. Every page now "
-                                         "shows the new data; retrain the model in the Model lab to score it.")
+                                         "shows the new data; below is what it supports and the next step.")
             st.rerun()

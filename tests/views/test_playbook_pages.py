@@ -96,7 +96,7 @@ def test_trigger_form_previews_and_a_double_submit_creates_one_run(tiny_ws):
     at.selectbox(key="pbform_playbook:acct:A1").set_value(usage.id).run()
     preview = texts(at)
     assert "Call Acme Corp about the usage drop" in preview  # rendered, not the template
-    assert "no active champion contact" in preview  # the email step would fail, and says why
+    assert "Add a contact with an email address for Acme Corp" in preview  # nobody to email: a task instead
     assert at.selectbox(key="pbform_assignee:acct:A1").value == ""  # the account's CSM by default
 
     button(at, "Start playbook").click().run()
@@ -276,8 +276,31 @@ def test_csm_and_data_scientist_read_the_library_without_edit_forms(tiny_ws):
 
 
 # ------------------------------------------------------------------ runs and outbox
+def _failed_email(ws):
+    """A usage-drop run for A1 whose email to a new champion the mail server refused (a delivery failure:
+    a missing contact no longer fails a step, it becomes a task for the CSM to add one)."""
+    from playbooks.store import steps
+
+    with ws.warehouse.writer("raw") as con:
+        con.execute("INSERT INTO contacts VALUES ('C2', 'A1', 'sam@acme.test', 'champion', DATE '2026-05-25', NULL)")
+    run = start(ws, "usage_drop")
+    email = next(s for s in pb.get_run(ws.engine, run.id).steps if s["kind"] == "email")
+    with ws.engine.begin() as conn:
+        conn.execute(steps.update().where(steps.c.id == email["id"]).values(
+            status="failed", attempts=1, last_error="The mail server refused sam@acme.test: mailbox unavailable"))
+    return run
+
+
+def test_a_missing_contact_becomes_a_task_for_the_csm(tiny_ws):
+    run = start(tiny_ws, "usage_drop")  # A1's champion left: nobody to email
+    made = pb.get_run(tiny_ws.engine, run.id).steps
+    assert not [s for s in made if s["status"] == "failed"]
+    assert any(s["kind"] == "task" and "Add a contact with an email address for Acme Corp" in s["payload"]["title"]
+               for s in made)
+
+
 def test_runs_are_scoped_and_a_failed_step_can_be_retried(tiny_ws):
-    run = start(tiny_ws, "usage_drop")  # email to A1's champion fails: she left
+    run = _failed_email(tiny_ws)
     failed = next(s for s in pb.get_run(tiny_ws.engine, run.id).steps if s["status"] == "failed")
     assert {m.label: m.value for m in run_app("csm2", PLAYBOOKS, {"tab": "Runs"}).metric}["Runs shown"] == "0"
     denied = run_app("csm2", PLAYBOOKS, {"tab": "Runs", "run": str(run.id)})
@@ -286,7 +309,7 @@ def test_runs_are_scoped_and_a_failed_step_can_be_retried(tiny_ws):
     at = run_app("csm1", PLAYBOOKS, {"tab": "Runs", "run": str(run.id)})
     assert not at.exception
     assert f"Run #{run.id}: Usage drop: re-engage" in [h.value for h in at.subheader]
-    assert any("no active champion contact" in e.value for e in at.error)  # the step's error, shown
+    assert any("The mail server refused sam@acme.test" in e.value for e in at.error)  # the step's error, shown
     at.button(key=f"run{run.id}_retry_{failed['id']}").click().run()
     assert any("queued again" in s.value for s in at.success)
     status = next(s["status"] for s in pb.get_run(tiny_ws.engine, run.id).steps if s["id"] == failed["id"])
@@ -294,7 +317,7 @@ def test_runs_are_scoped_and_a_failed_step_can_be_retried(tiny_ws):
 
 
 def test_outbox_lists_what_needs_attention(tiny_ws):
-    start(tiny_ws, "usage_drop")
+    _failed_email(tiny_ws)
     at = run_app("manager", PLAYBOOKS, {"tab": "Outbox"})
     assert not at.exception
     assert "No SMTP server is configured" in texts(at)

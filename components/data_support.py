@@ -1,0 +1,80 @@
+"""The Data page's front door: what the imported data supports, and the next step with a progress bar.
+
+Reads :func:`data.readmodel.data_support` (cached per data version) and offers "Train and score"
+when a model can be trained: the same pipeline as ``cli.py train --promote`` then ``cli.py score``,
+run here with a progress bar.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from components.session import cursor, data_version, workspace
+from data import readmodel
+from data.errors import UserError
+
+TRAIN_STAGES = [("observation rows", 0.15), ("features; training", 0.25), ("chose", 0.5),
+                ("trained and evaluated", 0.7)]
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _support(version: str) -> readmodel.DataSupport:
+    return readmodel.data_support(cursor())
+
+
+def support() -> readmodel.DataSupport:
+    """What the workspace's current data supports."""
+    return _support(data_version())
+
+
+def no_scores_message() -> str:
+    """What a page says before the first scoring: the next step, or why no model can be trained yet."""
+    info = support()
+    if info.can_train:
+        return "No scores yet — run `python cli.py score` (after `python cli.py train --promote`) to see risk here."
+    return f"No scores yet. {info.train_note.removeprefix('Training: ')} Next: {'; then '.join(info.next_steps)}."
+
+
+def render(actor: str) -> None:
+    """The 'What your data supports' panel and its next-step button."""
+    info = support()
+    st.subheader("What your data supports")
+    lines = info.to_text().splitlines()
+    st.markdown("\n".join(f"- {line.strip()}" if not line.startswith("  - ") else f"    {line.strip()}"
+                          for line in lines if not line.startswith(("Pages:", "Next:"))))
+    if not info.can_train:
+        st.info("Next: " + "; then ".join(info.next_steps) + ".", icon=":material/info:")
+        return
+    st.caption(f"Next: train a model on this data and score every account (the same as `{info.next_steps[0]}` "
+               "then `cli.py score`).")
+    if st.button("Train and score", type="primary", key="data_train_score", icon=":material/model_training:"):
+        _train_and_score(actor)
+
+
+def _train_and_score(actor: str) -> None:
+    from models.registry import promote, register_model
+    from models.scoring import score_workspace
+    from models.training import TrainConfig, train
+
+    ws = workspace()
+    bar = st.progress(0.02, text="Building observation rows…")
+
+    def say(message: str) -> None:
+        for stage, fraction in TRAIN_STAGES:
+            if stage in message:
+                bar.progress(fraction, text=message.strip()[:120])
+
+    try:
+        with ws.warehouse.reader() as con:
+            result = train(con, TrainConfig(horizon_days=support().horizon_days or 90), say=say)
+        record = register_model(ws.engine, ws.settings.models_dir, result, actor=actor)
+        promote(ws.engine, record.id, actor=actor)
+        bar.progress(0.8, text="Scoring every account…")
+        run = score_workspace(ws, say=say)
+    except UserError as exc:
+        bar.empty()
+        st.error(str(exc))
+        return
+    bar.progress(1.0, text=f"Scored {run.accounts:,} accounts with {record.id}.")
+    st.success(f"Model {record.id} trained, promoted and used to score {run.accounts:,} accounts. "
+               "Open Portfolio or Accounts to see them.", icon=":material/check_circle:")

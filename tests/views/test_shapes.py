@@ -1,0 +1,244 @@
+"""Every shape of data the importer accepts gives a working product (issue 12, item 2).
+
+Each generated shape (tests/support/shapes.py: an event log that ended two years ago with integer
+ids, no names and no CSM; a flat table with a churn label; accounts and events without billing data)
+is driven through ``cli.py`` (import with a mapping, train, promote, score) and then every page is
+run with AppTest for every role that may open it, as a user would. The sample company is checked on
+the customer pages with the same assertions.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+
+import pytest
+
+import cli
+from components.pages import PAGES, allowed
+from data import readmodel
+from data import users as user_store
+from data.workspace import open_workspace
+from tests.support import shapes
+from tests.views.conftest import run_app
+
+ROLES = {"admin": "admin", "manager": "manager", "csm": "csm", "datasci": "data_scientist"}
+CSM_OF = {"event_log": "Nobody Assigned", "short_log": "Nobody Assigned", "flat_table": "Nobody Assigned",
+          "activity_log": "Ana Lima"}
+PREDICTION_PAGES = ("views/home.py", "views/portfolio.py", "views/accounts.py", "account", "views/model_lab.py")
+BAD_TEXT = re.compile(r"\bNone\b|\bnan\b|\bNaT\b")
+
+
+def _cli(*argv: str) -> tuple[int, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = cli.main(list(argv))
+    return code, out.getvalue() + err.getvalue()
+
+
+def _add_users(ws, csm: str) -> None:
+    for name, role in ROLES.items():
+        user_store.add_user(ws.settings.auth_file, name, role=role, password=f"{name}-password-1",
+                            csm=csm if role == "csm" else None)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> dict:
+    """Each generated shape imported, trained, promoted and scored through the CLI (once per module)."""
+    root = tmp_path_factory.mktemp("shapes")
+    out = {}
+    for build, train_args in ((shapes.event_log, ["--horizon-days", "30", "--algorithm", "logreg"]),
+                              (shapes.flat_table, ["--algorithm", "logreg"]),
+                              (shapes.short_log, None),
+                              (shapes.activity_log, None)):
+        shape = build(root / build.__name__ / "files")
+        path = str(root / build.__name__ / "ws")
+        logs = {}
+        for argv in shape.imports:
+            code, text = _cli("--workspace", path, *argv)
+            assert code == 0, text
+            logs.setdefault("import", []).append(text)
+        if train_args is not None:
+            logs["train"] = _cli("--workspace", path, "train", "--promote", *train_args)
+            logs["score"] = _cli("--workspace", path, "score")
+        else:
+            logs["train"] = _cli("--workspace", path, "train", "--promote")
+        ws = open_workspace(path)
+        _add_users(ws, CSM_OF[shape.name])
+        out[shape.name] = (shape, ws, logs)
+    return out
+
+
+# --------------------------------------------------------------------------- CLI
+def test_event_log_is_as_of_its_end_and_trains(built):
+    shape, ws, logs = built["event_log"]
+    assert "As of 29 Sep 2024 (the last activity in the data)" in logs["import"][-1]
+    assert "enough for a model with a 30-day horizon" in logs["import"][-1]
+    assert "Next: cli.py train --promote --horizon-days 30; then cli.py score" in logs["import"][-1]
+    assert logs["train"][0] == 0, logs["train"][1]
+    assert logs["score"][0] == 0 and "as of 2024-09-30" in logs["score"][1]
+    with ws.warehouse.reader() as con:
+        assert readmodel.as_of_date(con).isoformat() == "2024-09-29"
+        state = readmodel.account_state(con)
+    assert (state["name"] == state["account_id"]).all()  # no names: the id is the name
+    assert set(state["csm_label"]) == {"unassigned"}
+    assert (state["status"] == "active").sum() > 100
+
+
+def test_flat_table_says_no_horizon_and_bands_fit_probabilities(built):
+    shape, ws, logs = built["flat_table"]
+    assert "one row per account with a churn label" in logs["import"][0]
+    assert logs["train"][0] == 0 and logs["score"][0] == 0, logs["train"][1] + logs["score"][1]
+    with ws.warehouse.reader() as con:
+        scores = readmodel.latest_scores(con)
+        groups = set(readmodel.top_drivers(con, n=10)["group"])
+    assert len(scores) == shape.accounts
+    assert (scores.loc[scores["p_churn"] >= 0.5, "risk_band"] == "high").all()
+    assert scores["p_churn"].max() >= 0.5  # the planted causes make some accounts likely to churn
+    assert {"Support", "Usage", "Billing", "Contract"} & groups and groups != {"Firmographic"}
+
+
+def test_short_history_says_how_much_more_is_needed(built):
+    shape, ws, logs = built["short_log"]
+    text = logs["import"][-1]
+    assert "History: 5 months" in text and "about 7 more months of history are needed" in text
+    assert "every page shows the accounts, without risk scores" in text
+    assert logs["train"][0] == 2 and "Not enough labelled history" in logs["train"][1]
+    with ws.warehouse.reader() as con:
+        assert readmodel.as_of_date(con).isoformat() == "2024-09-29"
+
+
+def test_activity_log_says_what_it_supports(built):
+    shape, ws, logs = built["activity_log"]
+    text = logs["import"][-1]
+    assert "accounts and activity without billing data" in text and "no activity for 60 days" in text
+    assert "As of 31 Oct 2025" in text
+    assert logs["train"][0] == 2  # no billing and no label: a clear message, not a traceback
+    with ws.warehouse.reader() as con:
+        state = readmodel.account_state(con)
+    assert state["arr"].isna().all() and not state["has_revenue"].any()
+    assert 0 < (state["status"] == "churned").sum() < (state["status"] == "active").sum()
+    assert set(state["name"]) == set(shape.names.values())  # cp1252 names read intact
+    assert "unassigned" in set(state["csm_label"])
+
+
+def test_inactivity_days_are_a_setting(built, monkeypatch):
+    _, ws, _ = built["activity_log"]
+    with ws.warehouse.reader() as con:
+        default = (readmodel.account_state(con)["status"] == "churned").sum()
+        monkeypatch.setenv("CSAI_INACTIVE_CHURN_DAYS", "200")
+        longer = (readmodel.account_state(con)["status"] == "churned").sum()
+    assert longer < default
+
+
+# --------------------------------------------------------------------------- pages
+def _texts(at) -> list[str]:
+    out = []
+    for kind in ("title", "header", "subheader", "markdown", "caption", "info", "warning", "error", "success", "text"):
+        out += [str(e.value) for e in getattr(at, kind)]
+    for m in at.metric:
+        out += [str(m.label), str(m.value), str(m.proto.delta or "")]
+    return out
+
+
+def _check_page(at, who: str, page: str, shape_name: str, flat: bool, revenue: bool) -> list[str]:
+    assert not at.exception, f"{shape_name} {page} as {who}: {at.exception}"
+    texts = _texts(at)
+    where = f"{shape_name} {page} as {who}"
+    bad = [t for t in texts if BAD_TEXT.search(t)]
+    assert not bad, f"{where}: {bad}"
+    if who in ("admin", "manager"):
+        assert not any("No accounts in your book yet" in t for t in texts), where
+    if flat and page in PREDICTION_PAGES:  # pages that state what a score predicts (playbook settings may say days)
+        assert not any("90 days" in t for t in texts), f"{where}: {[t for t in texts if '90 days' in t]}"
+    if not revenue:
+        values = [str(m.value) for m in at.metric]
+        assert not any(v.startswith("$0") for v in values), f"{where}: {values}"
+    return texts
+
+
+def _pages_for(role: str) -> list[str]:
+    return [p.file for p in PAGES if allowed(p, (role,)) and p.url_path != "account"]
+
+
+@pytest.mark.parametrize("shape_name", ["event_log", "short_log", "flat_table", "activity_log"])
+@pytest.mark.parametrize("who", list(ROLES))
+def test_every_page_works_for_every_role(built, shape_name, who, monkeypatch):
+    shape, ws, _ = built[shape_name]
+    monkeypatch.setenv("CSAI_WORKSPACE", str(ws.path))
+    flat, revenue = shape_name == "flat_table", shape_name in ("event_log", "short_log")
+    for page in _pages_for(ROLES[who]):
+        at = run_app(who, page=page)
+        texts = _check_page(at, who, page, shape_name, flat, revenue)
+        if page == "views/accounts.py" and who != "csm":
+            table = at.dataframe[0].value
+            assert len(table) > 0, f"{shape_name}: Accounts shows no account to {who}"
+            if "p_churn_change" in table:  # one scoring run so far: "Δ since last" is blank, and said so
+                assert table["p_churn_change"].dtype == "float64" and table["p_churn_change"].isna().all()
+                assert any("– (first scoring)" in t for t in texts)
+        if page == "views/portfolio.py" and who != "csm":
+            assert int(at.metric[0].value.replace(",", "")) > 0
+        if page == "views/data.py":
+            assert any("What your data supports" in t for t in texts), texts
+    with ws.warehouse.reader() as con:
+        state = readmodel.account_state(con)
+    if who == "csm":
+        mine = state[state["csm"] == CSM_OF[shape_name]]
+        if mine.empty:
+            return
+        state = mine
+    account = state.sort_values("account_id").iloc[0]
+    at = run_app(who, page="views/account.py", params={"id": account["account_id"]})
+    _check_page(at, who, "account", shape_name, flat, revenue)
+    assert at.title[0].value == account["name"] and account["name"]
+
+
+@pytest.mark.parametrize("who", ["admin", "manager", "datasci"])
+def test_sample_company_customer_pages(sample_workspace, who, monkeypatch):
+    monkeypatch.setenv("CSAI_WORKSPACE", str(sample_workspace.path))
+    for page in ("views/portfolio.py", "views/accounts.py"):
+        if not allowed(next(p for p in PAGES if p.file == page), (ROLES[who],)):
+            continue
+        at = run_app(who, page=page)
+        texts = _check_page(at, who, page, "sample", False, True)
+        if page == "views/portfolio.py":
+            assert any(t.startswith("$") for t in texts)
+
+
+def test_event_log_is_as_of_its_data_not_today(built, monkeypatch):
+    _, ws, _ = built["event_log"]
+    monkeypatch.setenv("CSAI_WORKSPACE", str(ws.path))
+    at = run_app("admin", page="views/portfolio.py")
+    assert not at.exception
+    assert any("data as of 29 Sep 2024" in c.value for c in at.caption)
+
+
+def test_as_of_override_setting(built, monkeypatch):
+    _, ws, _ = built["event_log"]
+    with ws.warehouse.reader() as con:
+        monkeypatch.setenv("CSAI_AS_OF", "2024-06-30")
+        assert readmodel.as_of_date(con).isoformat() == "2024-06-30"
+        monkeypatch.setenv("CSAI_AS_OF", "30/06/2024")
+        with pytest.raises(Exception, match="CSAI_AS_OF"):
+            readmodel.as_of_date(con)
+
+
+def test_data_page_trains_and_scores_with_a_progress_bar(tmp_path, monkeypatch):
+    shape = shapes.flat_table(tmp_path / "files", n=150)
+    path = str(tmp_path / "ws")
+    code, text = _cli("--workspace", path, *shape.imports[0])
+    assert code == 0, text
+    ws = open_workspace(path)
+    _add_users(ws, "Nobody Assigned")
+    monkeypatch.setenv("CSAI_WORKSPACE", path)
+    at = run_app("admin", page="views/data.py")
+    assert not at.exception
+    assert any("What your data supports" in s.value for s in at.subheader)
+    assert any("150 accounts" in m.value and "flat table" in m.value for m in at.markdown)
+    at.button(key="data_train_score").click().run()
+    assert not at.exception
+    assert at.progress and at.progress[-1].value == 100
+    assert any("trained, promoted and used to score 150 accounts" in s.value for s in at.success)
+    with ws.warehouse.reader() as con:
+        assert len(readmodel.latest_scores(con)) == 150
