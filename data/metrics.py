@@ -884,6 +884,8 @@ def contacts_first_seen(con: duckdb.DuckDBPyConnection) -> date | None:
         rows = {}
     if rows.get("contacts_first_seen"):
         return date.fromisoformat(str(rows["contacts_first_seen"])[:10])
+    from data.readmodel import data_end  # the read model imports this module (its SQL loader)
+
     end = data_end(con)
     imported = rows.get("imported_contacts")
     seen = date.fromisoformat(str(imported)[:10]) if imported else None
