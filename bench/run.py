@@ -606,6 +606,9 @@ def targets(results: list[dict]) -> list[dict]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from data.compat import limit_threads
+
+    limit_threads()  # one BLAS/OpenMP thread per process, as in app.py and cli.py
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="2000,20000,100000")
     ap.add_argument("--repeats", type=int, default=7, help="warm renders per page and of its floor, alternating (median, min-max)")

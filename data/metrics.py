@@ -39,6 +39,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from data.compat import small_pages
 from data.schema import ALL_RAW_TABLES, CANONICAL_TABLES, create_table_sql
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
@@ -256,31 +257,8 @@ def compute_metrics(con: duckdb.DuckDBPyConnection, obs: pd.DataFrame, *,
     history; a subscription ending at or after it is still running as far as the data knows
     (it only matters on the day after the data's end, the date scoring observes).
     """
-    with _small_pages():
+    with small_pages():  # numpy huge pages made the build slower and uneven (see data.compat)
         return _compute_metrics(con, obs[["account_id", "obs_date"]], exclude_attributes, types, data_end)
-
-
-@contextlib.contextmanager
-def _small_pages():
-    """No transparent huge pages for numpy's arrays while the metrics are built.
-
-    numpy asks Linux for huge pages (``madvise``) for every array of 4 MB or more; with the
-    common kernel default (``defrag=madvise``) each first touch of such an array may then
-    wait for memory compaction. The build allocates hundreds of fresh per-row arrays; at
-    100,000 accounts (11 MB each) this made it about 8 % slower and uneven from run to
-    run (bench: 6.5-7.4 s with, 6.4-6.5 s without). The switch is numpy's own, read back
-    and restored afterwards (process-wide while it lasts; it only changes speed).
-    """
-    try:
-        from numpy._core.multiarray import _set_madvise_hugepage
-    except ImportError:  # a numpy without the switch
-        yield
-        return
-    before = _set_madvise_hugepage(False)
-    try:
-        yield
-    finally:
-        _set_madvise_hugepage(before)
 
 
 def _compute_metrics(con: duckdb.DuckDBPyConnection, obs: pd.DataFrame, exclude_attributes: tuple[str, ...],
