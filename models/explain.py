@@ -141,7 +141,7 @@ class Explanation:
         one ``group`` part per driver group holding every remaining feature (the CSM among
         them). Drivers plus other factors add up to the row's SHAP sum.
 
-        Rows are gathered per feature column with numpy, and each distinct (feature, value) is
+        Rows are gathered per feature column with numpy, and each feature's distinct values are
         rendered once, so 100,000 accounts take seconds rather than minutes.
         """
         values = self.values.to_numpy(dtype=float)
@@ -180,10 +180,11 @@ class Explanation:
         rest = np.where(stored, 0.0, values) @ membership
         counts = (~stored).astype(float) @ membership
         g_rows, g_cols = np.nonzero((counts > 0) & (rest != 0.0))
+        label_of = np.array([self.label(f) for f in names], dtype=object)
+        group_of = np.array([self.group(f) for f in names], dtype=object)
         others = pd.concat([
             pd.DataFrame({"account_id": ids[nd_rows], "kind": "no_data", "feature": names[nd_cols],
-                          "label": [self.label(f) for f in names[nd_cols]],
-                          "group": [self.group(f) for f in names[nd_cols]],
+                          "label": label_of[nd_cols], "group": group_of[nd_cols],
                           "shap": values[nd_rows, nd_cols]}, columns=OTHER_COLUMNS),
             pd.DataFrame({"account_id": ids[g_rows], "kind": "group", "feature": None,
                           "label": np.array(group_names, dtype=object)[g_cols],
@@ -197,25 +198,28 @@ class Explanation:
         return self.split(account_ids, k)[0]
 
     def _driver_frame(self, ids, values, row_idx, col_idx, ranks, names) -> pd.DataFrame:
-        feature_values = np.empty(len(row_idx), dtype=object)
+        """Driver rows; each feature's distinct values are rendered once (value text and sentence)."""
+        texts = np.full(len(row_idx), None, dtype=object)
+        sentences = np.empty(len(row_idx), dtype=object)
         for j, f in enumerate(names):
             sel = np.flatnonzero(col_idx == j)
-            if sel.size and f in self.data.columns:
-                feature_values[sel] = self.data[f].to_numpy(dtype=object)[row_idx[sel]]
-        texts, sentences = [], []
-        rendered: dict = {}
-        for f, v in zip(names[col_idx], feature_values, strict=True):
-            v = None if is_missing(v) else v
-            hit = rendered.get((f, v))
-            if hit is None:
-                hit = rendered[(f, v)] = (_value_text(v), self.sentence(f, v))
-            texts.append(hit[0])
-            sentences.append(hit[1])
-        features = names[col_idx]
+            if sel.size == 0:
+                continue
+            if f in self.data.columns:
+                column = self.data[f].iloc[row_idx[sel]]
+                codes, uniques = pd.factorize(column.astype(object), use_na_sentinel=True)
+            else:
+                codes, uniques = np.full(sel.size, -1), []
+            # code -1 (a missing value) picks the last entry: the missing value's rendering
+            texts[sel] = np.array([_value_text(u) for u in uniques] + [None], dtype=object)[codes]
+            sentences[sel] = np.array([self.sentence(f, u) for u in uniques] + [self.sentence(f, None)],
+                                      dtype=object)[codes]
+        label_of = np.array([self.label(f) for f in names], dtype=object)
+        group_of = np.array([self.group(f) for f in names], dtype=object)
         return pd.DataFrame({
-            "account_id": ids[row_idx], "feature": features, "label": [self.label(f) for f in features],
-            "group": [self.group(f) for f in features], "value": texts,
-            "shap": values[row_idx, col_idx].astype(float), "sentence": sentences, "rank": ranks,
+            "account_id": ids[row_idx], "feature": names[col_idx], "label": label_of[col_idx],
+            "group": group_of[col_idx], "value": texts, "shap": values[row_idx, col_idx].astype(float),
+            "sentence": sentences, "rank": ranks,
         }, columns=DRIVER_COLUMNS)
 
     def is_reason(self, feature: str, value) -> bool:
