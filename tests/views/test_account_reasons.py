@@ -143,3 +143,19 @@ def test_probability_history_shows_only_from_the_second_scoring(demo_env, csm_ac
     assert not again.exception
     assert "Probability history" in [s.value for s in again.subheader]
     assert len(again.get("plotly_chart")) == 2
+
+
+def test_what_if_reasons_leave_out_the_csm(demo_env):
+    from models.scoring import what_if
+
+    _, trained = load_production(demo_env.engine, "churn")
+    with demo_env.warehouse.reader() as con:
+        frame = features_as_of(con)
+    values = trained.explain(frame).values
+    top5 = values.abs().rank(axis=1, ascending=False, method="first")["csm"] <= 5
+    assert top5.any(), "the CSM is among the five largest effects of some account"
+    row = frame[top5.to_numpy()].head(1).reset_index(drop=True)
+    result = what_if(trained, row, {"tickets_30d": 0})
+    assert len(result["drivers"]) == 5
+    assert all(f != "csm" for f, _, _ in result["drivers"])
+    assert not any(t in sentence for _, _, sentence in result["drivers"] for t in NOT_REASONS)
