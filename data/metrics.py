@@ -1043,18 +1043,13 @@ def missing_meaning(metric: Metric) -> str | None:
     """The sentence a missing value of ``metric`` stands for when it means something, else None.
 
     A champion who never left, or a contract without a renewal date, is a fact; most other
-    gaps are simply "no data" (see :func:`has_data`).
+    gaps are simply "no data" (see :mod:`models.explain`).
     """
     if metric.kind == "days" and metric.name.startswith("days_since_champion"):
         return "No champion has left"
     if metric.name == "days_to_renewal":
         return "Month-to-month contract (no annual renewal date)"
     return None
-
-
-def has_data(metric: Metric | None, value) -> bool:
-    """True when ``value`` says something about the account: known, or missing with a meaning."""
-    return not is_missing(value) or (metric is not None and missing_meaning(metric) is not None)
 
 
 def render_sentence(metric: Metric, value) -> str:

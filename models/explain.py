@@ -29,7 +29,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from data.metrics import Metric, has_data, is_missing, missing_meaning, render_sentence
+from data.metrics import Metric, is_missing, missing_meaning, render_sentence
 
 DEFAULT_GROUP = "Firmographic"  # the group of a feature the catalog does not describe (an account attribute)
 NOT_REASONS = frozenset({"csm"})  # features the model may use but a reader is never shown as a reason
@@ -221,10 +221,6 @@ class Explanation:
             "group": group_of[col_idx], "value": texts, "shap": values[row_idx, col_idx].astype(float),
             "sentence": sentences, "rank": ranks,
         }, columns=DRIVER_COLUMNS)
-
-    def is_reason(self, feature: str, value) -> bool:
-        """True when ``feature`` = ``value`` may be shown to a reader as a reason."""
-        return feature not in NOT_REASONS and has_data(self.metrics.get(feature), value)
 
 
 def _value_text(v) -> str | None:

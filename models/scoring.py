@@ -38,7 +38,7 @@ import pandas as pd
 
 from data.errors import UserError
 from data.metrics import attribute_metrics, compute_metrics, data_end
-from models.explain import Explanation, waterfall_steps
+from models.explain import Explanation
 from models.health_score import group_scores, health_score
 from models.observations import active_rows, detect_mode, flat_arr, flat_label_source
 from models.registry import load_model, production_model
@@ -125,11 +125,6 @@ class AccountExplanation:
         """Labels of the metrics with no data for this account among its largest effects, largest first."""
         nd = self.other_factors[self.other_factors["kind"] == "no_data"]
         return list(nd.sort_values("shap", key=np.abs, ascending=False, kind="stable")["label"])
-
-    def waterfall_steps(self, *, plain: bool = False) -> pd.DataFrame:
-        """The steps of this account's waterfall, from the average account to its probability."""
-        return waterfall_steps(self.drivers, self.shap_base, self.shap_other, self.p_churn, scale=self.shap_scale,
-                               p_base=self.p_base, others=self.other_factors, plain=plain)
 
     @property
     def risk_drivers(self) -> pd.DataFrame:
