@@ -10,7 +10,10 @@ import streamlit as st
 
 from components import auth, layout
 from components.pages import DEFAULT_PAGE, PAGES, allowed
+from data.compat import limit_threads
 from data.settings import SettingsError
+
+limit_threads()  # one BLAS/OpenMP thread per process (CSAI_BLAS_THREADS); once, not on every rerun
 
 st.set_page_config(page_title="Customer Success AI", page_icon=":material/monitoring:", layout="wide")
 

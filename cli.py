@@ -10,6 +10,7 @@ import argparse
 import importlib
 import sys
 
+from data.compat import limit_threads
 from data.errors import UserError
 
 COMMAND_MODULES = (
@@ -39,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    limit_threads()  # one BLAS/OpenMP thread per process (CSAI_BLAS_THREADS)
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -190,6 +190,9 @@ def flat_table(name: str, table: pd.DataFrame, tmp: Path, folds: int, repeats: i
 
 
 def main(argv: list[str] | None = None) -> int:
+    from data.compat import limit_threads
+
+    limit_threads()  # one BLAS/OpenMP thread per process, as in app.py and cli.py
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--accounts", type=int, default=2000)
     ap.add_argument("--seeds", default="42,7")

@@ -253,7 +253,6 @@ def stage_explain(ws: str, obs_dir: str) -> dict:
 
     from bench import reference_shap
     from data.workspace import open_workspace
-    from models.explain import top_drivers
     from models.scoring import features_as_of, load_production
 
     m = Meter()
@@ -263,7 +262,7 @@ def stage_explain(ws: str, obs_dir: str) -> dict:
         frame = m("features_as_of", features_as_of, con)
 
     expl = m("explain", trained.explain, frame)
-    drivers = m("driver_sentences", top_drivers, trained, frame, expl.values, 10)
+    drivers = m("driver_sentences", expl.top_drivers, frame["account_id"].to_numpy(), 10)
     product_peak = _peak_mb()
     meta = json.loads((Path(obs_dir) / "obs.json").read_text())
     labelled = pd.read_parquet(Path(obs_dir) / "labelled.parquet")
@@ -607,6 +606,9 @@ def targets(results: list[dict]) -> list[dict]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from data.compat import limit_threads
+
+    limit_threads()  # one BLAS/OpenMP thread per process, as in app.py and cli.py
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="2000,20000,100000")
     ap.add_argument("--repeats", type=int, default=7, help="warm renders per page and of its floor, alternating (median, min-max)")

@@ -99,6 +99,9 @@ def measure(shape: str, end: date, n: int, seed: int, tmp: Path) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from data.compat import limit_threads
+
+    limit_threads()  # one BLAS/OpenMP thread per process, as in app.py and cli.py
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--accounts", type=int, default=1500)
     ap.add_argument("--seeds", default="1,2,3")

@@ -192,11 +192,19 @@ def explanation(viewer: Viewer, account_id: str):
     return _explanation(data_version(), viewer.cache_key, account_id, viewer)
 
 
-def _build_explanation_chart(name: str, explanation, history: pd.DataFrame) -> go.Figure:
+TECHNICAL_ROLES = frozenset({"admin", "data_scientist"})  # see model ids and calibration; others read plain words
+
+
+def technical(viewer: Viewer) -> bool:
+    """True when ``viewer`` reads model ids and calibration terms (admins, data scientists), not CSMs or managers."""
+    return bool(TECHNICAL_ROLES.intersection(viewer.roles))
+
+
+def _build_explanation_chart(name: str, explanation, history: pd.DataFrame, plain: bool = True) -> go.Figure:
     if name == "shap_waterfall":
         return charts.fig_shap_waterfall(explanation.drivers, explanation.shap_base, explanation.shap_other,
                                          explanation.p_churn, scale=explanation.shap_scale,
-                                         p_base=explanation.p_base)
+                                         p_base=explanation.p_base, others=explanation.other_factors, plain=plain)
     if name == "score_history":
         return charts.fig_score_history(history)
     raise ValueError(f"unknown explanation chart {name!r}")
@@ -210,7 +218,8 @@ def explanation_chart(viewer: Viewer, account_id: str, name: str) -> go.Figure:
     version = data_version()
 
     def build() -> go.Figure:
-        return _build_explanation_chart(name, *_explanation(version, viewer.cache_key, account_id, viewer))
+        return _build_explanation_chart(name, *_explanation(version, viewer.cache_key, account_id, viewer),
+                                        plain=not technical(viewer))
 
     return cached_charts.figure(version, viewer.cache_key, name, build, variant=account_id)
 

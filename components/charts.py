@@ -5,6 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
+from models.explain import waterfall_steps as shap_steps  # the waterfall's steps live with the explanation
+
 # One palette everywhere: risk bands and tones.
 RISK_COLORS = {"low": "#2e9e6b", "medium": "#f0a43a", "high": "#d64545"}
 TONE_COLORS = {"good": "#2e9e6b", "neutral": "#7b8794", "bad": "#d64545"}
@@ -308,12 +310,6 @@ def fig_renewals(df: pd.DataFrame) -> go.Figure:
 
 
 # ----------------------------------------------------------------- account 360 (scores and reasons)
-def _sigmoid(x: float) -> float:
-    import math
-
-    return 1.0 / (1.0 + math.exp(-x))
-
-
 def fig_score_history(history: pd.DataFrame) -> go.Figure:
     """p(churn) and p(expansion) per scoring run; ``history`` has scored_at, p_churn, p_expansion."""
     if history.empty:
@@ -331,52 +327,24 @@ def fig_score_history(history: pd.DataFrame) -> go.Figure:
     return fig
 
 
-def shap_steps(drivers: pd.DataFrame, base: float, other: float, p_final: float | None = None, *,
-               scale: str = "model", p_base: float | None = None) -> pd.DataFrame:
-    """Turn log-odds SHAP values into probability steps for a waterfall.
-
-    ``scale`` "calibrated" (Platt): the values are already in calibrated log-odds, so the
-    average account (sigmoid of ``base``) plus every driver and "all other factors" lands
-    exactly on ``p_final``; there is no calibration lump. ``scale`` "model" (isotonic, or
-    scores stored before calibrated units): the start is the average account's *calibrated*
-    probability ``p_base`` (when known), the bars are the model's own log-odds steps, and a
-    last "Calibration" step reaches the calibrated ``p_final``. Returns label, delta
-    (probability points), sentence, group, and measure ("absolute"/"relative"/"total").
-    """
-    start = p_base if scale == "model" and p_base is not None else _sigmoid(base)
-    rows = [{"label": "Average account", "delta": start, "sentence": "Typical risk before any driver",
-             "group": "", "measure": "absolute"}]
-    cum = base
-    for r in drivers.sort_values("rank").itertuples():
-        after = cum + float(r.shap)
-        rows.append({"label": r.label, "delta": _sigmoid(after) - _sigmoid(cum), "sentence": r.sentence,
-                     "group": r.group, "measure": "relative"})
-        cum = after
-    after = cum + other
-    rows.append({"label": "All other factors", "delta": _sigmoid(after) - _sigmoid(cum),
-                 "sentence": "Smaller effects of every other metric", "group": "", "measure": "relative"})
-    reached = start + sum(r["delta"] for r in rows[1:])
-    if p_final is not None and scale != "calibrated":
-        rows.append({"label": "Calibration", "delta": p_final - reached,
-                     "sentence": "Adjustment so that scores match observed churn rates", "group": "",
-                     "measure": "relative"})
-    rows.append({"label": "This account", "delta": p_final if p_final is not None else reached,
-                 "sentence": "", "group": "", "measure": "total"})
-    return pd.DataFrame(rows)
-
-
 MODEL_SCALE_NOTE = "Start and end are calibrated; the bars are on the model's own (uncalibrated) scale"
 
 
-def fig_shap_waterfall(drivers: pd.DataFrame, base: float, other: float, p_final: float | None = None,
-                       title: str | None = None, *, scale: str = "model", p_base: float | None = None) -> go.Figure:
-    """Horizontal waterfall from the average account's risk to this account's, one bar per driver.
+PLAIN_SCALE_NOTE = "The last step matches scores to the churn rates actually observed"
 
-    With ``scale`` "model" the title says that the bars are on the model's scale (see :func:`shap_steps`).
+
+def fig_shap_waterfall(drivers: pd.DataFrame, base: float, other: float, p_final: float | None = None,
+                       title: str | None = None, *, scale: str = "model", p_base: float | None = None,
+                       others: pd.DataFrame | None = None, plain: bool = False) -> go.Figure:
+    """Horizontal waterfall from the average account's risk to this account's: one bar per reason, then
+    the stored other factors ("no data" and one bar per driver group; see :func:`models.explain.waterfall_steps`).
+
+    With ``scale`` "model" the title says that the bars are on the model's scale; ``plain`` (readers
+    who are not data scientists) says it without the word calibration.
     """
     if drivers.empty:
         return empty_figure("No drivers stored for this account")
-    steps = shap_steps(drivers, base, other, p_final, scale=scale, p_base=p_base)
+    steps = shap_steps(drivers, base, other, p_final, scale=scale, p_base=p_base, others=others, plain=plain)
     fig = go.Figure(go.Waterfall(
         orientation="h", measure=steps["measure"], y=steps["label"], x=steps["delta"],
         text=[f"{d:+.1%}" if m == "relative" else f"{d:.1%}" for d, m in zip(steps["delta"], steps["measure"], strict=True)],
@@ -389,10 +357,11 @@ def fig_shap_waterfall(drivers: pd.DataFrame, base: float, other: float, p_final
     ))
     fig = _base(fig, height=70 + 34 * len(steps) + (24 if scale != "calibrated" else 0))
     if scale != "calibrated":
-        title = f"{title} · {MODEL_SCALE_NOTE}" if title else MODEL_SCALE_NOTE
+        note = PLAIN_SCALE_NOTE if plain else MODEL_SCALE_NOTE
+        title = f"{title} · {note}" if title else note
     fig.update_layout(hovermode="closest", showlegend=False,
                       title=dict(text=title, font=dict(size=12)) if title else None)
-    fig.update_yaxes(autorange="reversed", gridcolor="rgba(0,0,0,0)", rangemode=None)
+    fig.update_yaxes(autorange="reversed", gridcolor="rgba(0,0,0,0)", rangemode=None, automargin=True)
     fig.update_xaxes(tickformat=".0%", title="probability of churn", showgrid=True, gridcolor="#eef1f5")
     return fig
 

@@ -47,11 +47,9 @@ def data_version() -> str:
     (a new inode), so an unchanged ``stat`` means an unchanged version.
     """
     warehouse = workspace().warehouse
-    try:
-        info = os.stat(warehouse._pointer)
-    except FileNotFoundError:
+    stamp = warehouse.pointer_stamp()
+    if stamp is None:
         return warehouse.version()
-    stamp = (info.st_ino, info.st_mtime_ns, info.st_size)
     root = str(warehouse.root)
     known = _versions.get(root)
     if known is not None and known[0] == stamp:

@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from components.charts import RISK_COLORS
+from data.compat import prepared_styler
 from data.export import csv_bytes
 
 if TYPE_CHECKING:  # importing pandas.io.formats.style (and jinja2) costs ~0.2 s on a cold start
@@ -63,26 +64,16 @@ def risk_style(frame: pd.DataFrame, column: str = "risk_band") -> Styler:
 
     The same cell CSS as ``frame.style.map(...)``, prepared in one pass over that column.
     A plain Styler renders every cell of the table in Python first (display strings that
-    ``column_config`` formats override anyway): about a second per rerun for 6,000 renewals.
-    Streamlit reads a Styler through its ``_compute``/``_translate`` hooks, so those return
-    the prepared CSS; cells keep their plain values. Unknown bands stay uncoloured.
+    ``column_config`` formats override anyway): about a second per rerun for 6,000 renewals;
+    :func:`data.compat.prepared_styler` hands Streamlit the prepared CSS instead. Cells keep
+    their plain values. Unknown bands stay uncoloured.
     """
-    styler = frame.style
     if column not in frame:
-        return styler
+        return frame.style
     col = frame.columns.get_loc(column)
-    cells: dict[str, list[str]] = {}
-    for row, band in enumerate(frame[column].tolist()):
-        if band in RISK_COLORS:
-            cells.setdefault(band, []).append(f"row{row}_col{col}")
-    translated = {
-        "table_styles": [], "body": [], "caption": None,
-        "cellstyle": [{"props": [("color", RISK_COLORS[band]), ("font-weight", "600")], "selectors": selectors}
-                      for band, selectors in cells.items()],
-    }
-    styler._compute = lambda: styler
-    styler._translate = lambda *args, **kwargs: translated
-    return styler
+    css = {(row, col): f"color: {RISK_COLORS[band]}; font-weight: 600"
+           for row, band in enumerate(frame[column].tolist()) if band in RISK_COLORS}
+    return prepared_styler(frame, css)
 
 
 def risk_dataframe(styled: Styler, **kwargs):

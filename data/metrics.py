@@ -41,6 +41,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from data.compat import small_pages
 from data.schema import ALL_RAW_TABLES, CANONICAL_TABLES, create_table_sql
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
@@ -284,31 +285,8 @@ def compute_metrics(con: duckdb.DuckDBPyConnection, obs: pd.DataFrame, *,
     history; a subscription ending at or after it is still running as far as the data knows
     (it only matters on the day after the data's end, the date scoring observes).
     """
-    with _small_pages():
+    with small_pages():  # numpy huge pages made the build slower and uneven (see data.compat)
         return _compute_metrics(con, obs[["account_id", "obs_date"]], exclude_attributes, types, data_end)
-
-
-@contextlib.contextmanager
-def _small_pages():
-    """No transparent huge pages for numpy's arrays while the metrics are built.
-
-    numpy asks Linux for huge pages (``madvise``) for every array of 4 MB or more; with the
-    common kernel default (``defrag=madvise``) each first touch of such an array may then
-    wait for memory compaction. The build allocates hundreds of fresh per-row arrays; at
-    100,000 accounts (11 MB each) this made it about 8 % slower and uneven from run to
-    run (bench: 6.5-7.4 s with, 6.4-6.5 s without). The switch is numpy's own, read back
-    and restored afterwards (process-wide while it lasts; it only changes speed).
-    """
-    try:
-        from numpy._core.multiarray import _set_madvise_hugepage
-    except ImportError:  # a numpy without the switch
-        yield
-        return
-    before = _set_madvise_hugepage(False)
-    try:
-        yield
-    finally:
-        _set_madvise_hugepage(before)
 
 
 def _compute_metrics(con: duckdb.DuckDBPyConnection, obs: pd.DataFrame, exclude_attributes: tuple[str, ...],
@@ -1058,15 +1036,30 @@ def _fmt_number(value: float) -> str:
     return f"{v:.2f}".rstrip("0").rstrip(".")
 
 
+def is_missing(value) -> bool:
+    """True for a value the data does not have (None, NaN, pandas NA/NaT)."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    return isinstance(value, float) and math.isnan(value)
+
+
+def missing_meaning(metric: Metric) -> str | None:
+    """The sentence a missing value of ``metric`` stands for when it means something, else None.
+
+    A champion who never left, or a contract without a renewal date, is a fact; most other
+    gaps are simply "no data" (see :mod:`models.explain`).
+    """
+    if metric.kind == "days" and metric.name.startswith("days_since_champion"):
+        return "No champion has left"
+    if metric.name == "days_to_renewal":
+        return "Month-to-month contract (no annual renewal date)"
+    return None
+
+
 def render_sentence(metric: Metric, value) -> str:
-    """The catalog sentence for ``metric`` at ``value`` (NaN renders as "not known")."""
-    missing = value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA
-    if missing:
-        if metric.kind == "days" and metric.name.startswith("days_since_champion"):
-            return "No champion has left"
-        if metric.name == "days_to_renewal":
-            return "Month-to-month contract (no annual renewal date)"
-        return f"{metric.label}: not known"
+    """The catalog sentence for ``metric`` at ``value`` (a missing value without a meaning renders "not known")."""
+    if is_missing(value):
+        return missing_meaning(metric) or f"{metric.label}: not known"
     if metric.kind == "category":
         return metric.template.format(label=metric.label, value=value)
     v = float(value)
@@ -1088,16 +1081,28 @@ def render_sentence(metric: Metric, value) -> str:
     return _singular_after_one(text)
 
 
+_NOT_A_NOUN = frozenset({"of", "in", "for", "over", "vs", "since", "the", "last", "on"})
+
+
 def _singular_after_one(text: str) -> str:
-    """'1 failed payments' -> '1 failed payment': singular noun after a leading count of one."""
+    """Singular noun after a count of one, anywhere in the sentence.
+
+    '1 failed payments' -> '1 failed payment', 'was 1 days ago' -> 'was 1 day ago',
+    '1 invoices are overdue' -> '1 invoice is overdue'; '1 of the last 30 days' is left alone.
+    """
     words = text.split(" ")
-    if len(words) < 2 or words[0] != "1":
-        return text
-    for i in range(1, min(len(words), 4)):
-        w = words[i]
-        if w.endswith("s") and not w.endswith("ss") and len(w) > 3:
-            words[i] = w[:-1]
-            break
+    for i, word in enumerate(words):
+        if word.lstrip("+-") != "1":
+            continue
+        for j in range(i + 1, min(len(words), i + 4)):
+            w = words[j]
+            if w in _NOT_A_NOUN:
+                break
+            if w.endswith("s") and not w.endswith("ss") and len(w) > 3:
+                words[j] = w[:-1]
+                if j + 1 < len(words) and words[j + 1] == "are":
+                    words[j + 1] = "is"
+                break
     return " ".join(words)
 
 

@@ -77,6 +77,18 @@ class Warehouse:
         except FileNotFoundError:
             return {}
 
+    def pointer_stamp(self) -> tuple[int, int, int] | None:
+        """(inode, mtime ns, size) of the snapshot pointer file, None before the first publish.
+
+        Publishing replaces the pointer atomically (a new inode), so an unchanged stamp means
+        an unchanged :meth:`version` without reading the file.
+        """
+        try:
+            info = os.stat(self._pointer)
+        except FileNotFoundError:
+            return None
+        return (info.st_ino, info.st_mtime_ns, info.st_size)
+
     def version(self) -> str:
         """A string that changes whenever any layer's snapshot is replaced."""
         cur = self.current()

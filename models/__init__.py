@@ -6,31 +6,13 @@ A plain Python library (no Streamlit), importable from a notebook::
     with ws.warehouse.reader() as con:
         result = train(con, TrainConfig(target="churn", algorithm="auto"))
 
-Names are imported lazily so ``import models`` stays cheap.
+Names are imported lazily so ``import models`` stays cheap, and importing it changes nothing
+in the process (thread limits are set by the entry points: :func:`data.compat.limit_threads`).
 """
 
 from __future__ import annotations
 
 import importlib
-import os
-
-
-def _limit_blas_threads() -> None:
-    """One BLAS thread per process (``CSAI_BLAS_THREADS`` to change).
-
-    OpenBLAS otherwise starts a thread per core that busy-waits between calls; on a shared
-    2-core machine one logistic-regression fit took 1.4 s with them and 0.07 s without.
-    """
-    from threadpoolctl import threadpool_limits
-
-    try:
-        n = max(1, int(os.environ.get("CSAI_BLAS_THREADS", "1")))
-    except ValueError:
-        n = 1
-    threadpool_limits(limits=n, user_api="blas")
-
-
-_limit_blas_threads()
 
 _EXPORTS = {
     "build_observations": "models.observations",
@@ -38,7 +20,7 @@ _EXPORTS = {
     "ObservationSet": "models.observations",
     "LogisticRegressionModel": "models.estimators",
     "GradientBoostingModel": "models.estimators",
-    "Explanation": "models.estimators",
+    "Explanation": "models.explain",
     "CalibratedModel": "models.calibration",
     "classification_metrics": "models.evaluation",
     "TrainConfig": "models.training",
@@ -46,7 +28,6 @@ _EXPORTS = {
     "TrainResult": "models.training",
     "train": "models.training",
     "global_importance": "models.explain",
-    "top_drivers": "models.explain",
     "HealthScoreConfig": "models.health_score",
     "health_score": "models.health_score",
     "register_model": "models.registry",

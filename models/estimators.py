@@ -21,25 +21,11 @@ source feature.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
 
+from models.explain import Explanation
 from models.features import FeatureEncoder, fold_columns
-
-
-@dataclass
-class Explanation:
-    """SHAP values per source feature (log-odds), the base value, and the feature values."""
-
-    values: pd.DataFrame
-    base_values: np.ndarray
-    data: pd.DataFrame
-
-    def output(self) -> np.ndarray:
-        """base + sum of SHAP values = the model's log-odds."""
-        return self.base_values + self.values.sum(axis=1).to_numpy()
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:

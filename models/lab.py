@@ -27,6 +27,7 @@ import pandas as pd
 from data.errors import UserError
 from models import uncertainty
 from models.evaluation import classification_metrics, per_segment
+from models.explain import Explanation, feature_group, feature_label
 
 PSI_FLAG = 0.2
 MAX_REFERENCE_ROWS = 5000
@@ -343,10 +344,9 @@ def drift_table(reference: pd.DataFrame, current: pd.DataFrame, trained) -> pd.D
             continue
         cat = f in trained.categorical
         value = psi(reference[f], current[f], categorical=cat)
-        metric = trained.catalog.get(f)
         med = (lambda s: float(pd.to_numeric(s, errors="coerce").median())) if not cat else (lambda s: float("nan"))
-        rows.append({"feature": f, "label": metric.label if metric else f,
-                     "group": metric.group if metric else "Firmographic", "psi": value,
+        rows.append({"feature": f, "label": feature_label(trained.catalog, f),
+                     "group": feature_group(trained.catalog, f), "psi": value,
                      "shifted": bool(value > PSI_FLAG), "reference_median": med(reference[f]),
                      "current_median": med(current[f])})
     df = pd.DataFrame(rows, columns=["feature", "label", "group", "psi", "shifted", "reference_median",
@@ -513,25 +513,34 @@ def backtest_table(details: dict) -> pd.DataFrame:
 # --------------------------------------------------------------------------- explanations
 @dataclass
 class ShapSample:
-    """SHAP values (log-odds, folded to features) for a sample of rows and those rows' feature values."""
+    """The explanation of a sample of rows (log-odds SHAP, folded to features) and the categorical features."""
 
-    features: pd.DataFrame
-    values: pd.DataFrame
-    labels: dict[str, str]
-    groups: dict[str, str]
+    explanation: Explanation
     categorical: list[str]
+
+    @property
+    def features(self) -> pd.DataFrame:
+        return self.explanation.data
+
+    @property
+    def values(self) -> pd.DataFrame:
+        return self.explanation.values
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return self.explanation.labels
+
+    @property
+    def groups(self) -> dict[str, str]:
+        return self.explanation.groups
 
     def importance(self) -> pd.DataFrame:
         """Mean |SHAP| per feature: feature, label, group, mean_abs_shap (largest first)."""
-        m = self.values.abs().mean(axis=0).sort_values(ascending=False)
-        return pd.DataFrame({"feature": m.index, "label": [self.labels[f] for f in m.index],
-                             "group": [self.groups[f] for f in m.index], "mean_abs_shap": m.to_numpy()})
+        return self.explanation.importance()
 
     def group_importance(self) -> pd.DataFrame:
         """Mean |sum of SHAP over the group's features| per group, largest first."""
-        by_group = self.values.T.groupby(pd.Series(self.groups)).sum().T
-        m = by_group.abs().mean(axis=0).sort_values(ascending=False)
-        return pd.DataFrame({"group": m.index, "mean_abs_shap": m.to_numpy()})
+        return self.explanation.group_importance()
 
     def beeswarm(self, top: int = 12) -> pd.DataFrame:
         """Long frame for a beeswarm: label, shap, value (text) and colour (0-1 rank of the value; NaN for categories)."""
@@ -567,12 +576,10 @@ def shap_sample(trained, frame: pd.DataFrame, *, max_rows: int = 800, seed: int 
     for f in trained.categorical:
         if f not in rows:
             rows[f] = None
-    values = trained.explain(rows).values
-    feats = list(values.columns)
-    labels = {f: trained.catalog[f].label if f in trained.catalog else f for f in feats}
-    groups = {f: trained.catalog[f].group if f in trained.catalog else "Firmographic" for f in feats}
-    return ShapSample(features=rows[feats], values=values.reset_index(drop=True), labels=labels, groups=groups,
-                      categorical=[f for f in feats if f in trained.categorical])
+    expl = trained.explain(rows)
+    feats = expl.feature_names
+    expl = replace(expl, values=expl.values.reset_index(drop=True), data=rows[feats])
+    return ShapSample(explanation=expl, categorical=[f for f in feats if f in trained.categorical])
 
 
 # --------------------------------------------------------------------------- training
@@ -581,12 +588,8 @@ def restrict_groups(obs, groups: list[str] | None):
     if not groups:
         return obs
 
-    def group(f):
-        m = obs.catalog.get(f)
-        return m.group if m else "Firmographic"
-
-    numeric = [f for f in obs.numeric if group(f) in groups]
-    categorical = [f for f in obs.categorical if group(f) in groups]
+    numeric = [f for f in obs.numeric if feature_group(obs.catalog, f) in groups]
+    categorical = [f for f in obs.categorical if feature_group(obs.catalog, f) in groups]
     if not numeric and not categorical:
         raise UserError("The chosen feature groups have no metrics in this workspace; pick more groups.")
     return replace(obs, numeric=numeric, categorical=categorical)

@@ -8,12 +8,15 @@ warehouse (a new snapshot, published atomically, so the app keeps serving meanwh
                   p_expansion, expansion_model_id, arr, expected_arr_loss, health_score,
                   shap_base, shap_other, shap_scale, p_base
 ``score_drivers`` scored_at, account_id, target, feature, label, group, value, shap,
-                  sentence, rank (top drivers per account and target, by |SHAP|)
+                  sentence, rank (top reasons per account and target, by |SHAP|: never the
+                  account's CSM, never a "not known" value; see :mod:`models.explain`)
+``score_other_factors`` scored_at, account_id, target, kind, feature, label, group, shap
+                  (the rest of each churn score: "no data" parts and one part per driver group)
 ``score_runs``    scored_at, obs_date, model_id, expansion_model_id, accounts, expected_arr_loss
 
 Earlier runs are kept, so "what changed since the last scoring" can be shown. SHAP
 values are log-odds contributions: ``shap_base`` + all driver SHAP values + ``shap_other``
-= the log-odds. With Platt calibration (``shap_scale`` "calibrated") they are scaled by
+= the log-odds, and ``shap_other`` is the sum of the account's ``score_other_factors``. With Platt calibration (``shap_scale`` "calibrated") they are scaled by
 the calibration slope and the base shifted, so that sum is exactly the calibrated
 log-odds of ``p_churn``; with isotonic calibration (``shap_scale`` "model") they stay on
 the model's scale, and ``p_base`` holds the calibrated probability of the average account.
@@ -35,14 +38,15 @@ import pandas as pd
 
 from data import readmodel
 from data.errors import UserError
-from data.metrics import attribute_metrics, compute_metrics, render_sentence
+from data.metrics import attribute_metrics, compute_metrics
 from data.readmodel import data_end
-from models.explain import top_drivers
+from models.explain import Explanation
 from models.health_score import group_scores, health_score
 from models.observations import active_rows, detect_mode, flat_arr, flat_label_source
 from models.registry import load_model, production_model
 
 TOP_DRIVERS = 10
+OTHER_FACTOR_COLUMNS = ["kind", "feature", "label", "group", "shap"]
 
 SCORES_DDL = """CREATE TABLE IF NOT EXISTS scores (
     scored_at TIMESTAMP NOT NULL, obs_date DATE, account_id VARCHAR NOT NULL, model_id VARCHAR NOT NULL,
@@ -54,6 +58,9 @@ SCORES_MIGRATIONS = ("ALTER TABLE scores ADD COLUMN IF NOT EXISTS shap_scale VAR
 DRIVERS_DDL = """CREATE TABLE IF NOT EXISTS score_drivers (
     scored_at TIMESTAMP NOT NULL, account_id VARCHAR NOT NULL, target VARCHAR NOT NULL, feature VARCHAR NOT NULL,
     label VARCHAR, "group" VARCHAR, value VARCHAR, shap DOUBLE, sentence VARCHAR, rank INTEGER)"""
+OTHERS_DDL = """CREATE TABLE IF NOT EXISTS score_other_factors (
+    scored_at TIMESTAMP NOT NULL, account_id VARCHAR NOT NULL, target VARCHAR NOT NULL, kind VARCHAR NOT NULL,
+    feature VARCHAR, label VARCHAR, "group" VARCHAR, shap DOUBLE)"""
 RUNS_DDL = """CREATE TABLE IF NOT EXISTS score_runs (
     scored_at TIMESTAMP NOT NULL, obs_date DATE, model_id VARCHAR, expansion_model_id VARCHAR, accounts INTEGER,
     expected_arr_loss DOUBLE)"""
@@ -96,7 +103,10 @@ class AccountExplanation:
 
     ``drivers`` / ``expansion_drivers`` are DataFrames with columns feature, label, group,
     value, shap, sentence, rank (rank 1 = largest |SHAP|; positive SHAP raises the
-    probability). ``changes`` are sentences on what moved since the previous scoring.
+    probability); they are reasons a reader can act on (see :mod:`models.explain`).
+    ``other_factors`` (kind, feature, label, group, shap) split the rest of the score into
+    "no data" parts and one part per driver group; empty for scores stored before they were.
+    ``changes`` are sentences on what moved since the previous scoring.
     """
 
     account_id: str
@@ -120,6 +130,13 @@ class AccountExplanation:
     previous_p_churn: float | None = None
     previous_drivers: pd.DataFrame | None = None
     changes: list[str] = field(default_factory=list)
+    other_factors: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=OTHER_FACTOR_COLUMNS))
+
+    @property
+    def no_data(self) -> list[str]:
+        """Labels of the metrics with no data for this account among its largest effects, largest first."""
+        nd = self.other_factors[self.other_factors["kind"] == "no_data"]
+        return list(nd.sort_values("shap", key=np.abs, ascending=False, kind="stable")["label"])
 
     @property
     def risk_drivers(self) -> pd.DataFrame:
@@ -177,12 +194,14 @@ def rule_health_now(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     return out.sort_values(["health_score", "account_id"], kind="stable").reset_index(drop=True)
 
 
-def _drivers(trained, frame: pd.DataFrame, shap: pd.DataFrame, target: str, scored_at: datetime,
-             k: int = TOP_DRIVERS) -> pd.DataFrame:
-    d = top_drivers(trained, frame, shap, k)
-    d.insert(0, "scored_at", scored_at)
-    d.insert(2, "target", target)
-    return d
+def _drivers(expl: Explanation, frame: pd.DataFrame, target: str, scored_at: datetime,
+             k: int = TOP_DRIVERS) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(score_drivers rows, score_other_factors rows) of one target."""
+    parts = expl.split(frame["account_id"].to_numpy(), k)
+    for d in parts:
+        d.insert(0, "scored_at", scored_at)
+        d.insert(2, "target", target)
+    return parts
 
 
 def score_workspace(ws, *, scored_at: datetime | None = None, say=None) -> ScoreRun:
@@ -205,14 +224,14 @@ def score_workspace(ws, *, scored_at: datetime | None = None, say=None) -> Score
     p = churn.predict(frame)
     expl, shap_scale = churn.explain_calibrated(frame)
     p_base = churn.calibrate(expl.base_values) if shap_scale == "model" else 1 / (1 + np.exp(-expl.base_values))
-    top = _drivers(churn, frame, expl.values, "churn", scored_at)
-    kept = top.groupby("account_id")["shap"].sum().reindex(frame["account_id"]).to_numpy()
+    top, others = _drivers(expl, frame, "churn", scored_at)
+    kept = top.groupby("account_id")["shap"].sum().reindex(frame["account_id"]).fillna(0.0).to_numpy()
     shap_other = expl.values.sum(axis=1).to_numpy() - kept
     parts = [top]
     p_exp = np.full(len(frame), np.nan)
     if expansion is not None:
         p_exp = expansion.predict(frame)
-        parts.append(_drivers(expansion, frame, expansion.explain(frame).values, "expansion", scored_at, k=5))
+        parts.append(_drivers(expansion.explain(frame), frame, "expansion", scored_at, k=5)[0])
     arr = 12.0 * frame["mrr"].to_numpy(dtype=float) if "mrr" in frame else np.full(len(frame), np.nan)
     if churn.mode == "flat":
         arr = flat_arr(frame)
@@ -231,9 +250,10 @@ def score_workspace(ws, *, scored_at: datetime | None = None, say=None) -> Score
                          "expansion_model_id": exp_rec.id if exp_rec else None, "accounts": len(scores),
                          "expected_arr_loss": total_loss}])
     with ws.warehouse.writer("results") as wcon:
-        for ddl in (SCORES_DDL, DRIVERS_DDL, RUNS_DDL, *SCORES_MIGRATIONS):
+        for ddl in (SCORES_DDL, DRIVERS_DDL, OTHERS_DDL, RUNS_DDL, *SCORES_MIGRATIONS):
             wcon.execute(ddl)
-        for table, df in (("scores", scores), ("score_drivers", drivers), ("score_runs", run)):
+        for table, df in (("scores", scores), ("score_drivers", drivers), ("score_other_factors", others),
+                          ("score_runs", run)):
             wcon.register("_new_rows", df)
             cols = ", ".join(f'"{c}"' for c in df.columns)
             wcon.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _new_rows")  # noqa: S608 - our names
@@ -307,6 +327,12 @@ def account_explanation(warehouse, account_id: str) -> AccountExplanation | None
             'SELECT scored_at, target, feature, label, "group", value, shap, sentence, rank FROM score_drivers '
             "WHERE account_id = ? AND scored_at IN (SELECT unnest(?)) ORDER BY scored_at, target, rank",
             [account_id, [pd.Timestamp(t).to_pydatetime() for t in times]]).df()
+        others = pd.DataFrame(columns=OTHER_FACTOR_COLUMNS)
+        if _has_table(con, "score_other_factors"):
+            others = con.execute(
+                'SELECT kind, feature, label, "group", shap FROM score_other_factors '
+                "WHERE account_id = ? AND scored_at = ? AND target = 'churn'",
+                [account_id, pd.Timestamp(times[0]).to_pydatetime()]).df()
     cur = scores.iloc[0]
     cols = ["feature", "label", "group", "value", "shap", "sentence", "rank"]
     now_d = drivers[drivers["scored_at"] == cur["scored_at"]]
@@ -331,6 +357,7 @@ def account_explanation(warehouse, account_id: str) -> AccountExplanation | None
         shap_scale=str(cur.get("shap_scale") or "model"), p_base=opt(cur.get("p_base")),
         previous_scored_at=pd.Timestamp(prev["scored_at"]).to_pydatetime() if prev is not None else None,
         previous_p_churn=float(prev["p_churn"]) if prev is not None else None, previous_drivers=prev_d,
+        other_factors=others,
     )
     explanation.changes = _changes(explanation)
     return explanation
@@ -373,7 +400,7 @@ def what_if(model, feature_row: pd.DataFrame | pd.Series, changes: dict) -> dict
 
     ``model`` is a trained model (``models.training.TrainedModel``); ``feature_row`` its
     metric row; ``changes`` maps feature -> new value. Returns ``p_before``, ``p_after``,
-    ``delta`` and the new top drivers as (feature, shap, sentence) tuples.
+    ``delta`` and the new top five reasons as (feature, shap, sentence) tuples.
     """
     row = feature_row.to_frame().T if isinstance(feature_row, pd.Series) else feature_row.head(1)
     row = row.reset_index(drop=True)
@@ -389,8 +416,6 @@ def what_if(model, feature_row: pd.DataFrame | pd.Series, changes: dict) -> dict
                 df[f] = pd.to_numeric(df[f], errors="coerce").astype(float)
     p0 = float(model.predict(row)[0])
     p1 = float(model.predict(after)[0])
-    shap = model.explain(after).values.iloc[0]
-    top = shap.abs().sort_values(ascending=False).index[:5]
-    drivers = [(f, float(shap[f]), render_sentence(model.catalog[f], after[f].iat[0]) if f in model.catalog else f)
-               for f in top]
+    top = model.explain(after).top_drivers(["what-if"], k=5)
+    drivers = [(r.feature, float(r.shap), r.sentence) for r in top.itertuples()]
     return {"p_before": p0, "p_after": p1, "delta": p1 - p0, "drivers": drivers}

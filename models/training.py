@@ -56,7 +56,7 @@ from models.calibration import CalibratedModel, choose_calibrator, choose_calibr
 from models.eligibility import apply_eligibility
 from models.estimators import PARAM_GRIDS, BlendModel, make_model
 from models.evaluation import classification_metrics, clean_json, per_segment, reliability_curve
-from models.explain import global_importance
+from models.explain import Explanation, global_importance
 from models.health_score import health_risk
 from models.history import CADENCES, MIN_LABELLED_WEEKS, WEEKLY, too_short_message
 from models.observations import ObservationSet, build_observations, check_label_rates, check_leakage
@@ -138,14 +138,16 @@ class TrainedModel:
         """Risk band per probability: the one definition in :func:`data.readmodel.risk_thresholds`."""
         return risk_band(p, risk_thresholds(self.base_rate))
 
-    def explain(self, frame: pd.DataFrame):
-        return self.model.explain(frame)
+    def explain(self, frame: pd.DataFrame) -> Explanation:
+        """SHAP values of ``frame`` (model log-odds), each feature named and grouped from the catalog."""
+        return self.model.explain(frame).described(self.catalog)
 
-    def explain_calibrated(self, frame: pd.DataFrame):
+    def explain_calibrated(self, frame: pd.DataFrame) -> tuple[Explanation, str]:
         """(explanation, scale): SHAP values in calibrated log-odds where exact (Platt), else the model's."""
         if hasattr(self.model, "explain_calibrated"):
-            return self.model.explain_calibrated(frame)
-        return self.model.explain(frame), "model"
+            expl, scale = self.model.explain_calibrated(frame)
+            return expl.described(self.catalog), scale
+        return self.explain(frame), "model"
 
     def calibrate(self, log_odds) -> np.ndarray:
         """Calibrated probability of model log-odds (e.g. the SHAP base value)."""

@@ -13,7 +13,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from data.compat import limit_threads  # noqa: E402
 from tests.support.apptest_guard import fail_on_page_exception  # noqa: E402,F401  (autouse)
+
+limit_threads()  # the test session is an entry point too (importing ``models`` no longer limits threads)
 
 SAMPLE_ACCOUNTS = int(os.environ.get("CSAI_TEST_ACCOUNTS", "400"))
 SAMPLE_END = "2026-06-30"

@@ -154,10 +154,12 @@ def render() -> None:
         )
         what = ("Scores predict the churn label of your data (a flat table has no dates, so no horizon)." if flat
                 else f"Scores predict churn within the next **{horizon} days** after {scored_from:%d %b %Y}.")
-        st.caption(
-            f"{what} They are calibrated: among accounts scored 30%, about 30% churn. Model "
-            f"`{explanation.model_id}`, scored {explanation.scored_at:%d %b %Y %H:%M}."
-        )
+        if cached_scores.technical(viewer):
+            st.caption(f"{what} They are calibrated: among accounts scored 30%, about 30% churn. Model "
+                       f"`{explanation.model_id}`, scored {explanation.scored_at:%d %b %Y %H:%M}.")
+        else:
+            st.caption(f"{what} Among accounts scored 30%, about 30% churn. "
+                       f"Scored {explanation.scored_at:%d %b %Y %H:%M}.")
 
     tab_names = ["Why", "What-if", "Usage", "Timeline", "Playbooks & notes", "Contacts", "Subscription"]
     why_tab, whatif_tab, usage_tab, timeline_tab, play_tab, contacts_tab, billing_tab = st.tabs(
@@ -184,14 +186,24 @@ def render() -> None:
                     for group, lines in _drivers_in_words(explanation.drivers).items():
                         st.markdown(f"**{group}**")
                         st.markdown(lines)
+                    if explanation.no_data:
+                        st.markdown("**No data**")
+                        st.caption(
+                            "No data for this account: " + ", ".join(explanation.no_data) + ". The score allows "
+                            "for the gap, but a gap is not a reason; filling it in makes the score sharper."
+                        )
                     st.subheader("What changed since last scoring")
                     if explanation.changes:
                         st.markdown("\n".join(f"- {c}" for c in explanation.changes))
                     else:
                         st.caption("This is the account's first scoring; changes appear after the next run.")
-                st.subheader("Probability history")
-                st.caption("How to read this: each point is one scoring run; a rising red line means growing churn risk.")
-                st.plotly_chart(cached_scores.explanation_chart(viewer, account_id, "score_history"), key="score_history")
+                if len(history) >= 2:  # one point is not a history
+                    st.subheader("Probability history")
+                    st.caption(
+                        "How to read this: each point is one scoring run; a rising red line means growing churn risk."
+                    )
+                    st.plotly_chart(cached_scores.explanation_chart(viewer, account_id, "score_history"),
+                                    key="score_history")
 
     if whatif_tab.open:
         with whatif_tab:
