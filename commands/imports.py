@@ -15,6 +15,7 @@ import sys
 from data.errors import UserError
 from data.mapping import IMPORTABLE_TABLES, Mapping
 from data.sources import Source
+from data.users import is_demo
 from data.validation import ImportValidationError
 
 TABLE_CHOICES = [*IMPORTABLE_TABLES, "flat"]
@@ -82,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
 
     ws = open_workspace(args.workspace)
     source = _source(args)
+    was_demo = ws.settings.auth_file.exists() and is_demo(ws.settings.auth_file)
     try:
         if args.table == "flat":
             if not args.id_col or not args.label_col:
@@ -105,6 +107,9 @@ def run(args: argparse.Namespace) -> int:
         return 2
     if args.save_mapping and args.table != "flat":
         result.mappings[args.table].save(args.save_mapping)
+    if was_demo and not args.dry_run:
+        print("This workspace now holds imported data: the demo logins are disabled. "
+              "Add real users with `cli.py users add`.", file=sys.stderr)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2, default=str))
         return 0

@@ -1,50 +1,128 @@
-"""Login (streamlit-authenticator), the current user, and which pages a role may open."""
+"""Sign-in, the current user, the re-login cookie and sign-out.
+
+The sign-in form checks the password with :func:`data.users.authenticate` (one bcrypt
+check whether or not the username exists) behind the login throttle of
+:mod:`data.signin`. A successful sign-in opens a session row in the operational store
+and writes the re-login cookie: a JWT signed with the workspace's cookie key that holds
+the username, the user's session version and the session id. The cookie is written by
+the ``extra_streamlit_components`` cookie manager, i.e. by JavaScript in the browser, so
+it cannot be HttpOnly; it is ``SameSite=Strict`` and ``Secure`` when the page is served
+over HTTPS. Every run re-checks the signed-in user: removed, disabled, a changed session
+version (password reset, role change, "log out everywhere") or no activity for the idle
+timeout signs the session out.
+
+Demo users (whose passwords the sign-in page shows) work only while the server is bound
+to a loopback address (``server.address`` 127.0.0.1, ``::1`` or ``localhost``).
+"""
 
 from __future__ import annotations
 
-import streamlit as st
-import streamlit_authenticator as stauth
+import ipaddress
+import time
+from datetime import datetime, timedelta
 
-from components.session import settings
+import extra_streamlit_components as stx
+import streamlit as st
+
+from components.session import settings, workspace
+from data import signin
 from data import users as user_store
 from data.access import Viewer
 from data.users import ROLE_LABELS, User
 
-
-def _authenticator() -> stauth.Authenticate:
-    """Built on every run *after* ``st.navigation`` (building it before loses deep links)."""
-    s = settings()
-    config = user_store.load_auth(s.auth_file)
-    return stauth.Authenticate(
-        user_store.active_credentials(s.auth_file),
-        config["cookie"]["name"],
-        config["cookie"]["key"],
-        float(config["cookie"].get("expiry_days", 7)),
-        auto_hash=False,
-    )
+COOKIE_MANAGER_KEY = "csai_cookie_manager"
+_SESSION_KEYS = ("authentication_status", "username", "name", "_auth_version", "_auth_sid", "_auth_seen",
+                 "_auth_touched")
 
 
-def require_login() -> User:
-    """Return the logged-in user, or render the login form and stop the run."""
-    s = settings()
-    auth = _authenticator()
-    st.session_state["_authenticator"] = auth
-    user = current_user()
-    if user is None:
-        _login_screen(auth, s)
-        st.stop()
-    return user
+# ---------------------------------------------------------------- request facts
+def demo_logins_allowed() -> bool:
+    """True when the server listens on a loopback address only (``--server.address 127.0.0.1``)."""
+    address = (st.get_option("server.address") or "").strip().strip("[]")
+    if address == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
+
+
+def _client() -> str:
+    """The client the throttle counts: the connection's IP address ("local" for localhost)."""
+    try:
+        ip = st.context.ip_address
+    except Exception:  # noqa: BLE001 - no client context (bare runs) counts as local
+        ip = None
+    return ip if isinstance(ip, str) and ip else "local"
+
+
+def _request_cookie(name: str) -> str | None:
+    """The cookie the browser sent when this session connected (Streamlit never refreshes it)."""
+    return st.context.cookies.get(name)
+
+
+def _served_over_https() -> bool:
+    url = st.context.url or ""
+    proto = st.context.headers.get("X-Forwarded-Proto", "")
+    return url.startswith("https://") or proto.split(",")[0].strip().lower() == "https"
+
+
+def _idle_timeout() -> timedelta:
+    return timedelta(hours=settings().idle_timeout_hours)
+
+
+# ---------------------------------------------------------------- the signed-in user
+def _start_session(user: User, sid: str | None) -> None:
+    ss = st.session_state
+    for key in ("_auth_signed_out", "_auth_notice"):
+        ss.pop(key, None)
+    ss["authentication_status"] = True
+    ss["username"] = user.username
+    ss["name"] = user.name
+    ss["_auth_version"] = user_store.session_version(settings().auth_file, user.username)
+    ss["_auth_sid"] = sid
+    ss["_auth_seen"] = ss["_auth_touched"] = time.time()
+
+
+def _sign_out(notice: str | None = None) -> None:
+    """End this browser session's sign-in; the cookie it came with is not used again."""
+    ss = st.session_state
+    sid = ss.get("_auth_sid")
+    if sid:
+        signin.end_session(workspace().engine, sid)
+    for key in _SESSION_KEYS:
+        ss.pop(key, None)
+    ss["_auth_signed_out"] = True
+    ss["_auth_delete_cookie"] = True
+    if notice:
+        ss["_auth_notice"] = notice
 
 
 def current_user() -> User | None:
-    """The logged-in, enabled user from the session, or None."""
-    if not st.session_state.get("authentication_status"):
+    """The signed-in user of this session, or None (signing out a revoked or idle session)."""
+    ss = st.session_state
+    if not ss.get("authentication_status"):
         return None
-    user = user_store.get_user(settings().auth_file, st.session_state.get("username", ""))
-    if user is None or user.disabled:
-        for key in ("authentication_status", "username", "name"):
-            st.session_state.pop(key, None)
+    s = settings()
+    user = user_store.get_user(s.auth_file, ss.get("username", ""))
+    if user is None or user.disabled or (user.demo and not demo_logins_allowed()):
+        _sign_out("You were signed out: this login is no longer enabled.")
         return None
+    version = user_store.session_version(s.auth_file, user.username)
+    ss.setdefault("_auth_version", version)
+    now = time.time()
+    if ss["_auth_version"] != version:
+        _sign_out("You were signed out because your sign-in was changed (new password, new role or "
+                  "\"log out everywhere\"). Sign in again.")
+        return None
+    if now - ss.get("_auth_seen", now) > _idle_timeout().total_seconds():
+        _sign_out(f"You were signed out after {s.idle_timeout_hours} hour(s) without activity. Sign in again.")
+        return None
+    ss["_auth_seen"] = now
+    sid = ss.get("_auth_sid")
+    if sid and now - ss.get("_auth_touched", 0) > signin.TOUCH_EVERY.total_seconds():
+        signin.touch_session(workspace().engine, sid)
+        ss["_auth_touched"] = now
     return user
 
 
@@ -52,24 +130,103 @@ def viewer(user: User) -> Viewer:
     return Viewer(username=user.username, roles=user.roles, csm=user.csm)
 
 
-def _login_screen(auth: stauth.Authenticate, s) -> None:
+def _login_from_cookie() -> bool:
+    """Sign in from the re-login cookie when it is signed, unexpired, unrevoked and not idle."""
+    if st.session_state.get("_auth_signed_out"):
+        return False
+    s = settings()
+    config = user_store.load_auth(s.auth_file)
+    token = _request_cookie(config["cookie"]["name"])
+    if not token:
+        return False
+    claims = signin.read_token(config["cookie"]["key"], token)
+    user = user_store.get_user(s.auth_file, claims["username"]) if claims else None
+    ok = (user is not None and not user.disabled and (demo_logins_allowed() or not user.demo)
+          and claims["sv"] == user_store.session_version(s.auth_file, user.username)
+          and signin.session_is_live(workspace().engine, claims["sid"], user.username, _idle_timeout()))
+    if not ok:
+        st.session_state["_auth_delete_cookie"] = True
+        return False
+    _start_session(user, claims["sid"])
+    signin.touch_session(workspace().engine, claims["sid"])
+    return True
+
+
+def require_login() -> User:
+    """Return the signed-in user, or render the sign-in form and stop the run."""
+    manager = stx.CookieManager(key=COOKIE_MANAGER_KEY)
+    st.session_state["_cookie_manager"] = manager
+    user = current_user()
+    if user is None and _login_from_cookie():
+        st.rerun()
+    if user is None:
+        _login_screen(manager)
+        st.stop()
+    return user
+
+
+# ---------------------------------------------------------------- the sign-in page
+def _try_password(username: str, password: str) -> tuple[User | None, str | None]:
+    """Check one sign-in through the throttle; returns the user or the message to show."""
+    engine = workspace().engine
+    client = _client()
+    blocked = signin.lockout(engine, username, client)
+    if blocked is not None:
+        return None, blocked.message()
+    user = user_store.authenticate(settings().auth_file, username, password, allow_demo=demo_logins_allowed())
+    signin.record_attempt(engine, username, client, user is not None)
+    if user is None:
+        blocked = signin.lockout(engine, username, client)
+        return None, blocked.message() if blocked else "Username or password is incorrect."
+    return user, None
+
+
+def _set_cookie(manager: stx.CookieManager, user: User, sid: str) -> None:
+    config = user_store.load_auth(settings().auth_file)
+    days = float(config["cookie"].get("expiry_days", 7))
+    expires = datetime.now() + timedelta(days=days)
+    token = signin.make_token(config["cookie"]["key"], user.username,
+                              st.session_state["_auth_version"], sid, expires)
+    manager.set(config["cookie"]["name"], token, key="csai_cookie_set", expires_at=expires,
+                secure=True if _served_over_https() else None, same_site="strict")
+
+
+def _delete_cookie(manager: stx.CookieManager) -> None:
+    if not st.session_state.pop("_auth_delete_cookie", False):
+        return
+    try:
+        manager.delete(user_store.load_auth(settings().auth_file)["cookie"]["name"], key="csai_cookie_delete")
+    except KeyError:
+        pass  # the browser had not reported the cookie yet; a stale cookie is refused anyway
+
+
+def _login_screen(manager: stx.CookieManager) -> None:
+    _delete_cookie(manager)
     left, mid, right = st.columns([1, 2, 1])
     with mid:
         st.markdown("## Customer Success AI")
         st.caption("Churn risk you can trust, reasons you can read, playbooks whose effect is measured.")
-        try:
-            auth.login(location="main", fields={"Form name": "Sign in", "Username": "Username",
-                                                "Password": "Password", "Login": "Sign in"}, key="login")
-        except stauth.utilities.exceptions.LoginError as exc:
-            st.error(str(exc))
-        if st.session_state.get("authentication_status") is False:
-            st.error("Username or password is incorrect.")
-        if st.session_state.get("authentication_status"):
-            # Do not rerun here: the re-login cookie is written by a browser component rendered in
-            # this run, and a rerun now can drop it. The component reruns the app once it is set.
-            st.success("Signed in. Opening your page…")
-            st.session_state["_just_signed_in"] = True
-        if user_store.is_demo(s.auth_file):
+        if notice := st.session_state.pop("_auth_notice", None):
+            st.info(notice, icon=":material/logout:")
+        with st.form("login", clear_on_submit=False):
+            st.subheader("Sign in")
+            username = st.text_input("Username", autocomplete="username", max_chars=200)
+            password = st.text_input("Password", type="password", autocomplete="current-password", max_chars=200)
+            submitted = st.form_submit_button("Sign in")
+        if submitted:
+            user, problem = _try_password(username.strip(), password)
+            if user is None:
+                st.session_state["authentication_status"] = False
+                st.error(problem)
+            else:
+                sid = signin.open_session(workspace().engine, user.username)
+                _start_session(user, sid)
+                _set_cookie(manager, user, sid)
+                # Do not rerun here: the re-login cookie is written by a browser component rendered in
+                # this run, and a rerun now can drop it. The component reruns the app once it is set.
+                st.success("Signed in. Opening your page…")
+                st.session_state["_just_signed_in"] = True
+        if user_store.is_demo(settings().auth_file) and demo_logins_allowed():
             _demo_logins()
 
 
@@ -83,7 +240,22 @@ def _demo_logins() -> None:
         st.dataframe(rows, hide_index=True)
 
 
+# ---------------------------------------------------------------- signing out
+def sign_out_everywhere(username: str) -> None:
+    """Invalidate every sign-in of ``username``: open sessions and re-login cookies, in every browser."""
+    user_store.sign_out_everywhere(settings().auth_file, username)
+    signin.end_all_sessions(workspace().engine, username)
+
+
 def logout_button() -> None:
-    auth = st.session_state.get("_authenticator")
-    if auth is not None:
-        auth.logout("Log out", location="sidebar", key="logout_button")
+    """The sidebar's "Log out" and "Log out everywhere" buttons."""
+    if st.sidebar.button("Log out", key="logout_button"):
+        _sign_out()
+        st.rerun()
+    if st.sidebar.button("Log out everywhere", key="logout_everywhere_button", type="tertiary",
+                         help="Sign out of this app in every browser and device, e.g. after using a shared computer."):
+        username = st.session_state.get("username")
+        if username:
+            sign_out_everywhere(username)
+        _sign_out("You were signed out in every browser.")
+        st.rerun()

@@ -39,6 +39,7 @@ class Settings:
     database_url: str
     max_upload_mb: int = 200
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
+    idle_timeout_hours: int = 8
 
     @property
     def warehouse_dir(self) -> Path:
@@ -145,4 +146,5 @@ def load_settings(workspace: str | os.PathLike | None = None, environ: dict | No
         database_url=url,
         max_upload_mb=_int(env, "CSAI_MAX_UPLOAD_MB", 200, 1, 100_000),
         smtp=smtp,
+        idle_timeout_hours=_int(env, "CSAI_IDLE_TIMEOUT_HOURS", 8, 1, 24 * 30),
     )

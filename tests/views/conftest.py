@@ -39,3 +39,14 @@ def tiny_ws(tmp_path, monkeypatch):
         user_store.add_user(auth, name, role=role, password=f"{name}-password", csm=csm)
     monkeypatch.setenv("CSAI_WORKSPACE", str(ws.path))
     return ws
+
+
+@pytest.fixture()
+def served_on_loopback():
+    """Streamlit's ``server.address`` set to 127.0.0.1, as ``make run`` does (AppTest leaves it unset)."""
+    from streamlit import config
+
+    old = config.get_option("server.address")
+    config.set_option("server.address", "127.0.0.1")
+    yield
+    config.set_option("server.address", old)
