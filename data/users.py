@@ -196,6 +196,19 @@ def list_users(path: str | os.PathLike) -> list[User]:
     return [_to_user(u, rec) for u, rec in sorted(config["credentials"]["usernames"].items())]
 
 
+def assignable_users(path: str | os.PathLike, for_user: User) -> list[User]:
+    """The enabled users ``for_user`` may assign tasks to, by username.
+
+    Admins and managers may assign to anyone. Everyone else (CSMs) sees only the people
+    they work with: themselves and the managers and admins who oversee their book; other
+    CSMs' and data scientists' names are not shown to them.
+    """
+    enabled = [u for u in list_users(path) if not u.disabled]
+    if {"admin", "manager"} & set(for_user.roles):
+        return enabled
+    return [u for u in enabled if u.username == for_user.username or {"admin", "manager"} & set(u.roles)]
+
+
 def get_user(path: str | os.PathLike, username: str) -> User | None:
     rec = load_auth(path)["credentials"]["usernames"].get(username)
     return None if rec is None else _to_user(username, rec)

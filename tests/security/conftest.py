@@ -56,3 +56,12 @@ def demo_ws(tmp_path, monkeypatch):
     user_store.create_demo_users(ws.settings.auth_file, ["Avery Chen", "Jordan Patel"])
     monkeypatch.setenv("CSAI_WORKSPACE", str(ws.path))
     return ws
+
+
+@pytest.fixture(params=[None, "0.0.0.0", "192.0.2.10"], ids=["unset", "all-interfaces", "public-ip"])
+def exposed_server(request, served_on_loopback):  # noqa: F811 - runs after the loopback default
+    """``server.address`` of a server reachable from other machines (unset means every interface)."""
+    from streamlit import config
+
+    config.set_option("server.address", request.param)
+    return request.param

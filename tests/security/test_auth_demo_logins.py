@@ -1,4 +1,7 @@
-"""Demo logins die with the demo: the first real import disables them, and they never work off loopback."""
+"""Demo logins die with the demo: the first real import disables them, and they never work off loopback.
+
+AppTest runs here as `make run` serves: on 127.0.0.1 (the autouse ``served_on_loopback`` fixture).
+"""
 
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ def _demo_users_enabled(ws) -> set[str]:
     return {u.username for u in user_store.list_users(ws.settings.auth_file) if u.demo and not u.disabled}
 
 
-def test_demo_login_works_on_loopback_before_any_import(demo_ws, served_on_loopback):
+def test_demo_login_works_on_loopback_before_any_import(demo_ws):
     at = run_app(None)
     assert "admin-demo-pass" in page_text(at)
     at = sign_in(at, "admin", "admin-demo-pass")
@@ -25,7 +28,7 @@ def test_demo_login_works_on_loopback_before_any_import(demo_ws, served_on_loopb
     assert signed_in(at)
 
 
-def test_cli_replace_import_disables_the_demo_logins(demo_ws, served_on_loopback, tmp_path):
+def test_cli_replace_import_disables_the_demo_logins(demo_ws, tmp_path):
     src = tmp_path / "accounts.csv"
     src.write_text(ACCOUNTS_CSV)
     r = cli(demo_ws.path, "import", "accounts", str(src), "--mode", "replace")
@@ -43,7 +46,7 @@ def test_cli_replace_import_disables_the_demo_logins(demo_ws, served_on_loopback
     assert "incorrect" in page_text(at)
 
 
-def test_cli_flat_import_disables_the_demo_logins(demo_ws, served_on_loopback, tmp_path):
+def test_cli_flat_import_disables_the_demo_logins(demo_ws, tmp_path):
     src = tmp_path / "crm.csv"
     src.write_text(FLAT_CSV)
     r = cli(demo_ws.path, "import", "flat", str(src), "--id", "customerID", "--label", "Churn")
@@ -64,7 +67,7 @@ def test_a_dry_run_or_a_refused_import_keeps_the_demo(demo_ws, tmp_path):
     assert len(_demo_users_enabled(demo_ws)) == 5
 
 
-def test_a_signed_in_demo_session_ends_with_the_demo(demo_ws, served_on_loopback, tmp_path):
+def test_a_signed_in_demo_session_ends_with_the_demo(demo_ws, tmp_path):
     at = sign_in(run_app(None), "csm1", "csm1-demo-pass")
     assert signed_in(at)
     src = tmp_path / "accounts.csv"
@@ -75,8 +78,7 @@ def test_a_signed_in_demo_session_ends_with_the_demo(demo_ws, served_on_loopback
     assert not signed_in(at)
 
 
-def test_demo_logins_refused_and_hidden_when_not_bound_to_loopback(demo_ws):
-    # AppTest, like `streamlit run` without --server.address, leaves server.address unset: all interfaces.
+def test_demo_logins_refused_and_hidden_when_not_bound_to_loopback(demo_ws, exposed_server):
     at = run_app(None)
     assert not at.exception
     assert "admin-demo-pass" not in page_text(at) and "only in the demo" not in page_text(at)
@@ -86,15 +88,8 @@ def test_demo_logins_refused_and_hidden_when_not_bound_to_loopback(demo_ws):
     assert "incorrect" in page_text(at)
 
 
-def test_demo_session_refused_on_a_public_address(demo_ws):
-    from streamlit import config
-
-    old = config.get_option("server.address")
-    config.set_option("server.address", "0.0.0.0")
-    try:
-        at = run_app("admin")
-        assert not at.exception
-        assert not signed_in(at)
-        assert "admin-demo-pass" not in page_text(at)
-    finally:
-        config.set_option("server.address", old)
+def test_a_demo_session_is_signed_out_on_an_exposed_server(demo_ws, exposed_server):
+    at = run_app("admin")
+    assert not at.exception
+    assert not signed_in(at)
+    assert "admin-demo-pass" not in page_text(at)

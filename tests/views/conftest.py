@@ -41,9 +41,10 @@ def tiny_ws(tmp_path, monkeypatch):
     return ws
 
 
-@pytest.fixture()
+@pytest.fixture(autouse=True)
 def served_on_loopback():
-    """Streamlit's ``server.address`` set to 127.0.0.1, as ``make run`` does (AppTest leaves it unset)."""
+    """Streamlit's ``server.address`` set to 127.0.0.1, as ``make run`` does (AppTest leaves it unset,
+    and demo logins work only on a loopback address)."""
     from streamlit import config
 
     old = config.get_option("server.address")

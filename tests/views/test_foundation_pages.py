@@ -59,7 +59,7 @@ def test_deep_link_survives_login(tiny_ws):
     assert at.query_params["id"] in ("A2", ["A2"])
 
 
-def test_demo_logins_only_in_demo_mode(tiny_ws, served_on_loopback):
+def test_demo_logins_only_in_demo_mode(tiny_ws):
     assert "only in the demo" not in texts(run_app(None))
     user_store.create_demo_users(tiny_ws.settings.auth_file, ["Jordan Patel", "Avery Chen"])
     at = run_app(None)
