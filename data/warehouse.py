@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import logging
 import os
 import shutil
 import threading
@@ -33,10 +34,22 @@ from pathlib import Path
 
 import duckdb
 
+from data.errors import UserError
 from data.schema import ensure_raw_schema
 
 LAYERS = ("raw", "results")
 KEEP_VERSIONS = 3
+log = logging.getLogger("csai.warehouse")
+DAMAGED_HELP = ("Restore the workspace folder from a backup. Or start its data again: move the workspace's "
+                "'warehouse' folder aside and re-run your imports (`python cli.py import ...`), or rebuild the "
+                "demo with `python cli.py demo --force`.")
+
+
+class WarehouseDamaged(UserError):
+    """The snapshot pointer or a snapshot file cannot be read; the message says how to recover.
+
+    The message names no server path; the details go to the server log (logger ``csai.warehouse``).
+    """
 
 
 class Warehouse:
@@ -51,9 +64,26 @@ class Warehouse:
     def current(self) -> dict[str, str]:
         """Layer name -> snapshot file name, for layers that have one."""
         try:
-            return json.loads(self._pointer.read_text())
+            cur = json.loads(self._pointer.read_text())
         except FileNotFoundError:
             return {}
+        except (ValueError, OSError) as exc:
+            raise self._damaged("the list of current snapshots (CURRENT.json) cannot be read", exc) from None
+        if not isinstance(cur, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in cur.items()):
+            raise self._damaged("the list of current snapshots (CURRENT.json) is not valid", None)
+        return cur
+
+    def _damaged(self, what: str, exc: BaseException | None) -> WarehouseDamaged:
+        log.error("warehouse %s is damaged: %s (%s)", self.root, what, exc if exc is not None else "bad content")
+        return WarehouseDamaged(f"The data of this workspace cannot be read: {what}. {DAMAGED_HELP}")
+
+    def discard_damaged_pointer(self) -> None:
+        """Set a damaged CURRENT.json aside (as CURRENT.json.damaged) so the warehouse starts empty."""
+        try:
+            self.current()
+        except WarehouseDamaged:
+            os.replace(self._pointer, self.root / "CURRENT.json.damaged")
+            log.warning("warehouse %s: damaged CURRENT.json set aside as CURRENT.json.damaged", self.root)
 
     def version(self) -> str:
         """A string that changes whenever any layer's snapshot is replaced."""
@@ -89,10 +119,10 @@ class Warehouse:
                 if "raw" not in cur:
                     _expose_empty_raw(con)
                 return con
-            except duckdb.IOException:
+            except duckdb.IOException as exc:
                 con.close()
                 if attempt == 2:
-                    raise
+                    raise self._damaged("a snapshot file is missing or is not a readable database", exc) from None
         raise AssertionError("unreachable")
 
     @contextlib.contextmanager

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -51,3 +52,13 @@ def served_on_loopback():
     config.set_option("server.address", "127.0.0.1")
     yield
     config.set_option("server.address", old)
+
+
+@pytest.fixture(autouse=True)
+def no_page_errors_logged(caplog):
+    """app.py logs an unexpected page exception and shows a plain message instead of raising it, so
+    AppTest's ``at.exception`` no longer sees it: fail the test on any such log record instead."""
+    yield
+    errors = [r for r in caplog.get_records("call") if r.name == "csai.pages" and r.levelno >= logging.ERROR]
+    assert not errors, "a page raised: " + "\n".join(
+        f"{r.getMessage()}: {r.exc_info[1]!r}" if r.exc_info else r.getMessage() for r in errors)
