@@ -1,7 +1,7 @@
 """Users, roles and the auth file (bcrypt hashes), shared by the CLI and the Admin page.
 
-The auth file (``workspace/auth.yaml``) has streamlit-authenticator's layout
-(``cookie`` + ``credentials.usernames``) plus our fields per user: ``roles``, ``csm``
+The auth file (``workspace/auth.yaml``) holds ``cookie`` (name, signing key, expiry) and
+``credentials.usernames`` with, per user, the bcrypt hash, name, email and our fields: ``roles``, ``csm``
 (the ``accounts.csm`` value of a CSM's book), ``disabled`` and ``demo_user``. The cookie
 key is 32 random bytes generated per workspace. ``session_versions`` (top level, kept
 after a user is removed) holds a counter per username that the re-login cookie is bound
@@ -302,7 +302,7 @@ def sign_out_everywhere(path: str | os.PathLike, username: str) -> None:
 
 
 def active_credentials(path: str | os.PathLike) -> dict:
-    """The ``credentials`` dict for streamlit-authenticator: enabled users only."""
+    """The ``credentials`` dict of enabled users only (``{"usernames": {name: record}}``)."""
     config = load_auth(path)
     users = {u: dict(rec) for u, rec in config["credentials"]["usernames"].items() if not rec.get("disabled")}
     return {"usernames": users}
