@@ -93,3 +93,19 @@ def test_a_demo_session_is_signed_out_on_an_exposed_server(demo_ws, exposed_serv
     assert not at.exception
     assert not signed_in(at)
     assert "admin-demo-pass" not in page_text(at)
+
+
+def test_data_page_import_ends_the_demo_and_warns_first(demo_ws):
+    at = run_app("admin", "views/data.py")
+    at.file_uploader(key="data_upload").set_value(("accounts.csv", ACCOUNTS_CSV.encode(), "text/csv"))
+    at.run()
+    next(b for b in at.button if b.label == "Validate").click()
+    at.run()
+    assert not at.exception
+    assert "Importing your own data ends the demo" in page_text(at)
+    at.button(key="data_import").click()
+    at.run()
+    assert not at.exception
+    assert _demo_users_enabled(demo_ws) == set() and not user_store.is_demo(demo_ws.settings.auth_file)
+    assert not signed_in(at)  # the demo admin who imported is signed out too
+    assert "no longer enabled" in page_text(at)
