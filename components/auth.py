@@ -32,7 +32,7 @@ from data.users import ROLE_LABELS, User
 
 COOKIE_MANAGER_KEY = "csai_cookie_manager"
 _SESSION_KEYS = ("authentication_status", "username", "name", "_auth_version", "_auth_sid", "_auth_seen",
-                 "_auth_touched")
+                 "_auth_touched", "_auth_cookie_pending")
 
 
 # ---------------------------------------------------------------- request facts
@@ -48,12 +48,14 @@ def demo_logins_allowed() -> bool:
 
 
 def _client() -> str:
-    """The client the throttle counts: the connection's IP address ("local" for localhost)."""
+    """The client the throttle counts (see :func:`data.signin.client_address`)."""
     try:
         ip = st.context.ip_address
+        forwarded = st.context.headers.get("X-Forwarded-For")
     except Exception:  # noqa: BLE001 - no client context (bare runs) counts as local
-        ip = None
-    return ip if isinstance(ip, str) and ip else "local"
+        ip, forwarded = None, None
+    return signin.client_address(ip if isinstance(ip, str) else None,
+                                 forwarded if isinstance(forwarded, str) else None)
 
 
 def _request_cookie(name: str) -> str | None:
@@ -74,7 +76,7 @@ def _idle_timeout() -> timedelta:
 # ---------------------------------------------------------------- the signed-in user
 def _start_session(user: User, sid: str | None) -> None:
     ss = st.session_state
-    for key in ("_auth_signed_out", "_auth_notice"):
+    for key in ("_auth_signed_out", "_auth_notice", "_auth_delete_cookie"):
         ss.pop(key, None)
     ss["authentication_status"] = True
     ss["username"] = user.username
@@ -154,14 +156,13 @@ def _login_from_cookie() -> bool:
 
 def require_login() -> User:
     """Return the signed-in user, or render the sign-in form and stop the run."""
-    manager = stx.CookieManager(key=COOKIE_MANAGER_KEY)
-    st.session_state["_cookie_manager"] = manager
     user = current_user()
     if user is None and _login_from_cookie():
         st.rerun()
     if user is None:
-        _login_screen(manager)
+        _login_screen()
         st.stop()
+    _write_pending_cookie()
     return user
 
 
@@ -181,27 +182,57 @@ def _try_password(username: str, password: str) -> tuple[User | None, str | None
     return user, None
 
 
-def _set_cookie(manager: stx.CookieManager, user: User, sid: str) -> None:
+# The cookie manager is a browser component: rendering it makes the browser report its cookies,
+# which reruns the app. It is rendered only while a cookie must be written or deleted, never on a
+# plain sign-in page (a rerun there can swallow the click on "Sign in").
+def _cookie_manager() -> stx.CookieManager:
+    return stx.CookieManager(key=COOKIE_MANAGER_KEY)
+
+
+def _queue_cookie(user: User, sid: str) -> None:
+    """Prepare this sign-in's re-login cookie; it is written from this run on until the browser has it."""
     config = user_store.load_auth(settings().auth_file)
     days = float(config["cookie"].get("expiry_days", 7))
     expires = datetime.now() + timedelta(days=days)
-    token = signin.make_token(config["cookie"]["key"], user.username,
-                              st.session_state["_auth_version"], sid, expires)
-    manager.set(config["cookie"]["name"], token, key="csai_cookie_set", expires_at=expires,
-                secure=True if _served_over_https() else None, same_site="strict")
+    token = signin.make_token(config["cookie"]["key"], user.username, st.session_state["_auth_version"], sid, expires)
+    st.session_state["_auth_cookie_pending"] = {"name": config["cookie"]["name"], "token": token,
+                                                "expires": expires, "secure": _served_over_https()}
 
 
-def _delete_cookie(manager: stx.CookieManager) -> None:
-    if not st.session_state.pop("_auth_delete_cookie", False):
+def _write_pending_cookie() -> None:
+    """Render the cookie write while the browser has not reported the new cookie back.
+
+    Rendered again on the reruns the component itself causes, so a rerun cannot drop it
+    before the browser has run it.
+    """
+    pending = st.session_state.get("_auth_cookie_pending")
+    if not pending:
+        return
+    manager = _cookie_manager()
+    if manager.cookies.get(pending["name"]) == pending["token"]:
+        st.session_state.pop("_auth_cookie_pending", None)
+        return
+    manager.set(pending["name"], pending["token"], key="csai_cookie_set", expires_at=pending["expires"],
+                secure=True if pending["secure"] else None, same_site="strict")
+
+
+def _delete_cookie() -> None:
+    """Remove a signed-out or refused cookie from the browser (it is refused by the server anyway)."""
+    if not st.session_state.get("_auth_delete_cookie"):
+        return
+    name = user_store.load_auth(settings().auth_file)["cookie"]["name"]
+    manager = _cookie_manager()
+    if manager.cookies and name not in manager.cookies:
+        st.session_state.pop("_auth_delete_cookie", None)
         return
     try:
-        manager.delete(user_store.load_auth(settings().auth_file)["cookie"]["name"], key="csai_cookie_delete")
+        manager.delete(name, key="csai_cookie_delete")
     except KeyError:
-        pass  # the browser had not reported the cookie yet; a stale cookie is refused anyway
+        pass  # the browser had not reported its cookies yet; the delete was sent all the same
 
 
-def _login_screen(manager: stx.CookieManager) -> None:
-    _delete_cookie(manager)
+def _login_screen() -> None:
+    _delete_cookie()
     left, mid, right = st.columns([1, 2, 1])
     with mid:
         st.markdown("## Customer Success AI")
@@ -213,7 +244,10 @@ def _login_screen(manager: stx.CookieManager) -> None:
             username = st.text_input("Username", autocomplete="username", max_chars=200)
             password = st.text_input("Password", type="password", autocomplete="current-password", max_chars=200)
             submitted = st.form_submit_button("Sign in")
-        if submitted:
+        if submitted and not (username.strip() and password):
+            st.session_state["authentication_status"] = False
+            st.error("Enter your username and password.")
+        elif submitted:
             user, problem = _try_password(username.strip(), password)
             if user is None:
                 st.session_state["authentication_status"] = False
@@ -221,13 +255,13 @@ def _login_screen(manager: stx.CookieManager) -> None:
             else:
                 sid = signin.open_session(workspace().engine, user.username)
                 _start_session(user, sid)
-                _set_cookie(manager, user, sid)
-                # Do not rerun here: the re-login cookie is written by a browser component rendered in
-                # this run, and a rerun now can drop it. The component reruns the app once it is set.
+                _queue_cookie(user, sid)
+                # No rerun here: the cookie component rendered below reruns the app once the browser
+                # has run it (a rerun now would remove it before that).
                 st.success("Signed in. Opening your page…")
-                st.session_state["_just_signed_in"] = True
         if user_store.is_demo(settings().auth_file) and demo_logins_allowed():
             _demo_logins()
+    _write_pending_cookie()
 
 
 def _demo_logins() -> None:

@@ -15,6 +15,7 @@ Times are naive UTC (:func:`data.opstore.now`). Nothing here imports streamlit.
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import secrets
 from dataclasses import dataclass
@@ -51,6 +52,28 @@ auth_sessions = sa.Table(
     sa.Column("last_seen_at", sa.DateTime(timezone=False), nullable=False),
     sa.Column("ended_at", sa.DateTime(timezone=False), nullable=True),
 )
+
+
+def client_address(remote_ip: str | None, forwarded_for: str | None) -> str:
+    """The client the throttle counts, from the connection's address and its X-Forwarded-For header.
+
+    Behind a reverse proxy on the same host or network (the connection comes from a loopback or
+    private address, or Streamlit reports none for localhost) the client is the last
+    X-Forwarded-For entry: the address that proxy saw, which a client cannot forge. Otherwise it
+    is the connection's own address; "local" when there is neither.
+    """
+    def parse(text: str | None):
+        try:
+            return ipaddress.ip_address((text or "").strip().strip("[]"))
+        except ValueError:
+            return None
+
+    remote = parse(remote_ip)
+    if forwarded_for and (remote is None or remote.is_loopback or remote.is_private):
+        last = parse(forwarded_for.split(",")[-1])
+        if last is not None:
+            return str(last)
+    return str(remote) if remote is not None else "local"
 
 
 def _norm_username(username: str) -> str:

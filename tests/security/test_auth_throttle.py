@@ -6,6 +6,8 @@ import subprocess
 import sys
 from datetime import timedelta
 
+import pytest
+
 from data import signin
 from data.opstore import now
 from tests.security.conftest import ROOT, page_text, run_app, sign_in, signed_in
@@ -85,3 +87,23 @@ def test_fewer_failures_or_an_ended_cooldown_let_the_right_password_in(tiny_ws):
         signin.record_attempt(tiny_ws.engine, "csm2", "local", False)
     assert signin.lockout(tiny_ws.engine, "csm2", "local") is not None
     assert signin.lockout(tiny_ws.engine, "csm2", "local", at=now() + signin.COOLDOWN + timedelta(seconds=5)) is None
+
+
+@pytest.mark.parametrize("remote, forwarded, expected", [
+    (None, None, "local"),                                    # localhost, no proxy
+    ("93.184.216.34", None, "93.184.216.34"),                 # directly exposed
+    ("93.184.216.34", "151.101.1.69", "93.184.216.34"),       # a client cannot pick its identity by header
+    ("127.0.0.1", "151.101.1.69, 93.184.216.34", "93.184.216.34"),  # behind a local proxy: the address it saw
+    ("10.0.0.5", "93.184.216.34", "93.184.216.34"),           # behind a proxy on the private network
+    ("10.0.0.5", "not-an-ip", "10.0.0.5"),
+])
+def test_the_client_behind_a_proxy_is_the_address_the_proxy_saw(remote, forwarded, expected):
+    assert signin.client_address(remote, forwarded) == expected
+
+
+def test_an_empty_form_is_not_counted(tiny_ws):
+    at = run_app(None)
+    for _ in range(6):
+        at = sign_in(at, "", "")
+    assert "Enter your username and password." in page_text(at)
+    assert signed_in(sign_in(at, "csm1", "csm1-password"))
