@@ -60,7 +60,8 @@ def _client() -> str:
 
 def _request_cookie(name: str) -> str | None:
     """The cookie the browser sent when this session connected (Streamlit never refreshes it)."""
-    return st.context.cookies.get(name)
+    value = st.context.cookies.get(name)
+    return value if isinstance(value, str) else None
 
 
 def _served_over_https() -> bool:
@@ -139,7 +140,7 @@ def _login_from_cookie() -> bool:
     s = settings()
     config = user_store.load_auth(s.auth_file)
     token = _request_cookie(config["cookie"]["name"])
-    if not token:
+    if not token or token == st.session_state.get("_auth_refused_token"):
         return False
     claims = signin.read_token(config["cookie"]["key"], token)
     user = user_store.get_user(s.auth_file, claims["username"]) if claims else None
@@ -147,6 +148,7 @@ def _login_from_cookie() -> bool:
           and claims["sv"] == user_store.session_version(s.auth_file, user.username)
           and signin.session_is_live(workspace().engine, claims["sid"], user.username, _idle_timeout()))
     if not ok:
+        st.session_state["_auth_refused_token"] = token
         st.session_state["_auth_delete_cookie"] = True
         return False
     _start_session(user, claims["sid"])
@@ -162,7 +164,7 @@ def require_login() -> User:
     if user is None:
         _login_screen()
         st.stop()
-    _write_pending_cookie()
+    _sync_cookie()
     return user
 
 
@@ -199,29 +201,25 @@ def _queue_cookie(user: User, sid: str) -> None:
                                                 "expires": expires, "secure": _served_over_https()}
 
 
-def _write_pending_cookie() -> None:
-    """Render the cookie write while the browser has not reported the new cookie back.
+def _sync_cookie() -> None:
+    """Write this sign-in's cookie, or delete a signed-out one, until the browser reports it done.
 
-    Rendered again on the reruns the component itself causes, so a rerun cannot drop it
-    before the browser has run it.
+    Called once per run (one cookie manager per run). Rendered again on the reruns the
+    component itself causes, so a rerun cannot remove it before the browser has run it.
     """
     pending = st.session_state.get("_auth_cookie_pending")
-    if not pending:
+    delete = st.session_state.get("_auth_delete_cookie")
+    if not pending and not delete:
         return
     manager = _cookie_manager()
-    if manager.cookies.get(pending["name"]) == pending["token"]:
-        st.session_state.pop("_auth_cookie_pending", None)
-        return
-    manager.set(pending["name"], pending["token"], key="csai_cookie_set", expires_at=pending["expires"],
-                secure=True if pending["secure"] else None, same_site="strict")
-
-
-def _delete_cookie() -> None:
-    """Remove a signed-out or refused cookie from the browser (it is refused by the server anyway)."""
-    if not st.session_state.get("_auth_delete_cookie"):
+    if pending:
+        if manager.cookies.get(pending["name"]) == pending["token"]:
+            st.session_state.pop("_auth_cookie_pending", None)
+        else:
+            manager.set(pending["name"], pending["token"], key="csai_cookie_set", expires_at=pending["expires"],
+                        secure=True if pending["secure"] else None, same_site="strict")
         return
     name = user_store.load_auth(settings().auth_file)["cookie"]["name"]
-    manager = _cookie_manager()
     if manager.cookies and name not in manager.cookies:
         st.session_state.pop("_auth_delete_cookie", None)
         return
@@ -232,7 +230,6 @@ def _delete_cookie() -> None:
 
 
 def _login_screen() -> None:
-    _delete_cookie()
     left, mid, right = st.columns([1, 2, 1])
     with mid:
         st.markdown("## Customer Success AI")
@@ -261,7 +258,7 @@ def _login_screen() -> None:
                 st.success("Signed in. Opening your page…")
         if user_store.is_demo(settings().auth_file) and demo_logins_allowed():
             _demo_logins()
-    _write_pending_cookie()
+    _sync_cookie()
 
 
 def _demo_logins() -> None:

@@ -30,6 +30,8 @@ MAX_FAILURES = 5
 WINDOW = timedelta(minutes=15)
 COOLDOWN = timedelta(minutes=15)
 TOUCH_EVERY = timedelta(minutes=5)
+KEEP_ATTEMPTS = timedelta(days=1)
+KEEP_SESSIONS = timedelta(days=60)  # longer than any cookie (7 days) or idle timeout (at most 30 days)
 
 login_attempts = sa.Table(
     "login_attempts",
@@ -127,10 +129,15 @@ def lockout(engine: sa.Engine, username: str, client: str, at: datetime | None =
 
 
 def record_attempt(engine: sa.Engine, username: str, client: str, succeeded: bool) -> None:
-    """Write one checked sign-in (refused attempts during a lockout are not recorded)."""
+    """Write one checked sign-in (refused attempts during a lockout are not recorded).
+
+    Rows older than :data:`KEEP_ATTEMPTS` are deleted on the way: the throttle never reads them.
+    """
+    at = now()
     with engine.begin() as conn:
         conn.execute(login_attempts.insert().values(
-            at=now(), username=_norm_username(username), client=client[:200], succeeded=bool(succeeded)))
+            at=at, username=_norm_username(username), client=client[:200], succeeded=bool(succeeded)))
+        conn.execute(login_attempts.delete().where(login_attempts.c.at < at - KEEP_ATTEMPTS))
 
 
 # ---------------------------------------------------------------- sessions
@@ -140,6 +147,7 @@ def open_session(engine: sa.Engine, username: str) -> str:
     at = now()
     with engine.begin() as conn:
         conn.execute(auth_sessions.insert().values(sid=sid, username=username, created_at=at, last_seen_at=at))
+        conn.execute(auth_sessions.delete().where(auth_sessions.c.last_seen_at < at - KEEP_SESSIONS))
     return sid
 
 
