@@ -74,7 +74,7 @@ def _peak_mb() -> float:
 
 def stage_generate(ws: str, n: int, parquet: str, fraction: float) -> dict:
     from data.sample import build_sample
-    from data.users import create_demo_users
+    from data.users import add_user, demo_logins, demo_password
     from data.workspace import open_workspace
     from playbooks.starter import ensure_starter_playbooks
 
@@ -83,7 +83,11 @@ def stage_generate(ws: str, n: int, parquet: str, fraction: float) -> dict:
     # generated and written table by table, the events chunk by chunk (as `cli.py demo` could)
     summary = m("generate_write", build_sample, w.warehouse, n_accounts=n, seed=SEED, end=END, event_fraction=fraction)
     rows = {k: v for k, v in summary.rows.items() if k in RAW_TABLES}
-    create_demo_users(w.settings.auth_file, summary.csms)
+    # The demo's usernames and passwords as ordinary users: demo logins end at the first import
+    # (the concurrency stage imports) and refuse AppTest sessions, which have no loopback address.
+    for spec in demo_logins(sorted(set(summary.csms))):
+        add_user(w.settings.auth_file, spec["username"], role=spec["role"], password=demo_password(spec["username"]),
+                 csm=spec["csm"], name=spec["name"] or None)
     ensure_starter_playbooks(w.engine)
 
     def export():

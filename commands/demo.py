@@ -50,6 +50,8 @@ def build_demo(workspace: str | None, *, accounts: int = 2000, seed: int = 42, e
     if accounts < 20 or accounts > 1_000_000:
         raise UserError("--accounts must be between 20 and 1,000,000.")
     ws = open_workspace(workspace)
+    if force:
+        ws.warehouse.discard_damaged_pointer()
     if ws.warehouse.has_data() and not force:
         if if_empty:
             say(f"Workspace {ws.path} already has data; leaving it as it is.")

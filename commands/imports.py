@@ -15,6 +15,7 @@ import sys
 from data.errors import UserError
 from data.mapping import IMPORTABLE_TABLES, Mapping
 from data.sources import Source
+from data.users import is_demo
 from data.validation import ImportValidationError
 
 TABLE_CHOICES = [*IMPORTABLE_TABLES, "flat"]
@@ -88,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
     ws = open_workspace(args.workspace)
     source = _source(args)
     as_of = _as_of(args.as_of)
+    was_demo = ws.settings.auth_file.exists() and is_demo(ws.settings.auth_file)
     try:
         if args.table == "flat":
             if not args.id_col or not args.label_col:
@@ -119,6 +121,9 @@ def run(args: argparse.Namespace) -> int:
 
         with ws.warehouse.reader() as con:
             support = data_support(con)
+    if was_demo and not args.dry_run:
+        print("This workspace now holds imported data: the demo logins are disabled. "
+              "Add real users with `cli.py users add`.", file=sys.stderr)
     if args.json:
         out = result.to_dict()
         if support is not None:

@@ -21,7 +21,7 @@ from components import auth
 from components.session import cursor, settings, workspace
 from data.access import NotInBook
 from data.errors import UserError
-from data.users import User, list_users
+from data.users import User, assignable_users
 from playbooks.redact import mask_urls
 
 TRIGGER_ROLES = ("admin", "manager", "csm")
@@ -73,9 +73,11 @@ def suggested_playbook_ids(account_id: str, playbooks: list[pb.Playbook]) -> lis
     return [pid for _, _, pid in sorted(ranked)]
 
 
-def _assignee_choices(account_csm: str | None) -> tuple[list[str], dict[str, str], int]:
-    """Options for the assignee box: "" (the account's CSM) first, then every other active user."""
-    users = [u for u in list_users(settings().auth_file) if not u.disabled]
+def _assignee_choices(account_csm: str | None, user: User) -> tuple[list[str], dict[str, str], int]:
+    """Options for the assignee box: "" (the account's CSM) first, then the people ``user`` may assign to
+    (:func:`data.users.assignable_users`: everyone for managers and admins; a CSM sees themselves,
+    managers and admins)."""
+    users = assignable_users(settings().auth_file, user)
     label = f"{account_csm} (the account's CSM)" if account_csm else "The account's CSM (none assigned)"
     options: list[str] = [""]
     labels: dict[str, str] = {"": label}
@@ -151,7 +153,7 @@ def trigger_form(user: User, account_id: str) -> None:
     chosen = by_id[playbook_id]
     if chosen.purpose:
         st.caption(chosen.purpose)
-    options, labels, default = _assignee_choices(ctx["account"].get("csm"))
+    options, labels, default = _assignee_choices(ctx["account"].get("csm"), user)
     with st.form(f"pbform:{scope}", border=True):
         assignee = st.selectbox("Assignee of the tasks", options, index=default, format_func=lambda o: labels[o],
                                 key=f"pbform_assignee:{scope}")

@@ -21,6 +21,7 @@ from data.users import User
 log = logging.getLogger(__name__)
 
 # Secrets that never leave the server: not in the Admin page, not in logs.
+STAMP_EVERY = timedelta(minutes=5)  # how often an active session refreshes its stored last activity
 _SECRET_KEYS = {"client_secret", "cookie_secret", "client_kwargs"}
 
 
@@ -67,19 +68,32 @@ def _logged_in() -> bool:
 
 
 def current_identity() -> sso_store.SsoIdentity | None:
-    """The signed-in SSO identity mapped to a user (``.user`` None: no access), or None if not signed in."""
+    """The signed-in SSO identity mapped to a user (``.user`` None: no access), or None if not signed in.
+
+    A new app session first reads when the person was last active here (kept with what the
+    Admin page shows), so the idle timeout holds across tabs and restarts, not only within one tab.
+    """
     if not _logged_in():
         return None
     s = settings()
     identity = sso_store.map_identity(st.user.to_dict(), s.sso, s.auth_file)
-    if st.session_state.get("_sso_recorded") != identity.key:
-        st.session_state["_sso_recorded"] = identity.key
+    ss = st.session_state
+    now = datetime.now(UTC)
+    if ss.get("_sso_recorded") != identity.key:
+        ss["_sso_recorded"] = identity.key
+        previous = sso_store.last_active(s.auth_file, identity.key)
+        if previous is not None:
+            ss["_sso_last_active"] = previous
+        ss["_sso_stamped"] = now
         sso_store.record_sign_in(s.auth_file, identity)
         with workspace().engine.begin() as conn:
             audit(conn, identity.user.username if identity.user else (identity.email or identity.subject),
                   "sso_sign_in" if identity.user else "sso_refused", identity.email or identity.subject,
                   issuer=identity.issuer, subject=identity.subject,
                   role=identity.user.role if identity.user else None, decided_by=identity.reason)
+    elif now - ss.get("_sso_stamped", now) > STAMP_EVERY:
+        ss["_sso_stamped"] = now
+        sso_store.record_sign_in(s.auth_file, identity)  # last activity, for the idle timeout of new tabs
     return identity
 
 
@@ -120,7 +134,7 @@ def login_button() -> None:
 
 def logout() -> None:
     """End the app session; Streamlit then sends the browser to the provider's logout when it has one."""
-    for key in ("_sso_recorded", "_sso_last_active"):
+    for key in ("_sso_recorded", "_sso_last_active", "_sso_stamped"):
         st.session_state.pop(key, None)
     st.logout()
 

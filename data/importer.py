@@ -39,6 +39,7 @@ from typing import Any, Literal
 
 import duckdb
 
+from data.demo_mark import real_data_imported
 from data.errors import UserError
 from data.mapping import IMPORTABLE_TABLES, Mapping, normalise_name, suggest_mapping, suggest_value_map
 from data.schema import PRIMARY_KEYS, create_table_sql
@@ -639,6 +640,7 @@ def import_tables(warehouse: Warehouse, specs: list[ImportSpec], mode: Mode = "r
             except duckdb.Error as exc:
                 msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
                 raise UserError(f"The import could not be written and nothing was changed: {msg}") from None
+            real_data_imported(warehouse)  # the first real import ends the demo (its logins stop working)
         finally:
             stager.close()
         return ImportResult(counts, mode, report, warehouse.version(), mappings, stored)

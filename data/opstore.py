@@ -26,7 +26,7 @@ from sqlalchemy import event
 
 from data.settings import SettingsError
 
-TABLE_MODULES = ("models.registry", "playbooks.store")
+TABLE_MODULES = ("models.registry", "playbooks.store", "data.signin")
 metadata = sa.MetaData()
 
 audit_log = sa.Table(

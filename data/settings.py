@@ -44,6 +44,7 @@ class Settings:
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
     sso: SsoSettings = field(default_factory=SsoSettings)
     webhook_allow_hosts: tuple[str, ...] = ()  # host or host:port webhooks may reach on private addresses
+    idle_timeout_hours: int = 8
 
     @property
     def warehouse_dir(self) -> Path:
@@ -188,6 +189,7 @@ def load_settings(workspace: str | os.PathLike | None = None, environ: dict | No
         max_upload_mb=_int(env, "CSAI_MAX_UPLOAD_MB", 200, 1, 100_000),
         smtp=smtp,
         webhook_allow_hosts=_allow_hosts(env, "CSAI_WEBHOOK_ALLOW_HOSTS"),
+        idle_timeout_hours=_int(env, "CSAI_IDLE_TIMEOUT_HOURS", 8, 1, 24 * 30),
     )
 
 

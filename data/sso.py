@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from data.errors import UserError
-from data.users import EMAIL_RE, ROLES, User, _editing, list_users, load_auth
+from data.users import EMAIL_RE, ROLES, User, _bump_session_version, _editing, list_users, load_auth
 
 # Most privileged first: with several matching groups the first of these wins.
 ROLE_PRECEDENCE = ("admin", "manager", "data_scientist", "csm")
@@ -167,6 +167,15 @@ def record_sign_in(auth_file: str | os.PathLike, identity: SsoIdentity) -> None:
         })
 
 
+def last_active(auth_file: str | os.PathLike, key: str) -> datetime | None:
+    """When the identity ``key`` (issuer|subject) was last active here, as UTC, or None."""
+    rec = (load_auth(auth_file).get("sso_seen") or {}).get(key) or {}
+    try:
+        return datetime.fromisoformat(rec["last_seen"]).replace(tzinfo=UTC) if rec.get("last_seen") else None
+    except ValueError:
+        return None
+
+
 def seen_identities(auth_file: str | os.PathLike) -> list[dict]:
     """People seen through SSO, newest first, with their mapped role and any override."""
     config = load_auth(auth_file)
@@ -190,12 +199,19 @@ def set_override(auth_file: str | os.PathLike, email: str, *, role: str | None =
     if role == "csm" and not (csm or "").strip():
         raise UserError("A CSM needs a book: the CSM name on the accounts they own.")
     with _editing(Path(auth_file)) as config:
+        _bump_session_version(config, email)  # a changed role or book applies at once: open sessions end
         overrides = config.setdefault("sso_overrides", {})
         if role is None and not csm and not disabled:
             overrides.pop(email, None)
         else:
             overrides[email] = {"role": role, "csm": (csm or "").strip() or None if role == "csm" else None,
                                 "disabled": bool(disabled)}
+
+
+def sign_out_everywhere(auth_file: str | os.PathLike, email: str) -> None:
+    """End every single sign-on session of ``email`` here (the provider's own session is the provider's)."""
+    with _editing(Path(auth_file)) as config:
+        _bump_session_version(config, (email or "").strip().lower())
 
 
 def password_login_enabled(auth_file: str | os.PathLike) -> bool:

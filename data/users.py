@@ -1,9 +1,12 @@
 """Users, roles and the auth file (bcrypt hashes), shared by the CLI and the Admin page.
 
-The auth file (``workspace/auth.yaml``) has streamlit-authenticator's layout
-(``cookie`` + ``credentials.usernames``) plus our fields per user: ``roles``, ``csm``
-(the ``accounts.csm`` value of a CSM's book) and ``disabled``. The cookie key is 32
-random bytes generated per workspace. Writes are atomic (temp file + rename) under a
+The auth file (``workspace/auth.yaml``) holds ``cookie`` (name, signing key, expiry) and
+``credentials.usernames`` with, per user, the bcrypt hash, name, email and our fields: ``roles``, ``csm``
+(the ``accounts.csm`` value of a CSM's book), ``disabled`` and ``demo_user``. The cookie
+key is 32 random bytes generated per workspace. ``session_versions`` (top level, kept
+after a user is removed) holds a counter per username that the re-login cookie is bound
+to: a password reset, a role change, disabling, removal, the end of the demo and "log out
+everywhere" bump it, which signs that user out of every browser. Writes are atomic (temp file + rename) under a
 file lock, so the CLI and the app can change users at the same time.
 """
 
@@ -12,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import fcntl
+import functools
 import os
 import re
 import secrets
@@ -42,6 +46,7 @@ class User:
     roles: tuple[str, ...]
     csm: str | None = None
     disabled: bool = False
+    demo: bool = False
 
     @property
     def role(self) -> str:
@@ -119,6 +124,8 @@ def _editing(path: str | os.PathLike) -> Iterator[dict]:
 # ---------------------------------------------------------------- validation
 def hash_password(password: str) -> str:
     """bcrypt hash of a password after checking it is acceptable."""
+    if password != password.strip():
+        raise UserError("Passwords cannot start or end with a space (or another blank character); remove it.")
     if len(password) < 8:
         raise UserError("Passwords need at least 8 characters.")
     if len(password.encode()) > 72:
@@ -131,6 +138,30 @@ def check_password(password: str, hashed: str) -> bool:
         return bcrypt.checkpw(password.encode()[:72], hashed.encode())
     except ValueError:
         return False
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Checked instead of a real hash when the username is unknown, so that both answers take one bcrypt."""
+    return bcrypt.hashpw(secrets.token_hex(16).encode(), bcrypt.gensalt(rounds=BCRYPT_ROUNDS)).decode()
+
+
+def authenticate(path: str | os.PathLike, username: str, password: str, *, allow_demo: bool = True) -> User | None:
+    """The user when ``password`` is theirs and they may sign in, else None.
+
+    Always runs exactly one bcrypt check (against a dummy hash for unknown usernames), so
+    the time taken does not tell which usernames exist. Disabled users, and demo users
+    when ``allow_demo`` is false, are refused like a wrong password.
+    """
+    rec = load_auth(path)["credentials"]["usernames"].get(username or "")
+    hashed = rec.get("password") if rec and isinstance(rec.get("password"), str) else None
+    ok = check_password(password or "", hashed or _dummy_hash())
+    if not ok or rec is None or hashed is None:
+        return None
+    user = _to_user(username, rec)
+    if user.disabled or (user.demo and not allow_demo):
+        return None
+    return user
 
 
 def _check_username(username: str) -> str:
@@ -156,12 +187,26 @@ def _to_user(username: str, rec: dict) -> User:
         roles=tuple(rec.get("roles") or ()),
         csm=rec.get("csm"),
         disabled=bool(rec.get("disabled", False)),
+        demo=bool(rec.get("demo_user", False)),
     )
 
 
 def list_users(path: str | os.PathLike) -> list[User]:
     config = load_auth(path)
     return [_to_user(u, rec) for u, rec in sorted(config["credentials"]["usernames"].items())]
+
+
+def assignable_users(path: str | os.PathLike, for_user: User) -> list[User]:
+    """The enabled users ``for_user`` may assign tasks to, by username.
+
+    Admins and managers may assign to anyone. Everyone else (CSMs) sees only the people
+    they work with: themselves and the managers and admins who oversee their book; other
+    CSMs' and data scientists' names are not shown to them.
+    """
+    enabled = [u for u in list_users(path) if not u.disabled]
+    if {"admin", "manager"} & set(for_user.roles):
+        return enabled
+    return [u for u in enabled if u.username == for_user.username or {"admin", "manager"} & set(u.roles)]
 
 
 def get_user(path: str | os.PathLike, username: str) -> User | None:
@@ -203,6 +248,7 @@ def set_password(path: str | os.PathLike, username: str, password: str) -> None:
         if rec is None:
             raise UserError(f"No user {username!r}.")
         rec["password"] = hashed
+        _bump_session_version(config, username)
 
 
 def set_disabled(path: str | os.PathLike, username: str, disabled: bool) -> None:
@@ -210,6 +256,8 @@ def set_disabled(path: str | os.PathLike, username: str, disabled: bool) -> None
         rec = config["credentials"]["usernames"].get(username)
         if rec is None:
             raise UserError(f"No user {username!r}.")
+        if bool(rec.get("disabled")) != bool(disabled):
+            _bump_session_version(config, username)
         rec["disabled"] = bool(disabled)
 
 
@@ -221,6 +269,8 @@ def set_role(path: str | os.PathLike, username: str, role: str, csm: str | None 
             raise UserError(f"No user {username!r}.")
         if role == "csm" and not (csm or rec.get("csm")):
             raise UserError("A csm user needs a CSM name: the name on the accounts in their book.")
+        if rec.get("roles") != [role] or (csm and csm != rec.get("csm")):
+            _bump_session_version(config, username)
         rec["roles"] = [role]
         if csm:
             rec["csm"] = csm
@@ -230,10 +280,29 @@ def remove_user(path: str | os.PathLike, username: str) -> None:
     with _editing(path) as config:
         if config["credentials"]["usernames"].pop(username, None) is None:
             raise UserError(f"No user {username!r}.")
+        _bump_session_version(config, username)
+
+
+def _bump_session_version(config: dict, username: str) -> None:
+    versions = config.setdefault("session_versions", {})
+    versions[username] = int(versions.get(username, 0)) + 1
+
+
+def session_version(path: str | os.PathLike, username: str) -> int:
+    """The counter the user's sign-ins are bound to; a sign-in made under an older value is refused."""
+    return int((load_auth(path).get("session_versions") or {}).get(username, 0))
+
+
+def sign_out_everywhere(path: str | os.PathLike, username: str) -> None:
+    """Invalidate every sign-in of ``username`` (open sessions and re-login cookies)."""
+    with _editing(path) as config:
+        if username not in config["credentials"]["usernames"]:
+            raise UserError(f"No user {username!r}.")
+        _bump_session_version(config, username)
 
 
 def active_credentials(path: str | os.PathLike) -> dict:
-    """The ``credentials`` dict for streamlit-authenticator: enabled users only."""
+    """The ``credentials`` dict of enabled users only (``{"usernames": {name: record}}``)."""
     config = load_auth(path)
     users = {u: dict(rec) for u, rec in config["credentials"]["usernames"].items() if not rec.get("disabled")}
     return {"usernames": users}
@@ -241,6 +310,26 @@ def active_credentials(path: str | os.PathLike) -> dict:
 
 def is_demo(path: str | os.PathLike) -> bool:
     return bool(load_auth(path).get("demo"))
+
+
+def end_demo(path: str | os.PathLike) -> list[str]:
+    """Clear the demo mark and disable the demo users (their passwords are public); returns their names.
+
+    Called when real data is first imported into a demo workspace. Does nothing (and does
+    not create an auth file) when the workspace is not a demo.
+    """
+    path = Path(path)
+    if not path.exists() or not is_demo(path):
+        return []
+    disabled: list[str] = []
+    with _editing(path) as config:
+        config["demo"] = False
+        for username, rec in config["credentials"]["usernames"].items():
+            if rec.get("demo_user") and not rec.get("disabled"):
+                rec["disabled"] = True
+                _bump_session_version(config, username)
+                disabled.append(username)
+    return disabled
 
 
 def demo_users(path: str | os.PathLike) -> list[User]:

@@ -32,6 +32,7 @@ import contextlib
 import errno
 import fcntl
 import json
+import logging
 import os
 import shutil
 import threading
@@ -61,6 +62,19 @@ def _is_disk_full(exc: BaseException) -> bool:
     return "no space left on device" in text or "disk quota exceeded" in text
 
 
+log = logging.getLogger("csai.warehouse")
+DAMAGED_HELP = ("Restore the workspace folder from a backup. Or start its data again: move the workspace's "
+                "'warehouse' folder aside and re-run your imports (`python cli.py import ...`), or rebuild the "
+                "demo with `python cli.py demo --force`.")
+
+
+class WarehouseDamaged(UserError):
+    """The snapshot pointer or a snapshot file cannot be read; the message says how to recover.
+
+    The message names no server path; the details go to the server log (logger ``csai.warehouse``).
+    """
+
+
 class Warehouse:
     """Snapshot-versioned DuckDB warehouse rooted at ``root`` (``workspace/warehouse``)."""
 
@@ -73,9 +87,26 @@ class Warehouse:
     def current(self) -> dict[str, str]:
         """Layer name -> snapshot file name, for layers that have one."""
         try:
-            return json.loads(self._pointer.read_text())
+            cur = json.loads(self._pointer.read_text())
         except FileNotFoundError:
             return {}
+        except (ValueError, OSError) as exc:
+            raise self._damaged("the list of current snapshots (CURRENT.json) cannot be read", exc) from None
+        if not isinstance(cur, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in cur.items()):
+            raise self._damaged("the list of current snapshots (CURRENT.json) is not valid", None)
+        return cur
+
+    def _damaged(self, what: str, exc: BaseException | None) -> WarehouseDamaged:
+        log.error("warehouse %s is damaged: %s (%s)", self.root, what, exc if exc is not None else "bad content")
+        return WarehouseDamaged(f"The data of this workspace cannot be read: {what}. {DAMAGED_HELP}")
+
+    def discard_damaged_pointer(self) -> None:
+        """Set a damaged CURRENT.json aside (as CURRENT.json.damaged) so the warehouse starts empty."""
+        try:
+            self.current()
+        except WarehouseDamaged:
+            os.replace(self._pointer, self.root / "CURRENT.json.damaged")
+            log.warning("warehouse %s: damaged CURRENT.json set aside as CURRENT.json.damaged", self.root)
 
     def pointer_stamp(self) -> tuple[int, int, int] | None:
         """(inode, mtime ns, size) of the snapshot pointer file, None before the first publish.
@@ -123,10 +154,10 @@ class Warehouse:
                 if "raw" not in cur:
                     _expose_empty_raw(con)
                 return con
-            except duckdb.IOException:
+            except duckdb.IOException as exc:
                 con.close()
                 if attempt == 2:
-                    raise
+                    raise self._damaged("a snapshot file is missing or is not a readable database", exc) from None
         raise AssertionError("unreachable")
 
     @contextlib.contextmanager

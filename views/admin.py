@@ -41,9 +41,9 @@ def _flash(message: str) -> None:
     st.session_state["admin_flash"] = message
 
 
-def _readable_detail(detail: str | None) -> str:
-    """``{"mode": "replace", "rows": 2}`` -> ``mode: replace · rows: 2``."""
-    if not detail:
+def _readable_detail(detail: object) -> str:
+    """``{"mode": "replace", "rows": 2}`` -> ``mode: replace · rows: 2``; empty (None or NaN) -> ""."""
+    if not isinstance(detail, str) or not detail:
         return ""
     try:
         data = json.loads(detail)
@@ -161,10 +161,22 @@ with users_tab:
         access_user = d1.selectbox("User", usernames, key="access_user",
                                    format_func=lambda u: f"{u} (disabled)" if next(
                                        (p.disabled for p in people if p.username == u), False) else u)
-        st.caption("A disabled user cannot sign in and is signed out at their next click; nothing else changes.")
-        c1, c2, _ = st.columns([1, 1, 4])
+        st.caption("A disabled user cannot sign in and is signed out at their next click; nothing else changes. "
+                   "\"Log out everywhere\" signs the user out of every browser (e.g. a lost laptop); "
+                   "they can sign in again with their password.")
+        c1, c2, c3, _ = st.columns([1, 1, 2, 2])
         disable_clicked = c1.form_submit_button("Disable", icon=":material/block:")
         enable_clicked = c2.form_submit_button("Enable", icon=":material/check_circle:")
+        everywhere_clicked = c3.form_submit_button("Log out everywhere", icon=":material/logout:")
+    if everywhere_clicked and access_user:
+        try:
+            auth.sign_out_everywhere(access_user)
+        except UserError as exc:
+            access_tab.error(str(exc))
+        else:
+            _audited("user.sign_out_everywhere", access_user)
+            _flash(f"{access_user} is signed out in every browser.")
+            st.rerun()
     if (disable_clicked or enable_clicked) and access_user:
         try:
             if disable_clicked and access_user == user.username:
@@ -226,6 +238,7 @@ with settings_tab:
         ("Email sender", smtp.sender, "CSAI_SMTP_FROM"),
         ("SMTP login", "set" if smtp.user else "not set", "CSAI_SMTP_USER, CSAI_SMTP_PASSWORD"),
         ("Upload limit", f"{s.max_upload_mb:,} MB per file", "CSAI_MAX_UPLOAD_MB"),
+        ("Sign-out after inactivity", f"{s.idle_timeout_hours} hour(s)", "CSAI_IDLE_TIMEOUT_HOURS"),
         ("Users file", str(s.auth_file), "(inside the workspace)"),
         ("Edited Learn content", str(s.content_dir), "(inside the workspace)"),
     ], columns=["setting", "value", "variable"])

@@ -26,6 +26,7 @@ from data.mapping import IMPORTABLE_TABLES, Mapping, normalise_name, suggest_map
 from data.opstore import audit
 from data.sources import Source, SourcePreview, check_select_query, mask_url, preview_source
 from data.uploads import save_upload
+from data.users import is_demo
 from data.validation import ImportValidationError, ValidationReport
 
 FLAT = "flat"
@@ -447,6 +448,10 @@ with import_tab:
     rows = sum(validation["report"].rows.values()) if validation else 0
     verb = "Replace all data with" if target == FLAT else (
         "Append" if validation and validation["mode"] == "append" else "Import")
+    if ready and is_demo(settings().auth_file):
+        st.warning("This is the demo workspace. Importing your own data ends the demo: the demo logins, whose "
+                   "passwords are public, are disabled, including the one you may be using now. Add your own "
+                   "admin first (Admin → Users, or `python cli.py users add`).", icon=":material/warning:")
     clicked = st.button(f"{verb} {rows:,} rows" if ready else "Import", type="primary", disabled=not ready,
                         key="data_import", icon=":material/database_upload:")
     if done:

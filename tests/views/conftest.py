@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -39,3 +40,25 @@ def tiny_ws(tmp_path, monkeypatch):
         user_store.add_user(auth, name, role=role, password=f"{name}-password", csm=csm)
     monkeypatch.setenv("CSAI_WORKSPACE", str(ws.path))
     return ws
+
+
+@pytest.fixture(autouse=True)
+def served_on_loopback():
+    """Streamlit's ``server.address`` set to 127.0.0.1, as ``make run`` does (AppTest leaves it unset,
+    and demo logins work only on a loopback address)."""
+    from streamlit import config
+
+    old = config.get_option("server.address")
+    config.set_option("server.address", "127.0.0.1")
+    yield
+    config.set_option("server.address", old)
+
+
+@pytest.fixture(autouse=True)
+def no_page_errors_logged(caplog):
+    """app.py logs an unexpected page exception and shows a plain message instead of raising it, so
+    AppTest's ``at.exception`` no longer sees it: fail the test on any such log record instead."""
+    yield
+    errors = [r for r in caplog.get_records("call") if r.name == "csai.pages" and r.levelno >= logging.ERROR]
+    assert not errors, "a page raised: " + "\n".join(
+        f"{r.getMessage()}: {r.exc_info[1]!r}" if r.exc_info else r.getMessage() for r in errors)

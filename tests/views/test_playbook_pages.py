@@ -58,7 +58,7 @@ def test_every_page_for_every_role(tiny_ws, page, username):
         assert not any("cannot open" in w.value for w in at.warning)
     else:
         assert any("cannot open" in w.value for w in at.warning)
-        assert [b.key for b in at.button] == ["logout_button"] and not at.dataframe and not at.get("plotly_chart")
+        assert [b.key for b in at.button] == ["logout_button", "logout_everywhere_button"] and not at.dataframe and not at.get("plotly_chart")
 
 
 def test_the_menu_has_a_playbooks_section_per_role():
