@@ -180,11 +180,15 @@ def explanation(viewer: Viewer, account_id: str):
 
 def _build_explanation_chart(name: str, explanation, history: pd.DataFrame) -> go.Figure:
     if name == "shap_waterfall":
-        return charts.fig_shap_waterfall(explanation.drivers, explanation.shap_base, explanation.shap_other,
-                                         explanation.p_churn, scale=explanation.shap_scale,
-                                         p_base=explanation.p_base)
+        return charts.deck_title(
+            charts.fig_shap_waterfall(explanation.drivers, explanation.shap_base, explanation.shap_other,
+                                      explanation.p_churn, scale=explanation.shap_scale, p_base=explanation.p_base),
+            "What drives this account's risk", units="probability of churn",
+            as_of=explanation.scored_at)
     if name == "score_history":
-        return charts.fig_score_history(history)
+        return charts.deck_title(charts.fig_score_history(history), "Probability history",
+                                 units="probability per scoring run",
+                                 as_of=history["scored_at"].max() if not history.empty else None)
     raise ValueError(f"unknown explanation chart {name!r}")
 
 
