@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import auth, layout
+from components import auth, layout, styles
 from components.pages import DEFAULT_PAGE, PAGES, allowed
 from data.settings import SettingsError
 
 st.set_page_config(page_title="Customer Success AI", page_icon=":material/monitoring:", layout="wide")
+styles.apply()
 
 try:
     layout.check_settings()
