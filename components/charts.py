@@ -27,6 +27,9 @@ def _base(fig: go.Figure, *, height: int = 320, y_title: str | None = None, x_ti
     return fig
 
 
+DECK_TOP_MARGIN = 78
+
+
 def deck_title(fig: go.Figure, title: str, *, units: str | None = None, as_of: date | str | None = None) -> go.Figure:
     """Put the title, the units and the as-of date inside ``fig`` (so a PNG export carries them); returns ``fig``.
 
@@ -39,11 +42,14 @@ def deck_title(fig: go.Figure, title: str, *, units: str | None = None, as_of: d
         parts.append(existing)
     if as_of is not None and str(as_of) != "NaT":
         parts.append(f"data as of {pd.Timestamp(as_of):%d %b %Y}")
+    top = fig.layout.margin.t if fig.layout.margin and fig.layout.margin.t is not None else 30
     fig.update_layout(
         title=dict(text=f"<b>{title}</b>", x=0, xanchor="left", y=0.98, yanchor="top", font=dict(size=14),
                    subtitle=dict(text=" · ".join(parts), font=dict(size=11, color=PALETTE["muted"]))),
-        margin=dict(t=78),
+        margin=dict(t=DECK_TOP_MARGIN),
     )
+    if fig.layout.height:  # the plot keeps its size; the title gets the extra room
+        fig.update_layout(height=fig.layout.height + max(0, DECK_TOP_MARGIN - top))
     if fig.layout.showlegend is not False:
         fig.update_layout(legend=dict(y=1.0, yanchor="bottom"))
     return fig
