@@ -27,31 +27,42 @@ def _base(fig: go.Figure, *, height: int = 320, y_title: str | None = None, x_ti
     return fig
 
 
-DECK_TOP_MARGIN = 78
+DECK_TITLE_CHARS = 44  # a title longer than this wraps, so it fits a chart a third of a page wide
+
+
+def _wrapped(text: str, width: int) -> list[str]:
+    import textwrap
+
+    return textwrap.wrap(text, width=width, break_long_words=False) or [""]
 
 
 def deck_title(fig: go.Figure, title: str, *, units: str | None = None, as_of: date | str | None = None) -> go.Figure:
     """Put the title, the units and the as-of date inside ``fig`` (so a PNG export carries them); returns ``fig``.
 
-    The subtitle reads e.g. "MRR in US$ · data as of 30 Nov 2026". The top margin grows to
-    make room, and the legend (drawn above the plot by :func:`_base`) moves below the subtitle.
+    The title is bold (wrapped when long); under it, in grey, the units, any note the builder
+    had as its own title, and "data as of 30 Nov 2026", one per line. The top margin grows by
+    the room they take, and so does the figure's height, so the plot keeps its size.
     """
-    parts = [units] if units else []
+    lines = [units] if units else []
     existing = fig.layout.title.text if fig.layout.title and fig.layout.title.text else None
     if existing:  # a builder's own note (e.g. the waterfall's scale) stays, under the title
-        parts.append(existing)
+        lines.append(existing)
     if as_of is not None and str(as_of) != "NaT":
-        parts.append(f"data as of {pd.Timestamp(as_of):%d %b %Y}")
-    top = fig.layout.margin.t if fig.layout.margin and fig.layout.margin.t is not None else 30
+        lines.append(f"data as of {pd.Timestamp(as_of):%d %b %Y}")
+    title_lines = _wrapped(title, DECK_TITLE_CHARS)
+    legend = fig.layout.showlegend is not False and len(fig.data) > 1
+    top_before = fig.layout.margin.t if fig.layout.margin and fig.layout.margin.t is not None else 30
+    top = 14 + 19 * len(title_lines) + 15 * len(lines) + (26 if legend else 6)
     fig.update_layout(
-        title=dict(text=f"<b>{title}</b>", x=0, xanchor="left", y=0.98, yanchor="top", font=dict(size=14),
-                   subtitle=dict(text=" · ".join(parts), font=dict(size=11, color=PALETTE["muted"]))),
-        margin=dict(t=DECK_TOP_MARGIN),
+        title=dict(text="<br>".join(f"<b>{t}</b>" for t in title_lines), x=0, xanchor="left", xref="container",
+                   y=1, yanchor="top", yref="container", pad=dict(t=8, l=4), font=dict(size=14),
+                   subtitle=dict(text="<br>".join(lines), font=dict(size=11, color=PALETTE["muted"]))),
+        margin=dict(t=top),
     )
-    if fig.layout.height:  # the plot keeps its size; the title gets the extra room
-        fig.update_layout(height=fig.layout.height + max(0, DECK_TOP_MARGIN - top))
-    if fig.layout.showlegend is not False:
+    if legend:
         fig.update_layout(legend=dict(y=1.0, yanchor="bottom"))
+    if fig.layout.height:  # the plot keeps its size; the title gets the extra room
+        fig.update_layout(height=fig.layout.height + max(0, top - top_before))
     return fig
 
 

@@ -22,7 +22,7 @@ def config(filename: str) -> dict[str, Any]:
     safe = re.sub(r"[^A-Za-z0-9_-]+", "_", filename).strip("_") or "chart"
     return {
         "displaylogo": False,
-        "displayModeBar": True,
+        "displayModeBar": "hover",
         "modeBarButtonsToRemove": _REMOVED_BUTTONS,
         "toImageButtonOptions": {"format": "png", "filename": safe, "scale": 2},
     }

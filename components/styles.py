@@ -25,12 +25,12 @@ div[data-testid="stHorizontalBlock"]:has(> div[data-testid="stColumn"] div[data-
   min-width: {CARD_MIN_PX}px;
   flex: 1 1 {CARD_MIN_PX}px;
 }}
-div[data-testid="stMetricLabel"], div[data-testid="stMetricLabel"] * {{
+[data-testid="stMetricLabel"], [data-testid="stMetricLabel"] * {{
   white-space: normal !important;
   overflow: visible !important;
   text-overflow: clip !important;
 }}
-div[data-testid="stMetricValue"], div[data-testid="stMetricValue"] * {{
+[data-testid="stMetricValue"], [data-testid="stMetricValue"] * {{
   overflow: visible !important;
   text-overflow: clip !important;
 }}

@@ -112,7 +112,7 @@ def render() -> None:
         with columns[0]:
             plot.show(cached_portfolio.chart(viewer, "risk_distribution"), key="risk_distribution")
             st.caption(f"How to read this: each bar counts accounts at that chance of churning within {horizon_text}; "
-                       "colour is the risk band. A fat tail to the right is trouble.")
+                       "colour and pattern show the risk band. A fat tail to the right is trouble.")
         with columns[1]:
             _drilldown_chart(viewer, "risk_by_segment", "segment", "ARR by risk band and segment",
                              "How to read this: bar length is ARR; the red and amber part is at risk. "
