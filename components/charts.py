@@ -36,6 +36,18 @@ def _wrapped(text: str, width: int) -> list[str]:
     return textwrap.wrap(text, width=width, break_long_words=False) or [""]
 
 
+def _legend_rows(fig: go.Figure, width_px: int = 380) -> int:
+    """Rows a horizontal legend takes in a chart ``width_px`` wide (a third of a page), estimated from its names."""
+    names = [t.name for t in fig.data if t.name and t.showlegend is not False]
+    widths = [40 + 7 * len(str(n)) for n in names]
+    rows, used = 1, 0
+    for w in widths:
+        if used and used + w > width_px:
+            rows, used = rows + 1, 0
+        used += w
+    return rows
+
+
 def deck_title(fig: go.Figure, title: str, *, units: str | None = None, as_of: date | str | None = None) -> go.Figure:
     """Put the title, the units and the as-of date inside ``fig`` (so a PNG export carries them); returns ``fig``.
 
@@ -52,7 +64,7 @@ def deck_title(fig: go.Figure, title: str, *, units: str | None = None, as_of: d
     title_lines = _wrapped(title, DECK_TITLE_CHARS)
     legend = fig.layout.showlegend is not False and len(fig.data) > 1
     top_before = fig.layout.margin.t if fig.layout.margin and fig.layout.margin.t is not None else 30
-    top = 14 + 19 * len(title_lines) + 15 * len(lines) + (26 if legend else 6)
+    top = 14 + 19 * len(title_lines) + 15 * len(lines) + (24 * _legend_rows(fig) + 4 if legend else 6)
     fig.update_layout(
         title=dict(text="<br>".join(f"<b>{t}</b>" for t in title_lines), x=0, xanchor="left", xref="container",
                    y=1, yanchor="top", yref="container", pad=dict(t=8, l=4), font=dict(size=14),
@@ -213,7 +225,8 @@ def fig_risk_distribution(df: pd.DataFrame, value: str = "accounts") -> go.Figur
         fig.add_trace(go.Bar(
             x=mid, y=part[value], width=(part["bin_end"] - part["bin_start"]) * 100 * 0.92, name=f"{band} risk",
             marker=dict(color=RISK_COLORS.get(band, "#7b8794"),
-                        pattern=dict(shape=RISK_PATTERNS.get(band, ""), fgcolor="white", size=6)),
+                        pattern=dict(shape=RISK_PATTERNS.get(band, ""), fgcolor="white", fillmode="overlay",
+                                     size=6)),
             customdata=list(zip(part["bin_start"] * 100, part["bin_end"] * 100, part["accounts"], part["arr"],
                                 strict=True)),
             hovertemplate="p(churn) %{customdata[0]:.0f}–%{customdata[1]:.0f}%: %{customdata[2]} accounts, "
@@ -243,7 +256,8 @@ def fig_risk_by_group(df: pd.DataFrame, group_label: str = "segment", value: str
         fig.add_trace(go.Bar(
             y=part["group"], x=part[value], orientation="h", name=f"{band} risk",
             marker=dict(color=RISK_COLORS.get(band, "#7b8794"),
-                        pattern=dict(shape=RISK_PATTERNS.get(band, ""), fgcolor="white", size=6)),
+                        pattern=dict(shape=RISK_PATTERNS.get(band, ""), fgcolor="white", fillmode="overlay",
+                                     size=6)),
             customdata=list(zip(part["group"], part["accounts"], part["arr"], part["expected_arr_loss"], strict=True)),
             hovertemplate="%{customdata[0]}: %{customdata[1]} accounts, $%{customdata[2]:,.0f} ARR, "
                           "expected loss $%{customdata[3]:,.0f}<extra>" + f"{band} risk</extra>",
