@@ -46,6 +46,9 @@ def test_portfolio_cards_wrap_and_charts_carry_titles(demo_server, sized_page):
     page.locator("h3", has_text="Revenue movements").scroll_into_view_if_needed()
     page.wait_for_timeout(800)
     shot(page, f"layout_portfolio_revenue_{width}")
+    page.locator("h3", has_text="Renewals ahead").scroll_into_view_if_needed()
+    page.wait_for_timeout(800)
+    shot(page, f"layout_portfolio_renewals_{width}")
     assert page.evaluate(CUT_METRICS_JS) == []
     titles = page.locator(".js-plotly-plot .gtitle").evaluate_all("els => els.map(e => e.textContent)")
     assert "12 months of MRR, start to now" in titles and "Renewals ahead and their churn risk" in titles
@@ -82,5 +85,9 @@ def test_account_timeline_and_playbook_builder_at_1280(demo_server, browser, sam
         builder.scroll_into_view_if_needed()
         page.wait_for_timeout(800)
         shot(page, "layout_playbook_builder_1280")
+        preview = page.get_by_text("Preview for a sample account").last
+        preview.scroll_into_view_if_needed()
+        page.wait_for_timeout(500)
+        shot(page, "layout_playbook_builder_preview_1280")
     finally:
         context.close()
