@@ -127,3 +127,15 @@ def test_portfolio_page_charts_are_deck_ready(tiny_ws):
     caption = next(c.value for c in at.caption if "gives" in c.value and "churn" in c.value)
     for text in bridge["text"]:
         assert text.lstrip("+−") in caption
+
+
+def test_data_health_charts_carry_title_units_and_date(tiny_ws):
+    at = run_app("admin", "views/data.py")
+    assert not at.exception and not at.error
+    shown = {c.key: c for c in at.get("plotly_chart") if c.key}
+    assert {"health_per_day", "health_nulls"} <= set(shown)
+    for key in ("health_per_day", "health_nulls"):
+        layout = json.loads(shown[key].proto.spec)["layout"]
+        assert "table events" in layout["title"]["subtitle"]["text"], key
+        assert "data as of" in layout["title"]["subtitle"]["text"], key
+        assert json.loads(shown[key].proto.config)["toImageButtonOptions"]["format"] == "png"
