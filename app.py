@@ -16,7 +16,7 @@ import uuid
 
 import streamlit as st
 
-from components import auth, layout
+from components import auth, layout, styles
 from components.pages import DEFAULT_PAGE, PAGES, allowed
 from data.compat import limit_threads
 from data.errors import UserError
@@ -26,6 +26,7 @@ limit_threads()  # one BLAS/OpenMP thread per process (CSAI_BLAS_THREADS); once,
 log = logging.getLogger("csai.pages")
 
 st.set_page_config(page_title="Customer Success AI", page_icon=":material/monitoring:", layout="wide")
+styles.apply()
 
 
 def main() -> None:

@@ -61,6 +61,12 @@ _ACCOUNT_CHARTS = {
     "active_users": lambda d: charts.fig_active_users(d["active_users"], d["subscriptions"]),
     "timeline": lambda d: charts.fig_timeline(d["timeline"]),
 }
+# Title and units drawn inside each figure (with the as-of date and the account's name) for a PNG export.
+ACCOUNT_CHART_TITLES = {
+    "usage": ("Usage by event type", "events per week"),
+    "active_users": ("Active users vs seats", "users per week"),
+    "timeline": ("Tickets, NPS, invoices and contacts", "events by date"),
+}
 
 
 def account_chart(viewer: Viewer, account_id: str, name: str) -> go.Figure:
@@ -68,7 +74,11 @@ def account_chart(viewer: Viewer, account_id: str, name: str) -> go.Figure:
     version = data_version()
 
     def build() -> go.Figure:
-        return _ACCOUNT_CHARTS[name](_account_detail(version, viewer.cache_key, account_id, viewer))
+        detail = _account_detail(version, viewer.cache_key, account_id, viewer)
+        title, units = ACCOUNT_CHART_TITLES[name]
+        account = detail["overview"].get("name")
+        return charts.deck_title(_ACCOUNT_CHARTS[name](detail), f"{account}: {title}" if account else title,
+                                 units=units, as_of=_as_of(version))
 
     return cached_charts.figure(version, viewer.cache_key, name, build, variant=account_id)
 

@@ -82,13 +82,33 @@ _CHARTS = {
     "mrr_bridge": lambda f: charts.fig_mrr_bridge(f["movements"]),
     "survival_segment": lambda f: charts.fig_survival(f["survival_by_segment"]),
 }
+# Each chart's title and units, drawn inside the figure with the as-of date (see charts.deck_title).
+TITLES = {
+    "risk_distribution": ("Accounts by predicted churn probability", "number of accounts per probability bin"),
+    "risk_by_segment": ("ARR by risk band and segment", "ARR in $"),
+    "risk_by_csm": ("ARR by risk band and CSM", "ARR in $"),
+    "mrr_waterfall": ("MRR movements by month", "MRR change in $ a month"),
+    "mrr_bridge": ("12 months of MRR, start to now", "MRR in $ a month"),
+    "survival_segment": ("Customers still with us, by segment", "share of customers still subscribed"),
+    "renewals": ("Renewals ahead and their churn risk", "p(churn) by renewal date · bubble size = ARR"),
+    "survival_cohort": ("Customers still with us, by signup quarter", "share of customers still subscribed"),
+}
+
+
+def _titled(fig: go.Figure, name: str, as_of) -> go.Figure:
+    title, units = TITLES[name]
+    return charts.deck_title(fig, title, units=units, as_of=as_of)
 
 
 def chart(viewer: Viewer, name: str) -> go.Figure:
     """One of the page's fixed charts (a key of ``_CHARTS``), built once per data version and viewer."""
     version = data_version()
     return cached_charts.figure(version, viewer.cache_key, name,
-                                lambda: _CHARTS[name](_bundle(version, viewer.cache_key, viewer)))
+                                lambda: _build(name, _bundle(version, viewer.cache_key, viewer)))
+
+
+def _build(name: str, bundle: dict) -> go.Figure:
+    return _titled(_CHARTS[name](bundle), name, bundle["as_of"])
 
 
 @dataclass(frozen=True)
@@ -139,8 +159,9 @@ def renewals_chart(viewer: Viewer, days: int, include_monthly: bool) -> go.Figur
     version = data_version()
 
     def build() -> go.Figure:
-        renewals = _bundle(version, viewer.cache_key, viewer)["renewals"]
-        return charts.fig_renewals(renewals_ahead(renewals, days, include_monthly))
+        bundle = _bundle(version, viewer.cache_key, viewer)
+        return _titled(charts.fig_renewals(renewals_ahead(bundle["renewals"], days, include_monthly)), "renewals",
+                       bundle["as_of"])
 
     return cached_charts.figure(version, viewer.cache_key, "renewals", build, variant=(days, include_monthly))
 
@@ -150,8 +171,9 @@ def cohort_chart(viewer: Viewer, cohorts: list[str]) -> go.Figure:
     version = data_version()
 
     def build() -> go.Figure:
-        survival = _bundle(version, viewer.cache_key, viewer)["survival"]
-        return charts.fig_survival(portfolio.survival_curves(survival, "cohort", groups=list(cohorts)))
+        bundle = _bundle(version, viewer.cache_key, viewer)
+        return _titled(charts.fig_survival(portfolio.survival_curves(bundle["survival"], "cohort", groups=list(cohorts))),
+                       "survival_cohort", bundle["as_of"])
 
     return cached_charts.figure(version, viewer.cache_key, "survival_cohort", build, variant=tuple(cohorts))
 

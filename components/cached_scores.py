@@ -202,11 +202,16 @@ def technical(viewer: Viewer) -> bool:
 
 def _build_explanation_chart(name: str, explanation, history: pd.DataFrame, plain: bool = True) -> go.Figure:
     if name == "shap_waterfall":
-        return charts.fig_shap_waterfall(explanation.drivers, explanation.shap_base, explanation.shap_other,
-                                         explanation.p_churn, scale=explanation.shap_scale,
-                                         p_base=explanation.p_base, others=explanation.other_factors, plain=plain)
+        return charts.deck_title(
+            charts.fig_shap_waterfall(explanation.drivers, explanation.shap_base, explanation.shap_other,
+                                      explanation.p_churn, scale=explanation.shap_scale,
+                                      p_base=explanation.p_base, others=explanation.other_factors, plain=plain),
+            "What drives this account's risk", units="probability of churn",
+            as_of=explanation.scored_at)
     if name == "score_history":
-        return charts.fig_score_history(history)
+        return charts.deck_title(charts.fig_score_history(history), "Probability history",
+                                 units="probability per scoring run",
+                                 as_of=history["scored_at"].max() if not history.empty else None)
     raise ValueError(f"unknown explanation chart {name!r}")
 
 

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pandas as pd
 import plotly.graph_objects as go
 
+from components.palette import PALETTE, RISK_PATTERNS, RISK_SYMBOLS, SERIES, TONE_SYMBOLS
 from models.explain import waterfall_steps as shap_steps  # the waterfall's steps live with the explanation
 
-# One palette everywhere: risk bands and tones.
-RISK_COLORS = {"low": "#2e9e6b", "medium": "#f0a43a", "high": "#d64545"}
-TONE_COLORS = {"good": "#2e9e6b", "neutral": "#7b8794", "bad": "#d64545"}
-SERIES_COLORS = ["#3b6fd8", "#2e9e6b", "#f0a43a", "#8e5cd9", "#d64545", "#17a2b8", "#7b8794", "#c2557a"]
+# Views of the one palette (components.palette): risk bands, tones, categorical series.
+RISK_COLORS = {band: PALETTE[band] for band in ("low", "medium", "high")}
+TONE_COLORS = {tone: PALETTE[tone] for tone in ("good", "neutral", "bad")}
+SERIES_COLORS = SERIES
 FONT = "Inter, Segoe UI, sans-serif"
 
 
@@ -22,6 +25,57 @@ def _base(fig: go.Figure, *, height: int = 320, y_title: str | None = None, x_ti
     )
     fig.update_xaxes(showgrid=False, title=x_title)
     fig.update_yaxes(gridcolor="#eef1f5", title=y_title, rangemode="tozero")
+    return fig
+
+
+DECK_TITLE_CHARS = 44  # a title longer than this wraps, so it fits a chart a third of a page wide
+
+
+def _wrapped(text: str, width: int) -> list[str]:
+    import textwrap
+
+    return textwrap.wrap(text, width=width, break_long_words=False) or [""]
+
+
+def _legend_rows(fig: go.Figure, width_px: int = 380) -> int:
+    """Rows a horizontal legend takes in a chart ``width_px`` wide (a third of a page), estimated from its names."""
+    names = [t.name for t in fig.data if t.name and t.showlegend is not False]
+    widths = [40 + 7 * len(str(n)) for n in names]
+    rows, used = 1, 0
+    for w in widths:
+        if used and used + w > width_px:
+            rows, used = rows + 1, 0
+        used += w
+    return rows
+
+
+def deck_title(fig: go.Figure, title: str, *, units: str | None = None, as_of: date | str | None = None) -> go.Figure:
+    """Put the title, the units and the as-of date inside ``fig`` (so a PNG export carries them); returns ``fig``.
+
+    The title is bold (wrapped when long); under it, in grey, the units, any note the builder
+    had as its own title, and "data as of 30 Nov 2026", one per line. The top margin grows by
+    the room they take, and so does the figure's height, so the plot keeps its size.
+    """
+    lines = [units] if units else []
+    existing = fig.layout.title.text if fig.layout.title and fig.layout.title.text else None
+    if existing:  # a builder's own note (e.g. the waterfall's scale) stays, under the title
+        lines.append(existing)
+    if as_of is not None and str(as_of) != "NaT":
+        lines.append(f"data as of {pd.Timestamp(as_of):%d %b %Y}")
+    title_lines = _wrapped(title, DECK_TITLE_CHARS)
+    legend = fig.layout.showlegend is not False and len(fig.data) > 1
+    top_before = fig.layout.margin.t if fig.layout.margin and fig.layout.margin.t is not None else 30
+    top = 14 + 19 * len(title_lines) + 15 * len(lines) + (24 * _legend_rows(fig) + 4 if legend else 6)
+    fig.update_layout(
+        title=dict(text="<br>".join(f"<b>{t}</b>" for t in title_lines), x=0, xanchor="left", xref="container",
+                   y=1, yanchor="top", yref="container", pad=dict(t=8, l=4), font=dict(size=14),
+                   subtitle=dict(text="<br>".join(lines), font=dict(size=11, color=PALETTE["muted"]))),
+        margin=dict(t=top),
+    )
+    if legend:
+        fig.update_layout(legend=dict(y=1.0, yanchor="bottom"))
+    if fig.layout.height:  # the plot keeps its size; the title gets the extra room
+        fig.update_layout(height=fig.layout.height + max(0, top - top_before))
     return fig
 
 
@@ -70,7 +124,11 @@ def fig_active_users(df: pd.DataFrame, seats: pd.DataFrame | None = None) -> go.
 
 
 def fig_timeline(df: pd.DataFrame) -> go.Figure:
-    """Tickets, NPS, invoices and contact changes as dots on one time axis, coloured by tone."""
+    """Tickets, NPS, invoices and contact changes as marks on one time axis; tone by colour *and* shape.
+
+    A warning sign is a red triangle, a good sign a green dot, a neutral event a grey ring,
+    and the legend names each, so the timeline reads without colour vision.
+    """
     if df.empty:
         return empty_figure("No tickets, NPS, invoices or contact changes")
     kinds = ["Ticket", "NPS", "Invoice", "Contact"]
@@ -82,7 +140,8 @@ def fig_timeline(df: pd.DataFrame) -> go.Figure:
         fig.add_trace(go.Scatter(
             x=part["occurred_at"], y=part["kind"], mode="markers", name={"good": "good sign", "neutral": "neutral",
                                                                  "bad": "warning sign"}[tone],
-            marker=dict(size=10 if tone != "neutral" else 7, color=color, line=dict(width=0)),
+            marker=dict(size=10 if tone != "neutral" else 8, color=color, symbol=TONE_SYMBOLS[tone],
+                        line=dict(width=1.5 if tone == "neutral" else 0, color=color)),
             text=part["detail"], hovertemplate="%{x|%d %b %Y}<br>%{text}<extra></extra>",
         ))
     fig = _base(fig, height=260)
@@ -134,7 +193,7 @@ def fig_null_rates(null_rates: dict[str, float]) -> go.Figure:
 
 
 # --------------------------------------------------------------------------- portfolio
-MOVEMENT_COLORS = {"new": "#3b6fd8", "expansion": "#2e9e6b", "contraction": "#f0a43a", "churn": "#d64545"}
+MOVEMENT_COLORS = {kind: PALETTE[kind] for kind in ("new", "expansion", "contraction", "churn")}
 MOVEMENT_LABELS = {"new": "New", "expansion": "Expansion", "contraction": "Contraction", "churn": "Churn"}
 
 
@@ -166,7 +225,9 @@ def fig_risk_distribution(df: pd.DataFrame, value: str = "accounts") -> go.Figur
         mid = (part["bin_start"] + part["bin_end"]) / 2 * 100
         fig.add_trace(go.Bar(
             x=mid, y=part[value], width=(part["bin_end"] - part["bin_start"]) * 100 * 0.92, name=f"{band} risk",
-            marker_color=RISK_COLORS.get(band, "#7b8794"),
+            marker=dict(color=RISK_COLORS.get(band, "#7b8794"),
+                        pattern=dict(shape=RISK_PATTERNS.get(band, ""), fgcolor="white", fillmode="overlay",
+                                     size=6)),
             customdata=list(zip(part["bin_start"] * 100, part["bin_end"] * 100, part["accounts"], part["arr"],
                                 strict=True)),
             hovertemplate="p(churn) %{customdata[0]:.0f}–%{customdata[1]:.0f}%: %{customdata[2]} accounts, "
@@ -195,7 +256,9 @@ def fig_risk_by_group(df: pd.DataFrame, group_label: str = "segment", value: str
         part = part.reset_index()
         fig.add_trace(go.Bar(
             y=part["group"], x=part[value], orientation="h", name=f"{band} risk",
-            marker_color=RISK_COLORS.get(band, "#7b8794"),
+            marker=dict(color=RISK_COLORS.get(band, "#7b8794"),
+                        pattern=dict(shape=RISK_PATTERNS.get(band, ""), fgcolor="white", fillmode="overlay",
+                                     size=6)),
             customdata=list(zip(part["group"], part["accounts"], part["arr"], part["expected_arr_loss"], strict=True)),
             hovertemplate="%{customdata[0]}: %{customdata[1]} accounts, $%{customdata[2]:,.0f} ARR, "
                           "expected loss $%{customdata[3]:,.0f}<extra>" + f"{band} risk</extra>",
@@ -224,7 +287,7 @@ def fig_mrr_waterfall(df: pd.DataFrame) -> go.Figure:
         fig.add_trace(go.Bar(x=months, y=df[kind], name=MOVEMENT_LABELS[kind], marker_color=color,
                              hovertemplate=f"{MOVEMENT_LABELS[kind]}: " + "$%{y:,.0f}<extra></extra>"))
     fig.add_trace(go.Scatter(x=months, y=df["net"], name="Net change", mode="lines+markers",
-                             line=dict(color="#1f2933", width=2), marker=dict(size=6),
+                             line=dict(color=PALETTE["net"], width=2), marker=dict(size=6),
                              hovertemplate="Net change: $%{y:,.0f}<extra></extra>"))
     fig = _base(fig, y_title="MRR change per month")
     fig.update_layout(barmode="relative")
@@ -233,28 +296,66 @@ def fig_mrr_waterfall(df: pd.DataFrame) -> go.Figure:
     return fig
 
 
-def fig_mrr_bridge(df: pd.DataFrame) -> go.Figure:
-    """MRR at the start of the window, each kind of movement summed, MRR at the end (a waterfall).
+def mrr_bridge_steps(df: pd.DataFrame) -> pd.DataFrame:
+    """The bars of the MRR bridge: MRR at the start, each kind of movement summed, MRR at the end.
 
-    ``df`` is :func:`data.portfolio.mrr_movements` output (start_mrr of the first month, end_mrr of the last).
+    ``df`` is :func:`data.portfolio.mrr_movements` output. Returns one row per bar with kind
+    (start, new, expansion, contraction, churn, end), label, amount (signed; churn and
+    contraction negative), low and high (the bar's extent on the MRR axis) and text (the
+    amount as printed on the bar, also used by :func:`mrr_bridge_caption`). The end bar is
+    the start plus every movement, which equals the last month's ``end_mrr``.
     """
     if df.empty:
+        return pd.DataFrame(columns=["kind", "label", "amount", "low", "high", "text"])
+    start_day = pd.Timestamp(df["month"].iloc[0]) - pd.Timedelta(days=1)
+    end_day = pd.Timestamp(df["month"].iloc[-1])
+    level = float(df["start_mrr"].iloc[0])
+    rows = [{"kind": "start", "label": f"MRR on {start_day:%d %b %Y}", "amount": level, "low": 0.0, "high": level}]
+    for kind, label in MOVEMENT_LABELS.items():
+        amount = float(df[kind].sum())
+        rows.append({"kind": kind, "label": label, "amount": amount,
+                     "low": min(level, level + amount), "high": max(level, level + amount)})
+        level += amount
+    rows.append({"kind": "end", "label": f"MRR in {end_day:%b %Y}", "amount": level, "low": 0.0, "high": level})
+    steps = pd.DataFrame(rows)
+    steps["text"] = [(_short_money(a) if k in ("start", "end") else
+                      ("+" if a >= 0 else "−") + _short_money(abs(a)))
+                     for k, a in zip(steps["kind"], steps["amount"], strict=True)]
+    return steps
+
+
+def mrr_bridge_caption(steps: pd.DataFrame) -> str:
+    """One sentence with the bridge's own amounts (the same text as its bars), for the caption under it."""
+    if steps.empty:
+        return ""
+    t = dict(zip(steps["kind"], steps["text"], strict=True))
+    return (f"MRR of {t['start']} a year ago, plus {t['new'].lstrip('+')} from new accounts and "
+            f"{t['expansion'].lstrip('+')} of expansion, less {t['contraction'].lstrip('−+')} of contraction and "
+            f"{t['churn'].lstrip('−+')} of churn, gives {t['end']} a month now.")
+
+
+def fig_mrr_bridge(df: pd.DataFrame) -> go.Figure:
+    """MRR at the start of the window, each kind of movement summed, MRR at the end (a horizontal bridge).
+
+    One row per bar (:func:`mrr_bridge_steps`), so the amount printed beside each bar never
+    collides with another's; each movement has its colour from the palette ("New" as in
+    every other chart), the two MRR levels the neutral MRR colour.
+    """
+    steps = mrr_bridge_steps(df)
+    if steps.empty:
         return empty_figure("No subscriptions in this period")
-    start = pd.Timestamp(df["month"].iloc[0]) - pd.Timedelta(days=1)
-    labels = [f"MRR<br>{start:%d %b %Y}", *MOVEMENT_LABELS.values(), "MRR<br>now"]
-    values = [float(df["start_mrr"].iloc[0]), *(float(df[k].sum()) for k in MOVEMENT_LABELS),
-              float(df["end_mrr"].iloc[-1])]
-    fig = go.Figure(go.Waterfall(
-        x=labels, y=values, measure=["absolute", "relative", "relative", "relative", "relative", "total"],
-        increasing=dict(marker_color=TONE_COLORS["good"]), decreasing=dict(marker_color=TONE_COLORS["bad"]),
-        totals=dict(marker_color=SERIES_COLORS[0]), connector=dict(line=dict(color="#9aa5b1", width=1)),
-        text=[_short_money(abs(v)) for v in values],
-        textposition="outside", hovertemplate="%{x}: $%{y:,.0f}<extra></extra>",
+    colors = [PALETTE["mrr"] if k in ("start", "end") else PALETTE[k] for k in steps["kind"]]
+    fig = go.Figure(go.Bar(
+        y=steps["label"], x=steps["high"] - steps["low"], base=steps["low"], orientation="h",
+        marker_color=colors, text=steps["text"], textposition="outside", cliponaxis=False,
+        customdata=steps["amount"], hovertemplate="%{y}: $%{customdata:,.0f}<extra></extra>",
     ))
-    fig = _base(fig, y_title="MRR")
-    fig.update_layout(hovermode="closest", showlegend=False)
-    fig.update_xaxes(tickangle=0, tickfont=dict(size=11))
-    fig.update_yaxes(tickformat="$~s")
+    top = float(steps["high"].max())
+    fig = _base(fig, height=300, x_title="MRR (US$ a month)")
+    fig.update_layout(hovermode="closest", showlegend=False, bargap=0.3)
+    fig.update_yaxes(autorange="reversed", categoryorder="array", categoryarray=list(steps["label"]),
+                     rangemode=None, automargin=True, title=None)
+    fig.update_xaxes(tickformat="$~s", range=[0, top * 1.22], showgrid=True, gridcolor=PALETTE["grid"])
     return fig
 
 
@@ -282,10 +383,12 @@ def fig_survival(df: pd.DataFrame, group_label: str = "segment") -> go.Figure:
     return fig
 
 
-def fig_renewals(df: pd.DataFrame) -> go.Figure:
-    """Upcoming renewals: date against p(churn), bubble size by ARR, colour by risk band.
+def fig_renewals(df: pd.DataFrame, label_top: int = 5) -> go.Figure:
+    """Upcoming renewals: date against p(churn), bubble size by ARR, risk band by colour and shape.
 
-    ``df`` has columns account_id, name, renewal_date, arr, p_churn, risk_band.
+    ``df`` has columns account_id, name, renewal_date, arr, p_churn, risk_band. The
+    ``label_top`` renewals with the largest expected ARR loss (p(churn) × ARR) carry their
+    account name on the chart (in a text-only trace, so the bubbles' traces stay as they are).
     """
     scored = df.dropna(subset=["p_churn"]) if not df.empty else df
     if scored.empty:
@@ -297,13 +400,23 @@ def fig_renewals(df: pd.DataFrame) -> go.Figure:
         fig.add_trace(go.Scatter(
             x=pd.to_datetime(part["renewal_date"]), y=part["p_churn"], mode="markers", name=f"{band} risk",
             marker=dict(size=(part["arr"].clip(lower=0) / size_ref) ** 0.5 * 34 + 6,
-                        color=RISK_COLORS.get(band, "#7b8794"), opacity=0.75, line=dict(width=1, color="white")),
+                        color=RISK_COLORS.get(band, "#7b8794"), symbol=RISK_SYMBOLS.get(band, "circle"),
+                        opacity=0.75, line=dict(width=1, color="white")),
             # an object array, not a list of tuples: plotly checks a list element by element (seconds at 100k accounts)
             customdata=part[["account_id", "name", "arr"]].to_numpy(dtype=object),
             hovertemplate="%{customdata[1]}<br>renews %{x|%d %b %Y} · p(churn) %{y:.0%} · "
                           "$%{customdata[2]:,.0f} ARR<extra></extra>",
         ))
-    fig = _base(fig, y_title="p(churn)")
+    if label_top > 0:
+        loss = scored["p_churn"] * scored["arr"].clip(lower=0)
+        top = scored.loc[loss.nlargest(label_top).index].sort_values("renewal_date")
+        fig.add_trace(go.Scatter(
+            x=pd.to_datetime(top["renewal_date"]), y=top["p_churn"], mode="text", text=top["name"].astype(str),
+            textposition=["top center" if i % 2 == 0 else "bottom center" for i in range(len(top))],
+            textfont=dict(size=11, color=PALETTE["text"]), name=f"top {label_top} by expected loss",
+            showlegend=False, hoverinfo="skip",
+        ))
+    fig = _base(fig, y_title="p(churn)", x_title="renewal date")
     fig.update_layout(hovermode="closest")
     fig.update_yaxes(tickformat=".0%")
     return fig
@@ -316,11 +429,11 @@ def fig_score_history(history: pd.DataFrame) -> go.Figure:
         return empty_figure("Not scored yet")
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=history["scored_at"], y=history["p_churn"], name="churn", mode="lines+markers",
-                             line=dict(width=2, color=RISK_COLORS["high"]),
+                             line=dict(width=2, color=PALETTE["p_churn"]),
                              hovertemplate="%{x|%d %b %Y}: %{y:.0%}<extra>churn</extra>"))
     if "p_expansion" in history and history["p_expansion"].notna().any():
         fig.add_trace(go.Scatter(x=history["scored_at"], y=history["p_expansion"], name="expansion",
-                                 mode="lines+markers", line=dict(width=2, color=RISK_COLORS["low"]),
+                                 mode="lines+markers", line=dict(width=2, color=PALETTE["p_expansion"]),
                                  hovertemplate="%{x|%d %b %Y}: %{y:.0%}<extra>expansion</extra>"))
     fig = _base(fig, height=240, y_title="probability")
     fig.update_yaxes(tickformat=".0%", range=[0, max(0.2, float(history[["p_churn"]].max().max()) * 1.3)])
@@ -459,8 +572,8 @@ def fig_outcome_rates(df: pd.DataFrame, metric: str = "churn") -> go.Figure:
 
 
 # ----------------------------------------------------------------- model lab
-GROUP_COLORS = {"Usage": "#3b6fd8", "Adoption": "#17a2b8", "Support": "#f0a43a", "Billing": "#d64545",
-                "Relationship": "#8e5cd9", "Sentiment": "#c2557a", "Contract": "#2e9e6b", "Firmographic": "#7b8794"}
+GROUP_COLORS = {group: PALETTE[group] for group in ("Usage", "Adoption", "Support", "Billing", "Relationship",
+                                                     "Sentiment", "Contract", "Firmographic")}
 _DIAGONAL = dict(color="#b8c0cc", width=1, dash="dot")
 
 

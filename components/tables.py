@@ -31,6 +31,20 @@ ACCOUNT_COLUMNS = {
 }
 
 
+# What a CSM reads first in the Accounts table, in this order (then every other column as the query gives it).
+ACCOUNTS_FIRST = ("name", "risk_band", "arr", "renewal_date", "top_driver")
+
+
+def lead_columns(columns, first: tuple[str, ...]) -> list[str]:
+    """``columns`` reordered with ``first`` (those present) leading; a column order only, the data is untouched.
+
+    Account names are not pinned: Streamlit draws pinned columns in a faded grey that reads
+    as disabled, and with the key columns first the name stays in view anyway.
+    """
+    present = [c for c in first if c in columns]
+    return present + [c for c in columns if c not in present]
+
+
 def csv_download(df: pd.DataFrame, file_name: str, label: str = "Export CSV", key: str | None = None) -> None:
     """A download button with the table as CSV (what you see is what you get, formulas neutralised).
 

@@ -262,6 +262,11 @@ def set_disabled(path: str | os.PathLike, username: str, disabled: bool) -> None
 
 
 def set_role(path: str | os.PathLike, username: str, role: str, csm: str | None = None) -> None:
+    """Give ``username`` the single role ``role``; a ``csm`` keeps its book unless ``csm`` names a new one.
+
+    Any other role clears the CSM book: a manager or admin sees every account anyway, and a
+    stale book would come back unnoticed if the user were made a CSM again.
+    """
     _check_role(role)
     with _editing(path) as config:
         rec = config["credentials"]["usernames"].get(username)
@@ -272,7 +277,9 @@ def set_role(path: str | os.PathLike, username: str, role: str, csm: str | None 
         if rec.get("roles") != [role] or (csm and csm != rec.get("csm")):
             _bump_session_version(config, username)
         rec["roles"] = [role]
-        if csm:
+        if role != "csm":
+            rec["csm"] = None
+        elif csm:
             rec["csm"] = csm
 
 

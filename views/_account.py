@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from components import auth, cached, cached_scores, charts, layout
+from components import auth, cached, cached_scores, charts, layout, plot
 from components.session import workspace
 from data.access import NotInBook
 from data.errors import UserError
@@ -179,8 +179,8 @@ def render() -> None:
                         "How to read this: start from the average account's risk at the top; red bars push this "
                         "account's risk up, green bars pull it down; the blue bar is this account's probability."
                     )
-                    st.plotly_chart(cached_scores.explanation_chart(viewer, account_id, "shap_waterfall"),
-                                    key="shap_waterfall")
+                    plot.show(cached_scores.explanation_chart(viewer, account_id, "shap_waterfall"),
+                              key="shap_waterfall")
                 with right:
                     st.subheader("In plain words")
                     for group, lines in _drivers_in_words(explanation.drivers).items():
@@ -202,8 +202,8 @@ def render() -> None:
                     st.caption(
                         "How to read this: each point is one scoring run; a rising red line means growing churn risk."
                     )
-                    st.plotly_chart(cached_scores.explanation_chart(viewer, account_id, "score_history"),
-                                    key="score_history")
+                    plot.show(cached_scores.explanation_chart(viewer, account_id, "score_history"),
+                              key="score_history")
 
     if whatif_tab.open:
         with whatif_tab:
@@ -273,7 +273,8 @@ def render() -> None:
                                     delta_color="inverse",
                                     border=True,
                                 )
-                                a.plotly_chart(charts.fig_what_if(p0, p1), key="what_if_chart")
+                                with a:
+                                    plot.show(charts.fig_what_if(p0, p1), key="what_if_chart")
                                 with b:
                                     st.markdown("**Top drivers after the change**")
                                     st.markdown(
@@ -293,20 +294,20 @@ def render() -> None:
             with left:
                 st.subheader("Usage by event type")
                 st.caption("How to read this: weekly count of each product action; a falling line is an early churn sign.")
-                st.plotly_chart(cached.account_chart(viewer, account_id, "usage"), key="usage_chart")
+                plot.show(cached.account_chart(viewer, account_id, "usage"), key="usage_chart")
             with right:
                 st.subheader("Active users vs seats")
                 st.caption("How to read this: the gap between the dashed seats line and active users is unused licences.")
-                st.plotly_chart(cached.account_chart(viewer, account_id, "active_users"), key="users_chart")
+                plot.show(cached.account_chart(viewer, account_id, "active_users"), key="users_chart")
 
     if timeline_tab.open:
         with timeline_tab:
             st.subheader("Tickets, NPS, invoices and contacts")
             st.caption(
-                "How to read this: each dot is one event; red dots are warning signs (urgent tickets, detractor NPS, "
+                "How to read this: each mark is one event; red triangles are warning signs (urgent tickets, detractor NPS, "
                 "failed or late payments, a champion leaving)."
             )
-            st.plotly_chart(cached.account_chart(viewer, account_id, "timeline"), key="timeline_chart")
+            plot.show(cached.account_chart(viewer, account_id, "timeline"), key="timeline_chart")
             tl = detail["timeline"].copy()
             st.dataframe(
                 tl[["occurred_at", "kind", "detail"]],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from components import auth, cached, cached_scores, layout
-from components.tables import ACCOUNT_COLUMNS, SCORE_COLUMNS, csv_download
+from components.tables import ACCOUNT_COLUMNS, ACCOUNTS_FIRST, SCORE_COLUMNS, csv_download, lead_columns
 from data.readmodel import RISK_BANDS
 
 RENEWAL_WINDOWS = {"Any time": None, "Next 30 days": 30, "Next 60 days": 60, "Next 90 days": 90,
@@ -86,8 +86,8 @@ def render() -> None:
         c1.caption("Click a row's name to open the account; tick several rows to start a playbook for all of them. "
                    "Click a column header to sort.")
     event = st.dataframe(
-        table, hide_index=True, column_config={**ACCOUNT_COLUMNS, **SCORE_COLUMNS,
-                                               "name": st.column_config.TextColumn("Account", pinned=True)},
+        table, hide_index=True, column_config={**ACCOUNT_COLUMNS, **SCORE_COLUMNS},
+        column_order=lead_columns(table.columns, ACCOUNTS_FIRST),
         on_select="rerun", selection_mode=["multi-row", "single-cell"], key="accounts_table", height=560,
     )
     selection = event["selection"] if event else {}

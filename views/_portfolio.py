@@ -12,7 +12,7 @@ from datetime import timedelta
 import pandas as pd
 import streamlit as st
 
-from components import auth, cached_portfolio, data_support, layout
+from components import auth, cached_portfolio, charts, data_support, layout, plot
 from components.tables import risk_dataframe
 
 ACCOUNTS_PAGE = "views/accounts.py"
@@ -39,9 +39,7 @@ def _selected_group(event) -> str | None:
 
 def _drilldown_chart(viewer, chart: str, param: str, title: str, caption: str) -> None:
     """A risk × ARR bar chart whose clicked bar opens the Accounts page filtered by ``param``."""
-    st.markdown(f"**{title}**")
-    event = st.plotly_chart(cached_portfolio.chart(viewer, chart), key=chart, on_select="rerun",
-                            selection_mode="points", config={"displayModeBar": False})
+    event = plot.show(cached_portfolio.chart(viewer, chart), key=chart, on_select="rerun", selection_mode="points")
     st.caption(caption)
     group = _selected_group(event)
     if group and group != "(none)":
@@ -68,9 +66,10 @@ def _renewals(viewer, as_of: pd.Timestamp) -> None:
         st.caption(f"{ahead.count:,} renewals worth {layout.money(ahead.arr)} ARR by "
                    f"{(as_of + timedelta(days=days)):%d %b %Y}; {ahead.at_risk_count:,} of them at medium or high "
                    f"risk ({layout.money(ahead.at_risk_arr)} ARR).")
-        st.plotly_chart(cached_portfolio.renewals_chart(viewer, days, include_monthly), key="renewals_chart", config={"displayModeBar": False})
+        plot.show(cached_portfolio.renewals_chart(viewer, days, include_monthly), key="renewals_chart")
         st.caption("How to read this: when each account renews (across) and its churn risk (up); "
-                   "bigger bubbles carry more ARR. Big bubbles high up and soon come first.")
+                   "bigger bubbles carry more ARR; the five with the largest expected loss are named. "
+                   "Big bubbles high up and soon come first.")
         table = ahead.table
         renew_event = risk_dataframe(
             ahead.styled, hide_index=True, on_select="rerun", selection_mode="single-row",
@@ -180,11 +179,9 @@ def render() -> None:
     else:
         columns = st.columns(3 if viewer.sees_all_accounts else 2)
         with columns[0]:
-            st.markdown("**Accounts by predicted churn probability**")
-            st.plotly_chart(cached_portfolio.chart(viewer, "risk_distribution"), key="risk_distribution",
-                            config={"displayModeBar": False})
+            plot.show(cached_portfolio.chart(viewer, "risk_distribution"), key="risk_distribution")
             st.caption(f"How to read this: each bar counts accounts at that chance of churning{within}; "
-                       "colour is the risk band. A fat tail to the right is trouble.")
+                       "colour and pattern show the risk band. A fat tail to the right is trouble.")
         with columns[1]:
             _drilldown_chart(viewer, "risk_by_segment", "segment", f"{measure} by risk band and segment",
                              f"How to read this: bar length is {measure_lower}; the red and amber part is at risk. "
@@ -250,16 +247,13 @@ def render() -> None:
     else:
         left, right = st.columns([3, 2])
         with left:
-            st.markdown("**MRR movements by month**")
-            st.plotly_chart(cached_portfolio.chart(viewer, "mrr_waterfall"), key="mrr_waterfall", config={"displayModeBar": False})
+            plot.show(cached_portfolio.chart(viewer, "mrr_waterfall"), key="mrr_waterfall")
             st.caption("How to read this: bars above zero are MRR won (new accounts, expansion), bars below are MRR "
                        "lost (contraction, churn); the line is the month's net change.")
         with right:
-            st.markdown("**12 months of MRR, start to now**")
-            st.plotly_chart(cached_portfolio.chart(viewer, "mrr_bridge"), key="mrr_bridge", config={"displayModeBar": False})
-            st.caption(f"How to read this: MRR a year ago plus each kind of movement gives MRR today. Of the accounts "
-                       f"paying then, churn cost {layout.money(-r['churn'])}, contraction {layout.money(-r['contraction'])} "
-                       f"and expansion added {layout.money(r['expansion'])} a month.")
+            plot.show(cached_portfolio.chart(viewer, "mrr_bridge"), key="mrr_bridge")
+            st.caption("How to read this: "
+                       + charts.mrr_bridge_caption(charts.mrr_bridge_steps(movements)))
 
     # --------------------------------------------------------------------------- retention
     st.subheader("How long customers stay")
@@ -269,9 +263,7 @@ def render() -> None:
     else:
         left, right = st.columns(2)
         with left:
-            st.markdown("**By segment**")
-            st.plotly_chart(cached_portfolio.chart(viewer, "survival_segment"), key="survival_segment",
-                            config={"displayModeBar": False})
+            plot.show(cached_portfolio.chart(viewer, "survival_segment"), key="survival_segment")
             st.caption("How to read this: the share of customers still with us after each month since they first "
                        "subscribed (Kaplan–Meier; customers still active count until today). Lower = churns sooner.")
         with right:
@@ -280,7 +272,6 @@ def render() -> None:
             st.markdown("**By signup quarter**")
             chosen = st.multiselect("Signup quarters", cohorts, default=default, key="cohorts", max_selections=8,
                                     label_visibility="collapsed", placeholder="Pick signup quarters to compare")
-            st.plotly_chart(cached_portfolio.cohort_chart(viewer, sorted(chosen)),
-                            key="survival_cohort", config={"displayModeBar": False})
+            plot.show(cached_portfolio.cohort_chart(viewer, sorted(chosen)), key="survival_cohort")
             st.caption("How to read this: each line is the customers who signed up in one quarter. A newer line "
                        "below an older one at the same month means recent customers churn faster.")

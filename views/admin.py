@@ -12,7 +12,7 @@ from datetime import datetime, time, timedelta
 import pandas as pd
 import streamlit as st
 
-from components import auth, sso
+from components import auth, books, sso
 from components.session import settings, workspace
 from components.tables import csv_download
 from data import users as user_store
@@ -36,9 +36,10 @@ def _audited(action: str, target: str, **detail) -> None:
         audit(conn, user.username, action, target, **detail)
 
 
-def _flash(message: str) -> None:
-    """Show ``message`` as a success note after the rerun that refreshes the tables."""
+def _flash(message: str, warning: str | None = None) -> None:
+    """Show ``message`` as a success note (and ``warning``, if any) after the rerun that refreshes the tables."""
     st.session_state["admin_flash"] = message
+    st.session_state["admin_flash_warning"] = warning
 
 
 def _readable_detail(detail: object) -> str:
@@ -60,6 +61,8 @@ def _csm_or_none(text: str) -> str | None:
 
 if flash := st.session_state.pop("admin_flash", None):
     st.success(flash, icon=":material/check_circle:")
+if flash_warning := st.session_state.pop("admin_flash_warning", None):
+    st.warning(flash_warning, icon=":material/warning:")
 
 users_tab, sso_tab, audit_tab, settings_tab = st.tabs(["Users and roles", "Single sign-on", "Audit log", "Settings"])
 
@@ -83,6 +86,7 @@ with users_tab:
     add_tab, role_tab, password_tab, access_tab = st.tabs(
         ["Add a user", "Change role", "Reset password", "Disable or enable"])
     usernames = [u.username for u in people]
+    csm_books = books.books(auth.viewer(user))
 
     with add_tab, st.form("add_user", clear_on_submit=False, border=False):
         a1, a2 = st.columns(2)
@@ -91,8 +95,7 @@ with users_tab:
         new_name = a2.text_input("Full name", key="add_name", max_chars=100)
         new_email = a1.text_input("Email", key="add_email", max_chars=200)
         new_role = a2.selectbox("Role", ROLES, format_func=lambda r: ROLE_LABELS[r], index=ROLES.index("csm"), key="add_role")
-        new_csm = a1.text_input("CSM name (for the CSM role)", key="add_csm", max_chars=200,
-                                help="Exactly as it appears in the accounts' CSM column; the user sees those accounts.")
+        new_csm = books.book_input(a1, csm_books, pick_key="add_csm_pick", text_key="add_csm") or ""
         st.caption("Passwords need at least 8 characters. Share them with the person outside this app.")
         p1, p2 = st.columns(2)
         new_password = p1.text_input("Password", type="password", key="add_password", max_chars=72)
@@ -114,15 +117,16 @@ with users_tab:
             _audited("user.add", created.username, role=new_role, csm=created.csm)
             for key in ("add_username", "add_name", "add_email", "add_csm", "add_password", "add_password2"):
                 st.session_state.pop(key, None)
-            _flash(f"Added {created.username} ({ROLE_LABELS[new_role]}).")
+            _flash(f"Added {created.username} ({ROLE_LABELS[new_role]}).", books.book_warning(created.csm, csm_books))
             st.rerun()
 
     with role_tab, st.form("change_role", border=False):
         r1, r2, r3 = st.columns(3)
         role_user = r1.selectbox("User", usernames, key="role_user")
         role_new = r2.selectbox("New role", ROLES, format_func=lambda r: ROLE_LABELS[r], key="role_new")
-        role_csm = r3.text_input("CSM name (for the CSM role)", key="role_csm", max_chars=200,
-                                 help="Leave empty to keep the user's current CSM name.")
+        role_csm = books.book_input(r3, csm_books, pick_key="role_csm_pick", text_key="role_csm",
+                                    text_help="Leave both empty to keep the user's current CSM book. Other roles "
+                                              "have no book.") or ""
         role_clicked = st.form_submit_button("Change role", icon=":material/badge:")
     if role_clicked and role_user:
         try:
@@ -132,8 +136,10 @@ with users_tab:
         except UserError as exc:
             role_tab.error(str(exc))
         else:
-            _audited("user.set_role", role_user, role=role_new, csm=_csm_or_none(role_csm))
-            _flash(f"{role_user} is now {ROLE_LABELS[role_new]}.")
+            _audited("user.set_role", role_user, role=role_new,
+                     csm=_csm_or_none(role_csm) if role_new == "csm" else None)
+            _flash(f"{role_user} is now {ROLE_LABELS[role_new]}.",
+                   books.book_warning(_csm_or_none(role_csm), csm_books) if role_new == "csm" else None)
             st.rerun()
 
     with password_tab, st.form("reset_password", border=False):

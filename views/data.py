@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from components import auth, cached, charts, data_support, layout
+from components import auth, cached, charts, data_support, layout, plot
 from components.session import data_version, settings, workspace
 from data.errors import UserError
 from data.health import data_health
@@ -235,12 +235,16 @@ with health_tab:
             st.subheader(f"{what.capitalize()} per day")
             st.caption("How to read this: bars are daily counts, the line their 7-day average. Gaps and cliffs "
                        "usually mean a broken feed, not a change in customers.")
-            st.plotly_chart(charts.fig_events_per_day(h.per_day, what=what), key="health_per_day")
+            plot.show(charts.deck_title(charts.fig_events_per_day(h.per_day, what=what), f"{what.capitalize()} per day",
+                                        units=f"{what} per day · table {pick}", as_of=cached.as_of()),
+                      key="health_per_day")
         with right:
             st.subheader("Empty values")
             st.caption("How to read this: the share of rows where each column is empty; red bars (half or more "
                        "empty) add little to a model.")
-            st.plotly_chart(charts.fig_null_rates(h.null_rates), key="health_nulls")
+            plot.show(charts.deck_title(charts.fig_null_rates(h.null_rates), "Empty values",
+                                        units=f"share of rows empty · table {pick}", as_of=cached.as_of()),
+                      key="health_nulls")
 
 # ---------------------------------------------------------------- import
 with import_tab:

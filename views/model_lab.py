@@ -14,7 +14,7 @@ import time
 import pandas as pd
 import streamlit as st
 
-from components import auth, cached, cached_models, charts, layout
+from components import auth, cached, cached_models, charts, layout, plot
 from components.session import cursor, data_version, workspace
 from models import lab, uncertainty
 from models.registry import promote
@@ -25,7 +25,7 @@ ALGORITHMS = {"logreg": "Logistic regression (baseline)", "gbm": "Gradient-boost
               "auto": "Auto: try both and a blend, keep the best"}
 NO_HOLDOUT = ("This model was registered before held-out predictions were stored with each model, so only its "
               "stored summary is shown. Retrain it (Train tab) to see every chart.")
-CHART = {"displayModeBar": False}
+CHART = plot.config("model_lab_chart")
 
 user = auth.current_user()
 state = st.session_state

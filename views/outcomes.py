@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 
 import playbooks as pb
-from components import auth, charts, layout
+from components import auth, charts, layout, plot
 from components.session import workspace
 from components.tables import csv_download
 
@@ -65,12 +65,14 @@ with left:
     st.caption("How to read this: each row is a playbook; the diamond is treated − holdout in percentage points and "
                "the bar its 95 % interval. Green means the whole interval is on the good side of zero, red the bad "
                "side; grey crosses zero or has too few runs (hollow).")
-    st.plotly_chart(charts.fig_outcomes_forest(frame, metric), key=f"forest_{metric}")
+    plot.show(charts.deck_title(charts.fig_outcomes_forest(frame, metric), f"Effect of playbooks on {metric}",
+                                units="treated − holdout, percentage points", as_of=as_of), key=f"forest_{metric}")
 with right:
     st.subheader(f"{metric_label} rate by group")
     st.caption("How to read this: the share of treated (blue) and holdout (grey) accounts that "
                f"{'churned' if metric == 'churn' else 'expanded'} within the horizon; n is the number of runs.")
-    st.plotly_chart(charts.fig_outcome_rates(frame, metric), key=f"rates_{metric}")
+    plot.show(charts.deck_title(charts.fig_outcome_rates(frame, metric), f"{metric_label} rate by group",
+                                units="share of runs within the horizon", as_of=as_of), key=f"rates_{metric}")
 
 st.subheader("Per playbook")
 for o in outcomes:

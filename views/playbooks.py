@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 import playbooks as pb
-from components import auth, layout, playbook_forms
+from components import auth, cached, cached_scores, layout, playbook_builder, playbook_forms
 from components.session import cursor, settings, workspace
 from components.tables import csv_download
 from data.access import book_account_ids
@@ -37,14 +37,6 @@ NEW_STEPS = json.dumps([
      "requires_confirmation": True},
     {"type": "alert", "to": "role:manager", "message": "{{ account.name }} started this playbook."},
 ], indent=2)
-STEP_HELP = ("A JSON list of steps. Types: task {title, due_days, description?}; email {to: champion|admin|executive|"
-             "user|csm|address, subject, body, requires_confirmation}; webhook {url, body, timeout?}; alert {to: csm|"
-             "user:NAME|role:ROLE, message}. Text may use {{ account.name }}, {{ contact.name }}, {{ csm.name }}, "
-             "{{ drivers[0].sentence }}, {{ score.p_churn }}.")
-RULE_HELP = ("Leave empty for manual starts only. A JSON object whose criteria must all hold: risk_bands "
-             "[low|medium|high], min_p_churn (0-1), top_driver_groups [Usage, Billing, ...], segments [...], "
-             "max_days_to_renewal, min_p_expansion (0-1). Example: {\"risk_bands\": [\"high\"], "
-             "\"top_driver_groups\": [\"Usage\"]}")
 
 user = auth.current_user()
 viewer = auth.viewer(user)
@@ -141,13 +133,33 @@ def playbook_fields(prefix: str, current: pb.Playbook | None) -> dict:
                                key=f"{prefix}_cooldown", help="An account is not enrolled again within this time.")
     horizon = c3.number_input("Outcome horizon (days)", 7, 730, int(current.horizon_days if current else 90),
                               key=f"{prefix}_horizon", help="How long after a start churn and expansion are counted.")
-    rule = st.text_area("Trigger rule (JSON)", value=json.dumps(current.rule, indent=2) if current and current.rule
-                        else "", key=f"{prefix}_rule", height=100, help=RULE_HELP,
-                        placeholder='{"risk_bands": ["high"], "top_driver_groups": ["Usage"]}')
-    steps = st.text_area("Steps (JSON)", value=json.dumps(current.steps, indent=2) if current else NEW_STEPS,
-                         key=f"{prefix}_steps", height=260, help=STEP_HELP)
-    return dict(name=name, purpose=purpose, driver_groups=groups, rule=rule.strip() or None, steps=steps,
+    rule = playbook_builder.rule_builder(prefix, current.rule if current else None, _segments())
+    steps = playbook_builder.step_builder(prefix, current.steps if current else json.loads(NEW_STEPS))
+    rule_json, steps_json = playbook_builder.advanced_json(prefix)
+    rule, steps = (rule_json or rule), (steps_json or steps)
+    playbook_builder.preview(name, rule, steps, _samples(), _sample_context, allow_hosts=ws.settings.webhook_allow_hosts,
+                             key=prefix)
+    st.form_submit_button("Update preview", key=f"{prefix}_preview", icon=":material/refresh:")
+    return dict(name=name, purpose=purpose, driver_groups=groups, rule=rule or None, steps=steps,
                 cooldown_days=int(cooldown), holdout_pct=float(holdout), horizon_days=int(horizon))
+
+
+def _segments() -> list[str]:
+    return list(cached.filter_options(viewer)["segment"]) if layout.has_data() else []
+
+
+def _samples() -> dict[str, str]:
+    """Up to 30 accounts to preview with, riskiest first: id -> "name (id)"."""
+    if not layout.has_data():
+        return {}
+    frame = cached_scores.accounts_list(viewer).frame.head(30)
+    return {str(r.account_id): f"{r.name} ({r.account_id})" for r in frame.itertuples()}
+
+
+def _sample_context(account_id: str) -> dict | None:
+    from playbooks.context import account_context
+
+    return account_context(ws.warehouse, account_id)
 
 
 def library_tab() -> None:
@@ -210,8 +222,9 @@ def library_tab() -> None:
                 values = playbook_fields("new", None)
                 create = st.form_submit_button("Create playbook", type="primary")
             if create:
-                _act(lambda: pb.create_playbook(ws.engine, user.username,
-                                                allow_hosts=ws.settings.webhook_allow_hosts, **values),
+                _act(lambda: (pb.create_playbook(ws.engine, user.username,
+                                                 allow_hosts=ws.settings.webhook_allow_hosts, **values),
+                              playbook_builder.reset("new")),
                      f"Created {values['name']!r}.")
 
 

@@ -66,8 +66,11 @@ def test_mrr_waterfall_four_movements_and_net(movements):
 def test_mrr_bridge_adds_up(movements):
     fig = charts.fig_mrr_bridge(movements)
     (trace,) = fig.data
-    assert list(trace.x) == ["MRR<br>31 Dec 2025", "New", "Expansion", "Contraction", "Churn", "MRR<br>now"]
-    assert list(trace.y) == [1000.0, 200.0, 60.0, -20.0, -140.0, 1100.0]
+    assert list(trace.y) == ["MRR on 31 Dec 2025", "New", "Expansion", "Contraction", "Churn", "MRR in Feb 2026"]
+    assert list(trace.customdata) == [1000.0, 200.0, 60.0, -20.0, -140.0, 1100.0]
+    # floating bars: each movement starts where the previous one ended
+    assert list(trace.base) == [0.0, 1000.0, 1200.0, 1240.0, 1100.0, 0.0]
+    assert list(trace.x) == [1000.0, 200.0, 60.0, 20.0, 140.0, 1100.0]
     assert 1000 + 200 + 60 - 20 - 140 == 1100
 
 
@@ -88,7 +91,7 @@ def test_renewals_bubbles_by_band():
                        "arr": [3000.0, 216000.0, 1.0], "p_churn": [0.6, 0.02, None],
                        "risk_band": ["high", "low", None]})
     fig = charts.fig_renewals(df)
-    assert [t.name for t in fig.data] == ["low risk", "high risk"]  # unscored Initech left out
+    assert [t.name for t in fig.data if t.mode == "markers"] == ["low risk", "high risk"]  # unscored Initech left out
     assert fig.data[0].marker.size[0] > fig.data[1].marker.size[0]  # bigger ARR, bigger bubble
 
 
