@@ -97,6 +97,20 @@ def due_today(task_frame: pd.DataFrame, at: datetime | None = None) -> pd.DataFr
     return shown.sort_values(["due_at", "id"]).reset_index(drop=True)
 
 
+ACCOUNT_FACTS = ["arr", "p_churn", "risk_band", "renewal_date"]
+
+
+def with_account_facts(task_frame: pd.DataFrame, accounts: pd.DataFrame) -> pd.DataFrame:
+    """Tasks plus their account's ARR, latest p(churn) and band, and renewal date (from the viewer's book).
+
+    Tasks on accounts outside ``accounts`` keep empty facts (a CSM's task on an account moved to
+    another book shows no figures of that book).
+    """
+    facts = accounts.drop_duplicates("account_id").set_index("account_id").reindex(
+        columns=ACCOUNT_FACTS).reindex(task_frame["account_id"])
+    return pd.concat([task_frame.reset_index(drop=True), facts.reset_index(drop=True)], axis=1)
+
+
 # ------------------------------------------------------------------ touches
 def last_touches(engine: sa.Engine, account_ids: list[str] | None = None) -> pd.DataFrame:
     """Per account, the latest touch by a person and what it was (note, activity, task, playbook).
@@ -163,13 +177,7 @@ def today_lists(engine: sa.Engine, viewer: Viewer, accounts: pd.DataFrame, as_of
     """The five Today lists for ``viewer``; ``accounts`` is the viewer's scored book (see :func:`scored_book`)."""
     at = at or now()
     ids = accounts["account_id"].tolist()
-    info = accounts.set_index("account_id")
-    task_frame = due_today(book_tasks(engine, viewer, ids, at=at), at)
-    if len(task_frame):
-        extra = info.reindex(task_frame["account_id"])[["arr", "risk_band", "p_churn", "renewal_date"]]
-        task_frame = pd.concat([task_frame, extra.reset_index(drop=True)], axis=1)
-    else:
-        task_frame = task_frame.assign(arr=[], risk_band=[], p_churn=[], renewal_date=[])
+    task_frame = with_account_facts(due_today(book_tasks(engine, viewer, ids, at=at), at), accounts)
 
     active = accounts[accounts["status"] == "active"]
     renew = pd.to_datetime(active["renewal_date"])
