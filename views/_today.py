@@ -51,8 +51,10 @@ def _task_rows(user, lists: today_lists.TodayLists, show_assignee: bool) -> None
         page = st.number_input(f"Page (of {pages})", 1, pages, 1, key="today_task_page", width=160)
     for task in frame.iloc[(page - 1) * TASK_PAGE: page * TASK_PAGE].to_dict("records"):
         tid = int(task["id"])
-        with st.container(border=True, key=f"today_task_{tid}"):
-            left, mid, right = st.columns([6, 1.3, 1.3], vertical_alignment="center")
+        with st.container(border=True, key=f"today_task_{tid}", horizontal=True, vertical_alignment="center",
+                          gap="small"):
+            left = st.container(width="stretch")
+            mid = right = st.container(horizontal=True, width="content", gap="small")
             if task["overdue"]:
                 when = f":red[**:material/schedule: overdue by {fmt.plural(max(task['days_overdue'], 1), 'day')}**]"
             else:
@@ -65,11 +67,10 @@ def _task_rows(user, lists: today_lists.TodayLists, show_assignee: bool) -> None
             left.markdown(f"**{task['title']}**  \n" + " · ".join(facts))
             left.page_link(ACCOUNT_PAGE, label=task["account_name"] or task["account_id"], icon=":material/domain:",
                            query_params={"id": task["account_id"]})
-            if mid.button("Complete", key=f"today_done_{tid}", type="primary", icon=":material/check:",
-                          width="stretch"):
+            if mid.button("Complete", key=f"today_done_{tid}", type="primary", icon=":material/check:"):
                 _act(lambda tid=tid: pb.complete_task(ws.engine, tid, user.username), f"Completed “{task['title']}”.")
-            if right.button(f"Snooze {SNOOZE_DAYS} days", key=f"today_snooze_{tid}", icon=":material/snooze:",
-                            width="stretch"):
+            if right.button("Snooze", key=f"today_snooze_{tid}", icon=":material/snooze:",
+                            help=f"Hide it for {SNOOZE_DAYS} days"):
                 until = lists.at + timedelta(days=SNOOZE_DAYS)
                 _act(lambda tid=tid, until=until: pb.snooze_task(ws.engine, tid, user.username, until),
                      f"Snoozed “{task['title']}” until {fmt.day(until)}.")
@@ -82,12 +83,13 @@ def _alert_rows(user, alerts: pd.DataFrame) -> None:
         return
     for alert in alerts.head(TASK_PAGE).to_dict("records"):
         aid = int(alert["id"])
-        with st.container(border=True, key=f"today_alert_{aid}"):
-            left, right = st.columns([6, 1.3], vertical_alignment="center")
+        with st.container(border=True, key=f"today_alert_{aid}", horizontal=True, vertical_alignment="center"):
+            left = st.container(width="stretch")
+            right = st.container(width="content")
             left.markdown(f"{alert['message']}  \n:gray[{fmt.moment(alert['created_at'])}]")
             left.page_link(ACCOUNT_PAGE, label=f"Open account {alert['account_id']}", icon=":material/domain:",
                            query_params={"id": alert["account_id"]})
-            if right.button("Mark read", key=f"today_read_{aid}", icon=":material/done:", width="stretch"):
+            if right.button("Mark read", key=f"today_read_{aid}", icon=":material/done:"):
                 _act(lambda aid=aid: pb.mark_alert_read(ws.engine, aid, user.username), "Alert marked read.")
     if len(alerts) > TASK_PAGE:
         st.page_link("views/alerts.py", label=f"All {fmt.plural(len(alerts), 'new alert')} on Alerts",
