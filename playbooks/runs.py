@@ -303,6 +303,11 @@ def _insert_runs(conn, prepared: list[tuple[dict, list[dict], dict]], actor: str
     if results:
         conn.execute(steps.update().where(steps.c.id == sa.bindparam("b_id")).values(result=sa.bindparam("b_result")),
                      results)
+    failed = [step_id for step_id, row in zip(step_ids, step_rows, strict=True) if row["status"] == "failed"]
+    if failed:
+        from playbooks.failures import alert_failed_steps
+
+        alert_failed_steps(conn, failed, at)
     stamp = now()
     conn.execute(audit_log.insert(), [
         {"at": stamp, "actor": actor, "action": "playbook.run.create", "target": f"run:{run_id}",
@@ -342,6 +347,10 @@ def _outcome_row(kind: str, step_id: int, run_id: int, account_id: str, payload:
 def _insert_step(conn, run_id: int, position: int, r: dict, account_id: str, holdout: bool, at: datetime) -> None:
     row = _step_row(run_id, position, r, holdout, at)
     step_id = conn.execute(steps.insert().values(**row)).inserted_primary_key[0]
+    if row["status"] == "failed":
+        from playbooks.failures import alert_failed_steps
+
+        alert_failed_steps(conn, [step_id], at)
     if row["status"] != "delivered":
         return
     table, label = (tasks, "task {} created") if r["kind"] == "task" else (alerts, "alert {} posted")
