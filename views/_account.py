@@ -108,8 +108,8 @@ def render() -> None:
 
     if explanation is None:
         st.info(
-            "This account has no score yet. Scores appear after `python cli.py score` "
-            "(or the Model lab) has run with a production model."
+            "This account has no score yet. Scores appear after the next scoring run (an admin or data "
+            "scientist can start one with Score now on the Model lab)."
         )
     else:
         band = explanation.risk_band

@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 import playbooks as pb
-from components import auth, cached, cached_scores, cached_today, layout
+from components import auth, cached, cached_scores, cached_today, layout, score_now
 from components import formatting as fmt
 from components.session import workspace
 from data.errors import UserError
@@ -145,8 +145,10 @@ def render() -> None:
                                     untouched_days=untouched_days)
     scored = cached_today.last_scored_at()
     who = "your book" if not viewer.sees_all_accounts else "every account"
-    st.caption(f"For {who} · data as of {fmt.day(as_of)} · "
-               + (f"scores made {fmt.moment(scored)}" if scored else "no scores yet"))
+    with st.container(horizontal=True, vertical_alignment="center", key="today_scored"):
+        st.caption(f"For {who} · data as of {fmt.day(as_of)} · "
+                   + (f"scores made {fmt.moment(scored)}" if scored else "no scores yet"))
+        score_now.score_now_button(user, key="today_score_now")
 
     with st.container(horizontal=True, gap="small", key="today_metrics"):
         st.metric("Due today or overdue", fmt.number(len(lists.tasks)), border=True, width=190,

@@ -14,7 +14,7 @@ import time
 import pandas as pd
 import streamlit as st
 
-from components import auth, cached, cached_models, charts, layout
+from components import auth, cached, cached_models, charts, layout, score_now
 from components.session import cursor, data_version, workspace
 from models import lab
 from models.registry import promote
@@ -35,6 +35,9 @@ st.title("Model lab")
 if not layout.has_data():
     layout.no_data_notice()
     st.stop()
+with st.container(horizontal=True, vertical_alignment="center", key="lab_score_now"):
+    st.caption(score_now.scored_caption())
+    score_now.score_now_button(user, key="lab_score_now_button")
 
 
 def how(text: str) -> None:
@@ -72,7 +75,7 @@ def pick_model(key: str, label: str = "Model", *, exclude: str | None = None, de
     """A model picker whose choice carries across tabs (and into ``?model=``)."""
     ids = [r.id for r in records if r.id != exclude]
     if not ids:
-        st.info("No models yet. Train one on the Train tab, or run `python cli.py train`.")
+        st.info("No models yet. Train one on the Train tab.")
         return None
     start = default or default_model_id()
     index = ids.index(start) if start in ids else 0
@@ -528,7 +531,7 @@ with tabs["Promote"]:
             st.caption(f"Promoting makes **{chosen.id}** the production {chosen.target} model"
                        + (f" and archives {current.id}" if current else "")
                        + ". It is recorded in the audit log. Accounts get the new scores at the next scoring run "
-                         "(`python cli.py score`, or the scheduled job).")
+                         "(**Score now** at the top of this page, or the scheduled job).")
             if do_promote:
                 if not confirm:
                     st.warning("Tick the confirmation box to promote.")
