@@ -74,7 +74,7 @@ def _import_table_modules() -> None:
     """Import the rooms whose tables live on :data:`metadata` so create_all sees them."""
     import importlib
 
-    for module in ("models.registry", "playbooks.store", "data.activities"):
+    for module in ("models.registry", "playbooks.store", "data.activities", "data.contacts"):
         try:
             importlib.import_module(module)
         except ModuleNotFoundError as exc:

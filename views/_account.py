@@ -281,13 +281,16 @@ def render() -> None:
 
     if timeline_tab.open:
         with timeline_tab:
-            st.subheader("Tickets, NPS, invoices and contacts")
+            st.subheader("Tickets, NPS, invoices, contacts and your team's activity")
             st.caption(
                 "How to read this: each dot is one event; red dots are warning signs (urgent tickets, detractor NPS, "
                 "failed or late payments, a champion leaving)."
             )
             st.plotly_chart(cached.account_chart(viewer, account_id, "timeline"), key="timeline_chart")
-            tl = detail["timeline"].copy()
+            from components import account_people
+
+            account_people.activity_form(user, account_id)
+            tl = account_people.timeline_table(viewer, account_id, detail["timeline"])
             st.dataframe(
                 tl[["occurred_at", "kind", "detail"]],
                 hide_index=True,
@@ -301,21 +304,9 @@ def render() -> None:
 
     if contacts_tab.open:
         with contacts_tab:
-            contacts = detail["contacts"]
-            if contacts.empty:
-                st.info("No contacts recorded for this account.")
-            else:
-                st.dataframe(
-                    contacts.drop(columns=["contact_id"]),
-                    hide_index=True,
-                    column_config={
-                        "email": "Email",
-                        "role": "Role",
-                        "status": "Status",
-                        "active_from": st.column_config.DateColumn("Since", format="D MMM YYYY"),
-                        "active_to": st.column_config.DateColumn("Left", format="D MMM YYYY"),
-                    },
-                )
+            from components import account_people
+
+            account_people.contacts_panel(user, account_id)
 
     if billing_tab.open:
         with billing_tab:
