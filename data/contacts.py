@@ -46,7 +46,8 @@ MERGED_COLUMNS = ["contact_id", "email", "role", "status", "source", "imported_e
                   "editable"]
 
 
-def _clean(email: str, role: str) -> tuple[str, str]:
+def validate_contact(email: str, role: str) -> tuple[str, str]:
+    """The email and role, cleaned; raises :class:`UserError` with what to fix when either is wrong."""
     email = (email or "").strip()
     role = (role or "").strip().lower()
     if not EMAIL.match(email):
@@ -58,7 +59,7 @@ def _clean(email: str, role: str) -> tuple[str, str]:
 
 def add_contact(engine: sa.Engine, account_id: str, actor: str, email: str, role: str) -> str:
     """Add a contact to the account here; returns its id (``app-<n>``). Raises UserError for a bad email or role."""
-    email, role = _clean(email, role)
+    email, role = validate_contact(email, role)
     at = now()
     with engine.begin() as conn:
         row_id = conn.execute(contact_edits.insert().values(
@@ -73,7 +74,7 @@ def add_contact(engine: sa.Engine, account_id: str, actor: str, email: str, role
 def edit_contact(engine: sa.Engine, account_id: str, contact_id: str, actor: str, *, email: str, role: str,
                  active: bool = True) -> None:
     """Change a contact's email, role or active flag here (an imported contact gets an edit row). Audited."""
-    email, role = _clean(email, role)
+    email, role = validate_contact(email, role)
     at = now()
     with engine.begin() as conn:
         res = conn.execute(contact_edits.update().where(
