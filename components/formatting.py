@@ -90,3 +90,27 @@ def number(value: Any) -> str:
     if is_empty(value):
         return EMPTY
     return f"{int(round(float(value))):,}"
+
+
+# ------------------------------------------------------------------ table columns in the same formats
+MONEY_COLUMN_FORMAT = "$%,d"  # whole dollars; round the values first (printf %d truncates)
+
+
+def money_column(label: str, **kwargs):
+    """An ``st.dataframe`` column of whole dollars (``$12,346``); pass values rounded with :func:`whole_dollars`."""
+    import streamlit as st
+
+    return st.column_config.NumberColumn(label, format=MONEY_COLUMN_FORMAT, **kwargs)
+
+
+def pct_column(label: str, **kwargs):
+    """An ``st.dataframe`` column of fractions shown as percentages with one decimal (``10.8%``)."""
+    import streamlit as st
+
+    return st.column_config.NumberColumn(label, format="percent", step=0.001, **kwargs)
+
+
+def whole_dollars(values: pd.Series) -> pd.Series:
+    """Amounts rounded to whole dollars (half away from zero), empty stays empty, for :func:`money_column`."""
+    numbers = pd.to_numeric(values, errors="coerce")
+    return (numbers.abs() + 0.5).floordiv(1) * numbers.apply(lambda v: -1 if v < 0 else 1)

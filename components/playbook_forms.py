@@ -38,10 +38,7 @@ def can_trigger(user: User) -> bool:
     return bool(set(TRIGGER_ROLES).intersection(user.roles))
 
 
-def _day(value) -> str:
-    if value is None or (isinstance(value, float) and value != value):
-        return "–"
-    return f"{pd.Timestamp(value):%d %b %Y}"
+_day = fmt.day
 
 
 def suggested_playbook_ids(account_id: str, playbooks: list[pb.Playbook]) -> list[int]:
@@ -258,13 +255,13 @@ def bulk_trigger_form(user: User, account_ids: list[str]) -> None:
         return
     by_id = {p.id: p for p in available}
     with st.form("pbform_bulk", border=True):
-        st.markdown(f"Start a playbook for the **{len(ids):,} accounts** selected by the filters.")
+        st.markdown(f"Start a playbook for the **{fmt.plural(len(ids), 'account')}** selected by the filters.")
         playbook_id = st.selectbox("Playbook", list(by_id), format_func=lambda i: by_id[i].name,
                                    key="pbform_bulk_playbook")
         note = st.text_input("Note (optional)", key="pbform_bulk_note", max_chars=500)
         st.caption("Tasks go to each account's CSM. Accounts already in this playbook (or in its holdout) are "
                    "left as they are.")
-        submitted = st.form_submit_button(f"Start for {len(ids):,} accounts", type="primary",
+        submitted = st.form_submit_button(f"Start for {fmt.plural(len(ids), 'account')}", type="primary",
                                           icon=":material/play_arrow:")
     if not submitted:
         return

@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from components import auth, cached, cached_scores, charts, layout
+from components import formatting as fmt
 from components.session import workspace
 from data.access import NotInBook
 from data.errors import UserError
@@ -84,7 +85,7 @@ def render() -> None:
     renewal = acct["renewal_date"]
     if pd.notna(renewal):
         days_left = (pd.Timestamp(renewal) - as_of).days
-        renewal_text = f"in {days_left} days"
+        renewal_text = f"in {fmt.plural(days_left, 'day')}"
         renewal_help = f"{pd.Timestamp(renewal):%d %b %Y} · {acct['billing_period']}"
     elif acct["status"] == "churned" and pd.notna(acct["churned_on"]):
         renewal_text, renewal_help = "–", f"churned on {pd.Timestamp(acct['churned_on']):%d %b %Y}"

@@ -102,8 +102,8 @@ def _account_table(user, frame: pd.DataFrame, columns: dict, key: str, empty: st
         st.caption(empty)
         return
     table = frame.assign(open=frame["account_id"].map(_account_url))
-    for col in [c for c in columns if c in ("arr",)]:
-        table[col] = pd.to_numeric(table[col], errors="coerce").round(0)
+    if "arr" in table:
+        table["arr"] = fmt.whole_dollars(table["arr"])
     shown = ["name", *[c for c in columns if c != "name"], "open"]
     config = {"name": st.column_config.TextColumn("Account", width="medium"),
               "open": st.column_config.LinkColumn("Open", display_text="Open ↗", width="small",
@@ -177,8 +177,8 @@ def render() -> None:
         _account_table(user, lists.renewals, {
             "renewal_date": st.column_config.DateColumn("Renewal", format=fmt.DATE_COLUMN_FORMAT),
             "days_to_renewal": st.column_config.NumberColumn("Days left", format="%d"),
-            "arr": st.column_config.NumberColumn("ARR", format="dollar"),
-            "p_churn": st.column_config.NumberColumn("Risk", format="percent",
+            "arr": fmt.money_column("ARR"),
+            "p_churn": fmt.pct_column("Risk",
                                                      help="Probability of churn, latest scoring"),
             "risk_band": st.column_config.TextColumn("Band"),
         }, "today_renewals_table", "No annual contract renews in the next 30 days.")
@@ -194,10 +194,10 @@ def render() -> None:
         else:
             st.caption(f"From the scoring of {fmt.moment(prev)} to the latest one.")
             _account_table(user, lists.risk_rising, {
-                "p_churn_prev": st.column_config.NumberColumn("Before", format="percent"),
-                "p_churn": st.column_config.NumberColumn("Now", format="percent"),
-                "p_churn_change": st.column_config.NumberColumn("Rise", format="percent"),
-                "arr": st.column_config.NumberColumn("ARR", format="dollar"),
+                "p_churn_prev": fmt.pct_column("Before"),
+                "p_churn": fmt.pct_column("Now"),
+                "p_churn_change": fmt.pct_column("Rise"),
+                "arr": fmt.money_column("ARR"),
                 "top_driver": st.column_config.TextColumn("Top driver", width="large"),
             }, "today_risk_table", "No account's risk rose by a point or more.")
 
@@ -213,7 +213,7 @@ def render() -> None:
         _account_table(user, table, {
             "touch": st.column_config.TextColumn("Last touch", help="Note, activity, completed task or playbook"),
             "last_touch_kind": st.column_config.TextColumn("What"),
-            "arr": st.column_config.NumberColumn("ARR", format="dollar"),
-            "p_churn": st.column_config.NumberColumn("Risk", format="percent"),
+            "arr": fmt.money_column("ARR"),
+            "p_churn": fmt.pct_column("Risk"),
             "renewal_date": st.column_config.DateColumn("Renewal", format=fmt.DATE_COLUMN_FORMAT),
         }, "today_untouched_table", f"Every active account was touched in the last {untouched_days} days.")

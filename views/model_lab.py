@@ -15,6 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from components import auth, cached, cached_models, charts, layout, score_now
+from components import formatting as fmt
 from components.session import cursor, data_version, workspace
 from models import lab
 from models.registry import promote
@@ -138,7 +139,7 @@ with tabs["Data health"]:
         c[0].metric("Accounts", f"{accounts.rows:,}", border=True)
         c[1].metric("Usage events", f"{events.rows:,}" if events else "–", border=True)
         fresh = events.freshness_days if events and events.freshness_days is not None else None
-        c[2].metric("Newest event", f"{fresh} days old" if fresh is not None else "–", border=True,
+        c[2].metric("Newest event", f"{fmt.plural(fresh, 'day')} old" if fresh is not None else "–", border=True,
                     help=f"Measured against {as_of:%d %b %Y}, the date this workspace's data describes.")
         c[3].metric("Warnings", f"{len(warnings)}", border=True)
         layout.health_warnings(warnings, "No data-health warnings: every table is present, fresh and covers the "

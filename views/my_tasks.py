@@ -108,7 +108,7 @@ def _state(task: dict) -> str:
 tasks["state"] = [_state(t) for t in tasks.to_dict("records")]
 tasks["account_link"] = [f"account?id={quote(str(a), safe='')}" for a in tasks["account_id"]]
 tasks["account_label"] = tasks["account_name"].fillna(tasks["account_id"])
-tasks["arr"] = pd.to_numeric(tasks["arr"], errors="coerce").round(0)
+tasks["arr"] = fmt.whole_dollars(tasks["arr"])
 
 pages = max(1, -(-len(tasks) // size))
 head, pager = st.columns([4, 1], vertical_alignment="bottom")
@@ -131,8 +131,8 @@ event = st.dataframe(
         "state": st.column_config.TextColumn("Status"),
         "title": st.column_config.TextColumn("Task", width="large"),
         "account_label": st.column_config.TextColumn("Account", width="medium"),
-        "arr": st.column_config.NumberColumn("ARR", format="dollar"),
-        "p_churn": st.column_config.NumberColumn("Risk", format="percent", help="Latest p(churn)"),
+        "arr": fmt.money_column("ARR"),
+        "p_churn": fmt.pct_column("Risk", help="Latest p(churn)"),
         "risk_band": st.column_config.TextColumn("Band"),
         "renewal_date": st.column_config.DateColumn("Renewal", format=fmt.DATE_COLUMN_FORMAT),
         "playbook": st.column_config.TextColumn("Playbook"),
