@@ -241,7 +241,7 @@ def test_alert_inbox_unread_first_mark_read_and_mark_all(tiny_ws):
     assert pb.unread_alert_count(tiny_ws.engine, "manager", ("manager",)) == 1
     button(at, "Mark all read").click().run()
     assert pb.unread_alert_count(tiny_ws.engine, "manager", ("manager",)) == 0
-    assert any("Marked 1 alerts read" in s.value for s in at.success)
+    assert any("Marked 1 alert read." in s.value for s in at.success)
     assert "Payment failed" not in texts(run_app("csm2", ALERTS))  # a role alert for managers only
 
 
