@@ -51,10 +51,9 @@ def _task_rows(user, lists: today_lists.TodayLists, show_assignee: bool) -> None
         page = st.number_input(f"Page (of {pages})", 1, pages, 1, key="today_task_page", width=160)
     for task in frame.iloc[(page - 1) * TASK_PAGE: page * TASK_PAGE].to_dict("records"):
         tid = int(task["id"])
-        with st.container(border=True, key=f"today_task_{tid}", horizontal=True, vertical_alignment="center",
-                          gap="small"):
-            left = st.container(width="stretch")
-            mid = right = st.container(horizontal=True, width="content", gap="small")
+        with st.container(border=True, key=f"today_task_{tid}", gap="small"):
+            left = st.container()
+            mid = right = st.container(horizontal=True, gap="small", vertical_alignment="center")
             if task["overdue"]:
                 when = f":red[**:material/schedule: overdue by {fmt.plural(max(task['days_overdue'], 1), 'day')}**]"
             else:
@@ -65,8 +64,8 @@ def _task_rows(user, lists: today_lists.TodayLists, show_assignee: bool) -> None
             if show_assignee:
                 facts.append(f"assignee {task['assignee'] or fmt.EMPTY}")
             left.markdown(f"**{task['title']}**  \n" + " · ".join(facts))
-            left.page_link(ACCOUNT_PAGE, label=task["account_name"] or task["account_id"], icon=":material/domain:",
-                           query_params={"id": task["account_id"]})
+            mid.page_link(ACCOUNT_PAGE, label=task["account_name"] or task["account_id"], icon=":material/domain:",
+                          query_params={"id": task["account_id"]}, width="stretch")
             if mid.button("Complete", key=f"today_done_{tid}", type="primary", icon=":material/check:"):
                 _act(lambda tid=tid: pb.complete_task(ws.engine, tid, user.username), f"Completed “{task['title']}”.")
             if right.button("Snooze", key=f"today_snooze_{tid}", icon=":material/snooze:",
@@ -104,6 +103,9 @@ def _account_table(user, frame: pd.DataFrame, columns: dict, key: str, empty: st
     table = frame.assign(open=frame["account_id"].map(_account_url))
     if "arr" in table:
         table["arr"] = fmt.whole_dollars(table["arr"])
+    for col in ("risk_band", "last_touch_kind", "top_driver"):  # text cells never read "None"
+        if col in table:
+            table[col] = table[col].astype("object").where(table[col].notna(), fmt.EMPTY)
     shown = ["name", *[c for c in columns if c != "name"], "open"]
     config = {"name": st.column_config.TextColumn("Account", width="medium"),
               "open": st.column_config.LinkColumn("Open", display_text="Open ↗", width="small",

@@ -109,6 +109,8 @@ tasks["state"] = [_state(t) for t in tasks.to_dict("records")]
 tasks["account_link"] = [f"account?id={quote(str(a), safe='')}" for a in tasks["account_id"]]
 tasks["account_label"] = tasks["account_name"].fillna(tasks["account_id"])
 tasks["arr"] = fmt.whole_dollars(tasks["arr"])
+for text_column in ("risk_band", "assignee", "playbook"):  # text cells never read "None"
+    tasks[text_column] = tasks[text_column].astype("object").where(tasks[text_column].notna(), fmt.EMPTY)
 
 pages = max(1, -(-len(tasks) // size))
 head, pager = st.columns([4, 1], vertical_alignment="bottom")

@@ -40,13 +40,16 @@ def test_csm_morning_on_today(demo_server, browser, sample_workspace_path):
         page.set_default_timeout(60_000)
         try:
             login(page, demo_server.url, "csm1", demo_password("csm1"))
-            page.get_by_role("heading", name="Today").wait_for()
+            page.get_by_role("heading", name="Today", exact=True).wait_for()
             page.get_by_text(f"Check in with {name}").first.wait_for()
             page.get_by_text("overdue by 4 days").first.wait_for()
             wait_idle(page)
             page.wait_for_timeout(1000)
             assert "cli.py" not in page.content()
             shot(page, f"today_csm_{width}")
+            page.locator(".st-key-today_untouched").scroll_into_view_if_needed()
+            page.wait_for_timeout(800)
+            shot(page, f"today_csm_{width}_lists")
         finally:
             context.close()
     # one click completes the task

@@ -104,6 +104,7 @@ def test_a_csm_sees_only_their_book(today_ws):
     assert "Company 2" not in set(untouched["name"]) and "Company 1" not in set(untouched["name"])  # touched: run
     assert set(untouched["name"]) == {f"Company {i}" for i in range(3, 21, 2)}
     assert all(link.startswith("account?id=A") for link in untouched["open"])
+    assert set(untouched["last_touch_kind"]) == {"–"}  # never touched: a dash, not "None"
 
 
 def test_a_manager_sees_every_account(today_ws):
