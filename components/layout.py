@@ -62,8 +62,7 @@ def _has_data(root: str, version: str) -> bool:
 
 
 def no_data_notice() -> None:
-    st.info("This workspace has no data yet. Build the demo with `python cli.py demo`, "
-            "or load your own files on the Data page.")
+    st.info("This workspace has no data yet. An admin or data scientist can load it on the Data page.")
 
 
 @contextlib.contextmanager

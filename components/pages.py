@@ -24,6 +24,7 @@ class PageSpec:
 
 PAGES: list[PageSpec] = [
     PageSpec("views/home.py", "Home", "home", ":material/home:", in_menu=False),
+    PageSpec("views/today.py", "Today", "today", ":material/today:", section="Customers"),
     PageSpec("views/portfolio.py", "Portfolio", "portfolio", ":material/monitoring:", section="Customers"),
     PageSpec("views/accounts.py", "Accounts", "accounts", ":material/groups:"),
     PageSpec("views/account.py", "Account", "account", ":material/domain:", in_menu=False),
@@ -46,7 +47,7 @@ DEFAULT_PAGE = "home"
 
 # Where each role lands after login, best first.
 LANDING = {"manager": ("portfolio", "accounts"), "admin": ("portfolio", "accounts"),
-           "csm": ("portfolio", "accounts"), "data_scientist": ("model_lab", "accounts")}
+           "csm": ("today", "accounts"), "data_scientist": ("model_lab", "accounts")}
 
 
 def allowed(spec: PageSpec, roles: tuple[str, ...]) -> bool:

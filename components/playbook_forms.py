@@ -18,9 +18,12 @@ import streamlit as st
 
 import playbooks as pb
 from components import auth
+from components import formatting as fmt
 from components.session import cursor, settings, workspace
 from data.access import NotInBook
+from data.contacts import add_contact, validate_contact
 from data.errors import UserError
+from data.notes import add_note
 from data.users import User, assignable_users
 from playbooks.redact import mask_urls
 
@@ -42,10 +45,7 @@ def can_edit_playbooks(user: User) -> bool:
     return bool(set(EDIT_ROLES).intersection(user.roles))
 
 
-def _day(value) -> str:
-    if value is None or (isinstance(value, float) and value != value):
-        return "–"
-    return f"{pd.Timestamp(value):%d %b %Y}"
+_day = fmt.day
 
 
 def suggested_playbook_ids(account_id: str, playbooks: list[pb.Playbook]) -> list[int]:
@@ -101,19 +101,49 @@ def _rotate_key(scope: str, playbook_id: int) -> None:
     st.session_state.pop(f"pbform_key:{scope}:{playbook_id}", None)
 
 
-def render_preview(preview: list[dict], *, show_secrets: bool = False) -> None:
+def render_preview(preview: list[dict], fix_key: str | None = None, *,
+                   show_secrets: bool = False) -> dict[int, tuple[str | None, str, bool]]:
     """The steps a playbook would run, one line each, with what needs a person and what would fail.
 
-    Webhook URLs are masked unless ``show_secrets`` (the viewer may edit playbooks).
+    With ``fix_key`` (inside the trigger form), each step that would fail offers a way out: an
+    email for a missing recipient and an explicit "skip this step". Returns, per failing step,
+    (the role that needs an email or None, the email typed, skip ticked). Webhook URLs are masked
+    unless ``show_secrets`` (the viewer may edit playbooks).
     """
+    fixes: dict[int, tuple[str | None, str, bool]] = {}
     for item in preview:
         summary = item["summary"] if show_secrets else mask_urls(item["summary"])
         line = f"{item['position'] + 1}. {summary}"
-        if item.get("problem"):
-            problem = item["problem"] if show_secrets else mask_urls(item["problem"])
-            st.warning(f"{line}  \n{problem}", icon=":material/warning:")
-        else:
+        if not item.get("problem"):
             st.markdown(f"{STEP_ICONS.get(item['kind'], '')} {line}")
+            continue
+        problem = item["problem"] if show_secrets else mask_urls(item["problem"])
+        st.warning(f"{line}  \n{problem}", icon=":material/warning:")
+        if fix_key is None:
+            continue
+        role = (item.get("payload") or {}).get("to_role") if item["kind"] == "email" else None
+        email = ""
+        with st.container(horizontal=True, vertical_alignment="bottom"):
+            if role:
+                email = st.text_input(f"Email of the {role}", key=f"{fix_key}:email:{item['position']}",
+                                      max_chars=320, placeholder="name@company.com",
+                                      help=f"Saved as this account's {role} contact (Contacts tab) and used now.")
+            skip = st.checkbox("Skip this step", key=f"{fix_key}:skip:{item['position']}")
+        fixes[item["position"]] = (role, email.strip(), skip)
+    return fixes
+
+
+def _last_run_line(runs: pd.DataFrame) -> str | None:
+    """"Last run on this account: 3 Oct 2026 by csm1 · completed · 2 of 3 steps done, 1 failed", or None."""
+    if runs.empty:
+        return None
+    r = runs.iloc[0]
+    state = "holdout (not actioned)" if bool(r["holdout"]) else r["status"]
+    total, done, failed = (int(r[c]) if pd.notna(r[c]) else 0 for c in ("steps_total", "steps_delivered",
+                                                                         "steps_failed"))
+    line = (f"Last run on this account: {fmt.day(r['started_at'])} by {r['triggered_by']} · {state} · "
+            f"{done} of {fmt.plural(total, 'step')} done")
+    return line + (f", {failed} failed" if failed else "")
 
 
 def trigger_form(user: User, account_id: str) -> None:
@@ -153,39 +183,69 @@ def trigger_form(user: User, account_id: str) -> None:
     chosen = by_id[playbook_id]
     if chosen.purpose:
         st.caption(chosen.purpose)
+    last = _last_run_line(pb.list_runs(ws.engine, viewer=viewer, warehouse=cursor(), playbook_id=playbook_id,
+                                       account_id=account_id, limit=1))
+    st.markdown(f":material/history: {last}" if last else ":material/history: Never run on this account before.")
     options, labels, default = _assignee_choices(ctx["account"].get("csm"), user)
     with st.form(f"pbform:{scope}", border=True):
         assignee = st.selectbox("Assignee of the tasks", options, index=default, format_func=lambda o: labels[o],
                                 key=f"pbform_assignee:{scope}")
-        note = st.text_input("Note (optional)", key=f"pbform_note:{scope}", max_chars=500,
-                             placeholder="e.g. agreed with the sponsor on the QBR call")
+        note = st.text_input("Note (optional; saved to the account's Notes)", key=f"pbform_note:{scope}",
+                             max_chars=500, placeholder="e.g. agreed with the sponsor on the QBR call")
+        fixes: dict[int, tuple[str | None, str, bool]] = {}
         with st.expander("What will happen", expanded=True, icon=":material/list:"):
             try:
-                render_preview(pb.preview_steps(ws.engine, ws.warehouse, playbook_id, account_id,
-                                                assignee=assignee or None, actor=user.username, note=note or None),
-                               show_secrets=can_edit_playbooks(user))
+                fixes = render_preview(pb.preview_steps(ws.engine, ws.warehouse, playbook_id, account_id,
+                                                        assignee=assignee or None, actor=user.username,
+                                                        note=note or None),
+                                       fix_key=f"pbfix:{scope}:{playbook_id}", show_secrets=can_edit_playbooks(user))
             except UserError as exc:
                 st.error(str(exc))
         submitted = st.form_submit_button("Start playbook", type="primary", icon=":material/play_arrow:")
     if not submitted:
         return
     try:
+        skip_steps = _apply_fixes(ws.engine, account_id, user.username, fixes)
         run = pb.trigger_manual(ws.engine, ws.warehouse, playbook_id, account_id, actor=user.username,
                                 assignee=assignee or None, note=note or None,
-                                idempotency_key=_form_key(scope, playbook_id), viewer=viewer)
+                                idempotency_key=_form_key(scope, playbook_id), viewer=viewer, skip_steps=skip_steps)
     except (UserError, NotInBook) as exc:
         st.error(str(exc))
         return
     if run.created:
         _rotate_key(scope, playbook_id)
+        if note and note.strip():
+            add_note(ws.engine, account_id, user.username, f"{chosen.name} (run #{run.id}): {note.strip()}")
         msg = (f"Started **{chosen.name}** for {run.account_name or account_id}: "
-               f"{len(chosen.steps)} steps, run #{run.id}.")
+               f"{fmt.plural(len(chosen.steps), 'step')}, run #{run.id}"
+               + (f", {fmt.plural(len(skip_steps), 'step')} skipped" if skip_steps else "") + ".")
         st.session_state[f"pbform_flash:{scope}"] = ("success", msg, ":material/check_circle:")
     else:
         msg = (f"**{chosen.name}** was already started for {run.account_name or account_id} on "
                f"{_day(run.started_at)} (run #{run.id}); nothing new was started.")
         st.session_state[f"pbform_flash:{scope}"] = ("info", msg, ":material/info:")
     st.rerun()
+
+
+def _apply_fixes(engine, account_id: str, actor: str, fixes: dict[int, tuple[str | None, str, bool]]) -> set[int]:
+    """Check every failing step has a way out, save the emails given inline as contacts; the steps to skip.
+
+    Raises :class:`UserError` (nothing written) when a failing step has neither an email nor "skip",
+    or an email is not valid.
+    """
+    skip, new_contacts = set(), {}
+    for position, (role, email, skipped) in sorted(fixes.items()):
+        if skipped:
+            skip.add(position)
+        elif role and email:
+            new_contacts[role] = validate_contact(email, role)[0]
+        else:
+            what = f"give the {role}'s email" if role else "tick Skip"
+            raise UserError(f"Step {position + 1} cannot run as it is: {what}" + (" or tick Skip" if role else "")
+                            + ", then start again. Nothing was started.")
+    for role, email in new_contacts.items():
+        add_contact(engine, account_id, actor, email, role)
+    return skip
 
 
 def bulk_trigger_form(user: User, account_ids: list[str]) -> None:
@@ -208,13 +268,13 @@ def bulk_trigger_form(user: User, account_ids: list[str]) -> None:
         return
     by_id = {p.id: p for p in available}
     with st.form("pbform_bulk", border=True):
-        st.markdown(f"Start a playbook for the **{len(ids):,} accounts** selected by the filters.")
+        st.markdown(f"Start a playbook for the **{fmt.plural(len(ids), 'account')}** selected by the filters.")
         playbook_id = st.selectbox("Playbook", list(by_id), format_func=lambda i: by_id[i].name,
                                    key="pbform_bulk_playbook")
         note = st.text_input("Note (optional)", key="pbform_bulk_note", max_chars=500)
         st.caption("Tasks go to each account's CSM. Accounts already in this playbook (or in its holdout) are "
                    "left as they are.")
-        submitted = st.form_submit_button(f"Start for {len(ids):,} accounts", type="primary",
+        submitted = st.form_submit_button(f"Start for {fmt.plural(len(ids), 'account')}", type="primary",
                                           icon=":material/play_arrow:")
     if not submitted:
         return
@@ -231,10 +291,10 @@ def bulk_trigger_form(user: User, account_ids: list[str]) -> None:
 
 
 def _bulk_summary(name: str, created: int, existing: int, errors: dict[str, str]) -> None:
-    text = f"**{name}**: {created:,} runs started, {existing:,} already running"
+    text = f"**{name}**: {fmt.plural(created, 'run')} started, {fmt.number(existing)} already running"
     if errors:
-        st.warning(f"{text}, {len(errors):,} not started.", icon=":material/warning:")
-        with st.expander(f"Why {len(errors):,} accounts were not started"):
+        st.warning(f"{text}, {fmt.number(len(errors))} not started.", icon=":material/warning:")
+        with st.expander(f"Why {fmt.plural(len(errors), 'account was', 'accounts were')} not started"):
             st.dataframe(pd.DataFrame({"account_id": list(errors), "reason": list(errors.values())}),
                          hide_index=True, column_config={"account_id": "Account", "reason": "Reason"})
     else:

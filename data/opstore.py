@@ -26,7 +26,7 @@ from sqlalchemy import event
 
 from data.settings import SettingsError
 
-TABLE_MODULES = ("models.registry", "playbooks.store", "data.signin")
+TABLE_MODULES = ("models.registry", "playbooks.store", "data.signin", "data.activities", "data.contacts")
 metadata = sa.MetaData()
 
 audit_log = sa.Table(

@@ -41,6 +41,7 @@ from data.access import Viewer
 from data.opstore import audit, now
 from data.settings import Settings
 from playbooks.definitions import PlaybookError
+from playbooks.failures import alert_failed_steps
 from playbooks.runs import in_book, refresh_run_status
 from playbooks.store import alerts, runs, steps, tasks
 from playbooks.webhooks import WebhookRefused, origin, post_json
@@ -197,6 +198,7 @@ def _release_stale(engine: sa.Engine, at: datetime, report: DispatchReport) -> N
             if res.rowcount:
                 report.stale += 1
                 audit(conn, "dispatcher", "playbook.step.stale", f"step:{step_id}")
+                alert_failed_steps(conn, [step_id], at)
 
 
 def dispatch_due(engine: sa.Engine, settings: Settings, *, at: datetime | None = None, limit: int = 500,
@@ -313,6 +315,8 @@ def _record(engine: sa.Engine, step_id: int, token: str, at: datetime, status: s
             status=status, last_error=error, next_attempt_at=next_attempt_at, updated_at=at, claim_token=None))
         audit(conn, actor, "playbook.step.failed" if status == "failed" else "playbook.step.retry_scheduled",
               f"step:{step_id}", error=error, next_attempt_at=next_attempt_at)
+        if status == "failed":
+            alert_failed_steps(conn, [step_id], at)
 
 
 # ------------------------------------------------------------------ people acting on the outbox

@@ -188,7 +188,7 @@ def _find_existing(engine: sa.Engine, idempotency_key: str, request_key: str | N
 def create_run(engine: sa.Engine, playbook: Playbook, ctx: dict, *, trigger_type: str, triggered_by: str,
                holdout: bool = False, assignee: str | None = None, note: str | None = None,
                request_key: str | None = None, at: datetime | None = None,
-               dedupe_days: float | None = None) -> Run:
+               dedupe_days: float | None = None, skip_steps: frozenset[int] | set[int] = frozenset()) -> Run:
     """Create a run with its steps, tasks and alerts in one transaction, or return the existing one.
 
     ``Run.created`` tells which. ``dedupe_days`` defaults to the playbook's cooldown.
@@ -211,6 +211,9 @@ def create_run(engine: sa.Engine, playbook: Playbook, ctx: dict, *, trigger_type
 
     rendered = [render_step(playbook, i, s, ctx, triggered_by=triggered_by, assignee=assignee, note=note,
                             started_at=at) for i, s in enumerate(playbook.steps)]
+    for position in skip_steps:  # skipped by a person before starting: recorded, not actioned, not a failure
+        if 0 <= position < len(rendered):
+            rendered[position] = {**rendered[position], "problem": None, "skipped_by": triggered_by}
     score = ctx.get("score", {})
     values = dict(
         playbook_id=playbook.id, account_id=account_id, account_name=account.get("name"), csm=account.get("csm"),
@@ -324,6 +327,11 @@ def _insert_runs(conn, prepared: list[tuple[dict, list[dict], dict]], actor: str
     if results:
         conn.execute(steps.update().where(steps.c.id == sa.bindparam("b_id")).values(result=sa.bindparam("b_result")),
                      results)
+    failed = [step_id for step_id, row in zip(step_ids, step_rows, strict=True) if row["status"] == "failed"]
+    if failed:
+        from playbooks.failures import alert_failed_steps
+
+        alert_failed_steps(conn, failed, at)
     stamp = now()
     conn.execute(audit_log.insert(), [
         {"at": stamp, "actor": actor, "action": "playbook.run.create", "target": f"run:{run_id}",
@@ -339,6 +347,8 @@ def _step_row(run_id: int, position: int, r: dict, holdout: bool, at: datetime) 
     status, result, error = "pending", None, None
     if holdout:
         status, result = "skipped", "holdout: recorded, not actioned"
+    elif r.get("skipped_by"):
+        status, result = "skipped", f"skipped by {r['skipped_by']} before starting"
     elif r["problem"]:
         status, error = "failed", r["problem"]
     elif kind in ("task", "alert"):
@@ -363,6 +373,10 @@ def _outcome_row(kind: str, step_id: int, run_id: int, account_id: str, payload:
 def _insert_step(conn, run_id: int, position: int, r: dict, account_id: str, holdout: bool, at: datetime) -> None:
     row = _step_row(run_id, position, r, holdout, at)
     step_id = conn.execute(steps.insert().values(**row)).inserted_primary_key[0]
+    if row["status"] == "failed":
+        from playbooks.failures import alert_failed_steps
+
+        alert_failed_steps(conn, [step_id], at)
     if row["status"] != "delivered":
         return
     table, label = (tasks, "task {} created") if r["kind"] == "task" else (alerts, "alert {} posted")

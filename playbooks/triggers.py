@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from data.access import NotInBook, Viewer
 from data.opstore import audit, now
+from playbooks.contacts import with_edited_contacts
 from playbooks.context import account_context, account_contexts, eligibility_frame
 from playbooks.definitions import Playbook, PlaybookError, get_playbook, list_playbooks
 from playbooks.holdout import draw_holdout
@@ -53,6 +54,7 @@ def preview_steps(engine: sa.Engine, warehouse, playbook_id: int, account_id: st
     ctx = account_context(warehouse, account_id)
     if ctx is None:
         raise PlaybookError(f"Account {account_id} does not exist.")
+    ctx = with_edited_contacts(engine, warehouse, ctx)
     out = []
     for i, step in enumerate(pb.steps):
         try:
@@ -86,10 +88,12 @@ def _summary(kind: str, p: dict, step: dict) -> str:
 
 def trigger_manual(engine: sa.Engine, warehouse, playbook_id: int, account_id: str, *, actor: str,
                    assignee: str | None = None, note: str | None = None, idempotency_key: str | None = None,
-                   viewer: Viewer | None = None, at: datetime | None = None) -> Run:
+                   viewer: Viewer | None = None, at: datetime | None = None,
+                   skip_steps: frozenset[int] | set[int] = frozenset()) -> Run:
     """Start a playbook for one account by hand; returns the run (``run.created`` False if it already existed).
 
     ``idempotency_key`` is the form's submission id (e.g. a uuid kept in session state).
+    ``skip_steps`` are step positions the person chose to skip before starting (recorded as skipped).
     Raises :class:`PlaybookError` when the account is in this playbook's holdout (so its
     effect can be measured) and :class:`~data.access.NotInBook` outside the viewer's book.
     """
@@ -97,10 +101,11 @@ def trigger_manual(engine: sa.Engine, warehouse, playbook_id: int, account_id: s
     ctx = account_context(warehouse, account_id)
     if ctx is None:
         raise PlaybookError(f"Account {account_id} does not exist.")
+    ctx = with_edited_contacts(engine, warehouse, ctx)
     _check_scope(viewer, ctx)
     run = create_run(engine, pb, ctx, trigger_type="manual", triggered_by=actor, assignee=assignee or None,
                      note=note, request_key=f"manual:{idempotency_key}" if idempotency_key else None, at=at,
-                     dedupe_days=max(pb.cooldown_days, 1))
+                     dedupe_days=max(pb.cooldown_days, 1), skip_steps=skip_steps)
     if run.holdout and not run.created:
         until = run.started_at + timedelta(days=pb.cooldown_days)
         raise PlaybookError(f"{ctx['account']['name']} is in the holdout group of {pb.name!r} until "

@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from components import auth, cached, cached_scores, charts, layout, plot
+from components import formatting as fmt
 from components.session import workspace
 from data.access import NotInBook
 from data.errors import UserError
@@ -84,7 +85,7 @@ def render() -> None:
     renewal = acct["renewal_date"]
     if pd.notna(renewal):
         days_left = (pd.Timestamp(renewal) - as_of).days
-        renewal_text = f"in {days_left} days"
+        renewal_text = f"in {fmt.plural(days_left, 'day')}"
         renewal_help = f"{pd.Timestamp(renewal):%d %b %Y} · {acct['billing_period']}"
     elif acct["status"] == "churned" and pd.notna(acct["churned_on"]):
         renewal_text, renewal_help = "–", f"churned on {pd.Timestamp(acct['churned_on']):%d %b %Y}"
@@ -302,13 +303,16 @@ def render() -> None:
 
     if timeline_tab.open:
         with timeline_tab:
-            st.subheader("Tickets, NPS, invoices and contacts")
+            st.subheader("Tickets, NPS, invoices, contacts and your team's activity")
             st.caption(
                 "How to read this: each mark is one event; red triangles are warning signs (urgent tickets, detractor NPS, "
                 "failed or late payments, a champion leaving)."
             )
             plot.show(cached.account_chart(viewer, account_id, "timeline"), key="timeline_chart")
-            tl = detail["timeline"].copy()
+            from components import account_people
+
+            account_people.activity_form(user, account_id)
+            tl = account_people.timeline_table(viewer, account_id, detail["timeline"])
             st.dataframe(
                 tl[["occurred_at", "kind", "detail"]],
                 hide_index=True,
@@ -322,21 +326,9 @@ def render() -> None:
 
     if contacts_tab.open:
         with contacts_tab:
-            contacts = detail["contacts"]
-            if contacts.empty:
-                st.info("No contacts recorded for this account.")
-            else:
-                st.dataframe(
-                    contacts.drop(columns=["contact_id"]),
-                    hide_index=True,
-                    column_config={
-                        "email": "Email",
-                        "role": "Role",
-                        "status": "Status",
-                        "active_from": st.column_config.DateColumn("Since", format="D MMM YYYY"),
-                        "active_to": st.column_config.DateColumn("Left", format="D MMM YYYY"),
-                    },
-                )
+            from components import account_people
+
+            account_people.contacts_panel(user, account_id)
 
     if billing_tab.open:
         with billing_tab:

@@ -17,7 +17,8 @@ from components.tables import risk_dataframe
 
 ACCOUNTS_PAGE = "views/accounts.py"
 ACCOUNT_PAGE = "views/account.py"
-NO_SCORES = "No scores yet — run `python cli.py score` (after `python cli.py train --promote`) to see risk here."
+NO_SCORES = ("No scores yet. An admin or data scientist makes them with **Score now** on the Model lab; "
+             "risk shows here afterwards.")
 ACTIVE_HELP = {
     "billing": "Accounts with a subscription active on the as-of date.",
     "flat": "Accounts not labelled as churned.",
@@ -206,7 +207,7 @@ def render() -> None:
     if not scored:
         st.info(no_scores)
     elif len(runs) < 2:
-        st.info("Only one scoring run so far. Movers appear after the next run (`python cli.py score`), "
+        st.info("Only one scoring run so far. Movers appear after the next run (the scheduled job, or Score now), "
                 "comparing each account's churn risk with this one.")
     elif movers.empty:
         st.info(f"No account's churn risk moved by half a point or more between {pd.Timestamp(runs[1]):%d %b} "

@@ -6,11 +6,11 @@ who got the same role alert.
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 import playbooks as pb
 from components import auth
+from components import formatting as fmt
 from components.session import cursor, workspace
 
 ACCOUNT_PAGE = "views/account.py"
@@ -33,7 +33,7 @@ top.markdown(f"**{len(unread):,} unread** of {len(alerts):,}" if len(alerts) els
 if len(unread) and top.button("Mark all read", key="alerts_all_read", icon=":material/done_all:"):
     n = pb.mark_all_alerts_read(ws.engine, user.username, user.roles, user.csm, viewer=viewer,
                                 warehouse=cursor())
-    st.session_state["alerts_flash"] = f"Marked {n} alerts read."
+    st.session_state["alerts_flash"] = f"Marked {fmt.plural(n, 'alert')} read."
     st.rerun()
 
 if alerts.empty:
@@ -57,7 +57,7 @@ for alert in view.head(PAGE_SIZE).to_dict("records"):
             st.markdown(f"{marker}{'**' if not alert['read'] else ''}{alert['message']}"
                         f"{'**' if not alert['read'] else ''}")
             to = alert["recipient_user"] or f"role {alert['recipient_role']}"
-            st.caption(f"{pd.Timestamp(alert['created_at']):%d %b %Y %H:%M} UTC · to {to} · run #{alert['run_id']}")
+            st.caption(f"{fmt.moment(alert['created_at'])} · to {to} · run #{alert['run_id']}")
             st.page_link(ACCOUNT_PAGE, label=f"Open account {alert['account_id']}", icon=":material/domain:",
                          query_params={"id": alert["account_id"]})
         if not alert["read"] and right.button("Mark read", key=f"read_{aid}", icon=":material/done:"):

@@ -18,6 +18,7 @@ import pandas as pd
 import streamlit as st
 
 from components import auth, cached, charts, data_support, layout, plot
+from components import formatting as fmt
 from components.session import data_version, settings, workspace
 from data.errors import UserError
 from data.health import data_health
@@ -225,7 +226,7 @@ with health_tab:
                         delta_color="off", delta_arrow="off", border=True, height="stretch")
         else:
             c[2].metric("Date range", "–", border=True, height="stretch")
-        c[3].metric("Freshness", "–" if h.freshness_days is None else f"{h.freshness_days} days old",
+        c[3].metric("Freshness", "–" if h.freshness_days is None else f"{fmt.plural(h.freshness_days, 'day')} old",
                     help="Days from the newest row to the workspace's as-of date", border=True, height="stretch")
         for warning in h.warnings:
             st.warning(warning, icon=":material/warning:")

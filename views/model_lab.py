@@ -14,7 +14,8 @@ import time
 import pandas as pd
 import streamlit as st
 
-from components import auth, cached, cached_models, charts, layout, plot
+from components import auth, cached, cached_models, charts, layout, plot, score_now
+from components import formatting as fmt
 from components.session import cursor, data_version, workspace
 from models import lab, uncertainty
 from models.registry import promote
@@ -35,6 +36,9 @@ st.title("Model lab")
 if not layout.has_data():
     layout.no_data_notice()
     st.stop()
+with st.container(horizontal=True, vertical_alignment="center", key="lab_score_now"):
+    st.caption(score_now.scored_caption())
+    score_now.score_now_button(user, key="lab_score_now_button")
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -79,7 +83,7 @@ def pick_model(key: str, label: str = "Model", *, exclude: str | None = None, de
     """A model picker whose choice carries across tabs (and into ``?model=``)."""
     ids = [r.id for r in records if r.id != exclude]
     if not ids:
-        st.info("No models yet. Train one on the Train tab, or run `python cli.py train`.")
+        st.info("No models yet. Train one on the Train tab.")
         return None
     start = default or default_model_id()
     index = ids.index(start) if start in ids else 0
@@ -177,7 +181,7 @@ with tabs["Data health"]:
         c[0].metric("Accounts", f"{accounts.rows:,}", border=True)
         c[1].metric("Usage events", f"{events.rows:,}" if events else "–", border=True)
         fresh = events.freshness_days if events and events.freshness_days is not None else None
-        c[2].metric("Newest event", f"{fresh} days old" if fresh is not None else "–", border=True,
+        c[2].metric("Newest event", f"{fmt.plural(fresh, 'day')} old" if fresh is not None else "–", border=True,
                     help=f"Measured against {as_of:%d %b %Y}, the date this workspace's data describes.")
         c[3].metric("Warnings", f"{len(warnings)}", border=True)
         layout.health_warnings(warnings, "No data-health warnings: every table is present, fresh and covers the "
@@ -637,7 +641,7 @@ with tabs["Promote"]:
             st.caption(f"Promoting makes **{chosen.id}** the production {chosen.target} model"
                        + (f" and archives {current.id}" if current else "")
                        + ". It is recorded in the audit log. Accounts get the new scores at the next scoring run "
-                         "(`python cli.py score`, or the scheduled job).")
+                         "(**Score now** at the top of this page, or the scheduled job).")
             if do_promote:
                 if not confirm:
                     st.warning("Tick the confirmation box to promote.")

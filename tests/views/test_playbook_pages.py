@@ -82,6 +82,14 @@ def _trigger_script():
     playbook_forms.trigger_form(user, st.session_state["test_account"])
 
 
+def skip_failing_steps(at: AppTest) -> AppTest:
+    """Tick "Skip this step" on every step the preview says would fail (a run never starts with a dead end)."""
+    for box in at.checkbox:
+        if ":skip:" in (box.key or ""):
+            box.check()
+    return at
+
+
 def trigger_app(username: str, account_id: str = "A1") -> AppTest:
     at = AppTest.from_function(_trigger_script, default_timeout=30)
     at.session_state["test_user"] = username
@@ -99,6 +107,7 @@ def test_trigger_form_previews_and_a_double_submit_creates_one_run(tiny_ws):
     assert "Add a contact with an email address for Acme Corp" in preview  # nobody to email: a task instead
     assert at.selectbox(key="pbform_assignee:acct:A1").value == ""  # the account's CSM by default
 
+    skip_failing_steps(at)
     button(at, "Start playbook").click().run()
     assert not at.exception and not at.error
     assert any("Started **Usage drop: re-engage**" in s.value for s in at.success)
@@ -113,9 +122,9 @@ def test_trigger_form_previews_and_a_double_submit_creates_one_run(tiny_ws):
 def test_two_tabs_submitting_the_same_playbook_make_one_run(tiny_ws):
     first, second = trigger_app("manager"), trigger_app("manager")
     pid = first.selectbox(key="pbform_playbook:acct:A1").value
-    second.selectbox(key="pbform_playbook:acct:A1").set_value(pid)
-    button(first, "Start playbook").click().run()
-    button(second, "Start playbook").click().run()
+    second.selectbox(key="pbform_playbook:acct:A1").set_value(pid).run()
+    button(skip_failing_steps(first), "Start playbook").click().run()
+    button(skip_failing_steps(second), "Start playbook").click().run()
     assert any("already started" in i.value for i in second.info)
     assert len(pb.list_runs(tiny_ws.engine, account_id="A1", playbook_id=pid)) == 1
 
@@ -189,20 +198,23 @@ def test_csm_completes_snoozes_and_reopens_a_task(tiny_ws):
     first, second = (int(t) for t in tasks["id"][:2])
     at = run_app("csm1", MY_TASKS)
     assert not at.exception and not at.error
-    assert "Call Acme Corp about the usage drop" in texts(at)
+    assert "Call Acme Corp about the usage drop" in set(at.dataframe[0].value["title"])
     assert {m.label: m.value for m in at.metric}["Open"] == str(len(tasks))
 
-    at.button(key=f"complete_{first}").click().run()
-    assert any("Completed" in s.value for s in at.success)
+    at.multiselect(key="tasks_pick").set_value([first]).run()
+    at.button(key="tasks_complete").click().run()
+    assert any("Completed 1 task." in s.value for s in at.success)
     done = pb.my_tasks(tiny_ws.engine, "csm1", "Avery Chen", status="done")
     assert done["id"].tolist() == [first]
 
-    at.button(key=f"snooze_{second}").click().run()
+    at.multiselect(key="tasks_pick").set_value([second]).run()
+    at.button(key="tasks_snooze").click().run()
     assert not at.exception
     assert pb.my_tasks(tiny_ws.engine, "csm1", "Avery Chen").set_index("id").at[second, "effective_status"] == "snoozed"
 
     at.segmented_control(key="tasks_which").set_value("Done").run()
-    at.button(key=f"reopen_{first}").click().run()
+    at.multiselect(key="tasks_pick").set_value([first]).run()
+    at.button(key="tasks_reopen").click().run()
     assert first in pb.my_tasks(tiny_ws.engine, "csm1", "Avery Chen", status="open")["id"].tolist()
 
 
@@ -212,8 +224,9 @@ def test_tasks_stay_in_their_book_and_managers_see_everyones(tiny_ws):
     assert "Acme Corp" not in texts(other)
     assert any("No open tasks" in i.value for i in other.info)
     manager = run_app("manager", MY_TASKS)
-    assert "Call Acme Corp about the usage drop" in texts(manager)
-    assert "assignee: Avery Chen" in texts(manager)
+    table = manager.dataframe[0].value
+    assert "Call Acme Corp about the usage drop" in set(table["title"])
+    assert set(table["assignee"]) == {"Avery Chen"}
 
 
 # ------------------------------------------------------------------ alerts
@@ -228,7 +241,7 @@ def test_alert_inbox_unread_first_mark_read_and_mark_all(tiny_ws):
     assert pb.unread_alert_count(tiny_ws.engine, "manager", ("manager",)) == 1
     button(at, "Mark all read").click().run()
     assert pb.unread_alert_count(tiny_ws.engine, "manager", ("manager",)) == 0
-    assert any("Marked 1 alerts read" in s.value for s in at.success)
+    assert any("Marked 1 alert read." in s.value for s in at.success)
     assert "Payment failed" not in texts(run_app("csm2", ALERTS))  # a role alert for managers only
 
 

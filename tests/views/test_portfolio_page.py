@@ -69,7 +69,7 @@ def test_without_scores_the_page_says_how_to_get_them(tiny_ws):
     at = run_app("manager", PORTFOLIO)
     assert not at.exception and not at.error
     assert metrics(at)["Expected ARR loss"] == "–"
-    assert any("No scores yet — run `python cli.py score`" in i.value for i in at.info)
+    assert any("No scores yet. An admin or data scientist makes them with **Score now**" in i.value for i in at.info)
     assert "risk_by_segment" not in chart_keys(at)
     assert {"mrr_waterfall", "survival_segment"} <= chart_keys(at)  # revenue and retention need no scores
 

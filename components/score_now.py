@@ -1,0 +1,68 @@
+"""The "Score now" action: admins and data scientists score every active account from the app.
+
+It calls the same function as ``cli.py score`` (:func:`models.scoring.score_workspace`), shows
+its progress, and says when the scores were made. Other roles only read when that was.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from components import cached_today
+from components import formatting as fmt
+from components.session import workspace
+from data.errors import UserError
+from data.users import User
+
+SCORE_ROLES = ("admin", "data_scientist")
+
+
+def can_score(user: User) -> bool:
+    return bool(set(SCORE_ROLES).intersection(user.roles))
+
+
+def scored_caption() -> str:
+    """"Scores made 7 Dec 2026 09:34 UTC", or a sentence saying there are none yet and who can make them."""
+    scored = cached_today.last_scored_at()
+    if scored is None:
+        return "No scores yet: an admin or data scientist can make them with **Score now** on the Model lab."
+    return f"Scores made {fmt.moment(scored)}."
+
+
+def score_now_button(user: User, key: str = "score_now") -> None:
+    """A "Score now" button (admins and data scientists only) that scores with a progress bar."""
+    flash = st.session_state.pop(f"{key}_flash", None)
+    if flash:
+        st.success(flash, icon=":material/check_circle:")
+    if not can_score(user):
+        return
+    if not st.button("Score now", key=key, icon=":material/bolt:",
+                     help="Score every active account with the production models (what the scheduled job does)."):
+        return
+    from models.registry import production_model
+    from models.scoring import score_workspace
+
+    ws = workspace()
+    if production_model(ws.engine, "churn") is None:
+        st.error("There is no production churn model yet: train one on the Model lab's Train tab and promote it, "
+                 "then score.")
+        return
+    bar = st.progress(0.05, text="Loading the production models…")
+    steps = iter([(0.6, "Scoring accounts and explaining each score…"), (0.9, "Saving the scores…")])
+
+    def say(message: str) -> None:
+        value, text = next(steps, (0.95, message.strip()))
+        bar.progress(value, text=text)
+
+    bar.progress(0.2, text="Computing every active account's metrics…")
+    try:
+        run = score_workspace(ws, say=say)
+    except UserError as exc:
+        bar.empty()
+        st.error(str(exc))
+        return
+    bar.progress(1.0, text="Done.")
+    st.session_state[f"{key}_flash"] = (
+        f"Scored {fmt.plural(run.accounts, 'account')} at {fmt.moment(run.scored_at)}: expected ARR loss "
+        f"{fmt.money(run.expected_arr_loss)}.")
+    st.rerun()

@@ -1,0 +1,63 @@
+"""My tasks as a compact, sortable, paged table: no task is hidden behind a cap."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+import playbooks as pb
+from data.opstore import now
+from playbooks.definitions import create_playbook
+from tests.views.conftest import run_app
+
+MY_TASKS = "views/my_tasks.py"
+SIX_TASKS = [{"type": "task", "title": f"Step {k} for {{{{ account.name }}}}", "due_days": k} for k in range(1, 7)]
+
+
+@pytest.fixture()
+def many_tasks(tiny_ws):
+    """30 open tasks for csm1 (Avery Chen): five playbooks x six steps on Acme Corp (A1)."""
+    for n in range(5):
+        playbook = create_playbook(tiny_ws.engine, "manager", name=f"Plan {n}", steps=SIX_TASKS, holdout_pct=0)
+        pb.trigger_manual(tiny_ws.engine, tiny_ws.warehouse, playbook.id, "A1", actor="manager",
+                          at=now() - timedelta(days=3))
+    return tiny_ws
+
+
+def test_every_task_is_reachable_through_the_pages(many_tasks):
+    at = run_app("csm1", MY_TASKS)
+    assert not at.exception
+    first = at.dataframe[0].value
+    assert len(first) == 25
+    assert not any("first 25" in c.value for c in at.caption)
+    assert any("30 tasks · showing 1–25" in c.value for c in at.caption)
+    at.number_input(key="tasks_page").set_value(2).run()
+    assert not at.exception
+    second = at.dataframe[0].value
+    assert len(second) == 5
+    assert set(first["title"]) | set(second["title"]) == {f"Step {k} for Acme Corp" for k in range(1, 7)}
+    assert len(first) + len(second) == len(pb.my_tasks(many_tasks.engine, "csm1", "Avery Chen"))
+
+
+def test_the_table_shows_account_facts_and_sorts(many_tasks):
+    at = run_app("csm1", MY_TASKS)
+    table = at.dataframe[0].value
+    assert {"due_at", "account_label", "arr", "p_churn", "renewal_date", "state"} <= set(table.columns)
+    assert table.iloc[0]["arr"] == 3000  # Acme Corp: $250 MRR
+    assert table.iloc[0]["state"] == "overdue by 2 days"
+    assert list(table["due_at"]) == sorted(table["due_at"])
+    assert table.iloc[0]["account_link"] == "account?id=A1"
+    at.selectbox(key="tasks_page_size").set_value(50).run()
+    assert len(at.dataframe[0].value) == 30
+    at.selectbox(key="tasks_sort").set_value("Account").run()
+    assert not at.exception
+
+
+def test_a_day_reads_as_one_day(tiny_ws):
+    playbook = create_playbook(tiny_ws.engine, "manager", name="One", holdout_pct=0,
+                               steps=[{"type": "task", "title": "Call", "due_days": 1}])
+    pb.trigger_manual(tiny_ws.engine, tiny_ws.warehouse, playbook.id, "A1", actor="manager",
+                      at=now() - timedelta(days=2, hours=1))
+    at = run_app("csm1", MY_TASKS)
+    assert list(at.dataframe[0].value["state"]) == ["overdue by 1 day"]
