@@ -12,6 +12,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from data.engines.spark_settings import SparkSettings, load_spark_settings
 from data.errors import UserError
 from data.sso import SsoSettings, load_sso_settings
 
@@ -43,6 +44,7 @@ class Settings:
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
     sso: SsoSettings = field(default_factory=SsoSettings)
     webhook_allow_hosts: tuple[str, ...] = ()  # host or host:port webhooks may reach on private addresses
+    spark: SparkSettings = field(default_factory=SparkSettings)  # CSAI_ENGINE, CSAI_SPARK_* (batch engine)
 
     @property
     def warehouse_dir(self) -> Path:
@@ -178,6 +180,7 @@ def load_settings(workspace: str | os.PathLike | None = None, environ: dict | No
     )
     try:
         sso = load_sso_settings(env)
+        spark = load_spark_settings(env)
     except UserError as exc:
         raise SettingsError(str(exc)) from None
     return Settings(
@@ -187,4 +190,5 @@ def load_settings(workspace: str | os.PathLike | None = None, environ: dict | No
         max_upload_mb=_int(env, "CSAI_MAX_UPLOAD_MB", 200, 1, 100_000),
         smtp=smtp,
         webhook_allow_hosts=_allow_hosts(env, "CSAI_WEBHOOK_ALLOW_HOSTS"),
+        spark=spark,
     )
