@@ -90,7 +90,12 @@ def run_score(args: argparse.Namespace) -> int:
     from models.scoring import score_workspace
 
     ws = open_workspace(args.workspace)
-    run = score_workspace(ws, say=_say(args))
+    if (getattr(args, "engine", None) or ws.settings.spark.engine) == "spark":
+        from models.spark_scoring import run_spark_score
+
+        run = run_spark_score(ws, say=_say(args))
+    else:
+        run = score_workspace(ws, say=_say(args))
     if args.json:
         print(json.dumps(run.summary()))
     else:

@@ -90,7 +90,11 @@ def score_batch(churn, expansion, frame: pd.DataFrame) -> pd.DataFrame:
     for c in columns:
         if c not in out:
             out[c] = None
-    return out[columns]
+    out = out[columns]
+    for c in ("kind", "account_id", "target", "risk_band", "feature", "label", "group", "value", "sentence"):
+        # plain object columns: PySpark's Arrow conversion takes no pandas 3 (Arrow-backed) string columns
+        out[c] = out[c].astype(object).where(out[c].notna(), None)
+    return out
 
 
 def score_on_spark(spark, raw: dict, churn, expansion, *, end: date | None = None, account_ids=None):

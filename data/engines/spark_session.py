@@ -10,6 +10,7 @@ of ``requirements.txt`` (pandas, numpy, lightgbm, pyarrow) installed.
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 import zipfile
 from pathlib import Path
@@ -72,7 +73,9 @@ def spark_session(settings: SparkSettings, *, app_name: str = "csai-batch", conf
 
 
 def _local_workers_import_checkout() -> None:
-    """Local Python workers inherit the driver's environment: let them import ``data`` and ``models``."""
+    """Local Python workers inherit the driver's environment: run them on this interpreter (its
+    packages) and let them import ``data`` and ``models`` from this checkout."""
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     paths = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
     if str(REPO_ROOT) not in paths:
         os.environ["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT), *paths])
