@@ -509,3 +509,27 @@ def build_observations(spark, raw: dict, *, horizon_days: int = 90, lead_days: i
         frame = frame.where(f.col("churn_date").isNull() | (f.col("churn_date") >= f.date_add("obs_date", lead_days)))
     frame = frame.withColumn("arr", 12.0 * f.coalesce("mrr", f.lit(0.0)))
     return frame, metrics, dates
+
+
+def observation_set(frame, metrics: SparkMetricTable, dates: list[date], *, end: date, horizon_days: int = 90,
+                    lead_days: int = 0):
+    """The Spark observation rows as a ``models.observations.ObservationSet`` for the single-machine
+    trainer (``models.training.train(con, config, observations=...)``): collected to the driver in
+    the embedded order (date, account), features as float32 as the embedded set keeps them. Sample
+    accounts on Spark first when the rows would not fit in memory."""
+    import numpy as np
+
+    from models.observations import ObservationSet
+
+    pdf = frame.toPandas()
+    for c in metrics.categorical:  # plain object columns with None, as data.metrics builds them
+        pdf[c] = pdf[c].astype(object).where(pdf[c].notna(), None)
+    pdf["obs_date"] = pd.to_datetime(pdf["obs_date"]).dt.date
+    pdf = pdf.sort_values(["obs_date", "account_id"], kind="stable").reset_index(drop=True)
+    pdf[metrics.numeric] = pdf[metrics.numeric].astype(np.float32)
+    pdf["label_churn"] = pdf["label_churn"].fillna(0).astype(int)
+    pdf["label_expansion"] = pdf["label_expansion"].fillna(0).astype(int)
+    pdf["labelled"] = pdf["labelled"].astype(bool)
+    return ObservationSet(frame=pdf, numeric=metrics.numeric, categorical=metrics.categorical,
+                          catalog=metrics.catalog, mode="time", horizon_days=horizon_days, lead_days=lead_days,
+                          data_end=end, dates=list(dates))

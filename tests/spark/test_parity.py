@@ -45,9 +45,11 @@ def on_spark(spark, raw_parquet):
 
     raw = sm.read_raw_tables(spark, raw_parquet)
     frame, metrics, dates = sm.build_observations(spark, raw, horizon_days=90)
+    frame = frame.cache()
     pdf = frame.toPandas()
     pdf["obs_date"] = pd.to_datetime(pdf["obs_date"]).dt.date
-    return {"frame": pdf, "metrics": metrics, "dates": dates}
+    obs = sm.observation_set(frame, metrics, dates, end=sm.data_end(raw))
+    return {"frame": pdf, "metrics": metrics, "dates": dates, "obs": obs}
 
 
 def _keyed(frame: pd.DataFrame) -> pd.DataFrame:
@@ -88,7 +90,14 @@ def test_every_label_matches(embedded, on_spark):
     churn_a = pd.to_datetime(a["churn_date"]).dt.date.astype(object).where(a["churn_date"].notna(), None)
     churn_b = pd.to_datetime(b["churn_date"]).dt.date.astype(object).where(b["churn_date"].notna(), None)
     assert churn_a.tolist() == churn_b.tolist()
-    assert np.allclose(a["arr"].to_numpy(float), b["arr"].to_numpy(float), rtol=1e-9)
+    # the observation set Spark hands to the single-machine trainer: the embedded one's rows and columns
+    mine, theirs = embedded["obs"], on_spark["obs"]
+    assert theirs.features == mine.features and list(theirs.frame.columns) == list(mine.frame.columns)
+    keys = ["account_id", "obs_date", "label_churn", "label_expansion", "labelled"]
+    assert list(theirs.frame[keys].itertuples(index=False)) == list(mine.frame[keys].itertuples(index=False))
+    assert len(theirs.labelled()) == len(mine.labelled()) and theirs.dates == mine.dates
+    # the embedded observation set keeps features (mrr, hence arr = 12 x mrr) as float32, Spark as float64
+    assert np.allclose(a["arr"].to_numpy(float), b["arr"].to_numpy(float), rtol=1e-6)
 
 
 def test_cli_spark_score_matches_every_score_and_top_drivers(spark, sample_workspace_path, tmp_path, capsys):
