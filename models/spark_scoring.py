@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import pickle
+import shutil
 import time
 import uuid
 from datetime import date, datetime, timedelta
@@ -184,21 +185,27 @@ def run_spark_score(ws, *, spark=None, scored_at: datetime | None = None, say=No
     exp_rec, expansion = load_production(ws.engine, "expansion")
     settings = ws.settings.spark
     scored_at = scored_at or now().replace(microsecond=0)
+    spark = spark or spark_session(settings)
     base = output_dir or Path(settings.output_dir or ws.settings.workspace / "spark" / "runs")
     run_dir = base / f"{scored_at:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
     run_dir.mkdir(parents=True, exist_ok=False)
-    sources = raw_sources(ws, settings, run_dir)
-    spark = spark or spark_session(settings)
-    raw = sm.read_raw_tables(spark, sources)
-    end = sm.data_end(raw)
-    say(f"Scoring on Spark ({settings.remote or settings.master}) as of {end + timedelta(days=1) if end else '-'}...")
-    features, results, obs_date = score_on_spark(spark, raw, churn, expansion, end=end)
-    features.write.mode("error").parquet(str(run_dir / "features"))
-    results.write.mode("error").partitionBy("kind").parquet(str(run_dir / "results"))
+    try:
+        sources = raw_sources(ws, settings, run_dir)
+        raw = sm.read_raw_tables(spark, sources)
+        end = sm.data_end(raw)
+        say(f"Scoring on Spark ({settings.remote or settings.master}) as of "
+            f"{end + timedelta(days=1) if end else '-'}...")
+        features, results, obs_date = score_on_spark(spark, raw, churn, expansion, end=end)
+        features.write.mode("error").parquet(str(run_dir / "features"))
+        results.write.mode("error").partitionBy("kind").parquet(str(run_dir / "results"))
+    except BaseException:
+        shutil.rmtree(run_dir, ignore_errors=True)  # no half-written run folder is left to attach
+        raise
     meta = {"scored_at": scored_at.isoformat(), "obs_date": obs_date.isoformat(), "model_id": churn_rec.id,
             "expansion_model_id": exp_rec.id if exp_rec else None, "engine": "spark",
             "master": settings.remote or settings.master}
     (run_dir / "run.json").write_text(json.dumps(meta))
+    shutil.rmtree(run_dir / "input", ignore_errors=True)  # the exported raw tables were only the job's input
     run = attach_results(ws, run_dir)
     run.seconds = time.perf_counter() - t0
     say(f"  scored {run.accounts:,} accounts in {run.seconds:.1f}s; expected ARR loss ${run.expected_arr_loss:,.0f}")

@@ -51,6 +51,7 @@ def spark_session(settings: SparkSettings, *, app_name: str = "csai-batch", conf
 
     options = {**DEFAULT_CONF, **settings.conf, **(conf or {})}
     if settings.remote:
+        _reachable(settings.remote)  # the Connect client retries for minutes before it gives up
         builder = SparkSession.builder.remote(settings.remote).appName(app_name)
     else:
         if not java_available():
@@ -70,6 +71,21 @@ def spark_session(settings: SparkSettings, *, app_name: str = "csai-batch", conf
     if settings.remote or not settings.master.startswith("local"):
         ship_code(spark)
     return spark
+
+
+def _reachable(url: str, timeout: float = 10.0) -> None:
+    """Raise a :class:`UserError` unless a TCP connection to the Spark Connect URL's host and port opens."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url.replace("sc://", "http://", 1))
+    host, port = parts.hostname or "localhost", parts.port or 15002
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            pass
+    except OSError as exc:
+        raise UserError(f"Spark Connect server {host}:{port} is not reachable ({exc.strerror or exc}); start it "
+                        "(sbin/start-connect-server.sh) or fix CSAI_SPARK_REMOTE.") from None
 
 
 def _local_workers_import_checkout() -> None:
