@@ -61,8 +61,13 @@ def run_train(args: argparse.Namespace) -> int:
     config = TrainConfig(target=args.target, algorithm=args.algorithm, horizon_days=args.horizon_days,
                          lead_days=args.lead_days, seed=args.seed)
     say(f"Training {'an' if args.target == 'expansion' else 'a'} {args.target} model ({args.algorithm}, horizon {args.horizon_days} days)...")
+    observations = None
+    if (getattr(args, "engine", None) or ws.settings.spark.engine) == "spark":  # rows from Spark, fit here
+        from models.spark_scoring import spark_observations
+
+        observations = spark_observations(ws, horizon_days=args.horizon_days, lead_days=args.lead_days, say=say)
     with ws.warehouse.reader() as con:
-        result = train(con, config, say=say)
+        result = train(con, config, observations=observations, say=say)
     record = register_model(ws.engine, ws.settings.models_dir, result, actor="cli")
     if args.promote:
         promote(ws.engine, record.id, actor="cli")

@@ -212,6 +212,27 @@ def run_spark_score(ws, *, spark=None, scored_at: datetime | None = None, say=No
     return run
 
 
+def spark_observations(ws, *, horizon_days: int = 90, lead_days: int = 0, spark=None, say=None):
+    """``cli.py --engine spark train``: the observation rows (features and labels for every date)
+    built on Spark, collected as the ``ObservationSet`` the single-machine trainer fits on."""
+    import tempfile
+
+    from data.engines import spark_metrics as sm
+    from data.engines.spark_session import spark_session
+
+    say = say or (lambda _m: None)
+    settings = ws.settings.spark
+    spark = spark or spark_session(settings)
+    with tempfile.TemporaryDirectory(prefix="csai-spark-input-") as tmp:
+        sources = raw_sources(ws, settings, Path(tmp))
+        raw = sm.read_raw_tables(spark, sources)
+        end = sm.data_end(raw)
+        say(f"  building observation rows on Spark ({settings.remote or settings.master})...")
+        frame, metrics, dates = sm.build_observations(spark, raw, horizon_days=horizon_days, lead_days=lead_days,
+                                                      end=end)
+        return sm.observation_set(frame, metrics, dates, end=end, horizon_days=horizon_days, lead_days=lead_days)
+
+
 def attach_results(ws, run_dir: str | Path) -> ScoreRun:
     """Append a Spark run's Parquet outputs to the results layer in one new snapshot (atomic)."""
     run_dir = Path(run_dir)

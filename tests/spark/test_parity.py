@@ -146,3 +146,26 @@ def test_cli_spark_score_matches_every_score_and_top_drivers(spark, sample_works
     served = latest_scores(ws.warehouse)  # what the pages read: the Spark run, no restart
     assert pd.Timestamp(served["scored_at"].iloc[0]) == spark_at and len(served) == len(a)
     assert served["p_churn_change"].abs().max() < 1e-6  # previous run: the embedded one, same numbers
+
+
+def test_cli_spark_train_fits_on_the_spark_observation_rows(spark, embedded, sample_workspace, sample_workspace_path,
+                                                            tmp_path, capsys):
+    """``cli.py --engine spark train``: rows from Spark, the single-machine trainer; the same model as embedded."""
+    import json
+
+    import cli
+    from models.training import TrainConfig, train
+
+    ws_path = tmp_path / "ws"
+    shutil.copytree(sample_workspace_path, ws_path)
+    args = ["--workspace", str(ws_path), "--engine", "spark", "train", "--algorithm", "gbm", "--json"]
+    assert cli.main(args) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    with sample_workspace.warehouse.reader() as con:
+        result = train(con, TrainConfig(algorithm="gbm"), observations=embedded["obs"])
+    assert summary["n_train"] == result.summary()["n_train"] and summary["n_test"] == result.summary()["n_test"]
+    for name, value in result.summary()["metrics"].items():
+        if value is None:
+            assert summary["metrics"][name] is None, name
+        else:
+            assert summary["metrics"][name] == pytest.approx(value, rel=1e-6, abs=1e-9), name
