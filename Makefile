@@ -15,8 +15,8 @@ $(VENV)/.req-installed: requirements.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements.txt
 	touch $@
 
-$(VENV)/.dev-installed: requirements-dev.txt $(VENV)/.req-installed
-	$(BIN)/pip install --quiet -r requirements-dev.txt
+$(VENV)/.dev-installed: requirements-dev.txt requirements-spark.txt $(VENV)/.req-installed
+	$(BIN)/pip install --quiet -r requirements-dev.txt -r requirements-spark.txt
 	touch $@
 
 venv: $(VENV)/.req-installed
@@ -62,14 +62,15 @@ run: demo
 	$(BIN)/streamlit run app.py --server.address 127.0.0.1 --server.port $(PORT)
 
 test: dev chromium postgres node
-	CSAI_REQUIRE_POSTGRES=1 $(BIN)/python -m pytest -q
+	CSAI_REQUIRE_POSTGRES=1 CSAI_REQUIRE_SPARK=1 $(BIN)/python -m pytest -q
 
 lint: dev
 	$(BIN)/ruff check .
 
+# make bench ENGINE=spark: the batch stages on a local Spark beside the embedded engine (bench/spark_run.py)
 bench: dev
-	$(BIN)/python -m bench.run --sizes $(SIZES)
-	$(BIN)/python -m bench.opstore
+	$(BIN)/python -m $(if $(filter spark,$(ENGINE)),bench.spark_run,bench.run) --sizes $(SIZES)
+	$(if $(filter spark,$(ENGINE)),,$(BIN)/python -m bench.opstore)
 
 quality: dev
 	$(BIN)/python -m bench.model_quality

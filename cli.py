@@ -21,12 +21,15 @@ COMMAND_MODULES = (
     "commands.imports",
     "commands.playbooks",
     "commands.maintenance",
+    "commands.spark",
 )
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cli.py", description="Customer Success AI Platform batch jobs.")
     parser.add_argument("--workspace", help="workspace folder (default: $CSAI_WORKSPACE or ./workspace)")
+    parser.add_argument("--engine", choices=["embedded", "spark"],
+                        help="batch engine for score (default: $CSAI_ENGINE or embedded)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMAND_MODULES:
         try:

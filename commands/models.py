@@ -86,8 +86,13 @@ def run_train(args: argparse.Namespace) -> int:
                          allow_label_outliers=args.allow_label_outliers, seed=args.seed,
                          keep_columns=tuple(args.keep_column))
     say(f"Training {'an' if args.target == 'expansion' else 'a'} {args.target} model ({args.algorithm}, horizon {args.horizon_days} days)...")
+    observations = None
+    if (getattr(args, "engine", None) or ws.settings.spark.engine) == "spark":  # rows from Spark, fit here
+        from models.spark_scoring import spark_observations
+
+        observations = spark_observations(ws, horizon_days=args.horizon_days, lead_days=args.lead_days, say=say)
     with ws.warehouse.reader() as con:
-        result = train(con, config, say=say)
+        result = train(con, config, observations=observations, say=say)
     record = register_model(ws.engine, ws.settings.models_dir, result, actor="cli")
     if args.promote:
         promote(ws.engine, record.id, actor="cli")
@@ -121,7 +126,12 @@ def run_score(args: argparse.Namespace) -> int:
     from models.scoring import score_workspace
 
     ws = open_workspace(args.workspace)
-    run = score_workspace(ws, say=_say(args))
+    if (getattr(args, "engine", None) or ws.settings.spark.engine) == "spark":
+        from models.spark_scoring import run_spark_score
+
+        run = run_spark_score(ws, say=_say(args))
+    else:
+        run = score_workspace(ws, say=_say(args))
     if args.json:
         print(json.dumps(run.summary()))
     else:

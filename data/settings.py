@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from data.engines.spark_settings import SparkSettings, load_spark_settings
 from data.errors import UserError
 from data.sso import SsoSettings, load_sso_settings
 
@@ -45,6 +46,7 @@ class Settings:
     sso: SsoSettings = field(default_factory=SsoSettings)
     webhook_allow_hosts: tuple[str, ...] = ()  # host or host:port webhooks may reach on private addresses
     idle_timeout_hours: int = 8
+    spark: SparkSettings = field(default_factory=SparkSettings)  # CSAI_ENGINE, CSAI_SPARK_* (batch engine)
 
     @property
     def warehouse_dir(self) -> Path:
@@ -180,6 +182,7 @@ def load_settings(workspace: str | os.PathLike | None = None, environ: dict | No
     )
     try:
         sso = load_sso_settings(env)
+        spark = load_spark_settings(env)
     except UserError as exc:
         raise SettingsError(str(exc)) from None
     return Settings(
@@ -190,6 +193,7 @@ def load_settings(workspace: str | os.PathLike | None = None, environ: dict | No
         smtp=smtp,
         webhook_allow_hosts=_allow_hosts(env, "CSAI_WEBHOOK_ALLOW_HOSTS"),
         idle_timeout_hours=_int(env, "CSAI_IDLE_TIMEOUT_HOURS", 8, 1, 24 * 30),
+        spark=spark,
     )
 
 

@@ -1,0 +1,535 @@
+"""The metric layer, observation rows and labels on Apache Spark.
+
+One catalog, two engines. The metric names, their order, the event-type metrics, the
+attribute columns and their catalog entries all come from :mod:`data.metrics`
+(``STATIC_METRICS``, ``event_metrics``, ``event_slug``, ``_attribute_columns``,
+``attribute_metric``); the labels run the very SQL of ``data/sql/labels.sql`` and
+``subscription_spells.sql``, and the observation dates come from
+``data.metrics.monthly_dates``. What each engine needs of its own is *how* the as-of
+rules are evaluated: the embedded engine adds rows into numpy day bins, this one joins
+every observation row (account, date) with its account's rows and aggregates with
+``groupBy`` — the windows (30, 60, 90, 180 and 365 days before the date) and the rule
+"rows strictly before the date; ends, closes, payments and departures on or after it
+have not happened yet" are the ones written in ``data/metrics.py`` and DESIGN.md
+section 5. ``tests/spark/test_parity.py`` keeps the two equal (every feature to 1e-9
+relative, every label).
+
+Partitioning: every join and aggregation is keyed by ``account_id`` (events are first
+summed per account, type and day), so the work spreads over executors by account.
+Dates are day numbers (days since 1970-01-01, in UTC) throughout.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import pandas as pd
+
+from data.engines.spark_settings import RAW_TABLES
+from data.errors import UserError
+from data.metrics import (
+    STATIC_METRICS,
+    Metric,
+    _attribute_columns,
+    attribute_metric,
+    event_metrics,
+    event_slug,
+    load_sql,
+    monthly_dates,
+)
+from data.schema import CANONICAL_TABLES
+
+HIGH_PRIORITIES = ("high", "urgent", "critical", "p1", "p2")
+SEVERITY = (("urgent", 1.0), ("critical", 1.0), ("p1", 1.0), ("high", 0.6), ("p2", 0.6), ("normal", 0.15),
+            ("medium", 0.15), ("p3", 0.15))
+
+
+def F():  # noqa: N802 - pyspark.sql.functions, imported lazily (PySpark is optional)
+    from pyspark.sql import functions
+
+    return functions
+
+
+# --------------------------------------------------------------------------- inputs
+def read_raw_tables(spark, sources: dict[str, str]) -> dict:
+    """Spark DataFrames of the canonical raw tables. ``sources`` maps a table to a Parquet path
+    (file or folder) or to a table name the session can read; a missing table is empty."""
+    from pyspark.sql.utils import AnalysisException
+
+    out = {}
+    for table in RAW_TABLES:
+        source = sources.get(table)
+        if source is None:
+            out[table] = spark.createDataFrame([], _empty_schema(table))
+            continue
+        try:
+            if "/" in source or source.endswith(".parquet"):
+                out[table] = spark.read.parquet(source)
+            else:
+                out[table] = spark.table(source)
+        except AnalysisException as exc:
+            raise UserError(f"Spark cannot read the {table} table from {source!r}: "
+                            f"{str(exc).splitlines()[0][:200]}") from None
+    if sources.get("workspace_meta"):
+        out["workspace_meta"] = spark.read.parquet(sources["workspace_meta"])
+    return out
+
+
+def _empty_schema(table: str) -> str:
+    kinds = {"VARCHAR": "string", "DATE": "date", "TIMESTAMP": "timestamp", "DOUBLE": "double", "INTEGER": "int"}
+    return ", ".join(f"`{c}` {kinds[t]}" for c, t, _ in CANONICAL_TABLES[table])
+
+
+def _day(column: str):
+    """Days since 1970-01-01 of a DATE or TIMESTAMP column (the timestamp's day, UTC session)."""
+    f = F()
+    return f.datediff(f.to_date(f.col(column)), f.lit("1970-01-01").cast("date"))
+
+
+# --------------------------------------------------------------------------- dates and rows
+def data_end(raw: dict) -> date | None:
+    """Last day of history: the latest event, subscription start, ticket, invoice or NPS response
+    (``data.metrics.data_end`` without a ``workspace_meta`` table)."""
+    f = F()
+    if "workspace_meta" in raw:
+        rows = raw["workspace_meta"].where(f.col("key").isin("end", "end_date", "data_end")).limit(1).collect()
+        if rows and rows[0]["value"]:
+            with contextlib.suppress(ValueError):
+                return date.fromisoformat(str(rows[0]["value"])[:10])
+    parts = [("events", "event_time"), ("subscriptions", "start_date"), ("tickets", "opened_at"),
+             ("invoices", "issued_at"), ("nps", "responded_at")]
+    best = None
+    for table, column in parts:
+        v = raw[table].agg(f.max(f.to_date(f.col(column)))).first()[0]
+        if v is not None and (best is None or v > best):
+            best = v
+    return best
+
+
+def observation_dates(raw: dict, *, warmup_days: int = 90, end: date | None = None) -> list[date]:
+    """Monthly observation dates, as ``models.observations.observation_dates``."""
+    f = F()
+    first = raw["events"].agg(f.min(f.to_date("event_time"))).first()[0]
+    if first is None:
+        first = raw["subscriptions"].agg(f.min("start_date")).first()[0]
+    last = end or data_end(raw)
+    if first is None or last is None:
+        return []
+    return monthly_dates(first + timedelta(days=warmup_days), last + timedelta(days=1))
+
+
+def active_rows(spark, raw: dict, dates: list[date]):
+    """(account_id, obs_date, od) for every account with a subscription active on the eve of each date."""
+    f = F()
+    d = spark.createDataFrame(pd.DataFrame({"obs_date": pd.Series(list(dates), dtype=object)}), "obs_date date")
+    s = raw["subscriptions"]
+    rows = (d.join(s, (s.start_date < d.obs_date) & (s.end_date.isNull() | (s.end_date >= d.obs_date)))
+            .select(f.col("account_id").cast("string").alias("account_id"), "obs_date").distinct())
+    return rows.withColumn("od", _day("obs_date"))
+
+
+# --------------------------------------------------------------------------- catalog
+@dataclass(frozen=True)
+class SparkMetricTable:
+    """Result of :func:`compute_metrics`: a Spark DataFrame (account_id, obs_date, metrics...)
+    and how to read its columns, as ``data.metrics.MetricTable``."""
+
+    frame: object
+    numeric: list[str]
+    categorical: list[str]
+    catalog: dict[str, Metric]
+
+
+def event_type_list(raw: dict) -> list[str]:
+    return [r[0] for r in raw["events"].select("event_type").distinct().orderBy("event_type").collect()]
+
+
+# --------------------------------------------------------------------------- metrics
+def compute_metrics(raw: dict, obs, *, types: list[str] | None = None,
+                    exclude_attributes: tuple[str, ...] = ()) -> SparkMetricTable:
+    """Every metric of the catalog for each row of ``obs`` (a Spark DataFrame with ``account_id``
+    and ``obs_date``), reading only rows strictly before each row's date."""
+    f = F()
+    obs = obs.select(f.col("account_id").cast("string").alias("account_id"), f.col("obs_date").cast("date"))
+    obs = obs.withColumn("od", _day("obs_date"))
+    type_list = sorted(set(event_type_list(raw) if types is None else [str(t) for t in types]))
+    keys = ["account_id", "obs_date"]
+    contract = _contract(raw, obs)
+    parts = [_usage(raw, obs, contract), _support(raw, obs), _sentiment(raw, obs), _billing(raw, obs),
+             _relationship(raw, obs)]
+    out = contract
+    for part in parts:
+        out = out.join(part, keys, "left")
+    zero_default = ["active_days_30d", "active_users_30d", "tickets_30d", "tickets_90d", "high_priority_tickets_90d",
+                    "ticket_severity_60d", "open_tickets", "failed_payments_90d", "failed_payments_180d",
+                    "late_payments_180d", "overdue_invoices", "active_contacts", "active_champions",
+                    "champions_left_90d"]
+    out = out.fillna(0.0, subset=zero_default)
+    catalog = {m.name: m for m in STATIC_METRICS}
+    event_columns, slugs = [], set()
+    if type_list:
+        events = _event_type_values(raw, obs, type_list)
+        out = out.join(events, keys, "left")
+    for t in type_list:
+        slug = event_slug(t)
+        if slug in slugs:  # two types with one slug: the first in sorted order wins
+            continue
+        slugs.add(slug)
+        for m in event_metrics(t):
+            catalog[m.name] = m
+        event_columns.append(slug)
+    out = _event_metric_columns(out, event_columns)
+    static = [m.name for m in STATIC_METRICS]
+    suffixes = ("change_30v60", "days_since", "per_month_30d", "per_month_90d")  # data.metrics: sorted suffix, slug
+    ev_names = [f"ev_{slug}_{suffix}" for suffix in suffixes for slug in sorted(event_columns)]
+    out = out.select("account_id", "obs_date", *[f.col(c).cast("double").alias(c) for c in static + ev_names])
+    out, attr_num, attr_cat = _attributes(raw, out, set(static + ev_names) | {"account_id", "obs_date"}, catalog,
+                                          exclude_attributes)
+    numeric = list(dict.fromkeys(static + [m.name for t in type_list for m in event_metrics(t)] + attr_num))
+    return SparkMetricTable(frame=out, numeric=numeric, categorical=attr_cat, catalog=catalog)
+
+
+def _contract(raw: dict, obs):
+    """Tenure and subscription metrics (subscriptions started before the date, active when not ended before it)."""
+    f = F()
+    s = raw["subscriptions"].select(
+        f.col("account_id").cast("string").alias("account_id"), _day("start_date").alias("sd"),
+        _day("end_date").alias("ed"), f.col("mrr").cast("double").alias("mrr"),
+        f.col("seats").cast("double").alias("seats"),
+        f.coalesce(f.lower("billing_period") == "annual", f.lit(False)).alias("annual"),
+        _day("renewal_date").alias("rd"))
+    first = s.groupBy("account_id").agg(f.min("sd").alias("first_sd"))
+    j = obs.join(s, "account_id")
+    started = f.col("sd") < f.col("od")
+    active = started & (f.col("ed").isNull() | (f.col("ed") >= f.col("od")))
+    then = started & (f.col("sd") < f.col("od") - 90) & (f.col("ed").isNull() | (f.col("ed") >= f.col("od") - 90))
+    renews = active & f.col("annual") & f.col("rd").isNotNull()
+    agg = j.groupBy("account_id", "obs_date").agg(
+        f.sum(f.when(active, f.col("mrr")).otherwise(0.0)).alias("mrr"),
+        f.sum(f.when(active & f.col("seats").isNotNull(), f.col("seats"))).alias("seats"),
+        f.sum(f.when(active, 1.0).otherwise(0.0)).alias("active_subscriptions"),
+        f.max(f.when(active & f.col("annual"), 1.0).otherwise(0.0)).alias("contract_annual"),
+        f.min(f.when(renews, f.pmod(f.col("rd") - f.col("od"), f.lit(365)))).cast("double").alias("days_to_renewal"),
+        f.sum(f.when(then, f.col("mrr")).otherwise(0.0)).alias("mrr_then"))
+    acc = raw["accounts"].select(f.col("account_id").cast("string").alias("account_id"),
+                                 _day("created_at").alias("created")).dropDuplicates(["account_id"])
+    out = (obs.join(agg, ["account_id", "obs_date"], "left").join(first, "account_id", "left")
+           .join(acc.withColumn("known", f.lit(True)), "account_id", "left"))
+    since_sub = f.when(f.col("first_sd") < f.col("od"), f.col("first_sd"))
+    since = f.least(since_sub, f.col("created"))  # least skips NULLs: NaN only when both are unknown
+    return out.select(
+        "account_id", "obs_date", "od",
+        f.when(f.col("known"), (f.col("od") - since).cast("double")).alias("tenure_days"),
+        f.coalesce("mrr", f.lit(0.0)).alias("mrr"),
+        f.when(f.col("mrr_then") > 0, (f.coalesce("mrr", f.lit(0.0)) - f.col("mrr_then")) / f.col("mrr_then"))
+        .alias("mrr_change_90d"),
+        "seats",
+        f.coalesce("active_subscriptions", f.lit(0.0)).alias("active_subscriptions"),
+        f.coalesce("contract_annual", f.lit(0.0)).alias("contract_annual"),
+        "days_to_renewal",
+        f.when(f.col("days_to_renewal") <= 90, 1.0).otherwise(0.0).alias("renewal_within_90d"))
+
+
+def _daily_events(raw: dict, obs):
+    """Events of observed accounts before the last date, summed per account, type and day."""
+    f = F()
+    last = obs.agg(f.max("od")).first()[0]
+    e = raw["events"].select(f.col("account_id").cast("string").alias("account_id"), "event_type", "user_id",
+                             _day("event_time").alias("day"),
+                             f.coalesce(f.col("quantity").cast("double"), f.lit(0.0)).alias("quantity"))
+    e = e.where(f.col("day") < f.lit(last)).join(obs.select("account_id").distinct(), "account_id", "left_semi")
+    return e
+
+
+def _usage(raw: dict, obs, contract):
+    """Active days, active users, seat utilisation and the DAU trend (events of every type)."""
+    f = F()
+    e = _daily_events(raw, obs)
+    daily = e.groupBy("account_id", "day").agg(
+        f.countDistinct("user_id").alias("named"),
+        f.sum(f.when((f.col("event_type") == "login") & f.col("user_id").isNull(), f.col("quantity")))
+        .alias("login_quantity"))
+    daily = daily.withColumn("users", f.when(f.col("named") > 0, f.col("named").cast("double"))
+                             .otherwise(f.col("login_quantity")))
+    window = (f.col("day") < f.col("od")) & (f.col("day") >= f.col("od") - 90)
+    j = obs.join(daily, "account_id").where(window)
+    last30 = f.col("day") >= f.col("od") - 30
+    agg = j.groupBy("account_id", "obs_date").agg(
+        f.sum(f.when(last30, 1.0).otherwise(0.0)).alias("active_days_30d"),
+        f.sum(f.when(last30, f.coalesce("users", f.lit(0.0))).otherwise(0.0)).alias("users_30d"),
+        f.sum(f.when(~last30, f.coalesce("users", f.lit(0.0))).otherwise(0.0)).alias("users_prev_60d"),
+        f.max(f.when(last30, f.col("users"))).alias("busiest"))
+    users = (e.where(f.col("user_id").isNotNull()).select("account_id", "day", "user_id").distinct()
+             .join(obs, "account_id").where((f.col("day") < f.col("od")) & (f.col("day") >= f.col("od") - 30))
+             .groupBy("account_id", "obs_date").agg(f.countDistinct("user_id").cast("double").alias("named_30d")))
+    out = (contract.select("account_id", "obs_date", "seats", "tenure_days")
+           .join(agg, ["account_id", "obs_date"], "left").join(users, ["account_id", "obs_date"], "left"))
+    active_users = f.when(f.col("named_30d") > 0, f.col("named_30d")).otherwise(f.coalesce("busiest", f.lit(0.0)))
+    dau30 = f.coalesce("users_30d", f.lit(0.0)) / 30.0
+    dau60 = f.coalesce("users_prev_60d", f.lit(0.0)) / 60.0
+    change = (f.when(dau60 > 0, f.least(f.greatest((dau30 - dau60) / dau60, f.lit(-1.0)), f.lit(3.0)))
+              .when(dau30 > 0, 3.0).otherwise(0.0))
+    return out.select(
+        "account_id", "obs_date", f.col("active_days_30d"), active_users.alias("active_users_30d"),
+        f.when(f.col("seats") > 0, active_users / f.col("seats")).alias("seat_utilisation"),
+        f.when(f.col("tenure_days") < 44, f.lit(None).cast("double")).otherwise(change).alias("dau_change_30v60"))
+
+
+def _event_type_values(raw: dict, obs, type_list: list[str]):
+    """Per observation row and event type: quantities in the last 30, previous 60 and last 90 days and
+    the last event day within 365 days (recency is capped at 365), pivoted to one row per observation."""
+    f = F()
+    e = _daily_events(raw, obs).where(f.col("event_type").isin(type_list))
+    daily = e.groupBy("account_id", "event_type", "day").agg(f.sum("quantity").alias("q"))
+    j = obs.join(daily, "account_id").where((f.col("day") < f.col("od")) & (f.col("day") >= f.col("od") - 365))
+    in90 = f.col("day") >= f.col("od") - 90
+    in30 = f.col("day") >= f.col("od") - 30
+    per_type = j.groupBy("account_id", "obs_date", "event_type").agg(
+        f.sum(f.when(in30, f.col("q")).otherwise(0.0)).alias("q30"),
+        f.sum(f.when(in90 & ~in30, f.col("q")).otherwise(0.0)).alias("q60"),
+        f.sum(f.when(in90, f.col("q")).otherwise(0.0)).alias("q90"),
+        f.max("day").alias("last"))
+    codes = {t: f"t{i}" for i, t in enumerate(type_list)}
+    mapping = f.create_map(*[x for t in type_list for x in (f.lit(t), f.lit(codes[t]))])
+    per_type = per_type.withColumn("code", mapping[f.col("event_type")])
+    return (per_type.groupBy("account_id", "obs_date").pivot("code", [codes[t] for t in type_list])
+            .agg(f.first("q30").alias("q30"), f.first("q60").alias("q60"), f.first("q90").alias("q90"),
+                 f.first("last").alias("last"))
+            .toDF("account_id", "obs_date", *[f"{codes[t]}_{a}" for t in type_list
+                                              for a in ("q30", "q60", "q90", "last")])
+            .select("account_id", "obs_date", *[f.col(f"{codes[t]}_{a}").alias(f"{event_slug(t)}__{a}")
+                                                for t in _first_per_slug(type_list)
+                                                for a in ("q30", "q60", "q90", "last")]))
+
+
+def _first_per_slug(type_list: list[str]) -> list[str]:
+    seen, out = set(), []
+    for t in type_list:
+        if event_slug(t) not in seen:
+            seen.add(event_slug(t))
+            out.append(t)
+    return out
+
+
+def _event_metric_columns(out, slugs: list[str]):
+    """Counts per month, trend and recency per event type (young accounts scaled as in data.metrics)."""
+    f = F()
+    tenure = f.greatest(f.coalesce(f.col("tenure_days"), f.lit(90.0)), f.lit(0.0))
+    months_observed = f.least(f.greatest(f.least(tenure, f.lit(90.0)), f.lit(14.0)), f.lit(90.0)) / 30.0
+    prev_days = f.least(f.greatest(tenure - 30.0, f.lit(0.0)), f.lit(60.0))
+    columns = {}
+    for slug in slugs:
+        q30 = f.coalesce(f.col(f"{slug}__q30"), f.lit(0.0))
+        q60 = f.coalesce(f.col(f"{slug}__q60"), f.lit(0.0))
+        q90 = f.coalesce(f.col(f"{slug}__q90"), f.lit(0.0))
+        last = f.col(f"{slug}__last")
+        rate30 = q30 / 30.0
+        rate60 = f.when(prev_days > 0, q60 / f.greatest(prev_days, f.lit(1.0)))
+        change = f.when(rate60 > 0, (rate30 - rate60) / rate60).when(rate30 > 0, 3.0).otherwise(0.0)
+        columns[f"ev_{slug}_per_month_30d"] = q30
+        columns[f"ev_{slug}_per_month_90d"] = q90 / months_observed
+        columns[f"ev_{slug}_change_30v60"] = f.when(prev_days < 14, f.lit(None).cast("double")).otherwise(
+            f.least(f.greatest(change, f.lit(-1.0)), f.lit(3.0)))
+        columns[f"ev_{slug}_days_since"] = f.when(last.isNull(), 365.0).otherwise(
+            f.least((f.col("od") - last).cast("double"), f.lit(365.0)))
+    return out.withColumns(columns) if columns else out
+
+
+def _support(raw: dict, obs):
+    """Ticket metrics: opened before the date; open until the date after closing; resolution and CSAT
+    of tickets closed before the date."""
+    f = F()
+    sev = f.lit(0.0)
+    for name, weight in reversed(SEVERITY):
+        sev = f.when(f.lower("priority") == name, weight).otherwise(sev)
+    t = raw["tickets"].select(
+        f.col("account_id").cast("string").alias("account_id"), _day("opened_at").alias("o"),
+        _day("closed_at").alias("c"),
+        f.coalesce(f.lower("priority").isin(list(HIGH_PRIORITIES)), f.lit(False)).alias("high"),
+        f.round(sev * 20.0).alias("sev20"),
+        ((f.unix_timestamp(f.date_trunc("hour", f.col("closed_at").cast("timestamp")))
+          - f.unix_timestamp(f.date_trunc("hour", f.col("opened_at").cast("timestamp")))) / 3600.0).alias("hours"),
+        f.col("csat").cast("double").alias("csat"))
+    od, o, c = f.col("od"), f.col("o"), f.col("c")
+    j = obs.join(t, "account_id").where(o < od)
+    closed_before = c.isNotNull() & (c < od)
+
+    def count(cond):
+        return f.sum(f.when(cond, 1.0).otherwise(0.0))
+
+    rated = closed_before & (c >= od - 180) & f.col("csat").isNotNull()
+    return j.groupBy("account_id", "obs_date").agg(
+        count(o >= od - 30).alias("tickets_30d"),
+        count(o >= od - 90).alias("tickets_90d"),
+        count((o >= od - 90) & f.col("high")).alias("high_priority_tickets_90d"),
+        (f.sum(f.when(o >= od - 60, f.col("sev20")).otherwise(0.0)) / 20.0).alias("ticket_severity_60d"),
+        count(c.isNull() | (c >= od)).alias("open_tickets"),
+        f.avg(f.when(closed_before & (c >= od - 90), f.col("hours"))).alias("resolution_hours_90d"),
+        f.avg(f.when(rated, f.col("csat"))).alias("csat_180d"))
+
+
+def _sentiment(raw: dict, obs):
+    """Latest NPS response before the date, its change from the one before, and its age in days."""
+    from pyspark.sql import Window
+
+    f = F()
+    n = raw["nps"].select(f.col("account_id").cast("string").alias("account_id"), "responded_at",
+                          _day("responded_at").alias("r"), f.col("score").cast("double").alias("score"))
+    j = obs.join(n, "account_id").where(f.col("r") < f.col("od"))
+    w = Window.partitionBy("account_id", "obs_date").orderBy(f.col("responded_at").desc())
+    ranked = j.withColumn("k", f.row_number().over(w)).where(f.col("k") <= 2)
+    return ranked.groupBy("account_id", "obs_date").agg(
+        f.max(f.when(f.col("k") == 1, f.col("score"))).alias("nps_latest"),
+        (f.max(f.when(f.col("k") == 1, f.col("score"))) - f.max(f.when(f.col("k") == 2, f.col("score"))))
+        .alias("nps_change"),
+        f.max(f.when(f.col("k") == 1, (f.col("od") - f.col("r")).cast("double"))).alias("days_since_nps"))
+
+
+def _billing(raw: dict, obs):
+    """Invoice metrics (failed, late, overdue) as of each date."""
+    f = F()
+    i = raw["invoices"].select(
+        f.col("account_id").cast("string").alias("account_id"), _day("issued_at").alias("i"),
+        _day("due_at").alias("u"), f.coalesce(_day("due_at"), _day("issued_at")).alias("fd"),
+        _day("paid_at").alias("p"), f.coalesce(f.lower("status") == "failed", f.lit(False)).alias("failed"))
+    od, iss, u, fd, p = (f.col(x) for x in ("od", "i", "u", "fd", "p"))
+
+    def count(cond):
+        return f.sum(f.when(cond, 1.0).otherwise(0.0))
+
+    j = obs.join(i, "account_id").where(iss < od)
+    failed = f.col("failed") & (fd < od)
+    return j.groupBy("account_id", "obs_date").agg(
+        count(failed & (od <= fd + 90)).alias("failed_payments_90d"),
+        count(failed & (od <= fd + 180)).alias("failed_payments_180d"),
+        count((p > u) & (p < od) & (od <= u + 180)).alias("late_payments_180d"),
+        count(u.isNotNull() & (u < od) & (p.isNull() | (p >= od))).alias("overdue_invoices"))
+
+
+def _relationship(raw: dict, obs):
+    """Contact metrics: active contacts and champions, champions who left, champion tenure."""
+    f = F()
+    c = raw["contacts"].select(
+        f.col("account_id").cast("string").alias("account_id"),
+        f.coalesce(_day("active_from"), f.lit(-25567)).alias("s"),  # 1900-01-01 for an unknown start
+        _day("active_to").alias("l"), f.coalesce(f.lower("role") == "champion", f.lit(False)).alias("champion"))
+    od, s, left = f.col("od"), f.col("s"), f.col("l")
+
+    def count(cond):
+        return f.sum(f.when(cond, 1.0).otherwise(0.0))
+
+    j = obs.join(c, "account_id").where(s < od)
+    current = left.isNull() | (left >= od)
+    champion = f.col("champion")
+    gone = champion & left.isNotNull() & (left < od)
+    return j.groupBy("account_id", "obs_date").agg(
+        count(current).alias("active_contacts"),
+        count(current & champion).alias("active_champions"),
+        count(gone & (od <= left + 90)).alias("champions_left_90d"),
+        (f.first("od") - f.max(f.when(current & champion, s))).cast("double").alias("champion_tenure_days"),
+        (f.first("od") - f.max(f.when(gone, left))).cast("double").alias("days_since_champion_left"))
+
+
+def _attributes(raw: dict, out, taken: set[str], catalog: dict, exclude: tuple[str, ...]):
+    """Account attribute columns (chosen by ``data.metrics._attribute_columns`` on the accounts table)."""
+    f = F()
+    accounts = raw["accounts"].toPandas()
+    attr_num, attr_cat = _attribute_columns(accounts, exclude)
+    if not (attr_num or attr_cat):
+        return out, [], []
+    selected, names_num, names_cat = [f.col("account_id").cast("string").alias("account_id")], [], []
+    for col in attr_num + attr_cat:
+        name = f"attr_{col}" if col in taken else col
+        if col in attr_num:
+            selected.append(f.col(f"`{col}`").cast("double").alias(name))
+            names_num.append(name)
+        else:
+            selected.append(f.col(f"`{col}`").cast("string").alias(name))
+            names_cat.append(name)
+        catalog[name] = attribute_metric(name, col in attr_cat)
+    table = raw["accounts"].select(*selected).dropDuplicates(["account_id"])
+    return out.join(table, "account_id", "left"), names_num, names_cat
+
+
+# --------------------------------------------------------------------------- labels
+def compute_labels(spark, raw: dict, obs, *, horizon_days: int = 90, lead_days: int = 0, gap_days: int = 30,
+                   expansion_ratio: float = 1.10):
+    """Churn and expansion labels per ``obs`` row: the SQL of ``data/sql/labels.sql`` and
+    ``subscription_spells.sql``, run by Spark SQL (``$name`` parameters become ``:name``)."""
+    f = F()
+    tag = uuid.uuid4().hex[:8]
+    names = {"subscriptions": f"csai_subscriptions_{tag}", "spells": f"csai_spells_{tag}", "obs": f"csai_obs_{tag}"}
+    subs = raw["subscriptions"].withColumn("account_id", f.col("account_id").cast("string"))
+    subs.createOrReplaceTempView(names["subscriptions"])
+    spells = spark.sql(_spark_sql(load_sql("subscription_spells"), names), args={"gap_days": int(gap_days)})
+    spells.createOrReplaceTempView(names["spells"])
+    obs.select("account_id", "obs_date").createOrReplaceTempView(names["obs"])
+    sql = _spark_sql(load_sql("labels"), names)
+    params = {"lead_days": int(lead_days), "horizon_days": int(horizon_days),
+              "expansion_ratio": float(expansion_ratio)}
+    used = {k: v for k, v in params.items() if re.search(rf":{k}\b", sql)}
+    return spark.sql(sql, args=used)
+
+
+def _spark_sql(text: str, names: dict[str, str]) -> str:
+    """DuckDB SQL of ``data/sql`` as Spark SQL: ``$name`` parameters -> ``:name``; comments dropped;
+    the input tables renamed to this call's temporary views (``FROM <table> <alias>``)."""
+    lines = [line.split("--", 1)[0] for line in text.splitlines()]
+    sql = re.sub(r"\$(\w+)", r":\1", "\n".join(lines)).strip().rstrip(";")
+    for name, view in names.items():
+        sql = re.sub(rf"(\b(?:FROM|JOIN)\s+){name}\b", rf"\g<1>{view}", sql)
+    return sql
+
+
+# --------------------------------------------------------------------------- observation set
+def build_observations(spark, raw: dict, *, horizon_days: int = 90, lead_days: int = 0, warmup_days: int = 90,
+                       dates: list[date] | None = None, gap_days: int = 30, expansion_ratio: float = 1.10,
+                       end: date | None = None):
+    """(features + labels Spark DataFrame, SparkMetricTable, dates): the observation rows the
+    embedded ``models.observations.build_observations`` builds, for training on one machine.
+    ``end``: the last day of history (default: :func:`data_end` of the raw tables)."""
+    f = F()
+    end = end or data_end(raw)
+    dates = dates if dates is not None else observation_dates(raw, warmup_days=warmup_days, end=end)
+    if not dates:
+        raise UserError("Not enough history to build observation dates; import at least a few months of data.")
+    rows = active_rows(spark, raw, dates).select("account_id", "obs_date")
+    metrics = compute_metrics(raw, rows)
+    labels = compute_labels(spark, raw, rows, horizon_days=horizon_days, lead_days=lead_days, gap_days=gap_days,
+                            expansion_ratio=expansion_ratio)
+    frame = metrics.frame.join(labels.select("account_id", "obs_date", "churn_date", "label_churn",
+                                             "label_expansion"), ["account_id", "obs_date"], "left")
+    window_end = f.date_add("obs_date", lead_days + horizon_days)
+    frame = frame.withColumn("labelled", window_end <= f.lit(end + timedelta(days=1)))
+    if lead_days > 0:
+        frame = frame.where(f.col("churn_date").isNull() | (f.col("churn_date") >= f.date_add("obs_date", lead_days)))
+    frame = frame.withColumn("arr", 12.0 * f.coalesce("mrr", f.lit(0.0)))
+    return frame, metrics, dates
+
+
+def observation_set(frame, metrics: SparkMetricTable, dates: list[date], *, end: date, horizon_days: int = 90,
+                    lead_days: int = 0):
+    """The Spark observation rows as a ``models.observations.ObservationSet`` for the single-machine
+    trainer (``models.training.train(con, config, observations=...)``): collected to the driver in
+    the embedded order (date, account), features as float32 as the embedded set keeps them. Sample
+    accounts on Spark first when the rows would not fit in memory."""
+    import numpy as np
+
+    from models.observations import ObservationSet
+
+    pdf = frame.toPandas()
+    for c in metrics.categorical:  # plain object columns with None, as data.metrics builds them
+        pdf[c] = pdf[c].astype(object).where(pdf[c].notna(), None)
+    pdf["obs_date"] = pd.to_datetime(pdf["obs_date"]).dt.date
+    pdf = pdf.sort_values(["obs_date", "account_id"], kind="stable").reset_index(drop=True)
+    pdf[metrics.numeric] = pdf[metrics.numeric].astype(np.float32)
+    pdf["label_churn"] = pdf["label_churn"].fillna(0).astype(int)
+    pdf["label_expansion"] = pdf["label_expansion"].fillna(0).astype(int)
+    pdf["labelled"] = pdf["labelled"].astype(bool)
+    return ObservationSet(frame=pdf, numeric=metrics.numeric, categorical=metrics.categorical,
+                          catalog=metrics.catalog, mode="time", horizon_days=horizon_days, lead_days=lead_days,
+                          data_end=end, dates=list(dates))

@@ -1,0 +1,42 @@
+"""A local Spark (``local[2]``) for the Spark engine tests, started once per session.
+
+Without PySpark or a Java runtime the tests skip with the reason, unless
+``CSAI_REQUIRE_SPARK=1`` (``make test``, CI), where they fail instead.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+SPARK_CONF = {"spark.driver.memory": "1g", "spark.sql.shuffle.partitions": "4",
+              "spark.default.parallelism": "2", "spark.ui.enabled": "false"}
+
+
+def _missing() -> str | None:
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        return "PySpark is not installed (pip install -r requirements-spark.txt)"
+    from data.engines.spark_session import java_available
+
+    if not java_available():
+        return "no Java runtime (apt-get install openjdk-17-jre-headless)"
+    return None
+
+
+@pytest.fixture(scope="session")
+def spark():
+    reason = _missing()
+    if reason:
+        if os.environ.get("CSAI_REQUIRE_SPARK") == "1":
+            pytest.fail(f"Spark is required (CSAI_REQUIRE_SPARK=1) but {reason}")
+        pytest.skip(f"Spark engine tests need PySpark and Java: {reason}")
+    from data.engines.spark_session import spark_session
+    from data.engines.spark_settings import SparkSettings
+
+    session = spark_session(SparkSettings(master="local[2]"), app_name="csai-tests", conf=SPARK_CONF)
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()

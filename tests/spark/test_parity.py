@@ -1,0 +1,171 @@
+"""Spark and the embedded engine give the same numbers on the sample company (issue 15).
+
+Every feature at every observation date (1e-9 relative), every label, every score
+(1e-6) and the top-3 drivers of every account, on a local Spark (``local[2]``) started
+by the test. The Spark side runs through the interfaces a team uses: the raw tables as
+Parquet files, and ``cli.py --engine spark score`` (which attaches its Parquet outputs
+to the warehouse as a new results snapshot).
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+pytestmark = pytest.mark.slow  # several minutes on a shared 2-core machine (JVM start, many small stages)
+
+
+@pytest.fixture(scope="module")
+def raw_parquet(sample_workspace, tmp_path_factory):
+    from models.spark_scoring import export_raw_tables
+
+    return export_raw_tables(sample_workspace.warehouse, tmp_path_factory.mktemp("raw_parquet"))
+
+
+@pytest.fixture(scope="module")
+def embedded(sample_workspace):
+    """The embedded engine's observation rows, metrics (float64) and observation set."""
+    from data.metrics import compute_metrics
+    from models.observations import active_rows, build_observations, observation_dates
+
+    with sample_workspace.warehouse.reader() as con:
+        dates = observation_dates(con)
+        rows = active_rows(con, dates)
+        metrics = compute_metrics(con, rows)
+        obs = build_observations(con, horizon_days=90)
+    return {"dates": dates, "metrics": metrics, "obs": obs}
+
+
+@pytest.fixture(scope="module")
+def on_spark(spark, raw_parquet):
+    from data.engines import spark_metrics as sm
+
+    raw = sm.read_raw_tables(spark, raw_parquet)
+    frame, metrics, dates = sm.build_observations(spark, raw, horizon_days=90)
+    frame = frame.cache()
+    pdf = frame.toPandas()
+    pdf["obs_date"] = pd.to_datetime(pdf["obs_date"]).dt.date
+    obs = sm.observation_set(frame, metrics, dates, end=sm.data_end(raw))
+    return {"frame": pdf, "metrics": metrics, "dates": dates, "obs": obs}
+
+
+def _keyed(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.copy()
+    out["obs_date"] = pd.to_datetime(out["obs_date"]).dt.date
+    return out.set_index(["account_id", "obs_date"]).sort_index()
+
+
+def test_every_feature_at_every_observation_date_matches(embedded, on_spark):
+    mine, theirs = embedded["metrics"], on_spark["metrics"]
+    assert on_spark["dates"] == embedded["dates"]
+    assert theirs.numeric == mine.numeric and theirs.categorical == mine.categorical
+    assert set(theirs.catalog) == set(mine.catalog)
+    a, b = _keyed(mine.frame), _keyed(on_spark["frame"])
+    assert len(a) > 3000 and a.index.equals(b.index), "the same (account, observation date) rows"
+    bad = {}
+    for c in mine.numeric:
+        x, y = a[c].to_numpy(dtype=float), b[c].to_numpy(dtype=float)
+        same = (np.isnan(x) & np.isnan(y)) | np.isclose(x, y, rtol=1e-9, atol=1e-12)
+        if not same.all():
+            i = int(np.flatnonzero(~same)[0])
+            bad[c] = (int((~same).sum()), a.index[i], x[i], y[i])
+    for c in mine.categorical:
+        x = a[c].astype(object).where(a[c].notna(), None).tolist()
+        y = b[c].astype(object).where(b[c].notna(), None).tolist()
+        if x != y:
+            bad[c] = sum(u != v for u, v in zip(x, y, strict=True))
+    assert not bad, f"features differ (count, first row, embedded, spark): {bad}"
+    assert any(c.startswith("ev_") for c in mine.numeric) and len(mine.numeric) > 40
+
+
+def test_every_label_matches(embedded, on_spark):
+    a = _keyed(embedded["obs"].frame)
+    b = _keyed(on_spark["frame"]).reindex(a.index)
+    assert a["label_churn"].sum() > 0 and a["label_expansion"].sum() > 0
+    for c in ("label_churn", "label_expansion", "labelled"):
+        assert (a[c].astype(int).to_numpy() == b[c].astype(int).to_numpy()).all(), c
+    churn_a = pd.to_datetime(a["churn_date"]).dt.date.astype(object).where(a["churn_date"].notna(), None)
+    churn_b = pd.to_datetime(b["churn_date"]).dt.date.astype(object).where(b["churn_date"].notna(), None)
+    assert churn_a.tolist() == churn_b.tolist()
+    # the observation set Spark hands to the single-machine trainer: the embedded one's rows and columns
+    mine, theirs = embedded["obs"], on_spark["obs"]
+    assert theirs.features == mine.features and list(theirs.frame.columns) == list(mine.frame.columns)
+    keys = ["account_id", "obs_date", "label_churn", "label_expansion", "labelled"]
+    assert list(theirs.frame[keys].itertuples(index=False)) == list(mine.frame[keys].itertuples(index=False))
+    assert len(theirs.labelled()) == len(mine.labelled()) and theirs.dates == mine.dates
+    # the embedded observation set keeps features (mrr, hence arr = 12 x mrr) as float32, Spark as float64
+    assert np.allclose(a["arr"].to_numpy(float), b["arr"].to_numpy(float), rtol=1e-6)
+
+
+def test_cli_spark_score_matches_every_score_and_top_drivers(spark, sample_workspace_path, tmp_path, capsys):
+    """``cli.py --engine spark score`` scores every account like the embedded engine and the app reads it."""
+    import json
+
+    import cli
+    from data.workspace import open_workspace
+    from models.scoring import latest_scores
+
+    ws_path = tmp_path / "ws"
+    shutil.copytree(sample_workspace_path, ws_path)
+    ws = open_workspace(str(ws_path))
+    with ws.warehouse.reader() as con:
+        embedded_at = con.execute("SELECT max(scored_at) FROM score_runs").fetchall()[0][0]
+    version_before = ws.warehouse.version()
+
+    assert cli.main(["--workspace", str(ws_path), "--engine", "spark", "score", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert ws.warehouse.version() != version_before, "a new results snapshot was published"
+
+    with ws.warehouse.reader() as con:
+        scores = con.execute("SELECT * FROM scores ORDER BY account_id").df()
+        drivers = con.execute("SELECT * FROM score_drivers").df()
+        features = con.execute("SELECT count(*) FROM score_features").fetchall()[0][0]
+    spark_at = pd.Timestamp(summary["scored_at"])
+    a = scores[scores["scored_at"] == pd.Timestamp(embedded_at)].set_index("account_id")
+    b = scores[scores["scored_at"] == spark_at].set_index("account_id")
+    assert len(a) > 200 and a.index.equals(b.index) and summary["accounts"] == len(a) == features
+    for c in ("p_churn", "p_expansion", "expected_arr_loss", "health_score", "shap_base", "shap_other"):
+        assert np.allclose(a[c].to_numpy(float), b[c].to_numpy(float), rtol=1e-6, atol=1e-9, equal_nan=True), c
+    assert (a["risk_band"] == b["risk_band"]).all() and (a["obs_date"] == b["obs_date"]).all()
+
+    def top3(at, target):
+        d = drivers[(drivers["scored_at"] == at) & (drivers["target"] == target) & (drivers["rank"] <= 3)]
+        return d.sort_values(["account_id", "rank"]).groupby("account_id")["feature"].apply(tuple)
+
+    for target in ("churn", "expansion"):
+        x, y = top3(pd.Timestamp(embedded_at), target), top3(spark_at, target)
+        assert len(x) == len(a) and x.equals(y), target
+    same_rows = ["account_id", "target", "rank", "feature", "sentence", "value"]
+    mine = drivers[drivers["scored_at"] == pd.Timestamp(embedded_at)][same_rows].sort_values(same_rows[:3])
+    theirs = drivers[drivers["scored_at"] == spark_at][same_rows].sort_values(same_rows[:3])
+    assert mine.reset_index(drop=True).equals(theirs.reset_index(drop=True))
+
+    served = latest_scores(ws.warehouse)  # what the pages read: the Spark run, no restart
+    assert pd.Timestamp(served["scored_at"].iloc[0]) == spark_at and len(served) == len(a)
+    assert served["p_churn_change"].abs().max() < 1e-6  # previous run: the embedded one, same numbers
+
+
+def test_cli_spark_train_fits_on_the_spark_observation_rows(spark, embedded, sample_workspace, sample_workspace_path,
+                                                            tmp_path, capsys):
+    """``cli.py --engine spark train``: rows from Spark, the single-machine trainer; the same model as embedded."""
+    import json
+
+    import cli
+    from models.training import TrainConfig, train
+
+    ws_path = tmp_path / "ws"
+    shutil.copytree(sample_workspace_path, ws_path)
+    args = ["--workspace", str(ws_path), "--engine", "spark", "train", "--algorithm", "gbm", "--json"]
+    assert cli.main(args) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    with sample_workspace.warehouse.reader() as con:
+        result = train(con, TrainConfig(algorithm="gbm"), observations=embedded["obs"])
+    assert summary["n_train"] == result.summary()["n_train"] and summary["n_test"] == result.summary()["n_test"]
+    for name, value in result.summary()["metrics"].items():
+        if value is None:
+            assert summary["metrics"][name] is None, name
+        else:
+            assert summary["metrics"][name] == pytest.approx(value, rel=1e-6, abs=1e-9), name
