@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 8501
 SIZES  ?= 2000,20000,100000
 
-.PHONY: run test lint bench quality demo venv dev chromium postgres node clean
+.PHONY: run test lint bench quality demo venv dev chromium postgres node java clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,17 @@ node:
 	  fi; \
 	fi
 
+# The Spark parity tests start a local Spark, which needs a Java runtime (17 or newer).
+java:
+	@if ! command -v java >/dev/null; then \
+	  if [ "$$(id -u)" = "0" ]; then \
+	    echo "Installing Debian openjdk-17-jre-headless for the Spark tests..."; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null; \
+	  else \
+	    echo "The Spark tests need Java: run 'sudo apt-get install openjdk-17-jre-headless'." >&2; exit 1; \
+	  fi; \
+	fi
+
 demo: venv
 	$(BIN)/python cli.py migrate
 	$(BIN)/python cli.py demo --if-empty
@@ -61,7 +72,7 @@ demo: venv
 run: demo
 	$(BIN)/streamlit run app.py --server.address 127.0.0.1 --server.port $(PORT)
 
-test: dev chromium postgres node
+test: dev chromium postgres node java
 	CSAI_REQUIRE_POSTGRES=1 CSAI_REQUIRE_SPARK=1 $(BIN)/python -m pytest -q
 
 lint: dev
