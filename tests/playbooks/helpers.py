@@ -30,33 +30,65 @@ def open_ws(path: str | Path, **env: str) -> Workspace:
 
 
 def build_workspace(path: str | Path, n: int = 20, *, scores: bool = True, risk_band: str = "high",
-                    driver_group: str = "Usage", **env: str) -> Workspace:
-    """A workspace with ``n`` active accounts (A0001...), a champion each, and (optionally) scores."""
+                    driver_group: str = "Usage", varied: bool = False, **env: str) -> Workspace:
+    """A workspace with ``n`` accounts (A0001...) and a champion each, and (optionally) scores.
+
+    By default every account is active and scored alike (``p_churn`` 0.4, ``risk_band``, ``driver_group``),
+    for tests of what happens to an enrolled account. ``varied=True`` builds the accounts of
+    :func:`varied_profile` instead: different probabilities, bands, segments, plans, CSMs, renewal dates,
+    contacts, some inactive and some unscored, so that every rule criterion and page filter excludes someone.
+    """
     ws = open_ws(path, **env)
     ids = [f"A{i:04d}" for i in range(1, n + 1)]
-    accounts = pd.DataFrame({
-        "account_id": ids, "name": [f"Company {i}" for i in range(1, n + 1)],
-        "segment": ["SMB" if i % 2 else "Enterprise" for i in range(n)], "industry": "Software", "region": "NA",
-        "plan": "Growth", "csm": [CSMS[i % 2] for i in range(n)],
-        "created_at": pd.Timestamp(AS_OF - timedelta(days=400)),
-    })
-    subs = pd.DataFrame({
-        "account_id": ids, "product": "Platform", "start_date": pd.Timestamp(AS_OF - timedelta(days=400)),
-        "end_date": pd.NaT, "mrr": 1000.0, "seats": 10, "billing_period": "annual",
-        "renewal_date": [pd.Timestamp(AS_OF + timedelta(days=30 + 10 * (i % 30))) for i in range(n)],
-    })
-    contacts = pd.DataFrame({
-        "contact_id": [f"C{i:05d}" for i in range(n)], "account_id": ids,
-        "email": [f"anna.smith{i}@company{i}.example" for i in range(n)], "role": "champion",
-        "active_from": pd.Timestamp(AS_OF - timedelta(days=300)), "active_to": pd.NaT,
-    })
+    if varied:
+        profile = varied_profile(n)
+        accounts = pd.DataFrame({
+            "account_id": ids, "name": [f"Company {i}" for i in range(1, n + 1)], "segment": profile["segment"],
+            "industry": "Software", "region": "NA", "plan": profile["plan"], "csm": profile["csm"],
+            "created_at": pd.Timestamp(AS_OF - timedelta(days=400)),
+        })
+        subs = pd.DataFrame({
+            "account_id": ids, "product": "Platform", "start_date": pd.Timestamp(AS_OF - timedelta(days=400)),
+            "end_date": [pd.NaT if active else pd.Timestamp(AS_OF - timedelta(days=30)) for active in profile["active"]],
+            "mrr": profile["arr"] / 12, "seats": 10, "billing_period": "annual",
+            "renewal_date": [pd.Timestamp(AS_OF + timedelta(days=int(d))) for d in profile["renewal_in_days"]],
+        })
+        contacts = pd.DataFrame([
+            {"contact_id": f"C{i:05d}", "account_id": a, "email": f"anna.smith{i}@company{i}.example",
+             "role": "champion", "active_from": pd.Timestamp(AS_OF - timedelta(days=300)),
+             "active_to": pd.NaT if c == "active" else pd.Timestamp(AS_OF - timedelta(days=10))}
+            for i, (a, c) in enumerate(zip(ids, profile["champion"], strict=True)) if c != "none"
+        ] + [
+            {"contact_id": f"B{i:05d}", "account_id": a, "email": f"billing{i}@company{i}.example", "role": "billing",
+             "active_from": pd.Timestamp(AS_OF - timedelta(days=300)), "active_to": pd.NaT}
+            for i, a in enumerate(ids) if i % 2 == 0
+        ])
+    else:
+        accounts = pd.DataFrame({
+            "account_id": ids, "name": [f"Company {i}" for i in range(1, n + 1)],
+            "segment": ["SMB" if i % 2 else "Enterprise" for i in range(n)], "industry": "Software", "region": "NA",
+            "plan": "Growth", "csm": [CSMS[i % 2] for i in range(n)],
+            "created_at": pd.Timestamp(AS_OF - timedelta(days=400)),
+        })
+        subs = pd.DataFrame({
+            "account_id": ids, "product": "Platform", "start_date": pd.Timestamp(AS_OF - timedelta(days=400)),
+            "end_date": pd.NaT, "mrr": 1000.0, "seats": 10, "billing_period": "annual",
+            "renewal_date": [pd.Timestamp(AS_OF + timedelta(days=30 + 10 * (i % 30))) for i in range(n)],
+        })
+        contacts = pd.DataFrame({
+            "contact_id": [f"C{i:05d}" for i in range(n)], "account_id": ids,
+            "email": [f"anna.smith{i}@company{i}.example" for i in range(n)], "role": "champion",
+            "active_from": pd.Timestamp(AS_OF - timedelta(days=300)), "active_to": pd.NaT,
+        })
     with ws.warehouse.writer("raw", fresh=True) as con:
         for name, df in (("accounts", accounts), ("subscriptions", subs), ("contacts", contacts)):
             con.register("df", df)
             con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM df")
             con.unregister("df")
         con.execute("INSERT INTO workspace_meta VALUES ('end_date', ?)", [AS_OF.isoformat()])
-    if scores:
+    if scores and varied:
+        write_varied_scores(ws, varied_profile(n))
+    elif scores:
         write_scores(ws, ids, risk_band=risk_band, driver_group=driver_group)
     return ws
 
@@ -74,6 +106,73 @@ def write_scores(ws: Workspace, ids: list[str], *, risk_band: str = "high", driv
     })
     with ws.warehouse.writer("results") as con:
         for name, frame in (("scores", df), ("score_drivers", drivers)):
+            con.register("df", frame)
+            con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM df")
+            con.unregister("df")
+
+
+# the varied accounts' attributes cycle with different periods, so combinations differ between accounts
+VARIED_P_CHURN = (0.08, 0.25, 0.45, 0.62, 0.9)
+VARIED_P_EXPANSION = (0.05, 0.3, 0.6)
+VARIED_SEGMENTS = ("SMB", "Mid-Market", "Enterprise")
+VARIED_PLANS = ("Starter", "Growth", "Enterprise", "Growth")
+VARIED_CSMS = ("Maya Patel", "Jonas Weber", "Lee Chen")
+VARIED_RENEWAL_DAYS = (-20, 0, 12, 35, 60, 95, 200)
+VARIED_TOP_GROUPS = ("Usage", "Billing", "Support", "Contract")
+
+
+def varied_band(p: float) -> str:
+    """The band the varied builder writes for ``p`` (low below 0.3, medium below 0.6, else high)."""
+    return "low" if p < 0.3 else "medium" if p < 0.6 else "high"
+
+
+def varied_profile(n: int) -> pd.DataFrame:
+    """What ``build_workspace(varied=True)`` writes for each account, to compute expectations from.
+
+    Columns: account_id, p_churn (NaN = never scored: every 13th account), risk_band, p_expansion, arr,
+    segment, plan, csm, active (every 11th account's subscription ended 30 days before the as-of date),
+    renewal_in_days (from the as-of date; negative = the renewal date has passed, so none is upcoming),
+    days_to_renewal (NaN when none is upcoming), top_group (the strongest risk-raising driver),
+    rising_groups (groups of drivers that raise risk; a 'Relationship' driver always lowers it) and
+    champion ('active', 'ended' or 'none').
+    """
+    rows = []
+    for i in range(n):
+        p = VARIED_P_CHURN[i % 5] if i % 13 != 12 else float("nan")
+        renewal = VARIED_RENEWAL_DAYS[i % 7]
+        top = VARIED_TOP_GROUPS[i % 4]
+        rows.append({
+            "account_id": f"A{i + 1:04d}", "p_churn": p, "risk_band": None if p != p else varied_band(p),
+            "p_expansion": VARIED_P_EXPANSION[(i // 2) % 3], "arr": 12000.0 * (1 + i % 4),
+            "segment": VARIED_SEGMENTS[i % 3], "plan": VARIED_PLANS[i % 4], "csm": VARIED_CSMS[(i // 2) % 3],
+            "active": i % 11 != 10, "renewal_in_days": renewal,
+            "days_to_renewal": float(renewal) if renewal >= 0 else float("nan"),
+            "top_group": top, "rising_groups": {top, "Usage"} if top == "Contract" else {top},
+            "champion": ("active", "active", "active", "active", "ended", "none")[i % 6],
+        })
+    return pd.DataFrame(rows)
+
+
+def write_varied_scores(ws: Workspace, profile: pd.DataFrame) -> None:
+    """Scores and drivers of :func:`varied_profile` (unscored accounts get no row)."""
+    scored = profile[profile["p_churn"].notna()]
+    scored_at = pd.Timestamp(AS_OF)
+    df = pd.DataFrame({
+        "scored_at": scored_at, "account_id": scored["account_id"], "model_id": "churn-test-1",
+        "p_churn": scored["p_churn"], "risk_band": scored["risk_band"], "p_expansion": scored["p_expansion"],
+        "arr": scored["arr"], "expected_arr_loss": scored["p_churn"] * scored["arr"],
+        "obs_date": pd.Timestamp(AS_OF), "target": "churn", "expansion_model_id": "expansion-test-1",
+        "health_score": (100 * (1 - scored["p_churn"])).round(),
+    })
+    drivers = []
+    for r in scored.itertuples():
+        second = ("Usage", 0.2) if r.top_group == "Contract" else ("Relationship", -0.3)
+        for rank, (group, shap) in enumerate([(r.top_group, 0.8), second], start=1):
+            drivers.append({"scored_at": scored_at, "account_id": r.account_id, "target": "churn",
+                            "feature": f"{group.lower()}_signal", "label": f"{group} signal", "group": group,
+                            "value": -0.45, "shap": shap, "sentence": f"{group} signal moved", "rank": rank})
+    with ws.warehouse.writer("results") as con:
+        for name, frame in (("scores", df), ("score_drivers", pd.DataFrame(drivers))):
             con.register("df", frame)
             con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM df")
             con.unregister("df")
