@@ -13,6 +13,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from tests.support.apptest_guard import fail_on_page_exception  # noqa: E402,F401  (autouse)
+from tests.support.postgres import postgres_url  # noqa: E402,F401  (a session fixture for every test)
+from tests.support.workspaces import tiny_ws  # noqa: E402,F401  (a fixture for every test)
 
 SAMPLE_ACCOUNTS = int(os.environ.get("CSAI_TEST_ACCOUNTS", "400"))
 SAMPLE_END = "2026-06-30"

@@ -9,14 +9,8 @@ where they fail.
 
 from __future__ import annotations
 
-import glob
-import os
-import shutil
-import socket
 import subprocess
 import sys
-import tempfile
-import time
 from datetime import date
 from pathlib import Path
 
@@ -27,10 +21,10 @@ from data.errors import UserError
 from data.importer import import_table
 from data.sources import Source
 from data.warehouse import Warehouse
+from tests.support.postgres import PG_PASSWORD, postgres_url  # noqa: F401 - shim: tests/conftest.py registers it
 
 ROOT = Path(__file__).resolve().parents[2]
 TODAY = date(2026, 7, 1)
-PG_PASSWORD = "pg-S3cret-never-shown"
 
 
 def rows(wh: Warehouse, sql: str) -> list[tuple]:
@@ -86,69 +80,8 @@ def _check_database_source(url: str, tmp_path: Path) -> None:
 
 
 # --------------------------------------------------------------------------- PostgreSQL
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _unavailable(reason: str):
-    if os.environ.get("CSAI_REQUIRE_POSTGRES") == "1":
-        pytest.fail(f"PostgreSQL is required (CSAI_REQUIRE_POSTGRES=1) but {reason}")
-    pytest.skip(f"no PostgreSQL: {reason} (set CSAI_REQUIRE_POSTGRES=1 to make this a failure)")
-
-
 @pytest.fixture(scope="session")
-def postgres_url():
-    """URL of a throwaway PostgreSQL server with password authentication on 127.0.0.1."""
-    bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    initdb = bins[-1] if bins else shutil.which("initdb")
-    if not initdb:
-        _unavailable("initdb was not found (apt-get install postgresql)")
-    bindir = Path(initdb).parent
-    as_root = os.geteuid() == 0
-    run_as: list[str] = []
-    if as_root:
-        runuser = shutil.which("runuser")
-        if not runuser:
-            _unavailable("running as root without runuser to switch to the postgres user")
-        run_as = [runuser, "-u", "postgres", "--"]
-    tmp = tempfile.mkdtemp(prefix="csai-pg-")
-    data_dir, pwfile, log = f"{tmp}/data", f"{tmp}/pw", f"{tmp}/log"
-    Path(pwfile).write_text(PG_PASSWORD + "\n")
-    if as_root:
-        shutil.chown(tmp, "postgres")
-        shutil.chown(pwfile, "postgres")
-    os.chmod(tmp, 0o700)
-    port = _free_port()
-    try:
-        subprocess.run([*run_as, str(initdb), "-D", data_dir, "-U", "csai", "--pwfile", pwfile, "-E", "UTF8",
-                        "--auth-local=trust", "--auth-host=scram-sha-256"],
-                       check=True, capture_output=True, timeout=120)
-        subprocess.run([*run_as, str(bindir / "pg_ctl"), "-D", data_dir, "-l", log, "-w", "-t", "60", "-o",
-                        f"-c listen_addresses=127.0.0.1 -p {port} -k {tmp} -c fsync=off", "start"],
-                       check=True, capture_output=True, timeout=120)
-    except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as exc:
-        detail = getattr(exc, "stderr", b"") or b""
-        shutil.rmtree(tmp, ignore_errors=True)
-        _unavailable(f"the server did not start ({exc}; {detail.decode(errors='replace')[-300:]})")
-    url = f"postgresql+psycopg2://csai:{PG_PASSWORD}@127.0.0.1:{port}/postgres"
-    try:
-        for _ in range(50):
-            try:
-                sa.create_engine(url).connect().close()
-                break
-            except sa.exc.OperationalError:
-                time.sleep(0.1)
-        yield url
-    finally:
-        subprocess.run([*run_as, str(bindir / "pg_ctl"), "-D", data_dir, "-m", "immediate", "stop"],
-                       capture_output=True, timeout=60)
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-@pytest.fixture(scope="session")
-def postgres_crm(postgres_url):
+def postgres_crm(postgres_url):  # noqa: F811 - the fixture
     engine = sa.create_engine(postgres_url)
     with engine.begin() as conn:
         conn.execute(sa.text("DROP TABLE IF EXISTS crm_accounts, usage"))
@@ -206,7 +139,7 @@ def test_postgres_password_is_never_shown(postgres_crm, tmp_path):
         assert "***" in r.stderr
 
 
-def test_database_rows_arrive_in_chunks_with_types_settled_over_all_chunks(postgres_url, tmp_path, monkeypatch):
+def test_database_rows_arrive_in_chunks_with_types_settled_over_all_chunks(postgres_url, tmp_path, monkeypatch):  # noqa: F811
     import data.sources
 
     monkeypatch.setattr(data.sources, "SQL_CHUNK_ROWS", 2)  # three chunks of the three accounts and 5 events

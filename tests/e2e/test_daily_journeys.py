@@ -38,7 +38,13 @@ def test_csm_reads_reasons_and_runs_a_what_if(demo_server, page, sample_workspac
     account_id = scores[scores["account_id"].isin(book)].iloc[0]["account_id"]
     login(page, demo_server.url, "csm1", demo_password("csm1"), path=f"/account?id={account_id}")
     page.get_by_text("In plain words").wait_for()
-    assert "raises risk" in page.content() or "lowers risk" in page.content()
+    wait_idle(page)
+    # the account's strongest driver is read out with the direction it pushes the risk
+    from models.scoring import account_explanation
+
+    top = account_explanation(sample_workspace.warehouse, account_id).drivers.sort_values("rank").iloc[0]
+    said = page.locator('[data-testid="stMain"]').inner_text()
+    assert f"{top['sentence']} — {'▲ raises risk' if top['shap'] > 0 else '▼ lowers risk'}" in said
     shot(page, "account_reasons_csm")
     page.get_by_role("tab", name="What-if").click()
     page.get_by_role("button", name="Re-score").wait_for()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.e2e.conftest import login, shot, wait_idle
+from tests.support.browser import login, shot, wait_idle
 
 
 def _tab(page, name: str) -> None:

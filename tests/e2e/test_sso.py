@@ -12,7 +12,7 @@ import shutil
 import pytest
 
 from bench.browser import free_port
-from tests.e2e.conftest import Server, shot, wait_idle
+from tests.support.browser import Server, shot, wait_idle
 from tests.support.oidc_provider import OidcProvider, TamperingProxy
 
 pytestmark = pytest.mark.e2e

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.playbooks.helpers import RecordingServer, build_workspace, free_port
+from tests.support.servers import RecordingServer, free_port
+from tests.support.workspaces import build_workspace
 
 
 @pytest.fixture()

@@ -10,7 +10,7 @@ import math
 import pytest
 
 from playbooks import create_playbook, list_runs, run_rules
-from tests.playbooks.helpers import build_workspace, varied_profile
+from tests.support.workspaces import build_workspace, varied_profile
 
 N = 26
 ONE_TASK = [{"type": "task", "title": "Call {{ account.name }}", "due_days": 2}]

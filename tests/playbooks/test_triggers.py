@@ -27,7 +27,8 @@ from playbooks import (
 )
 from playbooks.holdout import holdout_share_interval
 from playbooks.store import runs, steps, tasks
-from tests.playbooks.helpers import TASK_AND_EMAIL, build_workspace, run_due_in_process, trigger_in_process
+from tests.support.processes import run_due_in_process, trigger_in_process
+from tests.support.workspaces import TASK_AND_EMAIL, build_workspace
 
 
 def _playbook(ws, **kw):
@@ -197,8 +198,9 @@ def test_manual_trigger_on_holdout_account_is_refused(ws):
 def test_csm_can_only_trigger_in_their_book_and_bulk_collects_problems(ws):
     pb = _playbook(ws)
     maya = Viewer(username="maya", roles=("csm",), csm="Maya Patel")
-    with pytest.raises(NotInBook):
+    with pytest.raises(NotInBook, match="not in your book"):
         trigger_manual(ws.engine, ws.warehouse, pb.id, "A0002", actor="maya", viewer=maya)  # Jonas's account
+    assert _count(ws) == 0 and _count(ws, tasks) == 0  # nothing was written
     result = trigger_bulk(ws.engine, ws.warehouse, pb.id, ["A0001", "A0003", "A0002", "NOPE"], actor="maya",
                           viewer=maya, idempotency_key="bulk-1")
     assert [r.account_id for r in result.created] == ["A0001", "A0003"]

@@ -1,41 +1,6 @@
-"""AppTest helpers: run the real app.py as a given user, on a given page."""
+"""Shim: ``run_app``/``APP`` live in ``tests/support/apptest.py`` and the ``tiny_ws`` fixture in
+``tests/support/workspaces.py`` (registered for every test by ``tests/conftest.py``); re-exported here only
+for branches that still import them from this module."""
 
-from __future__ import annotations
-
-from pathlib import Path
-
-import pytest
-from streamlit.testing.v1 import AppTest
-
-from data import users as user_store
-from data.workspace import open_workspace
-from tests.data.tiny import write_tiny
-
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
-
-
-def run_app(username: str | None = None, page: str | None = None, params: dict | None = None) -> AppTest:
-    """Run app.py logged in as ``username`` (None = logged out), optionally on ``page`` with query params."""
-    at = AppTest.from_file(APP, default_timeout=30)
-    if username:
-        at.session_state["authentication_status"] = True
-        at.session_state["username"] = username
-    for key, value in (params or {}).items():
-        at.query_params[key] = value
-    if page:
-        at.switch_page(page)
-    at.run()
-    return at
-
-
-@pytest.fixture()
-def tiny_ws(tmp_path, monkeypatch):
-    """A workspace with the hand-made company and one user per role."""
-    ws = open_workspace(str(tmp_path / "ws"))
-    write_tiny(ws.warehouse)
-    auth = ws.settings.auth_file
-    for name, role, csm in [("admin", "admin", None), ("manager", "manager", None), ("datasci", "data_scientist", None),
-                            ("csm1", "csm", "Avery Chen"), ("csm2", "csm", "Jordan Patel")]:
-        user_store.add_user(auth, name, role=role, password=f"{name}-password", csm=csm)
-    monkeypatch.setenv("CSAI_WORKSPACE", str(ws.path))
-    return ws
+from tests.support.apptest import APP, run_app  # noqa: F401
+from tests.support.workspaces import tiny_ws  # noqa: F401

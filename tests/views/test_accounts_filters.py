@@ -10,8 +10,8 @@ import math
 import pytest
 
 from data import users as user_store
-from tests.playbooks.helpers import build_workspace, varied_profile
-from tests.views.conftest import run_app
+from tests.support.apptest import run_app
+from tests.support.workspaces import build_workspace, varied_profile
 
 ACCOUNTS = "views/accounts.py"
 N = 26

@@ -68,7 +68,10 @@ def test_mrr_bridge_adds_up(movements):
     (trace,) = fig.data
     assert list(trace.x) == ["MRR<br>31 Dec 2025", "New", "Expansion", "Contraction", "Churn", "MRR<br>now"]
     assert list(trace.y) == [1000.0, 200.0, 60.0, -20.0, -140.0, 1100.0]
-    assert 1000 + 200 + 60 - 20 - 140 == 1100
+    # the closing bar is the opening MRR plus every movement the chart draws
+    assert trace.y[0] + sum(trace.y[1:-1]) == trace.y[-1]
+    assert (trace.y[0], trace.y[-1]) == (movements["start_mrr"].iloc[0], movements["end_mrr"].iloc[-1])
+    assert list(trace.measure) == ["absolute", "relative", "relative", "relative", "relative", "total"]
 
 
 def test_survival_step_lines_per_group():

@@ -1,0 +1,78 @@
+"""A throwaway PostgreSQL server for the session (the ``postgres_url`` fixture).
+
+Runs Debian's ``initdb``/``pg_ctl`` in a temp dir on 127.0.0.1 and a free port (as the ``postgres``
+user when the tests run as root). Without a PostgreSQL installation the tests that use it skip, unless
+``CSAI_REQUIRE_POSTGRES=1`` (``make test`` and CI), where they fail.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from bench.browser import free_port
+
+PG_PASSWORD = "pg-S3cret-never-shown"
+
+
+def _unavailable(reason: str):
+    if os.environ.get("CSAI_REQUIRE_POSTGRES") == "1":
+        pytest.fail(f"PostgreSQL is required (CSAI_REQUIRE_POSTGRES=1) but {reason}")
+    pytest.skip(f"no PostgreSQL: {reason} (set CSAI_REQUIRE_POSTGRES=1 to make this a failure)")
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """URL of a throwaway PostgreSQL server with password authentication on 127.0.0.1."""
+    bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    initdb = bins[-1] if bins else shutil.which("initdb")
+    if not initdb:
+        _unavailable("initdb was not found (apt-get install postgresql)")
+    bindir = Path(initdb).parent
+    as_root = os.geteuid() == 0
+    run_as: list[str] = []
+    if as_root:
+        runuser = shutil.which("runuser")
+        if not runuser:
+            _unavailable("running as root without runuser to switch to the postgres user")
+        run_as = [runuser, "-u", "postgres", "--"]
+    tmp = tempfile.mkdtemp(prefix="csai-pg-")
+    data_dir, pwfile, log = f"{tmp}/data", f"{tmp}/pw", f"{tmp}/log"
+    Path(pwfile).write_text(PG_PASSWORD + "\n")
+    if as_root:
+        shutil.chown(tmp, "postgres")
+        shutil.chown(pwfile, "postgres")
+    os.chmod(tmp, 0o700)
+    port = free_port()
+    try:
+        subprocess.run([*run_as, str(initdb), "-D", data_dir, "-U", "csai", "--pwfile", pwfile, "-E", "UTF8",
+                        "--auth-local=trust", "--auth-host=scram-sha-256"],
+                       check=True, capture_output=True, timeout=120)
+        subprocess.run([*run_as, str(bindir / "pg_ctl"), "-D", data_dir, "-l", log, "-w", "-t", "60", "-o",
+                        f"-c listen_addresses=127.0.0.1 -p {port} -k {tmp} -c fsync=off", "start"],
+                       check=True, capture_output=True, timeout=120)
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as exc:
+        detail = getattr(exc, "stderr", b"") or b""
+        shutil.rmtree(tmp, ignore_errors=True)
+        _unavailable(f"the server did not start ({exc}; {detail.decode(errors='replace')[-300:]})")
+    url = f"postgresql+psycopg2://csai:{PG_PASSWORD}@127.0.0.1:{port}/postgres"
+    try:
+        for _ in range(50):
+            try:
+                sa.create_engine(url).connect().close()
+                break
+            except sa.exc.OperationalError:
+                time.sleep(0.1)
+        yield url
+    finally:
+        subprocess.run([*run_as, str(bindir / "pg_ctl"), "-D", data_dir, "-m", "immediate", "stop"],
+                       capture_output=True, timeout=60)
+        shutil.rmtree(tmp, ignore_errors=True)
