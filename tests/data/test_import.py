@@ -437,30 +437,30 @@ import_table(Warehouse(sys.argv[2]), "events", sys.argv[3], mode="append", max_m
 def test_import_killed_mid_write_leaves_old_data(tmp_path, wh):
     import duckdb
 
-    big = tmp_path / "big_events.csv"
+    events = tmp_path / "events.csv"
     duckdb.sql(
-        "COPY (SELECT 'A' || (1 + i % 3) AS account_id, TIMESTAMP '2025-01-01' + to_seconds(i % 10000000) AS event_time,"
-        " 'evt_' || (i % 7) AS event_type, 1 + i % 5 AS quantity FROM range(2500000) t(i)) "
-        f"TO '{big}' (HEADER)"
+        "COPY (SELECT 'A' || (1 + i % 3) AS account_id, TIMESTAMP '2025-01-01' + to_seconds(i) AS event_time,"
+        " 'evt_' || (i % 7) AS event_type, 1 + i % 5 AS quantity FROM range(5000) t(i)) "
+        f"TO '{events}' (HEADER)"
     )
     before, version, cur = snapshot(wh), wh.version(), wh.current()
     root = Path(wh.root)
-    proc = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, str(ROOT), str(root), str(big)])
-    deadline = time.monotonic() + 120
-    started = False
+    # the test hook stops the import right after it wrote the rows into its new snapshot, before it commits
+    env = {**os.environ, "CSAI_TEST_PAUSE_AT": "import-write", "CSAI_TEST_PAUSE_DIR": str(tmp_path)}
+    proc = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, str(ROOT), str(root), str(events)], env=env)
+    reached = tmp_path / "import-write.reached"
     try:
-        while time.monotonic() < deadline and proc.poll() is None:
-            news = [p for p in root.glob("raw-*.duckdb") if p.name != cur["raw"]]
-            if news:
-                started = True
-                time.sleep(0.3)
-                break
-            time.sleep(0.005)
+        deadline = time.monotonic() + 120
+        while not reached.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert reached.exists() and proc.poll() is None, "the import never reached its write"
+        assert reached.read_text() == str(proc.pid)
+        assert [p for p in root.glob("raw-*.duckdb") if p.name != cur["raw"]], "no new snapshot being written"
     finally:
         if proc.poll() is None:
             os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
-    assert started and proc.returncode == -signal.SIGKILL, "the import finished before it could be killed"
+    assert proc.returncode == -signal.SIGKILL
     assert wh.current() == cur and wh.version() == version
     assert_same(before, snapshot(wh))
     # The lock died with the process: the next import works.

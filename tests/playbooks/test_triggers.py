@@ -101,12 +101,11 @@ def test_two_processes_on_one_sqlite_file_create_one_run(tmp_path):
     ws = build_workspace(tmp_path / "ws", n=5)
     pb = _playbook(ws)
     ctx = multiprocessing.get_context("spawn")
-    start, out = ctx.Event(), ctx.Queue()
-    procs = [ctx.Process(target=trigger_in_process, args=(str(ws.path), pb.id, "A0004", start, out))
+    barrier, out = ctx.Barrier(2), ctx.Queue()  # both children start triggering together, once both are ready
+    procs = [ctx.Process(target=trigger_in_process, args=(str(ws.path), pb.id, "A0004", barrier, out))
              for _ in range(2)]
     for p in procs:
         p.start()
-    start.set()
     got = [out.get(timeout=60) for _ in procs]
     for p in procs:
         p.join(30)
@@ -119,11 +118,10 @@ def test_run_due_twice_and_concurrently_creates_no_duplicates(tmp_path):
     ws = build_workspace(tmp_path / "ws", n=30)
     _playbook(ws, rule={"risk_bands": ["high"], "top_driver_groups": ["Usage"]}, holdout_pct=20)
     ctx = multiprocessing.get_context("spawn")
-    start, out = ctx.Event(), ctx.Queue()
-    procs = [ctx.Process(target=run_due_in_process, args=(str(ws.path), start, out)) for _ in range(2)]
+    barrier, out = ctx.Barrier(2), ctx.Queue()
+    procs = [ctx.Process(target=run_due_in_process, args=(str(ws.path), barrier, out)) for _ in range(2)]
     for p in procs:
         p.start()
-    start.set()
     created = [out.get(timeout=90) for _ in procs]
     for p in procs:
         p.join(30)
