@@ -246,10 +246,12 @@ def test_user_lifecycle(tmp_path):
 def test_bad_user_input_is_rejected_and_nothing_written(tmp_path, kwargs, message):
     f = tmp_path / "auth.yaml"
     before = user_store.load_auth(f)
+    raw = f.read_bytes() if f.exists() else None
+    kwargs = dict(kwargs)  # the parameter set is shared by reruns (random order, mutation runs): never change it
     username = kwargs.pop("username")
     with pytest.raises(UserError, match=message):
         user_store.add_user(f, username, **kwargs)
-    assert user_store.load_auth(f) == before
+    assert user_store.load_auth(f) == before and (f.read_bytes() if f.exists() else None) == raw
 
 
 def test_duplicate_user_is_rejected(tmp_path):
