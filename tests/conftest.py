@@ -20,6 +20,13 @@ SAMPLE_ACCOUNTS = int(os.environ.get("CSAI_TEST_ACCOUNTS", "400"))
 SAMPLE_END = "2026-06-30"
 
 
+def pytest_collection_modifyitems(config, items):
+    """Every browser test is marked ``e2e`` (deselect with ``-m "not e2e"``), whatever its module says."""
+    for item in items:
+        if "e2e" in Path(str(item.path)).parts:
+            item.add_marker(pytest.mark.e2e)
+
+
 @pytest.fixture(scope="session")
 def sample_workspace_path(tmp_path_factory) -> Path:
     """A demo workspace (small sample company, demo users; scores once models exist)."""

@@ -124,6 +124,7 @@ def test_estimators_follow_sklearn_conventions(obs):
         assert not any(k.endswith("_") for k in m.get_params())
 
 
+@pytest.mark.slow
 def test_cli_train_score_explain_end_to_end(ws, tmp_path):
     preds = tmp_path / "pred.csv"
     out = json.loads(cli_ok(ws.path, "train", "--algorithm", "logreg", "--horizon-days", "60", "--promote", "--json",

@@ -133,6 +133,7 @@ def test_run_due_twice_and_concurrently_creates_no_duplicates(tmp_path):
     assert sum(created) == _count(ws)  # each run counted by exactly one process
 
 
+@pytest.mark.slow
 def test_holdout_share_within_tolerance_and_holdouts_never_actioned(tmp_path):
     n = 1000
     ws = build_workspace(tmp_path / "ws", n=n)

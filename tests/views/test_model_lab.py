@@ -107,6 +107,7 @@ def test_confusion_follows_the_capacity_slider(lab_ws):
     assert f"{record.metrics['n_test']:,}" in next(m.value for m in at.metric if m.label == "Held-out rows")
 
 
+@pytest.mark.slow
 def test_train_form_registers_a_candidate(lab_ws):
     from models.registry import list_models
 
