@@ -29,7 +29,7 @@ def test_the_same_seed_draws_the_same_and_no_rng_still_draws():
 
 @pytest.mark.parametrize("pct", [-0.1, 100.1, 150])
 def test_a_percentage_outside_0_to_100_is_refused(pct):
-    with pytest.raises(ValueError, match="holdout_pct must be between 0 and 100"):
+    with pytest.raises(ValueError, match=r"^holdout_pct must be between 0 and 100$"):
         draw_holdout(10, pct)
 
 
@@ -38,3 +38,4 @@ def test_the_tolerance_band_is_z_standard_errors_clipped_to_0_1():
     assert holdout_share_interval(10_000, 50, z=2.0) == pytest.approx((0.49, 0.51))
     assert holdout_share_interval(0, 20) == (0.0, 1.0)  # no accounts: anything goes, never a division by zero
     assert holdout_share_interval(4, 90) == pytest.approx((0.45, 1.0))
+    assert holdout_share_interval(1, 50, z=1.0) == pytest.approx((0.0, 1.0))  # one account: ± one whole standard error
