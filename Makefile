@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 8501
 SIZES  ?= 2000,20000,100000
 
-.PHONY: run test lint bench quality demo venv dev chromium postgres node java clean
+.PHONY: run test lint bench quality mutation demo venv dev chromium postgres node java clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -86,5 +86,11 @@ bench: dev
 quality: dev
 	$(BIN)/python -m bench.model_quality
 
+# Mutation scores per module (not part of `make test`: it reruns tests for every mutant and takes hours).
+# MODULES narrows the run, e.g. `make mutation MODULES=data/access.py`.
+MODULES ?=
+mutation: dev postgres
+	CSAI_REQUIRE_POSTGRES=1 $(BIN)/python -m tests.support.mutation $(MODULES)
+
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache mutants mutation-results.json

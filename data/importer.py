@@ -44,6 +44,7 @@ from data.errors import UserError
 from data.mapping import IMPORTABLE_TABLES, Mapping, normalise_name, suggest_mapping, suggest_value_map
 from data.schema import PRIMARY_KEYS, create_table_sql
 from data.sources import ROW_COLUMN, Source
+from data.testhooks import pause_point
 from data.validation import ImportValidationError, Problem, ValidationReport
 from data.warehouse import Warehouse, duckdb_config
 
@@ -634,6 +635,7 @@ def import_tables(warehouse: Warehouse, specs: list[ImportSpec], mode: Mode = "r
                 with warehouse.writer("raw", fresh=fresh, con=stager.con) as con:
                     for st in staged:
                         _write_table(con, st, mode if not fresh else "replace")
+                        pause_point("import-write")
                         con.execute("DELETE FROM raw.workspace_meta WHERE key = ?", [f"imported_{st.table}"])
                         con.execute("INSERT INTO raw.workspace_meta VALUES (?, ?)", [f"imported_{st.table}", stamp])
                     stored = _store_data_end(con, today or datetime.now(UTC).date(), as_of)

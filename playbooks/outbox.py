@@ -40,6 +40,7 @@ import urllib3
 from data.access import Viewer
 from data.opstore import audit, now
 from data.settings import Settings
+from data.testhooks import pause_point
 from playbooks.definitions import PlaybookError
 from playbooks.failures import alert_failed_steps
 from playbooks.runs import in_book, refresh_run_status
@@ -234,6 +235,7 @@ def dispatch_due(engine: sa.Engine, settings: Settings, *, at: datetime | None =
         if res.rowcount != 1:
             continue  # another dispatcher has it
         report.claimed += 1
+        pause_point("dispatch-claimed")
         try:
             _deliver(engine, settings, step_id, token, at, report, actor)
         except Exception as exc:  # noqa: BLE001 - one broken step must not stop the pass or stay "sending"

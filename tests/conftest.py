@@ -15,12 +15,20 @@ if str(ROOT) not in sys.path:
 
 from data.compat import limit_threads  # noqa: E402
 from tests.support.apptest_guard import fail_on_page_exception  # noqa: E402,F401  (autouse)
+from tests.support.workspaces import tiny_ws  # noqa: E402,F401  (a fixture for every test)
 
 limit_threads()  # the test session is an entry point too (importing ``models`` no longer limits threads)
 
 SAMPLE_ACCOUNTS = int(os.environ.get("CSAI_TEST_ACCOUNTS", "400"))
 SAMPLE_END = "2026-06-30"
 OPSTORES = ("sqlite", "postgresql")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every browser test is marked ``e2e`` (deselect with ``-m "not e2e"``), whatever its module says."""
+    for item in items:
+        if "e2e" in Path(str(item.path)).parts:
+            item.add_marker(pytest.mark.e2e)
 
 
 @pytest.fixture(scope="session")

@@ -18,20 +18,14 @@ from pathlib import Path
 
 import pytest
 
-import cli
 from data.workspace import open_workspace
-from tests.views.conftest import run_app, tiny_ws  # noqa: F401 - tiny_ws is a fixture
-from tests.views.test_data_admin_learn import DATA, upload
+from tests.support.apptest import DATA_PAGE as DATA
+from tests.support.apptest import run_app, upload
+from tests.support.cli import run_import
 
 ACCOUNTS = "account_id,name,segment\n" + "".join(f"A{i},Company {i},SMB\n" for i in range(1, 41))
 EVENTS = "account_id,event_time,event_type\n" + "".join(f"A{i},2026-01-0{1 + i % 9} 10:00:00,login\n"
                                                         for i in range(1, 41))
-
-
-def run_cli(capsys, ws: Path, *args: str) -> tuple[int, str, str]:
-    code = cli.main(["--workspace", str(ws), "import", *args])
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def content(ws: Path) -> dict[str, list[tuple]]:
@@ -47,8 +41,8 @@ def ws(tmp_path, capsys) -> Path:
     ws = tmp_path / "ws"
     (tmp_path / "accounts.csv").write_text(ACCOUNTS)
     (tmp_path / "events.csv").write_text(EVENTS)
-    assert run_cli(capsys, ws, "accounts", str(tmp_path / "accounts.csv"))[0] == 0
-    assert run_cli(capsys, ws, "events", str(tmp_path / "events.csv"))[0] == 0
+    assert run_import(capsys, ws, "accounts", str(tmp_path / "accounts.csv"))[0] == 0
+    assert run_import(capsys, ws, "events", str(tmp_path / "events.csv"))[0] == 0
     return ws
 
 
@@ -82,7 +76,7 @@ def test_cli_refuses_malformed_csv_with_line_and_fault(case, ws, tmp_path, capsy
     bad = tmp_path / f"{case}.csv"
     bad.write_bytes(data)
     before = content(ws)
-    code, out, err = run_cli(capsys, ws, "accounts", str(bad), "--mode", "replace")
+    code, out, err = run_import(capsys, ws, "accounts", str(bad), "--mode", "replace")
     assert code == 2
     assert err.startswith(f"error: {bad.name}, line ")
     for text in expected:
@@ -98,7 +92,7 @@ def test_bom_at_start_is_stripped_and_accepted(ws, tmp_path, capsys):
         ("bom16.csv", "account_id,name\nB1,Bom Corp\nB2,\"Quoted, Inc\"\n".encode("utf-16")),
     ]:
         (tmp_path / name).write_bytes(data)
-        code, out, err = run_cli(capsys, ws, "accounts", str(tmp_path / name), "--mode", "replace",
+        code, out, err = run_import(capsys, ws, "accounts", str(tmp_path / name), "--mode", "replace",
                                  "--allow-orphans")
         assert code == 0, err
         assert "wrote 2 rows to accounts" in out
@@ -115,7 +109,7 @@ def test_quoted_fields_never_keep_their_quotes(ws, tmp_path, capsys):
     rows = [f"A{i},Company {i},SMB" for i in range(1, 25_001)]
     rows[-1] = '"A25000","Company, the last","SMB"'
     (tmp_path / "late_quotes.csv").write_text("account_id,name,segment\n" + "\n".join(rows) + "\n")
-    code, out, err = run_cli(capsys, ws, "accounts", str(tmp_path / "late_quotes.csv"), "--mode", "replace")
+    code, out, err = run_import(capsys, ws, "accounts", str(tmp_path / "late_quotes.csv"), "--mode", "replace")
     assert code == 0, err
     wh = open_workspace(str(ws)).warehouse
     with wh.reader() as con:
@@ -125,7 +119,7 @@ def test_quoted_fields_never_keep_their_quotes(ws, tmp_path, capsys):
             ("Company, the last",)]
     excel = b'account_id,name,segment\r\nA1,"Acme\nCorp",SMB\r\n"A2","Beta ""B""",SMB\r\n'
     (tmp_path / "excel.csv").write_bytes(excel)
-    code, out, err = run_cli(capsys, ws, "accounts", str(tmp_path / "excel.csv"), "--mode", "replace",
+    code, out, err = run_import(capsys, ws, "accounts", str(tmp_path / "excel.csv"), "--mode", "replace",
                              "--allow-orphans")
     assert code == 0, err
     with wh.reader() as con:

@@ -17,7 +17,7 @@ from data.export import export_table
 from data.schema import CANONICAL_TABLES
 from data.settings import SettingsError, load_settings
 from data.warehouse import Warehouse
-from tests.data.tiny import write_tiny
+from tests.support.workspaces import write_tiny
 
 MANAGER = Viewer("manager", ("manager",))
 AVERY = Viewer("csm1", ("csm",), csm="Avery Chen")
@@ -87,7 +87,7 @@ def test_schema_is_created_idempotently(tiny):
 
 def test_failed_write_leaves_previous_snapshot(tiny):
     before = tiny.version()
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError, match="boom"):
         with tiny.writer("raw") as con:
             con.execute("DELETE FROM accounts")
             raise RuntimeError("boom")
@@ -147,7 +147,7 @@ def test_csm_sees_only_their_book(tiny):
         assert list(queries.account_overview(con, JORDAN)["account_id"]) == ["A2"]
         with pytest.raises(NotInBook, match="not in your book"):
             queries.timeline(con, AVERY, "A2")
-        with pytest.raises(NotInBook):
+        with pytest.raises(NotInBook, match="'A1' is not in your book"):
             queries.usage_by_week(con, JORDAN, "A1")
 
 
@@ -158,7 +158,7 @@ def test_csm_without_book_sees_nothing(tiny):
 
 def test_hostile_account_id_is_just_not_found(tiny):
     with tiny.reader() as con:
-        with pytest.raises(NotInBook):
+        with pytest.raises(NotInBook, match="is not in your book"):
             queries.require_account(con, MANAGER, "A1' OR '1'='1")
         assert con.execute("SELECT count(*) FROM accounts").fetchone()[0] == 3
 
@@ -246,10 +246,12 @@ def test_user_lifecycle(tmp_path):
 def test_bad_user_input_is_rejected_and_nothing_written(tmp_path, kwargs, message):
     f = tmp_path / "auth.yaml"
     before = user_store.load_auth(f)
+    raw = f.read_bytes() if f.exists() else None
+    kwargs = dict(kwargs)  # the parameter set is shared by reruns (random order, mutation runs): never change it
     username = kwargs.pop("username")
     with pytest.raises(UserError, match=message):
         user_store.add_user(f, username, **kwargs)
-    assert user_store.load_auth(f) == before
+    assert user_store.load_auth(f) == before and (f.read_bytes() if f.exists() else None) == raw
 
 
 def test_duplicate_user_is_rejected(tmp_path):

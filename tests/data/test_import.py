@@ -24,6 +24,7 @@ from data.schema import ALL_RAW_TABLES, CANONICAL_TABLES
 from data.sources import Source, check_select_query, mask_url
 from data.validation import ImportValidationError
 from data.warehouse import Warehouse
+from tests.support.cli import cli
 
 ROOT = Path(__file__).resolve().parents[2]
 FIX = Path(__file__).parent / "fixtures_import"
@@ -167,7 +168,9 @@ def test_lookup_with_unknown_code_is_reported(tmp_path):
     m = Mapping.load(FIX / "events_mapping.yaml")
     with pytest.raises(ImportValidationError) as err:
         import_table(w, "events", str(ev), m, today=TODAY)
-    assert "parse_failed" in err.value.report.codes() or "missing_value" in err.value.report.codes()
+    # code 9 is not in the lookup, so the mapped event type is empty and the user is told which column
+    assert err.value.report.codes() == {"missing_value"}
+    assert "Import stopped, nothing was written: required column 'event_type' is empty" in str(err.value)
     assert_same(before, snapshot(w))
 
 
@@ -233,7 +236,7 @@ def test_writer_on_an_existing_connection_publishes_and_cleans_up(tmp_path, wh):
     with wh.reader() as r:
         assert r.execute("SELECT count(*) FROM accounts WHERE account_id = 'A9'").fetchall()[0][0] == 1
     before, version = snapshot(wh), wh.version()
-    with pytest.raises(duckdb.Error):
+    with pytest.raises(duckdb.Error, match="no_such_table"):
         with wh.writer("raw", con=con):
             con.execute("INSERT INTO raw.accounts (account_id) VALUES ('A10')")
             con.execute("SELECT * FROM no_such_table")
@@ -434,30 +437,30 @@ import_table(Warehouse(sys.argv[2]), "events", sys.argv[3], mode="append", max_m
 def test_import_killed_mid_write_leaves_old_data(tmp_path, wh):
     import duckdb
 
-    big = tmp_path / "big_events.csv"
+    events = tmp_path / "events.csv"
     duckdb.sql(
-        "COPY (SELECT 'A' || (1 + i % 3) AS account_id, TIMESTAMP '2025-01-01' + to_seconds(i % 10000000) AS event_time,"
-        " 'evt_' || (i % 7) AS event_type, 1 + i % 5 AS quantity FROM range(2500000) t(i)) "
-        f"TO '{big}' (HEADER)"
+        "COPY (SELECT 'A' || (1 + i % 3) AS account_id, TIMESTAMP '2025-01-01' + to_seconds(i) AS event_time,"
+        " 'evt_' || (i % 7) AS event_type, 1 + i % 5 AS quantity FROM range(5000) t(i)) "
+        f"TO '{events}' (HEADER)"
     )
     before, version, cur = snapshot(wh), wh.version(), wh.current()
     root = Path(wh.root)
-    proc = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, str(ROOT), str(root), str(big)])
-    deadline = time.monotonic() + 120
-    started = False
+    # the test hook stops the import right after it wrote the rows into its new snapshot, before it commits
+    env = {**os.environ, "CSAI_TEST_PAUSE_AT": "import-write", "CSAI_TEST_PAUSE_DIR": str(tmp_path)}
+    proc = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, str(ROOT), str(root), str(events)], env=env)
+    reached = tmp_path / "import-write.reached"
     try:
-        while time.monotonic() < deadline and proc.poll() is None:
-            news = [p for p in root.glob("raw-*.duckdb") if p.name != cur["raw"]]
-            if news:
-                started = True
-                time.sleep(0.3)
-                break
-            time.sleep(0.005)
+        deadline = time.monotonic() + 120
+        while not reached.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert reached.exists() and proc.poll() is None, "the import never reached its write"
+        assert reached.read_text() == str(proc.pid)
+        assert [p for p in root.glob("raw-*.duckdb") if p.name != cur["raw"]], "no new snapshot being written"
     finally:
         if proc.poll() is None:
             os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
-    assert started and proc.returncode == -signal.SIGKILL, "the import finished before it could be killed"
+    assert proc.returncode == -signal.SIGKILL
     assert wh.current() == cur and wh.version() == version
     assert_same(before, snapshot(wh))
     # The lock died with the process: the next import works.
@@ -530,11 +533,6 @@ def test_round_trip_export_import(tmp_path, sample_warehouse, ext):
 
 
 # --------------------------------------------------------------------------- CLI
-def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(ROOT / "cli.py"), *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=120)
-
-
 def test_cli_import_success_errors_and_json(tmp_path):
     ws = str(tmp_path / "ws")
     acc = write(tmp_path, "a.csv", ACCOUNTS_CSV.replace("account_id", "customerID"))
@@ -570,9 +568,16 @@ def test_select_only_queries():
     assert check_select_query("SELECT * FROM t;") == "SELECT * FROM t"
     assert check_select_query("with x as (select 1) select * from x -- note") .startswith("with")
     assert check_select_query("SELECT 'drop table x' AS note FROM t")
-    for bad in ("DELETE FROM t", "SELECT 1; DROP TABLE t", "WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d",
-                "UPDATE t SET a=1", "", "SELECT * INTO new FROM t", "PRAGMA x"):
-        with pytest.raises(UserError):
+    for bad, message in (
+        ("DELETE FROM t", "must start with SELECT or WITH"),
+        ("SELECT 1; DROP TABLE t", "more than one statement"),
+        ("WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d", "uses 'DELETE'"),
+        ("UPDATE t SET a=1", "must start with SELECT or WITH"),
+        ("", "The query is empty"),
+        ("SELECT * INTO new FROM t", "uses 'INTO'"),
+        ("PRAGMA x", "must start with SELECT or WITH"),
+    ):
+        with pytest.raises(UserError, match=message):
             check_select_query(bad)
 
 

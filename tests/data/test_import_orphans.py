@@ -10,21 +10,15 @@ from pathlib import Path
 
 import pytest
 
-import cli
 from data.workspace import open_workspace
-from tests.views.conftest import run_app, tiny_ws  # noqa: F401 - tiny_ws is a fixture
-from tests.views.test_data_admin_learn import DATA, button, texts, upload
+from tests.support.apptest import DATA_PAGE as DATA
+from tests.support.apptest import button, run_app, texts, upload
+from tests.support.cli import run_import
 
 ACCOUNTS = "account_id,name\n" + "".join(f"A{i},Company {i}\n" for i in range(1, 41))
 EVENTS = "account_id,event_time,event_type\n" + "".join(
     f"A{i},2026-01-0{1 + i % 9} 10:00:00,login\nA{i},2026-01-0{1 + i % 9} 11:00:00,export\n" for i in range(1, 41))
 SUBSCRIPTIONS = "account_id,start_date,mrr\n" + "".join(f"A{i},2025-01-01,100\n" for i in range(1, 41))
-
-
-def run_cli(capsys, ws: Path, *args: str) -> tuple[int, str, str]:
-    code = cli.main(["--workspace", str(ws), "import", *args])
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def content(ws: Path) -> dict[str, list[tuple]]:
@@ -39,7 +33,7 @@ def ws(tmp_path, capsys) -> Path:
     ws = tmp_path / "ws"
     for table, text in [("accounts", ACCOUNTS), ("events", EVENTS), ("subscriptions", SUBSCRIPTIONS)]:
         (tmp_path / f"{table}.csv").write_text(text)
-        code, _, err = run_cli(capsys, ws, table, str(tmp_path / f"{table}.csv"))
+        code, _, err = run_import(capsys, ws, table, str(tmp_path / f"{table}.csv"))
         assert code == 0, err
     return ws
 
@@ -48,7 +42,7 @@ def test_replace_that_orphans_rows_is_refused_with_counts(ws, tmp_path, capsys):
     """The issue's case: a file that lacks most accounts would leave their events and subscriptions orphaned."""
     (tmp_path / "two.csv").write_text("account_id,name\nA1,Company 1\nA2,Company 2\n")
     before = content(ws)
-    code, out, err = run_cli(capsys, ws, "accounts", str(tmp_path / "two.csv"), "--mode", "replace")
+    code, out, err = run_import(capsys, ws, "accounts", str(tmp_path / "two.csv"), "--mode", "replace")
     assert code == 2
     assert "Nothing was written" in err
     assert "[orphaned_rows]" in err
@@ -61,7 +55,7 @@ def test_replace_that_orphans_rows_is_refused_with_counts(ws, tmp_path, capsys):
 
 def test_allow_orphans_confirms_and_still_reports_the_counts(ws, tmp_path, capsys):
     (tmp_path / "two.csv").write_text("account_id,name\nA1,Company 1\nA2,Company 2\n")
-    code, out, err = run_cli(capsys, ws, "accounts", str(tmp_path / "two.csv"), "--mode", "replace",
+    code, out, err = run_import(capsys, ws, "accounts", str(tmp_path / "two.csv"), "--mode", "replace",
                              "--allow-orphans")
     assert code == 0, err
     assert "wrote 2 rows to accounts (replace)" in out
@@ -74,7 +68,7 @@ def test_allow_orphans_confirms_and_still_reports_the_counts(ws, tmp_path, capsy
 
 def test_replace_keeping_every_referenced_account_needs_no_confirmation(ws, tmp_path, capsys):
     (tmp_path / "more.csv").write_text(ACCOUNTS.replace("Company 1\n", "Renamed One\n") + "A41,New Co\n")
-    code, out, err = run_cli(capsys, ws, "accounts", str(tmp_path / "more.csv"), "--mode", "replace")
+    code, out, err = run_import(capsys, ws, "accounts", str(tmp_path / "more.csv"), "--mode", "replace")
     assert code == 0, err
     assert "orphan" not in out + err
     assert len(content(ws)["accounts"]) == 41
@@ -114,27 +108,28 @@ FLAT = ("customer,company,plan,months_active,churned\n"
 def test_flat_import_leaves_a_mapped_out_column_out(tmp_path, capsys):
     ws = tmp_path / "ws"
     (tmp_path / "crm.csv").write_text(FLAT)
-    code, out, err = run_cli(capsys, ws, "flat", str(tmp_path / "crm.csv"), "--id", "customer", "--label",
+    code, out, err = run_import(capsys, ws, "flat", str(tmp_path / "crm.csv"), "--id", "customer", "--label",
                              "churned", "--map", "months_active=")
     assert code == 0, err
     with open_workspace(str(ws)).warehouse.reader() as con:
         columns = [r[0] for r in con.execute("DESCRIBE accounts").fetchall()]
         assert con.execute("SELECT count(*), sum(label) FROM account_labels").fetchall() == [(30, 10)]
-    assert "months_active" not in columns
-    assert "company" in columns or "name" in columns
+        names = dict(con.execute("SELECT account_id, name FROM accounts").fetchall())
+    assert "months_active" not in columns and "company" not in columns
+    assert names["1"] == "Co 1" and names["30"] == "Co 30"  # the company column became the account name
 
 
 def test_flat_import_map_errors_write_nothing(tmp_path, capsys):
     ws = tmp_path / "ws"
     (tmp_path / "crm.csv").write_text(FLAT)
-    assert run_cli(capsys, ws, "flat", str(tmp_path / "crm.csv"), "--id", "customer", "--label", "churned")[0] == 0
+    assert run_import(capsys, ws, "flat", str(tmp_path / "crm.csv"), "--id", "customer", "--label", "churned")[0] == 0
     before = content(ws)
     for args, message in [
         (["--map", "tenure="], "--map names column(s) 'tenure' that crm.csv does not have"),
         (["--map", "customer="], "--map cannot change the --id or --label column"),
         (["--mapping", "x.yaml"], "import flat takes no --mapping or --mode"),
     ]:
-        code, out, err = run_cli(capsys, ws, "flat", str(tmp_path / "crm.csv"), "--id", "customer", "--label",
+        code, out, err = run_import(capsys, ws, "flat", str(tmp_path / "crm.csv"), "--id", "customer", "--label",
                                  "churned", *args)
         assert code == 2 and message in err, err
     assert content(ws) == before

@@ -10,7 +10,7 @@ import pytest
 from data import portfolio
 from data.access import Viewer
 from data.workspace import open_workspace
-from tests.data.tiny import write_tiny
+from tests.support.workspaces import RUN1, RUN2, write_tiny, write_tiny_scores
 
 AS_OF = date(2026, 6, 30)
 MANAGER = Viewer("manager", ("manager",))
@@ -18,47 +18,6 @@ AVERY = Viewer("csm1", ("csm",), csm="Avery Chen")  # A1 Acme (active), A3 Inite
 JORDAN = Viewer("csm2", ("csm",), csm="Jordan Patel")  # A2 Globex (active)
 NOBODY = Viewer("csm3", ("csm",), csm=None)
 
-RUN1 = pd.Timestamp("2026-06-01 06:00")
-RUN2 = pd.Timestamp("2026-07-01 06:00")
-
-
-def write_scores(warehouse) -> None:
-    """Two scoring runs: Acme's risk rises (logins driver), Globex's falls (seat utilisation driver)."""
-    from models.scoring import DRIVERS_DDL, SCORES_DDL
-
-    scores = pd.DataFrame([
-        # scored_at, account, p_churn, band, p_expansion, arr
-        (RUN1, "A1", 0.30, "medium", 0.10, 3000.0),
-        (RUN1, "A2", 0.05, "low", 0.40, 216000.0),
-        (RUN2, "A1", 0.60, "high", 0.05, 3000.0),
-        (RUN2, "A2", 0.02, "low", 0.50, 216000.0),
-    ], columns=["scored_at", "account_id", "p_churn", "risk_band", "p_expansion", "arr"])
-    scores["obs_date"] = scores["scored_at"].dt.date
-    scores["model_id"] = "churn-test"
-    scores["target"] = "churn"
-    scores["expected_arr_loss"] = scores["p_churn"] * scores["arr"]
-    drivers = pd.DataFrame([
-        (RUN1, "A1", "churn", "logins_30d", "Logins (30 days)", "Usage", 0.20),
-        (RUN1, "A1", "churn", "tickets_90d", "Tickets (90 days)", "Support", 0.10),
-        (RUN2, "A1", "churn", "logins_30d", "Logins (30 days)", "Usage", 0.50),
-        (RUN2, "A1", "churn", "tickets_90d", "Tickets (90 days)", "Support", 0.10),
-        (RUN2, "A1", "churn", "nps_last", "Last NPS", "Sentiment", 0.25),
-        (RUN2, "A1", "expansion", "seats_used", "Seats used", "Adoption", 3.00),
-        (RUN1, "A2", "churn", "seat_utilisation", "Seat utilisation", "Adoption", 0.40),
-        (RUN2, "A2", "churn", "seat_utilisation", "Seat utilisation", "Adoption", 0.10),
-        (RUN2, "A2", "churn", "champion_left", "Champion left", "Relationship", -0.20),
-    ], columns=["scored_at", "account_id", "target", "feature", "label", "group", "shap"])
-    drivers["value"] = "x"
-    drivers["sentence"] = drivers["label"] + " moved"
-    drivers["rank"] = 1
-    with warehouse.writer("results") as con:
-        con.execute(SCORES_DDL)
-        con.execute(DRIVERS_DDL)
-        for table, df in (("scores", scores), ("score_drivers", drivers)):
-            con.register("_rows", df)
-            cols = ", ".join(f'"{c}"' for c in df.columns)
-            con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _rows")
-            con.unregister("_rows")
 
 
 @pytest.fixture()
@@ -76,7 +35,7 @@ def con(tiny):
 
 @pytest.fixture()
 def scored_con(tiny):
-    write_scores(tiny.warehouse)
+    write_tiny_scores(tiny.warehouse)
     with tiny.warehouse.reader() as c:
         yield c
 
@@ -186,7 +145,7 @@ def test_risk_by_segment_and_csm(scored_con):
         ["Enterprise", "low", 1, 216000], ["SMB", "high", 1, 3000]]
     csm = portfolio.risk_by_group(scored_con, AVERY, "csm")
     assert csm["group"].tolist() == ["Avery Chen"]
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="cannot group the portfolio by"):
         portfolio.risk_by_group(scored_con, MANAGER, "name; DROP TABLE accounts")
 
 

@@ -6,12 +6,21 @@ from pathlib import Path
 
 import pytest
 
-from bench.browser import CHROMIUM, ROOT, Server, launch_options, login, wait_for_auth_cookie, wait_idle
+from tests.support.browser import (
+    CHROMIUM,
+    MARKER,
+    Server,
+    allow_errors,
+    launch_options,
+    login,
+    settle_and_check,
+    shot,
+    wait_for_auth_cookie,
+    wait_idle,
+)
 
-# the journeys import these helpers from here
+# older journeys import these helpers from here; new ones import tests.support.browser
 __all__ = ["Server", "login", "shot", "wait_for_auth_cookie", "wait_idle"]
-
-SHOTS = ROOT / "tests" / "e2e" / "screenshots"
 
 
 @pytest.fixture(scope="session")
@@ -34,19 +43,23 @@ def demo_server(sample_workspace_path):
 
 
 @pytest.fixture()
-def page(browser):
+def page(browser, request):
+    """A fresh browser context's page; the test fails if any of its pages ends on an exception or error box.
+
+    ``@pytest.mark.page_error_expected("text", ...)`` lets error boxes containing one of those texts pass
+    (exception elements never do).
+    """
     context = browser.new_context(viewport={"width": 1440, "height": 1000})
     pg = context.new_page()
     pg.set_default_timeout(60_000)
+    marker = request.node.get_closest_marker(MARKER)
+    allow_errors(pg, tuple(marker.args) if marker else ())
     yield pg
-    context.close()
-
-
-def shot(page, name: str) -> Path:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    path = SHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    return path
+    try:
+        if getattr(request.node, "rep_call_passed", False):
+            settle_and_check(pg)
+    finally:
+        context.close()
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -54,6 +67,8 @@ def pytest_runtest_makereport(item, call):
     """Keep a screenshot of the page when a browser test fails."""
     outcome = yield
     report = outcome.get_result()
+    if report.when == "call":
+        item.rep_call_passed = report.passed
     if report.when == "call" and report.failed and "page" in item.funcargs:
         try:
             shot(item.funcargs["page"], f"FAILED-{item.name}")

@@ -7,7 +7,7 @@ import pytest
 
 from data.users import demo_password, get_user
 from models.scoring import latest_scores
-from tests.e2e.conftest import login, shot
+from tests.support.browser import login, shot, wait_idle
 
 pytestmark = pytest.mark.e2e
 
@@ -38,13 +38,35 @@ def test_csm_reads_reasons_and_runs_a_what_if(demo_server, page, sample_workspac
     account_id = scores[scores["account_id"].isin(book)].iloc[0]["account_id"]
     login(page, demo_server.url, "csm1", demo_password("csm1"), path=f"/account?id={account_id}")
     page.get_by_text("In plain words").wait_for()
-    assert "raises risk" in page.content() or "lowers risk" in page.content()
+    wait_idle(page)
+    # the account's strongest driver is read out with the direction it pushes the risk
+    from models.scoring import account_explanation
+
+    top = account_explanation(sample_workspace.warehouse, account_id).drivers.sort_values("rank").iloc[0]
+    said = page.locator('[data-testid="stMain"]').inner_text()
+    assert f"{top['sentence']} — {'▲ raises risk' if top['shap'] > 0 else '▼ lowers risk'}" in said
     shot(page, "account_reasons_csm")
     page.get_by_role("tab", name="What-if").click()
     page.get_by_role("button", name="Re-score").wait_for()
-    box = page.locator('input[type="number"]').first
-    box.fill("0")
+    first = page.locator('[data-testid="stNumberInput"]').first
+    label = first.locator('[data-testid="stWidgetLabel"]').inner_text().strip()
+    box = first.locator('input[type="number"]')
+    current = float(box.input_value() or "nan")
+    new_value = 0.0 if current != 0 else 1.0
+    box.fill(str(new_value))
     page.get_by_role("button", name="Re-score").click()
     page.get_by_text("What-if churn risk").wait_for()
-    page.wait_for_timeout(800)
+    wait_idle(page)
+
+    # the page shows what the production model says for this account with that one value changed
+    from models.scoring import account_features, load_production, what_if
+
+    _, model = load_production(sample_workspace.engine, "churn")
+    feature = next(f for f, m in model.catalog.items() if f in model.features
+                   and label in (m.label, f"{m.label}: change 30 d vs previous 60 d"))
+    expected = what_if(model, account_features(sample_workspace.warehouse, account_id), {feature: new_value})
+    metric = page.locator('[data-testid="stMetric"]').filter(has_text="What-if churn risk")
+    assert metric.locator('[data-testid="stMetricValue"]').inner_text().strip() == f"{expected['p_after']:.0%}"
+    delta = f"{(expected['p_after'] - expected['p_before']) * 100:+.1f} pts"
+    assert delta in metric.locator('[data-testid="stMetricDelta"]').inner_text()
     shot(page, "account_what_if_csm")

@@ -8,7 +8,7 @@ import stat
 import pytest
 
 from data.users import demo_password
-from tests.e2e.conftest import login, shot
+from tests.support.browser import login, shot
 
 pytestmark = pytest.mark.e2e
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from data.users import demo_password
-from tests.e2e.conftest import login, shot, wait_for_auth_cookie, wait_idle
+from tests.support.browser import login, shot, wait_for_auth_cookie, wait_idle
 
 pytestmark = pytest.mark.e2e
 
@@ -48,6 +48,7 @@ def test_deep_link_survives_login_reload_and_new_tab(demo_server, page, sample_w
     shot(other, "account_deep_link_new_tab")
 
 
+@pytest.mark.page_error_expected("is not in your book")
 def test_csm_cannot_open_another_book_by_url(demo_server, page, sample_workspace):
     from data.users import get_user
 

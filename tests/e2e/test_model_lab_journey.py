@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from tests.e2e.conftest import login, shot, wait_idle
+import pytest
+
+from tests.support.browser import login, shot, wait_idle
+
+pytestmark = pytest.mark.e2e
 
 
 def _tab(page, name: str) -> None:
@@ -11,6 +15,7 @@ def _tab(page, name: str) -> None:
     wait_idle(page)
 
 
+@pytest.mark.slow
 def test_data_scientist_trains_compares_and_promotes(demo_server, page, sample_workspace):
     from models.registry import list_models, production_model, promote
 

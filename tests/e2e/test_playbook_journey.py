@@ -8,7 +8,7 @@ import pytest
 
 import playbooks as pb
 from data.users import demo_password, get_user
-from tests.e2e.conftest import login, shot, wait_idle
+from tests.support.browser import login, shot, wait_idle
 
 pytestmark = pytest.mark.e2e
 

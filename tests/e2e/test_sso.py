@@ -12,7 +12,7 @@ import shutil
 import pytest
 
 from bench.browser import free_port
-from tests.e2e.conftest import Server, shot, wait_idle
+from tests.support.browser import Server, shot, wait_idle
 from tests.support.oidc_provider import OidcProvider, TamperingProxy
 
 pytestmark = pytest.mark.e2e
@@ -113,6 +113,7 @@ def test_each_mapped_role_lands_on_its_pages(sso, page, login, role_label, must_
     shot(page, f"sso_{login}")
 
 
+@pytest.mark.page_error_expected("is not in your book")
 def test_a_csm_sees_only_their_book(sso, page):
     sso["proxy"].mode = "pass"
     sso_sign_in(page, sso["server"].url, "carl")

@@ -53,7 +53,7 @@ def test_confusion_at_top_n_flags_exactly_n():
     assert c.matrix().loc["actual positive", "flagged"] == 2
     t = lab.confusion_at(y, p, threshold=0.45)
     assert (t.tp, t.fp, t.fn, t.tn) == (2, 3, 1, 2)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="exactly one of threshold and top_n"):
         lab.confusion_at(y, p)
 
 

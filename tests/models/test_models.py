@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from datetime import date
 from pathlib import Path
 
@@ -17,7 +15,8 @@ from data.workspace import open_workspace
 from models.estimators import GradientBoostingModel, LogisticRegressionModel
 from models.observations import build_observations, check_leakage
 from models.training import TrainConfig, train
-from tests.models.synthetic import make_company, write_company
+from tests.support.cli import cli_ok
+from tests.support.synthetic import make_company, write_company
 
 ROOT = Path(__file__).resolve().parents[2]
 FAST = {"backtest_cutoffs": 2, "test_months": 2, "calib_months": 2}
@@ -127,25 +126,19 @@ def test_estimators_follow_sklearn_conventions(obs):
         assert not any(k.endswith("_") for k in m.get_params())
 
 
-def _cli(ws_path, *args):
-    proc = subprocess.run([sys.executable, str(ROOT / "cli.py"), "--workspace", str(ws_path), *args],
-                          capture_output=True, text=True, cwd=ROOT, timeout=300)
-    assert proc.returncode == 0, proc.stderr
-    return proc.stdout
-
-
+@pytest.mark.slow
 def test_cli_train_score_explain_end_to_end(ws, tmp_path):
     preds = tmp_path / "pred.csv"
-    out = json.loads(_cli(ws.path, "train", "--algorithm", "logreg", "--horizon-days", "60", "--promote", "--json",
+    out = json.loads(cli_ok(ws.path, "train", "--algorithm", "logreg", "--horizon-days", "60", "--promote", "--json",
                           "--predictions-out", str(preds)))
     assert out["validation"] == "time-split" and out["algorithm"] == "logreg" and out["model_id"]
     assert set(out["metrics"]) == {"roc_auc", "pr_auc", "brier", "top_decile_lift", "ece", "oe_ratio", "log_loss"}
     df = pd.read_csv(preds)
     assert list(df.columns) == ["account_id", "obs_date", "y_true", "p"] and len(df) == out["n_test"]
 
-    first = json.loads(_cli(ws.path, "score", "--json"))
+    first = json.loads(cli_ok(ws.path, "score", "--json"))
     assert first["model_id"] == out["model_id"] and first["accounts"] > 0
-    second = json.loads(_cli(ws.path, "score", "--json"))
+    second = json.loads(cli_ok(ws.path, "score", "--json"))
     assert second["accounts"] == first["accounts"]
 
     from models.scoring import account_explanation, latest_scores, score_history
@@ -160,10 +153,16 @@ def test_cli_train_score_explain_end_to_end(ws, tmp_path):
     e = account_explanation(ws.warehouse, acc)
     assert e is not None and e.model_id == out["model_id"] and len(e.drivers) == 10
     assert e.changes and e.changes[0].startswith("Churn risk")
-    # stored drivers + the rest add up to the model's log-odds
-    assert np.isfinite(e.shap_base + e.drivers["shap"].sum() + e.shap_other)
+    # stored drivers + the rest add up to the model's log-odds for this account
+    from models.scoring import features_as_of, load_production
 
-    text = json.loads(_cli(ws.path, "explain", acc, "--json"))
+    _, model = load_production(ws.engine, "churn")
+    with ws.warehouse.reader() as con:
+        log_odds = model.model.decision_function(features_as_of(con, [acc]))[0]
+    assert e.shap_base + e.drivers["shap"].sum() + e.shap_other == pytest.approx(log_odds, abs=1e-6)
+    assert e.drivers["shap"].abs().sum() > 0  # the drivers carry part of it
+
+    text = json.loads(cli_ok(ws.path, "explain", acc, "--json"))
     assert text["account_id"] == acc and text["drivers"][0]["sentence"]
     assert account_explanation(ws.warehouse, "nope") is None
 
@@ -180,7 +179,7 @@ def test_what_if_rescoring(ws, result):
     out = what_if(trained, row, {"ev_core_action_change_30v60": -0.9, "ev_login_change_30v60": -0.9})
     assert set(out) == {"p_before", "p_after", "delta", "drivers"}
     assert 0 <= out["p_after"] <= 1
-    with pytest.raises(UserError):
+    with pytest.raises(UserError, match=r"Unknown feature\(s\) for this model: no_such_feature\."):
         what_if(trained, row, {"no_such_feature": 1})
     assert len(account_features(ws.warehouse, row["account_id"].iat[0])) == 1
 
@@ -240,5 +239,5 @@ def test_flat_table_mode_uses_cv_and_ignores_identifiers(tmp_path):
 def test_not_enough_history_is_a_user_error(tmp_path):
     ws = open_workspace(str(tmp_path / "short"))
     write_company(ws.warehouse, make_company(n=30, months=4, seed=1, end=date(2026, 3, 31)))
-    with ws.warehouse.reader() as con, pytest.raises(UserError):
+    with ws.warehouse.reader() as con, pytest.raises(UserError, match="Not enough labelled history"):
         train(con, TrainConfig())

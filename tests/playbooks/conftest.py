@@ -9,8 +9,9 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import OPSTORES
-from tests.playbooks import helpers
-from tests.playbooks.helpers import RecordingServer, build_workspace, free_port
+from tests.support import workspaces as helpers
+from tests.support.servers import RecordingServer, free_port
+from tests.support.workspaces import build_workspace
 
 STORE_MODULES = {"test_cli", "test_definitions", "test_outbox", "test_outcomes", "test_triggers"}
 

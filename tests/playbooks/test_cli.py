@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.playbooks.helpers import build_workspace
+from tests.support.workspaces import build_workspace
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from playbooks import list_runs, playbook_outcomes
 from playbooks.demo import seed_playbook_history
 from playbooks.store import runs
-from tests.playbooks.helpers import open_ws
+from tests.support.workspaces import open_ws
 
 pytest.importorskip("data.sample")
 

@@ -24,7 +24,8 @@ from playbooks import (
 )
 from playbooks.store import steps
 from playbooks.templates import TemplateProblem
-from tests.playbooks.helpers import TASK_AND_EMAIL, RecordingServer, build_workspace, open_ws
+from tests.support.servers import RecordingServer
+from tests.support.workspaces import TASK_AND_EMAIL, build_workspace, open_ws
 
 
 def _email_step(run):
@@ -111,7 +112,7 @@ def test_permanent_failure_is_visible_and_can_be_retried(ws):
         failed = list_outbox(ws.engine, status="failed")
         assert len(failed) == 1 and "HTTP 404" in failed["last_error"].iloc[0]
         step_id = int(failed["id"].iloc[0])
-        with pytest.raises(PlaybookError):
+        with pytest.raises(PlaybookError, match=f"Step {step_id} is not an email waiting for confirmation"):
             confirm_email(ws.engine, step_id, "maya")
         retry_step(ws.engine, step_id, "admin")
         assert dispatch_due(ws.engine, ws.settings).delivered == 1

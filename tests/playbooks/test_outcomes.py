@@ -10,7 +10,7 @@ import pytest
 from playbooks import create_playbook, outcomes_frame, playbook_outcomes
 from playbooks.outcomes import compare_arms, newcombe_difference, risk_ratio, wilson_interval
 from playbooks.store import runs
-from tests.playbooks.helpers import AS_OF, build_workspace
+from tests.support.workspaces import AS_OF, build_workspace
 
 
 def test_wilson_interval_matches_newcombe_1998():

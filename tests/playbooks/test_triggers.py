@@ -27,7 +27,8 @@ from playbooks import (
 )
 from playbooks.holdout import holdout_share_interval
 from playbooks.store import runs, steps, tasks
-from tests.playbooks.helpers import TASK_AND_EMAIL, build_workspace, run_due_in_process, trigger_in_process
+from tests.support.processes import run_due_in_process, trigger_in_process
+from tests.support.workspaces import TASK_AND_EMAIL, build_workspace
 
 
 def _playbook(ws, **kw):
@@ -100,12 +101,11 @@ def test_two_processes_on_one_sqlite_file_create_one_run(tmp_path):
     ws = build_workspace(tmp_path / "ws", n=5)
     pb = _playbook(ws)
     ctx = multiprocessing.get_context("spawn")
-    start, out = ctx.Event(), ctx.Queue()
-    procs = [ctx.Process(target=trigger_in_process, args=(str(ws.path), pb.id, "A0004", start, out))
+    barrier, out = ctx.Barrier(2), ctx.Queue()  # both children start triggering together, once both are ready
+    procs = [ctx.Process(target=trigger_in_process, args=(str(ws.path), pb.id, "A0004", barrier, out))
              for _ in range(2)]
     for p in procs:
         p.start()
-    start.set()
     got = [out.get(timeout=60) for _ in procs]
     for p in procs:
         p.join(30)
@@ -118,11 +118,10 @@ def test_run_due_twice_and_concurrently_creates_no_duplicates(tmp_path):
     ws = build_workspace(tmp_path / "ws", n=30)
     _playbook(ws, rule={"risk_bands": ["high"], "top_driver_groups": ["Usage"]}, holdout_pct=20)
     ctx = multiprocessing.get_context("spawn")
-    start, out = ctx.Event(), ctx.Queue()
-    procs = [ctx.Process(target=run_due_in_process, args=(str(ws.path), start, out)) for _ in range(2)]
+    barrier, out = ctx.Barrier(2), ctx.Queue()
+    procs = [ctx.Process(target=run_due_in_process, args=(str(ws.path), barrier, out)) for _ in range(2)]
     for p in procs:
         p.start()
-    start.set()
     created = [out.get(timeout=90) for _ in procs]
     for p in procs:
         p.join(30)
@@ -134,6 +133,7 @@ def test_run_due_twice_and_concurrently_creates_no_duplicates(tmp_path):
     assert sum(created) == _count(ws)  # each run counted by exactly one process
 
 
+@pytest.mark.slow
 def test_holdout_share_within_tolerance_and_holdouts_never_actioned(tmp_path):
     n = 1000
     ws = build_workspace(tmp_path / "ws", n=n)
@@ -197,8 +197,9 @@ def test_manual_trigger_on_holdout_account_is_refused(ws):
 def test_csm_can_only_trigger_in_their_book_and_bulk_collects_problems(ws):
     pb = _playbook(ws)
     maya = Viewer(username="maya", roles=("csm",), csm="Maya Patel")
-    with pytest.raises(NotInBook):
+    with pytest.raises(NotInBook, match="not in your book"):
         trigger_manual(ws.engine, ws.warehouse, pb.id, "A0002", actor="maya", viewer=maya)  # Jonas's account
+    assert _count(ws) == 0 and _count(ws, tasks) == 0  # nothing was written
     result = trigger_bulk(ws.engine, ws.warehouse, pb.id, ["A0001", "A0003", "A0002", "NOPE"], actor="maya",
                           viewer=maya, idempotency_key="bulk-1")
     assert [r.account_id for r in result.created] == ["A0001", "A0003"]

@@ -1,5 +1,8 @@
 """Fail any AppTest run whose page raised, unless the test is marked ``page_exception_expected``.
 
+``app.py`` catches an unexpected page exception, logs it (logger ``csai.pages``) and shows a plain
+message, so such a crash is caught here from that log record as well as from ``at.exception``.
+
 AppTest does not raise a page's exception: it records it in ``at.exception``. A test that only
 looks for (or for the absence of) some text would then pass on a crashed page. Installed for every
 test by ``tests/conftest.py``; it wraps ``AppTest._run``, which every ``run()``, ``click().run()``
@@ -8,6 +11,7 @@ and ``switch_page().run()`` goes through.
 
 from __future__ import annotations
 
+import logging
 import sys
 
 import pytest
@@ -27,6 +31,16 @@ def fail_on_page_exception(request, monkeypatch):
     from streamlit.testing.v1 import AppTest
 
     original = AppTest._run
+    logged: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.levelno >= logging.ERROR:
+                logged.append(record)
+
+    handler = Keep()
+    page_log = logging.getLogger("csai.pages")
+    page_log.addHandler(handler)
 
     def checked_run(self, *args, **kwargs):
         # A run leaves the page script as ``__main__``; processes spawned later in the session would
@@ -37,10 +51,15 @@ def fail_on_page_exception(request, monkeypatch):
         finally:
             if main is not None:
                 sys.modules["__main__"] = main
-        crashes = page_crash_messages(self)
+        crashes = page_crash_messages(self) + [
+            f"{r.getMessage()}: {r.exc_info[1]!r}" if r.exc_info else r.getMessage() for r in logged]
+        logged.clear()
         if crashes and not expected:
             raise AssertionError(f"the page raised an exception: {crashes}")
         return result
 
     monkeypatch.setattr(AppTest, "_run", checked_run)
-    yield
+    try:
+        yield
+    finally:
+        page_log.removeHandler(handler)

@@ -10,7 +10,7 @@ from data.opstore import audit_log
 from data.opstore import notes as notes_table
 from data.users import get_user
 from models.scoring import latest_scores
-from tests.views.conftest import run_app
+from tests.support.apptest import run_app
 
 ACCOUNTS = "views/accounts.py"
 ACCOUNT = "views/account.py"

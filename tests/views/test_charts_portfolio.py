@@ -71,7 +71,9 @@ def test_mrr_bridge_adds_up(movements):
     # floating bars: each movement starts where the previous one ended
     assert list(trace.base) == [0.0, 1000.0, 1200.0, 1240.0, 1100.0, 0.0]
     assert list(trace.x) == [1000.0, 200.0, 60.0, 20.0, 140.0, 1100.0]
-    assert 1000 + 200 + 60 - 20 - 140 == 1100
+    # the closing bar is the opening MRR plus every movement the chart draws, and both match the data
+    assert trace.customdata[0] + sum(trace.customdata[1:-1]) == trace.customdata[-1]
+    assert (trace.customdata[0], trace.customdata[-1]) == (movements["start_mrr"].iloc[0], movements["end_mrr"].iloc[-1])
 
 
 def test_survival_step_lines_per_group():

@@ -9,25 +9,13 @@ import pytest
 
 from data import users as user_store
 from data.opstore import read_audit
-from tests.views.conftest import run_app
+from tests.support.apptest import DATA_PAGE, button, run_app, texts, upload  # noqa: F401 - also a shim
 
 SHIPPED_BILLING = Path(__file__).resolve().parents[2] / "content" / "learn" / "billing.md"
-DATA, ADMIN, LEARN = "views/data.py", "views/admin.py", "views/learn.py"
+DATA, ADMIN, LEARN = DATA_PAGE, "views/admin.py", "views/learn.py"
 ROLES = {"admin": "Admin", "manager": "Manager", "datasci": "Data scientist", "csm1": "CSM", "csm2": "CSM"}
 GOOD_ACCOUNTS = (b"customerID,Company,Plan,Owner,Tier,Employees\n"
                  b"C1,Foo Inc,Starter,Avery Chen,gold,12\nC2,Bar Ltd,Growth,Jordan Patel,silver,340\n")
-
-
-def texts(at) -> str:
-    parts = [e.value for e in at.markdown] + [e.value for e in at.title] + [e.value for e in at.caption]
-    parts += [e.value for e in at.error] + [e.value for e in at.warning] + [e.value for e in at.info]
-    parts += [e.value for e in at.success] + [e.value for e in at.subheader]
-    parts += [str(m.value) for m in at.metric] + [m.label for m in at.metric]
-    return "\n".join(str(p) for p in parts)
-
-
-def button(at, label: str):
-    return next(b for b in at.button if b.label == label)
 
 
 def frame(at, column: str) -> pd.DataFrame:
@@ -69,13 +57,6 @@ def test_menu_shows_only_allowed_pages(tiny_ws):
 
 
 # ------------------------------------------------------------------ data page
-def upload(at, name: str, content: bytes):
-    at.file_uploader(key="data_upload").set_value((name, content, "text/csv"))
-    at.run()
-    assert not at.exception
-    return at
-
-
 def test_data_page_imports_a_good_csv_end_to_end(tiny_ws):
     at = upload(run_app("datasci", page=DATA), "crm_accounts.csv", GOOD_ACCOUNTS)
     assert at.selectbox(key="data_target").value == "accounts"
@@ -148,7 +129,7 @@ def test_unreadable_file_shows_the_message(tiny_ws):
     at.run()
     assert not at.exception
     assert "is empty (0 bytes)" in at.error[0].value
-    assert not at.get("button") or all(b.key != "data_import" for b in at.button)
+    assert all(b.key != "data_import" for b in at.get("button"))
     pd.testing.assert_frame_equal(accounts(tiny_ws), before)
     assert actions(tiny_ws) == ["data.import_failed"]
 

@@ -5,17 +5,10 @@ from __future__ import annotations
 import pytest
 
 from data import users as user_store
-from tests.views.conftest import run_app
+from tests.support.apptest import run_app, texts
 
 ACCOUNTS = "views/accounts.py"
 ACCOUNT = "views/account.py"
-
-
-def texts(at) -> str:
-    parts = [e.value for e in at.markdown] + [e.value for e in at.title] + [e.value for e in at.caption]
-    parts += [e.value for e in at.error] + [e.value for e in at.warning] + [e.value for e in at.info]
-    parts += [str(m.value) for m in at.metric] + [m.label for m in at.metric]
-    return "\n".join(str(p) for p in parts)
 
 
 def login(at, username: str, password: str):

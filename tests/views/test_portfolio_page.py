@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.data.test_portfolio import write_scores
-from tests.views.conftest import run_app
+from tests.support.apptest import run_app, texts
+from tests.support.workspaces import write_tiny_scores
 
 PORTFOLIO = "views/portfolio.py"
 
@@ -14,18 +14,13 @@ def metrics(at) -> dict[str, str]:
     return {m.label: m.value for m in at.metric}
 
 
-def texts(at) -> str:
-    parts = [e.value for e in at.markdown] + [e.value for e in at.caption] + [e.value for e in at.info]
-    return "\n".join(str(p) for p in parts)
-
-
 def chart_keys(at) -> set[str]:
     return {c.key for c in at.get("plotly_chart") if c.key}
 
 
 @pytest.fixture()
 def scored_ws(tiny_ws):
-    write_scores(tiny_ws.warehouse)
+    write_tiny_scores(tiny_ws.warehouse)
     return tiny_ws
 
 

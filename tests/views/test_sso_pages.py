@@ -5,7 +5,7 @@ from __future__ import annotations
 from streamlit.testing.v1 import AppTest
 
 from data import sso as sso_store
-from tests.views.conftest import APP
+from tests.support.apptest import APP, texts
 
 AUTH = {"redirect_uri": "http://127.0.0.1:8501/oauth2callback", "cookie_secret": "cookie-secret-never-shown",
         "client_id": "csai-client", "client_secret": "client-secret-never-shown",
@@ -21,10 +21,6 @@ def sso_app(monkeypatch, claims: dict | None, page: str | None = None) -> AppTes
         at.switch_page(page)
     at.run()
     return at
-
-
-def texts(at) -> str:
-    return " ".join(str(e.value) for e in [*at.markdown, *at.caption, *at.warning, *at.info, *at.title])
 
 
 def test_logged_out_visitors_get_the_sso_button_and_no_page(tiny_ws, monkeypatch):
