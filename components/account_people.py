@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from components import formatting as fmt
-from components.session import workspace
+from components.session import cursor, workspace
 from data.activities import ACTIVITY_KINDS, log_activity
 from data.contacts import CONTACT_ROLES, add_contact, deactivate_contact, edit_contact
 from data.errors import UserError
@@ -119,7 +119,7 @@ def activity_form(user: User, account_id: str) -> None:
 
 def timeline_table(viewer, account_id: str, imported: pd.DataFrame) -> pd.DataFrame:
     """The team's activities, notes and playbook runs beside the imported events, newest first."""
-    own = own_events(workspace().engine, viewer, account_id)
+    own = own_events(workspace().engine, viewer, account_id, warehouse=cursor())
     both = pd.concat([own, imported[own.columns.intersection(imported.columns)]], ignore_index=True) \
         if not imported.empty else own
     both["occurred_at"] = pd.to_datetime(both["occurred_at"])

@@ -31,7 +31,8 @@ def no_scores_message() -> str:
     """What a page says before the first scoring: the next step, or why no model can be trained yet."""
     info = support()
     if info.can_train:
-        return "No scores yet — run `python cli.py score` (after `python cli.py train --promote`) to see risk here."
+        return ("No scores yet. An admin or data scientist makes them with **Score now** on the Model lab; "
+                "risk shows here afterwards.")
     return f"No scores yet. {info.train_note.removeprefix('Training: ')} Next: {'; then '.join(info.next_steps)}."
 
 

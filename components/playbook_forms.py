@@ -102,26 +102,33 @@ def _rotate_key(scope: str, playbook_id: int) -> None:
 
 
 def render_preview(preview: list[dict], fix_key: str | None = None, *,
-                   show_secrets: bool = False) -> dict[int, tuple[str | None, str, bool]]:
+                   show_secrets: bool = False) -> dict[int, tuple[str | None, str, bool, bool]]:
     """The steps a playbook would run, one line each, with what needs a person and what would fail.
 
-    With ``fix_key`` (inside the trigger form), each step that would fail offers a way out: an
-    email for a missing recipient and an explicit "skip this step". Returns, per failing step,
-    (the role that needs an email or None, the email typed, skip ticked). Webhook URLs are masked
-    unless ``show_secrets`` (the viewer may edit playbooks).
+    With ``fix_key`` (inside the trigger form), a step that would fail, or an email that would become
+    a task to add a contact (no contact with an email), offers a way out: an email for the missing
+    recipient and an explicit "skip this step". Returns, per such step, (the role that needs an email
+    or None, the email typed, skip ticked, whether the step would fail without a fix). Webhook URLs
+    are masked unless ``show_secrets`` (the viewer may edit playbooks).
     """
-    fixes: dict[int, tuple[str | None, str, bool]] = {}
+    fixes: dict[int, tuple[str | None, str, bool, bool]] = {}
     for item in preview:
+        payload = item.get("payload") or {}
         summary = item["summary"] if show_secrets else mask_urls(item["summary"])
         line = f"{item['position'] + 1}. {summary}"
-        if not item.get("problem"):
+        fallback = item["kind"] == "task" and payload.get("instead_of") == "email"
+        if not item.get("problem") and not fallback:
             st.markdown(f"{STEP_ICONS.get(item['kind'], '')} {line}")
             continue
-        problem = item["problem"] if show_secrets else mask_urls(item["problem"])
-        st.warning(f"{line}  \n{problem}", icon=":material/warning:")
+        if item.get("problem"):
+            problem = item["problem"] if show_secrets else mask_urls(item["problem"])
+            st.warning(f"{line}  \n{problem}", icon=":material/warning:")
+        else:
+            st.info(f"{line}  \nNo contact with an email for the {payload.get('to_role') or 'recipient'}: a task to "
+                    "add one is created instead, unless you give an email now.", icon=":material/contact_mail:")
         if fix_key is None:
             continue
-        role = (item.get("payload") or {}).get("to_role") if item["kind"] == "email" else None
+        role = payload.get("to_role") if item["kind"] == "email" or fallback else None
         email = ""
         with st.container(horizontal=True, vertical_alignment="bottom"):
             if role:
@@ -129,7 +136,7 @@ def render_preview(preview: list[dict], fix_key: str | None = None, *,
                                       max_chars=320, placeholder="name@company.com",
                                       help=f"Saved as this account's {role} contact (Contacts tab) and used now.")
             skip = st.checkbox("Skip this step", key=f"{fix_key}:skip:{item['position']}")
-        fixes[item["position"]] = (role, email.strip(), skip)
+        fixes[item["position"]] = (role, email.strip(), skip, bool(item.get("problem")))
     return fixes
 
 
@@ -192,7 +199,7 @@ def trigger_form(user: User, account_id: str) -> None:
                                 key=f"pbform_assignee:{scope}")
         note = st.text_input("Note (optional; saved to the account's Notes)", key=f"pbform_note:{scope}",
                              max_chars=500, placeholder="e.g. agreed with the sponsor on the QBR call")
-        fixes: dict[int, tuple[str | None, str, bool]] = {}
+        fixes: dict[int, tuple[str | None, str, bool, bool]] = {}
         with st.expander("What will happen", expanded=True, icon=":material/list:"):
             try:
                 fixes = render_preview(pb.preview_steps(ws.engine, ws.warehouse, playbook_id, account_id,
@@ -227,18 +234,21 @@ def trigger_form(user: User, account_id: str) -> None:
     st.rerun()
 
 
-def _apply_fixes(engine, account_id: str, actor: str, fixes: dict[int, tuple[str | None, str, bool]]) -> set[int]:
+def _apply_fixes(engine, account_id: str, actor: str,
+                 fixes: dict[int, tuple[str | None, str, bool, bool]]) -> set[int]:
     """Check every failing step has a way out, save the emails given inline as contacts; the steps to skip.
 
     Raises :class:`UserError` (nothing written) when a failing step has neither an email nor "skip",
-    or an email is not valid.
+    or an email is not valid. An email that would become an add-a-contact task needs neither.
     """
     skip, new_contacts = set(), {}
-    for position, (role, email, skipped) in sorted(fixes.items()):
+    for position, (role, email, skipped, blocking) in sorted(fixes.items()):
         if skipped:
             skip.add(position)
         elif role and email:
             new_contacts[role] = validate_contact(email, role)[0]
+        elif not blocking:
+            continue
         else:
             what = f"give the {role}'s email" if role else "tick Skip"
             raise UserError(f"Step {position + 1} cannot run as it is: {what}" + (" or tick Skip" if role else "")

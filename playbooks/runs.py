@@ -163,7 +163,7 @@ def _add_contact_task(playbook: Playbook, step: dict, tctx: dict, where: str, st
                               "account has no active contact with an email address. Add one, then send the email.",
                "due_at": (started_at + timedelta(days=ADD_CONTACT_DUE_DAYS)).isoformat(timespec="seconds"),
                "assignee": owner,
-               "instead_of": "email"}
+               "instead_of": "email", "to_role": step["to"]}
     problem = None if owner else f"{account['name']} has no contact with an email address and no CSM to add one."
     return {"kind": "task", "payload": payload, "requires_confirmation": False, "problem": problem}
 

@@ -27,8 +27,11 @@ def _short(text: str) -> str:
     return text if len(text) <= MAX_DETAIL else text[: MAX_DETAIL - 1] + "…"
 
 
-def own_events(engine: sa.Engine, viewer: Viewer, account_id: str) -> pd.DataFrame:
-    """Activities, notes and playbook runs of one account, newest first (:data:`TIMELINE_COLUMNS`)."""
+def own_events(engine: sa.Engine, viewer: Viewer, account_id: str, *, warehouse=None) -> pd.DataFrame:
+    """Activities, notes and playbook runs of one account, newest first (:data:`TIMELINE_COLUMNS`).
+
+    ``warehouse`` (a Warehouse or a DuckDB connection) resolves a CSM viewer's current book for the runs.
+    """
     rows: list[dict] = []
     for a in list_activities(engine, [account_id]).to_dict("records"):
         rows.append({"occurred_at": datetime.combine(a["occurred_on"], datetime.min.time()),
@@ -37,7 +40,7 @@ def own_events(engine: sa.Engine, viewer: Viewer, account_id: str) -> pd.DataFra
     for n in list_notes(engine, account_id).to_dict("records"):
         rows.append({"occurred_at": n["created_at"], "kind": "Note", "detail": f"{n['author']}: {_short(n['body'])}",
                      "tone": "neutral"})
-    runs = list_runs(engine, viewer=viewer, account_id=account_id, limit=200)
+    runs = list_runs(engine, viewer=viewer, warehouse=warehouse, account_id=account_id, limit=200)
     for r in runs.to_dict("records"):
         how = "by hand" if r["trigger_type"] == "manual" else "by rule"
         failed = int(r.get("steps_failed") or 0)

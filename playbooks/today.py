@@ -173,7 +173,7 @@ class TodayLists:
 
 def today_lists(engine: sa.Engine, viewer: Viewer, accounts: pd.DataFrame, as_of: date, *,
                 roles: tuple[str, ...] = (), renewal_days: int = RENEWAL_DAYS, untouched_days: int = UNTOUCHED_DAYS,
-                min_rise: float = MIN_RISK_RISE, at: datetime | None = None) -> TodayLists:
+                min_rise: float = MIN_RISK_RISE, at: datetime | None = None, warehouse=None) -> TodayLists:
     """The five Today lists for ``viewer``; ``accounts`` is the viewer's scored book (see :func:`scored_book`)."""
     at = at or now()
     ids = accounts["account_id"].tolist()
@@ -194,7 +194,7 @@ def today_lists(engine: sa.Engine, viewer: Viewer, accounts: pd.DataFrame, as_of
 
     names = [viewer.csm] if viewer.csm else []
     unread = alerts_for(engine, viewer.username, roles or viewer.roles, names[0] if names else None,
-                        unread_only=True, limit=500)
+                        unread_only=True, limit=500, viewer=viewer, warehouse=warehouse)
 
     touched = with_days_since_touch(active, last_touches(engine, ids), at)
     stale = touched[touched["days_since_touch"].isna() | (touched["days_since_touch"] >= untouched_days)]

@@ -146,7 +146,7 @@ def render() -> None:
         accounts = cached_scores.accounts_list(viewer).frame
         as_of = cached.as_of()
     untouched_days = st.session_state.get("today_untouched_days", today_lists.UNTOUCHED_DAYS)
-    lists = today_lists.today_lists(workspace().engine, viewer, accounts, as_of, roles=user.roles,
+    lists = today_lists.today_lists(workspace().engine, viewer, accounts, as_of, roles=user.roles, warehouse=cursor(),
                                     untouched_days=untouched_days)
     scored = cached_today.last_scored_at()
     who = "your book" if not viewer.sees_all_accounts else "every account"

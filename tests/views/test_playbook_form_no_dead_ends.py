@@ -30,12 +30,18 @@ def _open(ws, username="csm1"):
     return at, usage
 
 
-def test_a_failing_step_must_be_fixed_or_skipped_before_starting(tiny_ws):
+def test_an_email_without_a_contact_becomes_a_task_to_add_one_and_nothing_fails(tiny_ws):
     at, usage = _open(tiny_ws)
+    pos = _email_position(usage)
+    assert any("a task to add one is created instead" in i.value for i in at.info)  # said before starting
     button(at, "Start playbook").click().run()
-    assert not at.exception
-    assert any("cannot run as it is" in e.value and "Nothing was started" in e.value for e in at.error)
-    assert pb.list_runs(tiny_ws.engine).empty
+    assert not at.exception and not at.error
+    run = pb.list_runs(tiny_ws.engine, account_id="A1").iloc[0]
+    assert int(run["steps_failed"] or 0) == 0
+    with tiny_ws.engine.connect() as conn:
+        kind, payload = conn.execute(sa.select(steps.c.kind, steps.c.payload).where(
+            steps.c.run_id == int(run["id"]), steps.c.position == pos)).one()
+    assert kind == "task" and "Add a contact with an email address" in payload
 
 
 def test_an_email_given_inline_becomes_the_recipient_and_a_contact(tiny_ws):
