@@ -535,6 +535,21 @@ def _train_time(obs: ObservationSet, config: TrainConfig, say) -> TrainResult:
     # Choose: every candidate is fitted on each rolling block's earlier dates and scored on the block.
     folds = [(train_rows(t, "train"), rows(v, "val")) for t, v in split.folds]
     folds = [(t, v) for t, v in folds if t[label].nunique() == 2 and v[label].nunique() == 2]
+    if not folds and not split.short:
+        # Early dates of a young log may hold no churn yet, so no rolling block can choose a model:
+        # hold accounts out as well as dates, as for a short history, rather than fit on nothing.
+        fallback = _short_split(dates, config)
+        if fallback is not None:
+            say("  no rolling validation block has churned and retained accounts on both sides; testing on "
+                f"{SHORT_TEST_SHARE:.0%} of accounts held out from training instead")
+            split = fallback
+            fit_rows, test = train_rows(split.fit, "fit"), rows(split.test, "test")
+            folds = [(train_rows(t, "train"), rows(v, "val")) for t, v in split.folds]
+            folds = [(t, v) for t, v in folds if t[label].nunique() == 2 and v[label].nunique() == 2]
+    if not folds or test[label].nunique() < 2:
+        raise UserError("No validation block has both churned and retained accounts, so no model can be chosen "
+                        "honestly yet: import more history (or more accounts). The rule health score works meanwhile "
+                        "(`cli.py health-score`).")
     scored = _select(obs, folds, config, label)
     best_auc, algo, params, best_scores = scored[0]
     for t in scored:
