@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from components import styles
-from tests.data.test_portfolio import write_scores
+from tests.support.workspaces import write_tiny_scores as write_scores
 from tests.views.conftest import run_app
 
 
