@@ -7,7 +7,7 @@ the LightGBM booster with its encoder and calibration) travel to the executors o
 pickled inside the function (a broadcast that works on Spark Connect too, where there is
 no ``SparkContext.broadcast``), and each partition runs the very code the embedded engine
 runs: ``TrainedModel.predict``, ``TrainedModel.explain`` (LightGBM ``pred_contrib``,
-exact TreeSHAP) and ``models.explain.top_drivers``. The outputs are Parquet:
+exact TreeSHAP) and ``models.explain.Explanation.top_drivers``. The outputs are Parquet:
 
 ``<run>/features``           the metric row of every scored account
 ``<run>/results/kind=score``  one row per account (p_churn, risk band, SHAP base ...)
@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from data.errors import UserError
-from models.explain import DRIVER_COLUMNS, top_drivers
+from models.explain import DRIVER_COLUMNS
 from models.health_score import health_score
 from models.scoring import DRIVERS_DDL, RUNS_DDL, SCORES_DDL, TOP_DRIVERS, ScoreRun, load_production
 
@@ -65,8 +65,9 @@ def score_batch(churn, expansion, frame: pd.DataFrame) -> pd.DataFrame:
     embedded engine's ``models.scoring.score_workspace`` computation, per batch."""
     frame = frame.reset_index(drop=True)
     p = churn.predict(frame)
-    expl = churn.explain(frame)
-    top = top_drivers(churn, frame, expl.values, TOP_DRIVERS)
+    ids = frame["account_id"].to_numpy()
+    expl, _scale = churn.explain_calibrated(frame)  # the units the embedded engine stores (Platt: calibrated)
+    top = expl.top_drivers(ids, TOP_DRIVERS)
     top.insert(1, "target", "churn")
     kept = top.groupby("account_id")["shap"].sum().reindex(frame["account_id"]).to_numpy()
     shap_other = expl.values.sum(axis=1).to_numpy() - kept
@@ -74,7 +75,7 @@ def score_batch(churn, expansion, frame: pd.DataFrame) -> pd.DataFrame:
     p_exp = np.full(len(frame), np.nan)
     if expansion is not None:
         p_exp = expansion.predict(frame)
-        e = top_drivers(expansion, frame, expansion.explain(frame).values, EXPANSION_DRIVERS)
+        e = expansion.explain(frame).top_drivers(ids, EXPANSION_DRIVERS)
         e.insert(1, "target", "expansion")
         parts.append(e)
     arr = 12.0 * frame["mrr"].to_numpy(dtype=float)
