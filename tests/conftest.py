@@ -74,3 +74,18 @@ def opstore_url(request, tmp_path) -> str:
     from tests.support.postgres import new_database
 
     return new_database(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Debian chromium for the whole session: Playwright's sync API allows one driver per process."""
+    from bench.browser import CHROMIUM, launch_options
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (make test does it when run as root).")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(**launch_options())
+        yield b
+        b.close()

@@ -15,7 +15,7 @@ def _crashing_page():
 
 def test_a_crashed_page_fails_the_test():
     at = AppTest.from_function(_crashing_page, default_timeout=30)
-    with pytest.raises(AssertionError, match="boom on the page"):
+    with pytest.raises(AssertionError, match="the page raised an exception"):
         at.run()
 
 
@@ -23,7 +23,7 @@ def test_a_crashed_page_fails_the_test():
 def test_a_test_that_expects_the_crash_can_look_at_it():
     at = AppTest.from_function(_crashing_page, default_timeout=30)
     at.run()
-    assert "boom on the page" in at.exception[0].message
+    assert at.exception  # its message is redacted: client.showErrorDetails is "none" (no details to browsers)
 
 
 def _ok_page():

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from tests.support.browser import (
-    CHROMIUM,
     MARKER,
     Server,
     allow_errors,
-    launch_options,
     login,
     settle_and_check,
     shot,
@@ -21,18 +17,6 @@ from tests.support.browser import (
 
 # older journeys import these helpers from here; new ones import tests.support.browser
 __all__ = ["Server", "login", "shot", "wait_for_auth_cookie", "wait_idle"]
-
-
-@pytest.fixture(scope="session")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (make test does it when run as root).")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(**launch_options())
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="session")

@@ -99,7 +99,7 @@ def test_an_email_goes_only_to_an_active_champion(varied):
         index = int(account_id[1:]) - 1
         if champion == "active":
             assert step["payload"]["to"] == f"anna.smith{index}@company{index}.example" and not step["problem"]
-        else:
-            assert not step["payload"].get("to") and step["problem"], (account_id, champion, step)
-            assert "champion (no address)" in step["summary"]
+        else:  # no active champion: the next active contact gets it, never the ended champion (issue 12)
+            assert step["payload"].get("fallback_from") == "champion", (account_id, step)
+            assert step["payload"].get("to") != f"anna.smith{index}@company{index}.example"
     assert seen == {"active", "ended", "none"}

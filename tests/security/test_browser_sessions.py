@@ -19,18 +19,6 @@ from tests.security.conftest import cli
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    from bench.browser import launch_options
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(**launch_options())
-        yield b
-        b.close()
-
-
 @pytest.fixture()
 def page(browser):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
