@@ -73,7 +73,7 @@ run: demo
 	$(BIN)/streamlit run app.py --server.address 127.0.0.1 --server.port $(PORT)
 
 test: dev chromium postgres node java
-	CSAI_REQUIRE_POSTGRES=1 CSAI_REQUIRE_SPARK=1 $(BIN)/python -m pytest -q
+	CSAI_REQUIRE_POSTGRES=1 CSAI_REQUIRE_SPARK=1 $(BIN)/python -m pytest -q -p no:randomly
 
 lint: dev
 	$(BIN)/ruff check .

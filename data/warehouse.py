@@ -333,6 +333,8 @@ def snapshot_versions(warehouse: Warehouse) -> dict[str, int]:
             if layer in cur:
                 con.execute(f"ATTACH '{_sql_path(warehouse.root / cur[layer])}' AS {layer} (READ_ONLY)")
                 out[layer] = snapshot_schema_version(con, layer)
+    except duckdb.IOException as exc:
+        raise warehouse._damaged("a snapshot file is missing or is not a readable database", exc) from None
     finally:
         con.close()
     return out

@@ -66,6 +66,7 @@ def test_a_damaged_warehouse_shows_what_to_do(tiny_ws, damage, page, caplog):
     assert logged and str(tiny_ws.warehouse.root) in logged[0]  # the details stay on the server
 
 
+@pytest.mark.page_exception_expected  # the page logs it on purpose; the test reads that log
 def test_an_unexpected_exception_is_logged_and_shown_plainly(tiny_ws, monkeypatch, caplog):
     from components import layout
 
