@@ -346,7 +346,10 @@ def _observed_days(tenure: np.ndarray, index: _ObsIndex, first_event_day: int | 
     ones instead of like a drop in usage."""
     if first_event_day is None:
         return tenure
-    return np.fmin(tenure, (index.days[index.date_no] - first_event_day).astype(float))
+    since_first = (index.days[index.date_no] - first_event_day).astype(float)
+    # Before the first event the data up to that date holds no events at all (as if tracking had not
+    # started): reading the later first event here would use the future, so fall back to the tenure.
+    return np.where(since_first > 0, np.fmin(tenure, since_first), tenure)
 
 
 def _frame(columns: dict[str, object]) -> pd.DataFrame:

@@ -159,6 +159,8 @@ def test_cli_train_score_explain_end_to_end(ws, tmp_path):
     _, model = load_production(ws.engine, "churn")
     with ws.warehouse.reader() as con:
         log_odds = model.model.decision_function(features_as_of(con, [acc]))[0]
+    if e.shap_scale == "calibrated":  # Platt: stored in calibrated units, adding up to the shown probability's logit
+        log_odds = float(np.log(e.p_churn / (1 - e.p_churn)))
     assert e.shap_base + e.drivers["shap"].sum() + e.shap_other == pytest.approx(log_odds, abs=1e-6)
     assert e.drivers["shap"].abs().sum() > 0  # the drivers carry part of it
 
