@@ -30,12 +30,14 @@ NOTE_WRITERS, NOTES_EACH = 8, 10
 def test_twenty_concurrent_writers_lose_nothing_and_duplicate_nothing(opstore_url, tmp_path):
     server = RecordingServer()
     try:
-        ws = build_workspace(tmp_path / "ws", n=60, csai_database_url=opstore_url)
-        hook = create_playbook(ws.engine, "manager", name="Hook", steps=[
+        ws = build_workspace(tmp_path / "ws", n=60, csai_database_url=opstore_url,
+                             csai_webhook_allow_hosts="127.0.0.1")  # the test's own receiver on loopback
+        allow = ws.settings.webhook_allow_hosts
+        hook = create_playbook(ws.engine, "manager", name="Hook", allow_hosts=allow, steps=[
             {"type": "webhook", "url": server.url, "body": {"a": "{{ account.id }}", "pb": "hook"}},
             {"type": "task", "title": "Call {{ account.name }}", "due_days": 2}])
         create_playbook(ws.engine, "manager", name="Rule hook", rule={"risk_bands": ["high"]}, holdout_pct=20,
-                        steps=[{"type": "webhook", "url": server.url, "body": {"a": "{{ account.id }}", "pb": "rule"}}])
+                        allow_hosts=allow, steps=[{"type": "webhook", "url": server.url, "body": {"a": "{{ account.id }}", "pb": "rule"}}])
         accounts = [f"A{i:04d}" for i in range(1, 61)]
         errors: list[str] = []
         barrier = threading.Barrier(18)
@@ -77,6 +79,7 @@ def test_twenty_concurrent_writers_lose_nothing_and_duplicate_nothing(opstore_ur
                    + [writer(bulk) for _ in range(2)] + [writer(due)] + [writer(dispatch) for _ in range(2)])
         env = {k: v for k, v in os.environ.items() if not k.startswith("CSAI_")}
         env["CSAI_DATABASE_URL"] = opstore_url
+        env["CSAI_WEBHOOK_ALLOW_HOSTS"] = "127.0.0.1"
         procs = [subprocess.Popen([sys.executable, "cli.py", "--workspace", str(ws.path), "playbooks", action],
                                   cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                  for action in ("run-due", "run-due", "dispatch", "dispatch")]
