@@ -71,7 +71,7 @@ def test_account_timeline_and_playbook_builder_at_1280(demo_server, browser, sam
             account_id = con.execute("SELECT account_id FROM tickets GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"
                                      ).fetchone()[0]
         login(page, demo_server.url, "manager", demo_password("manager"), path=f"/account?id={account_id}&tab=Timeline")
-        page.get_by_text("Tickets, NPS, invoices and contacts").first.wait_for()
+        page.get_by_text("Tickets, NPS, invoices, contacts").first.wait_for()
         wait_idle(page, 90)
         page.wait_for_timeout(1500)
         assert page.locator(".js-plotly-plot .legendtext", has_text="warning sign").count() == 1
