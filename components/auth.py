@@ -316,17 +316,19 @@ def logout_button() -> None:
     """The sidebar's "Log out" and "Log out everywhere" buttons (single sign-on: also the provider's logout)."""
     identity = sso.current_identity()
     if st.sidebar.button("Log out", key="logout_button"):
-        if identity is not None:
-            sso.logout()
         _sign_out()
+        if identity is not None:
+            sso.logout()  # the browser goes to the provider's logout; no rerun, which would cancel that
+            return
         st.rerun()
     if st.sidebar.button("Log out everywhere", key="logout_everywhere_button", type="tertiary",
                          help="Sign out of this app in every browser and device, e.g. after using a shared computer."):
-        if identity is not None and identity.user is not None:
-            sso_store.sign_out_everywhere(settings().auth_file, identity.user.username)
-            sso.logout()
         username = st.session_state.get("username")
         if username:
             sign_out_everywhere(username)
         _sign_out("You were signed out in every browser.")
+        if identity is not None and identity.user is not None:
+            sso_store.sign_out_everywhere(settings().auth_file, identity.user.username)
+            sso.logout()
+            return
         st.rerun()

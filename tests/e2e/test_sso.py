@@ -175,7 +175,7 @@ def test_logout_ends_the_session_and_goes_through_the_provider(sso, page):
     page.get_by_text("· Manager").first.wait_for()
     seen = []
     page.on("request", lambda r: seen.append(r.url))
-    page.locator('[data-testid="stSidebar"]').get_by_role("button", name="Log out").click()
+    page.locator('[data-testid="stSidebar"]').get_by_role("button", name="Log out", exact=True).click()
     # the provider's end-session page asks to confirm the sign-out
     confirm = page.locator('button[type="submit"], input[type="submit"]').first
     confirm.wait_for()
