@@ -3,6 +3,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import shutil
+from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -278,3 +282,21 @@ TASK_AND_EMAIL = [
     {"type": "email", "to": "champion", "subject": "Hello {{ contact.name }}",
      "body": "Hi {{ contact.name }}, {{ drivers[0].sentence }}."},
 ]
+
+
+@contextlib.contextmanager
+def served_copy(source: str | Path, dest: Path) -> Iterator[Workspace]:
+    """A private copy of the workspace at ``source`` in ``dest``, served as ``CSAI_WORKSPACE`` while open
+    (for modules that write to it: train, promote, score), the old value restored afterwards."""
+    from data.workspace import open_workspace
+
+    shutil.copytree(source, dest, ignore=shutil.ignore_patterns("*.log"))
+    old = os.environ.get("CSAI_WORKSPACE")
+    os.environ["CSAI_WORKSPACE"] = str(dest)
+    try:
+        yield open_workspace(str(dest))
+    finally:
+        if old is None:
+            os.environ.pop("CSAI_WORKSPACE", None)
+        else:
+            os.environ["CSAI_WORKSPACE"] = old

@@ -3,13 +3,12 @@ training from the form, comparing two models and promoting one (audited)."""
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
 import pytest
 
 from tests.support.apptest import run_app
+from tests.support.workspaces import served_copy
 
 LAB = "views/model_lab.py"
 TABS = ["Data health", "Train", "Evaluate", "Explain", "Cohorts", "Rule score vs ML", "Compare", "Promote", "Drift"]
@@ -18,17 +17,8 @@ TABS = ["Data health", "Train", "Evaluate", "Explain", "Cohorts", "Rule score vs
 @pytest.fixture(scope="module")
 def lab_ws(sample_workspace_path, tmp_path_factory):
     """A private copy of the sample workspace (this module trains and promotes models in it)."""
-    from data.workspace import open_workspace
-
-    path = tmp_path_factory.mktemp("lab_ws") / "ws"
-    shutil.copytree(sample_workspace_path, path, ignore=shutil.ignore_patterns("*.log"))
-    old = os.environ.get("CSAI_WORKSPACE")
-    os.environ["CSAI_WORKSPACE"] = str(path)
-    yield open_workspace(str(path))
-    if old is None:
-        os.environ.pop("CSAI_WORKSPACE", None)
-    else:
-        os.environ["CSAI_WORKSPACE"] = old
+    with served_copy(sample_workspace_path, tmp_path_factory.mktemp("lab_ws") / "ws") as ws:
+        yield ws
 
 
 @pytest.fixture()

@@ -3,13 +3,11 @@ about snapshot attributes, and says whether its explanations are in or out of sa
 
 from __future__ import annotations
 
-import os
-import shutil
-
 import numpy as np
 import pandas as pd
 import pytest
 
+from tests.support.workspaces import served_copy
 from tests.views.conftest import run_app
 
 LAB = "views/model_lab.py"
@@ -17,17 +15,8 @@ LAB = "views/model_lab.py"
 
 @pytest.fixture(scope="module")
 def ws(sample_workspace_path, tmp_path_factory):
-    from data.workspace import open_workspace
-
-    path = tmp_path_factory.mktemp("lab_unc_ws") / "ws"
-    shutil.copytree(sample_workspace_path, path, ignore=shutil.ignore_patterns("*.log"))
-    old = os.environ.get("CSAI_WORKSPACE")
-    os.environ["CSAI_WORKSPACE"] = str(path)
-    yield open_workspace(str(path))
-    if old is None:
-        os.environ.pop("CSAI_WORKSPACE", None)
-    else:
-        os.environ["CSAI_WORKSPACE"] = old
+    with served_copy(sample_workspace_path, tmp_path_factory.mktemp("lab_unc_ws") / "ws") as ws:
+        yield ws
 
 
 @pytest.fixture(scope="module")
