@@ -85,7 +85,11 @@ def run_train(args: argparse.Namespace) -> int:
                          lead_days=args.lead_days, gap_days=args.gap_days, cadence=args.cadence,
                          allow_label_outliers=args.allow_label_outliers, seed=args.seed,
                          keep_columns=tuple(args.keep_column))
-    say(f"Training {'an' if args.target == 'expansion' else 'a'} {args.target} model ({args.algorithm}, horizon {args.horizon_days} days)...")
+    from models.observations import detect_mode
+
+    with ws.warehouse.reader() as con:
+        window = "from the label column" if detect_mode(con) == "flat" else f"horizon {args.horizon_days} days"
+    say(f"Training {'an' if args.target == 'expansion' else 'a'} {args.target} model ({args.algorithm}, {window})...")
     observations = None
     if (getattr(args, "engine", None) or ws.settings.spark.engine) == "spark":  # rows from Spark, fit here
         from models.spark_scoring import spark_observations

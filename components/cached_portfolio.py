@@ -95,8 +95,15 @@ TITLES = {
 }
 
 
-def _titled(fig: go.Figure, name: str, as_of) -> go.Figure:
-    title, units = TITLES[name]
+# With no revenue data the risk bars count accounts (see _risk_value), and their titles say so.
+ACCOUNT_TITLES = {
+    "risk_by_segment": ("Accounts by risk band and segment", "number of accounts"),
+    "risk_by_csm": ("Accounts by risk band and CSM", "number of accounts"),
+}
+
+
+def _titled(fig: go.Figure, name: str, as_of, revenue: bool = True) -> go.Figure:
+    title, units = TITLES[name] if revenue else ACCOUNT_TITLES.get(name, TITLES[name])
     return charts.deck_title(fig, title, units=units, as_of=as_of)
 
 
@@ -108,7 +115,7 @@ def chart(viewer: Viewer, name: str) -> go.Figure:
 
 
 def _build(name: str, bundle: dict) -> go.Figure:
-    return _titled(_CHARTS[name](bundle), name, bundle["as_of"])
+    return _titled(_CHARTS[name](bundle), name, bundle["as_of"], _risk_value(bundle) == "arr")
 
 
 @dataclass(frozen=True)

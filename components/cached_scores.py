@@ -200,6 +200,14 @@ def technical(viewer: Viewer) -> bool:
     return bool(TECHNICAL_ROLES.intersection(viewer.roles))
 
 
+def _data_as_of(explanation):
+    """The data's as-of date of a score: the day before its observation date (scores observe the day after
+    the data's end), as the pages' "data as of" says; the scoring time for scores without one."""
+    if explanation.obs_date is not None and not pd.isna(explanation.obs_date):
+        return pd.Timestamp(explanation.obs_date) - pd.Timedelta(days=1)
+    return explanation.scored_at
+
+
 def _build_explanation_chart(name: str, explanation, history: pd.DataFrame, plain: bool = True) -> go.Figure:
     if name == "shap_waterfall":
         return charts.deck_title(
@@ -207,7 +215,7 @@ def _build_explanation_chart(name: str, explanation, history: pd.DataFrame, plai
                                       explanation.p_churn, scale=explanation.shap_scale,
                                       p_base=explanation.p_base, others=explanation.other_factors, plain=plain),
             "What drives this account's risk", units="probability of churn",
-            as_of=explanation.scored_at)
+            as_of=_data_as_of(explanation))
     if name == "score_history":
         return charts.deck_title(charts.fig_score_history(history), "Probability history",
                                  units="probability per scoring run",

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import streamlit as st
 
 from components import auth
+from components.formatting import plural
 from components.session import data_version, settings, workspace
 from data.errors import UserError
 from data.settings import SettingsError
@@ -95,7 +96,7 @@ def health_warnings(warnings: list[tuple[str, str]], ok_message: str) -> None:
     """The data-health warnings (table, sentence) a data scientist should read before training."""
     if warnings:
         with st.container(border=True):
-            st.markdown(f"**{len(warnings)} thing(s) to check before training**")
+            st.markdown(f"**{plural(len(warnings), 'thing')} to check before training**")
             for table, warning in warnings:
                 st.markdown(f":orange[:material/warning:] **{table}**: {warning}")
     else:

@@ -120,6 +120,10 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+# Columns whose empty value means something (an open subscription has no end date): never "mostly empty".
+EMPTY_BY_DESIGN = frozenset({("subscriptions", "end_date")})
+
+
 def _warn(h: TableHealth, table: str) -> None:
     if h.rows == 0:
         if table == "accounts":
@@ -133,7 +137,7 @@ def _warn(h: TableHealth, table: str) -> None:
         h.warnings.append(f"{h.date_column} has dates in the future (up to {-h.freshness_days} days ahead)")
     if table != "accounts" and h.coverage is not None and h.coverage < MIN_COVERAGE:
         h.warnings.append(f"covers only {h.coverage:.0%} of accounts ({h.accounts_covered} of {h.accounts_total})")
-    empty = [c for c, r in h.null_rates.items() if r >= MOSTLY_EMPTY]
+    empty = [c for c, r in h.null_rates.items() if r >= MOSTLY_EMPTY and (table, c) not in EMPTY_BY_DESIGN]
     if empty:
         h.warnings.append(f"mostly empty column(s): {', '.join(empty)}")
 

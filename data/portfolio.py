@@ -274,7 +274,7 @@ def risk_by_group(con: duckdb.DuckDBPyConnection, viewer: Viewer, by: str) -> pd
     scope, params = viewer.scope_sql("a")
     return con.execute(f"""
         WITH {_latest(con)}
-        SELECT coalesce(a.{by}, {"'unassigned'" if by == "csm" else "'(none)'"}) AS "group", s.risk_band, count(*) AS accounts,
+        SELECT coalesce(a.{by}, {"'unassigned'" if by == "csm" else "'no segment'"}) AS "group", s.risk_band, count(*) AS accounts,
                coalesce(sum(s.arr), 0) AS arr,
                coalesce(sum(s.expected_arr_loss), 0) AS expected_arr_loss
         FROM latest s JOIN accounts a ON a.account_id = s.account_id
@@ -397,7 +397,7 @@ def survival_data(con: duckdb.DuckDBPyConnection, viewer: Viewer, as_of: date | 
         WITH spells AS ({spells}
         ),
         first_spell AS (SELECT account_id, spell_start, spell_end FROM spells WHERE spell = 1)
-        SELECT a.account_id, coalesce(a.segment, '(none)') AS segment,
+        SELECT a.account_id, coalesce(a.segment, 'no segment') AS segment,
                strftime(f.spell_start, '%Y') || ' Q' || quarter(f.spell_start) AS cohort,
                f.spell_start AS start_date,
                datediff('day', f.spell_start, least(f.spell_end, CAST(? AS DATE))) AS duration_days,

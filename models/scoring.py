@@ -163,12 +163,15 @@ def load_production(engine, target: str):
 
 def features_as_of(con: duckdb.DuckDBPyConnection, account_ids: list[str] | None = None) -> pd.DataFrame:
     """Metric frame of the accounts to score: active accounts as of the day after the history (time mode)
-    or every account (flat mode)."""
+    or the accounts not labelled churned (flat mode: those that left are already known, not at risk)."""
     mode = detect_mode(con)
     if mode == "flat":
         source = flat_label_source(con)
         exclude = (source,) if source and source != "account_labels" else ()
-        return attribute_metrics(con, account_ids, exclude_attributes=exclude).frame
+        frame = attribute_metrics(con, account_ids, exclude_attributes=exclude).frame
+        state = readmodel.account_state(con, account_ids=account_ids)
+        active = state.loc[state["status"] == "active", "account_id"]
+        return frame[frame["account_id"].isin(active)].reset_index(drop=True)
     end = data_end(con)
     obs_date = end + timedelta(days=1)
     rows = active_rows(con, [obs_date], end)

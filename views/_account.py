@@ -91,17 +91,18 @@ def render() -> None:
         renewal_text, renewal_help = "–", f"churned on {pd.Timestamp(acct['churned_on']):%d %b %Y}"
     else:
         renewal_text, renewal_help = "–", None
-    tenure_months = int(acct["tenure_days"] // 30) if pd.notna(acct["tenure_days"]) else 0
+    tenure_months = int(acct["tenure_days"] // 30) if pd.notna(acct["tenure_days"]) else None
 
     c = st.columns(4)
     revenue = bool(acct["has_revenue"])
-    c[0].metric("ARR", layout.money(acct["arr"]) if revenue else "no revenue data", border=True,
+    c[0].metric("ARR" if revenue else "ARR · no revenue data", layout.money(acct["arr"]) if revenue else "–", border=True,
                 help=None if revenue else "The data has no subscriptions or revenue for this workspace.")
     c[1].metric("Seats", f"{int(acct['seats']):,}" if pd.notna(acct["seats"]) else "–", border=True)
     c[2].metric("Renewal", renewal_text, delta=renewal_help, delta_color="off", delta_arrow="off", border=True)
     c[3].metric(
         "Tenure",
-        f"{tenure_months // 12} y {tenure_months % 12} m" if tenure_months >= 12 else f"{tenure_months} months",
+        "–" if tenure_months is None
+        else f"{tenure_months // 12} y {tenure_months % 12} m" if tenure_months >= 12 else f"{tenure_months} months",
         border=True,
     )
 
@@ -117,7 +118,8 @@ def render() -> None:
         st.info(f"This account has no score yet. {advice[:1].upper()}{advice[1:]}")
     else:
         band = explanation.risk_band
-        scored_from = pd.Timestamp(explanation.obs_date) if explanation.obs_date else as_of
+        # the label window starts the day after the data's end (obs_date); say it from the as-of date, as every page does
+        scored_from = pd.Timestamp(explanation.obs_date) - pd.Timedelta(days=1) if explanation.obs_date else as_of
         r = st.columns(4)
         delta = None if explanation.previous_p_churn is None else explanation.p_churn - explanation.previous_p_churn
         r[0].metric(
@@ -159,7 +161,7 @@ def render() -> None:
             st.caption(f"{what} They are calibrated: among accounts scored 30%, about 30% churn. Model "
                        f"`{explanation.model_id}`, scored {explanation.scored_at:%d %b %Y %H:%M}.")
         else:
-            st.caption(f"{what} Among accounts scored 30%, about 30% churn. "
+            st.caption(f"{what} Of accounts shown at 30%, about 3 in 10 churn. "
                        f"Scored {explanation.scored_at:%d %b %Y %H:%M}.")
 
     tab_names = ["Why", "What-if", "Usage", "Timeline", "Playbooks & notes", "Contacts", "Subscription"]

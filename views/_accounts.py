@@ -64,7 +64,7 @@ def render() -> None:
         m4.metric("Annual renewals in 90 days", f"{shown.renewing_90:,}", border=True,
                   help="Active annual contracts renewing within 90 days of the as-of date (as on the Portfolio).")
     else:
-        m2.metric("ARR shown", "no revenue data", border=True,
+        m2.metric("ARR · no revenue data", "–", border=True,
                   help="The data has no subscriptions or revenue, so accounts are counted instead.")
         m3.metric("Expected churned accounts", f"{shown.expected_churned:,.1f}" if has_scores else "–", border=True,
                   help="Σ p(churn) over the accounts shown.")

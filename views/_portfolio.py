@@ -43,7 +43,7 @@ def _drilldown_chart(viewer, chart: str, param: str, title: str, caption: str) -
     event = plot.show(cached_portfolio.chart(viewer, chart), key=chart, on_select="rerun", selection_mode="points")
     st.caption(caption)
     group = _selected_group(event)
-    if group and group != "(none)":
+    if group and group != "no segment":
         st.switch_page(ACCOUNTS_PAGE, query_params={param: group})
 
 
@@ -135,7 +135,7 @@ def render() -> None:
     if revenue:
         c2.metric("ARR", layout.money(k.arr), border=True, help="Annual recurring revenue: 12 × current MRR.")
     else:
-        c2.metric("ARR", "no revenue data", border=True,
+        c2.metric("ARR · no revenue data", "–", border=True,
                   help="The data has no subscriptions or revenue, so the figures on this page count accounts.")
     c3.metric("GRR, last 12 months", layout.pct(r["grr"], 1), border=True,
               help="Gross revenue retention: MRR kept from the accounts paying 12 months ago, after churn and contraction, "

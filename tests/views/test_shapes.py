@@ -93,7 +93,7 @@ def test_flat_table_says_no_horizon_and_bands_fit_probabilities(built):
     with ws.warehouse.reader() as con:
         scores = readmodel.latest_scores(con)
         groups = set(readmodel.top_drivers(con, n=10)["group"])
-    assert len(scores) == shape.accounts
+    assert 0 < len(scores) < shape.accounts  # the accounts still with us (see test_flat_table_scores_only_...)
     assert (scores.loc[scores["p_churn"] >= 0.5, "risk_band"] == "high").all()
     assert scores["p_churn"].max() >= 0.5  # the planted causes make some accounts likely to churn
     assert {"Support", "Usage", "Billing", "Contract"} & groups and groups != {"Firmographic"}
@@ -239,6 +239,60 @@ def test_data_page_trains_and_scores_with_a_progress_bar(tmp_path, monkeypatch):
     at.button(key="data_train_score").click().run()
     assert not at.exception
     assert at.progress and at.progress[-1].value == 100
-    assert any("trained, promoted and used to score 150 accounts" in s.value for s in at.success)
     with ws.warehouse.reader() as con:
-        assert len(readmodel.latest_scores(con)) == 150
+        state = readmodel.account_state(con)
+        active = int((state["status"] == "active").sum())  # the churned rows are known outcomes, not scored
+        assert 0 < active < 150 and len(readmodel.latest_scores(con)) == active
+    assert any(f"trained, promoted and used to score {active} accounts" in s.value for s in at.success)
+
+
+# --------------------------------------------------------------------------- wording and dates a user reads
+def _figures(at) -> list:
+    import plotly.io as pio
+
+    return [pio.from_json(e.proto.spec) for e in at.get("plotly_chart")]
+
+
+def _subtitles(at) -> str:
+    return " | ".join(f"{f.layout.title.text} {f.layout.title.subtitle.text}" for f in _figures(at))
+
+
+def test_event_log_account_page_dates_agree_with_the_portfolio(built, monkeypatch):
+    """The Account page's caption and its waterfall say the data's as-of date (29 Sep 2024), as the
+    Portfolio does: not the scoring wall-clock date, not the day after."""
+    shape, ws, _ = built["event_log"]
+    monkeypatch.setenv("CSAI_WORKSPACE", str(ws.path))
+    portfolio = run_app("manager", page="views/portfolio.py")
+    assert any("data as of 29 Sep 2024" in t for t in _texts(portfolio))
+    assert "no segment" in _subtitles(portfolio) or any(
+        "no segment" in str(f.data[0].y) for f in _figures(portfolio)), "segment-less accounts are 'no segment'"
+    with ws.warehouse.reader() as con:
+        scored = sorted(readmodel.latest_scores(con)["account_id"])
+    at = run_app("manager", page="views/account.py", params={"id": scored[0]})
+    texts = _texts(at)
+    assert any("within the next **30 days** after 29 Sep 2024" in t for t in texts), texts
+    waterfall = _subtitles(at)
+    assert "data as of 29 Sep 2024" in waterfall and "Dec 2026" not in waterfall, waterfall
+
+
+def test_flat_table_scores_only_customers_who_have_not_left(built, monkeypatch):
+    """A flat table's churned rows are known outcomes, not risks: only the active accounts are scored,
+    and the Portfolio counts accounts (not ARR) in titles that say so."""
+    shape, ws, logs = built["flat_table"]
+    with ws.warehouse.reader() as con:
+        state = readmodel.account_state(con)
+        scored = readmodel.latest_scores(con)
+    active = set(state.loc[state["status"] == "active", "account_id"])
+    assert 0 < len(active) < shape.accounts
+    assert set(scored["account_id"]) == active
+    assert f"scored {len(active):,} accounts" in logs["score"][1].lower()
+    assert "horizon 90 days" not in logs["train"][1] and "from the label column" in logs["train"][1]
+    monkeypatch.setenv("CSAI_WORKSPACE", str(ws.path))
+    portfolio = run_app("manager", page="views/portfolio.py")
+    arr = [m for m in portfolio.metric if m.label.startswith("ARR")]
+    assert [(m.label, m.value) for m in arr] == [("ARR · no revenue data", "–")]
+    titles = _subtitles(portfolio)
+    assert "Accounts by risk band and segment" in titles and "ARR by risk band" not in titles, titles
+    at = run_app("manager", page="views/account.py", params={"id": sorted(active)[0]})
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Tenure"] == "–" and metrics["ARR · no revenue data"] == "–", metrics
