@@ -64,7 +64,7 @@ def contacts_panel(user: User, account_id: str) -> None:
                 "imported_email": st.column_config.TextColumn("Email in the import"),
                 "imported_role": st.column_config.TextColumn("Role in the import"),
                 "note": st.column_config.TextColumn("Which wins", width="large"),
-            })
+            }, placeholder="–")
     if not can_write(user):
         st.caption("Your role can read contacts but not change them.")
         return

@@ -302,7 +302,7 @@ def _demo_logins() -> None:
         for u in user_store.demo_users(settings().auth_file):
             rows.append({"Role": ROLE_LABELS.get(u.role, u.role), "Username": u.username,
                          "Password": user_store.demo_password(u.username), "Book": u.csm or "all accounts"})
-        st.dataframe(rows, hide_index=True)
+        st.dataframe(rows, hide_index=True, placeholder="–")
 
 
 # ---------------------------------------------------------------- signing out

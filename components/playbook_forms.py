@@ -306,7 +306,7 @@ def _bulk_summary(name: str, created: int, existing: int, errors: dict[str, str]
         st.warning(f"{text}, {fmt.number(len(errors))} not started.", icon=":material/warning:")
         with st.expander(f"Why {fmt.plural(len(errors), 'account was', 'accounts were')} not started"):
             st.dataframe(pd.DataFrame({"account_id": list(errors), "reason": list(errors.values())}),
-                         hide_index=True, column_config={"account_id": "Account", "reason": "Reason"})
+                         hide_index=True, column_config={"account_id": "Account", "reason": "Reason"}, placeholder="–")
     else:
         st.success(f"{text}.", icon=":material/check_circle:")
 
@@ -353,4 +353,5 @@ def account_playbook_panel(user: User, account_id: str) -> None:
             "triggered_by": "By", "outcome": "Status", "steps_delivered": "Steps done", "steps_total": "Steps",
             "p_churn": st.column_config.ProgressColumn("Risk then", format="percent", min_value=0, max_value=1),
         },
+        placeholder="–",
     )

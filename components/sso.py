@@ -148,7 +148,7 @@ def admin_panel(actor: str) -> None:
         return
     st.markdown("**Provider** (from `.streamlit/secrets.toml`; secrets are never shown)")
     st.dataframe([{"setting": k, "value": str(v or "–")} for k, v in public_settings().items()],
-                 hide_index=True, width="stretch")
+                 hide_index=True, width="stretch", placeholder="–")
     enabled = sso_store.password_login_enabled(s.auth_file)
     with st.form("sso_password_login"):
         keep = st.toggle("Offer the username and password form", value=enabled,
@@ -168,7 +168,7 @@ def admin_panel(actor: str) -> None:
                        "Book": r.get("csm") or "–", "Decided by": r.get("decided_by") or "–",
                        "Override": ("disabled" if r["override_disabled"] else r.get("override_role") or "–"),
                        "Last sign-in": r.get("last_seen") or "–"} for r in seen],
-                     hide_index=True, width="stretch")
+                     hide_index=True, width="stretch", placeholder="–")
     with st.form("sso_override"):
         st.markdown("**Override** one person's role or book (wins over every rule)")
         emails = sorted({r["email"] for r in seen if r.get("email")})

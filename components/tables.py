@@ -99,4 +99,4 @@ def risk_dataframe(styled: Styler, **kwargs):
     """
     limit = max(int(pd.get_option("styler.render.max_elements")), int(styled.data.size))
     with pd.option_context("styler.render.max_elements", limit):
-        return st.dataframe(styled, **kwargs)
+        return st.dataframe(styled, **kwargs, placeholder="–")

@@ -324,6 +324,7 @@ def render() -> None:
                     "kind": "Type",
                     "detail": st.column_config.TextColumn("What happened", width="large"),
                 },
+                placeholder="–",
             )
 
     if contacts_tab.open:
@@ -350,6 +351,7 @@ def render() -> None:
                         "product": "Product",
                         "billing_period": "Billing",
                     },
+                    placeholder="–",
                 )
 
     if play_tab.open:

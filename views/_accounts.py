@@ -89,6 +89,7 @@ def render() -> None:
         table, hide_index=True, column_config={**ACCOUNT_COLUMNS, **SCORE_COLUMNS},
         column_order=lead_columns(table.columns, ACCOUNTS_FIRST),
         on_select="rerun", selection_mode=["multi-row", "single-cell"], key="accounts_table", height=560,
+        placeholder="–",
     )
     selection = event["selection"] if event else {}
     cells = selection.get("cells", []) if selection else []

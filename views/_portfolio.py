@@ -234,7 +234,7 @@ def render() -> None:
                     st.caption(f"No account's risk went {direction}.")
                     continue
                 event = st.dataframe(part, hide_index=True, on_select="rerun", selection_mode="single-row",
-                                     key=f"movers_{direction}", column_config=mover_columns)
+                                     key=f"movers_{direction}", column_config=mover_columns, placeholder="–")
                 account_id = _selected_account(event, part)
                 if account_id:
                     st.switch_page(ACCOUNT_PAGE, query_params={"id": account_id})

@@ -115,7 +115,7 @@ def _account_table(user, frame: pd.DataFrame, columns: dict, key: str, empty: st
                                                   help="Open the account")}
     config.update({k: v for k, v in columns.items() if k != "name"})
     event = st.dataframe(table[shown], hide_index=True, column_config=config, key=key, on_select="rerun",
-                         selection_mode="single-row", height=min(38 + 35 * len(table), 320))
+                         selection_mode="single-row", height=min(38 + 35 * len(table), 320), placeholder="–")
     rows = event["selection"]["rows"] if event else []
     if rows:
         one = table.iloc[rows[0]]

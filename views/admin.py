@@ -81,7 +81,7 @@ with users_tab:
     st.dataframe(table, hide_index=True, key="users_table", column_config={
         "username": "Username", "name": "Name", "email": "Email", "role": "Role",
         "book": st.column_config.TextColumn("CSM book", help="The CSM name on the accounts a CSM user sees"),
-        "status": "Status"})
+        "status": "Status"}, placeholder="–")
 
     add_tab, role_tab, password_tab, access_tab = st.tabs(
         ["Add a user", "Change role", "Reset password", "Disable or enable"])
@@ -229,7 +229,7 @@ with audit_tab:
         st.dataframe(rows.drop(columns=["id"]), hide_index=True, key="audit_table", height=420, column_config={
             "at": st.column_config.DatetimeColumn("When (UTC)", format="D MMM YYYY, HH:mm:ss"),
             "actor": "Actor", "action": "Action", "target": "Target",
-            "detail": st.column_config.TextColumn("Detail", width="large")})
+            "detail": st.column_config.TextColumn("Detail", width="large")}, placeholder="–")
         csv_download(rows, "audit_log.csv", label="Export CSV", key="export_audit")
 
 # ------------------------------------------------------------------ settings
@@ -250,7 +250,7 @@ with settings_tab:
     ], columns=["setting", "value", "variable"])
     st.dataframe(shown, hide_index=True, key="settings_table", column_config={
         "setting": "Setting", "value": st.column_config.TextColumn("Value", width="large"),
-        "variable": "Set with"})
+        "variable": "Set with"}, placeholder="–")
     st.info(
         "Settings are read once when the app starts. To change one, set the environment variable shown "
         "(for example `CSAI_MAX_UPLOAD_MB=500`) or put it without the `CSAI_` prefix in the `[csai]` table "

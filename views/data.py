@@ -210,7 +210,7 @@ with health_tab:
             "first": st.column_config.DateColumn("From", format="D MMM YYYY"),
             "last": st.column_config.DateColumn("To", format="D MMM YYYY"),
             "freshness": st.column_config.NumberColumn("Newest row (days old)", format="%d"),
-            "warnings": st.column_config.NumberColumn("Warnings", format="%d")})
+            "warnings": st.column_config.NumberColumn("Warnings", format="%d")}, placeholder="–")
         pick = st.selectbox("Look at one table", list(health), index=list(health).index("events"),
                             format_func=lambda t: TARGETS.get(t, t.replace("_", " ").capitalize()), key="health_pick")
         h = health[pick]
@@ -313,7 +313,7 @@ with import_tab:
     st.subheader("2 · Preview and target table")
     st.caption(f"{upload.label} · {preview.rows:,} rows · {len(preview.columns)} columns · first "
                f"{min(PREVIEW_ROWS, preview.rows)} rows shown")
-    st.dataframe(preview.head, hide_index=True, height=260, key="data_preview")
+    st.dataframe(preview.head, hide_index=True, height=260, key="data_preview", placeholder="–")
 
     if state.get("data_target_for") != upload.token:  # a new source: guess its table from the file name
         state["data_target_for"] = upload.token

@@ -201,14 +201,14 @@ with tabs["Data health"]:
             "first": st.column_config.DateColumn("From", format="D MMM YYYY"),
             "last": st.column_config.DateColumn("To", format="D MMM YYYY"),
             "freshness": st.column_config.NumberColumn("Newest row (days old)", format="%d"),
-            "warnings": st.column_config.NumberColumn("Warnings", format="%d")})
+            "warnings": st.column_config.NumberColumn("Warnings", format="%d")}, placeholder="–")
         st.caption("The Data page has per-table detail (rows per day, empty columns). "
                    f"Churn history comes from {'subscriptions' if subs and subs.rows else 'the imported label'}.")
         left_out = _left_out(data_version(), "time" if subs and subs.rows else "flat")
         if left_out:
             st.markdown("**Account columns left out of training unless you keep them** (Train tab)")
             st.dataframe(pd.DataFrame({"column": list(left_out), "why": list(left_out.values())}), hide_index=True,
-                         key="lab_left_out", column_config={"column": "Column", "why": "Why"})
+                         key="lab_left_out", column_config={"column": "Column", "why": "Why"}, placeholder="–")
 
 # --------------------------------------------------------------------------- train
 with tabs["Train"]:
@@ -382,7 +382,7 @@ with tabs["Evaluate"]:
                     "pr_auc": st.column_config.NumberColumn("PR-AUC", format="%.3f"),
                     "brier": st.column_config.NumberColumn("Brier", format="%.4f"),
                     "top_decile_lift": st.column_config.NumberColumn("Top-decile lift", format="%.2f"),
-                    "ece": st.column_config.NumberColumn("Calibration error", format="%.3f")})
+                    "ece": st.column_config.NumberColumn("Calibration error", format="%.3f")}, placeholder="–")
                 how("the same metrics on each segment's held-out rows; a segment far below the others needs a "
                     "look before you trust its scores.")
 
@@ -402,7 +402,7 @@ with tabs["Evaluate"]:
                     "ece": st.column_config.NumberColumn("Calibration error", format="%.3f"),
                     "rule_roc_auc": st.column_config.NumberColumn("Rule score ROC-AUC", format="%.3f"),
                     "rule_top_decile_lift": st.column_config.NumberColumn("Rule score lift", format="%.2f"),
-                    "algorithm": "Model chosen at this cut-off"})
+                    "algorithm": "Model chosen at this cut-off"}, placeholder="–")
 
 # --------------------------------------------------------------------------- explain
 with tabs["Explain"]:
@@ -482,7 +482,7 @@ with tabs["Cohorts"]:
                                     "positives": st.column_config.NumberColumn("Positives", format="%d"),
                                     "rate": st.column_config.NumberColumn("Rate", format="percent"),
                                     "ci_low": st.column_config.NumberColumn("95% CI low", format="percent"),
-                                    "ci_high": st.column_config.NumberColumn("95% CI high", format="percent")})
+                                    "ci_high": st.column_config.NumberColumn("95% CI high", format="percent")}, placeholder="–")
 
 # --------------------------------------------------------------------------- rule vs ML
 with tabs["Rule score vs ML"]:
@@ -526,7 +526,7 @@ with tabs["Rule score vs ML"]:
                     "top_decile_lift": st.column_config.NumberColumn("Top-decile lift", format="%.2f"),
                     "top_decile_lift_ci": "Lift 95% CI",
                     "rows": st.column_config.NumberColumn("Rows", format="localized"),
-                    "positives": st.column_config.NumberColumn("Positives", format="%d")})
+                    "positives": st.column_config.NumberColumn("Positives", format="%d")}, placeholder="–")
                 st.markdown(lab.rule_verdict(table))
             if ev:
                 c1, c2 = st.columns(2)
@@ -575,7 +575,7 @@ with tabs["Compare"]:
             shown.columns = [f"A · {a.id}", f"B · {b.id}"]
             shown["A − B (95% CI)"] = diff_col
             shown["Better"] = winner_col
-            st.dataframe(shown, key="compare_table", height=36 * (len(shown) + 1) + 4)
+            st.dataframe(shown, key="compare_table", height=36 * (len(shown) + 1) + 4, placeholder="–")
             tested = [wins.get(k) for k in lab.TESTED]
             if a.target == b.target and not any(tested):
                 st.info(f"**No clear winner**: on every ranking metric the 95% interval of the difference contains "
@@ -613,7 +613,7 @@ with tabs["Promote"]:
         else:
             st.dataframe(prod, hide_index=True, key="promote_production", column_config={
                 "ROC-AUC": st.column_config.NumberColumn(format="%.3f"),
-                "promoted from": st.column_config.DatetimeColumn("Trained", format="D MMM YYYY HH:mm")})
+                "promoted from": st.column_config.DatetimeColumn("Trained", format="D MMM YYYY HH:mm")}, placeholder="–")
         candidates = [r for r in records if r.status != "production"]
         if not candidates:
             st.info("No candidates: train a model on the Train tab first.")
@@ -678,4 +678,4 @@ with tabs["Drift"]:
                     "label": "Metric", "group": "Group", "psi": st.column_config.NumberColumn("PSI", format="%.3f"),
                     "shifted": st.column_config.CheckboxColumn("Shifted"),
                     "reference_median": st.column_config.NumberColumn("Median in training", format="%.3g"),
-                    "current_median": st.column_config.NumberColumn("Median now", format="%.3g")})
+                    "current_median": st.column_config.NumberColumn("Median now", format="%.3g")}, placeholder="–")

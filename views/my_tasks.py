@@ -143,6 +143,7 @@ event = st.dataframe(
         "assignee": st.column_config.TextColumn("Assignee"),
         "account_link": st.column_config.LinkColumn("Open", display_text="Open ↗", width="small"),
     },
+    placeholder="–",
 )
 
 labels = {int(t["id"]): f"{t['title']} · {t['account_label']} ({t['state']})" for t in shown.to_dict("records")}

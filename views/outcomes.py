@@ -93,7 +93,7 @@ for o in outcomes:
             }), hide_index=True, width=480, key=f"arms_{o.playbook_id}_{metric}", column_config={
                 "group": "Group", "runs": "Runs measured",
                 "events": "Churned" if metric == "churn" else "Expanded",
-                "rate": st.column_config.NumberColumn("Rate", format="%.1f%%")})
+                "rate": st.column_config.NumberColumn("Rate", format="%.1f%%")}, placeholder="–")
         for note in o.notes:
             st.caption(note)
 

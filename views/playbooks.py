@@ -180,7 +180,7 @@ def library_tab() -> None:
                                                          help="Only rule starts have a holdout."),
             "cooldown_days": st.column_config.NumberColumn("Cooldown", format="%d days"), "steps": "Steps",
             "active": st.column_config.CheckboxColumn("Active"),
-        })
+        }, placeholder="–")
         by_id = {p.id: p for p in items}
         chosen_id = st.selectbox("Open a playbook", list(by_id), key="library_open",
                                  format_func=lambda i: by_id[i].name + ("" if by_id[i].active else " (inactive)"))
@@ -352,7 +352,7 @@ def runs_tab() -> None:
                                  "Holdout"), "status": "Status", "steps_delivered": "Done", "steps_total": "Steps",
                              "steps_failed": "Failed", "steps_awaiting": "To confirm",
                              "p_churn": st.column_config.ProgressColumn("Risk then", format="percent", min_value=0,
-                                                                        max_value=1)})
+                                                                        max_value=1)}, placeholder="–")
     if len(runs) > len(shown):
         st.caption(f"Showing the newest {len(shown):,} of {len(runs):,}; narrow the filters to see older runs.")
     csv_download(runs, "playbook_runs.csv", key="export_runs")
@@ -402,7 +402,7 @@ def outbox_tab() -> None:
                              "playbook": "Playbook", "account_name": "Account", "kind": "Kind", "shown_status": "Status",
                              "what": st.column_config.TextColumn("What", width="large"), "attempts": "Attempts",
                              "last_error": st.column_config.TextColumn("Last error", width="medium"),
-                             "updated_at": st.column_config.DatetimeColumn("Updated", format="D MMM HH:mm")})
+                             "updated_at": st.column_config.DatetimeColumn("Updated", format="D MMM HH:mm")}, placeholder="–")
     csv_download(shown, "outbox.csv", key="export_outbox")
     rows = event["selection"]["rows"] if event else []
     if rows:
@@ -447,7 +447,7 @@ def bulk_tab() -> None:
                          "arr": st.column_config.NumberColumn("ARR", format="dollar"), "risk_band": "Risk",
                          "p_churn": st.column_config.ProgressColumn("p(churn)", format="percent", min_value=0,
                                                                     max_value=1),
-                         "days_to_renewal": "Days to renewal"})
+                         "days_to_renewal": "Days to renewal"}, placeholder="–")
     playbook_forms.bulk_trigger_form(user, frame["account_id"].tolist())
 
 
