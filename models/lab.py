@@ -332,12 +332,33 @@ def psi(expected, actual, *, bins: int = 10, categorical: bool = False) -> float
     return psi_from_shares(e_share.to_numpy(), a_share.to_numpy())
 
 
+DRIFT_MIN_ROWS = 200  # the newest training snapshots, taken back until they hold this many rows
+
+
+def drift_reference(reference: pd.DataFrame, min_rows: int = DRIFT_MIN_ROWS) -> pd.DataFrame:
+    """The training rows to compare today's accounts with: the newest observation dates only.
+
+    Training rows span every observation date, so an account's age (tenure) and anything that
+    grows with it would always read as "shifted" against today's book. The newest snapshot is
+    the same population a few months younger; older dates are added until ``min_rows`` rows.
+    """
+    if "obs_date" not in reference.columns or reference["obs_date"].nunique() < 2:
+        return reference
+    dates = pd.to_datetime(reference["obs_date"])
+    counts = dates.value_counts().sort_index(ascending=False).cumsum()
+    enough = counts[counts >= min_rows]
+    since = enough.index[0] if len(enough) else counts.index[-1]
+    return reference[dates >= since]
+
+
 def drift_table(reference: pd.DataFrame, current: pd.DataFrame, trained) -> pd.DataFrame:
-    """PSI per model feature between the training rows and the latest scoring's rows, largest first.
+    """PSI per model feature between the newest training rows (:func:`drift_reference`) and the latest
+    scoring's rows, largest first.
 
     Columns: feature, label, group, psi, shifted (psi > 0.2), reference_median, current_median
     (NaN for categories).
     """
+    reference = drift_reference(reference)
     rows = []
     for f in trained.features:
         if f not in reference.columns or f not in current.columns:

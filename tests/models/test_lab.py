@@ -124,3 +124,26 @@ def test_models_store_lab_data_and_drift_runs(sample_workspace):
     sample = lab.shap_sample(trained, data.holdout, max_rows=200)
     assert sample.values.shape == (200, len(trained.features))
     assert sample.group_importance()["mean_abs_shap"].gt(0).any()
+
+
+def test_drift_compares_today_with_the_newest_training_snapshot_not_every_date():
+    """Tenure grows with every observation date: against all training dates, today's book always reads
+    as "shifted". Against the newest snapshot it does not, while a real shift still shows."""
+    import numpy as np
+    import pandas as pd
+
+    from models.lab import drift_reference, psi
+
+    rng = np.random.default_rng(3)
+    dates = pd.date_range("2024-01-01", periods=12, freq="MS")
+    reference = pd.concat([pd.DataFrame({"obs_date": d, "tenure": rng.normal(400 + 30 * i, 150, 300),
+                                         "logins": rng.normal(50, 10, 300)}) for i, d in enumerate(dates)])
+    today = pd.DataFrame({"tenure": rng.normal(400 + 30 * 12, 150, 300), "logins": rng.normal(30, 10, 300)})
+    newest = drift_reference(reference)
+    assert set(newest["obs_date"]) == {dates[-1]} and len(newest) == 300
+    assert psi(reference["tenure"], today["tenure"]) > 0.3  # every date: age alone looks like drift
+    assert psi(newest["tenure"], today["tenure"]) < 0.2  # the newest snapshot: no false alarm
+    assert psi(newest["logins"], today["logins"]) > 0.2  # a real fall in usage still shows
+    small = reference.groupby("obs_date").head(80)  # 80 rows a date: dates are added until 200 rows
+    assert small[small["obs_date"].isin(drift_reference(small)["obs_date"].unique())].shape[0] == 240
+    assert drift_reference(reference.drop(columns="obs_date")) is not None
