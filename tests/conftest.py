@@ -24,6 +24,12 @@ SAMPLE_END = "2026-06-30"
 OPSTORES = ("sqlite", "postgresql")
 
 
+def pytest_generate_tests(metafunc):
+    """A test marked ``stores`` runs once per operational store (see the ``page_store`` fixture)."""
+    if metafunc.definition.get_closest_marker("stores") and "page_store" in metafunc.fixturenames:
+        metafunc.parametrize("page_store", OPSTORES, indirect=True)
+
+
 def pytest_collection_modifyitems(config, items):
     """Every browser test is marked ``e2e`` (deselect with ``-m "not e2e"``), whatever its module says."""
     for item in items:
@@ -64,6 +70,55 @@ def postgres_url():
     from tests.support.postgres import run_server
 
     yield from run_server()
+
+
+@pytest.fixture(scope="session")
+def postgres_template(postgres_url) -> str:
+    """Name of a database on the test server migrated to the newest revision (copied, never used itself)."""
+    from tests.support.postgres import migrated_template
+
+    return migrated_template(postgres_url)
+
+
+@pytest.fixture(autouse=True)
+def page_store(request, monkeypatch):
+    """The operational store of a test marked ``stores``: ``sqlite`` or ``postgresql`` (None when unmarked).
+
+    For ``postgresql`` a fresh database (a copy of the migrated template) on the test server becomes
+    ``CSAI_DATABASE_URL`` for the test only (monkeypatch), so the workspaces the test builds and the pages
+    AppTest runs use it; for ``sqlite`` the variable is removed. Autouse, so it is set before any
+    workspace fixture opens a store. Unmarked tests keep their environment.
+    """
+    from tests.support import workspaces
+
+    backend = getattr(request, "param", None)
+    if backend == "postgresql":
+        from data.opstore import dispose_engine
+        from tests.support.postgres import new_database
+
+        url = new_database(request.getfixturevalue("postgres_url"),
+                           template=request.getfixturevalue("postgres_template"))
+        monkeypatch.setenv("CSAI_DATABASE_URL", url)
+        monkeypatch.setattr(workspaces, "DATABASE_URL", url)
+        yield backend
+        dispose_engine(url)
+        return
+    if backend == "sqlite":
+        monkeypatch.delenv("CSAI_DATABASE_URL", raising=False)
+        monkeypatch.setattr(workspaces, "DATABASE_URL", None)
+    yield backend
+
+
+@pytest.fixture(scope="session")
+def sample_workspace_pg_url(sample_workspace, postgres_url, postgres_template) -> str:
+    """A PostgreSQL copy of the sample workspace's operational store (users' sessions, playbooks, models,
+    audit), made once per session; serve it with ``CSAI_DATABASE_URL`` and the sample's folder."""
+    from tests.support.postgres import copy_store, new_database
+
+    url = new_database(postgres_url, template=postgres_template)
+    counts = copy_store(sample_workspace.settings.database_url, url)
+    assert counts["model_registry"] > 0, counts
+    return url
 
 
 @pytest.fixture(params=OPSTORES)
