@@ -25,9 +25,33 @@ OPSTORES = ("sqlite", "postgresql")
 
 
 def pytest_generate_tests(metafunc):
-    """A test marked ``stores`` runs once per operational store (see the ``page_store`` fixture)."""
-    if metafunc.definition.get_closest_marker("stores") and "page_store" in metafunc.fixturenames:
-        metafunc.parametrize("page_store", OPSTORES, indirect=True)
+    """A test marked ``stores`` runs once per operational store: the ``page_store`` fixture, or the one the
+    marker names (``@pytest.mark.stores(fixture="lab_store", scope="module")`` for a module's shared workspace)."""
+    marker = metafunc.definition.get_closest_marker("stores")
+    if marker:
+        name = marker.kwargs.get("fixture", "page_store")
+        assert name in metafunc.fixturenames, f"{metafunc.definition.nodeid} is marked stores but does not use {name}"
+        metafunc.parametrize(name, OPSTORES, indirect=True, scope=marker.kwargs.get("scope"))
+
+
+_SESSION_DATABASE_URL = os.environ.get("CSAI_DATABASE_URL")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    """Fail the last test of a module that leaves ``CSAI_DATABASE_URL`` changed (use monkeypatch): a leaked
+    store URL would send every later test, and the pages they run, to another store."""
+    result = yield
+    if nextitem is None or getattr(nextitem, "module", None) is not getattr(item, "module", None):
+        leaked = os.environ.get("CSAI_DATABASE_URL")
+        if leaked != _SESSION_DATABASE_URL:
+            if _SESSION_DATABASE_URL is None:
+                os.environ.pop("CSAI_DATABASE_URL", None)
+            else:
+                os.environ["CSAI_DATABASE_URL"] = _SESSION_DATABASE_URL
+            raise AssertionError(f"{item.nodeid} (or its module) left CSAI_DATABASE_URL={leaked!r} behind "
+                                 "(set it with monkeypatch)")
+    return result
 
 
 def pytest_collection_modifyitems(config, items):
@@ -113,11 +137,16 @@ def page_store(request, monkeypatch):
 def sample_workspace_pg_url(sample_workspace, postgres_url, postgres_template) -> str:
     """A PostgreSQL copy of the sample workspace's operational store (users' sessions, playbooks, models,
     audit), made once per session; serve it with ``CSAI_DATABASE_URL`` and the sample's folder."""
-    from tests.support.postgres import copy_store, new_database
+    import sqlalchemy as sa
 
-    url = new_database(postgres_url, template=postgres_template)
-    counts = copy_store(sample_workspace.settings.database_url, url)
-    assert counts["model_registry"] > 0, counts
+    from data.opstore import create_engine
+    from tests.support.postgres import store_copy
+
+    url = store_copy(postgres_url, postgres_template, sample_workspace.settings.database_url)
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM model_registry")).scalar_one() > 0
+    engine.dispose()
     return url
 
 

@@ -119,6 +119,13 @@ def migrated_template(server_url: str) -> str:
     return sa.engine.make_url(url).database
 
 
+def store_copy(server_url: str, template: str, source_url: str) -> str:
+    """A new database on the server holding every row of the store at ``source_url``; returns its URL."""
+    url = new_database(server_url, template=template)
+    copy_store(source_url, url)
+    return url
+
+
 def copy_store(source_url: str, target_url: str) -> dict[str, int]:
     """Copy every row of the operational store at ``source_url`` into the migrated, empty store at ``target_url``.
 
