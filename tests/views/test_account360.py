@@ -43,6 +43,7 @@ def _metrics(at) -> dict:
     return {m.label: m.value for m in at.metric}
 
 
+@pytest.mark.stores
 def test_accounts_show_risk_sorted_with_reasons(demo_env):
     at = run_app("manager", page=ACCOUNTS)
     assert not at.exception
