@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -124,8 +125,13 @@ def page_store(request, monkeypatch):
                            template=request.getfixturevalue("postgres_template"))
         monkeypatch.setenv("CSAI_DATABASE_URL", url)
         monkeypatch.setattr(workspaces, "DATABASE_URL", url)
+        started = time.time()
         yield backend
         dispose_engine(url)
+        served = os.environ.get("CSAI_WORKSPACE")  # the test's workspace (its monkeypatch is undone after this)
+        sqlite_file = Path(served) / "operational.sqlite" if served else None
+        if sqlite_file and sqlite_file.exists() and sqlite_file.stat().st_mtime >= started - 1:
+            pytest.fail(f"{sqlite_file} was written during a PostgreSQL run: a page or helper used the SQLite store")
         return
     if backend == "sqlite":
         monkeypatch.delenv("CSAI_DATABASE_URL", raising=False)
