@@ -16,18 +16,22 @@ import streamlit as st
 from data.settings import Settings, load_settings
 from data.workspace import Workspace
 
-# Workspace per CSAI_WORKSPACE value, and (pointer file stat, version) per warehouse root. Plain
-# dicts: both are read many times per rerun, where a st.cache_resource lookup or a file read costs more.
-_workspaces: dict[str | None, Workspace] = {}
+# Workspace per (CSAI_WORKSPACE, CSAI_DATABASE_URL) value, and (pointer file stat, version) per warehouse root.
+# Plain dicts: both are read many times per rerun, where a st.cache_resource lookup or a file read costs more.
+_workspaces: dict[tuple[str | None, str | None], Workspace] = {}
 _versions: dict[str, tuple[tuple[int, int, int], str]] = {}
 
 
 def workspace() -> Workspace:
-    """The workspace named by ``CSAI_WORKSPACE`` (or ./workspace); settings are read once per process."""
-    path = os.environ.get("CSAI_WORKSPACE")
-    ws = _workspaces.get(path)
+    """The workspace named by ``CSAI_WORKSPACE`` (or ./workspace); settings are read once per process.
+
+    Keyed by ``CSAI_DATABASE_URL`` too: one folder served with another operational store gets its own
+    settings and engine, never the first store's.
+    """
+    key = (os.environ.get("CSAI_WORKSPACE"), os.environ.get("CSAI_DATABASE_URL"))
+    ws = _workspaces.get(key)
     if ws is None:
-        ws = _workspaces.setdefault(path, Workspace(load_settings(path)))
+        ws = _workspaces.setdefault(key, Workspace(load_settings(key[0])))
     return ws
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,36 @@ limit_threads()  # the test session is an entry point too (importing ``models`` 
 SAMPLE_ACCOUNTS = int(os.environ.get("CSAI_TEST_ACCOUNTS", "400"))
 SAMPLE_END = "2026-06-30"
 OPSTORES = ("sqlite", "postgresql")
+
+
+def pytest_generate_tests(metafunc):
+    """A test marked ``stores`` runs once per operational store: the ``page_store`` fixture, or the one the
+    marker names (``@pytest.mark.stores(fixture="lab_store", scope="module")`` for a module's shared workspace)."""
+    marker = metafunc.definition.get_closest_marker("stores")
+    if marker:
+        name = marker.kwargs.get("fixture", "page_store")
+        assert name in metafunc.fixturenames, f"{metafunc.definition.nodeid} is marked stores but does not use {name}"
+        metafunc.parametrize(name, OPSTORES, indirect=True, scope=marker.kwargs.get("scope"))
+
+
+_SESSION_DATABASE_URL = os.environ.get("CSAI_DATABASE_URL")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    """Fail the last test of a module that leaves ``CSAI_DATABASE_URL`` changed (use monkeypatch): a leaked
+    store URL would send every later test, and the pages they run, to another store."""
+    result = yield
+    if nextitem is None or getattr(nextitem, "module", None) is not getattr(item, "module", None):
+        leaked = os.environ.get("CSAI_DATABASE_URL")
+        if leaked != _SESSION_DATABASE_URL:
+            if _SESSION_DATABASE_URL is None:
+                os.environ.pop("CSAI_DATABASE_URL", None)
+            else:
+                os.environ["CSAI_DATABASE_URL"] = _SESSION_DATABASE_URL
+            raise AssertionError(f"{item.nodeid} (or its module) left CSAI_DATABASE_URL={leaked!r} behind "
+                                 "(set it with monkeypatch)")
+    return result
 
 
 def pytest_collection_modifyitems(config, items):
@@ -64,6 +95,65 @@ def postgres_url():
     from tests.support.postgres import run_server
 
     yield from run_server()
+
+
+@pytest.fixture(scope="session")
+def postgres_template(postgres_url) -> str:
+    """Name of a database on the test server migrated to the newest revision (copied, never used itself)."""
+    from tests.support.postgres import migrated_template
+
+    return migrated_template(postgres_url)
+
+
+@pytest.fixture(autouse=True)
+def page_store(request, monkeypatch):
+    """The operational store of a test marked ``stores``: ``sqlite`` or ``postgresql`` (None when unmarked).
+
+    For ``postgresql`` a fresh database (a copy of the migrated template) on the test server becomes
+    ``CSAI_DATABASE_URL`` for the test only (monkeypatch), so the workspaces the test builds and the pages
+    AppTest runs use it; for ``sqlite`` the variable is removed. Autouse, so it is set before any
+    workspace fixture opens a store. Unmarked tests keep their environment.
+    """
+    from tests.support import workspaces
+
+    backend = getattr(request, "param", None)
+    if backend == "postgresql":
+        from data.opstore import dispose_engine
+        from tests.support.postgres import new_database
+
+        url = new_database(request.getfixturevalue("postgres_url"),
+                           template=request.getfixturevalue("postgres_template"))
+        monkeypatch.setenv("CSAI_DATABASE_URL", url)
+        monkeypatch.setattr(workspaces, "DATABASE_URL", url)
+        started = time.time()
+        yield backend
+        dispose_engine(url)
+        served = os.environ.get("CSAI_WORKSPACE")  # the test's workspace (its monkeypatch is undone after this)
+        sqlite_file = Path(served) / "operational.sqlite" if served else None
+        if sqlite_file and sqlite_file.exists() and sqlite_file.stat().st_mtime >= started - 1:
+            pytest.fail(f"{sqlite_file} was written during a PostgreSQL run: a page or helper used the SQLite store")
+        return
+    if backend == "sqlite":
+        monkeypatch.delenv("CSAI_DATABASE_URL", raising=False)
+        monkeypatch.setattr(workspaces, "DATABASE_URL", None)
+    yield backend
+
+
+@pytest.fixture(scope="session")
+def sample_workspace_pg_url(sample_workspace, postgres_url, postgres_template) -> str:
+    """A PostgreSQL copy of the sample workspace's operational store (users' sessions, playbooks, models,
+    audit), made once per session; serve it with ``CSAI_DATABASE_URL`` and the sample's folder."""
+    import sqlalchemy as sa
+
+    from data.opstore import create_engine
+    from tests.support.postgres import store_copy
+
+    url = store_copy(postgres_url, postgres_template, sample_workspace.settings.database_url)
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM model_registry")).scalar_one() > 0
+    engine.dispose()
+    return url
 
 
 @pytest.fixture(params=OPSTORES)

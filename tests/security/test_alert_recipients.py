@@ -49,6 +49,7 @@ def test_a_role_csm_alert_reaches_the_accounts_csm_only(alerted):
     assert pb.alerts_for(alerted.engine, "jonas", ("csm",), "Jonas Weber").empty
 
 
+@pytest.mark.stores
 def test_another_csm_sees_no_role_csm_alert_on_the_alerts_page(alerted):
     at = run_app("jonas", "views/alerts.py")
     assert not at.exception

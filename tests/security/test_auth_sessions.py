@@ -48,6 +48,7 @@ def _new_browser_session(token: str, cookies):
     return at
 
 
+@pytest.mark.stores
 def test_the_cookie_signs_in_a_new_session_and_is_strict(tiny_ws, cookies):
     _, token = _signed_in_with_cookie("csm1", "csm1-password", cookies)
     assert cookies[0][-1]["same_site"] == "strict"
@@ -64,6 +65,7 @@ def test_the_cookie_signs_in_a_new_session_and_is_strict(tiny_ws, cookies):
     assert not signed_in(_new_browser_session(stolen_sid, cookies))
 
 
+@pytest.mark.stores
 def test_password_reset_by_cli_revokes_old_cookie_and_open_session(tiny_ws, cookies):
     live, token = _signed_in_with_cookie("csm1", "csm1-password", cookies)
     r = cli(tiny_ws.path, "users", "set-password", "csm1", "--password-stdin", stdin="brand-new-pass\n")
@@ -92,6 +94,7 @@ def _admin_access_tab(at, username: str, button: str):
     return at
 
 
+@pytest.mark.stores
 def test_role_change_and_log_out_everywhere_in_admin_revoke_old_cookies(tiny_ws, cookies):
     _, token = _signed_in_with_cookie("manager", "manager-password", cookies)
     admin = run_app("admin", "views/admin.py")
@@ -122,6 +125,7 @@ def test_log_out_everywhere_for_oneself(tiny_ws, cookies):
     assert not signed_in(_new_browser_session(token, cookies))
 
 
+@pytest.mark.stores
 def test_log_out_ends_the_cookie_of_that_session(tiny_ws, cookies):
     at, token = _signed_in_with_cookie("csm1", "csm1-password", cookies)
     next(b for b in at.button if b.key == "logout_button").click()
@@ -130,6 +134,7 @@ def test_log_out_ends_the_cookie_of_that_session(tiny_ws, cookies):
     assert not signed_in(_new_browser_session(token, cookies))
 
 
+@pytest.mark.stores
 def test_an_idle_session_is_signed_out(tiny_ws, cookies):
     at, token = _signed_in_with_cookie("csm1", "csm1-password", cookies)
     at.session_state["_auth_seen"] = time.time() - 9 * 3600

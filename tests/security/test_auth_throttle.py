@@ -13,6 +13,7 @@ from data.opstore import now
 from tests.security.conftest import ROOT, page_text, run_app, sign_in, signed_in
 
 
+@pytest.mark.stores
 def test_twelve_wrong_passwords_then_the_right_one_is_refused(tiny_ws):
     at = run_app(None)
     for i in range(12):
@@ -30,6 +31,7 @@ def test_twelve_wrong_passwords_then_the_right_one_is_refused(tiny_ws):
     assert "Too many failed sign-ins" in page_text(again)
 
 
+@pytest.mark.stores
 def test_a_restart_does_not_reset_the_throttle(tiny_ws):
     at = run_app(None)
     for i in range(5):
@@ -53,6 +55,7 @@ def test_a_restart_does_not_reset_the_throttle(tiny_ws):
     assert "Too many failed sign-ins" in page_text(at)
 
 
+@pytest.mark.stores
 def test_failures_from_one_client_lock_that_client_for_every_username(tiny_ws):
     at = run_app(None)
     for name in ("nobody1", "nobody2", "nobody3", "csm2", "nobody5"):
@@ -75,6 +78,7 @@ def test_failures_for_one_username_from_many_clients_lock_the_username(tiny_ws, 
     assert "for this username" in page_text(at)
 
 
+@pytest.mark.stores
 def test_fewer_failures_or_an_ended_cooldown_let_the_right_password_in(tiny_ws):
     at = run_app(None)
     for i in range(4):

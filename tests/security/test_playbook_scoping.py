@@ -95,6 +95,7 @@ def test_a_csm_viewer_without_the_warehouse_is_refused_not_shown_everything(reas
         pb.list_runs(ws.engine, viewer=MAYA)
 
 
+@pytest.mark.stores
 def test_the_old_csm_sees_nothing_on_the_pages(reassigned):
     ws, run = reassigned
     pages = [("views/playbooks.py", {"tab": "Runs", "run": str(run.id)}), ("views/playbooks.py", {"tab": "Outbox"}),
@@ -113,6 +114,7 @@ def test_the_old_csm_sees_nothing_on_the_pages(reassigned):
     assert ACCOUNT not in all_text(at) and "Company 1" not in all_text(at)
 
 
+@pytest.mark.stores
 def test_the_new_csm_sees_it_all_on_the_pages(reassigned):
     ws, run = reassigned
     at = run_app("jonas", "views/playbooks.py", {"tab": "Runs", "run": str(run.id)})
@@ -136,6 +138,7 @@ def test_the_new_csm_sees_it_all_on_the_pages(reassigned):
     assert isinstance(frame, pd.DataFrame)
 
 
+@pytest.mark.stores
 def test_the_old_csm_cannot_act_on_the_accounts_tasks_or_run(reassigned):
     ws, run = reassigned
     wh = ws.warehouse

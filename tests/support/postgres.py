@@ -85,11 +85,74 @@ def run_server() -> Iterator[str]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def new_database(server_url: str) -> str:
-    """Create an empty database on the server; returns its URL (same user and password)."""
+def new_database(server_url: str, *, template: str | None = None) -> str:
+    """Create a database on the server (empty, or a copy of the database ``template``); returns its URL.
+
+    The URL has the server's user and password. A template must have no open connection.
+    """
     name = f"t_{uuid.uuid4().hex[:16]}"
     engine = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))  # a generated name, not user input
+        # generated names, not user input
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")))
     engine.dispose()
+    return database_url(server_url, name)
+
+
+def database_url(server_url: str, name: str) -> str:
     return sa.engine.make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+
+def migrated_template(server_url: str) -> str:
+    """A database migrated to the newest revision, to copy with :func:`new_database` (``template=``); returns its name.
+
+    Copying it (``CREATE DATABASE ... TEMPLATE``) takes a fraction of running the migrations per test.
+    """
+    from data.opstore import create_engine, ensure_schema
+
+    url = new_database(server_url)
+    engine = create_engine(url)
+    try:
+        ensure_schema(engine)
+    finally:
+        engine.dispose()
+    return sa.engine.make_url(url).database
+
+
+def store_copy(server_url: str, template: str, source_url: str) -> str:
+    """A new database on the server holding every row of the store at ``source_url``; returns its URL."""
+    url = new_database(server_url, template=template)
+    copy_store(source_url, url)
+    return url
+
+
+def copy_store(source_url: str, target_url: str) -> dict[str, int]:
+    """Copy every row of the operational store at ``source_url`` into the migrated, empty store at ``target_url``.
+
+    Tables go in foreign-key order; PostgreSQL sequences are moved past the copied ids, so new rows get new
+    ids. Returns the number of rows per table.
+    """
+    from data.opstore import create_engine, metadata, register_tables
+
+    register_tables()
+    source, target = create_engine(source_url), create_engine(target_url)
+    counts: dict[str, int] = {}
+    try:
+        with source.connect() as read, target.begin() as write:
+            for table in metadata.sorted_tables:
+                rows = [dict(r._mapping) for r in read.execute(sa.select(table))]
+                if rows:
+                    write.execute(table.insert(), rows)
+                counts[table.name] = len(rows)
+                if target.dialect.name == "postgresql":
+                    for column in table.primary_key.columns:
+                        if column.autoincrement is True or (column.autoincrement == "auto"
+                                                            and isinstance(column.type, sa.Integer)):
+                            write.execute(sa.text(
+                                "SELECT setval(pg_get_serial_sequence(:t, :c), "
+                                f'COALESCE((SELECT max("{column.name}") FROM "{table.name}"), 0) + 1, false)'),
+                                {"t": table.name, "c": column.name})
+    finally:
+        source.dispose()
+        target.dispose()
+    return counts

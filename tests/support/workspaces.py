@@ -54,8 +54,12 @@ def write_tiny(warehouse: Warehouse) -> None:
 
 
 @pytest.fixture()
-def tiny_ws(tmp_path, monkeypatch):
-    """A workspace with the tiny company and one user per role (password ``<name>-password``), as CSAI_WORKSPACE."""
+def tiny_ws(tmp_path, monkeypatch, page_store):
+    """A workspace with the tiny company and one user per role (password ``<name>-password``), as CSAI_WORKSPACE.
+
+    In a test marked ``stores`` its operational store is the one of ``page_store``; on PostgreSQL the
+    test fails if anything created the workspace's SQLite file instead.
+    """
     ws = open_workspace(str(tmp_path / "ws"))
     write_tiny(ws.warehouse)
     auth = ws.settings.auth_file
@@ -63,7 +67,16 @@ def tiny_ws(tmp_path, monkeypatch):
                             ("csm1", "csm", "Avery Chen"), ("csm2", "csm", "Jordan Patel")]:
         user_store.add_user(auth, name, role=role, password=f"{name}-password", csm=csm)
     monkeypatch.setenv("CSAI_WORKSPACE", str(ws.path))
-    return ws
+    yield ws
+    if page_store:
+        assert_store(ws, page_store)
+
+
+def assert_store(ws: Workspace, backend: str) -> None:
+    """The workspace used the ``backend`` store, and on PostgreSQL no page or helper fell back to its SQLite file."""
+    assert ws.engine.dialect.name == backend
+    if backend == "postgresql":
+        assert not (ws.path / "operational.sqlite").exists(), "something used the SQLite store in a PostgreSQL run"
 
 
 # two scoring runs of the tiny company

@@ -17,9 +17,20 @@ ACCOUNT = "views/account.py"
 
 
 @pytest.fixture()
-def demo_env(sample_workspace, monkeypatch):
+def demo_env(sample_workspace, monkeypatch, page_store, request):
+    """The sample workspace served to the pages; in a ``stores`` test on PostgreSQL, with the session's
+    PostgreSQL copy of its operational store."""
     monkeypatch.setenv("CSAI_WORKSPACE", str(sample_workspace.path))
-    return sample_workspace
+    if page_store != "postgresql":
+        return sample_workspace
+    from data.settings import load_settings
+    from data.workspace import Workspace
+
+    url = request.getfixturevalue("sample_workspace_pg_url")
+    monkeypatch.setenv("CSAI_DATABASE_URL", url)
+    ws = Workspace(load_settings(str(sample_workspace.path)))
+    assert ws.engine.dialect.name == "postgresql"
+    return ws
 
 
 @pytest.fixture(scope="module")
@@ -32,6 +43,7 @@ def _metrics(at) -> dict:
     return {m.label: m.value for m in at.metric}
 
 
+@pytest.mark.stores
 def test_accounts_show_risk_sorted_with_reasons(demo_env):
     at = run_app("manager", page=ACCOUNTS)
     assert not at.exception
@@ -129,6 +141,7 @@ def test_what_if_rescores_live(demo_env, top_account):
     assert len(at.get("plotly_chart")) == 1
 
 
+@pytest.mark.stores
 def test_notes_are_saved_and_audited(demo_env, top_account):
     account_id = top_account["account_id"]
     at = run_app("manager", page=ACCOUNT, params={"id": account_id, "tab": "Playbooks & notes"})
@@ -146,6 +159,7 @@ def test_notes_are_saved_and_audited(demo_env, top_account):
     assert any("Champion on leave" in t.value for t in at.text)
 
 
+@pytest.mark.stores
 def test_empty_note_is_refused_and_nothing_written(demo_env, top_account):
     account_id = top_account["account_id"]
     with demo_env.engine.connect() as conn:

@@ -3,6 +3,8 @@ and the book goes when the user stops being a CSM."""
 
 from __future__ import annotations
 
+import pytest
+
 from data import users as user_store
 from data.access import SYSTEM
 from data.books import csm_books
@@ -41,6 +43,7 @@ def test_books_are_the_csm_names_in_the_data_with_account_counts(tiny_ws):
                                   for name, n in zip(books["csm"], books["accounts"], strict=True)]
 
 
+@pytest.mark.stores
 def test_admin_adds_a_csm_by_picking_the_book(tiny_ws):
     at = run_app("admin", page=ADMIN)
     at.selectbox(key="add_csm_pick").set_value("Jordan Patel")

@@ -31,6 +31,7 @@ def _submit(at, label: str):
     return at
 
 
+@pytest.mark.stores
 def test_a_csm_adds_edits_and_deactivates_a_contact(tiny_ws):
     at = run_app("csm1", ACCOUNT, {"id": "A1", "tab": "Contacts"})
     assert not at.exception
@@ -55,6 +56,7 @@ def test_a_csm_adds_edits_and_deactivates_a_contact(tiny_ws):
     assert table.set_index("contact_id").loc[contact_id, "status"] == "deactivated here"
 
 
+@pytest.mark.stores
 def test_a_bad_email_is_refused_and_nothing_is_written(tiny_ws):
     at = run_app("csm1", ACCOUNT, {"id": "A1", "tab": "Contacts"})
     at.text_input(key="contact_add_email").input("not an email")
@@ -86,6 +88,7 @@ def test_the_import_wins_over_older_edits_and_newer_edits_win_until_then(tiny_ws
     assert added["status"] == "replaced by import"
 
 
+@pytest.mark.stores
 def test_a_contact_added_here_becomes_the_playbook_recipient(tiny_ws):
     pb.ensure_starter_playbooks(tiny_ws.engine)
     playbook = get_playbook_by_key(tiny_ws.engine, "champion_loss")
@@ -99,6 +102,7 @@ def test_a_contact_added_here_becomes_the_playbook_recipient(tiny_ws):
     assert after["problem"] is None and after["payload"]["to"] == "sam.exec@acme.test"
 
 
+@pytest.mark.stores
 def test_log_an_activity_and_see_it_on_the_timeline_with_notes_and_runs(tiny_ws):
     add_note(tiny_ws.engine, "A1", "csm1", "Sponsor is moving to another team")
     pb.ensure_starter_playbooks(tiny_ws.engine)

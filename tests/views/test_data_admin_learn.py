@@ -57,6 +57,7 @@ def test_menu_shows_only_allowed_pages(tiny_ws):
 
 
 # ------------------------------------------------------------------ data page
+@pytest.mark.stores
 def test_data_page_imports_a_good_csv_end_to_end(tiny_ws):
     at = upload(run_app("datasci", page=DATA), "crm_accounts.csv", GOOD_ACCOUNTS)
     assert at.selectbox(key="data_target").value == "accounts"
@@ -224,6 +225,7 @@ def fill_add_user(at, username="newcsm", password="good-password", repeat=None, 
     return at
 
 
+@pytest.mark.stores
 def test_admin_adds_and_disables_a_user(tiny_ws):
     at = fill_add_user(run_app("admin", page=ADMIN))
     assert "Added newcsm" in texts(at)
@@ -255,6 +257,7 @@ def test_bad_user_input_writes_nothing(tiny_ws, kwargs, message):
     assert actions(tiny_ws) == []
 
 
+@pytest.mark.stores
 def test_admin_resets_a_password_and_changes_a_role(tiny_ws):
     at = run_app("admin", page=ADMIN)
     at.selectbox(key="pw_user").select("csm2")
@@ -281,6 +284,7 @@ def test_admin_cannot_lock_themselves_out(tiny_ws):
     assert not user_store.get_user(tiny_ws.settings.auth_file, "admin").disabled
 
 
+@pytest.mark.stores
 def test_audit_log_filters_and_export(tiny_ws):
     fill_add_user(run_app("admin", page=ADMIN))
     at = run_app("admin", page=ADMIN)
@@ -291,6 +295,7 @@ def test_audit_log_filters_and_export(tiny_ws):
     assert any(d.label == "Export CSV" for d in at.get("download_button"))
 
 
+@pytest.mark.stores
 def test_settings_are_shown_read_only(tiny_ws):
     at = run_app("admin", page=ADMIN)
     shown = frame(at, "setting").set_index("setting")["value"]

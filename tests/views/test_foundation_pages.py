@@ -32,18 +32,21 @@ def test_every_page_requires_login(tiny_ws, page, params):
     assert "Acme" not in texts(at)
 
 
+@pytest.mark.stores
 def test_wrong_password_is_refused(tiny_ws):
     at = login(run_app(None), "csm1", "wrong-password")
     assert "incorrect" in texts(at)
     assert not at.dataframe
 
 
+@pytest.mark.stores
 def test_login_form_lands_on_the_roles_first_page(tiny_ws):
     at = login(run_app(None), "manager", "manager-password")
     assert not at.exception
     assert at.title[0].value == "Portfolio"
 
 
+@pytest.mark.stores
 def test_deep_link_survives_login(tiny_ws):
     at = run_app(None, page=ACCOUNT, params={"id": "A2"})
     at = login(at, "manager", "manager-password")
@@ -126,6 +129,7 @@ def test_account_page_without_id_offers_a_picker(tiny_ws):
     assert set(at.selectbox[0].options) == {"Acme Corp (A1)", "Initech (A3)"}
 
 
+@pytest.mark.stores
 def test_disabled_user_is_logged_out(tiny_ws):
     user_store.set_disabled(tiny_ws.settings.auth_file, "csm1", True)
     at = run_app("csm1", page=ACCOUNTS)

@@ -15,10 +15,32 @@ TABS = ["Data health", "Train", "Evaluate", "Explain", "Cohorts", "Rule score vs
 
 
 @pytest.fixture(scope="module")
-def lab_ws(sample_workspace_path, tmp_path_factory):
-    """A private copy of the sample workspace (this module trains and promotes models in it)."""
-    with served_copy(sample_workspace_path, tmp_path_factory.mktemp("lab_ws") / "ws") as ws:
-        yield ws
+def lab_store(request):
+    """The operational store of the lab workspace in tests marked ``stores`` (None: the environment's)."""
+    return getattr(request, "param", None)
+
+
+@pytest.fixture(scope="module")
+def lab_ws(lab_store, sample_workspace_path, tmp_path_factory, request):
+    """A private copy of the sample workspace (this module trains and promotes models in it).
+
+    On PostgreSQL its operational store (registry, audit) is a private PostgreSQL copy of the sample's,
+    served as ``CSAI_DATABASE_URL`` while the module's tests that use it run.
+    """
+    with pytest.MonkeyPatch.context() as mp:
+        if lab_store == "sqlite":
+            mp.delenv("CSAI_DATABASE_URL", raising=False)
+        elif lab_store == "postgresql":
+            from data.workspace import open_workspace
+            from tests.support.postgres import store_copy
+
+            source = open_workspace(str(sample_workspace_path)).settings.database_url
+            mp.setenv("CSAI_DATABASE_URL", store_copy(request.getfixturevalue("postgres_url"),
+                                                      request.getfixturevalue("postgres_template"), source))
+        with served_copy(sample_workspace_path, tmp_path_factory.mktemp("lab_ws") / "ws") as ws:
+            if lab_store:
+                assert ws.engine.dialect.name == lab_store
+            yield ws
 
 
 @pytest.fixture()
@@ -65,9 +87,18 @@ EXPECTED_CHARTS = {
 }
 
 
-@pytest.mark.parametrize("username", ["datasci", "admin"])
+@pytest.mark.stores(fixture="lab_store", scope="module")
 @pytest.mark.parametrize("tab", TABS)
-def test_every_tab_renders_for_lab_roles(lab_ws, username, tab):
+def test_every_tab_renders_for_a_data_scientist(lab_ws, tab):
+    check_tab("datasci", tab)
+
+
+@pytest.mark.parametrize("tab", TABS)
+def test_every_tab_renders_for_an_admin(lab_ws, tab):
+    check_tab("admin", tab)
+
+
+def check_tab(username: str, tab: str) -> None:
     at = open_tab(username, tab)
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]
@@ -85,6 +116,7 @@ def test_other_roles_are_denied(lab_ws, username):
     assert not at.get("plotly_chart")
 
 
+@pytest.mark.stores(fixture="lab_store", scope="module")
 def test_confusion_follows_the_capacity_slider(lab_ws):
     from models.registry import production_model
 
@@ -97,6 +129,7 @@ def test_confusion_follows_the_capacity_slider(lab_ws):
     assert f"{record.metrics['n_test']:,}" in next(m.value for m in at.metric if m.label == "Held-out rows")
 
 
+@pytest.mark.stores(fixture="lab_store", scope="module")
 @pytest.mark.slow
 def test_train_form_registers_a_candidate(lab_ws):
     from models.registry import list_models
@@ -121,6 +154,7 @@ def test_train_form_registers_a_candidate(lab_ws):
     assert len([r for r in list_models(lab_ws.engine) if r.id not in before]) == 1
 
 
+@pytest.mark.stores(fixture="lab_store", scope="module")
 def test_compare_two_models(lab_ws, candidate):
     from models.registry import list_models
 
@@ -137,6 +171,7 @@ def test_compare_two_models(lab_ws, candidate):
     assert {"compare_roc", "compare_reliability"} <= chart_keys(at)
 
 
+@pytest.mark.stores(fixture="lab_store", scope="module")
 def test_promote_needs_confirmation_then_is_audited(lab_ws, candidate):
     from data.opstore import read_audit
     from models.registry import list_models, production_model

@@ -25,6 +25,7 @@ def many_tasks(tiny_ws):
     return tiny_ws
 
 
+@pytest.mark.stores
 def test_every_task_is_reachable_through_the_pages(many_tasks):
     at = run_app("csm1", MY_TASKS)
     assert not at.exception
@@ -40,6 +41,7 @@ def test_every_task_is_reachable_through_the_pages(many_tasks):
     assert len(first) + len(second) == len(pb.my_tasks(many_tasks.engine, "csm1", "Avery Chen"))
 
 
+@pytest.mark.stores
 def test_the_table_shows_account_facts_and_sorts(many_tasks):
     at = run_app("csm1", MY_TASKS)
     table = at.dataframe[0].value
@@ -54,6 +56,7 @@ def test_the_table_shows_account_facts_and_sorts(many_tasks):
     assert not at.exception
 
 
+@pytest.mark.stores
 def test_a_day_reads_as_one_day(tiny_ws):
     playbook = create_playbook(tiny_ws.engine, "manager", name="One", holdout_pct=0,
                                steps=[{"type": "task", "title": "Call", "due_days": 1}])

@@ -88,6 +88,7 @@ def trigger_app(username: str, account_id: str = "A1") -> AppTest:
     return at.run()
 
 
+@pytest.mark.stores
 def test_trigger_form_previews_and_a_double_submit_creates_one_run(tiny_ws):
     at = trigger_app("csm1")
     assert not at.exception and not at.error
@@ -110,6 +111,7 @@ def test_trigger_form_previews_and_a_double_submit_creates_one_run(tiny_ws):
     assert runs.iloc[0]["triggered_by"] == "csm1"
 
 
+@pytest.mark.stores
 def test_two_tabs_submitting_the_same_playbook_make_one_run(tiny_ws):
     first, second = trigger_app("manager"), trigger_app("manager")
     pid = first.selectbox(key="pbform_playbook:acct:A1").value
@@ -120,6 +122,7 @@ def test_two_tabs_submitting_the_same_playbook_make_one_run(tiny_ws):
     assert len(pb.list_runs(tiny_ws.engine, account_id="A1", playbook_id=pid)) == 1
 
 
+@pytest.mark.stores
 def test_trigger_form_refuses_another_book_and_read_only_roles(tiny_ws):
     at = trigger_app("csm2", "A1")  # A1 belongs to Avery Chen (csm1)
     assert any("not in your book" in e.value for e in at.error)
@@ -141,6 +144,7 @@ def _panel_script():
     playbook_forms.account_playbook_panel(user, "A1")
 
 
+@pytest.mark.stores
 def test_account_panel_shows_history_and_completes_a_task(tiny_ws):
     run = start(tiny_ws, "usage_drop")
     at = AppTest.from_function(_panel_script, default_timeout=30)
@@ -168,6 +172,7 @@ def _bulk_script():
     playbook_forms.bulk_trigger_form(user, ["A1", "A2", "A3", "NOPE"])
 
 
+@pytest.mark.stores
 def test_bulk_form_summarises_created_existing_and_errors(tiny_ws):
     start(tiny_ws, "usage_drop", "A2")
     at = AppTest.from_function(_bulk_script, default_timeout=30)
@@ -184,6 +189,7 @@ def test_bulk_form_summarises_created_existing_and_errors(tiny_ws):
 
 
 # ------------------------------------------------------------------ my tasks
+@pytest.mark.stores
 def test_csm_completes_snoozes_and_reopens_a_task(tiny_ws):
     start(tiny_ws, "usage_drop")
     tasks = pb.my_tasks(tiny_ws.engine, "csm1", "Avery Chen")
@@ -210,6 +216,7 @@ def test_csm_completes_snoozes_and_reopens_a_task(tiny_ws):
     assert first in pb.my_tasks(tiny_ws.engine, "csm1", "Avery Chen", status="open")["id"].tolist()
 
 
+@pytest.mark.stores
 def test_tasks_stay_in_their_book_and_managers_see_everyones(tiny_ws):
     start(tiny_ws, "usage_drop")  # A1: Avery Chen (csm1)
     other = run_app("csm2", MY_TASKS)
@@ -222,6 +229,7 @@ def test_tasks_stay_in_their_book_and_managers_see_everyones(tiny_ws):
 
 
 # ------------------------------------------------------------------ alerts
+@pytest.mark.stores
 def test_alert_inbox_unread_first_mark_read_and_mark_all(tiny_ws):
     start(tiny_ws, "payment_failure", "A1")  # alerts role:manager
     start(tiny_ws, "payment_failure", "A2")
@@ -244,6 +252,7 @@ def _fill_new(at, name: str, steps: str) -> AppTest:
     return button(at, "Create playbook").click().run()
 
 
+@pytest.mark.stores
 def test_bad_step_json_shows_the_error_and_writes_nothing(tiny_ws):
     before = playbook_count(tiny_ws)
     at = run_app("manager", PLAYBOOKS)
@@ -256,6 +265,7 @@ def test_bad_step_json_shows_the_error_and_writes_nothing(tiny_ws):
     assert "Broken play" not in [p.name for p in pb.list_playbooks(tiny_ws.engine, include_inactive=True)]
 
 
+@pytest.mark.stores
 def test_manager_creates_edits_and_deactivates_a_playbook(tiny_ws):
     at = run_app("manager", PLAYBOOKS)
     steps = json.dumps([{"type": "task", "title": "Call {{ account.name }}", "due_days": 2}])
@@ -304,6 +314,7 @@ def test_a_missing_contact_becomes_a_task_for_the_csm(tiny_ws):
                for s in made)
 
 
+@pytest.mark.stores
 def test_runs_are_scoped_and_a_failed_step_can_be_retried(tiny_ws):
     run = _failed_email(tiny_ws)
     failed = next(s for s in pb.get_run(tiny_ws.engine, run.id).steps if s["status"] == "failed")
@@ -321,6 +332,7 @@ def test_runs_are_scoped_and_a_failed_step_can_be_retried(tiny_ws):
     assert status == "awaiting_confirmation"  # a customer email still waits for a person
 
 
+@pytest.mark.stores
 def test_outbox_lists_what_needs_attention(tiny_ws):
     _failed_email(tiny_ws)
     at = run_app("manager", PLAYBOOKS, {"tab": "Outbox"})
@@ -331,6 +343,7 @@ def test_outbox_lists_what_needs_attention(tiny_ws):
 
 
 # ------------------------------------------------------------------ outcomes
+@pytest.mark.stores
 def test_outcomes_without_rule_runs_say_so(tiny_ws):
     at = run_app("manager", OUTCOMES)
     assert not at.exception and not at.error

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 
@@ -9,6 +10,7 @@ import pytest
 
 from data.portfolio import scoring_runs
 from data.workspace import open_workspace
+from tests.support.workspaces import assert_store
 from tests.views.conftest import run_app
 
 BUSINESS_PAGES = ["views/today.py", "views/portfolio.py", "views/accounts.py", "views/my_tasks.py", "views/alerts.py",
@@ -55,6 +57,7 @@ def test_only_admins_and_data_scientists_get_score_now(tiny_ws):
         assert any(b.key == "today_score_now" for b in at.button) is allowed
 
 
+@pytest.mark.stores
 def test_score_now_without_a_model_says_what_to_do_and_writes_nothing(tiny_ws):
     at = run_app("datasci", "views/model_lab.py")
     at.button(key="lab_score_now_button").click().run()
@@ -64,9 +67,17 @@ def test_score_now_without_a_model_says_what_to_do_and_writes_nothing(tiny_ws):
         assert scoring_runs(con) == []
 
 
-def test_score_now_scores_with_the_cli_function(sample_workspace_path, tmp_path, monkeypatch):
+@pytest.mark.stores
+def test_score_now_scores_with_the_cli_function(sample_workspace_path, tmp_path, monkeypatch, page_store):
     path = tmp_path / "ws"
     shutil.copytree(sample_workspace_path, path)
+    if page_store == "postgresql":  # the copy's registry and audit move to the test's PostgreSQL database
+        from tests.support.postgres import copy_store
+
+        sqlite_store = path / "operational.sqlite"
+        copy_store(f"sqlite:///{sqlite_store}", os.environ["CSAI_DATABASE_URL"])
+        for leftover in path.glob("operational.sqlite*"):
+            leftover.unlink()
     ws = open_workspace(str(path))
     with ws.warehouse.reader() as con:
         before = scoring_runs(con)
@@ -81,3 +92,5 @@ def test_score_now_scores_with_the_cli_function(sample_workspace_path, tmp_path,
     with ws.warehouse.reader() as con:
         after = scoring_runs(con)
     assert len(after) == len(before) + 1
+    if page_store:
+        assert_store(ws, page_store)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from data import sso as sso_store
@@ -31,6 +32,7 @@ def test_logged_out_visitors_get_the_sso_button_and_no_page(tiny_ws, monkeypatch
     assert not at.text_input, "the password form is gone once an admin turns it off"
 
 
+@pytest.mark.stores
 def test_a_mapped_manager_sees_the_portfolio(tiny_ws, monkeypatch):
     at = sso_app(monkeypatch, {"iss": "https://idp.example", "sub": "u1", "email": "mm@corp.example",
                                "email_verified": True, "name": "Mo Manager", "groups": ["cs-managers"]},
@@ -46,6 +48,7 @@ def test_an_unmapped_person_sees_only_the_refusal(tiny_ws, monkeypatch):
     assert not at.dataframe and "Accounts" not in [t.value for t in at.title]
 
 
+@pytest.mark.stores
 def test_admin_sso_tab_shows_settings_and_people_but_never_secrets(tiny_ws, monkeypatch):
     claims = {"iss": "https://idp.example", "sub": "a1", "email": "root@corp.example", "email_verified": True,
               "name": "Ro Admin", "groups": ["cs-admins"]}

@@ -17,6 +17,7 @@ from playbooks import today
 from playbooks.definitions import create_playbook
 from playbooks.store import tasks as tasks_table
 from tests.playbooks.helpers import AS_OF, build_workspace
+from tests.support.workspaces import assert_store
 from tests.views.conftest import run_app
 
 TODAY = "views/today.py"
@@ -46,7 +47,7 @@ def _two_scorings(ws, ids: list[str]) -> None:
 
 
 @pytest.fixture()
-def today_ws(tmp_path, monkeypatch):
+def today_ws(tmp_path, monkeypatch, page_store):
     """20 accounts split between Maya Patel (odd ids) and Jonas Weber, two scorings, one overdue task each."""
     ws = build_workspace(tmp_path / "ws", n=20, scores=False)
     _two_scorings(ws, [f"A{i:04d}" for i in range(1, 21)])
@@ -57,7 +58,9 @@ def today_ws(tmp_path, monkeypatch):
     for account_id in ("A0001", "A0002"):  # Maya's, Jonas's; due 3 days ago
         pb.trigger_manual(ws.engine, ws.warehouse, playbook.id, account_id, actor="manager", at=five_days_ago)
     monkeypatch.setenv("CSAI_WORKSPACE", str(ws.path))
-    return ws
+    yield ws
+    if page_store:
+        assert_store(ws, page_store)
 
 
 def _frames(at) -> dict[str, pd.DataFrame]:
@@ -89,6 +92,7 @@ def test_a_csm_lands_on_today_and_a_manager_on_portfolio(today_ws):
     assert at.title[0].value == "Portfolio"
 
 
+@pytest.mark.stores
 def test_a_csm_sees_only_their_book(today_ws):
     at = run_app("maya", TODAY)
     assert not at.exception
@@ -107,6 +111,7 @@ def test_a_csm_sees_only_their_book(today_ws):
     assert set(untouched["last_touch_kind"]) == {"–"}  # never touched: a dash, not "None"
 
 
+@pytest.mark.stores
 def test_a_manager_sees_every_account(today_ws):
     at = run_app("manager", TODAY)
     assert not at.exception
@@ -114,6 +119,7 @@ def test_a_manager_sees_every_account(today_ws):
     assert set(_table(at, "today_risk_table")["name"]) == {"Company 3", "Company 4"}
 
 
+@pytest.mark.stores
 def test_complete_and_snooze_a_task_in_one_click(today_ws):
     at = run_app("maya", TODAY)
     with today_ws.engine.connect() as conn:
@@ -136,6 +142,7 @@ def test_complete_and_snooze_a_task_in_one_click(today_ws):
     assert "Nothing due today and nothing overdue." in texts(jonas)
 
 
+@pytest.mark.stores
 def test_logging_an_activity_counts_as_a_touch(today_ws):
     log_activity(today_ws.engine, "A0003", "maya", "call", now().date() - timedelta(days=2), "QBR prep call")
     at = run_app("maya", TODAY)
@@ -145,6 +152,7 @@ def test_logging_an_activity_counts_as_a_touch(today_ws):
     assert touches.iloc[0]["last_touch_kind"] == "activity"
 
 
+@pytest.mark.stores
 def test_book_tasks_are_scoped_and_count_days_overdue(today_ws):
     maya = Viewer("maya", ("csm",), "Maya Patel")
     stranger = Viewer("nobody", ("csm",), None)
