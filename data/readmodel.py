@@ -432,6 +432,43 @@ def risk_thresholds(base_rate: float) -> tuple[float, float]:
     return medium, high
 
 
+RULE_MODEL_ID = "rule-health"  # the model id stamped on scores made by the rule health score (no model)
+RULE_SCORE_NAME = "Rule health score"
+RULE_BAND_HEALTH = (70.0, 50.0)  # health below 70 of 100: medium risk; below 50: high risk
+
+
+def is_rule_score(model_id) -> bool:
+    """True when a score (or a run) came from the rule health score, not from a trained model."""
+    return str(model_id) == RULE_MODEL_ID
+
+
+def rule_risk_band(health):
+    """The band of each rule health score (0-100, higher is healthier; array in, array out): high below
+    50, medium below 70, low otherwise. The rule score is a scorecard, not a probability, so its bands
+    are its own thresholds (:data:`RULE_BAND_HEALTH`), not the calibrated ones."""
+    import numpy as np
+
+    medium, high = RULE_BAND_HEALTH
+    h = np.asarray(health, dtype=float)
+    return np.where(h < high, "high", np.where(h < medium, "medium", "low"))
+
+
+def rule_bands_text() -> str:
+    """The rule health score's bands in words (pages and the CLI explain them the same way)."""
+    medium, high = RULE_BAND_HEALTH
+    return (f"{RULE_SCORE_NAME}: a weighted scorecard of usage, adoption, support, billing, relationship and "
+            f"sentiment rules, 0-100 (higher is healthier), not a probability. High risk below {high:.0f}, "
+            f"medium below {medium:.0f}, low from {medium:.0f}.")
+
+
+def score_source(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The model id of the latest scoring run (:data:`RULE_MODEL_ID` for the rule health score), or None."""
+    if not has_scores(con):
+        return None
+    rows = con.execute("SELECT model_id FROM scores ORDER BY scored_at DESC LIMIT 1").fetchall()
+    return str(rows[0][0]) if rows else None
+
+
 def risk_band(p, thresholds: tuple[float, float]):
     """The band ('low', 'medium', 'high') of each probability in ``p`` (array in, array out)."""
     import numpy as np
