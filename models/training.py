@@ -42,7 +42,7 @@ the honest out-of-fold predictions that the metrics are computed on.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 import numpy as np
@@ -225,6 +225,11 @@ def train(con, config: TrainConfig | None = None, *, observations: ObservationSe
     say(f"  observation rows: {len(obs.frame):,} ({obs.mode} mode) in {time.perf_counter() - t0:.1f}s")
     if obs.mode == "flat" and config.target != "churn":
         raise UserError("Flat (one row per account) data only has a churn label; expansion needs subscriptions.")
+    if obs.label_source == "inactivity":  # churn by inactivity is known on its day: no renewal gap
+        config = replace(config, gap_days=obs.gap_days)
+    if obs.label_source == "inactivity" and config.target != "churn":
+        raise UserError("Without billing data there is no MRR to grow: expansion needs subscriptions. "
+                        "Train the churn model (churn = no activity for the inactivity days).")
     obs, eligibility = apply_eligibility(obs, con, label=_label(config), keep=config.keep_columns)
     for f, why in eligibility.excluded.items():
         say(f"  left out {f}: {why} (keep it with --keep-column {f})")
@@ -477,13 +482,13 @@ def _train_time(obs: ObservationSet, config: TrainConfig, say) -> TrainResult:
     dates = sorted(labelled["obs_date"].unique())
     if obs.cadence == WEEKLY and len(dates) < MIN_LABELLED_WEEKS and obs.schedule is not None:
         raise UserError(too_short_message(obs.schedule, horizon_days=config.horizon_days,
-                                          lead_days=config.lead_days, gap_days=config.gap_days))
+                                          lead_days=config.lead_days, gap_days=obs.gap_days))
     config = sized_config(config, len(dates), obs.cadence)
     split = _choose_split(dates, config)
     if split is None:
         if obs.schedule is not None:
             raise UserError(too_short_message(obs.schedule, horizon_days=config.horizon_days,
-                                              lead_days=config.lead_days, gap_days=config.gap_days))
+                                              lead_days=config.lead_days, gap_days=obs.gap_days))
         raise UserError(f"Not enough labelled history for a time-ordered test: {len(dates)} labelled observation "
                         f"dates, with the {config.horizon_days}-day horizon and {config.gap_days}-day renewal gap "
                         "before the data's end.")
