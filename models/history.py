@@ -174,7 +174,8 @@ def training_outlook(con) -> TrainingOutlook:
         if history_supports(first, end, horizon + gap):
             option = "" if horizon == DEFAULT_HORIZON_DAYS else f" --horizon-days {horizon}"
             return TrainingOutlook(True, f"Training: {weeks:.0f} weeks of history is enough for a model with a "
-                                         f"{horizon}-day horizon{label}.",
+                                         f"{horizon}-day horizon{label}, once churns are known in its earlier weeks "
+                                         "(`train` says so if none are yet; the rule health score works meanwhile).",
                                    [f"cli.py train --promote{option}", "cli.py score"], horizon)
     more = more_weeks_needed(first, end, SHORT_HORIZON_DAYS + gap)
     return TrainingOutlook(

@@ -58,7 +58,7 @@ from models.estimators import PARAM_GRIDS, BlendModel, make_model
 from models.evaluation import classification_metrics, clean_json, per_segment, reliability_curve
 from models.explain import Explanation, global_importance
 from models.health_score import health_risk
-from models.history import CADENCES, MIN_LABELLED_WEEKS, WEEKLY, too_short_message
+from models.history import CADENCES, MIN_LABELLED_WEEKS, RULE_SCORE_MEANWHILE, WEEKLY, too_short_message
 from models.observations import ObservationSet, build_observations, check_label_rates, check_leakage
 
 TARGETS = ("churn", "expansion")
@@ -530,7 +530,8 @@ def _train_time(obs: ObservationSet, config: TrainConfig, say) -> TrainResult:
     for name, part in (("training", fit_rows), ("validation", rows(split.folds[-1][1], "val")), ("test", test)):
         if part[label].nunique() < 2:
             raise UserError(f"The {name} slice has no {'churned' if config.target == 'churn' else 'expanding'} "
-                            "accounts; there is not enough history to train this target.")
+                            "accounts; there is not enough history to train this target yet (no churn is known "
+                            "early enough in the data). " + RULE_SCORE_MEANWHILE)
     eligible_obs = obs
     screened = screen_attributes(eligible_obs, fit_rows, label)
     if screened:
@@ -553,8 +554,7 @@ def _train_time(obs: ObservationSet, config: TrainConfig, say) -> TrainResult:
             folds = [(t, v) for t, v in folds if t[label].nunique() == 2 and v[label].nunique() == 2]
     if not folds or test[label].nunique() < 2:
         raise UserError("No validation block has both churned and retained accounts, so no model can be chosen "
-                        "honestly yet: import more history (or more accounts). The rule health score works meanwhile "
-                        "(`cli.py health-score`).")
+                        "honestly yet: import more history (or more accounts). " + RULE_SCORE_MEANWHILE)
     scored = _select(obs, folds, config, label)
     best_auc, algo, params, best_scores = scored[0]
     for t in scored:
