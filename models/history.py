@@ -116,7 +116,9 @@ def weeks_needed(label_days: int) -> int:
 def history_supports(first_day: date, data_end: date, label_days: int) -> bool:
     """The trainer's rule: a history from ``first_day`` to ``data_end`` can train a model when its weekly
     schedule has :data:`MIN_LABELLED_WEEKS` labelled dates (a monthly one needs more). Training itself
-    (:func:`models.training.train`) refuses below it; the Data page and ``cli.py import`` read it too."""
+    (:func:`models.training.train`) refuses below it; the Data page and ``cli.py import`` read it too.
+    ``label_days`` = lead + horizon + the renewal gap (billing data) or the inactivity window (no billing
+    data: a churn is known only once an account has been inactive that long inside the data)."""
     return len(weekly_schedule(first_day, data_end, label_days).labelled_dates) >= MIN_LABELLED_WEEKS
 
 
@@ -130,13 +132,16 @@ RULE_SCORE_MEANWHILE = ("Meanwhile the rule health score works without a model: 
                         "account with it (Portfolio, Accounts, Account and Today show it, labelled as such).")
 
 
-def too_short_message(schedule: Schedule, *, horizon_days: int, lead_days: int, gap_days: int) -> str:
-    """What a person reads when the history is below the minimum: how much more data is needed."""
+def too_short_message(schedule: Schedule, *, horizon_days: int, lead_days: int, gap_days: int,
+                      gap_name: str = "renewal gap") -> str:
+    """What a person reads when the history is below the minimum: how much more data is needed.
+    ``gap_name``: what the days after the horizon are for (the renewal gap; without billing data, the
+    inactivity window that makes a churn known)."""
     have = schedule.history_days / 7
     need = weeks_needed(schedule.label_days)
     more = more_weeks_needed(schedule.first_day, schedule.data_end, schedule.label_days)
     lead = f", the {lead_days}-day lead time" if lead_days else ""
-    gap = f" and the {gap_days}-day renewal gap" if gap_days else ""
+    gap = f" and the {gap_days}-day {gap_name}" if gap_days else ""
     return (f"Not enough history to train a {horizon_days}-day model: the data covers {have:.0f} weeks "
             f"({schedule.first_day} to {schedule.data_end}) and a model needs about {need} weeks "
             f"(a {WEEKLY_WARMUP_DAYS}-day warm-up, {MIN_LABELLED_WEEKS} weekly observation dates, then the "
@@ -164,7 +169,7 @@ def training_outlook(con) -> TrainingOutlook:
         return TrainingOutlook(True, "Training: the label is used directly (no horizon: a flat table has no dates).",
                                ["cli.py train --promote", "cli.py score"])
     first, end = history_start(con), data_end(con)
-    gap = 0 if mode == "activity" else DEFAULT_GAP_DAYS
+    gap = inactivity_days() if mode == "activity" else DEFAULT_GAP_DAYS
     label = f" (churn = no activity for {inactivity_days()} days)" if mode == "activity" else ""
     if first is None or end is None:
         return TrainingOutlook(False, "Training: the data has no dated activity to learn from. " + RULE_SCORE_MEANWHILE,

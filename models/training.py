@@ -58,8 +58,21 @@ from models.estimators import PARAM_GRIDS, BlendModel, make_model
 from models.evaluation import classification_metrics, clean_json, per_segment, reliability_curve
 from models.explain import Explanation, global_importance
 from models.health_score import health_risk
-from models.history import CADENCES, MIN_LABELLED_WEEKS, RULE_SCORE_MEANWHILE, WEEKLY, too_short_message
-from models.observations import ObservationSet, build_observations, check_label_rates, check_leakage
+from models.history import (
+    CADENCES,
+    MIN_LABELLED_WEEKS,
+    RULE_SCORE_MEANWHILE,
+    WEEKLY,
+    history_supports,
+    too_short_message,
+)
+from models.observations import (
+    ObservationSet,
+    build_observations,
+    check_label_rates,
+    check_leakage,
+    inactivity_days,
+)
 
 TARGETS = ("churn", "expansion")
 HEADLINE_METRICS = ("roc_auc", "pr_auc", "brier", "top_decile_lift", "ece", "oe_ratio", "log_loss")
@@ -227,6 +240,12 @@ def train(con, config: TrainConfig | None = None, *, observations: ObservationSe
         raise UserError("Flat (one row per account) data only has a churn label; expansion needs subscriptions.")
     if obs.label_source == "inactivity":  # churn by inactivity is known on its day: no renewal gap
         config = replace(config, gap_days=obs.gap_days)
+    if obs.label_source == "inactivity" and obs.schedule is not None:
+        window = inactivity_days()
+        need = replace(obs.schedule, label_days=config.lead_days + config.horizon_days + window)
+        if not history_supports(need.first_day, need.data_end, need.label_days):
+            raise UserError(too_short_message(need, horizon_days=config.horizon_days, lead_days=config.lead_days,
+                                              gap_days=window, gap_name="inactivity window"))
     if obs.label_source == "inactivity" and config.target != "churn":
         raise UserError("Without billing data there is no MRR to grow: expansion needs subscriptions. "
                         "Train the churn model (churn = no activity for the inactivity days).")
