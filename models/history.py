@@ -129,7 +129,8 @@ def more_weeks_needed(first_day: date, data_end: date, label_days: int) -> int:
 
 
 RULE_SCORE_MEANWHILE = ("Meanwhile the rule health score works without a model: `cli.py score` scores every active "
-                        "account with it (Portfolio, Accounts, Account and Today show it, labelled as such).")
+                        "account with it (Portfolio, Accounts, Account and Today show it, labelled as such; "
+                        "`cli.py health-score` lists it).")
 
 
 def too_short_message(schedule: Schedule, *, horizon_days: int, lead_days: int, gap_days: int,
