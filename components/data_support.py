@@ -51,9 +51,9 @@ def no_scores_message() -> str:
     if info.can_train:
         return ("No scores yet. An admin or data scientist makes them with **Score now** on the Model lab; "
                 "risk shows here afterwards.")
-    return (f"No scores yet. There is not enough history to train a model yet, so the {readmodel.RULE_SCORE_NAME.lower()} "
-            "stands in: an admin or data scientist scores every account with it with **Score now** on the Model lab "
-            "or on the Data page; risk shows here afterwards, labelled as the rule score.")
+    return ("No scores yet. An admin or data scientist makes them with **Score now** on the Model lab or the Data "
+            f"page: with the {readmodel.RULE_SCORE_NAME.lower()} while there is not enough history to train a model. "
+            "Risk shows here afterwards, labelled as the rule score.")
 
 
 def render(actor: str) -> None:
