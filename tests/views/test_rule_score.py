@@ -73,7 +73,7 @@ SHORT = ["two_month_log", "short_activity_log"]
 
 # --------------------------------------------------------------------------- CLI
 @pytest.mark.parametrize("name", SHORT)
-def test_import_summary_and_train_agree_on_the_history_needed(rule_scored, name):
+def test_import_summary_data_page_and_train_agree_on_the_history_needed(rule_scored, name, monkeypatch):
     _, _, logs = rule_scored[name]
     summary = re.search(r"Training: about (\d+) more weeks of history are needed for a model with a 30-day horizon",
                         logs["import"])
@@ -83,6 +83,10 @@ def test_import_summary_and_train_agree_on_the_history_needed(rule_scored, name)
     refusal = re.search(r"Import about (\d+) more weeks of data", text)
     assert refusal, text
     assert summary.group(1) == refusal.group(1)  # one rule: models/history.py
+    monkeypatch.setenv("CSAI_WORKSPACE", str(rule_scored[name][1].path))
+    at = run_app("admin", page="views/data.py")
+    assert not at.exception
+    assert any(f"about {summary.group(1)} more weeks of history are needed" in m.value for m in at.markdown)
     assert "`cli.py score`" in text and "Next: cli.py score (the rule health score)" in logs["import"]
     ws = rule_scored[name][1]
     with ws.warehouse.reader():
