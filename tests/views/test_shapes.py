@@ -73,8 +73,9 @@ def built(tmp_path_factory) -> dict:
 def test_event_log_is_as_of_its_end_and_trains(built):
     shape, ws, logs = built["event_log"]
     assert "As of 29 Sep 2024 (the last activity in the data)" in logs["import"][-1]
-    assert "enough for a model with a 90-day horizon" in logs["import"][-1]  # the trainer's rule: 15 months
-    assert "Next: cli.py train --promote; then cli.py score" in logs["import"][-1]
+    # the trainer's own rule: no churn early enough for a 90-day time-ordered test, 30 days train
+    assert "enough for a model with a 30-day horizon" in logs["import"][-1]
+    assert "Next: cli.py train --promote --horizon-days 30; then cli.py score" in logs["import"][-1]
     assert logs["train"][0] == 0, logs["train"][1]
     assert logs["score"][0] == 0 and "as of 2024-09-30" in logs["score"][1]
     with ws.warehouse.reader() as con:
@@ -101,7 +102,8 @@ def test_flat_table_says_no_horizon_and_bands_fit_probabilities(built):
 def test_short_history_falls_back_to_the_rule_health_score(built):
     shape, ws, logs = built["short_log"]
     text = logs["import"][-1]
-    assert "History: 5 months" in text and "once churns are known in its earlier weeks" in text
+    assert "History: 5 months" in text and "no churn is known yet early enough in it" in text
+    assert "Next: cli.py score (the rule health score)" in text  # and train agrees: it refuses
     assert logs["train"][0] == 2 and "not enough history" in logs["train"][1]  # no churn is known early enough
     assert "the rule health score works without a model: `cli.py score`" in logs["train"][1]
     assert logs["score"][0] == 0 and "with the rule health score (no production churn model yet)" in logs["score"][1]
