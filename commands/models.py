@@ -167,6 +167,7 @@ def run_health_score(args: argparse.Namespace) -> int:
 
 
 def run_explain(args: argparse.Namespace) -> int:
+    from data import readmodel
     from models.evaluation import clean_json
     from models.scoring import account_explanation
 
@@ -183,8 +184,16 @@ def run_explain(args: argparse.Namespace) -> int:
         "drivers": e.drivers[cols].to_dict("records"),
         "expansion_drivers": e.expansion_drivers[cols].to_dict("records"), "changes": e.changes,
     })
+    out["score"] = readmodel.RULE_SCORE_NAME if readmodel.is_rule_score(e.model_id) else "churn probability"
     if args.json:
         print(json.dumps(out))
+        return 0
+    if readmodel.is_rule_score(e.model_id):
+        health = "not known" if e.health_score is None else f"{e.health_score:.0f}/100"
+        print(f"{e.account_id}: {readmodel.RULE_SCORE_NAME.lower()} {health} ({e.risk_band} risk) - scored "
+              f"{out['scored_at']} without a model (a scorecard, not a probability)")
+        for r in e.drivers.sort_values("rank").head(8).itertuples():
+            print(f"  {r.rank:>2}. [{r.group}] {r.sentence} (costs {r.shap * 100:.0f} health points)")
         return 0
     print(f"{e.account_id}: churn risk {e.p_churn:.1%} ({e.risk_band})"
           + (f", expansion {e.p_expansion:.1%}" if e.p_expansion is not None else "")

@@ -36,6 +36,7 @@ class AccountsList:
     driver_groups: list[str]
     has_previous: bool = False
     has_revenue: bool = True
+    rule_score: bool = False  # the latest scores come from the rule health score (no production model)
 
 
 def _scored_overview(con, viewer: Viewer) -> pd.DataFrame:
@@ -57,6 +58,7 @@ def _accounts_list(version: str, viewer_key: str, _viewer: Viewer) -> AccountsLi
     frame = _scored_overview(cursor(), _viewer)
     revenue = readmodel.data_shape(cursor()) == "billing"
     has_scores = bool(frame["p_churn"].notna().any())
+    rule_score = has_scores and readmodel.is_rule_score(readmodel.score_source(cursor()))
     if has_scores:
         # Stable: ties keep the overview's order (ARR, then account id), as sorting any filtered subset would.
         frame = frame.sort_values(["p_churn", "arr"], ascending=[False, False], na_position="last", kind="stable")
@@ -64,7 +66,8 @@ def _accounts_list(version: str, viewer_key: str, _viewer: Viewer) -> AccountsLi
     frame = frame.reset_index(drop=True)
     return AccountsList(frame=frame, has_scores=has_scores,
                         driver_groups=sorted(frame["top_driver_group"].dropna().unique()),
-                        has_previous=bool(frame["p_churn_change"].notna().any()), has_revenue=revenue)
+                        has_previous=bool(frame["p_churn_change"].notna().any()), has_revenue=revenue,
+                        rule_score=rule_score)
 
 
 def accounts_list(viewer: Viewer) -> AccountsList:
@@ -83,6 +86,7 @@ ORDERS: dict[str, tuple[str, bool] | None] = {
     "Renewal date": ("renewal_date", True), "Name": ("name", True),
 }
 SCORE_ORDERS = ("Risk", "Expected loss")  # only offered once accounts are scored
+PROBABILITY_ORDERS = ("Expected loss",)  # not offered for the rule health score (no probability, no expected loss)
 
 
 @dataclass(frozen=True)
@@ -118,6 +122,9 @@ class AccountsView:
     renewing_90: int
     has_revenue: bool = True
     expected_churned: float = 0.0
+    rule_score: bool = False
+    high_risk: int = 0  # accounts shown in the high risk band, and their ARR
+    high_risk_arr: float = 0.0
 
     @property
     def accounts(self) -> int:
@@ -154,9 +161,13 @@ def _accounts_view(version: str, viewer_key: str, filters: AccountFilters, as_of
     if accounts.has_scores:
         columns = ["name", "risk_label", "p_churn", "p_churn_change", "top_driver", "p_expansion", "expected_arr_loss",
                    "segment", "plan", "csm", "arr", "seats", "renewal_date", "status", "account_id"]
+    if accounts.rule_score:  # a scorecard, not a probability: its 0-100 score and reasons, no expected loss
+        columns = ["name", "risk_label", "health_score", "top_driver", "segment", "plan", "csm", "arr", "seats",
+                   "renewal_date", "status", "account_id"]
     if not accounts.has_revenue:  # no revenue data: no ARR, expected loss, seats or renewal columns
         columns = [c for c in columns if c not in ("arr", "seats", "renewal_date", "expected_arr_loss", "p_expansion")]
     rows = base.loc[shown, columns].rename(columns={"risk_label": "risk_band"})
+    high = base["risk_band"] == "high" if "risk_band" in base else pd.Series(False, index=base.index)
     order = ORDERS.get(filters.order)
     if order and order[0] in rows:  # stable: ties keep the list order
         rows = rows.sort_values(order[0], ascending=order[1], na_position="last", kind="stable")
@@ -165,7 +176,9 @@ def _accounts_view(version: str, viewer_key: str, filters: AccountFilters, as_of
                         expected_arr_loss=float(pd.to_numeric(base["expected_arr_loss"][shown]).sum()),
                         renewing_90=int((readmodel.renewing_within(base, as_of, 90) & shown).sum()),
                         has_revenue=accounts.has_revenue,
-                        expected_churned=float(pd.to_numeric(base["p_churn"][shown]).sum()))
+                        expected_churned=float(pd.to_numeric(base["p_churn"][shown]).sum()),
+                        rule_score=accounts.rule_score, high_risk=int((high & shown).sum()),
+                        high_risk_arr=float(base["arr"][high & shown].sum()))
 
 
 def accounts_view(viewer: Viewer, filters: AccountFilters, as_of) -> AccountsView:

@@ -19,12 +19,30 @@ TRAIN_STAGES = [("observation rows", 0.15), ("features; training", 0.25), ("chos
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def _support(version: str) -> readmodel.DataSupport:
-    return readmodel.data_support(cursor())
+    from models.history import data_support
+
+    return data_support(cursor())
 
 
 def support() -> readmodel.DataSupport:
     """What the workspace's current data supports."""
     return _support(data_version())
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _score_in_use(version: str) -> str | None:
+    return readmodel.score_source(cursor())
+
+
+def score_in_use() -> str:
+    """Which score the pages show: a trained model's churn probability, the rule health score, or none yet."""
+    source = _score_in_use(data_version())
+    if source is None:
+        return "Scores in use: none yet."
+    if readmodel.is_rule_score(source):
+        return (f"Scores in use: **{readmodel.RULE_SCORE_NAME}** (no trained model yet; 0-100, not a probability). "
+                "A trained and promoted model takes over at the next scoring.")
+    return f"Scores in use: the churn model `{source}` (a calibrated probability of churn)."
 
 
 def no_scores_message() -> str:
@@ -33,7 +51,9 @@ def no_scores_message() -> str:
     if info.can_train:
         return ("No scores yet. An admin or data scientist makes them with **Score now** on the Model lab; "
                 "risk shows here afterwards.")
-    return f"No scores yet. {info.train_note.removeprefix('Training: ')} Next: {'; then '.join(info.next_steps)}."
+    return ("No scores yet. An admin or data scientist makes them with **Score now** on the Model lab or the Data "
+            f"page: with the {readmodel.RULE_SCORE_NAME.lower()} while there is not enough history to train a model. "
+            "Risk shows here afterwards, labelled as the rule score.")
 
 
 def render(actor: str) -> None:
@@ -43,13 +63,34 @@ def render(actor: str) -> None:
     lines = info.to_text().splitlines()
     st.markdown("\n".join(f"- {line.strip()}" if not line.startswith("  - ") else f"    {line.strip()}"
                           for line in lines if not line.startswith(("Pages:", "Next:"))))
+    st.markdown(score_in_use())
     if not info.can_train:
         st.info("Next: " + "; then ".join(info.next_steps) + ".", icon=":material/info:")
+        if st.button(f"Score with the {readmodel.RULE_SCORE_NAME.lower()}", type="primary", key="data_rule_score",
+                     icon=":material/rule:"):
+            _score_with_rules()
         return
     st.caption(f"Next: train a model on this data and score every account (the same as `{info.next_steps[0]}` "
                "then `cli.py score`).")
     if st.button("Train and score", type="primary", key="data_train_score", icon=":material/model_training:"):
         _train_and_score(actor)
+
+
+def _score_with_rules() -> None:
+    """``cli.py score`` without a production model: every active account gets the rule health score."""
+    from models.scoring import score_workspace
+
+    bar = st.progress(0.1, text=f"Scoring every active account with the {readmodel.RULE_SCORE_NAME.lower()}…")
+    try:
+        run = score_workspace(workspace())
+    except UserError as exc:
+        bar.empty()
+        st.error(str(exc))
+        return
+    bar.progress(1.0, text=f"Scored {run.accounts:,} accounts.")
+    what = readmodel.RULE_SCORE_NAME.lower() if run.by_rules else f"the production model {run.model_id}"
+    st.success(f"Scored {run.accounts:,} accounts with the {what}. Open Portfolio or Accounts to see them.",
+               icon=":material/check_circle:")
 
 
 def _train_and_score(actor: str) -> None:

@@ -12,6 +12,7 @@ from components import cached_today
 from components import formatting as fmt
 from components.session import workspace
 from data.errors import UserError
+from data.readmodel import RULE_SCORE_NAME
 from data.users import User
 
 SCORE_ROLES = ("admin", "data_scientist")
@@ -37,16 +38,12 @@ def score_now_button(user: User, key: str = "score_now") -> None:
     if not can_score(user):
         return
     if not st.button("Score now", key=key, icon=":material/bolt:",
-                     help="Score every active account with the production models (what the scheduled job does)."):
+                     help="Score every active account with the production models (what the scheduled job does); "
+                          "without one, with the rule health score."):
         return
-    from models.registry import production_model
     from models.scoring import score_workspace
 
     ws = workspace()
-    if production_model(ws.engine, "churn") is None:
-        st.error("There is no production churn model yet: train one on the Model lab's Train tab and promote it, "
-                 "then score.")
-        return
     bar = st.progress(0.05, text="Loading the production models…")
     steps = iter([(0.6, "Scoring accounts and explaining each score…"), (0.9, "Saving the scores…")])
 
@@ -62,7 +59,13 @@ def score_now_button(user: User, key: str = "score_now") -> None:
         st.error(str(exc))
         return
     bar.progress(1.0, text="Done.")
-    st.session_state[f"{key}_flash"] = (
-        f"Scored {fmt.plural(run.accounts, 'account')} at {fmt.moment(run.scored_at)}: expected ARR loss "
-        f"{fmt.money(run.expected_arr_loss)}.")
+    if run.by_rules:
+        st.session_state[f"{key}_flash"] = (
+            f"Scored {fmt.plural(run.accounts, 'account')} at {fmt.moment(run.scored_at)} with the "
+            f"{RULE_SCORE_NAME.lower()}: there is no production churn model yet (train and promote one on the "
+            "Model lab, and it takes over at the next scoring).")
+    else:
+        st.session_state[f"{key}_flash"] = (
+            f"Scored {fmt.plural(run.accounts, 'account')} at {fmt.moment(run.scored_at)}: expected ARR loss "
+            f"{fmt.money(run.expected_arr_loss)}.")
     st.rerun()

@@ -10,6 +10,7 @@ import streamlit as st
 from components.charts import RISK_COLORS
 from data.compat import prepared_styler
 from data.export import csv_bytes
+from data.readmodel import rule_bands_text
 
 if TYPE_CHECKING:  # importing pandas.io.formats.style (and jinja2) costs ~0.2 s on a cold start
     from pandas.io.formats.style import Styler
@@ -70,6 +71,16 @@ SCORE_COLUMNS = {
     "p_expansion": st.column_config.NumberColumn("p(expansion)", format="percent"),
     "expected_arr_loss": st.column_config.NumberColumn("Expected loss", format="dollar",
                                                        help="p(churn) × ARR"),
+}
+
+
+RULE_SCORE_COLUMNS = {  # the same tables when the latest scores come from the rule health score (no model)
+    "risk_band": st.column_config.TextColumn("Risk (rule)", help=rule_bands_text()),
+    "health_score": st.column_config.ProgressColumn(
+        "Rule health score", format="%.0f", min_value=0.0, max_value=100.0,
+        help="0-100, higher is healthier: a weighted scorecard, not a probability (no model trained yet)"),
+    "top_driver": st.column_config.TextColumn("Top reason", width="large",
+                                              help="The rule this account fails that costs it the most health"),
 }
 
 

@@ -297,12 +297,15 @@ def renewals(con: duckdb.DuckDBPyConnection, viewer: Viewer, as_of: date | None 
     scored = has_scores(con)
     score_cte = f"WITH {_latest(con)}" if scored else (
         "WITH latest AS (SELECT NULL::VARCHAR AS account_id, NULL::DOUBLE AS p_churn, NULL::VARCHAR AS risk_band, "
-        "NULL::DOUBLE AS expected_arr_loss, NULL::DOUBLE AS arr WHERE FALSE)")
+        "NULL::DOUBLE AS expected_arr_loss, NULL::DOUBLE AS arr, NULL::VARCHAR AS model_id WHERE FALSE)")
+    params["rule_model_id"] = readmodel.RULE_MODEL_ID  # the rule health score: no probability, no expected loss
     return readmodel.execute(con, f"""
         {score_cte}
         SELECT ov.account_id, ov.name, ov.segment, ov.csm, ov.billing_period, ov.renewal_date,
                datediff('day', CAST($as_of AS DATE), ov.renewal_date) AS days_to_renewal, ov.arr,
-               s.p_churn, s.risk_band, coalesce(s.expected_arr_loss, s.p_churn * ov.arr) AS expected_arr_loss
+               s.p_churn, s.risk_band,
+               CASE WHEN s.model_id = $rule_model_id THEN NULL
+                    ELSE coalesce(s.expected_arr_loss, s.p_churn * ov.arr) END AS expected_arr_loss
         FROM {overview} ov
         LEFT JOIN latest s ON s.account_id = ov.account_id
         WHERE ov.status = 'active' AND ov.renewal_date >= CAST($as_of AS DATE)

@@ -225,7 +225,7 @@ def _staged(con: duckdb.DuckDBPyConnection, table: str, fields: dict[str, str]) 
 
 
 def _score_sql(con: duckdb.DuckDBPyConnection, query: str) -> str:
-    sql = queries("latest_scores")[query]
+    sql = queries("latest_scores")[query].replace("$rule_model_id", f"'{RULE_MODEL_ID}'")  # a constant of ours
     sql = re.sub(r"\bstg_scores\b", lambda _m: _staged(con, "scores", SCORE_FIELDS), sql)
     return re.sub(r"\bstg_score_drivers\b", lambda _m: _staged(con, "score_drivers", DRIVER_FIELDS), sql)
 
@@ -277,16 +277,21 @@ def eligibility(con: duckdb.DuckDBPyConnection, account_ids: list[str] | None = 
 
 
 # --------------------------------------------------------------------------- what the data supports
-MIN_TRAIN_MONTHS = 7  # models/training: about 7 months of labelled history (plus the horizon) for a time-ordered test
 DEFAULT_HORIZON_DAYS = 90  # models/training.TrainConfig's default horizon
 SHORT_HORIZON_DAYS = 30
-WARMUP_DAYS = 90  # models/observations: the first observation date is 90 days after the history starts
 
 
-def history_needed(horizon_days: int) -> float:
-    """Days of history a time-ordered test needs (an estimate of models/training's rule): the warm-up,
-    about seven monthly observation dates, and the horizon twice (labels, and the purge gap)."""
-    return WARMUP_DAYS + MIN_TRAIN_MONTHS * 30.4375 + 2 * horizon_days
+@dataclass(frozen=True)
+class TrainingOutlook:
+    """Whether a model can be trained on the workspace, by the trainer's own rule (computed by
+    :func:`models.history.training_outlook`; the data layer only carries it): ``horizon_days`` is the
+    longest horizon (90 or 30 days) the history supports (None: flat, no horizon), ``note`` the sentence
+    a person reads, ``next_steps`` the CLI commands that lead to scores."""
+
+    can_train: bool
+    note: str
+    next_steps: list[str]
+    horizon_days: int | None = None
 
 
 @dataclass(frozen=True)
@@ -345,8 +350,9 @@ class DataSupport:
         return "\n".join(lines)
 
 
-def data_support(con: duckdb.DuckDBPyConnection) -> DataSupport:
-    """Summarise what the workspace's data supports (see :class:`DataSupport`)."""
+def data_support(con: duckdb.DuckDBPyConnection, outlook: TrainingOutlook) -> DataSupport:
+    """Summarise what the workspace's data supports (see :class:`DataSupport`); ``outlook`` is the
+    trainer's verdict on it (:func:`models.history.data_support` passes it: one rule for both)."""
     shape = data_shape(con)
     as_of = data_end(con)
     meta = stored_meta(con)
@@ -375,44 +381,17 @@ def data_support(con: duckdb.DuckDBPyConnection) -> DataSupport:
     revenue = "ARR, expected ARR loss, renewals, MRR movements" if shape == "billing" else \
         "account counts (no revenue data, so no ARR figures)"
     pages = {
-        "Portfolio": f"{revenue}; risk mix once scored",
+        "Portfolio": f"{revenue}; risk mix once scored (by a model, or the rule health score until one is trained)",
         "Accounts": "every account, filter and search" + ("; renewals" if shape == "billing" else ""),
         "Account": "header, " + ("usage, tickets, billing timeline" if shape != "flat" else "attributes")
                    + "; drivers once scored",
         "Model lab": "train, backtest and compare models",
         "Playbooks": "rules and manual triggers once scored",
     }
-    horizon = DEFAULT_HORIZON_DAYS
-    if shape == "flat":
-        can_train, note = True, "Training: the label is used directly (no horizon: a flat table has no dates)."
-    elif shape == "activity":
-        can_train = False
-        note = ("Training: a churn model needs billing data or a churn label; meanwhile every page shows the "
-                "accounts and their activity, without risk scores.")
-    else:
-        fits = [h for h in (DEFAULT_HORIZON_DAYS, SHORT_HORIZON_DAYS) if history_days >= history_needed(h)]
-        horizon = fits[0] if fits else SHORT_HORIZON_DAYS
-        can_train = bool(fits)
-        if can_train:
-            note = (f"Training: {history_days / 30.4375:.0f} months of history is enough for a model with a "
-                    f"{horizon}-day horizon.")
-        else:
-            need = history_needed(horizon) - history_days
-            note = (f"Training: about {max(1.0, need / 30.4375):.0f} more months of history are needed for a "
-                    f"time-ordered test with a {horizon}-day horizon; meanwhile every page shows the accounts, "
-                    "without risk scores.")
-    if can_train and shape == "billing" and horizon != DEFAULT_HORIZON_DAYS:
-        steps = [f"cli.py train --promote --horizon-days {horizon}", "cli.py score"]
-    elif can_train:
-        steps = ["cli.py train --promote", "cli.py score"]
-    elif shape == "activity":
-        steps = ["import subscriptions or a churn label to train a model"]
-    else:
-        steps = ["import more history, then cli.py train --promote"]
     return DataSupport(shape=shape, accounts=len(state), active_accounts=int((state["status"] == "active").sum()),
                        as_of=as_of, as_of_basis=basis, history_start=first, history_days=history_days,
-                       future_rows=future, targets=targets, pages=pages, can_train=can_train, train_note=note,
-                       next_steps=steps, horizon_days=None if shape == "flat" else horizon)
+                       future_rows=future, targets=targets, pages=pages, can_train=outlook.can_train,
+                       train_note=outlook.note, next_steps=list(outlook.next_steps), horizon_days=outlook.horizon_days)
 
 
 # --------------------------------------------------------------------------- risk bands
@@ -430,6 +409,43 @@ def risk_thresholds(base_rate: float) -> tuple[float, float]:
     high = min(max(3.0 * base, base + 0.05), HIGH_RISK_CAP)
     medium = base if base < high else high / 2
     return medium, high
+
+
+RULE_MODEL_ID = "rule-health"  # the model id stamped on scores made by the rule health score (no model)
+RULE_SCORE_NAME = "Rule health score"
+RULE_BAND_HEALTH = (70.0, 50.0)  # health below 70 of 100: medium risk; below 50: high risk
+
+
+def is_rule_score(model_id) -> bool:
+    """True when a score (or a run) came from the rule health score, not from a trained model."""
+    return str(model_id) == RULE_MODEL_ID
+
+
+def rule_risk_band(health):
+    """The band of each rule health score (0-100, higher is healthier; array in, array out): high below
+    50, medium below 70, low otherwise. The rule score is a scorecard, not a probability, so its bands
+    are its own thresholds (:data:`RULE_BAND_HEALTH`), not the calibrated ones."""
+    import numpy as np
+
+    medium, high = RULE_BAND_HEALTH
+    h = np.asarray(health, dtype=float)
+    return np.where(h < high, "high", np.where(h < medium, "medium", "low"))
+
+
+def rule_bands_text() -> str:
+    """The rule health score's bands in words (pages and the CLI explain them the same way)."""
+    medium, high = RULE_BAND_HEALTH
+    return (f"{RULE_SCORE_NAME}: a weighted scorecard of usage, adoption, support, billing, relationship and "
+            f"sentiment rules, 0-100 (higher is healthier), not a probability. High risk below {high:.0f}, "
+            f"medium below {medium:.0f}, low from {medium:.0f}.")
+
+
+def score_source(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The model id of the latest scoring run (:data:`RULE_MODEL_ID` for the rule health score), or None."""
+    if not has_scores(con):
+        return None
+    rows = con.execute("SELECT model_id FROM scores ORDER BY scored_at DESC LIMIT 1").fetchall()
+    return str(rows[0][0]) if rows else None
 
 
 def risk_band(p, thresholds: tuple[float, float]):

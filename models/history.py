@@ -23,6 +23,8 @@ import math
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from data.readmodel import DataSupport, TrainingOutlook
+
 MONTHLY = "monthly"
 WEEKLY = "weekly"
 CADENCES = ("auto", MONTHLY, WEEKLY)
@@ -111,16 +113,118 @@ def weeks_needed(label_days: int) -> int:
     return math.ceil(days / 7)
 
 
-def too_short_message(schedule: Schedule, *, horizon_days: int, lead_days: int, gap_days: int) -> str:
-    """What a person reads when the history is below the minimum: how much more data is needed."""
+def history_supports(first_day: date, data_end: date, label_days: int) -> bool:
+    """The trainer's rule: a history from ``first_day`` to ``data_end`` can train a model when its weekly
+    schedule has :data:`MIN_LABELLED_WEEKS` labelled dates (a monthly one needs more). Training itself
+    (:func:`models.training.train`) refuses below it; the Data page and ``cli.py import`` read it too.
+    ``label_days`` = lead + horizon + the renewal gap (billing data) or the inactivity window (no billing
+    data: a churn is known only once an account has been inactive that long inside the data)."""
+    return len(weekly_schedule(first_day, data_end, label_days).labelled_dates) >= MIN_LABELLED_WEEKS
+
+
+def more_weeks_needed(first_day: date, data_end: date, label_days: int) -> int:
+    """Weeks of data to add before :func:`history_supports` holds (at least 1 when it does not)."""
+    have = ((data_end - first_day).days + 1) / 7
+    return max(1, math.ceil(weeks_needed(label_days) - have))
+
+
+RULE_SCORE_MEANWHILE = ("Meanwhile the rule health score works without a model: `cli.py score` scores every active "
+                        "account with it (Portfolio, Accounts, Account and Today show it, labelled as such; "
+                        "`cli.py health-score` lists it).")
+
+
+def too_short_message(schedule: Schedule, *, horizon_days: int, lead_days: int, gap_days: int,
+                      gap_name: str = "renewal gap") -> str:
+    """What a person reads when the history is below the minimum: how much more data is needed.
+    ``gap_name``: what the days after the horizon are for (the renewal gap; without billing data, the
+    inactivity window that makes a churn known)."""
     have = schedule.history_days / 7
     need = weeks_needed(schedule.label_days)
-    more = max(1, math.ceil(need - have))
+    more = more_weeks_needed(schedule.first_day, schedule.data_end, schedule.label_days)
     lead = f", the {lead_days}-day lead time" if lead_days else ""
+    gap = f" and the {gap_days}-day {gap_name}" if gap_days else ""
     return (f"Not enough history to train a {horizon_days}-day model: the data covers {have:.0f} weeks "
             f"({schedule.first_day} to {schedule.data_end}) and a model needs about {need} weeks "
             f"(a {WEEKLY_WARMUP_DAYS}-day warm-up, {MIN_LABELLED_WEEKS} weekly observation dates, then the "
-            f"{horizon_days}-day horizon{lead} and the {gap_days}-day renewal gap, which must all lie inside the data). "
-            f"Import about {more} more weeks of data, or train with a shorter --horizon-days. "
-            "Meanwhile the rule health score works without a model: `cli.py health-score` ranks every active "
-            "account by it.")
+            f"{horizon_days}-day horizon{lead}{gap}, which must all lie inside the data). "
+            f"Import about {more} more weeks of data, or train with a shorter --horizon-days. " + RULE_SCORE_MEANWHILE)
+
+
+DEFAULT_GAP_DAYS = 30  # models.training.TrainConfig's renewal gap (billing data)
+
+
+def training_outlook(con) -> TrainingOutlook:
+    """Whether ``train`` can train on the workspace behind ``con``, by the rule it applies
+    (:func:`history_supports` over the same history start and end as :func:`models.observations.build_observations`),
+    for the default 90-day horizon, else 30 days."""
+    from data.errors import UserError
+    from data.readmodel import DEFAULT_HORIZON_DAYS, SHORT_HORIZON_DAYS, data_end
+    from models.observations import detect_mode, history_start, inactivity_days
+
+    try:
+        mode = detect_mode(con)
+    except UserError:
+        return TrainingOutlook(False, "Training: a churn model needs billing data, a churn label or activity events. "
+                               + RULE_SCORE_MEANWHILE, ["import subscriptions, a churn label or events"])
+    if mode == "flat":
+        return TrainingOutlook(True, "Training: the label is used directly (no horizon: a flat table has no dates).",
+                               ["cli.py train --promote", "cli.py score"])
+    first, end = history_start(con), data_end(con)
+    gap = inactivity_days() if mode == "activity" else DEFAULT_GAP_DAYS
+    label = f" (churn = no activity for {inactivity_days()} days)" if mode == "activity" else ""
+    if first is None or end is None:
+        return TrainingOutlook(False, "Training: the data has no dated activity to learn from. " + RULE_SCORE_MEANWHILE,
+                               ["cli.py score"], SHORT_HORIZON_DAYS)
+    weeks = ((end - first).days + 1) / 7
+    long_enough = [h for h in (DEFAULT_HORIZON_DAYS, SHORT_HORIZON_DAYS) if history_supports(first, end, h + gap)]
+    for horizon in long_enough:
+        if trainable_labels(con, first, end, horizon_days=horizon, gap_days=DEFAULT_GAP_DAYS,
+                            inactive_days=inactivity_days() if mode == "activity" else None):
+            option = "" if horizon == DEFAULT_HORIZON_DAYS else f" --horizon-days {horizon}"
+            return TrainingOutlook(True, f"Training: {weeks:.0f} weeks of history is enough for a model with a "
+                                         f"{horizon}-day horizon{label}.",
+                                   [f"cli.py train --promote{option}", "cli.py score"], horizon)
+    if long_enough:
+        return TrainingOutlook(
+            False, f"Training: the history is long enough ({weeks:.0f} weeks from {first:%d %b %Y}) but no churn is known "
+                   f"yet early enough in it for a time-ordered test{label}; import more "
+                   "history (or more accounts). " + RULE_SCORE_MEANWHILE,
+            ["cli.py score (the rule health score)", "import more history, then cli.py train --promote"],
+            SHORT_HORIZON_DAYS)
+    more = more_weeks_needed(first, end, SHORT_HORIZON_DAYS + gap)
+    return TrainingOutlook(
+        False, f"Training: about {more} more weeks of history are needed for a model with a {SHORT_HORIZON_DAYS}-day "
+               f"horizon{label} (the activity history covers {weeks:.0f} weeks from {first:%d %b %Y}; a model needs about "
+               f"{weeks_needed(SHORT_HORIZON_DAYS + gap)}). " + RULE_SCORE_MEANWHILE,
+        ["cli.py score (the rule health score)", f"import more history, then cli.py train --promote --horizon-days "
+                                                 f"{SHORT_HORIZON_DAYS}"], SHORT_HORIZON_DAYS)
+
+
+def trainable_labels(con, first_day: date, data_end: date, *, horizon_days: int, gap_days: int,
+                     inactive_days: int | None = None) -> bool:
+    """Whether ``train`` (default settings, this horizon) finds churned and retained accounts in every part of
+    its time-ordered split: the same schedule, labels and split as training
+    (:func:`models.training.can_train_on`), on labels alone (subscriptions, or activity spells without
+    billing data), no features."""
+    from data.metrics import compute_labels
+    from models.observations import active_rows
+    from models.training import TrainConfig, can_train_on
+
+    label_gap = 0 if inactive_days is not None else gap_days
+    schedule = plan_schedule(first_day, data_end, label_days=horizon_days + label_gap)
+    rows = active_rows(con, schedule.dates, data_end, inactive_days)
+    if rows.empty:
+        return False
+    labels = compute_labels(con, rows, horizon_days=horizon_days, gap_days=label_gap, data_end=data_end,
+                            inactive_days=inactive_days)
+    known = labels[labels["label_known"].fillna(False).astype(bool)].copy()
+    known["label_churn"] = known["label_churn"].astype(int)
+    known = known.sort_values(["obs_date", "account_id"], kind="stable").reset_index(drop=True)
+    return can_train_on(known, TrainConfig(horizon_days=horizon_days, gap_days=label_gap), schedule.cadence)
+
+
+def data_support(con) -> DataSupport:
+    """What the workspace's data supports (:func:`data.readmodel.data_support`), with the trainer's verdict."""
+    from data.readmodel import data_support as facts
+
+    return facts(con, training_outlook(con))

@@ -32,6 +32,7 @@ import pandas as pd
 from data.errors import UserError
 from data.metrics import (
     Metric,
+    activity_spells,
     attribute_metrics,
     compute_labels,
     compute_metrics,
@@ -61,6 +62,7 @@ class ObservationSet:
     gap_days: int = 30
     cadence: str = MONTHLY  # "monthly" or "weekly" observation dates (models.history)
     schedule: Schedule | None = None
+    label_source: str = "subscriptions"  # or "inactivity": no billing data, churn = no activity for N days
 
     @property
     def features(self) -> list[str]:
@@ -77,12 +79,15 @@ class ObservationSet:
 
 
 def detect_mode(con: duckdb.DuckDBPyConnection) -> str:
-    """'time' when subscriptions exist, 'flat' when only accounts with a label exist."""
+    """'time' when subscriptions exist, 'flat' when only accounts with a label exist, 'activity' when
+    accounts have events but no billing data and no label (churn = no activity for N days)."""
     n_subs = con.execute("SELECT count(*) FROM subscriptions").fetchall()[0][0]
     if n_subs > 0:
         return "time"
     if flat_label_source(con) is not None:
         return "flat"
+    if con.execute("SELECT EXISTS (SELECT 1 FROM events)").fetchall()[0][0]:
+        return "activity"
     raise UserError("No subscriptions and no churn label found: import subscriptions, or a flat account table "
                     "with a 0/1 churn column (e.g. 'churned'), before training.")
 
@@ -130,16 +135,29 @@ def history_start(con: duckdb.DuckDBPyConnection) -> date | None:
     return con.execute("SELECT min(start_date) FROM subscriptions").fetchall()[0][0]
 
 
-def active_rows(con: duckdb.DuckDBPyConnection, dates: list[date], end: date | None = None) -> pd.DataFrame:
+def active_rows(con: duckdb.DuckDBPyConnection, dates: list[date], end: date | None = None,
+                inactive_days: int | None = None) -> pd.DataFrame:
     """(account_id, obs_date) for every account with an active subscription on the eve of each date.
 
     A subscription whose end date is at or after ``end`` (default :func:`history_end`) is
     still running as far as the data knows: on the day after the data's end it counts.
+    With ``inactive_days`` (no billing data), an account is active on the eve of a date when it
+    had activity in the ``inactive_days`` days before it (``data/sql/activity_spells.sql``).
     """
     end = end or history_end(con) or date.max
     d = pd.DataFrame({"obs_date": pd.to_datetime(pd.Series(dates)).dt.date})
     con.register("_obs_dates", d)
     try:
+        if inactive_days is not None:
+            con.register("_spells", activity_spells(con, inactive_days, end))
+            try:
+                rows = con.execute(
+                    "SELECT DISTINCT s.account_id, d.obs_date FROM _obs_dates d JOIN _spells s "
+                    "ON s.spell_start < d.obs_date AND s.spell_end >= d.obs_date ORDER BY d.obs_date, s.account_id").df()
+            finally:
+                con.unregister("_spells")
+            rows["obs_date"] = pd.to_datetime(rows["obs_date"]).dt.date
+            return rows
         rows = con.execute(
             "SELECT DISTINCT s.account_id, d.obs_date FROM _obs_dates d JOIN subscriptions s "
             "ON s.start_date < d.obs_date AND (s.end_date IS NULL OR s.end_date >= d.obs_date OR s.end_date >= ?) "
@@ -161,6 +179,9 @@ def build_observations(con: duckdb.DuckDBPyConnection, *, horizon_days: int = 90
     mode = detect_mode(con)
     if mode == "flat":
         return build_flat_observations(con)
+    inactive_days = inactivity_days() if mode == "activity" else None
+    if inactive_days is not None:
+        gap_days = 0  # a churn by inactivity is known on its day: no renewal gap to wait for
     end = history_end(con)
     first = history_start(con)
     label_days = lead_days + horizon_days + gap_days
@@ -173,14 +194,17 @@ def build_observations(con: duckdb.DuckDBPyConnection, *, horizon_days: int = 90
             dates = schedule.dates
     if not dates:
         raise UserError("Not enough history to build observation dates; import at least a few months of data.")
-    rows = active_rows(con, dates, end)
+    rows = active_rows(con, dates, end, inactive_days)
     if rows.empty:
+        if inactive_days is not None:
+            raise UserError(f"No account had activity in the {inactive_days} days before any observation date; "
+                            "check the events' dates, or set CSAI_INACTIVE_CHURN_DAYS.")
         raise UserError("No account has an active subscription at any observation date; check the subscriptions' "
                         "start and end dates.")
     metrics = compute_metrics(con, rows, data_end=end)
     numeric, categorical, catalog = metrics.numeric, metrics.categorical, metrics.catalog
     labels = compute_labels(con, rows, horizon_days=horizon_days, lead_days=lead_days, gap_days=gap_days,
-                            expansion_ratio=expansion_ratio, data_end=end)
+                            expansion_ratio=expansion_ratio, data_end=end, inactive_days=inactive_days)
     frame = metrics.frame
     del metrics
     # Both frames keep the order of ``rows``: attach the labels as columns instead of a merge,
@@ -209,7 +233,16 @@ def build_observations(con: duckdb.DuckDBPyConnection, *, horizon_days: int = 90
     return ObservationSet(frame=frame, numeric=numeric, categorical=categorical,
                           catalog=catalog, mode="time", horizon_days=horizon_days, lead_days=lead_days,
                           data_end=end, dates=list(dates), gap_days=gap_days,
-                          cadence=schedule.cadence if schedule else MONTHLY, schedule=schedule)
+                          cadence=schedule.cadence if schedule else MONTHLY, schedule=schedule,
+                          label_source="inactivity" if inactive_days is not None else "subscriptions")
+
+
+def inactivity_days() -> int:
+    """Days without activity that mean churn when there is no billing data (``CSAI_INACTIVE_CHURN_DAYS``,
+    the read model's setting)."""
+    from data.settings import read_model_settings
+
+    return int(read_model_settings().inactive_churn_days)
 
 
 def build_flat_observations(con: duckdb.DuckDBPyConnection) -> ObservationSet:

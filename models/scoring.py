@@ -42,7 +42,7 @@ from data.metrics import attribute_metrics, compute_metrics
 from data.readmodel import data_end
 from models.explain import Explanation
 from models.health_score import group_scores, health_score
-from models.observations import active_rows, detect_mode, flat_arr, flat_label_source
+from models.observations import active_rows, detect_mode, flat_arr, flat_label_source, inactivity_days
 from models.registry import load_model, production_model
 
 TOP_DRIVERS = 10
@@ -81,17 +81,27 @@ class ScoreRun:
     expected_churned_accounts: float = 0.0
     has_revenue: bool = True
 
+    @property
+    def by_rules(self) -> bool:
+        """True when the run used the rule health score (no production churn model)."""
+        return readmodel.is_rule_score(self.model_id)
+
     def summary(self) -> dict:
         return {"scored_at": self.scored_at.isoformat(timespec="seconds"),
                 "obs_date": self.obs_date.isoformat() if self.obs_date else None, "model_id": self.model_id,
                 "expansion_model_id": self.expansion_model_id, "accounts": self.accounts,
                 "expected_arr_loss": round(float(self.expected_arr_loss), 2) if self.has_revenue else None,
                 "expected_churned_accounts": round(float(self.expected_churned_accounts), 1),
-                "risk_bands": self.risk_bands, "seconds": round(self.seconds, 2)}
+                "risk_bands": self.risk_bands, "seconds": round(self.seconds, 2),
+                "score": readmodel.RULE_SCORE_NAME if self.by_rules else "churn probability"}
 
     def text(self) -> str:
         """One line for people: what was scored, as of when, and what is at stake."""
         when = f" as of {self.obs_date.isoformat()}" if self.obs_date else ""
+        if self.by_rules:
+            return (f"Scored {self.accounts:,} accounts{when} with the {readmodel.RULE_SCORE_NAME.lower()} (no production "
+                    f"churn model yet): risk bands {self.risk_bands}. {readmodel.rule_bands_text()} "
+                    "Train and promote a model (`cli.py train --promote`), then score again, and the model takes over.")
         stake = (f"expected ARR loss ${self.expected_arr_loss:,.0f}" if self.has_revenue else
                  f"expected churned accounts {self.expected_churned_accounts:,.1f} (no revenue data)")
         return f"Scored {self.accounts:,} accounts{when} with {self.model_id}: {stake}; risk bands {self.risk_bands}"
@@ -162,8 +172,9 @@ def load_production(engine, target: str):
 
 
 def features_as_of(con: duckdb.DuckDBPyConnection, account_ids: list[str] | None = None) -> pd.DataFrame:
-    """Metric frame of the accounts to score: active accounts as of the day after the history (time mode)
-    or the accounts not labelled churned (flat mode: those that left are already known, not at risk)."""
+    """Metric frame of the accounts to score: active accounts as of the day after the history (time mode;
+    without billing data, the accounts with activity in the inactivity window) or the accounts not labelled
+    churned (flat mode: those that left are already known, not at risk)."""
     mode = detect_mode(con)
     if mode == "flat":
         source = flat_label_source(con)
@@ -174,10 +185,32 @@ def features_as_of(con: duckdb.DuckDBPyConnection, account_ids: list[str] | None
         return frame[frame["account_id"].isin(active)].reset_index(drop=True)
     end = data_end(con)
     obs_date = end + timedelta(days=1)
-    rows = active_rows(con, [obs_date], end)
+    rows = active_rows(con, [obs_date], end, inactivity_days() if mode == "activity" else None)
     if account_ids is not None:
         rows = rows[rows["account_id"].isin(account_ids)]
     return compute_metrics(con, rows, data_end=end).frame
+
+
+RULE_SOURCES = {  # the table a rule's metric is read from: without any row there, the rule is not known
+    "contacts": ("active_champions", "champions_left_90d"),
+    "tickets": ("high_priority_tickets_90d", "open_tickets"),
+    "invoices": ("failed_payments_180d", "overdue_invoices"),
+    "nps": ("nps_latest",),
+    "subscriptions": ("seat_utilisation",),
+}
+
+
+def rule_frame(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """:func:`features_as_of` for the rule health score: a rule whose source table is empty in this
+    workspace (no contacts, tickets, invoices, NPS or seats imported) reads "not known" and is skipped,
+    never "0 champions" or "no tickets"."""
+    frame = features_as_of(con)
+    for table, metrics in RULE_SOURCES.items():
+        if not con.execute(f"SELECT EXISTS (SELECT 1 FROM {table})").fetchall()[0][0]:  # noqa: S608 - fixed names
+            for m in metrics:
+                if m in frame:
+                    frame[m] = np.nan
+    return frame
 
 
 def rule_health_now(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
@@ -187,7 +220,7 @@ def rule_health_now(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     data's end): what a team has while its history is too short to train. Columns:
     account_id, obs_date, health_score (0-100, higher is healthier), one 0-100 column per group.
     """
-    frame = features_as_of(con)
+    frame = rule_frame(con)
     if frame.empty:
         raise UserError("No active accounts to score.")
     groups = group_scores(frame).round(1)
@@ -195,6 +228,77 @@ def rule_health_now(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
                         "health_score": health_score(frame).round(1).to_numpy()})
     out = pd.concat([out, groups.reset_index(drop=True)], axis=1)
     return out.sort_values(["health_score", "account_id"], kind="stable").reset_index(drop=True)
+
+
+def score_with_rules(ws, *, scored_at: datetime | None = None, say=None) -> ScoreRun:
+    """Score every active account with the rule health score and append the run to ``results``.
+
+    What ``score`` does while there is no production churn model (a history too short to train, or
+    nothing trained yet). The run is stamped with :data:`data.readmodel.RULE_MODEL_ID`; ``p_churn``
+    holds the rule risk ``(100 - health) / 100`` (a ranking, not a probability: no expected ARR loss
+    is stored), ``risk_band`` the rule's own bands, and ``score_drivers`` the failed rules in words.
+    A later run with a promoted model takes over as the latest scores.
+    """
+    import time
+
+    from data.metrics import catalog_for
+    from data.opstore import now
+    from models.health_score import rule_reasons
+
+    say = say or (lambda _m: None)
+    t0 = time.perf_counter()
+    scored_at = scored_at or now().replace(microsecond=0)
+    with ws.warehouse.reader() as con:
+        frame = rule_frame(con)
+        catalog = catalog_for(con)
+        shape = readmodel.data_shape(con)
+    if frame.empty:
+        raise UserError("No active accounts to score.")
+    health = health_score(frame).round(1).to_numpy()
+    risk = np.clip((100.0 - health) / 100.0, 0.0, 1.0)
+    arr = _arr(frame, shape)
+    obs_date = frame["obs_date"].iloc[0] if "obs_date" in frame and frame["obs_date"].notna().any() else None
+    model_id = readmodel.RULE_MODEL_ID
+    scores = pd.DataFrame({
+        "scored_at": scored_at, "obs_date": obs_date, "account_id": frame["account_id"].astype(str).to_numpy(),
+        "model_id": model_id, "target": "churn", "p_churn": risk, "risk_band": readmodel.rule_risk_band(health),
+        "p_expansion": np.nan, "expansion_model_id": None, "arr": arr, "expected_arr_loss": np.nan,
+        "health_score": health, "shap_base": 0.0, "shap_other": 0.0, "shap_scale": "rule", "p_base": np.nan,
+    })
+    drivers = rule_reasons(frame, catalog)
+    drivers.insert(0, "scored_at", scored_at)
+    drivers.insert(2, "target", "churn")
+    run = pd.DataFrame([{"scored_at": scored_at, "obs_date": obs_date, "model_id": model_id,
+                         "expansion_model_id": None, "accounts": len(scores), "expected_arr_loss": None}])
+    _append_run(ws, {"scores": scores, "score_drivers": drivers, "score_runs": run})
+    bands = {b: int((scores["risk_band"] == b).sum()) for b in readmodel.RISK_BANDS}
+    result = ScoreRun(scored_at=scored_at, obs_date=obs_date, model_id=model_id, expansion_model_id=None,
+                      accounts=len(scores), expected_arr_loss=0.0, risk_bands=bands,
+                      seconds=time.perf_counter() - t0, has_revenue=bool(np.isfinite(arr).any()))
+    say(f"  scored {len(scores):,} accounts with the {readmodel.RULE_SCORE_NAME.lower()} in {result.seconds:.1f}s")
+    return result
+
+
+def _arr(frame: pd.DataFrame, shape: str) -> np.ndarray:
+    """ARR per scored account: 12 x MRR with billing data, the flat table's ARR column, else NaN (no
+    revenue data: never a $0 figure)."""
+    if shape == "flat":
+        return flat_arr(frame)
+    if shape == "billing" and "mrr" in frame:
+        return 12.0 * frame["mrr"].to_numpy(dtype=float)
+    return np.full(len(frame), np.nan)
+
+
+def _append_run(ws, tables: dict[str, pd.DataFrame]) -> None:
+    """Append one run's rows to the results layer (a new snapshot, published atomically)."""
+    with ws.warehouse.writer("results") as wcon:
+        for ddl in (SCORES_DDL, DRIVERS_DDL, OTHERS_DDL, RUNS_DDL, *SCORES_MIGRATIONS):
+            wcon.execute(ddl)
+        for table, df in tables.items():
+            wcon.register("_new_rows", df)
+            cols = ", ".join(f'"{c}"' for c in df.columns)
+            wcon.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _new_rows")  # noqa: S608 - our names
+            wcon.unregister("_new_rows")
 
 
 def _drivers(expl: Explanation, frame: pd.DataFrame, target: str, scored_at: datetime,
@@ -208,7 +312,9 @@ def _drivers(expl: Explanation, frame: pd.DataFrame, target: str, scored_at: dat
 
 
 def score_workspace(ws, *, scored_at: datetime | None = None, say=None) -> ScoreRun:
-    """Score every active account with the production models and append the run to ``results``."""
+    """Score every active account with the production models and append the run to ``results``.
+
+    Without a production churn model, the rule health score scores them (:func:`score_with_rules`)."""
     import time
 
     from data.opstore import now
@@ -217,11 +323,13 @@ def score_workspace(ws, *, scored_at: datetime | None = None, say=None) -> Score
     t0 = time.perf_counter()
     churn_rec, churn = load_production(ws.engine, "churn")
     if churn is None:
-        raise UserError("No production churn model: run `cli.py train --promote` first.")
+        say("  no production churn model: scoring with the rule health score")
+        return score_with_rules(ws, scored_at=scored_at, say=say)
     exp_rec, expansion = load_production(ws.engine, "expansion")
     scored_at = scored_at or now().replace(microsecond=0)
     with ws.warehouse.reader() as con:
         frame = features_as_of(con)
+        shape = readmodel.data_shape(con)
     if frame.empty:
         raise UserError("No active accounts to score.")
     p = churn.predict(frame)
@@ -235,9 +343,7 @@ def score_workspace(ws, *, scored_at: datetime | None = None, say=None) -> Score
     if expansion is not None:
         p_exp = expansion.predict(frame)
         parts.append(_drivers(expansion.explain(frame), frame, "expansion", scored_at, k=5)[0])
-    arr = 12.0 * frame["mrr"].to_numpy(dtype=float) if "mrr" in frame else np.full(len(frame), np.nan)
-    if churn.mode == "flat":
-        arr = flat_arr(frame)
+    arr = flat_arr(frame) if churn.mode == "flat" else _arr(frame, shape)
     obs_date = frame["obs_date"].iloc[0] if frame["obs_date"].notna().any() else None
     scores = pd.DataFrame({
         "scored_at": scored_at, "obs_date": obs_date, "account_id": frame["account_id"].to_numpy(),
@@ -252,15 +358,7 @@ def score_workspace(ws, *, scored_at: datetime | None = None, say=None) -> Score
     run = pd.DataFrame([{"scored_at": scored_at, "obs_date": obs_date, "model_id": churn_rec.id,
                          "expansion_model_id": exp_rec.id if exp_rec else None, "accounts": len(scores),
                          "expected_arr_loss": total_loss}])
-    with ws.warehouse.writer("results") as wcon:
-        for ddl in (SCORES_DDL, DRIVERS_DDL, OTHERS_DDL, RUNS_DDL, *SCORES_MIGRATIONS):
-            wcon.execute(ddl)
-        for table, df in (("scores", scores), ("score_drivers", drivers), ("score_other_factors", others),
-                          ("score_runs", run)):
-            wcon.register("_new_rows", df)
-            cols = ", ".join(f'"{c}"' for c in df.columns)
-            wcon.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _new_rows")  # noqa: S608 - our names
-            wcon.unregister("_new_rows")
+    _append_run(ws, {"scores": scores, "score_drivers": drivers, "score_other_factors": others, "score_runs": run})
     bands = {b: int((scores["risk_band"] == b).sum()) for b in readmodel.RISK_BANDS}
     result = ScoreRun(scored_at=scored_at, obs_date=obs_date, model_id=churn_rec.id,
                       expansion_model_id=exp_rec.id if exp_rec else None, accounts=len(scores),

@@ -42,7 +42,7 @@ the honest out-of-fold predictions that the metrics are computed on.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 import numpy as np
@@ -58,8 +58,21 @@ from models.estimators import PARAM_GRIDS, BlendModel, make_model
 from models.evaluation import classification_metrics, clean_json, per_segment, reliability_curve
 from models.explain import Explanation, global_importance
 from models.health_score import health_risk
-from models.history import CADENCES, MIN_LABELLED_WEEKS, WEEKLY, too_short_message
-from models.observations import ObservationSet, build_observations, check_label_rates, check_leakage
+from models.history import (
+    CADENCES,
+    MIN_LABELLED_WEEKS,
+    RULE_SCORE_MEANWHILE,
+    WEEKLY,
+    history_supports,
+    too_short_message,
+)
+from models.observations import (
+    ObservationSet,
+    build_observations,
+    check_label_rates,
+    check_leakage,
+    inactivity_days,
+)
 
 TARGETS = ("churn", "expansion")
 HEADLINE_METRICS = ("roc_auc", "pr_auc", "brier", "top_decile_lift", "ece", "oe_ratio", "log_loss")
@@ -225,6 +238,17 @@ def train(con, config: TrainConfig | None = None, *, observations: ObservationSe
     say(f"  observation rows: {len(obs.frame):,} ({obs.mode} mode) in {time.perf_counter() - t0:.1f}s")
     if obs.mode == "flat" and config.target != "churn":
         raise UserError("Flat (one row per account) data only has a churn label; expansion needs subscriptions.")
+    if obs.label_source == "inactivity":  # churn by inactivity is known on its day: no renewal gap
+        config = replace(config, gap_days=obs.gap_days)
+    if obs.label_source == "inactivity" and obs.schedule is not None:
+        window = inactivity_days()
+        need = replace(obs.schedule, label_days=config.lead_days + config.horizon_days + window)
+        if not history_supports(need.first_day, need.data_end, need.label_days):
+            raise UserError(too_short_message(need, horizon_days=config.horizon_days, lead_days=config.lead_days,
+                                              gap_days=window, gap_name="inactivity window"))
+    if obs.label_source == "inactivity" and config.target != "churn":
+        raise UserError("Without billing data there is no MRR to grow: expansion needs subscriptions. "
+                        "Train the churn model (churn = no activity for the inactivity days).")
     obs, eligibility = apply_eligibility(obs, con, label=_label(config), keep=config.keep_columns)
     for f, why in eligibility.excluded.items():
         say(f"  left out {f}: {why} (keep it with --keep-column {f})")
@@ -471,31 +495,10 @@ def _fit_candidate(algo: str, params: dict, obs: ObservationSet, frame: pd.DataF
     return cache[key]
 
 
-def _train_time(obs: ObservationSet, config: TrainConfig, say) -> TrainResult:
-    label = _label(config)
-    labelled = obs.labelled()
-    dates = sorted(labelled["obs_date"].unique())
-    if obs.cadence == WEEKLY and len(dates) < MIN_LABELLED_WEEKS and obs.schedule is not None:
-        raise UserError(too_short_message(obs.schedule, horizon_days=config.horizon_days,
-                                          lead_days=config.lead_days, gap_days=config.gap_days))
-    config = sized_config(config, len(dates), obs.cadence)
-    split = _choose_split(dates, config)
-    if split is None:
-        if obs.schedule is not None:
-            raise UserError(too_short_message(obs.schedule, horizon_days=config.horizon_days,
-                                              lead_days=config.lead_days, gap_days=config.gap_days))
-        raise UserError(f"Not enough labelled history for a time-ordered test: {len(dates)} labelled observation "
-                        f"dates, with the {config.horizon_days}-day horizon and {config.gap_days}-day renewal gap "
-                        "before the data's end.")
-    if split.short:
-        say(f"  short history: {len(dates)} labelled {obs.cadence} dates; testing on the latest "
-            f"{len(split.test)} date(s) for {SHORT_TEST_SHARE:.0%} of accounts held out from training, "
-            f"purge {split.purge_days} days")
-    rates = check_label_rates(labelled, label)
-    if not config.allow_label_outliers:
-        rates.raise_if_faulty()
-    for w in rates.warnings + (rates.refused_sentences() if config.allow_label_outliers else []):
-        say(f"  warning: {w}")
+def _split_rows(labelled: pd.DataFrame, dates: list[date], split: _Split, label: str, config: TrainConfig, say):
+    """The rows of each part of ``split`` (short histories also hold accounts out), refusing with a plain message
+    when a part lacks churned or retained accounts: (split, fit rows, test rows, validation folds, train_rows,
+    rows). Needs only ``account_id``, ``obs_date`` and the label, so :func:`can_train_on` reads labels alone."""
     od = labelled["obs_date"]
     accounts = np.sort(labelled["account_id"].astype(str).unique())
     account_draw = pd.Series(np.random.default_rng(config.seed).random(len(accounts)), index=accounts)
@@ -525,13 +528,8 @@ def _train_time(obs: ObservationSet, config: TrainConfig, say) -> TrainResult:
     for name, part in (("training", fit_rows), ("validation", rows(split.folds[-1][1], "val")), ("test", test)):
         if part[label].nunique() < 2:
             raise UserError(f"The {name} slice has no {'churned' if config.target == 'churn' else 'expanding'} "
-                            "accounts; there is not enough history to train this target.")
-    eligible_obs = obs
-    screened = screen_attributes(eligible_obs, fit_rows, label)
-    if screened:
-        say(f"  left out attributes with no link to the outcome: {', '.join(screened)}")
-    obs = _without(eligible_obs, screened)
-
+                            "accounts; there is not enough history to train this target yet (no churn is known "
+                            "early enough in the data). " + RULE_SCORE_MEANWHILE)
     # Choose: every candidate is fitted on each rolling block's earlier dates and scored on the block.
     folds = [(train_rows(t, "train"), rows(v, "val")) for t, v in split.folds]
     folds = [(t, v) for t, v in folds if t[label].nunique() == 2 and v[label].nunique() == 2]
@@ -548,8 +546,59 @@ def _train_time(obs: ObservationSet, config: TrainConfig, say) -> TrainResult:
             folds = [(t, v) for t, v in folds if t[label].nunique() == 2 and v[label].nunique() == 2]
     if not folds or test[label].nunique() < 2:
         raise UserError("No validation block has both churned and retained accounts, so no model can be chosen "
-                        "honestly yet: import more history (or more accounts). The rule health score works meanwhile "
-                        "(`cli.py health-score`).")
+                        "honestly yet: import more history (or more accounts). " + RULE_SCORE_MEANWHILE)
+    return split, fit_rows, test, folds, train_rows, rows
+
+
+def can_train_on(labelled: pd.DataFrame, config: TrainConfig, cadence: str) -> bool:
+    """Whether :func:`train` finds a time-ordered split with churned and retained accounts in every part, on
+    labelled rows (account_id, obs_date, label_churn) alone: the Data page's and ``cli.py import``'s verdict."""
+    dates = sorted(labelled["obs_date"].unique())
+    if cadence == WEEKLY and len(dates) < MIN_LABELLED_WEEKS:
+        return False
+    config = sized_config(config, len(dates), cadence)
+    split = _choose_split(dates, config)
+    if split is None:
+        return False
+    try:
+        _split_rows(labelled, dates, split, "label_churn", config, lambda _m: None)
+    except UserError:
+        return False
+    return True
+
+
+def _train_time(obs: ObservationSet, config: TrainConfig, say) -> TrainResult:
+    label = _label(config)
+    labelled = obs.labelled()
+    dates = sorted(labelled["obs_date"].unique())
+    if obs.cadence == WEEKLY and len(dates) < MIN_LABELLED_WEEKS and obs.schedule is not None:
+        raise UserError(too_short_message(obs.schedule, horizon_days=config.horizon_days,
+                                          lead_days=config.lead_days, gap_days=obs.gap_days))
+    config = sized_config(config, len(dates), obs.cadence)
+    split = _choose_split(dates, config)
+    if split is None:
+        if obs.schedule is not None:
+            raise UserError(too_short_message(obs.schedule, horizon_days=config.horizon_days,
+                                              lead_days=config.lead_days, gap_days=obs.gap_days))
+        raise UserError(f"Not enough labelled history for a time-ordered test: {len(dates)} labelled observation "
+                        f"dates, with the {config.horizon_days}-day horizon and {config.gap_days}-day renewal gap "
+                        "before the data's end.")
+    if split.short:
+        say(f"  short history: {len(dates)} labelled {obs.cadence} dates; testing on the latest "
+            f"{len(split.test)} date(s) for {SHORT_TEST_SHARE:.0%} of accounts held out from training, "
+            f"purge {split.purge_days} days")
+    rates = check_label_rates(labelled, label)
+    if not config.allow_label_outliers:
+        rates.raise_if_faulty()
+    for w in rates.warnings + (rates.refused_sentences() if config.allow_label_outliers else []):
+        say(f"  warning: {w}")
+    split, fit_rows, test, folds, train_rows, rows = _split_rows(labelled, dates, split, label, config, say)
+    od = labelled["obs_date"]
+    eligible_obs = obs
+    screened = screen_attributes(eligible_obs, fit_rows, label)
+    if screened:
+        say(f"  left out attributes with no link to the outcome: {', '.join(screened)}")
+    obs = _without(eligible_obs, screened)
     scored = _select(obs, folds, config, label)
     best_auc, algo, params, best_scores = scored[0]
     for t in scored:

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from data.access import NotInBook, Viewer
 from data.opstore import audit, now
+from data.readmodel import RULE_MODEL_ID
 from playbooks.contacts import with_edited_contacts
 from playbooks.context import account_context, account_contexts, eligibility_frame
 from playbooks.definitions import Playbook, PlaybookError, get_playbook, list_playbooks
@@ -162,8 +163,11 @@ def rule_mask(frame: pd.DataFrame, rule: dict) -> pd.Series:
     m = frame["active"].fillna(False).astype(bool)
     if "risk_bands" in rule:
         m &= frame["risk_band"].isin(rule["risk_bands"])
-    if "min_p_churn" in rule:
-        m &= pd.to_numeric(frame["p_churn"], errors="coerce").fillna(-1) >= rule["min_p_churn"]
+    if "min_p_churn" in rule:  # a probability: the rule health score (scores without a model) has none
+        p = pd.to_numeric(frame["p_churn"], errors="coerce")
+        if "model_id" in frame:
+            p = p.where(frame["model_id"].astype("object") != RULE_MODEL_ID)
+        m &= p.fillna(-1) >= rule["min_p_churn"]
     if "top_driver_groups" in rule:
         wanted = set(rule["top_driver_groups"])
         m &= frame["top_driver_groups"].apply(lambda groups: bool(wanted.intersection(groups)))

@@ -11,6 +11,39 @@ from components.session import workspace
 from data.access import NotInBook
 from data.errors import UserError
 from data.notes import add_note, list_notes
+from data.readmodel import RULE_SCORE_NAME, is_rule_score, rule_bands_text
+
+
+def _rule_header(explanation, technical: bool) -> None:
+    """The score block of an account scored by the rule health score (no model yet): its 0-100 score and
+    band, what the score is, and when it was made."""
+    r = st.columns(3)
+    health = explanation.health_score
+    r[0].metric(f"{RULE_SCORE_NAME} · {explanation.risk_band} risk", "–" if health is None else f"{health:.0f} / 100",
+                border=True, help=rule_bands_text())
+    failed = len(explanation.risk_drivers)
+    r[1].metric("Rules failed", f"{failed:,}", border=True,
+                help="Rules this account fails among those its data can answer; the Why tab lists them.")
+    r[2].metric("Expected ARR loss", "–", border=True,
+                help="A rule score is not a probability, so no expected loss is computed until a model is trained.")
+    model = f" Scored `{explanation.model_id}`" if technical else " Scored"
+    st.caption(f"Scores in use: **{RULE_SCORE_NAME}** (no trained model yet). {rule_bands_text()}{model} "
+               f"{explanation.scored_at:%d %b %Y %H:%M}; a promoted model's calibrated churn probability takes over "
+               "at the next scoring.")
+
+
+def _rule_reasons(explanation) -> None:
+    """The Why tab for a rule health score: the failed rules in plain words, costliest first."""
+    st.subheader(f"Why this {RULE_SCORE_NAME.lower()}")
+    reasons = explanation.risk_drivers
+    if reasons.empty:
+        st.success("This account passes every rule its data can answer.", icon=":material/check_circle:")
+        return
+    st.caption("Each line is a rule this account fails, with what the rule counts as healthy; the points are the "
+               "share of the 100-point score it costs.")
+    for group, part in reasons.groupby("group", sort=False):
+        st.markdown(f"**{group}**")
+        st.markdown("\n".join(f"- {r.sentence} (costs {r.shap * 100:.0f} points)" for r in part.itertuples()))
 
 
 def _drivers_in_words(drivers: pd.DataFrame) -> dict[str, str]:
@@ -111,11 +144,14 @@ def render() -> None:
     horizon = record.horizon_days if record and record.horizon_days else 90
     flat = acct["shape"] == "flat"
 
+    rule = explanation is not None and is_rule_score(explanation.model_id)
     if explanation is None:
         from components import data_support
 
         advice = data_support.no_scores_message().removeprefix("No scores yet").lstrip(" .—")
         st.info(f"This account has no score yet. {advice[:1].upper()}{advice[1:]}")
+    elif rule:
+        _rule_header(explanation, cached_scores.technical(viewer))
     else:
         band = explanation.risk_band
         # the label window starts the day after the data's end (obs_date); say it from the as-of date, as every page does
@@ -174,6 +210,8 @@ def render() -> None:
         with why_tab:
             if explanation is None:
                 st.info("Reasons appear once the account is scored.")
+            elif rule:
+                _rule_reasons(explanation)
             else:
                 left, right = st.columns([3, 2])
                 with left:

@@ -5,8 +5,15 @@ from __future__ import annotations
 import streamlit as st
 
 from components import auth, cached, cached_scores, layout
-from components.tables import ACCOUNT_COLUMNS, ACCOUNTS_FIRST, SCORE_COLUMNS, csv_download, lead_columns
-from data.readmodel import RISK_BANDS
+from components.tables import (
+    ACCOUNT_COLUMNS,
+    ACCOUNTS_FIRST,
+    RULE_SCORE_COLUMNS,
+    SCORE_COLUMNS,
+    csv_download,
+    lead_columns,
+)
+from data.readmodel import RISK_BANDS, RULE_SCORE_NAME, rule_bands_text
 
 RENEWAL_WINDOWS = {"Any time": None, "Next 30 days": 30, "Next 60 days": 60, "Next 90 days": 90,
                    "Next 180 days": 180}
@@ -48,7 +55,8 @@ def render() -> None:
                                   bind="query-params", required=True)
     metrics_row = st.container()  # drawn above the sort choice, filled once the view is known
     c1, c2 = st.columns([4, 1], vertical_alignment="bottom")
-    orders = [o for o in cached_scores.ORDERS if has_scores or o not in cached_scores.SCORE_ORDERS]
+    orders = [o for o in cached_scores.ORDERS if (has_scores or o not in cached_scores.SCORE_ORDERS)
+              and not (accounts.rule_score and o in cached_scores.PROBABILITY_ORDERS)]
     order = c2.selectbox("Sort by", orders, key="sort", bind="query-params") or orders[0]
     filters = cached_scores.AccountFilters(
         search=search or "", segments=tuple(segments), plans=tuple(plans), csms=tuple(csms), bands=tuple(bands),
@@ -57,25 +65,35 @@ def render() -> None:
 
     m1, m2, m3, m4 = metrics_row.columns(4)
     m1.metric("Accounts shown", f"{shown.accounts:,}", border=True)
+    if shown.rule_score:
+        m3.metric("High risk (rule)", f"{shown.high_risk:,}", border=True,
+                  delta=f"{layout.money(shown.high_risk_arr)} ARR" if shown.has_revenue else None,
+                  delta_color="off", delta_arrow="off",
+                  help="Accounts shown in the high risk band of the rule health score (no model yet).")
     if shown.has_revenue:
         m2.metric("ARR shown", layout.money(shown.arr), border=True)
+    if shown.has_revenue and not shown.rule_score:
         m3.metric("Expected ARR loss", layout.money(shown.expected_arr_loss) if has_scores else "–", border=True,
                   help="Σ p(churn) × ARR over the accounts shown.")
+    if shown.has_revenue:
         m4.metric("Annual renewals in 90 days", f"{shown.renewing_90:,}", border=True,
                   help="Active annual contracts renewing within 90 days of the as-of date (as on the Portfolio).")
     else:
         m2.metric("ARR · no revenue data", "–", border=True,
                   help="The data has no subscriptions or revenue, so accounts are counted instead.")
-        m3.metric("Expected churned accounts", f"{shown.expected_churned:,.1f}" if has_scores else "–", border=True,
-                  help="Σ p(churn) over the accounts shown.")
+        if not shown.rule_score:
+            m3.metric("Expected churned accounts", f"{shown.expected_churned:,.1f}" if has_scores else "–", border=True,
+                      help="Σ p(churn) over the accounts shown.")
         m4.metric("Renewals", "–", border=True, help="No subscriptions, so no renewal dates.")
 
+    if accounts.rule_score:
+        st.caption(f"Scores in use: **{RULE_SCORE_NAME}** (no trained model yet). {rule_bands_text()}")
     if not shown.accounts:
         c1.info("No account matches these filters. Clear the search or widen the filters.")
         st.stop()
 
     table = shown.table
-    if has_scores and not accounts.has_previous:
+    if has_scores and not accounts.has_previous and not accounts.rule_score:
         st.caption("Δ since last: – (first scoring). The change in churn risk appears after the next scoring run.")
     if len(table) < shown.accounts:
         by = order if order.isupper() else order.lower()  # "ARR" stays upper case
@@ -86,7 +104,8 @@ def render() -> None:
         c1.caption("Click a row's name to open the account; tick several rows to start a playbook for all of them. "
                    "Click a column header to sort.")
     event = st.dataframe(
-        table, hide_index=True, column_config={**ACCOUNT_COLUMNS, **SCORE_COLUMNS},
+        table, hide_index=True,
+        column_config={**ACCOUNT_COLUMNS, **SCORE_COLUMNS, **(RULE_SCORE_COLUMNS if accounts.rule_score else {})},
         column_order=lead_columns(table.columns, ACCOUNTS_FIRST),
         on_select="rerun", selection_mode=["multi-row", "single-cell"], key="accounts_table", height=560,
         placeholder="–",

@@ -14,6 +14,7 @@ import streamlit as st
 
 from components import auth, cached_portfolio, charts, data_support, layout, plot
 from components.tables import risk_dataframe
+from data.readmodel import RULE_SCORE_NAME, is_rule_score, rule_bands_text
 
 ACCOUNTS_PAGE = "views/accounts.py"
 ACCOUNT_PAGE = "views/account.py"
@@ -52,7 +53,7 @@ def _selected_account(event, frame: pd.DataFrame) -> str | None:
     return str(frame.iloc[rows[0]]["account_id"]) if rows else None
 
 
-def _renewals(viewer, as_of: pd.Timestamp) -> None:
+def _renewals(viewer, as_of: pd.Timestamp, rule: bool = False) -> None:
     """The renewals ahead: a window choice, a bubble chart and a table that opens the account."""
     f1, f2, _ = st.columns([2, 2, 4])
     window = f1.segmented_control("Renewing within", ["90 days", "180 days"], default="90 days", key="renewal_window",
@@ -79,13 +80,15 @@ def _renewals(viewer, as_of: pd.Timestamp) -> None:
                 "name": st.column_config.TextColumn("Account", width="medium"),
                 "renewal_date": st.column_config.DateColumn("Renews", format="D MMM YYYY"),
                 "arr": st.column_config.NumberColumn("ARR", format="$%,d"),
-                "p_churn": st.column_config.NumberColumn("p(churn)", format="%.1f%%"),
-                "risk_band": st.column_config.TextColumn("Risk"),
-                "expected_arr_loss": st.column_config.NumberColumn("Expected loss", format="$%,d"),
+                "p_churn": None if rule else st.column_config.NumberColumn("p(churn)", format="%.1f%%"),
+                "risk_band": st.column_config.TextColumn("Risk (rule)" if rule else "Risk"),
+                "expected_arr_loss": None if rule else st.column_config.NumberColumn("Expected loss", format="$%,d"),
                 "csm": st.column_config.TextColumn("CSM"),
                 "account_id": None,
             })
-        st.caption("Sorted by expected ARR loss (p(churn) × ARR). Click a row to open the account.")
+        st.caption(f"Risk is the {RULE_SCORE_NAME.lower()}'s band (no trained model yet). Click a row to open the "
+                   "account." if rule else "Sorted by expected ARR loss (p(churn) × ARR). Click a row to open the "
+                   "account.")
         account_id = _selected_account(renew_event, table)
         if account_id:
             st.switch_page(ACCOUNT_PAGE, query_params={"id": account_id})
@@ -105,6 +108,7 @@ def render() -> None:
         figures = cached_portfolio.portfolio_figures(viewer)
     k = figures["kpis"]
     scored = figures["has_scores"] and k.scored_at is not None
+    rule = scored and is_rule_score(k.model_id)  # the rule health score, not a model: no probabilities
     no_scores = NO_SCORES if scored else data_support.no_scores_message()
     flat = k.shape == "flat"  # a flat table has no dates: no horizon is claimed
     horizon = None if flat else cached_portfolio.horizon_days(k.model_id)
@@ -117,7 +121,11 @@ def render() -> None:
     subtitle = f"{book} · data as of {as_of:%d %b %Y}"
     if scored:
         subtitle += f" · scored {pd.Timestamp(k.scored_at):%d %b %Y %H:%M}"
+    if rule:
+        subtitle += f" · scores: {RULE_SCORE_NAME} (no trained model yet)"
     st.caption(subtitle)
+    if rule:
+        st.caption(rule_bands_text() + " A trained and promoted model takes over at the next scoring.")
 
     if k.accounts == 0 and figures["movements"].empty:
         if viewer.sees_all_accounts:
@@ -145,7 +153,18 @@ def render() -> None:
 
     c5, c6, c7, c8 = st.columns(4)
     annual_90 = cached_portfolio.renewals_window(viewer, 90, False)
-    if scored and revenue:
+    if rule:
+        c5.metric("Accounts at high risk (rule)", f"{k.high_risk_accounts:,}", border=True,
+                  delta=f"{layout.money(k.high_risk_arr)} ARR" if revenue else None, delta_color="off",
+                  delta_arrow="off", help=f"Accounts in the high risk band of the {RULE_SCORE_NAME.lower()}"
+                                          + (", and their ARR." if revenue else "."))
+        c6.metric("ARR at high risk (rule)" if revenue else "Share at high risk (rule)",
+                  layout.money(k.high_risk_arr) if revenue else layout.pct(k.high_risk_accounts / max(k.scored_accounts, 1)),
+                  border=True, help="A rule score has no probability, so no expected loss: this is what the "
+                                    "high risk band holds.")
+        c7.metric("Scored accounts", f"{k.scored_accounts:,}", border=True,
+                  help=f"Accounts scored with the {RULE_SCORE_NAME.lower()} in the latest run.")
+    elif scored and revenue:
         c5.metric(f"Expected ARR loss{paren}", layout.money(k.expected_arr_loss), border=True,
                   help=f"Σ p(churn) × ARR over scored accounts: the ARR we expect to lose{within} "
                        "if nothing changes.")
@@ -180,9 +199,14 @@ def render() -> None:
     else:
         columns = st.columns(3 if viewer.sees_all_accounts else 2)
         with columns[0]:
-            plot.show(cached_portfolio.chart(viewer, "risk_distribution"), key="risk_distribution")
-            st.caption(f"How to read this: each bar counts accounts at that chance of churning{within}; "
-                       "colour and pattern show the risk band. A fat tail to the right is trouble.")
+            if rule:
+                st.markdown(f"**{RULE_SCORE_NAME}**")
+                st.caption(f"{k.high_risk_accounts:,} of {k.scored_accounts:,} scored accounts are in the high risk "
+                           f"band. {rule_bands_text()} The bars show which segments and CSMs hold them.")
+            else:
+                plot.show(cached_portfolio.chart(viewer, "risk_distribution"), key="risk_distribution")
+                st.caption(f"How to read this: each bar counts accounts at that chance of churning{within}; "
+                           "colour and pattern show the risk band. A fat tail to the right is trouble.")
         with columns[1]:
             _drilldown_chart(viewer, "risk_by_segment", "segment", f"{measure} by risk band and segment",
                              f"How to read this: bar length is {measure_lower}; the red and amber part is at risk. "
@@ -196,7 +220,7 @@ def render() -> None:
     # --------------------------------------------------------------------------- renewals
     st.subheader("Renewals ahead")
     if revenue:
-        _renewals(viewer, as_of)
+        _renewals(viewer, as_of, rule)
     else:
         st.info("No subscriptions in the data, so there are no renewal dates to show.")
 
@@ -206,6 +230,9 @@ def render() -> None:
     movers = figures["movers"]
     if not scored:
         st.info(no_scores)
+    elif rule:
+        st.info(f"The latest scores come from the {RULE_SCORE_NAME.lower()}; movers compare a trained model's "
+                "churn risk between two scoring runs, so they appear once a model has scored twice.")
     elif len(runs) < 2:
         st.info("Only one scoring run so far. Movers appear after the next run (the scheduled job, or Score now), "
                 "comparing each account's churn risk with this one.")

@@ -17,6 +17,7 @@ from components import auth, cached, cached_scores, cached_today, layout, score_
 from components import formatting as fmt
 from components.session import cursor, workspace
 from data.errors import UserError
+from data.readmodel import RULE_SCORE_NAME, rule_bands_text
 from playbooks import today as today_lists
 
 ACCOUNT_PAGE = "views/account.py"
@@ -39,7 +40,7 @@ def _act(action, message: str) -> None:
     st.rerun()
 
 
-def _task_rows(user, lists: today_lists.TodayLists, show_assignee: bool) -> None:
+def _task_rows(user, lists: today_lists.TodayLists, show_assignee: bool, rule: bool = False) -> None:
     ws = workspace()
     viewer = auth.viewer(user)
     frame = lists.tasks
@@ -59,8 +60,10 @@ def _task_rows(user, lists: today_lists.TodayLists, show_assignee: bool) -> None
                 when = f":red[**:material/schedule: overdue by {fmt.plural(max(task['days_overdue'], 1), 'day')}**]"
             else:
                 when = ":orange[**due today**]"
-            facts = [when, f"ARR {fmt.money(task['arr'])}", f"risk {fmt.pct(task['p_churn'])}"
-                     + (f" ({task['risk_band']})" if isinstance(task["risk_band"], str) else ""),
+            band = task["risk_band"] if isinstance(task["risk_band"], str) else None
+            risk = (f"{band} risk (rule health score)" if band else f"risk {fmt.EMPTY}") if rule else \
+                (f"risk {fmt.pct(task['p_churn'])}" + (f" ({band})" if band else ""))
+            facts = [when, f"ARR {fmt.money(task['arr'])}", risk,
                      f"renewal {fmt.day(task['renewal_date'])}"]
             if show_assignee:
                 facts.append(f"assignee {task['assignee'] or fmt.EMPTY}")
@@ -96,6 +99,15 @@ def _alert_rows(user, alerts: pd.DataFrame) -> None:
     if len(alerts) > TASK_PAGE:
         st.page_link("views/alerts.py", label=f"All {fmt.plural(len(alerts), 'new alert')} on Alerts",
                      icon=":material/notifications:")
+
+
+def _risk_columns(rule: bool, help_text: str | None, band: bool = True) -> dict:
+    """The risk columns of a Today list: the model's p(churn) and band, or the rule health score and its band."""
+    if rule:
+        return {"health_score": st.column_config.NumberColumn(RULE_SCORE_NAME, format="%.0f", help=rule_bands_text()),
+                "risk_band": st.column_config.TextColumn("Band (rule)")}
+    columns = {"p_churn": fmt.pct_column("Risk", help=help_text) if help_text else fmt.pct_column("Risk")}
+    return {**columns, "risk_band": st.column_config.TextColumn("Band")} if band else columns
 
 
 def _account_table(user, frame: pd.DataFrame, columns: dict, key: str, empty: str) -> None:
@@ -143,7 +155,8 @@ def render() -> None:
         st.stop()
 
     with layout.user_errors():
-        accounts = cached_scores.accounts_list(viewer).frame
+        listed = cached_scores.accounts_list(viewer)
+        accounts, rule = listed.frame, listed.rule_score
         as_of = cached.as_of()
     untouched_days = st.session_state.get("today_untouched_days", today_lists.UNTOUCHED_DAYS)
     lists = today_lists.today_lists(workspace().engine, viewer, accounts, as_of, roles=user.roles, warehouse=cursor(),
@@ -152,7 +165,8 @@ def render() -> None:
     who = "your book" if not viewer.sees_all_accounts else "every account"
     with st.container(horizontal=True, vertical_alignment="center", key="today_scored"):
         st.caption(f"For {who} · data as of {fmt.day(as_of)} · "
-                   + (f"scores made {fmt.moment(scored)}" if scored else "no scores yet"))
+                   + (f"scores made {fmt.moment(scored)}" if scored else "no scores yet")
+                   + (f" · scores: **{RULE_SCORE_NAME}** (no trained model yet)" if rule else ""))
         score_now.score_now_button(user, key="today_score_now")
 
     with st.container(horizontal=True, gap="small", key="today_metrics"):
@@ -170,7 +184,7 @@ def render() -> None:
 
     with st.container(border=True, key="today_tasks"):
         st.subheader("Tasks due today and overdue", anchor=False)
-        _task_rows(user, lists, show_assignee=viewer.sees_all_accounts)
+        _task_rows(user, lists, show_assignee=viewer.sees_all_accounts, rule=rule)
         st.page_link("views/my_tasks.py", label="All my tasks", icon=":material/task_alt:")
 
     with st.container(border=True, key="today_alerts"):
@@ -183,9 +197,7 @@ def render() -> None:
             "renewal_date": st.column_config.DateColumn("Renewal", format=fmt.DATE_COLUMN_FORMAT),
             "days_to_renewal": st.column_config.NumberColumn("Days left", format="%d"),
             "arr": fmt.money_column("ARR"),
-            "p_churn": fmt.pct_column("Risk",
-                                                     help="Probability of churn, latest scoring"),
-            "risk_band": st.column_config.TextColumn("Band"),
+            **_risk_columns(rule, "Probability of churn, latest scoring"),
         }, "today_renewals_table", "No annual contract renews in the next 30 days.")
 
     with st.container(border=True, key="today_risk"):
@@ -194,6 +206,9 @@ def render() -> None:
         if not lists.has_scores:
             st.caption("No scores yet. An admin or data scientist can score accounts with **Score now** "
                        "on the Model lab.")
+        elif rule:
+            st.caption(f"The latest scores come from the {RULE_SCORE_NAME.lower()} ({rule_bands_text()}) Rising "
+                       "risk compares a trained model's churn probability between two scorings.")
         elif prev is None:
             st.caption("Only one scoring so far; changes show after the next one.")
         else:
@@ -219,6 +234,6 @@ def render() -> None:
             "touch": st.column_config.TextColumn("Last touch", help="Note, activity, completed task or playbook"),
             "last_touch_kind": st.column_config.TextColumn("What"),
             "arr": fmt.money_column("ARR"),
-            "p_churn": fmt.pct_column("Risk"),
+            **_risk_columns(rule, None, band=rule),
             "renewal_date": st.column_config.DateColumn("Renewal", format=fmt.DATE_COLUMN_FORMAT),
         }, "today_untouched_table", f"Every active account was touched in the last {untouched_days} days.")

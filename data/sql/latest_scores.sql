@@ -8,6 +8,8 @@
 -- top_driver / top_driver_group: the strongest risk-raising churn driver a team can act on (contract terms
 -- and firmographics only when nothing else raises the risk): what a CSM reads.
 -- top_risk_group: the group of the strongest risk-raising churn driver, whatever its group: what rules test.
+-- expected_arr_loss: NULL for the rule health score ($rule_model_id: p_churn is its risk ranking, not a
+-- probability, so no loss is expected from it).
 WITH
 runs AS (
     SELECT scored_at, row_number() OVER (ORDER BY scored_at DESC) AS k FROM (SELECT DISTINCT scored_at FROM stg_scores)
@@ -32,7 +34,8 @@ strongest AS (
 )
 SELECT cur.scored_at, cur.obs_date, cur.account_id, cur.model_id, coalesce(cur.target, 'churn') AS target,
        cur.p_churn, cur.risk_band, cur.p_expansion, cur.expansion_model_id, cur.arr,
-       coalesce(cur.expected_arr_loss, cur.p_churn * cur.arr) AS expected_arr_loss, cur.health_score,
+       CASE WHEN cur.model_id = $rule_model_id THEN NULL
+            ELSE coalesce(cur.expected_arr_loss, cur.p_churn * cur.arr) END AS expected_arr_loss, cur.health_score,
        prev.p_churn AS p_churn_prev, cur.p_churn - prev.p_churn AS p_churn_change, prev.scored_at AS previous_scored_at,
        act.sentence AS top_driver, act."group" AS top_driver_group, str."group" AS top_risk_group
 FROM cur

@@ -12,6 +12,7 @@ or falling usage, support pain) so a model has something to learn.
   attributes (tenure, tickets, logins, payment failures, NPS, contract), string ids.
 * :func:`activity_log` -- accounts (cp1252-encoded names with accents, CSM for some) and
   events, no billing data; dates as ``03/31/2025`` and ISO ``2025-03-31T09:30:00``.
+* :func:`two_month_log`, :func:`short_activity_log` -- two months of either: the rule health score's shapes.
 """
 
 from __future__ import annotations
@@ -129,11 +130,14 @@ def flat_table(folder: Path, n: int = 250, seed: int = 12) -> Shape:
     return Shape("flat_table", folder, imports, date.today(), n, ids)
 
 
-def activity_log(folder: Path, n: int = 180, seed: int = 13) -> Shape:
-    """Accounts (cp1252, accented names, some without a CSM) and 10 months of events, no billing data."""
+def activity_log(folder: Path, n: int = 180, seed: int = 13, start: date = date(2025, 1, 1),
+                 name: str = "activity_log") -> Shape:
+    """Accounts (cp1252, accented names, some without a CSM) and events from ``start`` to 2025-10-31 (10 months
+    by default; a later start gives a short history), no billing data."""
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
-    start, end = date(2025, 1, 1), date(2025, 10, 31)
+    end = date(2025, 10, 31)
+    span = (end - start).days
     ids = [f"ac-{i:03d}" for i in range(1, n + 1)]
     stems = ["Müller", "Société Générale", "Ørsted", "Crème", "Nuñez", "Façade", "Zürich", "Åkesson"]
     names = {a: f"{stems[i % len(stems)]} {i}" for i, a in enumerate(ids)}
@@ -147,9 +151,10 @@ def activity_log(folder: Path, n: int = 180, seed: int = 13) -> Shape:
     accounts.to_csv(folder / "accounts.csv", index=False, encoding="cp1252")
     events = []
     engagement = rng.uniform(0, 1, n)
+    quiet_after = (60, 230) if span >= 300 else (span // 4, span * 3 // 4)  # when quiet accounts stop
     for i, a in enumerate(ids):
         quiet = rng.uniform() < 0.5 * (1 - engagement[i])
-        stop = start + timedelta(days=int(rng.integers(60, 230))) if quiet else end
+        stop = start + timedelta(days=int(rng.integers(*quiet_after))) if quiet else end
         day = start
         while day <= stop:
             k = rng.poisson(0.5 + 4 * engagement[i])
@@ -167,4 +172,14 @@ def activity_log(folder: Path, n: int = 180, seed: int = 13) -> Shape:
         ["import", "events", str(folder / "activity.csv"), "--map", "acct_code=account_id", "--map", "when=event_time",
          "--map", "what=event_type"],
     ]
-    return Shape("activity_log", folder, imports, end, n, ids, names)
+    return Shape(name, folder, imports, end, n, ids, names)
+
+
+def two_month_log(folder: Path, n: int = 80, seed: int = 15) -> Shape:
+    """:func:`event_log` over two months only (August and September 2024): far too short to train on."""
+    return event_log(folder, n=n, seed=seed, start=date(2024, 8, 1), name="two_month_log")
+
+
+def short_activity_log(folder: Path, n: int = 80, seed: int = 16) -> Shape:
+    """:func:`activity_log` over two months only (September and October 2025), no billing data."""
+    return activity_log(folder, n=n, seed=seed, start=date(2025, 9, 1), name="short_activity_log")

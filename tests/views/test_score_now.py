@@ -58,13 +58,18 @@ def test_only_admins_and_data_scientists_get_score_now(tiny_ws):
 
 
 @pytest.mark.stores
-def test_score_now_without_a_model_says_what_to_do_and_writes_nothing(tiny_ws):
+def test_score_now_without_a_model_scores_with_the_rule_health_score(tiny_ws):
+    from data import readmodel
+
     at = run_app("datasci", "views/model_lab.py")
     at.button(key="lab_score_now_button").click().run()
-    assert not at.exception
-    assert any("no production churn model" in e.value for e in at.error)
+    assert not at.exception and not at.error
+    assert any("with the rule health score: there is no production churn model yet" in s.value for s in at.success)
     with tiny_ws.warehouse.reader() as con:
-        assert scoring_runs(con) == []
+        assert len(scoring_runs(con)) == 1
+        scores = readmodel.latest_scores(con)
+    assert set(scores["model_id"]) == {"rule-health"} and scores["health_score"].notna().all()
+    assert scores["expected_arr_loss"].isna().all()  # a scorecard, not a probability: no expected loss
 
 
 @pytest.mark.stores

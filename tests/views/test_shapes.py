@@ -28,6 +28,8 @@ CSM_OF = {"event_log": "Nobody Assigned", "short_log": "Nobody Assigned", "flat_
           "activity_log": "Ana Lima"}
 PREDICTION_PAGES = ("views/home.py", "views/portfolio.py", "views/accounts.py", "account", "views/model_lab.py")
 BAD_TEXT = re.compile(r"\bNone\b|\bnan\b|\bNaT\b")
+RULE_SHAPES = ("short_log",)  # train refuses: the rule health score is the score of record
+RULE_PAGES = ("views/today.py", "views/portfolio.py", "views/accounts.py", "views/data.py")
 
 
 def _cli(*argv: str) -> tuple[int, str]:
@@ -50,8 +52,8 @@ def built(tmp_path_factory) -> dict:
     out = {}
     for build, train_args in ((shapes.event_log, ["--horizon-days", "30", "--algorithm", "logreg"]),
                               (shapes.flat_table, ["--algorithm", "logreg"]),
-                              (shapes.short_log, None),
-                              (shapes.activity_log, None)):
+                              (shapes.short_log, []),
+                              (shapes.activity_log, ["--algorithm", "logreg"])):
         shape = build(root / build.__name__ / "files")
         path = str(root / build.__name__ / "ws")
         logs = {}
@@ -59,11 +61,8 @@ def built(tmp_path_factory) -> dict:
             code, text = _cli("--workspace", path, *argv)
             assert code == 0, text
             logs.setdefault("import", []).append(text)
-        if train_args is not None:
-            logs["train"] = _cli("--workspace", path, "train", "--promote", *train_args)
-            logs["score"] = _cli("--workspace", path, "score")
-        else:
-            logs["train"] = _cli("--workspace", path, "train", "--promote")
+        logs["train"] = _cli("--workspace", path, "train", "--promote", *train_args)
+        logs["score"] = _cli("--workspace", path, "score")  # the rule health score where train refused
         ws = open_workspace(path)
         _add_users(ws, CSM_OF[shape.name])
         out[shape.name] = (shape, ws, logs)
@@ -74,6 +73,7 @@ def built(tmp_path_factory) -> dict:
 def test_event_log_is_as_of_its_end_and_trains(built):
     shape, ws, logs = built["event_log"]
     assert "As of 29 Sep 2024 (the last activity in the data)" in logs["import"][-1]
+    # the trainer's own rule: no churn early enough for a 90-day time-ordered test, 30 days train
     assert "enough for a model with a 30-day horizon" in logs["import"][-1]
     assert "Next: cli.py train --promote --horizon-days 30; then cli.py score" in logs["import"][-1]
     assert logs["train"][0] == 0, logs["train"][1]
@@ -99,14 +99,18 @@ def test_flat_table_says_no_horizon_and_bands_fit_probabilities(built):
     assert {"Support", "Usage", "Billing", "Contract"} & groups and groups != {"Firmographic"}
 
 
-def test_short_history_says_how_much_more_is_needed(built):
+def test_short_history_falls_back_to_the_rule_health_score(built):
     shape, ws, logs = built["short_log"]
     text = logs["import"][-1]
-    assert "History: 5 months" in text and "about 7 more months of history are needed" in text
-    assert "every page shows the accounts, without risk scores" in text
-    assert logs["train"][0] == 2 and "not enough" in logs["train"][1].lower() and "history" in logs["train"][1]
+    assert "History: 5 months" in text and "no churn is known yet early enough in it" in text
+    assert "Next: cli.py score (the rule health score)" in text  # and train agrees: it refuses
+    assert logs["train"][0] == 2 and "not enough history" in logs["train"][1]  # no churn is known early enough
+    assert "the rule health score works without a model: `cli.py score`" in logs["train"][1]
+    assert logs["score"][0] == 0 and "with the rule health score (no production churn model yet)" in logs["score"][1]
     with ws.warehouse.reader() as con:
         assert readmodel.as_of_date(con).isoformat() == "2024-09-29"
+        scores = readmodel.latest_scores(con)
+    assert set(scores["model_id"]) == {readmodel.RULE_MODEL_ID} and len(scores) > 100
 
 
 def test_activity_log_says_what_it_supports(built):
@@ -114,7 +118,9 @@ def test_activity_log_says_what_it_supports(built):
     text = logs["import"][-1]
     assert "accounts and activity without billing data" in text and "no activity for 60 days" in text
     assert "As of 31 Oct 2025" in text
-    assert logs["train"][0] == 2  # no billing and no label: a clear message, not a traceback
+    assert "enough for a model with a 90-day horizon (churn = no activity for 60 days)" in text
+    assert logs["train"][0] == 0, logs["train"][1]  # no billing and no label: churn is inactivity
+    assert logs["score"][0] == 0 and "rule health score" not in logs["score"][1]
     with ws.warehouse.reader() as con:
         state = readmodel.account_state(con)
     assert state["arr"].isna().all() and not state["has_revenue"].any()
@@ -171,6 +177,11 @@ def test_every_page_works_for_every_role(built, shape_name, who, monkeypatch):
     for page in _pages_for(ROLES[who]):
         at = run_app(who, page=page)
         texts = _check_page(at, who, page, shape_name, flat, revenue)
+        if shape_name in RULE_SHAPES and page in RULE_PAGES and who != "csm":
+            assert any("Rule health score" in t for t in texts), f"{shape_name} {page} as {who}: {texts}"
+        if page == "views/accounts.py" and who != "csm" and shape_name in RULE_SHAPES:
+            table = at.dataframe[0].value
+            assert table["health_score"].notna().all() and "p_churn" not in table
         if page == "views/accounts.py" and who != "csm":
             table = at.dataframe[0].value
             assert len(table) > 0, f"{shape_name}: Accounts shows no account to {who}"
@@ -190,8 +201,11 @@ def test_every_page_works_for_every_role(built, shape_name, who, monkeypatch):
         state = mine
     account = state.sort_values("account_id").iloc[0]
     at = run_app(who, page="views/account.py", params={"id": account["account_id"]})
-    _check_page(at, who, "account", shape_name, flat, revenue)
+    texts = _check_page(at, who, "account", shape_name, flat, revenue)
     assert at.title[0].value == account["name"] and account["name"]
+    if shape_name in RULE_SHAPES and account["status"] == "active":
+        assert any(m.label.startswith("Rule health score · ") and m.value.endswith(" / 100") for m in at.metric)
+        assert any("Scores in use: **Rule health score**" in t for t in texts)
 
 
 @pytest.mark.parametrize("who", ["admin", "manager", "datasci"])
