@@ -402,7 +402,7 @@ def fig_renewals(df: pd.DataFrame, label_top: int = 5) -> go.Figure:
             marker=dict(size=(part["arr"].clip(lower=0) / size_ref) ** 0.5 * 34 + 6,
                         color=RISK_COLORS.get(band, "#7b8794"), symbol=RISK_SYMBOLS.get(band, "circle"),
                         opacity=0.75, line=dict(width=1, color="white")),
-            # an object array, not a list of tuples: plotly checks a list element by element (seconds at 100k accounts)
+            # an object array, not a list of tuples: plotly checks a list element by element (slow for big books)
             customdata=part[["account_id", "name", "arr"]].to_numpy(dtype=object),
             hovertemplate="%{customdata[1]}<br>renews %{x|%d %b %Y} · p(churn) %{y:.0%} · "
                           "$%{customdata[2]:,.0f} ARR<extra></extra>",

@@ -1,6 +1,6 @@
 """Metric layer: per-account metrics as of observation dates, and the metric catalog.
 
-Metrics follow DESIGN.md section 5 and are computed for *many* observation dates at
+Metrics follow docs/architecture.md section 5 and are computed for *many* observation dates at
 once, reading every raw row once. DuckDB SQL (``data/sql/*.sql``) stages the raw tables
 as rows with integer account codes and day numbers (``account_rows.sql``) and streams
 the events (``event_rows.sql``); the as-of rules are then applied with numpy, so the
@@ -147,7 +147,7 @@ def event_metrics(event_type: str) -> list[Metric]:
     ]
 
 
-# Metric group of an account attribute by what its name says it is, first match wins (DESIGN.md section 5).
+# Metric group of an account attribute by what its name says it is, first match wins (docs/architecture.md section 5).
 ATTRIBUTE_GROUPS: tuple[tuple[str, re.Pattern], ...] = tuple((group, re.compile(pattern, re.I)) for group, pattern in (
     ("Support", r"ticket|support|case|complaint|incident|escalat|csat|bug"),
     ("Billing", r"payment|charge|invoice|bill|paid|fee|price|mrr|arr\b|revenue|spend|discount|refund|overdue|"
@@ -457,7 +457,7 @@ class _EventBins:
     every other type) and the summed and largest login quantity; per account, type and
     observation date the last event day before the date; per account and day (from 30 days
     before the first date) whether it had any event. Without named users a day's active
-    users are its summed login quantity (DESIGN.md section 5), and with one login row per
+    users are its summed login quantity (docs/architecture.md section 5), and with one login row per
     day the busiest day is the largest row. Otherwise (named users, or several login rows
     on a day) :meth:`read_usage_by_day` takes the daily active users from
     ``usage_metrics.sql`` / ``named_users.sql`` (one row per account and day).

@@ -1,4 +1,4 @@
-"""DuckDB schema of the canonical input tables (DESIGN.md section 3).
+"""DuckDB schema of the canonical input tables (docs/architecture.md section 3).
 
 The ``raw`` layer of the warehouse holds these tables. Only ``accounts`` must have
 rows; every other table may be empty. Extra columns on ``accounts`` are custom
