@@ -27,12 +27,13 @@ import json
 import sys
 
 from data.errors import UserError
+from data.vocabulary import TARGETS
 from data.workspace import open_workspace
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train a churn or expansion model (time-ordered validation) and register it")
-    p.add_argument("--target", choices=["churn", "expansion"], default="churn")
+    p.add_argument("--target", choices=TARGETS, default="churn")
     p.add_argument("--algorithm", choices=["logreg", "gbm", "auto"], default="auto")
     p.add_argument("--horizon-days", type=int, default=90, help="predict the outcome within this many days (default 90)")
     p.add_argument("--lead-days", type=int, default=0, help="days between the score date and the horizon (default 0)")
@@ -75,16 +76,20 @@ def _say(args):
 def run_train(args: argparse.Namespace) -> int:
     from models.lab import uncertainty_sentence
     from models.registry import promote, register_model
-    from models.training import TrainConfig, train
+    from models.training import TrainConfig, TrainConfigError, train
 
-    ws = open_workspace(args.workspace)
-    say = _say(args)
-    if not ws.warehouse.has_data():
-        raise UserError("The workspace has no data; run `cli.py demo` or import data first.")
     config = TrainConfig(target=args.target, algorithm=args.algorithm, horizon_days=args.horizon_days,
                          lead_days=args.lead_days, gap_days=args.gap_days, cadence=args.cadence,
                          allow_label_outliers=args.allow_label_outliers, seed=args.seed,
                          keep_columns=tuple(args.keep_column))
+    try:
+        config.validate()
+    except TrainConfigError as err:  # name the flag the person typed
+        raise UserError(f"--{err.setting.replace('_', '-')}: {err}") from None
+    ws = open_workspace(args.workspace)
+    say = _say(args)
+    if not ws.warehouse.has_data():
+        raise UserError("The workspace has no data; run `cli.py demo` or import data first.")
     say(f"Training {'an' if args.target == 'expansion' else 'a'} {args.target} model ({args.algorithm}, horizon {args.horizon_days} days)...")
     observations = None
     if (getattr(args, "engine", None) or ws.settings.spark.engine) == "spark":  # rows from Spark, fit here

@@ -8,10 +8,11 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from components.palette import PALETTE, RISK_PATTERNS, RISK_SYMBOLS, SERIES, TONE_SYMBOLS
+from data.vocabulary import METRIC_GROUPS, RISK_BANDS
 from models.explain import waterfall_steps as shap_steps  # the waterfall's steps live with the explanation
 
 # Views of the one palette (components.palette): risk bands, tones, categorical series.
-RISK_COLORS = {band: PALETTE[band] for band in ("low", "medium", "high")}
+RISK_COLORS = {band: PALETTE[band] for band in RISK_BANDS}
 TONE_COLORS = {tone: PALETTE[tone] for tone in ("good", "neutral", "bad")}
 SERIES_COLORS = SERIES
 FONT = "Inter, Segoe UI, sans-serif"
@@ -493,7 +494,6 @@ def fig_what_if(p_before: float, p_after: float) -> go.Figure:
 
 
 # --------------------------------------------------------------------------- playbook outcomes
-OUTCOME_LABELS = {"churn": "churn", "expansion": "expansion"}
 
 
 def effect_tone(metric: str, low: float | None, high: float | None) -> str:
@@ -530,7 +530,7 @@ def fig_outcomes_forest(df: pd.DataFrame, metric: str = "churn") -> go.Figure:
                         symbol="diamond" if r["enough_data"] else "circle"),
             error_x=dict(type="data", symmetric=False, array=[hi - d], arrayminus=[d - lo], color=color,
                          thickness=2, width=6),
-            hovertemplate=(f"<b>{r['playbook']}</b><br>{OUTCOME_LABELS.get(metric, metric)}: "
+            hovertemplate=(f"<b>{r['playbook']}</b><br>{metric}: "
                            f"{100 * r['treated_rate']:.1f}% treated (n={int(r['treated_n'])}) vs "
                            f"{100 * r['holdout_rate']:.1f}% holdout (n={int(r['holdout_n'])})<br>"
                            f"difference {d:+.1f} pts, 95% CI {lo:+.1f} to {hi:+.1f}<extra></extra>"),
@@ -563,7 +563,7 @@ def fig_outcome_rates(df: pd.DataFrame, metric: str = "churn") -> go.Figure:
             hovertemplate=f"%{{y}}<br>{arm}: %{{x:.1f}}%<extra></extra>",
         ))
     fig = _base(fig, height=max(240, 80 + 56 * len(rows)),
-                x_title=f"{OUTCOME_LABELS.get(metric, metric)} rate within the horizon")
+                x_title=f"{metric} rate within the horizon")
     fig.update_layout(barmode="group", hovermode="closest", legend=dict(traceorder="reversed"))
     top = float(max(rows["treated_rate"].fillna(0).max(), rows["holdout_rate"].fillna(0).max()) * 100)
     fig.update_xaxes(ticksuffix="%", showgrid=True, gridcolor="#eef1f5", range=[0, top * 1.45 + 1])
@@ -572,8 +572,7 @@ def fig_outcome_rates(df: pd.DataFrame, metric: str = "churn") -> go.Figure:
 
 
 # ----------------------------------------------------------------- model lab
-GROUP_COLORS = {group: PALETTE[group] for group in ("Usage", "Adoption", "Support", "Billing", "Relationship",
-                                                     "Sentiment", "Contract", "Firmographic")}
+GROUP_COLORS = {group: PALETTE[group] for group in METRIC_GROUPS}
 _DIAGONAL = dict(color="#b8c0cc", width=1, dash="dot")
 
 

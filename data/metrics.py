@@ -43,6 +43,7 @@ import pandas as pd
 
 from data.compat import small_pages
 from data.schema import ALL_RAW_TABLES, CANONICAL_TABLES, create_table_sql
+from data.vocabulary import ACTIONABLE_GROUPS
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 
@@ -159,7 +160,6 @@ ATTRIBUTE_GROUPS: tuple[tuple[str, re.Pattern], ...] = tuple((group, re.compile(
     ("Relationship", r"champion|contact|executive|sponsor|meeting|qbr|csm|owner|relationship"),
     ("Contract", r"contract|tenure|renewal|term\b|plan|subscription|months?\b|since|age\b|commit"),
 ))
-ACTIONABLE_GROUPS = frozenset({"Usage", "Adoption", "Support", "Billing", "Relationship", "Sentiment"})
 
 
 def attribute_group(column: str) -> str:

@@ -37,7 +37,6 @@ from data.metrics import load_sql
 from data.readmodel import as_of_date
 
 GROUP_COLUMNS = ("segment", "csm")
-RISK_BANDS = readmodel.RISK_BANDS
 DAYS_PER_MONTH = 30.4375
 
 

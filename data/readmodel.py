@@ -416,7 +416,6 @@ def data_support(con: duckdb.DuckDBPyConnection) -> DataSupport:
 
 
 # --------------------------------------------------------------------------- risk bands
-RISK_BANDS = ("low", "medium", "high")
 HIGH_RISK_CAP = 0.5  # an account more likely to churn than not is always high risk
 
 

@@ -90,7 +90,6 @@ EXTRA_TABLES: dict[str, list[tuple[str, str, bool]]] = {
 
 ALL_RAW_TABLES = {**CANONICAL_TABLES, **EXTRA_TABLES}
 
-METRIC_GROUPS = ("Usage", "Adoption", "Support", "Billing", "Relationship", "Sentiment", "Contract", "Firmographic")
 
 
 def create_table_sql(table: str, columns: list[tuple[str, str, bool]] | None = None) -> str:

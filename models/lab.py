@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from data.errors import UserError
+from data.vocabulary import METRIC_GROUPS
 from models import uncertainty
 from models.evaluation import classification_metrics, per_segment
 from models.explain import Explanation, feature_group, feature_label
@@ -597,7 +598,7 @@ def restrict_groups(obs, groups: list[str] | None):
 
 def feature_groups(catalog: dict) -> list[str]:
     """The metric groups present in ``catalog`` in the catalog's usual order."""
-    order = ["Usage", "Adoption", "Support", "Billing", "Relationship", "Sentiment", "Contract", "Firmographic"]
+    order = list(METRIC_GROUPS)
     present = {m.group for m in catalog.values()}
     return [g for g in order if g in present] + sorted(present - set(order))
 

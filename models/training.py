@@ -51,6 +51,7 @@ import pandas as pd
 from data.errors import UserError
 from data.metrics import Metric
 from data.readmodel import risk_band, risk_thresholds
+from data.vocabulary import TARGETS
 from models import uncertainty
 from models.calibration import CalibratedModel, choose_calibrator, choose_calibrator_blocks
 from models.eligibility import apply_eligibility
@@ -61,7 +62,6 @@ from models.health_score import health_risk
 from models.history import CADENCES, MIN_LABELLED_WEEKS, WEEKLY, too_short_message
 from models.observations import ObservationSet, build_observations, check_label_rates, check_leakage
 
-TARGETS = ("churn", "expansion")
 HEADLINE_METRICS = ("roc_auc", "pr_auc", "brier", "top_decile_lift", "ece", "oe_ratio", "log_loss")
 ALGORITHM_CHOICES = ("logreg", "gbm", "auto")
 
@@ -93,18 +93,29 @@ class TrainConfig:
     bootstrap_draws: int = uncertainty.DEFAULT_DRAWS  # account-clustered resamples for the intervals
 
     def validate(self) -> None:
+        """Raise :class:`TrainConfigError` (worded for people, naming the setting) for a value out of range."""
         if self.target not in TARGETS:
-            raise UserError(f"--target must be one of {', '.join(TARGETS)}.")
+            raise TrainConfigError("target", f"The target must be one of {', '.join(TARGETS)}.")
         if self.algorithm not in ALGORITHM_CHOICES:
-            raise UserError(f"--algorithm must be one of {', '.join(ALGORITHM_CHOICES)}.")
+            raise TrainConfigError("algorithm", f"The algorithm must be one of {', '.join(ALGORITHM_CHOICES)}.")
         if not 7 <= self.horizon_days <= 730:
-            raise UserError("--horizon-days must be between 7 and 730.")
+            raise TrainConfigError("horizon_days", "The horizon must be between 7 and 730 days.")
         if not 0 <= self.lead_days <= 365:
-            raise UserError("--lead-days must be between 0 and 365.")
+            raise TrainConfigError("lead_days", "The lead time must be between 0 and 365 days.")
         if not 0 <= self.gap_days <= 365:
-            raise UserError("--gap-days must be between 0 and 365.")
+            raise TrainConfigError("gap_days", "The billing gap that still counts as a renewal must be between "
+                                               "0 and 365 days.")
         if self.cadence not in CADENCES:
-            raise UserError(f"--cadence must be one of {', '.join(CADENCES)}.")
+            raise TrainConfigError("cadence", f"The cadence must be one of {', '.join(CADENCES)}.")
+
+
+class TrainConfigError(UserError):
+    """A training setting out of range. ``setting`` is the :class:`TrainConfig` field, so a caller
+    can point at its own control for it (the CLI names its flag, the Model lab its form field)."""
+
+    def __init__(self, setting: str, message: str) -> None:
+        super().__init__(message)
+        self.setting = setting
 
 
 @dataclass

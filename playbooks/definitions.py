@@ -27,18 +27,14 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from data import readmodel
 from data.opstore import audit, now
+from data.vocabulary import CONTACT_ROLES, METRIC_GROUPS, RISK_BANDS, ROLES
 from playbooks.errors import PlaybookError
 from playbooks.store import playbooks as playbooks_table
 from playbooks.templates import check_json_templates, check_template
 from playbooks.webhooks import check_url
 
 STEP_TYPES = ("task", "email", "webhook", "alert")
-CONTACT_ROLES = ("champion", "admin", "executive", "user")
-RISK_BANDS = readmodel.RISK_BANDS
-DRIVER_GROUPS = ("Usage", "Adoption", "Support", "Billing", "Relationship", "Sentiment", "Contract", "Firmographic")
-APP_ROLES = ("admin", "manager", "csm", "data_scientist")
 RULE_KEYS = ("risk_bands", "min_p_churn", "top_driver_groups", "segments", "max_days_to_renewal", "min_p_expansion")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 URL_RE = re.compile(r"^https?://[^\s/]+(/\S*)?$")
@@ -158,10 +154,10 @@ def validate_step(step: dict, position: int, allow_hosts: tuple[str, ...] = ()) 
     elif kind == "alert":
         to = step.get("to", "csm")
         ok = isinstance(to, str) and (to == "csm" or (to.startswith("user:") and len(to) > 5)
-                                       or (to.startswith("role:") and to[5:] in APP_ROLES))
+                                       or (to.startswith("role:") and to[5:] in ROLES))
         if not ok:
             raise PlaybookError(f"{where}: 'to' must be 'csm', 'user:USERNAME' or 'role:' followed by one of "
-                                f"{', '.join(APP_ROLES)}.")
+                                f"{', '.join(ROLES)}.")
         out["to"] = to
         out["message"] = _text(step, "message", where, max_len=2000)
     return out
@@ -222,7 +218,7 @@ def validate_rule(rule: dict | str | None) -> dict | None:
     if unknown:
         raise PlaybookError(f"Rule: {', '.join(unknown)} is not a criterion; use {', '.join(RULE_KEYS)}.")
     out: dict[str, Any] = {}
-    for name, allowed in (("risk_bands", RISK_BANDS), ("top_driver_groups", DRIVER_GROUPS), ("segments", None)):
+    for name, allowed in (("risk_bands", RISK_BANDS), ("top_driver_groups", METRIC_GROUPS), ("segments", None)):
         v = _choices(rule, name, allowed)
         if v is not None:
             out[name] = v
@@ -250,7 +246,7 @@ def _validate_fields(fields: dict, allow_hosts: tuple[str, ...] = ()) -> dict:
     if "purpose" in fields:
         out["purpose"] = (fields["purpose"] or "").strip()
     if "driver_groups" in fields:
-        groups = _choices({"g": fields["driver_groups"] or []}, "g", DRIVER_GROUPS) or []
+        groups = _choices({"g": fields["driver_groups"] or []}, "g", METRIC_GROUPS) or []
         out["driver_groups"] = json.dumps(groups)
     if "rule" in fields:
         rule = validate_rule(fields["rule"])

@@ -6,7 +6,7 @@ import streamlit as st
 
 from components import auth, cached, cached_scores, layout
 from components.tables import ACCOUNT_COLUMNS, ACCOUNTS_FIRST, SCORE_COLUMNS, csv_download, lead_columns
-from data.readmodel import RISK_BANDS
+from data.vocabulary import RISK_BANDS
 
 RENEWAL_WINDOWS = {"Any time": None, "Next 30 days": 30, "Next 60 days": 60, "Next 90 days": 90,
                    "Next 180 days": 180}
