@@ -75,8 +75,8 @@ def _say(args):
 
 def run_train(args: argparse.Namespace) -> int:
     from models.lab import uncertainty_sentence
-    from models.registry import promote, register_model
-    from models.training import TrainConfig, TrainConfigError, train
+    from models.pipeline import train_and_register
+    from models.training import TrainConfig, TrainConfigError
 
     config = TrainConfig(target=args.target, algorithm=args.algorithm, horizon_days=args.horizon_days,
                          lead_days=args.lead_days, gap_days=args.gap_days, cadence=args.cadence,
@@ -96,11 +96,8 @@ def run_train(args: argparse.Namespace) -> int:
         from models.spark_scoring import spark_observations
 
         observations = spark_observations(ws, horizon_days=args.horizon_days, lead_days=args.lead_days, say=say)
-    with ws.warehouse.reader() as con:
-        result = train(con, config, observations=observations, say=say)
-    record = register_model(ws.engine, ws.settings.models_dir, result, actor="cli")
-    if args.promote:
-        promote(ws.engine, record.id, actor="cli")
+    record, result = train_and_register(ws, config, actor="cli", observations=observations,
+                                        make_production=args.promote, say=say)
     if args.predictions_out:
         from data.export import write_csv
 

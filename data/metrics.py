@@ -34,28 +34,20 @@ import re
 import threading
 from dataclasses import dataclass
 from datetime import date, timedelta
-from functools import cache
-from pathlib import Path
 
 import duckdb
 import numpy as np
 import pandas as pd
 
+from data import readmodel
 from data.compat import small_pages
 from data.schema import ALL_RAW_TABLES, CANONICAL_TABLES, create_table_sql
+from data.sqlfiles import load_sql
 from data.vocabulary import ACTIONABLE_GROUPS
-
-SQL_DIR = Path(__file__).resolve().parent / "sql"
 
 CATEGORICAL_ACCOUNT_COLUMNS = ("segment", "industry", "region", "plan", "csm")
 EXCLUDED_ACCOUNT_COLUMNS = ("account_id", "name", "created_at")
 _IDENTIFIER_NAME = re.compile(r"(^|_)(id|uuid|guid|key|email|e_mail|name|phone|url|website|domain|number|no)$", re.I)
-
-
-@cache
-def load_sql(name: str) -> str:
-    """Text of ``data/sql/<name>.sql``."""
-    return (SQL_DIR / f"{name}.sql").read_text()
 
 
 # --------------------------------------------------------------------------- catalog
@@ -865,9 +857,7 @@ def contacts_first_seen(con: duckdb.DuckDBPyConnection) -> date | None:
         rows = {}
     if rows.get("contacts_first_seen"):
         return date.fromisoformat(str(rows["contacts_first_seen"])[:10])
-    from data.readmodel import data_end  # the read model imports this module (its SQL loader)
-
-    end = data_end(con)
+    end = readmodel.data_end(con)
     imported = rows.get("imported_contacts")
     seen = date.fromisoformat(str(imported)[:10]) if imported else None
     if seen is None or (end is not None and end < seen):

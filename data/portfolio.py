@@ -33,8 +33,8 @@ import pandas as pd
 
 from data import readmodel
 from data.access import Viewer
-from data.metrics import load_sql
 from data.readmodel import as_of_date
+from data.sqlfiles import load_sql
 
 GROUP_COLUMNS = ("segment", "csm")
 DAYS_PER_MONTH = 30.4375

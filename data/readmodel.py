@@ -28,8 +28,8 @@ import duckdb
 import pandas as pd
 
 from data.access import SYSTEM, Viewer
-from data.metrics import load_sql
 from data.settings import read_model_settings
+from data.sqlfiles import load_sql
 
 SHAPES = ("billing", "flat", "activity")
 _PARAM = re.compile(r"\$([a-z_0-9]+)\b")

@@ -61,6 +61,8 @@ from models.explain import Explanation, global_importance
 from models.health_score import health_risk
 from models.history import CADENCES, MIN_LABELLED_WEEKS, WEEKLY, too_short_message
 from models.observations import ObservationSet, build_observations, check_label_rates, check_leakage
+from models.progress import progress
+from models.splits import TimeSplit, purge_gap, rolling_folds, time_split
 
 HEADLINE_METRICS = ("roc_auc", "pr_auc", "brier", "top_decile_lift", "ece", "oe_ratio", "log_loss")
 ALGORITHM_CHOICES = ("logreg", "gbm", "auto")
@@ -233,12 +235,13 @@ def train(con, config: TrainConfig | None = None, *, observations: ObservationSe
     t0 = time.perf_counter()
     obs = observations or build_observations(con, horizon_days=config.horizon_days, lead_days=config.lead_days,
                                              gap_days=config.gap_days, cadence=config.cadence)
-    say(f"  observation rows: {len(obs.frame):,} ({obs.mode} mode) in {time.perf_counter() - t0:.1f}s")
+    say(progress("observations", f"  observation rows: {len(obs.frame):,} ({obs.mode} mode) in "
+                                 f"{time.perf_counter() - t0:.1f}s"))
     if obs.mode == "flat" and config.target != "churn":
         raise UserError("Flat (one row per account) data only has a churn label; expansion needs subscriptions.")
     obs, eligibility = apply_eligibility(obs, con, label=_label(config), keep=config.keep_columns)
     for f, why in eligibility.excluded.items():
-        say(f"  left out {f}: {why} (keep it with --keep-column {f})")
+        say(progress("eligibility", f"  left out {f}: {why} (keep it with --keep-column {f})", within=0.5))
     if not obs.features:
         raise UserError("No usable features are left after leaving out columns that may carry the outcome; "
                         "import activity data, or keep a column explicitly with --keep-column.")
@@ -252,8 +255,8 @@ def train(con, config: TrainConfig | None = None, *, observations: ObservationSe
             leakage.raise_if_leaking()
             leakage.unverifiable = [f for f in leakage.unverifiable if f in obs.features]
             if leakage.unverifiable:
-                say("  leakage check: cannot be verified (account snapshot, value at export time): "
-                    + ", ".join(leakage.unverifiable))
+                say(progress("eligibility", "  leakage check: cannot be verified (account snapshot, value at "
+                             "export time): " + ", ".join(leakage.unverifiable)))
         result = _train_time(obs, config, say)
     result.details["eligibility"] = eligibility.to_json()
     result.details["leakage"] = leakage.to_json() if leakage is not None else {}
@@ -284,60 +287,6 @@ def _auc(y, s) -> float:
 
 
 # --------------------------------------------------------------------------- time mode
-@dataclass
-class _Split:
-    """Observation dates of one time-ordered evaluation.
-
-    ``fit`` holds every date whose label window closes before the first test date; the
-    rolling-origin ``folds`` are (training dates, validation dates) pairs inside it, each
-    validation block later than its training dates by a full horizon. ``short``: the
-    history left no room for that purge; the rows are then split by account as well
-    (:func:`_short_split`) and ``purge_days`` is the purge that was possible."""
-
-    fit: list[date]
-    folds: list[tuple[list[date], list[date]]]
-    test: list[date]
-    short: bool = False
-    purge_days: int | None = None
-
-
-def _rolling_folds(dates: list[date], gap: timedelta, blocks: int, block_months: int) -> list:
-    """Up to ``blocks`` validation blocks of ``block_months`` dates at the end of ``dates``, oldest
-    first, each with the dates whose label window closes before the block starts as its training set."""
-    folds = []
-    for b in range(blocks):
-        stop = len(dates) - b * block_months
-        val = dates[max(0, stop - block_months):stop]
-        train_dates = [d for d in dates if d + gap <= val[0]] if val else []
-        if len(train_dates) < 2:
-            break
-        folds.append((train_dates, val))
-    return folds[::-1]
-
-
-def _time_split(dates: list[date], config: TrainConfig, shift: int = 0, blocks: int | None = None) -> _Split | None:
-    end_idx = len(dates) - shift
-    test_dates = dates[max(0, end_idx - config.test_months):end_idx]
-    if not test_dates:
-        return None
-    gap = _gap(config)
-    # Rows whose label (and its renewal gap) would see the test months are purged, and so are training
-    # rows whose labels would see a validation block: otherwise model choice rewards memorising accounts.
-    eligible = [d for d in dates if d + gap <= test_dates[0]]
-    folds = _rolling_folds(eligible, gap, config.validation_blocks if blocks is None else blocks,
-                           config.calib_months)
-    if not folds:
-        return None
-    return _Split(fit=eligible, folds=folds, test=test_dates, purge_days=gap.days)
-
-
-def monthly_split_fits(label_days: int):
-    """Whether monthly labelled dates allow the smallest time split with a full purge of ``label_days``
-    (two test months, one validation block of two months, two months to fit on before it)."""
-    smallest = TrainConfig(test_months=2, calib_months=2, validation_blocks=1, horizon_days=label_days, gap_days=0)
-    return lambda dates: _time_split(sorted(dates), smallest) is not None
-
-
 def sized_config(config: TrainConfig, n_dates: int, cadence: str) -> TrainConfig:
     """``config`` with its test slice, validation blocks and backtest steps counted in the dates
     of ``cadence``: weekly dates size them to the history (a quarter of the dates at most for the
@@ -352,20 +301,20 @@ def sized_config(config: TrainConfig, n_dates: int, cadence: str) -> TrainConfig
                    backtest_step_months=max(1, min(weeks * config.backtest_step_months, n_dates // 8)))
 
 
-def _choose_split(dates: list[date], config: TrainConfig) -> _Split | None:
+def _choose_split(dates: list[date], config: TrainConfig) -> TimeSplit | None:
     """The configured time split; else the smallest one with a full purge (two test dates, one
     validation block); else, for a short history, :func:`_short_split`."""
     from dataclasses import replace
 
     smallest = replace(config, test_months=min(config.test_months, 2), validation_blocks=1)
-    return _time_split(dates, config) or _time_split(dates, smallest) or _short_split(dates, config)
+    return time_split(dates, config) or time_split(dates, smallest) or _short_split(dates, config)
 
 
 SHORT_TEST_SHARE = 0.3  # accounts held out for the test slice when the history is short
 SHORT_VALIDATION_SHARE = 0.2  # accounts held out for the validation block
 
 
-def _short_split(dates: list[date], config: TrainConfig) -> _Split | None:
+def _short_split(dates: list[date], config: TrainConfig) -> TimeSplit | None:
     """A split for histories too short for a full purge (at least :data:`MIN_LABELLED_WEEKS` dates).
 
     The test slice is the latest dates (a quarter, at least one); the purge before it is the
@@ -378,7 +327,7 @@ def _short_split(dates: list[date], config: TrainConfig) -> _Split | None:
         return None
     k = max(1, len(dates) // 4)
     test, earlier = dates[-k:], dates[:-k]
-    for days in range(_gap(config).days, -1, -7):
+    for days in range(purge_gap(config).days, -1, -7):
         eligible = [d for d in earlier if d + timedelta(days=days) <= test[0]]
         if len(eligible) >= 2:
             break
@@ -390,7 +339,7 @@ def _short_split(dates: list[date], config: TrainConfig) -> _Split | None:
     train_dates = [d for d in eligible if d + timedelta(days=days) <= val[0]] or [d for d in eligible if d < val[0]]
     if not train_dates:
         return None
-    return _Split(fit=eligible, folds=[(train_dates, val)], test=test, short=True, purge_days=days)
+    return TimeSplit(fit=eligible, folds=[(train_dates, val)], test=test, short=True, purge_days=days)
 
 
 def screen_attributes(obs: ObservationSet, frame: pd.DataFrame, label: str, *, alpha: float = 0.01) -> list[str]:
@@ -499,14 +448,14 @@ def _train_time(obs: ObservationSet, config: TrainConfig, say) -> TrainResult:
                         f"dates, with the {config.horizon_days}-day horizon and {config.gap_days}-day renewal gap "
                         "before the data's end.")
     if split.short:
-        say(f"  short history: {len(dates)} labelled {obs.cadence} dates; testing on the latest "
-            f"{len(split.test)} date(s) for {SHORT_TEST_SHARE:.0%} of accounts held out from training, "
-            f"purge {split.purge_days} days")
+        say(progress("split", f"  short history: {len(dates)} labelled {obs.cadence} dates; testing on the latest "
+                     f"{len(split.test)} date(s) for {SHORT_TEST_SHARE:.0%} of accounts held out from training, "
+                     f"purge {split.purge_days} days", within=0.5))
     rates = check_label_rates(labelled, label)
     if not config.allow_label_outliers:
         rates.raise_if_faulty()
     for w in rates.warnings + (rates.refused_sentences() if config.allow_label_outliers else []):
-        say(f"  warning: {w}")
+        say(progress("split", f"  warning: {w}", within=0))
     od = labelled["obs_date"]
     accounts = np.sort(labelled["account_id"].astype(str).unique())
     account_draw = pd.Series(np.random.default_rng(config.seed).random(len(accounts)), index=accounts)
@@ -540,7 +489,7 @@ def _train_time(obs: ObservationSet, config: TrainConfig, say) -> TrainResult:
     eligible_obs = obs
     screened = screen_attributes(eligible_obs, fit_rows, label)
     if screened:
-        say(f"  left out attributes with no link to the outcome: {', '.join(screened)}")
+        say(progress("split", f"  left out attributes with no link to the outcome: {', '.join(screened)}"))
     obs = _without(eligible_obs, screened)
 
     # Choose: every candidate is fitted on each rolling block's earlier dates and scored on the block.
@@ -551,8 +500,8 @@ def _train_time(obs: ObservationSet, config: TrainConfig, say) -> TrainResult:
         # hold accounts out as well as dates, as for a short history, rather than fit on nothing.
         fallback = _short_split(dates, config)
         if fallback is not None:
-            say("  no rolling validation block has churned and retained accounts on both sides; testing on "
-                f"{SHORT_TEST_SHARE:.0%} of accounts held out from training instead")
+            say(progress("split", "  no rolling validation block has churned and retained accounts on both "
+                         f"sides; testing on {SHORT_TEST_SHARE:.0%} of accounts held out from training instead"))
             split = fallback
             fit_rows, test = train_rows(split.fit, "fit"), rows(split.test, "test")
             folds = [(train_rows(t, "train"), rows(v, "val")) for t, v in split.folds]
@@ -564,9 +513,10 @@ def _train_time(obs: ObservationSet, config: TrainConfig, say) -> TrainResult:
     scored = _select(obs, folds, config, label)
     best_auc, algo, params, best_scores = scored[0]
     for t in scored:
-        say(f"    {t[1]} {t[2]}: validation AUC " + ", ".join(
-            f"{_auc(v[label], sc):.3f}" for (_, v), sc in zip(folds, t[3], strict=True)))
-    say(f"  chose {algo} {params} (mean AUC {best_auc:.3f} over {len(folds)} rolling validation blocks)")
+        say(progress("model_choice", f"    {t[1]} {t[2]}: validation AUC " + ", ".join(
+            f"{_auc(v[label], sc):.3f}" for (_, v), sc in zip(folds, t[3], strict=True)), within=0.9))
+    say(progress("model_choice", f"  chose {algo} {params} (mean AUC {best_auc:.3f} over {len(folds)} rolling "
+                                 "validation blocks)"))
 
     window_fits: dict = {}  # fits on the whole window, shared by test model and comparison
 
@@ -604,7 +554,7 @@ def _train_time(obs: ObservationSet, config: TrainConfig, say) -> TrainResult:
         backtest.append(row)
 
     # Production: the same recipe on every labelled date (calibrated on its latest blocks).
-    final_folds = [(train_rows(t), rows(v)) for t, v in _rolling_folds(dates, _gap(config), config.validation_blocks,
+    final_folds = [(train_rows(t), rows(v)) for t, v in rolling_folds(dates, purge_gap(config), config.validation_blocks,
                                                                         config.calib_months)]
     final_folds = [(t, v) for t, v in final_folds if t[label].nunique() == 2 and v[label].nunique() == 2]
     if final_folds:
@@ -617,7 +567,7 @@ def _train_time(obs: ObservationSet, config: TrainConfig, say) -> TrainResult:
                                       calibrator=cal)
     else:
         final_model = model
-    say(f"  trained and evaluated in {len(backtest)} cut-offs")
+    say(progress("evaluation", f"  trained and evaluated in {len(backtest)} cut-offs"))
 
     base_rate = float(labelled[label].mean())
     trained = _trained(final_model, obs, config, algo, params, base_rate,
@@ -683,7 +633,7 @@ def _backtest_cutoff(obs: ObservationSet, dates: list[date], config: TrainConfig
                      train_rows) -> dict | None:
     """One earlier cut-off, re-run as if it were the present: attribute screening, model choice and
     calibration use only dates whose labels closed before its test slice (None when too little data)."""
-    s = _time_split(dates, config, shift=k * config.backtest_step_months, blocks=config.backtest_blocks)
+    s = time_split(dates, config, shift=k * config.backtest_step_months, blocks=config.backtest_blocks)
     if s is None:
         return None
     s_fit, s_test = train_rows(s.fit), rows(s.test)
@@ -702,11 +652,6 @@ def _backtest_cutoff(obs: ObservationSet, dates: list[date], config: TrainConfig
     return {**_backtest_row(s_test, mk, {m: hk[m] for m in ("roc_auc", "pr_auc", "top_decile_lift")}, label),
             "algorithm": algo, "params": params, "screened_out": screened,
             "selection_dates": _span([d for _, v in s.folds for d in v])}
-
-
-def _gap(config: TrainConfig) -> timedelta:
-    """The purge: a training label needs its lead, horizon and renewal gap before the block it precedes."""
-    return timedelta(days=config.horizon_days + config.lead_days + config.gap_days)
 
 
 def _fold_auc(folds, scores: list[np.ndarray], label: str) -> float:

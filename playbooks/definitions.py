@@ -386,10 +386,8 @@ def get_playbook_by_key(engine: sa.Engine, key: str) -> Playbook | None:
 
 
 def list_playbooks(engine: sa.Engine, *, include_inactive: bool = False) -> list[Playbook]:
-    """Playbooks by name (starter playbooks are seeded on first use)."""
-    from playbooks.starter import ensure_starter_playbooks
-
-    ensure_starter_playbooks(engine)
+    """Playbooks by name. A read only: the starter playbooks are seeded when the workspace's store is
+    created (:data:`data.opstore.SEEDERS`), or by :func:`playbooks.starter.ensure_starter_playbooks`."""
     q = sa.select(playbooks_table).order_by(playbooks_table.c.name)
     if not include_inactive:
         q = q.where(playbooks_table.c.active.is_(True))

@@ -13,6 +13,7 @@ import threading
 import sqlalchemy as sa
 
 from data.opstore import audit, now
+from playbooks.definitions import PlaybookError, create_playbook
 from playbooks.store import playbooks as playbooks_table
 
 _SIGNATURE = "\n\nBest regards,\n{{ csm.name }}\nCustomer Success"
@@ -155,8 +156,6 @@ def ensure_starter_playbooks(engine: sa.Engine) -> int:
     Idempotent and safe when several processes seed at once (the key is unique). A
     starter that was edited or deactivated is left as it is.
     """
-    from playbooks.definitions import PlaybookError, create_playbook
-
     url = str(engine.url)
     with _seeded_lock:
         if url in _seeded:

@@ -264,22 +264,13 @@ with tabs["Train"]:
                 state["lab_train_job"] = state["lab_train_token"]
         job = jobs.get(state.get("lab_train_job", ""))
         if job is not None:
-            stages = [("Building", 0.05), ("observation rows", 0.2), ("features; training", 0.25),
-                      ("left out", 0.3), ("chose", 0.6), ("trained and evaluated", 0.85), ("Registering", 0.95)]
-
-            def progress_of(messages: list[str]) -> float:
-                frac = 0.02
-                for m in messages:
-                    frac = max([frac, *[f for key, f in stages if key in m]])
-                return frac
-
             what = f"{job.settings['target']} · {job.settings['algorithm']} · {job.settings['horizon_days']} days"
             with st.status(f"Training {what}", expanded=not job.done, state="running") as status:
-                bar = st.progress(progress_of(job.messages))
+                bar = st.progress(job.fraction)
                 log = st.empty()
                 while not job.done:
                     log.markdown("\n".join(f"- {m}" for m in job.messages) or "- starting...")
-                    bar.progress(progress_of(job.messages), text=f"{time.time() - job.started:.0f} s")
+                    bar.progress(job.fraction, text=f"{time.time() - job.started:.0f} s")
                     time.sleep(0.4)
                 log.markdown("\n".join(f"- {m}" for m in job.messages))
                 bar.progress(1.0, text=f"finished in {job.finished - job.started:.0f} s")
