@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -360,25 +361,48 @@ def fig_mrr_bridge(df: pd.DataFrame) -> go.Figure:
     return fig
 
 
-def fig_survival(df: pd.DataFrame, group_label: str = "segment") -> go.Figure:
-    """Kaplan–Meier retention curves, one step line per group.
+def _translucent(hex_color: str, alpha: float) -> str:
+    r, g, b = (int(hex_color[i:i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r},{g},{b},{alpha})"
 
-    ``df`` has columns group, accounts, months, at_risk, survival (see ``data.portfolio.survival_curves``).
+
+def fig_survival(df: pd.DataFrame, group_label: str = "segment") -> go.Figure:
+    """Kaplan–Meier retention curves, one step line per group inside its shaded 95 % confidence band.
+
+    ``df`` has columns group, accounts, months, at_risk, survival, and optionally ci_low, ci_high
+    and median_months (see ``data.portfolio.survival_curves``). The hover names the band, the
+    accounts still at risk and the group's median survival once it is reached.
     """
     if df.empty:
         return empty_figure("Not enough accounts to draw retention curves")
     fig = go.Figure()
+    banded = {"ci_low", "ci_high"} <= set(df.columns)
     for i, (name, part) in enumerate(df.groupby("group", sort=False)):
         n = int(part["accounts"].iloc[0])
+        color = SERIES_COLORS[i % len(SERIES_COLORS)]
+        if banded:
+            fig.add_trace(go.Scatter(x=part["months"], y=part["ci_high"], mode="lines", line_shape="hv",
+                                     line=dict(width=0, color=color), hoverinfo="skip", showlegend=False,
+                                     legendgroup=str(name), name=f"{name} 95% band"))
+            fig.add_trace(go.Scatter(x=part["months"], y=part["ci_low"], mode="lines", line_shape="hv",
+                                     line=dict(width=0, color=color), fill="tonexty",
+                                     fillcolor=_translucent(color, 0.15), hoverinfo="skip", showlegend=False,
+                                     legendgroup=str(name), name=f"{name} 95% band"))
+        median = part["median_months"].iloc[0] if "median_months" in part else float("nan")
+        median_text = (f"; half had left after {median:.0f} months" if median == median
+                       else "; more than half still customers")
+        band = part[["ci_low", "ci_high"]].to_numpy() if banded else None
         fig.add_trace(go.Scatter(
             x=part["months"], y=part["survival"], name=f"{name} ({n:,})", mode="lines", line_shape="hv",
-            line=dict(width=2, color=SERIES_COLORS[i % len(SERIES_COLORS)]),
-            customdata=part["at_risk"],
+            line=dict(width=2, color=color), legendgroup=str(name),
+            customdata=(np.column_stack([part["at_risk"].to_numpy(), band]) if banded
+                        else part[["at_risk"]].to_numpy()),
             hovertemplate=f"{name}: " + "%{y:.0%} still customers after %{x:.0f} months "
-                                        "(%{customdata} at risk)<extra></extra>",
+                          + ("(95% CI %{customdata[1]:.0%}–%{customdata[2]:.0%}), " if banded else "(")
+                          + "%{customdata[0]} at risk" + median_text + "<extra></extra>",
         ))
     fig = _base(fig, y_title="still customers", x_title="months since first subscription")
-    floor = max(0.0, float(df["survival"].min()) - 0.05)
+    floor = max(0.0, float((df["ci_low"] if banded else df["survival"]).min()) - 0.05)
     fig.update_layout(hovermode="closest")
     fig.update_yaxes(tickformat=".0%", range=[floor // 0.1 * 0.1, 1.02], rangemode=None)
     return fig

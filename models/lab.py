@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
+from data.intervals import Z95, wilson_interval
 from data.vocabulary import METRIC_GROUPS
 from models import uncertainty
 from models.artifacts import LabData, lab_paths, load_lab_data  # noqa: F401  (the page's and notebooks' names)
@@ -157,17 +158,6 @@ def confusion_at(y, p, *, threshold: float | None = None, top_n: int | None = No
 
 
 # --------------------------------------------------------------------------- cohorts
-def wilson_interval(k: float, n: float, *, z: float = 1.96) -> tuple[float, float]:
-    """Wilson score interval for a proportion ``k / n`` (95% by default); (nan, nan) when n = 0."""
-    if n <= 0:
-        return float("nan"), float("nan")
-    phat = k / n
-    denom = 1 + z * z / n
-    centre = (phat + z * z / (2 * n)) / denom
-    half = z * math.sqrt(phat * (1 - phat) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
-
-
 COHORT_COLUMNS = ["bucket", "label", "low", "high", "n", "positives", "rate", "ci_low", "ci_high"]
 
 
@@ -342,7 +332,7 @@ def stored_difference(a, b) -> dict[str, uncertainty.Interval]:
             continue
         se = math.hypot((x.high - x.low) / 3.92, (y.high - y.low) / 3.92)
         d = x.estimate - y.estimate
-        out[k] = uncertainty.Interval(d, d - 1.96 * se, d + 1.96 * se)
+        out[k] = uncertainty.Interval(d, d - Z95 * se, d + Z95 * se)
     return out
 
 
