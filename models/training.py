@@ -393,21 +393,38 @@ def rule_score(frame: pd.DataFrame, target: str) -> np.ndarray:
     return risk if target == "churn" else 1.0 - risk
 
 
-def _select(obs: ObservationSet, folds: list, config: TrainConfig, label: str) -> list:
-    """Every candidate fitted on each rolling block's earlier dates and scored on the block.
+@dataclass
+class Candidate:
+    """One model choice tried in training and how it did on data it did not learn from.
 
-    Returns ``[mean block AUC, algorithm, params, block scores]`` per candidate, best first
+    ``scores``: its validation scores, one array per rolling block (time mode) or one
+    out-of-fold array (flat mode); ``auc`` their ROC-AUC (the mean over blocks)."""
+
+    auc: float
+    algorithm: str
+    params: dict
+    scores: list[np.ndarray] | np.ndarray
+
+
+def _with_blend(scored: list[Candidate], blend, auc_of) -> list[Candidate]:
+    """``scored`` plus the blend of its best logistic regression and best LightGBM (``auto`` mode)."""
+    lr = max((c for c in scored if c.algorithm == "logreg"), key=lambda c: c.auc)
+    gb = max((c for c in scored if c.algorithm == "gbm"), key=lambda c: c.auc)
+    scores = blend(lr.scores, gb.scores)
+    return [*scored, Candidate(auc_of(scores), "blend", {"logreg": lr.params, "gbm": gb.params}, scores)]
+
+
+def _select(obs: ObservationSet, folds: list, config: TrainConfig, label: str) -> list[Candidate]:
+    """Every candidate fitted on each rolling block's earlier dates and scored on the block, best first
     (``auto`` adds the blend of the best logistic regression and the best LightGBM)."""
     scored = []
     for algo, params in _candidates(config.algorithm):
         val_scores = [_fit(algo, params, obs, t, t[label], config).decision_function(v) for t, v in folds]
-        scored.append([_fold_auc(folds, val_scores, label), algo, params, val_scores])
+        scored.append(Candidate(_fold_auc(folds, val_scores, label), algo, params, val_scores))
     if config.algorithm == "auto":
-        lr = max((t for t in scored if t[1] == "logreg"), key=lambda t: t[0])
-        gb = max((t for t in scored if t[1] == "gbm"), key=lambda t: t[0])
-        blend_scores = [(a + b) / 2 for a, b in zip(lr[3], gb[3], strict=True)]
-        scored.append([_fold_auc(folds, blend_scores, label), "blend", {"logreg": lr[2], "gbm": gb[2]}, blend_scores])
-    scored.sort(key=lambda t: (-np.nan_to_num(t[0], nan=-1), t[1], str(t[2])))
+        scored = _with_blend(scored, lambda a, b: [(x + y) / 2 for x, y in zip(a, b, strict=True)],
+                             lambda scores: _fold_auc(folds, scores, label))
+    scored.sort(key=lambda c: (-np.nan_to_num(c.auc, nan=-1), c.algorithm, str(c.params)))
     return scored
 
 
@@ -511,10 +528,11 @@ def _train_time(obs: ObservationSet, config: TrainConfig, say) -> TrainResult:
                         "honestly yet: import more history (or more accounts). The rule health score works meanwhile "
                         "(`cli.py health-score`).")
     scored = _select(obs, folds, config, label)
-    best_auc, algo, params, best_scores = scored[0]
-    for t in scored:
-        say(progress("model_choice", f"    {t[1]} {t[2]}: validation AUC " + ", ".join(
-            f"{_auc(v[label], sc):.3f}" for (_, v), sc in zip(folds, t[3], strict=True)), within=0.9))
+    best = scored[0]
+    best_auc, algo, params, best_scores = best.auc, best.algorithm, best.params, best.scores
+    for c in scored:
+        say(progress("model_choice", f"    {c.algorithm} {c.params}: validation AUC " + ", ".join(
+            f"{_auc(v[label], sc):.3f}" for (_, v), sc in zip(folds, c.scores, strict=True)), within=0.9))
     say(progress("model_choice", f"  chose {algo} {params} (mean AUC {best_auc:.3f} over {len(folds)} rolling "
                                  "validation blocks)"))
 
@@ -531,13 +549,13 @@ def _train_time(obs: ObservationSet, config: TrainConfig, say) -> TrainResult:
 
     comparison = {}
     for a in ("logreg", "gbm", "blend"):
-        mine = [t for t in scored if t[1] == a]
-        if mine:
+        mine = next((c for c in scored if c.algorithm == a), None)  # the best of this algorithm
+        if mine is not None:
             other = model if a == algo else CalibratedModel(
-                base=_fit_candidate(a, mine[0][2], obs, fit_rows, label, config, window_fits),
-                calibrator=_calibrator_for(mine[0][3], folds, label, config)[0])
+                base=_fit_candidate(a, mine.params, obs, fit_rows, label, config, window_fits),
+                calibrator=_calibrator_for(mine.scores, folds, label, config)[0])
             comparison[a] = {**classification_metrics(y_test, other.predict_proba(test)[:, 1]),
-                             "params": mine[0][2], "validation_auc": mine[0][0]}
+                             "params": mine.params, "validation_auc": mine.auc}
     rule = rule_score(test, config.target)
     health = {k: v for k, v in classification_metrics(y_test, rule).items() if k in ("roc_auc", "pr_auc",
                                                                                        "top_decile_lift")}
@@ -643,7 +661,8 @@ def _backtest_cutoff(obs: ObservationSet, dates: list[date], config: TrainConfig
         return None
     screened = screen_attributes(obs, s_fit, label)
     obs_k = _without(obs, screened)
-    _, algo, params, scores = _select(obs_k, s_folds, config, label)[0]
+    chosen = _select(obs_k, s_folds, config, label)[0]
+    algo, params, scores = chosen.algorithm, chosen.params, chosen.scores
     model = CalibratedModel(base=_fit_candidate(algo, params, obs_k, s_fit, label, config),
                             calibrator=_calibrator_for(scores, s_folds, label, config)[0])
     yk = s_test[label].to_numpy()
@@ -679,8 +698,8 @@ def _trained(model, obs: ObservationSet, config: TrainConfig, algo: str, params:
 
 
 # --------------------------------------------------------------------------- flat mode
-def _inner_select(obs: ObservationSet, frame: pd.DataFrame, y: np.ndarray, config: TrainConfig):
-    """Inner CV over the candidates: (algo, params, out-of-fold scores of the best)."""
+def _inner_select(obs: ObservationSet, frame: pd.DataFrame, y: np.ndarray, config: TrainConfig) -> Candidate:
+    """Inner CV over the candidates: the best, with its out-of-fold scores."""
     from sklearn.model_selection import StratifiedKFold
 
     k = max(2, min(config.inner_folds, int(y.sum()), int(len(y) - y.sum())))
@@ -692,21 +711,19 @@ def _inner_select(obs: ObservationSet, frame: pd.DataFrame, y: np.ndarray, confi
         for tr, te in folds:
             m = _fit(algo, params, obs, frame.iloc[tr], y[tr], config)
             oof[te] = m.decision_function(frame.iloc[te])
-        scored.append((_auc(y, oof), algo, params, oof))
+        scored.append(Candidate(_auc(y, oof), algo, params, oof))
     if config.algorithm == "auto":
-        lr = max((t for t in scored if t[1] == "logreg"), key=lambda t: t[0])
-        gb = max((t for t in scored if t[1] == "gbm"), key=lambda t: t[0])
-        blend_oof = (lr[3] + gb[3]) / 2
-        scored.append((_auc(y, blend_oof), "blend", {"logreg": lr[2], "gbm": gb[2]}, blend_oof))
+        scored = _with_blend(scored, lambda a, b: (a + b) / 2, lambda scores: _auc(y, scores))
     best = None
-    for t in scored:
-        if best is None or t[0] > best[0] + 1e-12:
-            best = t
+    for c in scored:
+        if best is None or c.auc > best.auc + 1e-12:
+            best = c
     return best
 
 
 def _fit_flat(obs: ObservationSet, frame: pd.DataFrame, y: np.ndarray, config: TrainConfig):
-    auc, algo, params, oof = _inner_select(obs, frame, y, config)
+    best = _inner_select(obs, frame, y, config)
+    algo, params, oof = best.algorithm, best.params, best.scores
     base = _fit(algo, params, obs, frame, y, config)
     cal, report = choose_calibrator(oof, y, seed=config.seed)
     return CalibratedModel(base=base, calibrator=cal), algo, params, report

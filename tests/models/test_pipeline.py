@@ -24,10 +24,20 @@ def company_ws(tmp_path_factory):
 FAST = dict(algorithm="logreg", backtest_cutoffs=1, leakage_check=False, bootstrap_draws=50)
 
 
-def test_training_reports_progress_events_in_stage_order(company_ws):
+def test_training_reports_progress_events_in_stage_order(company_ws, monkeypatch):
+    from models import training
+
+    chosen: list = []
+    real_select = training._select
+    monkeypatch.setattr(training, "_select", lambda *a, **k: chosen.append(real_select(*a, **k)) or chosen[-1])
     events: list = []
     record, result = pipeline.train_and_register(company_ws, TrainConfig(**FAST), actor="test",
                                                  groups=["Usage", "Billing"], say=events.append)
+    candidates = chosen[0]  # the model choice: typed candidates, best first, the first one trained
+    assert candidates and all(isinstance(c, training.Candidate) for c in candidates)
+    assert [c.auc for c in candidates] == sorted((c.auc for c in candidates), reverse=True)
+    assert result.trained.algorithm == candidates[0].algorithm == "logreg"
+    assert result.trained.params == candidates[0].params
     assert events and all(isinstance(e, Progress) for e in events)
     fractions = [e.fraction for e in events]
     assert fractions == sorted(fractions) and 0 < fractions[0] < 0.2
