@@ -29,7 +29,7 @@ from data.settings import SettingsError
 TABLE_MODULES = ("models.registry", "playbooks.store", "data.signin", "data.activities", "data.contacts")
 # Rows a new workspace starts with, written once right after its store's schema is created
 # ("module:function", called with the engine): the starter playbooks.
-SEEDERS = ("playbooks.starter:ensure_starter_playbooks",)
+SEEDERS = ("playbooks.starter:seed_new_workspace",)
 metadata = sa.MetaData()
 
 audit_log = sa.Table(

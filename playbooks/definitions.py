@@ -313,8 +313,9 @@ def create_playbook(engine: sa.Engine, actor: str, *, name: str, steps: list[dic
                     driver_groups: list[str] | None = None, rule: dict | str | None = None, cooldown_days: int = 30,
                     holdout_pct: float = 20.0, horizon_days: int = 90, resources: list[str] | None = None,
                     active: bool = True, key: str | None = None, starter: bool = False,
-                    allow_hosts: tuple[str, ...] = ()) -> Playbook:
-    """Validate and store a new playbook; a duplicate name raises :class:`PlaybookError`. Audited.
+                    allow_hosts: tuple[str, ...] = (), audited: bool = True) -> Playbook:
+    """Validate and store a new playbook; a duplicate name raises :class:`PlaybookError`. Audited
+    (``audited=False`` only for the rows a new workspace starts with, written before anyone acts).
 
     Pass ``allow_hosts=settings.webhook_allow_hosts`` so webhooks to listed internal hosts are accepted.
     """
@@ -329,7 +330,8 @@ def create_playbook(engine: sa.Engine, actor: str, *, name: str, steps: list[dic
     try:
         with engine.begin() as conn:
             pid = conn.execute(playbooks_table.insert().values(**values)).inserted_primary_key[0]
-            audit(conn, actor, "playbook.create", f"playbook:{pid}", name=values["name"])
+            if audited:
+                audit(conn, actor, "playbook.create", f"playbook:{pid}", name=values["name"])
     except sa.exc.IntegrityError:
         raise PlaybookError(f"A playbook named {values['name']!r} already exists; choose another name.") from None
     return get_playbook(engine, pid)

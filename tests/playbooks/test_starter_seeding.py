@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from data.opstore import read_audit
 from data.workspace import open_workspace
 from playbooks import list_playbooks
 from playbooks.starter import STARTER_PLAYBOOKS
@@ -19,6 +20,7 @@ def _keys(engine) -> list[str]:
 def test_a_new_workspace_starts_with_the_starter_playbooks(tmp_path):
     ws = open_workspace(str(tmp_path / "ws"))
     assert _keys(ws.engine) == sorted(s["key"] for s in STARTER_PLAYBOOKS)
+    assert read_audit(ws.engine) == []  # part of creating the workspace, before anyone acted in it
 
 
 def test_listing_playbooks_writes_nothing(tmp_path):
