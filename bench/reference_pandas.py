@@ -94,7 +94,7 @@ def metrics_for_date(raw: dict, accs: np.ndarray, obs_date) -> pd.DataFrame:
     """Every raw-table metric for accounts ``accs`` (codes) as of ``obs_date``.
 
     Reads only rows strictly before ``obs_date``; an end, close, payment or departure on
-    or after it counts as not yet happened (the product's rules, DESIGN.md section 5).
+    or after it counts as not yet happened (the product's rules, docs/architecture.md section 5).
     """
     d = pd.Timestamp(obs_date)
     day = int((d - EPOCH).days)

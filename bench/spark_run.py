@@ -111,6 +111,7 @@ def stage_prepare(ws: str, parquet: str, n: int, fraction: float, train: bool) -
     summary = build_sample(w.warehouse, n_accounts=n, seed=SEED, end=END, event_fraction=fraction)
     export_raw_tables(w.warehouse, Path(parquet))
     if train:
+        from data.vocabulary import TARGETS
         from models.observations import build_observations
         from models.registry import promote, register_model
         from models.training import TrainConfig
@@ -118,7 +119,7 @@ def stage_prepare(ws: str, parquet: str, n: int, fraction: float, train: bool) -
 
         with w.warehouse.reader() as con:
             obs = build_observations(con, horizon_days=90)
-            for target in ("churn", "expansion"):
+            for target in TARGETS:
                 config = TrainConfig(target=target, algorithm="gbm", backtest_cutoffs=1, leakage_check=False)
                 record = register_model(w.engine, w.settings.models_dir, fit(con, config, observations=obs))
                 promote(w.engine, record.id)

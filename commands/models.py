@@ -27,12 +27,13 @@ import json
 import sys
 
 from data.errors import UserError
+from data.vocabulary import TARGETS
 from data.workspace import open_workspace
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train a churn or expansion model (time-ordered validation) and register it")
-    p.add_argument("--target", choices=["churn", "expansion"], default="churn")
+    p.add_argument("--target", choices=TARGETS, default="churn")
     p.add_argument("--algorithm", choices=["logreg", "gbm", "auto"], default="auto")
     p.add_argument("--horizon-days", type=int, default=90, help="predict the outcome within this many days (default 90)")
     p.add_argument("--lead-days", type=int, default=0, help="days between the score date and the horizon (default 0)")
@@ -74,19 +75,22 @@ def _say(args):
 
 def run_train(args: argparse.Namespace) -> int:
     from models.lab import uncertainty_sentence
-    from models.registry import promote, register_model
-    from models.training import TrainConfig, train
+    from models.observations import detect_mode
+    from models.pipeline import train_and_register
+    from models.training import TrainConfig, TrainConfigError
 
-    ws = open_workspace(args.workspace)
-    say = _say(args)
-    if not ws.warehouse.has_data():
-        raise UserError("The workspace has no data; run `cli.py demo` or import data first.")
     config = TrainConfig(target=args.target, algorithm=args.algorithm, horizon_days=args.horizon_days,
                          lead_days=args.lead_days, gap_days=args.gap_days, cadence=args.cadence,
                          allow_label_outliers=args.allow_label_outliers, seed=args.seed,
                          keep_columns=tuple(args.keep_column))
-    from models.observations import detect_mode
-
+    try:
+        config.validate()
+    except TrainConfigError as err:  # name the flag the person typed
+        raise UserError(f"--{err.setting.replace('_', '-')}: {err}") from None
+    ws = open_workspace(args.workspace)
+    say = _say(args)
+    if not ws.warehouse.has_data():
+        raise UserError("The workspace has no data; run `cli.py demo` or import data first.")
     with ws.warehouse.reader() as con:
         window = "from the label column" if detect_mode(con) == "flat" else f"horizon {args.horizon_days} days"
     say(f"Training {'an' if args.target == 'expansion' else 'a'} {args.target} model ({args.algorithm}, {window})...")
@@ -95,11 +99,8 @@ def run_train(args: argparse.Namespace) -> int:
         from models.spark_scoring import spark_observations
 
         observations = spark_observations(ws, horizon_days=args.horizon_days, lead_days=args.lead_days, say=say)
-    with ws.warehouse.reader() as con:
-        result = train(con, config, observations=observations, say=say)
-    record = register_model(ws.engine, ws.settings.models_dir, result, actor="cli")
-    if args.promote:
-        promote(ws.engine, record.id, actor="cli")
+    record, result = train_and_register(ws, config, actor="cli", observations=observations,
+                                        make_production=args.promote, say=say)
     if args.predictions_out:
         from data.export import write_csv
 

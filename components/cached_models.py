@@ -24,6 +24,8 @@ import streamlit as st
 from components.session import cursor, data_version, workspace
 from data.health import data_health
 from models import lab
+from models.pipeline import train_and_register
+from models.progress import Progress, fraction_of
 from models.registry import ModelRecord, get_model, list_models, load_model
 
 
@@ -168,12 +170,12 @@ def health(today) -> dict:
 # --------------------------------------------------------------------------- training jobs
 @dataclass
 class TrainingJob:
-    """One training run in a worker thread; ``messages`` grow as it goes."""
+    """One training run in a worker thread; its :class:`~models.progress.Progress` events grow as it goes."""
 
     key: str
     settings: dict
     started: float = field(default_factory=time.time)
-    messages: list[str] = field(default_factory=list)
+    events: list[Progress] = field(default_factory=list)
     record: ModelRecord | None = None
     summary: dict | None = None
     error: str | None = None
@@ -182,6 +184,16 @@ class TrainingJob:
     @property
     def done(self) -> bool:
         return self.finished is not None
+
+    @property
+    def messages(self) -> list[str]:
+        """The log so far, one line per event."""
+        return [str(e).strip() for e in self.events]
+
+    @property
+    def fraction(self) -> float:
+        """How far the run is (0 to 1), from the events' stages: 1 once it has finished."""
+        return 1.0 if self.done else max(0.02, fraction_of(self.events))
 
 
 class TrainingJobs:
@@ -209,8 +221,7 @@ class TrainingJobs:
 
         def run() -> None:
             try:
-                record, result = lab.train_and_register(ws, config, groups=groups, actor=actor,
-                                                        say=lambda m: job.messages.append(m.strip()))
+                record, result = train_and_register(ws, config, groups=groups, actor=actor, say=job.events.append)
                 job.summary = result.summary(record.id)
                 job.record = record
             except UserError as exc:

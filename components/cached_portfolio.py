@@ -24,7 +24,7 @@ from data import portfolio
 from data.access import Viewer
 from data.readmodel import as_of_date
 
-if TYPE_CHECKING:  # importing pandas.io.formats.style (and jinja2) costs ~0.2 s on a cold start
+if TYPE_CHECKING:  # importing pandas.io.formats.style (and jinja2) slows a cold start
     from pandas.io.formats.style import Styler
 
 RENEWAL_DAYS = 180

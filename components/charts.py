@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from datetime import date
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
 from components.palette import PALETTE, RISK_PATTERNS, RISK_SYMBOLS, SERIES, TONE_SYMBOLS
+from data.vocabulary import METRIC_GROUPS, RISK_BANDS
 from models.explain import waterfall_steps as shap_steps  # the waterfall's steps live with the explanation
 
 # Views of the one palette (components.palette): risk bands, tones, categorical series.
-RISK_COLORS = {band: PALETTE[band] for band in ("low", "medium", "high")}
+RISK_COLORS = {band: PALETTE[band] for band in RISK_BANDS}
 TONE_COLORS = {tone: PALETTE[tone] for tone in ("good", "neutral", "bad")}
 SERIES_COLORS = SERIES
 FONT = "Inter, Segoe UI, sans-serif"
@@ -359,25 +361,48 @@ def fig_mrr_bridge(df: pd.DataFrame) -> go.Figure:
     return fig
 
 
-def fig_survival(df: pd.DataFrame, group_label: str = "segment") -> go.Figure:
-    """Kaplan–Meier retention curves, one step line per group.
+def _translucent(hex_color: str, alpha: float) -> str:
+    r, g, b = (int(hex_color[i:i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r},{g},{b},{alpha})"
 
-    ``df`` has columns group, accounts, months, at_risk, survival (see ``data.portfolio.survival_curves``).
+
+def fig_survival(df: pd.DataFrame, group_label: str = "segment") -> go.Figure:
+    """Kaplan–Meier retention curves, one step line per group inside its shaded 95 % confidence band.
+
+    ``df`` has columns group, accounts, months, at_risk, survival, and optionally ci_low, ci_high
+    and median_months (see ``data.portfolio.survival_curves``). The hover names the band, the
+    accounts still at risk and the group's median survival once it is reached.
     """
     if df.empty:
         return empty_figure("Not enough accounts to draw retention curves")
     fig = go.Figure()
+    banded = {"ci_low", "ci_high"} <= set(df.columns)
     for i, (name, part) in enumerate(df.groupby("group", sort=False)):
         n = int(part["accounts"].iloc[0])
+        color = SERIES_COLORS[i % len(SERIES_COLORS)]
+        if banded:
+            fig.add_trace(go.Scatter(x=part["months"], y=part["ci_high"], mode="lines", line_shape="hv",
+                                     line=dict(width=0, color=color), hoverinfo="skip", showlegend=False,
+                                     legendgroup=str(name), name=f"{name} 95% band"))
+            fig.add_trace(go.Scatter(x=part["months"], y=part["ci_low"], mode="lines", line_shape="hv",
+                                     line=dict(width=0, color=color), fill="tonexty",
+                                     fillcolor=_translucent(color, 0.15), hoverinfo="skip", showlegend=False,
+                                     legendgroup=str(name), name=f"{name} 95% band"))
+        median = part["median_months"].iloc[0] if "median_months" in part else float("nan")
+        median_text = (f"; half had left after {median:.0f} months" if median == median
+                       else "; more than half still customers")
+        band = part[["ci_low", "ci_high"]].to_numpy() if banded else None
         fig.add_trace(go.Scatter(
             x=part["months"], y=part["survival"], name=f"{name} ({n:,})", mode="lines", line_shape="hv",
-            line=dict(width=2, color=SERIES_COLORS[i % len(SERIES_COLORS)]),
-            customdata=part["at_risk"],
+            line=dict(width=2, color=color), legendgroup=str(name),
+            customdata=(np.column_stack([part["at_risk"].to_numpy(), band]) if banded
+                        else part[["at_risk"]].to_numpy()),
             hovertemplate=f"{name}: " + "%{y:.0%} still customers after %{x:.0f} months "
-                                        "(%{customdata} at risk)<extra></extra>",
+                          + ("(95% CI %{customdata[1]:.0%}–%{customdata[2]:.0%}), " if banded else "(")
+                          + "%{customdata[0]} at risk" + median_text + "<extra></extra>",
         ))
     fig = _base(fig, y_title="still customers", x_title="months since first subscription")
-    floor = max(0.0, float(df["survival"].min()) - 0.05)
+    floor = max(0.0, float((df["ci_low"] if banded else df["survival"]).min()) - 0.05)
     fig.update_layout(hovermode="closest")
     fig.update_yaxes(tickformat=".0%", range=[floor // 0.1 * 0.1, 1.02], rangemode=None)
     return fig
@@ -402,7 +427,7 @@ def fig_renewals(df: pd.DataFrame, label_top: int = 5) -> go.Figure:
             marker=dict(size=(part["arr"].clip(lower=0) / size_ref) ** 0.5 * 34 + 6,
                         color=RISK_COLORS.get(band, "#7b8794"), symbol=RISK_SYMBOLS.get(band, "circle"),
                         opacity=0.75, line=dict(width=1, color="white")),
-            # an object array, not a list of tuples: plotly checks a list element by element (seconds at 100k accounts)
+            # an object array, not a list of tuples: plotly checks a list element by element (slow for big books)
             customdata=part[["account_id", "name", "arr"]].to_numpy(dtype=object),
             hovertemplate="%{customdata[1]}<br>renews %{x|%d %b %Y} · p(churn) %{y:.0%} · "
                           "$%{customdata[2]:,.0f} ARR<extra></extra>",
@@ -493,7 +518,6 @@ def fig_what_if(p_before: float, p_after: float) -> go.Figure:
 
 
 # --------------------------------------------------------------------------- playbook outcomes
-OUTCOME_LABELS = {"churn": "churn", "expansion": "expansion"}
 
 
 def effect_tone(metric: str, low: float | None, high: float | None) -> str:
@@ -530,7 +554,7 @@ def fig_outcomes_forest(df: pd.DataFrame, metric: str = "churn") -> go.Figure:
                         symbol="diamond" if r["enough_data"] else "circle"),
             error_x=dict(type="data", symmetric=False, array=[hi - d], arrayminus=[d - lo], color=color,
                          thickness=2, width=6),
-            hovertemplate=(f"<b>{r['playbook']}</b><br>{OUTCOME_LABELS.get(metric, metric)}: "
+            hovertemplate=(f"<b>{r['playbook']}</b><br>{metric}: "
                            f"{100 * r['treated_rate']:.1f}% treated (n={int(r['treated_n'])}) vs "
                            f"{100 * r['holdout_rate']:.1f}% holdout (n={int(r['holdout_n'])})<br>"
                            f"difference {d:+.1f} pts, 95% CI {lo:+.1f} to {hi:+.1f}<extra></extra>"),
@@ -563,7 +587,7 @@ def fig_outcome_rates(df: pd.DataFrame, metric: str = "churn") -> go.Figure:
             hovertemplate=f"%{{y}}<br>{arm}: %{{x:.1f}}%<extra></extra>",
         ))
     fig = _base(fig, height=max(240, 80 + 56 * len(rows)),
-                x_title=f"{OUTCOME_LABELS.get(metric, metric)} rate within the horizon")
+                x_title=f"{metric} rate within the horizon")
     fig.update_layout(barmode="group", hovermode="closest", legend=dict(traceorder="reversed"))
     top = float(max(rows["treated_rate"].fillna(0).max(), rows["holdout_rate"].fillna(0).max()) * 100)
     fig.update_xaxes(ticksuffix="%", showgrid=True, gridcolor="#eef1f5", range=[0, top * 1.45 + 1])
@@ -572,8 +596,7 @@ def fig_outcome_rates(df: pd.DataFrame, metric: str = "churn") -> go.Figure:
 
 
 # ----------------------------------------------------------------- model lab
-GROUP_COLORS = {group: PALETTE[group] for group in ("Usage", "Adoption", "Support", "Billing", "Relationship",
-                                                     "Sentiment", "Contract", "Firmographic")}
+GROUP_COLORS = {group: PALETTE[group] for group in METRIC_GROUPS}
 _DIAGONAL = dict(color="#b8c0cc", width=1, dash="dot")
 
 

@@ -13,9 +13,6 @@ from components.session import cursor, data_version, workspace
 from data import readmodel
 from data.errors import UserError
 
-TRAIN_STAGES = [("observation rows", 0.15), ("features; training", 0.25), ("chose", 0.5),
-                ("trained and evaluated", 0.7)]
-
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def _support(version: str) -> readmodel.DataSupport:
@@ -94,25 +91,21 @@ def _score_with_rules() -> None:
 
 
 def _train_and_score(actor: str) -> None:
-    from models.registry import promote, register_model
+    from models.pipeline import train_and_register
     from models.scoring import score_workspace
-    from models.training import TrainConfig, train
+    from models.training import TrainConfig
 
     ws = workspace()
     bar = st.progress(0.02, text="Building observation rows…")
 
-    def say(message: str) -> None:
-        for stage, fraction in TRAIN_STAGES:
-            if stage in message:
-                bar.progress(fraction, text=message.strip()[:120])
+    def training_progress(event) -> None:  # models.progress.Progress: training is the first 80 % of the bar
+        bar.progress(0.8 * event.fraction, text=str(event).strip()[:120])
 
     try:
-        with ws.warehouse.reader() as con:
-            result = train(con, TrainConfig(horizon_days=support().horizon_days or 90), say=say)
-        record = register_model(ws.engine, ws.settings.models_dir, result, actor=actor)
-        promote(ws.engine, record.id, actor=actor)
+        record, _ = train_and_register(ws, TrainConfig(horizon_days=support().horizon_days or 90), actor=actor,
+                                       make_production=True, say=training_progress)
         bar.progress(0.8, text="Scoring every account…")
-        run = score_workspace(ws, say=say)
+        run = score_workspace(ws)
     except UserError as exc:
         bar.empty()
         st.error(str(exc))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-ALL_ROLES = ("admin", "manager", "csm", "data_scientist")
+from data.vocabulary import ROLES
 
 
 @dataclass(frozen=True)
@@ -17,7 +17,7 @@ class PageSpec:
     title: str
     url_path: str
     icon: str
-    roles: tuple[str, ...] = ALL_ROLES
+    roles: tuple[str, ...] = ROLES
     section: str = "Customers"
     in_menu: bool = True
 

@@ -21,21 +21,14 @@ from typing import Any
 
 import streamlit as st
 
-from playbooks.definitions import (
-    APP_ROLES,
-    CONTACT_ROLES,
-    DRIVER_GROUPS,
-    RISK_BANDS,
-    Playbook,
-    validate_rule,
-    validate_steps,
-)
+from data.vocabulary import CONTACT_ROLES, METRIC_GROUPS, RISK_BANDS, ROLES
+from playbooks.definitions import Playbook, validate_rule, validate_steps
 from playbooks.errors import PlaybookError
 
 STEP_LABELS = {"task": "Task for the CSM", "email": "Email", "webhook": "Webhook (POST to a system)",
                "alert": "In-app alert"}
 EMAIL_TARGETS = {**{role: f"the account's {role} contact" for role in CONTACT_ROLES}, "csm": "the account's CSM"}
-ALERT_TARGETS = {"csm": "the account's CSM", **{f"role:{r}": f"everyone with role {r}" for r in APP_ROLES},
+ALERT_TARGETS = {"csm": "the account's CSM", **{f"role:{r}": f"everyone with role {r}" for r in ROLES},
                  "user": "one user (name below)"}
 TEMPLATE_HELP = ("You may use {{ account.name }}, {{ contact.name }}, {{ csm.name }}, {{ drivers[0].sentence }} "
                  "and {{ score.p_churn }}; the preview shows them filled in.")
@@ -59,7 +52,7 @@ def rule_builder(prefix: str, rule: dict | None, segments: list[str]) -> dict | 
     c1, c2, c3 = st.columns(3)
     bands = c1.multiselect("Risk band is", list(RISK_BANDS), default=rule.get("risk_bands") or [],
                            key=f"{prefix}_rule_bands")
-    groups = c2.multiselect("A top-3 risk driver is in", list(DRIVER_GROUPS),
+    groups = c2.multiselect("A top-3 risk driver is in", list(METRIC_GROUPS),
                             default=rule.get("top_driver_groups") or [], key=f"{prefix}_rule_groups")
     known = sorted({*segments, *(rule.get("segments") or [])})
     chosen_segments = c3.multiselect("Segment is", known, default=rule.get("segments") or [],

@@ -17,6 +17,7 @@ from data import sso as sso_store
 from data.errors import UserError
 from data.opstore import audit
 from data.users import User
+from data.vocabulary import ROLES
 
 log = logging.getLogger(__name__)
 
@@ -173,7 +174,7 @@ def admin_panel(actor: str) -> None:
         st.markdown("**Override** one person's role or book (wins over every rule)")
         emails = sorted({r["email"] for r in seen if r.get("email")})
         email = st.selectbox("Person", emails, index=None, accept_new_options=True, placeholder="email address")
-        role = st.selectbox("Role", ["(rules decide)", "admin", "manager", "csm", "data_scientist"])
+        role = st.selectbox("Role", ["(rules decide)", *ROLES])
         book = st.text_input("CSM book (for the CSM role)")
         disabled = st.checkbox("No access")
         if st.form_submit_button("Save override"):

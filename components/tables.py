@@ -12,7 +12,7 @@ from data.compat import prepared_styler
 from data.export import csv_bytes
 from data.readmodel import rule_bands_text
 
-if TYPE_CHECKING:  # importing pandas.io.formats.style (and jinja2) costs ~0.2 s on a cold start
+if TYPE_CHECKING:  # importing pandas.io.formats.style (and jinja2) slows a cold start
     from pandas.io.formats.style import Styler
 
 ACCOUNT_COLUMNS = {

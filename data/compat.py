@@ -93,9 +93,9 @@ def small_pages(*, version: str | None = None) -> Iterator[None]:
 
     numpy asks Linux for huge pages (``madvise``) for every array of 4 MB or more; with the
     common kernel default (``defrag=madvise``) each first touch of such an array may wait for
-    memory compaction. Building metrics allocates hundreds of fresh per-row arrays: at 100,000
-    accounts (11 MB each) the build was about 8 % slower and uneven from run to run with huge
-    pages. Process-wide while it lasts; it only changes speed. A no-op without the switch.
+    memory compaction. Building metrics allocates hundreds of fresh per-row arrays, which made
+    the build slower and uneven from run to run with huge pages (figures in the README,
+    *Performance*). Process-wide while it lasts; it only changes speed. A no-op without the switch.
     """
     switch = hugepage_switch(version)
     if switch is None:
@@ -115,8 +115,8 @@ _threads_set: int | None = None
 def limit_threads(n: int | None = None) -> int:
     """Limit BLAS and OpenMP to ``n`` threads (default ``CSAI_BLAS_THREADS``, else 1) for this process.
 
-    OpenBLAS otherwise starts a thread per core that busy-waits between calls; on a shared
-    2-core machine one logistic-regression fit took 1.4 s with them and 0.07 s without.
+    OpenBLAS otherwise starts a thread per core that busy-waits between calls, which makes fits
+    many times slower on a busy machine (figures in the README, *Performance*).
     Libraries loaded already are limited through threadpoolctl; ones loaded later read the
     ``*_NUM_THREADS`` variables (set only where the environment does not set them). Returns
     the limit. Call it from entry points only, never on import of a library module; calling it

@@ -19,8 +19,8 @@ import sqlalchemy as sa
 
 from data.errors import UserError
 from data.opstore import audit, metadata, now
+from data.vocabulary import CONTACT_ROLES
 
-CONTACT_ROLES = ("champion", "executive", "admin", "billing", "user")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 IMPORT_STAMP_KEY = "imported_contacts"
 

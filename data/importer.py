@@ -565,9 +565,9 @@ def prepare(warehouse: Warehouse, specs: list[ImportSpec], mode: Mode = "replace
         staged: list[_Staged] = []
         order = sorted(specs, key=lambda s: s.table != "accounts")
         for spec in order:
-            st = stager.stage(spec, report)
-            if st is not None:
-                staged.append(st)
+            staged_table = stager.stage(spec, report)
+            if staged_table is not None:
+                staged.append(staged_table)
         by_table = {s.table: s for s in staged}
         known = None
         if any(s.table != "accounts" for s in staged):
@@ -586,13 +586,13 @@ def prepare(warehouse: Warehouse, specs: list[ImportSpec], mode: Mode = "replace
                 _register_keys(stager.con, known, [])
             else:
                 _load_keys(stager, known, warehouse, "accounts", "account_id")
-        for st in staged:
+        for staged_table in staged:
             existing = None
-            keys = PRIMARY_KEYS.get(st.table, ())
+            keys = PRIMARY_KEYS.get(staged_table.table, ())
             if mode == "append" and not fresh and keys:
-                existing = f"__existing_{st.table}"
-                _load_keys(stager, existing, warehouse, st.table, keys[0])
-            stager.validate(st, report, known, existing)
+                existing = f"__existing_{staged_table.table}"
+                _load_keys(stager, existing, warehouse, staged_table.table, keys[0])
+            stager.validate(staged_table, report, known, existing)
         if mode == "replace" and not fresh and "accounts" in by_table:
             _check_orphans(stager, warehouse, by_table["accounts"], {s.table for s in specs}, report, allow_orphans)
         return stager, staged, report
@@ -633,11 +633,11 @@ def import_tables(warehouse: Warehouse, specs: list[ImportSpec], mode: Mode = "r
             stamp = datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
             try:
                 with warehouse.writer("raw", fresh=fresh, con=stager.con) as con:
-                    for st in staged:
-                        _write_table(con, st, mode if not fresh else "replace")
+                    for staged_table in staged:
+                        _write_table(con, staged_table, mode if not fresh else "replace")
                         pause_point("import-write")
-                        con.execute("DELETE FROM raw.workspace_meta WHERE key = ?", [f"imported_{st.table}"])
-                        con.execute("INSERT INTO raw.workspace_meta VALUES (?, ?)", [f"imported_{st.table}", stamp])
+                        con.execute("DELETE FROM raw.workspace_meta WHERE key = ?", [f"imported_{staged_table.table}"])
+                        con.execute("INSERT INTO raw.workspace_meta VALUES (?, ?)", [f"imported_{staged_table.table}", stamp])
                     stored = _store_data_end(con, today or datetime.now(UTC).date(), as_of)
             except duckdb.Error as exc:
                 msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -660,25 +660,25 @@ def _store_data_end(con: duckdb.DuckDBPyConnection, cap: date, override: date | 
         con.execute(f'USE "{home}"')  # the caller's own database, from DuckDB's catalog
 
 
-def _write_table(con: duckdb.DuckDBPyConnection, st: _Staged, mode: Mode) -> None:
+def _write_table(con: duckdb.DuckDBPyConnection, staged: _Staged, mode: Mode) -> None:
     """Insert the staged rows into ``raw.<table>`` in source order (replace: a new table first)."""
-    target = f"raw.{_q(st.table)}"
+    target = f"raw.{_q(staged.table)}"
     if mode == "replace":
         con.execute(f"DROP TABLE IF EXISTS {target}")
-        canonical = list(IMPORTABLE_TABLES[st.table])
-        extras = [(c, t, True) for c, t in st.columns[len(canonical):]]
-        con.execute(create_table_sql(st.table, canonical + extras).replace(
-            f'CREATE TABLE IF NOT EXISTS "{st.table}"', f"CREATE TABLE {target}", 1))
+        canonical = list(IMPORTABLE_TABLES[staged.table])
+        extras = [(c, t, True) for c, t in staged.columns[len(canonical):]]
+        con.execute(create_table_sql(staged.table, canonical + extras).replace(
+            f'CREATE TABLE IF NOT EXISTS "{staged.table}"', f"CREATE TABLE {target}", 1))
     else:
         have = {r[0] for r in con.execute(
             "SELECT column_name FROM duckdb_columns() WHERE database_name = 'raw' AND table_name = ?",
-            [st.table]).fetchall()}
-        for col, typ in st.columns:
+            [staged.table]).fetchall()}
+        for col, typ in staged.columns:
             if col not in have:
                 con.execute(f"ALTER TABLE {target} ADD COLUMN {_q(col)} {typ}")
-    cols = ", ".join(_q(c) for c, _ in st.columns)
-    order = "" if st.in_source_order else f" ORDER BY {ROW_COLUMN}"
-    con.execute(f"INSERT INTO {target} BY NAME SELECT {cols} FROM ({st.sql}) AS t{order}", st.params)
+    cols = ", ".join(_q(c) for c, _ in staged.columns)
+    order = "" if staged.in_source_order else f" ORDER BY {ROW_COLUMN}"
+    con.execute(f"INSERT INTO {target} BY NAME SELECT {cols} FROM ({staged.sql}) AS t{order}", staged.params)
 
 
 def import_table(warehouse: Warehouse, table: str, source: Source | str, mapping: Mapping | None = None,

@@ -1,6 +1,6 @@
 """Metric layer: per-account metrics as of observation dates, and the metric catalog.
 
-Metrics follow DESIGN.md section 5 and are computed for *many* observation dates at
+Metrics follow docs/architecture.md section 5 and are computed for *many* observation dates at
 once, reading every raw row once. DuckDB SQL (``data/sql/*.sql``) stages the raw tables
 as rows with integer account codes and day numbers (``account_rows.sql``) and streams
 the events (``event_rows.sql``); the as-of rules are then applied with numpy, so the
@@ -34,27 +34,20 @@ import re
 import threading
 from dataclasses import dataclass
 from datetime import date, timedelta
-from functools import cache
-from pathlib import Path
 
 import duckdb
 import numpy as np
 import pandas as pd
 
+from data import readmodel
 from data.compat import small_pages
 from data.schema import ALL_RAW_TABLES, CANONICAL_TABLES, create_table_sql
-
-SQL_DIR = Path(__file__).resolve().parent / "sql"
+from data.sqlfiles import load_sql
+from data.vocabulary import ACTIONABLE_GROUPS
 
 CATEGORICAL_ACCOUNT_COLUMNS = ("segment", "industry", "region", "plan", "csm")
 EXCLUDED_ACCOUNT_COLUMNS = ("account_id", "name", "created_at")
 _IDENTIFIER_NAME = re.compile(r"(^|_)(id|uuid|guid|key|email|e_mail|name|phone|url|website|domain|number|no)$", re.I)
-
-
-@cache
-def load_sql(name: str) -> str:
-    """Text of ``data/sql/<name>.sql``."""
-    return (SQL_DIR / f"{name}.sql").read_text()
 
 
 # --------------------------------------------------------------------------- catalog
@@ -147,7 +140,7 @@ def event_metrics(event_type: str) -> list[Metric]:
     ]
 
 
-# Metric group of an account attribute by what its name says it is, first match wins (DESIGN.md section 5).
+# Metric group of an account attribute by what its name says it is, first match wins (docs/architecture.md section 5).
 ATTRIBUTE_GROUPS: tuple[tuple[str, re.Pattern], ...] = tuple((group, re.compile(pattern, re.I)) for group, pattern in (
     ("Support", r"ticket|support|case|complaint|incident|escalat|csat|bug"),
     ("Billing", r"payment|charge|invoice|bill|paid|fee|price|mrr|arr\b|revenue|spend|discount|refund|overdue|"
@@ -159,7 +152,6 @@ ATTRIBUTE_GROUPS: tuple[tuple[str, re.Pattern], ...] = tuple((group, re.compile(
     ("Relationship", r"champion|contact|executive|sponsor|meeting|qbr|csm|owner|relationship"),
     ("Contract", r"contract|tenure|renewal|term\b|plan|subscription|months?\b|since|age\b|commit"),
 ))
-ACTIONABLE_GROUPS = frozenset({"Usage", "Adoption", "Support", "Billing", "Relationship", "Sentiment"})
 
 
 def attribute_group(column: str) -> str:
@@ -457,7 +449,7 @@ class _EventBins:
     every other type) and the summed and largest login quantity; per account, type and
     observation date the last event day before the date; per account and day (from 30 days
     before the first date) whether it had any event. Without named users a day's active
-    users are its summed login quantity (DESIGN.md section 5), and with one login row per
+    users are its summed login quantity (docs/architecture.md section 5), and with one login row per
     day the busiest day is the largest row. Otherwise (named users, or several login rows
     on a day) :meth:`read_usage_by_day` takes the daily active users from
     ``usage_metrics.sql`` / ``named_users.sql`` (one row per account and day).
@@ -865,9 +857,7 @@ def contacts_first_seen(con: duckdb.DuckDBPyConnection) -> date | None:
         rows = {}
     if rows.get("contacts_first_seen"):
         return date.fromisoformat(str(rows["contacts_first_seen"])[:10])
-    from data.readmodel import data_end  # the read model imports this module (its SQL loader)
-
-    end = data_end(con)
+    end = readmodel.data_end(con)
     imported = rows.get("imported_contacts")
     seen = date.fromisoformat(str(imported)[:10]) if imported else None
     if seen is None or (end is not None and end < seen):

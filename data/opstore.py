@@ -27,6 +27,9 @@ from sqlalchemy import event
 from data.settings import SettingsError
 
 TABLE_MODULES = ("models.registry", "playbooks.store", "data.signin", "data.activities", "data.contacts")
+# Rows a new workspace starts with, written once right after its store's schema is created
+# ("module:function", called with the engine): the starter playbooks.
+SEEDERS = ("playbooks.starter:seed_new_workspace",)
 metadata = sa.MetaData()
 
 audit_log = sa.Table(
@@ -60,22 +63,40 @@ class OperationalStoreError(SettingsError):
 
 
 def get_engine(url: str) -> sa.Engine:
-    """One engine per URL per process, its schema migrated to the newest revision.
+    """One engine per URL per process, its schema migrated to the newest revision (a new store is seeded).
 
     Raises :class:`OperationalStoreError` (one line, password masked) when the driver is
     missing, the server cannot be reached, or the schema is newer than this code.
     """
     with _engines_lock:
         engine = _engines.get(url)
-        if engine is None:
-            engine = create_engine(url)
-            try:
-                ensure_schema(engine)
-            except BaseException:
-                engine.dispose()
+        if engine is not None:
+            return engine
+        engine = create_engine(url)
+        try:
+            report = ensure_schema(engine)
+        except BaseException:
+            engine.dispose()
+            raise
+        _engines[url] = engine
+    if report.created:
+        seed_new_store(engine)
+    return engine
+
+
+def seed_new_store(engine: sa.Engine) -> None:
+    """Write the rows a new workspace starts with (:data:`SEEDERS`); each seeder is idempotent."""
+    import importlib  # the seeders live in rooms above this one, named in SEEDERS
+
+    for seeder in SEEDERS:
+        module, _, function = seeder.partition(":")
+        try:
+            seed = getattr(importlib.import_module(module), function)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
                 raise
-            _engines[url] = engine
-        return engine
+            continue
+        seed(engine)
 
 
 def dispose_engine(url: str) -> None:

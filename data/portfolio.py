@@ -2,7 +2,7 @@
 
 Every query takes the :class:`~data.access.Viewer` and applies its scope in SQL, so a
 CSM's figures count only their book. Dates are relative to the workspace's as-of date.
-Definitions (DESIGN.md section 12):
+Definitions (docs/architecture.md section 12):
 
 * **MRR of an account on day d**: the sum of ``mrr`` of its subscriptions with
   ``start_date <= d`` and (``end_date`` null or ``end_date > d``). ARR = 12 × MRR.
@@ -33,11 +33,11 @@ import pandas as pd
 
 from data import readmodel
 from data.access import Viewer
-from data.metrics import load_sql
+from data.intervals import Z95
 from data.readmodel import as_of_date
+from data.sqlfiles import load_sql
 
 GROUP_COLUMNS = ("segment", "csm")
-RISK_BANDS = readmodel.RISK_BANDS
 DAYS_PER_MONTH = 30.4375
 
 
@@ -136,8 +136,8 @@ def _mrr_by_date(con: duckdb.DuckDBPyConnection, viewer: Viewer, dates: list[dat
     with a subscription overlapping the dates (rows of zeros change no sum).
 
     MRR on day d follows the module definition (``start_date <= d`` and no end or ``end_date > d``).
-    Computed in numpy, one pass per date: the SQL range join and window it replaces took about
-    a second at 100,000 accounts.
+    Computed in numpy, one pass per date, in place of a slower SQL range join and window (the
+    figure is in the README, *Performance*, "Why the code is written this way").
     """
     scope, params = viewer.scope_sql("a")
     subs = con.execute(f"""
@@ -411,29 +411,59 @@ def survival_data(con: duckdb.DuckDBPyConnection, viewer: Viewer, as_of: date | 
         [int(gap_days), as_of, as_of, as_of, *params]).df()
 
 
+KM_COLUMNS = ["time", "at_risk", "events", "censored", "survival", "ci_low", "ci_high"]
+
+
 def kaplan_meier(durations, events) -> pd.DataFrame:
-    """Kaplan–Meier survival estimate.
+    """Kaplan–Meier survival estimate with its 95 % confidence band.
 
     ``durations``: time to the event or to censoring; ``events``: True where the event (churn)
     was observed, False where the observation is censored. Returns one row per distinct time,
     starting with time 0: time, at_risk (in the risk set just before ``time``), events,
-    censored, survival (S(t) after the events at ``time``). Censored observations at a time
-    with events stay in that time's risk set (the usual convention).
+    censored, survival (S(t) after the events at ``time``), ci_low and ci_high. Censored
+    observations at a time with events stay in that time's risk set (the usual convention).
+
+    The band is Greenwood's variance on the log(-log S) scale ("exponential Greenwood", the
+    default of lifelines and of R's ``survival`` with ``conf.type="log-log"``), so it stays
+    inside [0, 1]; ``tests/data/test_portfolio.py`` checks it against lifelines' figures.
+    lifelines itself is not a dependency: its releases require pandas < 3 (README, *Dependencies*).
     """
     t = np.asarray(durations, dtype=float)
     e = np.asarray(events, dtype=bool)
     if len(t) == 0:
-        return pd.DataFrame({"time": [0.0], "at_risk": [0], "events": [0], "censored": [0], "survival": [1.0]})
+        return pd.DataFrame({"time": [0.0], "at_risk": [0], "events": [0], "censored": [0], "survival": [1.0],
+                             "ci_low": [1.0], "ci_high": [1.0]})
     frame = pd.DataFrame({"time": t, "event": e})
     table = frame.groupby("time")["event"].agg(events="sum", total="size").sort_index()
     table["censored"] = table["total"] - table["events"]
     table["at_risk"] = len(t) - table["total"].cumsum().shift(fill_value=0)
     table["survival"] = (1.0 - table["events"] / table["at_risk"]).cumprod()
-    table = table.reset_index()[["time", "at_risk", "events", "censored", "survival"]]
+    table = table.reset_index()
     if table["time"].iloc[0] > 0:
         start = pd.DataFrame({"time": [0.0], "at_risk": [len(t)], "events": [0], "censored": [0], "survival": [1.0]})
         table = pd.concat([start, table], ignore_index=True)
-    return table.astype({"at_risk": int, "events": int, "censored": int})
+    table["ci_low"], table["ci_high"] = _greenwood_band(table["at_risk"].to_numpy(float),
+                                                        table["events"].to_numpy(float), table["survival"].to_numpy())
+    return table[KM_COLUMNS].astype({"at_risk": int, "events": int, "censored": int})
+
+
+def _greenwood_band(at_risk: np.ndarray, events: np.ndarray, survival: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """95 % band of S(t) from Greenwood's sum on the log(-log S) scale (1 before any event, 0 once S is 0)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        greenwood = np.cumsum(np.where(events > 0, events / (at_risk * (at_risk - events)), 0.0))
+        log_s = np.log(survival)
+        spread = Z95 * np.sqrt(greenwood) / log_s
+        low = np.exp(-np.exp(np.log(-log_s) - spread))
+        high = np.exp(-np.exp(np.log(-log_s) + spread))
+    low = np.where(survival >= 1.0, 1.0, np.where(survival <= 0.0, 0.0, low))
+    high = np.where(survival >= 1.0, 1.0, np.where(survival <= 0.0, 0.0, high))
+    return np.nan_to_num(low, nan=0.0), np.nan_to_num(high, nan=1.0)
+
+
+def median_survival(curve: pd.DataFrame) -> float | None:
+    """The first time at which the estimated survival is at or below one half (``None``: not reached yet)."""
+    reached = curve.loc[curve["survival"] <= 0.5, "time"]
+    return float(reached.iloc[0]) if len(reached) else None
 
 
 def survival_curves(data: pd.DataFrame, by: str, min_accounts: int = 10,
@@ -441,7 +471,8 @@ def survival_curves(data: pd.DataFrame, by: str, min_accounts: int = 10,
     """Kaplan–Meier curves of :func:`survival_data` per value of ``by`` (segment or cohort).
 
     Groups with fewer than ``min_accounts`` accounts are left out; ``groups`` picks and orders
-    them. Columns: group, accounts, time (days), months, at_risk, events, censored, survival.
+    them. Columns: group, accounts, time (days), months, at_risk, events, censored, survival,
+    ci_low, ci_high (the 95 % band), median_months (the group's median survival; NaN while over half remain).
     """
     parts = []
     names = groups if groups is not None else sorted(data[by].dropna().unique())
@@ -450,12 +481,13 @@ def survival_curves(data: pd.DataFrame, by: str, min_accounts: int = 10,
         if len(part) < min_accounts:
             continue
         curve = kaplan_meier(part["duration_days"], part["churned"])
+        median = median_survival(curve)
+        curve["median_months"] = np.nan if median is None else median / DAYS_PER_MONTH
         curve.insert(0, "accounts", len(part))
         curve.insert(0, "group", name)
         parts.append(curve)
     if not parts:
-        return pd.DataFrame(columns=["group", "accounts", "time", "months", "at_risk", "events", "censored",
-                                     "survival"])
+        return pd.DataFrame(columns=["group", "accounts", "time", "months", *KM_COLUMNS[1:], "median_months"])
     out = pd.concat(parts, ignore_index=True)
     out.insert(3, "months", out["time"] / DAYS_PER_MONTH)
     return out

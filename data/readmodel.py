@@ -28,8 +28,8 @@ import duckdb
 import pandas as pd
 
 from data.access import SYSTEM, Viewer
-from data.metrics import load_sql
 from data.settings import read_model_settings
+from data.sqlfiles import load_sql
 
 SHAPES = ("billing", "flat", "activity")
 _PARAM = re.compile(r"\$([a-z_0-9]+)\b")
@@ -395,7 +395,6 @@ def data_support(con: duckdb.DuckDBPyConnection, outlook: TrainingOutlook) -> Da
 
 
 # --------------------------------------------------------------------------- risk bands
-RISK_BANDS = ("low", "medium", "high")
 HIGH_RISK_CAP = 0.5  # an account more likely to churn than not is always high risk
 
 

@@ -1,4 +1,4 @@
-"""DuckDB schema of the canonical input tables (DESIGN.md section 3).
+"""DuckDB schema of the canonical input tables (docs/architecture.md section 3).
 
 The ``raw`` layer of the warehouse holds these tables. Only ``accounts`` must have
 rows; every other table may be empty. Extra columns on ``accounts`` are custom
@@ -90,7 +90,6 @@ EXTRA_TABLES: dict[str, list[tuple[str, str, bool]]] = {
 
 ALL_RAW_TABLES = {**CANONICAL_TABLES, **EXTRA_TABLES}
 
-METRIC_GROUPS = ("Usage", "Adoption", "Support", "Billing", "Relationship", "Sentiment", "Contract", "Firmographic")
 
 
 def create_table_sql(table: str, columns: list[tuple[str, str, bool]] | None = None) -> str:

@@ -25,10 +25,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from data.errors import UserError
-from data.users import EMAIL_RE, ROLES, User, _bump_session_version, _editing, list_users, load_auth
-
-# Most privileged first: with several matching groups the first of these wins.
-ROLE_PRECEDENCE = ("admin", "manager", "data_scientist", "csm")
+from data.users import EMAIL_RE, User, _bump_session_version, _editing, list_users, load_auth
+from data.vocabulary import ROLES, ROLES_BY_PRIVILEGE
 
 
 @dataclass(frozen=True)
@@ -129,7 +127,7 @@ def map_identity(claims: Mapping, sso: SsoSettings, auth_file: str | os.PathLike
     else:
         matched = [sso.group_roles[g] for g in groups if g in sso.group_roles]
         if matched:
-            role = min(matched, key=ROLE_PRECEDENCE.index)
+            role = min(matched, key=ROLES_BY_PRIVILEGE.index)
             reason = "group " + ", ".join(g for g in groups if sso.group_roles.get(g) == role)
         elif email and EMAIL_RE.match(email) and email.rpartition("@")[2] in sso.domain_roles:
             role, reason = sso.domain_roles[email.rpartition("@")[2]], "email domain"

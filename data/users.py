@@ -28,9 +28,8 @@ import bcrypt
 import yaml
 
 from data.errors import UserError
+from data.vocabulary import ROLE_LABELS, ROLES  # noqa: F401  (re-exported: users are checked against them here)
 
-ROLES = ("admin", "manager", "csm", "data_scientist")
-ROLE_LABELS = {"admin": "Admin", "manager": "Manager", "csm": "CSM", "data_scientist": "Data scientist"}
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,39}$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 BCRYPT_ROUNDS = 12

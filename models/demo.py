@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 
+from data.vocabulary import TARGETS
 from models.observations import build_observations
 from models.registry import promote, register_model
 from models.scoring import score_workspace
@@ -20,7 +21,7 @@ def train_and_score_demo(ws, say) -> None:
     t0 = time.perf_counter()
     with ws.warehouse.reader() as con:
         obs = build_observations(con, horizon_days=90)
-        for target in ("churn", "expansion"):
+        for target in TARGETS:
             config = TrainConfig(target=target, algorithm="auto" if target == "churn" else "gbm", backtest_cutoffs=2 if target == "churn" else 1,
                                  leakage_check=target == "churn")
             result = train(con, config, observations=obs)

@@ -42,12 +42,15 @@ def observed_expected_ratio(y, p) -> float:
 
 
 def log_loss(y, p, *, eps: float = 1e-6) -> float:
-    """Mean negative log-likelihood of the labels under the predicted probabilities (lower is better)."""
-    y = np.asarray(y, dtype=float)
-    p = np.clip(np.asarray(p, dtype=float), eps, 1 - eps)
+    """Mean negative log-likelihood of the labels under the predicted probabilities (lower is better);
+    probabilities are clipped to [eps, 1 - eps] so one confident miss cannot make it infinite."""
+    from sklearn.metrics import log_loss as sklearn_log_loss  # import time: sklearn loads only when metrics run
+
+    y = np.asarray(y, dtype=int)
     if len(y) == 0:
         return float("nan")
-    return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+    p = np.clip(np.asarray(p, dtype=float), eps, 1 - eps)
+    return float(sklearn_log_loss(y, p, labels=[0, 1]))
 
 
 def top_decile_lift(y, p) -> float:

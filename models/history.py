@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from data.readmodel import DataSupport, TrainingOutlook
+from models.splits import monthly_split_fits
 
 MONTHLY = "monthly"
 WEEKLY = "weekly"
@@ -89,7 +90,7 @@ def plan_schedule(first_day: date, data_end: date, *, label_days: int, cadence: 
 
     ``cadence="auto"``: monthly when ``monthly_fits(labelled_dates)`` (the training split can
     use them), else weekly. ``monthly_fits`` defaults to the standard time split of
-    :mod:`models.training`.
+    :mod:`models.splits`.
     """
     if cadence not in CADENCES:
         raise ValueError(f"cadence must be one of {CADENCES}")
@@ -99,8 +100,6 @@ def plan_schedule(first_day: date, data_end: date, *, label_days: int, cadence: 
     if cadence == MONTHLY:
         return monthly
     if monthly_fits is None:
-        from models.training import monthly_split_fits
-
         monthly_fits = monthly_split_fits(label_days)
     if monthly_fits(monthly.labelled_dates):
         return monthly

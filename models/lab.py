@@ -3,36 +3,26 @@
 Everything the Model lab page shows is computed here (no Streamlit): the page only lays
 out. Inputs are plain arrays and frames, so a notebook can call the same functions.
 
-Held-out predictions are stored beside each model artifact at registration
-(:func:`save_lab_data`): ``<model id>.holdout.parquet`` holds the held-out rows (the
-time-split test slice, or every row's out-of-fold prediction in flat mode) with
-``y_true``, ``p`` (calibrated), ``rule_risk`` (the rule health score as a risk) and the
-model's features; ``<model id>.reference.parquet`` a sample of the training rows
-(features and ``y_true``), the reference for drift; ``<model id>.unseen.parquet`` a sample
-of rows the production model did not train on (the latest, not yet labelled, dates), which
-the Explain tab explains out of sample. Models registered before this
-existed have neither file; :func:`load_lab_data` then returns empty parts and the page
-falls back to what the registry row stores (metrics, reliability, per segment, backtest).
+The held-out rows and drift reference stored beside each model live in :mod:`models.artifacts`
+(re-exported here: ``LabData``, ``load_lab_data``, ``lab_paths``).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
-from pathlib import Path
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
-from data.errors import UserError
+from data.intervals import Z95, wilson_interval
+from data.vocabulary import METRIC_GROUPS
 from models import uncertainty
+from models.artifacts import LabData, lab_paths, load_lab_data  # noqa: F401  (the page's and notebooks' names)
 from models.evaluation import classification_metrics, per_segment
 from models.explain import Explanation, feature_group, feature_label
 
 PSI_FLAG = 0.2
-MAX_REFERENCE_ROWS = 5000
-MAX_HOLDOUT_ROWS = 20000
-BASE_COLUMNS = ("account_id", "obs_date", "segment", "y_true", "p", "rule_risk")
 
 
 # --------------------------------------------------------------------------- how sure the figures are
@@ -53,66 +43,6 @@ def uncertainty_sentence(target: str, positives_test: int | None, roc_auc_interv
     if (positives_test or 0) < 30:
         text += " Fewer than 30 decide these figures: read them as rough."
     return text
-
-
-# --------------------------------------------------------------------------- stored lab data
-def lab_paths(artifact_path: str | Path) -> dict[str, Path]:
-    """Where the held-out and reference frames of the model at ``artifact_path`` live."""
-    path = Path(artifact_path)
-    stem = path.name.removesuffix(".joblib")
-    return {"holdout": path.with_name(f"{stem}.holdout.parquet"),
-            "reference": path.with_name(f"{stem}.reference.parquet"),
-            "unseen": path.with_name(f"{stem}.unseen.parquet")}
-
-
-def _lab_frame(frame: pd.DataFrame, features: list[str], extra: tuple[str, ...]) -> pd.DataFrame:
-    cols = [c for c in extra if c in frame.columns] + [f for f in features if f in frame.columns and f not in extra]
-    out = frame[cols].reset_index(drop=True).copy()
-    if "obs_date" in out:
-        out["obs_date"] = out["obs_date"].astype("object").where(out["obs_date"].notna(), None).map(
-            lambda v: None if v is None else str(v))
-    for c in out.columns:
-        if out[c].dtype == object or str(out[c].dtype) in ("category", "string"):
-            out[c] = out[c].astype("object").where(out[c].notna(), None).map(lambda v: None if v is None else str(v))
-    return out
-
-
-def save_lab_data(artifact_path: str | Path, result) -> dict[str, Path]:
-    """Write the held-out and reference frames of a :class:`models.training.TrainResult` beside its artifact.
-
-    Does nothing for a result without them (older callers); returns the paths written.
-    """
-    written = {}
-    paths = lab_paths(artifact_path)
-    features = list(result.trained.features)
-    for part, cap in (("holdout", MAX_HOLDOUT_ROWS), ("reference", MAX_REFERENCE_ROWS), ("unseen", MAX_REFERENCE_ROWS)):
-        frame = getattr(result, part, None)
-        if frame is None or frame.empty:
-            continue
-        if len(frame) > cap:
-            frame = frame.sample(cap, random_state=0)
-        _lab_frame(frame, features, BASE_COLUMNS).to_parquet(paths[part], index=False)
-        written[part] = paths[part]
-    return written
-
-
-@dataclass
-class LabData:
-    """The stored held-out rows and training reference of one model (empty frames when not stored)."""
-
-    holdout: pd.DataFrame
-    reference: pd.DataFrame
-    unseen: pd.DataFrame = field(default_factory=pd.DataFrame)
-
-    @property
-    def has_predictions(self) -> bool:
-        return not self.holdout.empty and {"y_true", "p"} <= set(self.holdout.columns)
-
-
-def load_lab_data(artifact_path: str | Path) -> LabData:
-    paths = lab_paths(artifact_path)
-    parts = {k: pd.read_parquet(p) if p.exists() else pd.DataFrame() for k, p in paths.items()}
-    return LabData(holdout=parts["holdout"], reference=parts["reference"], unseen=parts["unseen"])
 
 
 # --------------------------------------------------------------------------- curves
@@ -228,17 +158,6 @@ def confusion_at(y, p, *, threshold: float | None = None, top_n: int | None = No
 
 
 # --------------------------------------------------------------------------- cohorts
-def wilson_interval(k: float, n: float, *, z: float = 1.96) -> tuple[float, float]:
-    """Wilson score interval for a proportion ``k / n`` (95% by default); (nan, nan) when n = 0."""
-    if n <= 0:
-        return float("nan"), float("nan")
-    phat = k / n
-    denom = 1 + z * z / n
-    centre = (phat + z * z / (2 * n)) / denom
-    half = z * math.sqrt(phat * (1 - phat) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
-
-
 COHORT_COLUMNS = ["bucket", "label", "low", "high", "n", "positives", "rate", "ci_low", "ci_high"]
 
 
@@ -434,7 +353,7 @@ def stored_difference(a, b) -> dict[str, uncertainty.Interval]:
             continue
         se = math.hypot((x.high - x.low) / 3.92, (y.high - y.low) / 3.92)
         d = x.estimate - y.estimate
-        out[k] = uncertainty.Interval(d, d - 1.96 * se, d + 1.96 * se)
+        out[k] = uncertainty.Interval(d, d - Z95 * se, d + Z95 * se)
     return out
 
 
@@ -603,47 +522,9 @@ def shap_sample(trained, frame: pd.DataFrame, *, max_rows: int = 800, seed: int 
     return ShapSample(explanation=expl, categorical=[f for f in feats if f in trained.categorical])
 
 
-# --------------------------------------------------------------------------- training
-def restrict_groups(obs, groups: list[str] | None):
-    """The observation set with only the features whose catalog group is in ``groups`` (None = all)."""
-    if not groups:
-        return obs
-
-    numeric = [f for f in obs.numeric if feature_group(obs.catalog, f) in groups]
-    categorical = [f for f in obs.categorical if feature_group(obs.catalog, f) in groups]
-    if not numeric and not categorical:
-        raise UserError("The chosen feature groups have no metrics in this workspace; pick more groups.")
-    return replace(obs, numeric=numeric, categorical=categorical)
-
-
+# --------------------------------------------------------------------------- feature groups
 def feature_groups(catalog: dict) -> list[str]:
     """The metric groups present in ``catalog`` in the catalog's usual order."""
-    order = ["Usage", "Adoption", "Support", "Billing", "Relationship", "Sentiment", "Contract", "Firmographic"]
+    order = list(METRIC_GROUPS)
     present = {m.group for m in catalog.values()}
     return [g for g in order if g in present] + sorted(present - set(order))
-
-
-def train_and_register(ws, config, *, groups: list[str] | None = None, actor: str, say=None):
-    """Train like ``cli.py train`` (same pipeline), optionally on some feature groups; register a candidate.
-
-    Returns ``(record, result)``. ``say`` receives progress messages.
-    """
-    from models.observations import build_observations
-    from models.registry import register_model
-    from models.training import train
-
-    say = say or (lambda _m: None)
-    config.validate()
-    if not ws.warehouse.has_data():
-        raise UserError("The workspace has no data; run `cli.py demo` or import data first.")
-    with ws.warehouse.reader() as con:
-        say("Building observation rows (one per account and observation date)...")
-        obs = build_observations(con, horizon_days=config.horizon_days, lead_days=config.lead_days,
-                                 gap_days=config.gap_days, cadence=config.cadence)
-        obs = restrict_groups(obs, groups)
-        say(f"{len(obs.frame):,} observation rows, {len(obs.features)} features; training...")
-        result = train(con, config, observations=obs, say=say)
-    say("Registering the model as a candidate...")
-    extra = {"feature_groups": list(groups)} if groups else None
-    record = register_model(ws.engine, ws.settings.models_dir, result, actor=actor, metrics_extra=extra)
-    return record, result

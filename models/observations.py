@@ -1,6 +1,6 @@
 """Observation data sets: one row per account active at an observation date, with labels.
 
-Time mode (DESIGN.md section 6): observation dates are the first day of every month
+Time mode (docs/architecture.md section 6): observation dates are the first day of every month
 from ``warmup_days`` after the first recorded activity to the day after the last day of
 history, or every week when the history is too short for monthly dates
 (:mod:`models.history`). Each account with an active subscription on the eve of a date

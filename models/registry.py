@@ -20,6 +20,8 @@ import sqlalchemy as sa
 
 from data.errors import UserError
 from data.opstore import audit, metadata, now
+from models.artifacts import save_lab_data
+from models.evaluation import clean_json
 
 STATUSES = ("candidate", "production", "archived")
 
@@ -96,8 +98,6 @@ def register_model(engine: sa.Engine, models_dir: str | Path, result, *, actor: 
     headline metrics plus the evaluation details (reliability, per segment, backtest,
     comparison, health score, global importance).
     """
-    from models.evaluation import clean_json
-
     trained = result.trained
     model_id = new_model_id(trained.target, trained.algorithm)
     folder = Path(models_dir)
@@ -107,8 +107,6 @@ def register_model(engine: sa.Engine, models_dir: str | Path, result, *, actor: 
     joblib.dump(trained, tmp, compress=3)
     tmp.replace(path)
     digest = sha256_file(path)
-    from models.lab import save_lab_data
-
     save_lab_data(path, result)
     metrics = clean_json({
         **{k: result.metrics.get(k) for k in ("roc_auc", "pr_auc", "brier", "top_decile_lift", "ece", "oe_ratio", "log_loss")},

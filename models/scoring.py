@@ -40,6 +40,7 @@ from data import readmodel
 from data.errors import UserError
 from data.metrics import attribute_metrics, compute_metrics
 from data.readmodel import data_end
+from data.vocabulary import RISK_BANDS
 from models.explain import Explanation
 from models.health_score import group_scores, health_score
 from models.observations import active_rows, detect_mode, flat_arr, flat_label_source, inactivity_days
@@ -271,7 +272,7 @@ def score_with_rules(ws, *, scored_at: datetime | None = None, say=None) -> Scor
     run = pd.DataFrame([{"scored_at": scored_at, "obs_date": obs_date, "model_id": model_id,
                          "expansion_model_id": None, "accounts": len(scores), "expected_arr_loss": None}])
     _append_run(ws, {"scores": scores, "score_drivers": drivers, "score_runs": run})
-    bands = {b: int((scores["risk_band"] == b).sum()) for b in readmodel.RISK_BANDS}
+    bands = {b: int((scores["risk_band"] == b).sum()) for b in RISK_BANDS}
     result = ScoreRun(scored_at=scored_at, obs_date=obs_date, model_id=model_id, expansion_model_id=None,
                       accounts=len(scores), expected_arr_loss=0.0, risk_bands=bands,
                       seconds=time.perf_counter() - t0, has_revenue=bool(np.isfinite(arr).any()))
@@ -359,7 +360,7 @@ def score_workspace(ws, *, scored_at: datetime | None = None, say=None) -> Score
                          "expansion_model_id": exp_rec.id if exp_rec else None, "accounts": len(scores),
                          "expected_arr_loss": total_loss}])
     _append_run(ws, {"scores": scores, "score_drivers": drivers, "score_other_factors": others, "score_runs": run})
-    bands = {b: int((scores["risk_band"] == b).sum()) for b in readmodel.RISK_BANDS}
+    bands = {b: int((scores["risk_band"] == b).sum()) for b in RISK_BANDS}
     result = ScoreRun(scored_at=scored_at, obs_date=obs_date, model_id=churn_rec.id,
                       expansion_model_id=exp_rec.id if exp_rec else None, accounts=len(scores),
                       expected_arr_loss=total_loss, risk_bands=bands, seconds=time.perf_counter() - t0,

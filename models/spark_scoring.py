@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from data.errors import UserError
+from data.vocabulary import RISK_BANDS
 from models.explain import DRIVER_COLUMNS
 from models.health_score import health_score
 from models.scoring import DRIVERS_DDL, RUNS_DDL, SCORES_DDL, TOP_DRIVERS, ScoreRun, load_production
@@ -282,7 +283,7 @@ def attach_results(ws, run_dir: str | Path) -> ScoreRun:
                                  [scored_at]).fetchall())
     return ScoreRun(scored_at=scored_at, obs_date=obs_date, model_id=meta["model_id"],
                     expansion_model_id=meta.get("expansion_model_id"), accounts=int(accounts),
-                    expected_arr_loss=float(loss), risk_bands={b: int(bands.get(b, 0)) for b in ("low", "medium", "high")})
+                    expected_arr_loss=float(loss), risk_bands={b: int(bands.get(b, 0)) for b in RISK_BANDS})
 
 
 def _sql_path(path: Path) -> str:

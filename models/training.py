@@ -51,6 +51,7 @@ import pandas as pd
 from data.errors import UserError
 from data.metrics import Metric
 from data.readmodel import risk_band, risk_thresholds
+from data.vocabulary import TARGETS
 from models import uncertainty
 from models.calibration import CalibratedModel, choose_calibrator, choose_calibrator_blocks
 from models.eligibility import apply_eligibility
@@ -73,8 +74,9 @@ from models.observations import (
     check_leakage,
     inactivity_days,
 )
+from models.progress import progress
+from models.splits import TimeSplit, purge_gap, rolling_folds, time_split
 
-TARGETS = ("churn", "expansion")
 HEADLINE_METRICS = ("roc_auc", "pr_auc", "brier", "top_decile_lift", "ece", "oe_ratio", "log_loss")
 ALGORITHM_CHOICES = ("logreg", "gbm", "auto")
 
@@ -106,18 +108,29 @@ class TrainConfig:
     bootstrap_draws: int = uncertainty.DEFAULT_DRAWS  # account-clustered resamples for the intervals
 
     def validate(self) -> None:
+        """Raise :class:`TrainConfigError` (worded for people, naming the setting) for a value out of range."""
         if self.target not in TARGETS:
-            raise UserError(f"--target must be one of {', '.join(TARGETS)}.")
+            raise TrainConfigError("target", f"The target must be one of {', '.join(TARGETS)}.")
         if self.algorithm not in ALGORITHM_CHOICES:
-            raise UserError(f"--algorithm must be one of {', '.join(ALGORITHM_CHOICES)}.")
+            raise TrainConfigError("algorithm", f"The algorithm must be one of {', '.join(ALGORITHM_CHOICES)}.")
         if not 7 <= self.horizon_days <= 730:
-            raise UserError("--horizon-days must be between 7 and 730.")
+            raise TrainConfigError("horizon_days", "The horizon must be between 7 and 730 days.")
         if not 0 <= self.lead_days <= 365:
-            raise UserError("--lead-days must be between 0 and 365.")
+            raise TrainConfigError("lead_days", "The lead time must be between 0 and 365 days.")
         if not 0 <= self.gap_days <= 365:
-            raise UserError("--gap-days must be between 0 and 365.")
+            raise TrainConfigError("gap_days", "The billing gap that still counts as a renewal must be between "
+                                               "0 and 365 days.")
         if self.cadence not in CADENCES:
-            raise UserError(f"--cadence must be one of {', '.join(CADENCES)}.")
+            raise TrainConfigError("cadence", f"The cadence must be one of {', '.join(CADENCES)}.")
+
+
+class TrainConfigError(UserError):
+    """A training setting out of range. ``setting`` is the :class:`TrainConfig` field, so a caller
+    can point at its own control for it (the CLI names its flag, the Model lab its form field)."""
+
+    def __init__(self, setting: str, message: str) -> None:
+        super().__init__(message)
+        self.setting = setting
 
 
 @dataclass
@@ -235,7 +248,8 @@ def train(con, config: TrainConfig | None = None, *, observations: ObservationSe
     t0 = time.perf_counter()
     obs = observations or build_observations(con, horizon_days=config.horizon_days, lead_days=config.lead_days,
                                              gap_days=config.gap_days, cadence=config.cadence)
-    say(f"  observation rows: {len(obs.frame):,} ({obs.mode} mode) in {time.perf_counter() - t0:.1f}s")
+    say(progress("observations", f"  observation rows: {len(obs.frame):,} ({obs.mode} mode) in "
+                                 f"{time.perf_counter() - t0:.1f}s"))
     if obs.mode == "flat" and config.target != "churn":
         raise UserError("Flat (one row per account) data only has a churn label; expansion needs subscriptions.")
     if obs.label_source == "inactivity":  # churn by inactivity is known on its day: no renewal gap
@@ -251,7 +265,7 @@ def train(con, config: TrainConfig | None = None, *, observations: ObservationSe
                         "Train the churn model (churn = no activity for the inactivity days).")
     obs, eligibility = apply_eligibility(obs, con, label=_label(config), keep=config.keep_columns)
     for f, why in eligibility.excluded.items():
-        say(f"  left out {f}: {why} (keep it with --keep-column {f})")
+        say(progress("eligibility", f"  left out {f}: {why} (keep it with --keep-column {f})", within=0.5))
     if not obs.features:
         raise UserError("No usable features are left after leaving out columns that may carry the outcome; "
                         "import activity data, or keep a column explicitly with --keep-column.")
@@ -265,8 +279,8 @@ def train(con, config: TrainConfig | None = None, *, observations: ObservationSe
             leakage.raise_if_leaking()
             leakage.unverifiable = [f for f in leakage.unverifiable if f in obs.features]
             if leakage.unverifiable:
-                say("  leakage check: cannot be verified (account snapshot, value at export time): "
-                    + ", ".join(leakage.unverifiable))
+                say(progress("eligibility", "  leakage check: cannot be verified (account snapshot, value at "
+                             "export time): " + ", ".join(leakage.unverifiable)))
         result = _train_time(obs, config, say)
     result.details["eligibility"] = eligibility.to_json()
     result.details["leakage"] = leakage.to_json() if leakage is not None else {}
@@ -297,60 +311,6 @@ def _auc(y, s) -> float:
 
 
 # --------------------------------------------------------------------------- time mode
-@dataclass
-class _Split:
-    """Observation dates of one time-ordered evaluation.
-
-    ``fit`` holds every date whose label window closes before the first test date; the
-    rolling-origin ``folds`` are (training dates, validation dates) pairs inside it, each
-    validation block later than its training dates by a full horizon. ``short``: the
-    history left no room for that purge; the rows are then split by account as well
-    (:func:`_short_split`) and ``purge_days`` is the purge that was possible."""
-
-    fit: list[date]
-    folds: list[tuple[list[date], list[date]]]
-    test: list[date]
-    short: bool = False
-    purge_days: int | None = None
-
-
-def _rolling_folds(dates: list[date], gap: timedelta, blocks: int, block_months: int) -> list:
-    """Up to ``blocks`` validation blocks of ``block_months`` dates at the end of ``dates``, oldest
-    first, each with the dates whose label window closes before the block starts as its training set."""
-    folds = []
-    for b in range(blocks):
-        stop = len(dates) - b * block_months
-        val = dates[max(0, stop - block_months):stop]
-        train_dates = [d for d in dates if d + gap <= val[0]] if val else []
-        if len(train_dates) < 2:
-            break
-        folds.append((train_dates, val))
-    return folds[::-1]
-
-
-def _time_split(dates: list[date], config: TrainConfig, shift: int = 0, blocks: int | None = None) -> _Split | None:
-    end_idx = len(dates) - shift
-    test_dates = dates[max(0, end_idx - config.test_months):end_idx]
-    if not test_dates:
-        return None
-    gap = _gap(config)
-    # Rows whose label (and its renewal gap) would see the test months are purged, and so are training
-    # rows whose labels would see a validation block: otherwise model choice rewards memorising accounts.
-    eligible = [d for d in dates if d + gap <= test_dates[0]]
-    folds = _rolling_folds(eligible, gap, config.validation_blocks if blocks is None else blocks,
-                           config.calib_months)
-    if not folds:
-        return None
-    return _Split(fit=eligible, folds=folds, test=test_dates, purge_days=gap.days)
-
-
-def monthly_split_fits(label_days: int):
-    """Whether monthly labelled dates allow the smallest time split with a full purge of ``label_days``
-    (two test months, one validation block of two months, two months to fit on before it)."""
-    smallest = TrainConfig(test_months=2, calib_months=2, validation_blocks=1, horizon_days=label_days, gap_days=0)
-    return lambda dates: _time_split(sorted(dates), smallest) is not None
-
-
 def sized_config(config: TrainConfig, n_dates: int, cadence: str) -> TrainConfig:
     """``config`` with its test slice, validation blocks and backtest steps counted in the dates
     of ``cadence``: weekly dates size them to the history (a quarter of the dates at most for the
@@ -365,20 +325,20 @@ def sized_config(config: TrainConfig, n_dates: int, cadence: str) -> TrainConfig
                    backtest_step_months=max(1, min(weeks * config.backtest_step_months, n_dates // 8)))
 
 
-def _choose_split(dates: list[date], config: TrainConfig) -> _Split | None:
+def _choose_split(dates: list[date], config: TrainConfig) -> TimeSplit | None:
     """The configured time split; else the smallest one with a full purge (two test dates, one
     validation block); else, for a short history, :func:`_short_split`."""
     from dataclasses import replace
 
     smallest = replace(config, test_months=min(config.test_months, 2), validation_blocks=1)
-    return _time_split(dates, config) or _time_split(dates, smallest) or _short_split(dates, config)
+    return time_split(dates, config) or time_split(dates, smallest) or _short_split(dates, config)
 
 
 SHORT_TEST_SHARE = 0.3  # accounts held out for the test slice when the history is short
 SHORT_VALIDATION_SHARE = 0.2  # accounts held out for the validation block
 
 
-def _short_split(dates: list[date], config: TrainConfig) -> _Split | None:
+def _short_split(dates: list[date], config: TrainConfig) -> TimeSplit | None:
     """A split for histories too short for a full purge (at least :data:`MIN_LABELLED_WEEKS` dates).
 
     The test slice is the latest dates (a quarter, at least one); the purge before it is the
@@ -391,7 +351,7 @@ def _short_split(dates: list[date], config: TrainConfig) -> _Split | None:
         return None
     k = max(1, len(dates) // 4)
     test, earlier = dates[-k:], dates[:-k]
-    for days in range(_gap(config).days, -1, -7):
+    for days in range(purge_gap(config).days, -1, -7):
         eligible = [d for d in earlier if d + timedelta(days=days) <= test[0]]
         if len(eligible) >= 2:
             break
@@ -403,7 +363,7 @@ def _short_split(dates: list[date], config: TrainConfig) -> _Split | None:
     train_dates = [d for d in eligible if d + timedelta(days=days) <= val[0]] or [d for d in eligible if d < val[0]]
     if not train_dates:
         return None
-    return _Split(fit=eligible, folds=[(train_dates, val)], test=test, short=True, purge_days=days)
+    return TimeSplit(fit=eligible, folds=[(train_dates, val)], test=test, short=True, purge_days=days)
 
 
 def screen_attributes(obs: ObservationSet, frame: pd.DataFrame, label: str, *, alpha: float = 0.01) -> list[str]:
@@ -457,21 +417,38 @@ def rule_score(frame: pd.DataFrame, target: str) -> np.ndarray:
     return risk if target == "churn" else 1.0 - risk
 
 
-def _select(obs: ObservationSet, folds: list, config: TrainConfig, label: str) -> list:
-    """Every candidate fitted on each rolling block's earlier dates and scored on the block.
+@dataclass
+class Candidate:
+    """One model choice tried in training and how it did on data it did not learn from.
 
-    Returns ``[mean block AUC, algorithm, params, block scores]`` per candidate, best first
+    ``scores``: its validation scores, one array per rolling block (time mode) or one
+    out-of-fold array (flat mode); ``auc`` their ROC-AUC (the mean over blocks)."""
+
+    auc: float
+    algorithm: str
+    params: dict
+    scores: list[np.ndarray] | np.ndarray
+
+
+def _with_blend(scored: list[Candidate], blend, auc_of) -> list[Candidate]:
+    """``scored`` plus the blend of its best logistic regression and best LightGBM (``auto`` mode)."""
+    lr = max((c for c in scored if c.algorithm == "logreg"), key=lambda c: c.auc)
+    gb = max((c for c in scored if c.algorithm == "gbm"), key=lambda c: c.auc)
+    scores = blend(lr.scores, gb.scores)
+    return [*scored, Candidate(auc_of(scores), "blend", {"logreg": lr.params, "gbm": gb.params}, scores)]
+
+
+def _select(obs: ObservationSet, folds: list, config: TrainConfig, label: str) -> list[Candidate]:
+    """Every candidate fitted on each rolling block's earlier dates and scored on the block, best first
     (``auto`` adds the blend of the best logistic regression and the best LightGBM)."""
     scored = []
     for algo, params in _candidates(config.algorithm):
         val_scores = [_fit(algo, params, obs, t, t[label], config).decision_function(v) for t, v in folds]
-        scored.append([_fold_auc(folds, val_scores, label), algo, params, val_scores])
+        scored.append(Candidate(_fold_auc(folds, val_scores, label), algo, params, val_scores))
     if config.algorithm == "auto":
-        lr = max((t for t in scored if t[1] == "logreg"), key=lambda t: t[0])
-        gb = max((t for t in scored if t[1] == "gbm"), key=lambda t: t[0])
-        blend_scores = [(a + b) / 2 for a, b in zip(lr[3], gb[3], strict=True)]
-        scored.append([_fold_auc(folds, blend_scores, label), "blend", {"logreg": lr[2], "gbm": gb[2]}, blend_scores])
-    scored.sort(key=lambda t: (-np.nan_to_num(t[0], nan=-1), t[1], str(t[2])))
+        scored = _with_blend(scored, lambda a, b: [(x + y) / 2 for x, y in zip(a, b, strict=True)],
+                             lambda scores: _fold_auc(folds, scores, label))
+    scored.sort(key=lambda c: (-np.nan_to_num(c.auc, nan=-1), c.algorithm, str(c.params)))
     return scored
 
 
@@ -495,7 +472,7 @@ def _fit_candidate(algo: str, params: dict, obs: ObservationSet, frame: pd.DataF
     return cache[key]
 
 
-def _split_rows(labelled: pd.DataFrame, dates: list[date], split: _Split, label: str, config: TrainConfig, say):
+def _split_rows(labelled: pd.DataFrame, dates: list[date], split: TimeSplit, label: str, config: TrainConfig, say):
     """The rows of each part of ``split`` (short histories also hold accounts out), refusing with a plain message
     when a part lacks churned or retained accounts: (split, fit rows, test rows, validation folds, train_rows,
     rows). Needs only ``account_id``, ``obs_date`` and the label, so :func:`can_train_on` reads labels alone."""
@@ -538,8 +515,8 @@ def _split_rows(labelled: pd.DataFrame, dates: list[date], split: _Split, label:
         # hold accounts out as well as dates, as for a short history, rather than fit on nothing.
         fallback = _short_split(dates, config)
         if fallback is not None:
-            say("  no rolling validation block has churned and retained accounts on both sides; testing on "
-                f"{SHORT_TEST_SHARE:.0%} of accounts held out from training instead")
+            say(progress("split", "  no rolling validation block has churned and retained accounts on both "
+                         f"sides; testing on {SHORT_TEST_SHARE:.0%} of accounts held out from training instead"))
             split = fallback
             fit_rows, test = train_rows(split.fit, "fit"), rows(split.test, "test")
             folds = [(train_rows(t, "train"), rows(v, "val")) for t, v in split.folds]
@@ -584,27 +561,29 @@ def _train_time(obs: ObservationSet, config: TrainConfig, say) -> TrainResult:
                         f"dates, with the {config.horizon_days}-day horizon and {config.gap_days}-day renewal gap "
                         "before the data's end.")
     if split.short:
-        say(f"  short history: {len(dates)} labelled {obs.cadence} dates; testing on the latest "
-            f"{len(split.test)} date(s) for {SHORT_TEST_SHARE:.0%} of accounts held out from training, "
-            f"purge {split.purge_days} days")
+        say(progress("split", f"  short history: {len(dates)} labelled {obs.cadence} dates; testing on the latest "
+                     f"{len(split.test)} date(s) for {SHORT_TEST_SHARE:.0%} of accounts held out from training, "
+                     f"purge {split.purge_days} days", within=0.5))
     rates = check_label_rates(labelled, label)
     if not config.allow_label_outliers:
         rates.raise_if_faulty()
     for w in rates.warnings + (rates.refused_sentences() if config.allow_label_outliers else []):
-        say(f"  warning: {w}")
+        say(progress("split", f"  warning: {w}", within=0))
     split, fit_rows, test, folds, train_rows, rows = _split_rows(labelled, dates, split, label, config, say)
     od = labelled["obs_date"]
     eligible_obs = obs
     screened = screen_attributes(eligible_obs, fit_rows, label)
     if screened:
-        say(f"  left out attributes with no link to the outcome: {', '.join(screened)}")
+        say(progress("split", f"  left out attributes with no link to the outcome: {', '.join(screened)}"))
     obs = _without(eligible_obs, screened)
     scored = _select(obs, folds, config, label)
-    best_auc, algo, params, best_scores = scored[0]
-    for t in scored:
-        say(f"    {t[1]} {t[2]}: validation AUC " + ", ".join(
-            f"{_auc(v[label], sc):.3f}" for (_, v), sc in zip(folds, t[3], strict=True)))
-    say(f"  chose {algo} {params} (mean AUC {best_auc:.3f} over {len(folds)} rolling validation blocks)")
+    best = scored[0]
+    best_auc, algo, params, best_scores = best.auc, best.algorithm, best.params, best.scores
+    for c in scored:
+        say(progress("model_choice", f"    {c.algorithm} {c.params}: validation AUC " + ", ".join(
+            f"{_auc(v[label], sc):.3f}" for (_, v), sc in zip(folds, c.scores, strict=True)), within=0.9))
+    say(progress("model_choice", f"  chose {algo} {params} (mean AUC {best_auc:.3f} over {len(folds)} rolling "
+                                 "validation blocks)"))
 
     window_fits: dict = {}  # fits on the whole window, shared by test model and comparison
 
@@ -619,13 +598,13 @@ def _train_time(obs: ObservationSet, config: TrainConfig, say) -> TrainResult:
 
     comparison = {}
     for a in ("logreg", "gbm", "blend"):
-        mine = [t for t in scored if t[1] == a]
-        if mine:
+        mine = next((c for c in scored if c.algorithm == a), None)  # the best of this algorithm
+        if mine is not None:
             other = model if a == algo else CalibratedModel(
-                base=_fit_candidate(a, mine[0][2], obs, fit_rows, label, config, window_fits),
-                calibrator=_calibrator_for(mine[0][3], folds, label, config)[0])
+                base=_fit_candidate(a, mine.params, obs, fit_rows, label, config, window_fits),
+                calibrator=_calibrator_for(mine.scores, folds, label, config)[0])
             comparison[a] = {**classification_metrics(y_test, other.predict_proba(test)[:, 1]),
-                             "params": mine[0][2], "validation_auc": mine[0][0]}
+                             "params": mine.params, "validation_auc": mine.auc}
     rule = rule_score(test, config.target)
     health = {k: v for k, v in classification_metrics(y_test, rule).items() if k in ("roc_auc", "pr_auc",
                                                                                        "top_decile_lift")}
@@ -642,7 +621,7 @@ def _train_time(obs: ObservationSet, config: TrainConfig, say) -> TrainResult:
         backtest.append(row)
 
     # Production: the same recipe on every labelled date (calibrated on its latest blocks).
-    final_folds = [(train_rows(t), rows(v)) for t, v in _rolling_folds(dates, _gap(config), config.validation_blocks,
+    final_folds = [(train_rows(t), rows(v)) for t, v in rolling_folds(dates, purge_gap(config), config.validation_blocks,
                                                                         config.calib_months)]
     final_folds = [(t, v) for t, v in final_folds if t[label].nunique() == 2 and v[label].nunique() == 2]
     if final_folds:
@@ -655,7 +634,7 @@ def _train_time(obs: ObservationSet, config: TrainConfig, say) -> TrainResult:
                                       calibrator=cal)
     else:
         final_model = model
-    say(f"  trained and evaluated in {len(backtest)} cut-offs")
+    say(progress("evaluation", f"  trained and evaluated in {len(backtest)} cut-offs"))
 
     base_rate = float(labelled[label].mean())
     trained = _trained(final_model, obs, config, algo, params, base_rate,
@@ -721,7 +700,7 @@ def _backtest_cutoff(obs: ObservationSet, dates: list[date], config: TrainConfig
                      train_rows) -> dict | None:
     """One earlier cut-off, re-run as if it were the present: attribute screening, model choice and
     calibration use only dates whose labels closed before its test slice (None when too little data)."""
-    s = _time_split(dates, config, shift=k * config.backtest_step_months, blocks=config.backtest_blocks)
+    s = time_split(dates, config, shift=k * config.backtest_step_months, blocks=config.backtest_blocks)
     if s is None:
         return None
     s_fit, s_test = train_rows(s.fit), rows(s.test)
@@ -731,7 +710,8 @@ def _backtest_cutoff(obs: ObservationSet, dates: list[date], config: TrainConfig
         return None
     screened = screen_attributes(obs, s_fit, label)
     obs_k = _without(obs, screened)
-    _, algo, params, scores = _select(obs_k, s_folds, config, label)[0]
+    chosen = _select(obs_k, s_folds, config, label)[0]
+    algo, params, scores = chosen.algorithm, chosen.params, chosen.scores
     model = CalibratedModel(base=_fit_candidate(algo, params, obs_k, s_fit, label, config),
                             calibrator=_calibrator_for(scores, s_folds, label, config)[0])
     yk = s_test[label].to_numpy()
@@ -740,11 +720,6 @@ def _backtest_cutoff(obs: ObservationSet, dates: list[date], config: TrainConfig
     return {**_backtest_row(s_test, mk, {m: hk[m] for m in ("roc_auc", "pr_auc", "top_decile_lift")}, label),
             "algorithm": algo, "params": params, "screened_out": screened,
             "selection_dates": _span([d for _, v in s.folds for d in v])}
-
-
-def _gap(config: TrainConfig) -> timedelta:
-    """The purge: a training label needs its lead, horizon and renewal gap before the block it precedes."""
-    return timedelta(days=config.horizon_days + config.lead_days + config.gap_days)
 
 
 def _fold_auc(folds, scores: list[np.ndarray], label: str) -> float:
@@ -772,8 +747,8 @@ def _trained(model, obs: ObservationSet, config: TrainConfig, algo: str, params:
 
 
 # --------------------------------------------------------------------------- flat mode
-def _inner_select(obs: ObservationSet, frame: pd.DataFrame, y: np.ndarray, config: TrainConfig):
-    """Inner CV over the candidates: (algo, params, out-of-fold scores of the best)."""
+def _inner_select(obs: ObservationSet, frame: pd.DataFrame, y: np.ndarray, config: TrainConfig) -> Candidate:
+    """Inner CV over the candidates: the best, with its out-of-fold scores."""
     from sklearn.model_selection import StratifiedKFold
 
     k = max(2, min(config.inner_folds, int(y.sum()), int(len(y) - y.sum())))
@@ -785,21 +760,19 @@ def _inner_select(obs: ObservationSet, frame: pd.DataFrame, y: np.ndarray, confi
         for tr, te in folds:
             m = _fit(algo, params, obs, frame.iloc[tr], y[tr], config)
             oof[te] = m.decision_function(frame.iloc[te])
-        scored.append((_auc(y, oof), algo, params, oof))
+        scored.append(Candidate(_auc(y, oof), algo, params, oof))
     if config.algorithm == "auto":
-        lr = max((t for t in scored if t[1] == "logreg"), key=lambda t: t[0])
-        gb = max((t for t in scored if t[1] == "gbm"), key=lambda t: t[0])
-        blend_oof = (lr[3] + gb[3]) / 2
-        scored.append((_auc(y, blend_oof), "blend", {"logreg": lr[2], "gbm": gb[2]}, blend_oof))
+        scored = _with_blend(scored, lambda a, b: (a + b) / 2, lambda scores: _auc(y, scores))
     best = None
-    for t in scored:
-        if best is None or t[0] > best[0] + 1e-12:
-            best = t
+    for c in scored:
+        if best is None or c.auc > best.auc + 1e-12:
+            best = c
     return best
 
 
 def _fit_flat(obs: ObservationSet, frame: pd.DataFrame, y: np.ndarray, config: TrainConfig):
-    auc, algo, params, oof = _inner_select(obs, frame, y, config)
+    best = _inner_select(obs, frame, y, config)
+    algo, params, oof = best.algorithm, best.params, best.scores
     base = _fit(algo, params, obs, frame, y, config)
     cal, report = choose_calibrator(oof, y, seed=config.seed)
     return CalibratedModel(base=base, calibrator=cal), algo, params, report

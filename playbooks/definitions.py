@@ -27,18 +27,14 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from data import readmodel
 from data.opstore import audit, now
+from data.vocabulary import CONTACT_ROLES, METRIC_GROUPS, RISK_BANDS, ROLES
 from playbooks.errors import PlaybookError
 from playbooks.store import playbooks as playbooks_table
 from playbooks.templates import check_json_templates, check_template
 from playbooks.webhooks import check_url
 
 STEP_TYPES = ("task", "email", "webhook", "alert")
-CONTACT_ROLES = ("champion", "admin", "executive", "user")
-RISK_BANDS = readmodel.RISK_BANDS
-DRIVER_GROUPS = ("Usage", "Adoption", "Support", "Billing", "Relationship", "Sentiment", "Contract", "Firmographic")
-APP_ROLES = ("admin", "manager", "csm", "data_scientist")
 RULE_KEYS = ("risk_bands", "min_p_churn", "top_driver_groups", "segments", "max_days_to_renewal", "min_p_expansion")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 URL_RE = re.compile(r"^https?://[^\s/]+(/\S*)?$")
@@ -158,10 +154,10 @@ def validate_step(step: dict, position: int, allow_hosts: tuple[str, ...] = ()) 
     elif kind == "alert":
         to = step.get("to", "csm")
         ok = isinstance(to, str) and (to == "csm" or (to.startswith("user:") and len(to) > 5)
-                                       or (to.startswith("role:") and to[5:] in APP_ROLES))
+                                       or (to.startswith("role:") and to[5:] in ROLES))
         if not ok:
             raise PlaybookError(f"{where}: 'to' must be 'csm', 'user:USERNAME' or 'role:' followed by one of "
-                                f"{', '.join(APP_ROLES)}.")
+                                f"{', '.join(ROLES)}.")
         out["to"] = to
         out["message"] = _text(step, "message", where, max_len=2000)
     return out
@@ -222,7 +218,7 @@ def validate_rule(rule: dict | str | None) -> dict | None:
     if unknown:
         raise PlaybookError(f"Rule: {', '.join(unknown)} is not a criterion; use {', '.join(RULE_KEYS)}.")
     out: dict[str, Any] = {}
-    for name, allowed in (("risk_bands", RISK_BANDS), ("top_driver_groups", DRIVER_GROUPS), ("segments", None)):
+    for name, allowed in (("risk_bands", RISK_BANDS), ("top_driver_groups", METRIC_GROUPS), ("segments", None)):
         v = _choices(rule, name, allowed)
         if v is not None:
             out[name] = v
@@ -250,7 +246,7 @@ def _validate_fields(fields: dict, allow_hosts: tuple[str, ...] = ()) -> dict:
     if "purpose" in fields:
         out["purpose"] = (fields["purpose"] or "").strip()
     if "driver_groups" in fields:
-        groups = _choices({"g": fields["driver_groups"] or []}, "g", DRIVER_GROUPS) or []
+        groups = _choices({"g": fields["driver_groups"] or []}, "g", METRIC_GROUPS) or []
         out["driver_groups"] = json.dumps(groups)
     if "rule" in fields:
         rule = validate_rule(fields["rule"])
@@ -317,8 +313,9 @@ def create_playbook(engine: sa.Engine, actor: str, *, name: str, steps: list[dic
                     driver_groups: list[str] | None = None, rule: dict | str | None = None, cooldown_days: int = 30,
                     holdout_pct: float = 20.0, horizon_days: int = 90, resources: list[str] | None = None,
                     active: bool = True, key: str | None = None, starter: bool = False,
-                    allow_hosts: tuple[str, ...] = ()) -> Playbook:
-    """Validate and store a new playbook; a duplicate name raises :class:`PlaybookError`. Audited.
+                    allow_hosts: tuple[str, ...] = (), audited: bool = True) -> Playbook:
+    """Validate and store a new playbook; a duplicate name raises :class:`PlaybookError`. Audited
+    (``audited=False`` only for the rows a new workspace starts with, written before anyone acts).
 
     Pass ``allow_hosts=settings.webhook_allow_hosts`` so webhooks to listed internal hosts are accepted.
     """
@@ -333,7 +330,8 @@ def create_playbook(engine: sa.Engine, actor: str, *, name: str, steps: list[dic
     try:
         with engine.begin() as conn:
             pid = conn.execute(playbooks_table.insert().values(**values)).inserted_primary_key[0]
-            audit(conn, actor, "playbook.create", f"playbook:{pid}", name=values["name"])
+            if audited:
+                audit(conn, actor, "playbook.create", f"playbook:{pid}", name=values["name"])
     except sa.exc.IntegrityError:
         raise PlaybookError(f"A playbook named {values['name']!r} already exists; choose another name.") from None
     return get_playbook(engine, pid)
@@ -390,10 +388,8 @@ def get_playbook_by_key(engine: sa.Engine, key: str) -> Playbook | None:
 
 
 def list_playbooks(engine: sa.Engine, *, include_inactive: bool = False) -> list[Playbook]:
-    """Playbooks by name (starter playbooks are seeded on first use)."""
-    from playbooks.starter import ensure_starter_playbooks
-
-    ensure_starter_playbooks(engine)
+    """Playbooks by name. A read only: the starter playbooks are seeded when the workspace's store is
+    created (:data:`data.opstore.SEEDERS`), or by :func:`playbooks.starter.ensure_starter_playbooks`."""
     q = sa.select(playbooks_table).order_by(playbooks_table.c.name)
     if not include_inactive:
         q = q.where(playbooks_table.c.active.is_(True))

@@ -24,24 +24,13 @@ from datetime import date
 import pandas as pd
 import sqlalchemy as sa
 
+from data.intervals import Z95, wilson_interval
 from data.readmodel import as_of_date
 from playbooks.context import _has_table
 from playbooks.definitions import list_playbooks
 from playbooks.store import runs
 
 MIN_PER_ARM = 30
-Z95 = 1.959963984540054
-
-
-def wilson_interval(events: int, n: int, z: float = Z95) -> tuple[float, float]:
-    """Wilson score interval of a proportion (0, 1 when n = 0)."""
-    if n <= 0:
-        return 0.0, 1.0
-    p = events / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def newcombe_difference(x1: int, n1: int, x2: int, n2: int, z: float = Z95) -> tuple[float, float, float]:

@@ -13,6 +13,7 @@ import threading
 import sqlalchemy as sa
 
 from data.opstore import audit, now
+from playbooks.definitions import PlaybookError, create_playbook
 from playbooks.store import playbooks as playbooks_table
 
 _SIGNATURE = "\n\nBest regards,\n{{ csm.name }}\nCustomer Success"
@@ -149,14 +150,21 @@ _seeded: set[str] = set()
 _seeded_lock = threading.Lock()
 
 
-def ensure_starter_playbooks(engine: sa.Engine) -> int:
+def seed_new_workspace(engine: sa.Engine) -> int:
+    """The starter playbooks of a new workspace, written when its store is created (``data.opstore.SEEDERS``).
+
+    Part of the workspace's creation, before anyone acts in it, so no audit rows: the rows
+    themselves say ``starter`` and ``created_by = 'system'``.
+    """
+    return ensure_starter_playbooks(engine, audited=False)
+
+
+def ensure_starter_playbooks(engine: sa.Engine, *, audited: bool = True) -> int:
     """Insert the starter playbooks that are missing (by key); returns how many were added.
 
     Idempotent and safe when several processes seed at once (the key is unique). A
     starter that was edited or deactivated is left as it is.
     """
-    from playbooks.definitions import PlaybookError, create_playbook
-
     url = str(engine.url)
     with _seeded_lock:
         if url in _seeded:
@@ -169,11 +177,11 @@ def ensure_starter_playbooks(engine: sa.Engine) -> int:
             continue
         try:
             create_playbook(engine, "system", starter=True, cooldown_days=60, holdout_pct=20.0, horizon_days=90,
-                            **spec)
+                            audited=audited, **spec)
             added += 1
         except PlaybookError:
             pass  # another process seeded it (or a user took the name) a moment ago
-    if added:
+    if added and audited:
         with engine.begin() as conn:
             audit(conn, "system", "playbook.seed_starters", None, added=added, at=now())
     with _seeded_lock:

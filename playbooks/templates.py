@@ -304,7 +304,7 @@ def check_template(text: str, where: str) -> None:
 
 @functools.lru_cache(maxsize=1024)
 def _compiled(text: str) -> Template:
-    """The compiled template of ``text`` (compiling costs ~1 ms; a rule run renders thousands of steps)."""
+    """The compiled template of ``text``, compiled once: a rule run renders thousands of steps."""
     return _env.from_string(text)
 
 

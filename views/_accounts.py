@@ -13,7 +13,8 @@ from components.tables import (
     csv_download,
     lead_columns,
 )
-from data.readmodel import RISK_BANDS, RULE_SCORE_NAME, rule_bands_text
+from data.readmodel import RULE_SCORE_NAME, rule_bands_text
+from data.vocabulary import RISK_BANDS
 
 RENEWAL_WINDOWS = {"Any time": None, "Next 30 days": 30, "Next 60 days": 60, "Next 90 days": 90,
                    "Next 180 days": 180}

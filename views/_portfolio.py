@@ -293,7 +293,8 @@ def render() -> None:
         with left:
             plot.show(cached_portfolio.chart(viewer, "survival_segment"), key="survival_segment")
             st.caption("How to read this: the share of customers still with us after each month since they first "
-                       "subscribed (Kaplan–Meier; customers still active count until today). Lower = churns sooner.")
+                       "subscribed (Kaplan–Meier; customers still active count until today). Lower = churns sooner. "
+                       "The shaded band is the 95% confidence interval: wide where few customers are left to count.")
         with right:
             cohorts = figures["cohorts"]
             default = cohorts[2::4][:4] if len(cohorts) > 6 else cohorts[:4]  # one a year, skipping the newest

@@ -31,7 +31,7 @@ from data.users import is_demo
 from data.validation import ImportValidationError, ValidationReport
 
 FLAT = "flat"
-TARGETS = {
+IMPORT_TABLES = {
     "accounts": "Accounts", "subscriptions": "Subscriptions", "events": "Product usage events",
     "tickets": "Support tickets", "nps": "NPS answers", "invoices": "Invoices", "contacts": "Contacts",
     FLAT: "Flat table with churn label (one row per account)",
@@ -99,7 +99,7 @@ def _preview(upload: Upload) -> SourcePreview:
 
 def _guess_target(label: str) -> str:
     name = normalise_name(Path(label).stem)
-    for table in TARGETS:
+    for table in IMPORT_TABLES:
         if table != FLAT and (name == table or name.startswith(table) or name.endswith(table)):
             return table
     return "accounts"
@@ -212,7 +212,7 @@ with health_tab:
             "freshness": st.column_config.NumberColumn("Newest row (days old)", format="%d"),
             "warnings": st.column_config.NumberColumn("Warnings", format="%d")}, placeholder="–")
         pick = st.selectbox("Look at one table", list(health), index=list(health).index("events"),
-                            format_func=lambda t: TARGETS.get(t, t.replace("_", " ").capitalize()), key="health_pick")
+                            format_func=lambda t: IMPORT_TABLES.get(t, t.replace("_", " ").capitalize()), key="health_pick")
         h = health[pick]
         c = st.columns(4)
         c[0].metric("Rows", f"{h.rows:,}", border=True, height="stretch")
@@ -320,7 +320,7 @@ with import_tab:
         if "data_loaded_mapping" not in state:
             state["data_target"] = _guess_target(upload.label)
     t1, t2 = st.columns([2, 3])
-    target = t1.selectbox("Import into", list(TARGETS), format_func=TARGETS.get, key="data_target")
+    target = t1.selectbox("Import into", list(IMPORT_TABLES), format_func=IMPORT_TABLES.get, key="data_target")
     t2.caption(TABLE_HELP[target])
     with t2:
         st.file_uploader("Load a saved mapping (YAML)", type=["yaml", "yml"], key="data_mapping_file", max_upload_size=1,
@@ -433,7 +433,7 @@ with import_tab:
                    "validation passes.")
     else:
         report: ValidationReport = validation["report"]
-        show_report(report, TARGETS[target] if target != FLAT else "accounts and churn labels")
+        show_report(report, IMPORT_TABLES[target] if target != FLAT else "accounts and churn labels")
         if validation["flat"] and report.ok:
             values = preview.few_values.get(validation["flat"]["label"], [])
             positive = validation["flat"]["positive"]

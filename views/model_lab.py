@@ -17,9 +17,10 @@ import streamlit as st
 from components import auth, cached, cached_models, charts, layout, plot, score_now
 from components import formatting as fmt
 from components.session import cursor, data_version, workspace
+from data.vocabulary import TARGET_LABELS, TARGETS
 from models import lab, uncertainty
 from models.registry import promote
-from models.training import ALGORITHM_CHOICES, TARGETS, TrainConfig
+from models.training import ALGORITHM_CHOICES, TrainConfig
 
 TABS = ["Data health", "Train", "Evaluate", "Explain", "Cohorts", "Rule score vs ML", "Compare", "Promote", "Drift"]
 ALGORITHMS = {"logreg": "Logistic regression (baseline)", "gbm": "Gradient-boosted trees (LightGBM)",
@@ -234,8 +235,7 @@ with tabs["Train"]:
                     "registered as a **candidate**; promote it on the Promote tab.")
         with st.form("train_form", border=True):
             c1, c2 = st.columns(2)
-            target = c1.selectbox("Target", TARGETS, format_func=lambda t: {"churn": "Churn",
-                                  "expansion": "Expansion (MRR +10%)"}[t], key="train_target")
+            target = c1.selectbox("Target", TARGETS, format_func=lambda t: TARGET_LABELS[t] + (" (MRR +10%)" if t == "expansion" else ""), key="train_target")
             algorithm = c2.selectbox("Algorithm", ALGORITHM_CHOICES, index=0, format_func=ALGORITHMS.get,
                                      key="train_algorithm")
             c3, c4 = st.columns(2)
@@ -264,22 +264,13 @@ with tabs["Train"]:
                 state["lab_train_job"] = state["lab_train_token"]
         job = jobs.get(state.get("lab_train_job", ""))
         if job is not None:
-            stages = [("Building", 0.05), ("observation rows", 0.2), ("features; training", 0.25),
-                      ("left out", 0.3), ("chose", 0.6), ("trained and evaluated", 0.85), ("Registering", 0.95)]
-
-            def progress_of(messages: list[str]) -> float:
-                frac = 0.02
-                for m in messages:
-                    frac = max([frac, *[f for key, f in stages if key in m]])
-                return frac
-
             what = f"{job.settings['target']} · {job.settings['algorithm']} · {job.settings['horizon_days']} days"
             with st.status(f"Training {what}", expanded=not job.done, state="running") as status:
-                bar = st.progress(progress_of(job.messages))
+                bar = st.progress(job.fraction)
                 log = st.empty()
                 while not job.done:
                     log.markdown("\n".join(f"- {m}" for m in job.messages) or "- starting...")
-                    bar.progress(progress_of(job.messages), text=f"{time.time() - job.started:.0f} s")
+                    bar.progress(job.fraction, text=f"{time.time() - job.started:.0f} s")
                     time.sleep(0.4)
                 log.markdown("\n".join(f"- {m}" for m in job.messages))
                 bar.progress(1.0, text=f"finished in {job.finished - job.started:.0f} s")
@@ -458,7 +449,7 @@ with tabs["Cohorts"]:
                    "metric, with 95% Wilson confidence intervals. No model involved: this is the raw relationship.")
         c1, c2 = st.columns([1, 3])
         outcome = c1.selectbox("Outcome", TARGETS, key="cohort_target",
-                               format_func=lambda t: {"churn": "Churn", "expansion": "Expansion"}[t])
+                               format_func=TARGET_LABELS.get)
         horizon = c1.selectbox("Within (days)", [30, 60, 90, 180, 365], index=2, key="cohort_horizon")
         with layout.user_errors():
             obs = cached_models.observations(horizon)

@@ -18,7 +18,7 @@ from components.session import cursor, settings, workspace
 from components.tables import csv_download
 from data.access import book_account_ids
 from data.errors import UserError
-from playbooks.definitions import DRIVER_GROUPS, RISK_BANDS
+from data.vocabulary import METRIC_GROUPS, RISK_BANDS
 from playbooks.redact import mask_url, mask_urls
 
 EDIT_ROLES = playbook_forms.EDIT_ROLES
@@ -122,7 +122,7 @@ def playbook_fields(prefix: str, current: pb.Playbook | None) -> dict:
     """The inputs of the create / edit form; returns the raw values (validated by the library)."""
     c1, c2 = st.columns([2, 3])
     name = c1.text_input("Name", value=current.name if current else "", key=f"{prefix}_name", max_chars=200)
-    groups = c2.multiselect("Driver groups it addresses", DRIVER_GROUPS,
+    groups = c2.multiselect("Driver groups it addresses", METRIC_GROUPS,
                             default=current.driver_groups if current else [], key=f"{prefix}_groups")
     purpose = st.text_area("Purpose", value=current.purpose if current else "", key=f"{prefix}_purpose", height=80)
     c1, c2, c3 = st.columns(3)
@@ -426,7 +426,7 @@ def bulk_tab() -> None:
     f1, f2, f3, f4 = st.columns(4)
     segments = f1.multiselect("Segment", sorted(frame["segment"].dropna().unique()), key="bulk_segment")
     bands = f2.multiselect("Risk band", list(RISK_BANDS), key="bulk_band", disabled=not has_scores)
-    groups = f3.multiselect("Top driver group", list(DRIVER_GROUPS), key="bulk_groups", disabled=not has_scores)
+    groups = f3.multiselect("Top driver group", list(METRIC_GROUPS), key="bulk_groups", disabled=not has_scores)
     renewal = f4.number_input("Renewal within (days, 0 = any)", 0, 730, 0, step=30, key="bulk_renewal")
     if not has_scores:
         st.caption("No scores yet, so risk filters are off.")

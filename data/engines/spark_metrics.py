@@ -10,7 +10,7 @@ rules are evaluated: the embedded engine adds rows into numpy day bins, this one
 every observation row (account, date) with its account's rows and aggregates with
 ``groupBy`` — the windows (30, 60, 90, 180 and 365 days before the date) and the rule
 "rows strictly before the date; ends, closes, payments and departures on or after it
-have not happened yet" are the ones written in ``data/metrics.py`` and DESIGN.md
+have not happened yet" are the ones written in ``data/metrics.py`` and docs/architecture.md
 section 5. ``tests/spark/test_parity.py`` keeps the two equal (every feature to 1e-9
 relative, every label).
 

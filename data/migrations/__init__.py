@@ -54,13 +54,18 @@ class MigrationReport:
     def changed(self) -> bool:
         return bool(self.applied) or self.adopted
 
+    @property
+    def created(self) -> bool:
+        """The store was new: this run created its schema (its seed rows are still to be written)."""
+        return not self.before and bool(self.applied) and not self.adopted
+
     def lines(self) -> list[str]:
         """Sentences for a person: what the store was at, what was applied."""
         out: list[str] = []
         if self.adopted:
             out.append(f"Operational store: adopted tables created before migrations as baseline {BASELINE} "
                        "(existing rows untouched).")
-        elif not self.before and self.applied:
+        elif self.created:
             out.append("Operational store: new database, creating the schema.")
         for step in self.applied:
             out.append(f"Operational store: applied {step}.")
@@ -185,12 +190,14 @@ def migrate_workspace(settings) -> list[str]:
     :class:`data.opstore.OperationalStoreError` / :class:`data.errors.UserError` for a
     store that cannot be reached or a schema newer than the code.
     """
-    from data.opstore import create_engine, ensure_schema
+    from data.opstore import create_engine, ensure_schema, seed_new_store
     from data.warehouse import Warehouse, upgrade_snapshots
 
     engine = create_engine(settings.database_url)
     try:
         report = ensure_schema(engine)
+        if report.created:
+            seed_new_store(engine)
     finally:
         engine.dispose()
     return report.lines() + (upgrade_snapshots(Warehouse(settings.warehouse_dir)) or ["Warehouse: no data yet."])

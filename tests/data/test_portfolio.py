@@ -208,6 +208,29 @@ def test_kaplan_meier_hand_computed():
     assert km["survival"].tolist() == pytest.approx(expected)
 
 
+def test_kaplan_meier_band_at_risk_and_median_match_lifelines():
+    # lifelines 0.30.3, KaplanMeierFitter().fit([1, 2, 2, 3, 5, 8], [1, 0, 1, 1, 0, 1]): survival_function_,
+    # confidence_interval_ (exponential Greenwood, 95 %), event_table.at_risk and median_survival_time_
+    km = portfolio.kaplan_meier([1, 2, 2, 3, 5, 8], [True, False, True, True, False, True])
+    assert km["time"].tolist() == [0, 1, 2, 3, 5, 8]
+    assert km["at_risk"].tolist() == [6, 6, 5, 3, 2, 1]
+    assert km["survival"].tolist() == pytest.approx([1, 0.833333, 0.666667, 0.444444, 0.444444, 0], abs=1e-6)
+    assert km["ci_low"].tolist() == pytest.approx([1, 0.273123, 0.194617, 0.066187, 0.066187, 0], abs=1e-6)
+    assert km["ci_high"].tolist() == pytest.approx([1, 0.974712, 0.904434, 0.784908, 0.784908, 0], abs=1e-6)
+    assert portfolio.median_survival(km) == 3.0
+    assert portfolio.median_survival(portfolio.kaplan_meier([3, 5], [False, True])) == 5.0
+    assert portfolio.median_survival(portfolio.kaplan_meier([3, 5, 7], [True, False, False])) is None
+
+
+def test_survival_curves_carry_the_band_and_the_median():
+    s = pd.DataFrame({"duration_days": [30, 60, 90, 400, 400], "churned": [True, False, True, False, False],
+                      "segment": ["SMB", "SMB", "SMB", "Enterprise", "Enterprise"]})
+    curves = portfolio.survival_curves(s, "segment", min_accounts=2).set_index("group")
+    assert (curves["ci_low"] <= curves["survival"]).all() and (curves["survival"] <= curves["ci_high"]).all()
+    assert curves.loc["SMB", "median_months"].iloc[0] == pytest.approx(90 / portfolio.DAYS_PER_MONTH)
+    assert curves.loc["Enterprise", "median_months"].isna().all()  # nobody left yet
+
+
 def test_kaplan_meier_all_censored_and_empty():
     assert portfolio.kaplan_meier([3, 5], [False, False])["survival"].tolist() == [1, 1, 1]
     assert portfolio.kaplan_meier([], [])["survival"].tolist() == [1]

@@ -164,7 +164,7 @@ def test_usage_rates_early_in_a_short_history_read_like_later_ones():
 
 def test_purge_grows_by_the_gap_tolerance():
     """A training label needs its horizon and the renewal gap after it before the test slice starts."""
-    from models.training import _time_split
+    from models.splits import time_split as _time_split
 
     dates = [date(2024, 1, 1) + timedelta(days=30 * i) for i in range(24)]
     split = _time_split(dates, TrainConfig(horizon_days=90, gap_days=30, test_months=3, calib_months=2))

@@ -7,7 +7,9 @@ from datetime import date, timedelta
 import pytest
 
 from models.calibration import choose_calibrator
-from models.training import TrainConfig, _rolling_folds, _time_split
+from models.splits import rolling_folds as _rolling_folds
+from models.splits import time_split as _time_split
+from models.training import TrainConfig
 
 
 def _months(n: int, start: date = date(2024, 1, 1)) -> list[date]:

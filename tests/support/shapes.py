@@ -1,4 +1,4 @@
-"""Generated datasets in the shapes real teams bring, with foreign column names (DESIGN.md section 3).
+"""Generated datasets in the shapes real teams bring, with foreign column names (docs/architecture.md section 3).
 
 Each builder writes CSV files (and mapping YAML where dates need a format) into a folder and
 returns a :class:`Shape` that says how to import it with ``cli.py``. Seeded and small (150-300

@@ -81,10 +81,30 @@ def test_survival_step_lines_per_group():
                       "segment": ["SMB", "SMB", "SMB", "Enterprise", "Enterprise"]})
     curves = portfolio.survival_curves(s, "segment", min_accounts=2)
     fig = charts.fig_survival(curves)
-    assert [t.name for t in fig.data] == ["Enterprise (2)", "SMB (3)"]
+    lines = [t for t in fig.data if t.showlegend is not False]
+    assert [t.name for t in lines] == ["Enterprise (2)", "SMB (3)"]
     assert all(t.line.shape == "hv" for t in fig.data)
-    assert list(fig.data[1].y) == pytest.approx([1, 2 / 3, 2 / 3, 0])
-    assert list(fig.data[0].y) == [1, 1]
+    assert list(lines[1].y) == pytest.approx([1, 2 / 3, 2 / 3, 0])
+    assert list(lines[0].y) == [1, 1]
+
+
+def test_survival_chart_shades_each_groups_95_percent_band_and_names_the_median():
+    s = pd.DataFrame({"duration_days": [30, 60, 90, 120, 400, 400, 500], "churned": [True, False, True, True, False,
+                                                                                     True, False],
+                      "segment": ["SMB"] * 4 + ["Enterprise"] * 3})
+    curves = portfolio.survival_curves(s, "segment", min_accounts=3)
+    fig = charts.fig_survival(curves)
+    bands = [t for t in fig.data if t.fill == "tonexty"]
+    assert [t.name for t in bands] == ["Enterprise 95% band", "SMB 95% band"]
+    smb = curves[curves["group"] == "SMB"]
+    assert list(bands[1].y) == pytest.approx(smb["ci_low"].tolist())
+    upper = fig.data[list(fig.data).index(bands[1]) - 1]
+    assert list(upper.y) == pytest.approx(smb["ci_high"].tolist())
+    assert bands[1].fillcolor.startswith("rgba(") and all(t.hoverinfo == "skip" for t in bands)
+    smb_line = next(t for t in fig.data if t.name == "SMB (4)")
+    assert "95% CI" in smb_line.hovertemplate and "half had left after 3 months" in smb_line.hovertemplate
+    enterprise_line = next(t for t in fig.data if t.name == "Enterprise (3)")
+    assert "more than half still customers" in enterprise_line.hovertemplate
 
 
 def test_renewals_bubbles_by_band():
