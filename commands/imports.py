@@ -117,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
         result.mappings[args.table].save(args.save_mapping)
     support = None
     if not args.dry_run:
-        from models.history import data_support
+        from models.outlook import data_support
 
         with ws.warehouse.reader() as con:
             support = data_support(con)

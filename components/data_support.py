@@ -16,7 +16,7 @@ from data.errors import UserError
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def _support(version: str) -> readmodel.DataSupport:
-    from models.history import data_support
+    from models.outlook import data_support
 
     return data_support(cursor())
 

@@ -284,7 +284,7 @@ SHORT_HORIZON_DAYS = 30
 @dataclass(frozen=True)
 class TrainingOutlook:
     """Whether a model can be trained on the workspace, by the trainer's own rule (computed by
-    :func:`models.history.training_outlook`; the data layer only carries it): ``horizon_days`` is the
+    :func:`models.outlook.training_outlook`; the data layer only carries it): ``horizon_days`` is the
     longest horizon (90 or 30 days) the history supports (None: flat, no horizon), ``note`` the sentence
     a person reads, ``next_steps`` the CLI commands that lead to scores."""
 
@@ -352,7 +352,7 @@ class DataSupport:
 
 def data_support(con: duckdb.DuckDBPyConnection, outlook: TrainingOutlook) -> DataSupport:
     """Summarise what the workspace's data supports (see :class:`DataSupport`); ``outlook`` is the
-    trainer's verdict on it (:func:`models.history.data_support` passes it: one rule for both)."""
+    trainer's verdict on it (:func:`models.outlook.data_support` passes it: one rule for both)."""
     shape = data_shape(con)
     as_of = data_end(con)
     meta = stored_meta(con)
