@@ -10,7 +10,8 @@ training stays on one machine). Then each engine runs in its own fresh process:
   (embedded: ``compute_metrics`` + ``compute_labels``; Spark: ``data.engines.spark_metrics``
   with the result written as Parquet);
 * ``score_explain`` (at 1x): features as of the scoring date, p(churn), p(expansion), SHAP
-  and top drivers of every account (embedded: ``models.scoring`` path; Spark:
+  in calibrated units, top drivers and other factors of every account (embedded:
+  ``models.scoring.score_workspace``, stored in the warehouse; Spark:
   ``models.spark_scoring.score_on_spark`` written as Parquet);
 * ``session`` (Spark only): starting the local JVM.
 
@@ -126,35 +127,27 @@ def stage_prepare(ws: str, parquet: str, n: int, fraction: float, train: bool) -
 
 
 def stage_embedded(ws: str, score: bool) -> dict:
-    from data.metrics import compute_labels, compute_metrics, data_end
+    from data.metrics import compute_labels, compute_metrics
     from data.workspace import open_workspace
-    from models.explain import top_drivers
-    from models.observations import active_rows, observation_dates
-    from models.scoring import features_as_of, load_production
+    from models.history import plan_schedule
+    from models.observations import active_rows, history_end, history_start
+    from models.scoring import score_workspace
 
     m = TreeMeter()
     w = open_workspace(ws)
 
-    def metrics():
+    def metrics():  # models.observations.build_observations' rows, metrics and censored labels
         with w.warehouse.reader() as con:
-            rows = active_rows(con, observation_dates(con, end=data_end(con)))
-            frame = compute_metrics(con, rows).frame
-            labels = compute_labels(con, rows)
+            end = history_end(con)
+            dates = plan_schedule(history_start(con), end, label_days=90 + 30).dates
+            rows = active_rows(con, dates, end)
+            frame = compute_metrics(con, rows, data_end=end).frame
+            labels = compute_labels(con, rows, data_end=end)
         return len(frame), len(labels)
 
     out = {"obs_rows": m("metrics", metrics)[0]}
-    if score:
-        def score_explain():
-            _, churn = load_production(w.engine, "churn")
-            _, expansion = load_production(w.engine, "expansion")
-            with w.warehouse.reader() as con:
-                frame = features_as_of(con)
-            for model, k in ((churn, 10), (expansion, 5)):
-                model.predict(frame)
-                top_drivers(model, frame, model.explain(frame).values, k)
-            return len(frame)
-
-        out["scored"] = m("score_explain", score_explain)
+    if score:  # the embedded scoring path: features as of the day after the end, scores, calibrated SHAP, stored
+        out["scored"] = m("score_explain", lambda: score_workspace(w).accounts)
     return {**out, "parts": m.parts}
 
 
