@@ -225,6 +225,7 @@ def bench_size(n: int, growth: list[int], master: str, log) -> dict:
             spk = run_child("spark", log, ws=models_ws, parquet=parquet, out_dir=str(tmp / f"spark-out-{g}"),
                             score=first, master=master)
             out["growth"].append({"multiple": g, "events": prep.get("events"), "embedded": emb, "spark": spk})
+            print("  measured: " + json.dumps(out["growth"][-1], default=str), flush=True)  # kept if a later step dies
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return out
