@@ -171,7 +171,7 @@ def raw_sources(ws, spark_settings, run_dir: Path) -> dict[str, str]:
         base = Path(spark_settings.input_dir)
         if not base.is_dir():
             raise UserError(f"CSAI_SPARK_INPUT={base} is not a folder; point it at the folder of the raw Parquet tables.")
-        for table in RAW_TABLES:
+        for table in (*RAW_TABLES, "workspace_meta"):  # the meta table carries a stored as-of date
             for candidate in (base / f"{table}.parquet", base / table):
                 if candidate.exists():
                     sources[table] = str(candidate)

@@ -5,6 +5,10 @@ Every feature at every observation date (1e-9 relative), every label, every scor
 by the test. The Spark side runs through the interfaces a team uses: the raw tables as
 Parquet files, and ``cli.py --engine spark score`` (which attaches its Parquet outputs
 to the warehouse as a new results snapshot).
+
+The company is a private copy of the session's sample in which every fifth contact has no
+``active_from`` (an unknown start: counted from the contacts import) and which was
+scored again by the embedded engine, so that rule is compared too.
 """
 
 from __future__ import annotations
@@ -18,21 +22,52 @@ import pytest
 pytestmark = pytest.mark.slow
 
 
+UNKNOWN_STARTS_IMPORTED = "2025-06-01"
+
+
 @pytest.fixture(scope="module")
-def raw_parquet(sample_workspace, tmp_path_factory):
+def parity_ws_path(sample_workspace_path, tmp_path_factory):
+    """The sample company with unknown contact starts, scored by the embedded engine on that data."""
+    from data.workspace import open_workspace
+    from models.scoring import score_workspace
+
+    path = tmp_path_factory.mktemp("parity") / "ws"
+    shutil.copytree(sample_workspace_path, path)
+    ws = open_workspace(str(path))
+    with ws.warehouse.writer("raw") as con:
+        con.execute("UPDATE contacts SET active_from = NULL WHERE hash(contact_id) % 5 = 0")
+        con.execute("INSERT INTO workspace_meta VALUES ('imported_contacts', ?)", [UNKNOWN_STARTS_IMPORTED])
+    score_workspace(ws)
+    return path
+
+
+@pytest.fixture(scope="module")
+def parity_ws(parity_ws_path):
+    from data.workspace import open_workspace
+
+    ws = open_workspace(str(parity_ws_path))
+    with ws.warehouse.reader() as con:
+        unknown = con.execute("SELECT count(*), count(*) FILTER (WHERE role = 'champion') FROM contacts "
+                              "WHERE active_from IS NULL").fetchall()[0]
+    assert unknown[0] > 10 and unknown[1] > 0, "the copy has unknown starts, champions among them"
+    return ws
+
+
+@pytest.fixture(scope="module")
+def raw_parquet(parity_ws, tmp_path_factory):
     from models.spark_scoring import export_raw_tables
 
-    return export_raw_tables(sample_workspace.warehouse, tmp_path_factory.mktemp("raw_parquet"))
+    return export_raw_tables(parity_ws.warehouse, tmp_path_factory.mktemp("raw_parquet"))
 
 
 @pytest.fixture(scope="module")
-def embedded(sample_workspace):
+def embedded(parity_ws):
     """The embedded engine's observation set, and its metrics in float64 (the set keeps float32)
     for the same rows, dates and data end as ``build_observations`` uses."""
     from data.metrics import compute_metrics
     from models.observations import active_rows, build_observations, history_end
 
-    with sample_workspace.warehouse.reader() as con:
+    with parity_ws.warehouse.reader() as con:
         end = history_end(con)
         obs = build_observations(con, horizon_days=90)
         metrics = compute_metrics(con, active_rows(con, obs.dates, end), data_end=end)
@@ -108,7 +143,7 @@ def test_every_label_matches(embedded, on_spark):
     assert np.allclose(a["arr"].to_numpy(float), b["arr"].to_numpy(float), rtol=1e-6)
 
 
-def test_cli_spark_score_matches_every_score_and_top_drivers(spark, sample_workspace_path, tmp_path, capsys):
+def test_cli_spark_score_matches_every_score_and_top_drivers(spark, parity_ws_path, tmp_path, capsys):
     """``cli.py --engine spark score`` scores every account like the embedded engine and the app reads it."""
     import json
 
@@ -117,7 +152,7 @@ def test_cli_spark_score_matches_every_score_and_top_drivers(spark, sample_works
     from models.scoring import latest_scores
 
     ws_path = tmp_path / "ws"
-    shutil.copytree(sample_workspace_path, ws_path)
+    shutil.copytree(parity_ws_path, ws_path)
     ws = open_workspace(str(ws_path))
     with ws.warehouse.reader() as con:
         embedded_at = con.execute("SELECT max(scored_at) FROM score_runs").fetchall()[0][0]
@@ -136,6 +171,11 @@ def test_cli_spark_score_matches_every_score_and_top_drivers(spark, sample_works
     a = scores[scores["scored_at"] == pd.Timestamp(embedded_at)].set_index("account_id")
     b = scores[scores["scored_at"] == spark_at].set_index("account_id")
     assert len(a) > 200 and a.index.equals(b.index) and summary["accounts"] == len(a) == features
+    with ws.warehouse.reader() as con:  # billing periods that run to the data's end: still customers on both
+        to_the_end = {r[0] for r in con.execute(
+            "SELECT account_id FROM subscriptions GROUP BY 1 HAVING max(coalesce(end_date, DATE '9999-12-31')) "
+            "BETWEEN ? AND DATE '9999-12-30'", [b["obs_date"].iloc[0] - pd.Timedelta(days=1)]).fetchall()}
+    assert to_the_end and to_the_end <= set(b.index)
     for c in ("p_churn", "p_expansion", "expected_arr_loss", "health_score", "shap_base", "shap_other", "p_base"):
         assert np.allclose(a[c].to_numpy(float), b[c].to_numpy(float), rtol=1e-6, atol=1e-9, equal_nan=True), c
     assert (a["risk_band"] == b["risk_band"]).all() and (a["obs_date"] == b["obs_date"]).all()
@@ -167,7 +207,7 @@ def test_cli_spark_score_matches_every_score_and_top_drivers(spark, sample_works
     assert served["p_churn_change"].abs().max() < 1e-6  # previous run: the embedded one, same numbers
 
 
-def test_cli_spark_train_fits_on_the_spark_observation_rows(spark, embedded, sample_workspace, sample_workspace_path,
+def test_cli_spark_train_fits_on_the_spark_observation_rows(spark, embedded, parity_ws, parity_ws_path,
                                                             tmp_path, capsys):
     """``cli.py --engine spark train``: rows from Spark, the single-machine trainer; the same model as embedded."""
     import json
@@ -176,11 +216,11 @@ def test_cli_spark_train_fits_on_the_spark_observation_rows(spark, embedded, sam
     from models.training import TrainConfig, train
 
     ws_path = tmp_path / "ws"
-    shutil.copytree(sample_workspace_path, ws_path)
+    shutil.copytree(parity_ws_path, ws_path)
     args = ["--workspace", str(ws_path), "--engine", "spark", "train", "--algorithm", "gbm", "--json"]
     assert cli.main(args) == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    with sample_workspace.warehouse.reader() as con:
+    with parity_ws.warehouse.reader() as con:
         result = train(con, TrainConfig(algorithm="gbm"), observations=embedded["obs"])
     assert summary["n_train"] == result.summary()["n_train"] and summary["n_test"] == result.summary()["n_test"]
     for name, value in result.summary()["metrics"].items():
