@@ -94,16 +94,23 @@ def _day(column: str):
 
 
 # --------------------------------------------------------------------------- dates and rows
-@contextlib.contextmanager
-def _views(raw: dict, tables: tuple[str, ...]):
-    """Temporary views of the raw ``tables`` (those present) for this call, as ``{table: view}``."""
-    spark = raw["accounts"].sparkSession
+def _register(raw: dict, tables: tuple[str, ...]) -> tuple[object, dict[str, str]]:
+    """(session, ``{table: view}``): temporary views of the raw ``tables`` (those present) under names
+    of their own. Views a returned DataFrame reads stay (Spark Connect resolves them when it runs)."""
+    spark = next(iter(raw.values())).sparkSession
     tag = uuid.uuid4().hex[:8]
     names = {}
     for table in tables:
         if table in raw:
             names[table] = f"csai_{table}_{tag}"
             raw[table].createOrReplaceTempView(names[table])
+    return spark, names
+
+
+@contextlib.contextmanager
+def _views(raw: dict, tables: tuple[str, ...]):
+    """:func:`_register` for queries collected inside the block; the views are dropped after it."""
+    spark, names = _register(raw, tables)
     try:
         yield spark, names
     finally:
@@ -174,16 +181,13 @@ def observation_schedule(raw: dict, *, end: date, label_days: int, cadence: str 
 
 
 def active_rows(spark, raw: dict, dates: list[date], end: date | None = None):
-    """(account_id, obs_date, od) for every account with a subscription active on the eve of each date
-    (``models.observations.active_rows``): a subscription ending at or after ``end`` (default: the
-    as-of date) is still running as far as the data knows."""
-    f = F()
+    """(account_id, obs_date, od) for every account with a subscription active on the eve of each date:
+    ``data/sql/active_rows.sql``, the file ``models.observations.active_rows`` runs. A subscription
+    ending at or after ``end`` (default: the as-of date) is still running as far as the data knows."""
     end = end or data_end(raw) or date.max
     d = spark.createDataFrame(pd.DataFrame({"obs_date": pd.Series(list(dates), dtype=object)}), "obs_date date")
-    s = raw["subscriptions"]
-    running = s.end_date.isNull() | (s.end_date >= d.obs_date) | (s.end_date >= f.lit(end))
-    rows = (d.join(s, (s.start_date < d.obs_date) & running)
-            .select(f.col("account_id").cast("string").alias("account_id"), "obs_date").distinct())
+    _, names = _register({"obs_dates": d, "subscriptions": raw["subscriptions"]}, ("obs_dates", "subscriptions"))
+    rows = spark.sql(_spark_sql(load_sql("active_rows"), names), args={"data_end": end})  # the embedded SQL
     return rows.withColumn("od", _day("obs_date"))
 
 
