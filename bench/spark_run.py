@@ -1,7 +1,8 @@
 """``make bench ENGINE=spark``: the batch stages on Spark beside the embedded engine, and their growth with events.
 
 ``python -m bench.spark_run --sizes 20000,100000 [--growth 1,3,10] [--master local[2]]``
-(``CSAI_BENCH_SPARK_MEMORY``: the local JVM's heap, default 1g; 20,000 accounts need more)
+(``CSAI_BENCH_SPARK_MEMORY``: the local JVM's heap, default 1g; ``CSAI_BENCH_SPARK_PARTITIONS``: shuffle
+partitions, default 4; 20,000 accounts need more of both)
 builds, per size and per event multiple (1x, 3x, 10x the events of the smallest: the
 generator's ``event_fraction`` base x multiple), a sample company in a temp workspace,
 exports its raw tables as Parquet and trains the production models once (at 1x, embedded:
@@ -41,7 +42,7 @@ END = date(2025, 6, 30)
 SEED = 42
 BASE_FRACTION = 0.1  # of the generator's daily event rows; 10x = every row
 SPARK_CONF = {"spark.driver.memory": os.environ.get("CSAI_BENCH_SPARK_MEMORY", "1g"),  # local: driver = executor
-              "spark.sql.shuffle.partitions": "4"}
+              "spark.sql.shuffle.partitions": os.environ.get("CSAI_BENCH_SPARK_PARTITIONS", "4")}
 _TICK = os.sysconf("SC_CLK_TCK")
 _PAGE_KB = os.sysconf("SC_PAGE_SIZE") / 1024
 
