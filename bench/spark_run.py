@@ -1,6 +1,8 @@
 """``make bench ENGINE=spark``: the batch stages on Spark beside the embedded engine, and their growth with events.
 
 ``python -m bench.spark_run --sizes 20000,100000 [--growth 1,3,10] [--master local[2]]``
+(``CSAI_BENCH_SPARK_MEMORY``: the local JVM's heap, default 1g; ``CSAI_BENCH_SPARK_PARTITIONS``: shuffle
+partitions, default 4; 20,000 accounts need more of both)
 builds, per size and per event multiple (1x, 3x, 10x the events of the smallest: the
 generator's ``event_fraction`` base x multiple), a sample company in a temp workspace,
 exports its raw tables as Parquet and trains the production models once (at 1x, embedded:
@@ -10,7 +12,8 @@ training stays on one machine). Then each engine runs in its own fresh process:
   (embedded: ``compute_metrics`` + ``compute_labels``; Spark: ``data.engines.spark_metrics``
   with the result written as Parquet);
 * ``score_explain`` (at 1x): features as of the scoring date, p(churn), p(expansion), SHAP
-  and top drivers of every account (embedded: ``models.scoring`` path; Spark:
+  in calibrated units, top drivers and other factors of every account (embedded:
+  ``models.scoring.score_workspace``, stored in the warehouse; Spark:
   ``models.spark_scoring.score_on_spark`` written as Parquet);
 * ``session`` (Spark only): starting the local JVM.
 
@@ -38,7 +41,8 @@ RESULTS = ROOT / "bench" / "results"
 END = date(2025, 6, 30)
 SEED = 42
 BASE_FRACTION = 0.1  # of the generator's daily event rows; 10x = every row
-SPARK_CONF = {"spark.driver.memory": "1g", "spark.sql.shuffle.partitions": "4"}
+SPARK_CONF = {"spark.driver.memory": os.environ.get("CSAI_BENCH_SPARK_MEMORY", "1g"),  # local: driver = executor
+              "spark.sql.shuffle.partitions": os.environ.get("CSAI_BENCH_SPARK_PARTITIONS", "4")}
 _TICK = os.sysconf("SC_CLK_TCK")
 _PAGE_KB = os.sysconf("SC_PAGE_SIZE") / 1024
 
@@ -127,35 +131,27 @@ def stage_prepare(ws: str, parquet: str, n: int, fraction: float, train: bool) -
 
 
 def stage_embedded(ws: str, score: bool) -> dict:
-    from data.metrics import compute_labels, compute_metrics, data_end
+    from data.metrics import compute_labels, compute_metrics
     from data.workspace import open_workspace
-    from models.explain import top_drivers
-    from models.observations import active_rows, observation_dates
-    from models.scoring import features_as_of, load_production
+    from models.history import plan_schedule
+    from models.observations import active_rows, history_end, history_start
+    from models.scoring import score_workspace
 
     m = TreeMeter()
     w = open_workspace(ws)
 
-    def metrics():
+    def metrics():  # models.observations.build_observations' rows, metrics and censored labels
         with w.warehouse.reader() as con:
-            rows = active_rows(con, observation_dates(con, end=data_end(con)))
-            frame = compute_metrics(con, rows).frame
-            labels = compute_labels(con, rows)
+            end = history_end(con)
+            dates = plan_schedule(history_start(con), end, label_days=90 + 30).dates
+            rows = active_rows(con, dates, end)
+            frame = compute_metrics(con, rows, data_end=end).frame
+            labels = compute_labels(con, rows, data_end=end)
         return len(frame), len(labels)
 
     out = {"obs_rows": m("metrics", metrics)[0]}
-    if score:
-        def score_explain():
-            _, churn = load_production(w.engine, "churn")
-            _, expansion = load_production(w.engine, "expansion")
-            with w.warehouse.reader() as con:
-                frame = features_as_of(con)
-            for model, k in ((churn, 10), (expansion, 5)):
-                model.predict(frame)
-                top_drivers(model, frame, model.explain(frame).values, k)
-            return len(frame)
-
-        out["scored"] = m("score_explain", score_explain)
+    if score:  # the embedded scoring path: features as of the day after the end, scores, calibrated SHAP, stored
+        out["scored"] = m("score_explain", lambda: score_workspace(w).accounts)
     return {**out, "parts": m.parts}
 
 
@@ -233,6 +229,7 @@ def bench_size(n: int, growth: list[int], master: str, log) -> dict:
             spk = run_child("spark", log, ws=models_ws, parquet=parquet, out_dir=str(tmp / f"spark-out-{g}"),
                             score=first, master=master)
             out["growth"].append({"multiple": g, "events": prep.get("events"), "embedded": emb, "spark": spk})
+            print("  measured: " + json.dumps(out["growth"][-1], default=str), flush=True)  # kept if a later step dies
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return out

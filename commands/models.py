@@ -98,7 +98,8 @@ def run_train(args: argparse.Namespace) -> int:
     if (getattr(args, "engine", None) or ws.settings.spark.engine) == "spark":  # rows from Spark, fit here
         from models.spark_scoring import spark_observations
 
-        observations = spark_observations(ws, horizon_days=args.horizon_days, lead_days=args.lead_days, say=say)
+        observations = spark_observations(ws, horizon_days=args.horizon_days, lead_days=args.lead_days,
+                                          gap_days=args.gap_days, cadence=args.cadence, say=say)
     record, result = train_and_register(ws, config, actor="cli", observations=observations,
                                         make_production=args.promote, say=say)
     if args.predictions_out:

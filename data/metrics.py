@@ -856,9 +856,16 @@ def contacts_first_seen(con: duckdb.DuckDBPyConnection) -> date | None:
     except duckdb.Error:
         rows = {}
     if rows.get("contacts_first_seen"):
-        return date.fromisoformat(str(rows["contacts_first_seen"])[:10])
-    end = readmodel.data_end(con)
-    imported = rows.get("imported_contacts")
+        return first_seen_from(rows, None)
+    return first_seen_from(rows, readmodel.data_end(con))
+
+
+def first_seen_from(meta: dict, end: date | None) -> date | None:
+    """The rule of :func:`contacts_first_seen` on ``workspace_meta`` values and the data's end
+    (the Spark engine reads its own copy of the meta table and applies the same rule)."""
+    if meta.get("contacts_first_seen"):
+        return date.fromisoformat(str(meta["contacts_first_seen"])[:10])
+    imported = meta.get("imported_contacts")
     seen = date.fromisoformat(str(imported)[:10]) if imported else None
     if seen is None or (end is not None and end < seen):
         return end

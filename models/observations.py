@@ -37,6 +37,7 @@ from data.metrics import (
     compute_labels,
     compute_metrics,
     event_types,
+    load_sql,
     monthly_dates,
     truncate_raw_tables,
 )
@@ -158,10 +159,9 @@ def active_rows(con: duckdb.DuckDBPyConnection, dates: list[date], end: date | N
                 con.unregister("_spells")
             rows["obs_date"] = pd.to_datetime(rows["obs_date"]).dt.date
             return rows
-        rows = con.execute(
-            "SELECT DISTINCT s.account_id, d.obs_date FROM _obs_dates d JOIN subscriptions s "
-            "ON s.start_date < d.obs_date AND (s.end_date IS NULL OR s.end_date >= d.obs_date OR s.end_date >= ?) "
-            "ORDER BY d.obs_date, s.account_id", [end]).df()
+        # data/sql/active_rows.sql: the Spark engine runs the same file
+        sql = load_sql("active_rows").replace("FROM obs_dates d", "FROM _obs_dates d")
+        rows = con.execute(sql, {"data_end": end}).df()
     finally:
         con.unregister("_obs_dates")
     rows["obs_date"] = pd.to_datetime(rows["obs_date"]).dt.date

@@ -12,11 +12,12 @@ exact TreeSHAP) and ``models.explain.Explanation.top_drivers``. The outputs are 
 ``<run>/features``           the metric row of every scored account
 ``<run>/results/kind=score``  one row per account (p_churn, risk band, SHAP base ...)
 ``<run>/results/kind=driver`` the top drivers per account and target
+``<run>/results/kind=other``  the rest of each churn score ("no data" parts, one part per driver group)
 ``<run>/run.json``            scored_at, obs_date, model ids
 
 :func:`attach_results` (``cli.py attach-results RUN``, also the last step of
-``cli.py --engine spark score``) appends them to ``scores``, ``score_drivers`` and
-``score_runs`` and replaces ``score_features`` in one new ``results`` snapshot, published
+``cli.py --engine spark score``) appends them to ``scores``, ``score_drivers``,
+``score_other_factors`` and ``score_runs`` and replaces ``score_features`` in one new ``results`` snapshot, published
 atomically: the app serves them on its next read, without a restart.
 """
 
@@ -38,12 +39,22 @@ from data.errors import UserError
 from data.vocabulary import RISK_BANDS
 from models.explain import DRIVER_COLUMNS
 from models.health_score import health_score
-from models.scoring import DRIVERS_DDL, RUNS_DDL, SCORES_DDL, TOP_DRIVERS, ScoreRun, load_production
+from models.scoring import (
+    DRIVERS_DDL,
+    OTHERS_DDL,
+    RUNS_DDL,
+    SCORES_DDL,
+    SCORES_MIGRATIONS,
+    TOP_DRIVERS,
+    ScoreRun,
+    load_production,
+)
 
 RESULT_SCHEMA = (
     "kind string, account_id string, target string, p_churn double, risk_band string, p_expansion double, "
     "arr double, expected_arr_loss double, health_score double, shap_base double, shap_other double, "
-    "feature string, label string, `group` string, value string, shap double, sentence string, rank int")
+    "shap_scale string, p_base double, feature string, label string, `group` string, value string, shap double, "
+    "sentence string, rank int, factor_kind string")
 SCORE_FIELDS = ["account_id", "target", "p_churn", "risk_band", "p_expansion", "arr", "expected_arr_loss",
                 "health_score", "shap_base", "shap_other"]
 EXPANSION_DRIVERS = 5
@@ -62,15 +73,20 @@ def _load_models(blob: bytes, key: str) -> tuple:
 
 
 def score_batch(churn, expansion, frame: pd.DataFrame) -> pd.DataFrame:
-    """Scores and top drivers of one batch of metric rows, as rows of ``RESULT_SCHEMA``: the
-    embedded engine's ``models.scoring.score_workspace`` computation, per batch."""
+    """Scores, top drivers and other factors of one batch of metric rows, as rows of
+    ``RESULT_SCHEMA``: the embedded engine's ``models.scoring.score_workspace`` computation, per
+    batch (SHAP in calibrated units where exact, ``shap_scale`` and ``p_base`` as it stores them)."""
     frame = frame.reset_index(drop=True)
     p = churn.predict(frame)
     ids = frame["account_id"].to_numpy()
-    expl, _scale = churn.explain_calibrated(frame)  # the units the embedded engine stores (Platt: calibrated)
-    top = expl.top_drivers(ids, TOP_DRIVERS)
+    expl, shap_scale = churn.explain_calibrated(frame)  # the units the embedded engine stores (Platt: calibrated)
+    p_base = churn.calibrate(expl.base_values) if shap_scale == "model" else 1 / (1 + np.exp(-expl.base_values))
+    top, others = expl.split(ids, TOP_DRIVERS)
     top.insert(1, "target", "churn")
-    kept = top.groupby("account_id")["shap"].sum().reindex(frame["account_id"]).to_numpy()
+    others = others.rename(columns={"kind": "factor_kind"})
+    others.insert(1, "target", "churn")
+    others.insert(0, "kind", "other")
+    kept = top.groupby("account_id")["shap"].sum().reindex(frame["account_id"]).fillna(0.0).to_numpy()
     shap_other = expl.values.sum(axis=1).to_numpy() - kept
     parts = [top]
     p_exp = np.full(len(frame), np.nan)
@@ -83,35 +99,39 @@ def score_batch(churn, expansion, frame: pd.DataFrame) -> pd.DataFrame:
     scores = pd.DataFrame({
         "kind": "score", "account_id": frame["account_id"].astype(str).to_numpy(), "target": "churn", "p_churn": p,
         "risk_band": churn.risk_band(p), "p_expansion": p_exp, "arr": arr, "expected_arr_loss": p * arr,
-        "health_score": health_score(frame).to_numpy(dtype=float), "shap_base": np.asarray(expl.base_values, float),
-        "shap_other": shap_other})
+        "health_score": health_score(frame).to_numpy(dtype=float),
+        "shap_base": np.broadcast_to(np.asarray(expl.base_values, float), (len(frame),)), "shap_other": shap_other,
+        "shap_scale": shap_scale, "p_base": np.broadcast_to(np.asarray(p_base, dtype=float), (len(frame),))})
     drivers = pd.concat(parts, ignore_index=True)
     drivers.insert(0, "kind", "driver")
     drivers["rank"] = drivers["rank"].astype("int32")
-    out = pd.concat([scores, drivers], ignore_index=True)
+    out = pd.concat([scores, drivers, others], ignore_index=True)
     columns = [c.split(" ")[0].strip("`") for c in RESULT_SCHEMA.split(", ")]
     for c in columns:
         if c not in out:
             out[c] = None
     out = out[columns]
-    for c in ("kind", "account_id", "target", "risk_band", "feature", "label", "group", "value", "sentence"):
+    for c in ("kind", "account_id", "target", "risk_band", "shap_scale", "feature", "label", "group", "value",
+              "sentence", "factor_kind"):
         # plain object columns: PySpark's Arrow conversion takes no pandas 3 (Arrow-backed) string columns
         out[c] = out[c].astype(object).where(out[c].notna(), None)
     return out
 
 
 def score_on_spark(spark, raw: dict, churn, expansion, *, end: date | None = None, account_ids=None):
-    """(features, results) Spark DataFrames for every account active on the eve of ``end`` + 1."""
+    """(features, results, obs_date) for every account active on the eve of ``end`` + 1, the as-of date
+    (``end``, default :func:`data.engines.spark_metrics.data_end`) and the accounts of the embedded
+    ``models.scoring.features_as_of``: a billing period running to the data's end still counts."""
     from data.engines import spark_metrics as sm
 
     end = end or sm.data_end(raw)
     if end is None:
         raise UserError("No history to score: the raw tables have no events, subscriptions, tickets or invoices.")
     obs_date = end + timedelta(days=1)
-    rows = sm.active_rows(spark, raw, [obs_date]).select("account_id", "obs_date")
+    rows = sm.active_rows(spark, raw, [obs_date], end).select("account_id", "obs_date")
     if account_ids is not None:
         rows = rows.where(rows.account_id.isin(list(account_ids)))
-    features = sm.compute_metrics(raw, rows).frame.repartition("account_id")
+    features = sm.compute_metrics(raw, rows, data_end=end).frame.repartition("account_id")
     blob = pickle.dumps((churn, expansion))
     key = hashlib.sha256(blob).hexdigest()
 
@@ -152,7 +172,7 @@ def raw_sources(ws, spark_settings, run_dir: Path) -> dict[str, str]:
         base = Path(spark_settings.input_dir)
         if not base.is_dir():
             raise UserError(f"CSAI_SPARK_INPUT={base} is not a folder; point it at the folder of the raw Parquet tables.")
-        for table in RAW_TABLES:
+        for table in (*RAW_TABLES, "workspace_meta"):  # the meta table carries a stored as-of date
             for candidate in (base / f"{table}.parquet", base / table):
                 if candidate.exists():
                     sources[table] = str(candidate)
@@ -214,9 +234,11 @@ def run_spark_score(ws, *, spark=None, scored_at: datetime | None = None, say=No
     return run
 
 
-def spark_observations(ws, *, horizon_days: int = 90, lead_days: int = 0, spark=None, say=None):
+def spark_observations(ws, *, horizon_days: int = 90, lead_days: int = 0, gap_days: int = 30, cadence: str = "auto",
+                       spark=None, say=None):
     """``cli.py --engine spark train``: the observation rows (features and labels for every date)
-    built on Spark, collected as the ``ObservationSet`` the single-machine trainer fits on."""
+    built on Spark, collected as the ``ObservationSet`` the single-machine trainer fits on. The
+    dates, censoring and renewal gap are the embedded ``build_observations``' (``cadence``, ``gap_days``)."""
     import tempfile
 
     from data.engines import spark_metrics as sm
@@ -230,9 +252,13 @@ def spark_observations(ws, *, horizon_days: int = 90, lead_days: int = 0, spark=
         raw = sm.read_raw_tables(spark, sources)
         end = sm.data_end(raw)
         say(f"  building observation rows on Spark ({settings.remote or settings.master})...")
+        schedule = sm.observation_schedule(raw, end=end, label_days=lead_days + horizon_days + gap_days,
+                                           cadence=cadence)
         frame, metrics, dates = sm.build_observations(spark, raw, horizon_days=horizon_days, lead_days=lead_days,
-                                                      end=end)
-        return sm.observation_set(frame, metrics, dates, end=end, horizon_days=horizon_days, lead_days=lead_days)
+                                                      end=end, gap_days=gap_days,
+                                                      dates=schedule.dates if schedule else None)
+        return sm.observation_set(frame, metrics, dates, end=end, horizon_days=horizon_days, lead_days=lead_days,
+                                  gap_days=gap_days, schedule=schedule)
 
 
 def attach_results(ws, run_dir: str | Path) -> ScoreRun:
@@ -245,6 +271,7 @@ def attach_results(ws, run_dir: str | Path) -> ScoreRun:
                         "`cli.py --engine spark score` wrote.") from None
     scores_glob = run_dir / "results" / "kind=score" / "*.parquet"
     drivers_glob = run_dir / "results" / "kind=driver" / "*.parquet"
+    others_glob = run_dir / "results" / "kind=other" / "*.parquet"
     if not list(scores_glob.parent.glob("*.parquet")):
         raise UserError(f"{run_dir} has no scores (results/kind=score); the Spark job did not finish.")
     scored_at = datetime.fromisoformat(meta["scored_at"])
@@ -252,15 +279,17 @@ def attach_results(ws, run_dir: str | Path) -> ScoreRun:
     params = {"scored_at": scored_at, "obs_date": obs_date, "model_id": meta["model_id"],
               "expansion_model_id": meta.get("expansion_model_id")}
     with ws.warehouse.writer("results") as con:
-        for ddl in (SCORES_DDL, DRIVERS_DDL, RUNS_DDL):
+        for ddl in (SCORES_DDL, DRIVERS_DDL, OTHERS_DDL, RUNS_DDL, *SCORES_MIGRATIONS):
             con.execute(ddl)
         if con.execute("SELECT count(*) FROM scores WHERE scored_at = ?", [scored_at]).fetchall()[0][0]:
             raise UserError(f"The run scored at {scored_at} is already in the warehouse; nothing was changed.")
         con.execute(f"""
             INSERT INTO scores (scored_at, obs_date, account_id, model_id, target, p_churn, risk_band, p_expansion,
-                                expansion_model_id, arr, expected_arr_loss, health_score, shap_base, shap_other)
+                                expansion_model_id, arr, expected_arr_loss, health_score, shap_base, shap_other,
+                                shap_scale, p_base)
             SELECT $scored_at, $obs_date, account_id, $model_id, target, p_churn, risk_band, p_expansion,
-                   $expansion_model_id, arr, expected_arr_loss, health_score, shap_base, shap_other
+                   $expansion_model_id, arr, expected_arr_loss, health_score, shap_base, shap_other, shap_scale,
+                   p_base
             FROM read_parquet('{_sql_path(scores_glob)}') ORDER BY account_id""", params)  # noqa: S608 - our path
         if list(drivers_glob.parent.glob("*.parquet")):
             con.execute(f"""
@@ -268,6 +297,12 @@ def attach_results(ws, run_dir: str | Path) -> ScoreRun:
                                            sentence, rank)
                 SELECT $scored_at, account_id, target, feature, label, "group", value, shap, sentence, rank
                 FROM read_parquet('{_sql_path(drivers_glob)}') ORDER BY account_id, target, rank""",  # noqa: S608
+                        {"scored_at": scored_at})
+        if list(others_glob.parent.glob("*.parquet")):
+            con.execute(f"""
+                INSERT INTO score_other_factors (scored_at, account_id, target, kind, feature, label, "group", shap)
+                SELECT $scored_at, account_id, target, factor_kind, feature, label, "group", shap
+                FROM read_parquet('{_sql_path(others_glob)}') ORDER BY account_id, target""",  # noqa: S608
                         {"scored_at": scored_at})
         accounts, loss = con.execute("SELECT count(*), coalesce(sum(expected_arr_loss), 0) FROM scores "
                                      "WHERE scored_at = ?", [scored_at]).fetchall()[0]

@@ -38,10 +38,13 @@ from data.metrics import (
     attribute_metric,
     event_metrics,
     event_slug,
+    first_seen_from,
     load_sql,
     monthly_dates,
 )
+from data.readmodel import _parse_date, queries
 from data.schema import CANONICAL_TABLES
+from data.settings import read_model_settings
 
 HIGH_PRIORITIES = ("high", "urgent", "critical", "p1", "p2")
 SEVERITY = (("urgent", 1.0), ("critical", 1.0), ("p1", 1.0), ("high", 0.6), ("p2", 0.6), ("normal", 0.15),
@@ -91,44 +94,100 @@ def _day(column: str):
 
 
 # --------------------------------------------------------------------------- dates and rows
+def _register(raw: dict, tables: tuple[str, ...]) -> tuple[object, dict[str, str]]:
+    """(session, ``{table: view}``): temporary views of the raw ``tables`` (those present) under names
+    of their own. Views a returned DataFrame reads stay (Spark Connect resolves them when it runs)."""
+    spark = next(iter(raw.values())).sparkSession
+    tag = uuid.uuid4().hex[:8]
+    names = {}
+    for table in tables:
+        if table in raw:
+            names[table] = f"csai_{table}_{tag}"
+            raw[table].createOrReplaceTempView(names[table])
+    return spark, names
+
+
+@contextlib.contextmanager
+def _views(raw: dict, tables: tuple[str, ...]):
+    """:func:`_register` for queries collected inside the block; the views are dropped after it."""
+    spark, names = _register(raw, tables)
+    try:
+        yield spark, names
+    finally:
+        for view in names.values():
+            spark.catalog.dropTempView(view)
+
+
 def data_end(raw: dict) -> date | None:
-    """Last day of history: the latest event, subscription start, ticket, invoice or NPS response
-    (``data.metrics.data_end`` without a ``workspace_meta`` table)."""
-    f = F()
-    if "workspace_meta" in raw:
-        rows = raw["workspace_meta"].where(f.col("key").isin("end", "end_date", "data_end")).limit(1).collect()
-        if rows and rows[0]["value"]:
-            with contextlib.suppress(ValueError):
-                return date.fromisoformat(str(rows[0]["value"])[:10])
-    parts = [("events", "event_time"), ("subscriptions", "start_date"), ("tickets", "opened_at"),
-             ("invoices", "issued_at"), ("nps", "responded_at")]
-    best = None
-    for table, column in parts:
-        v = raw[table].agg(f.max(f.to_date(f.col(column)))).first()[0]
-        if v is not None and (best is None or v > best):
-            best = v
-    return best
+    """The as-of date (the last day of history), by the read model's rule (``data.readmodel.data_end``):
+    ``CSAI_AS_OF``; the date stored in ``workspace_meta``; else ``data/sql/as_of.sql``'s
+    ``data_end`` (activity capped at today), the same SQL run by Spark SQL."""
+    override = read_model_settings().as_of
+    if override is not None:
+        return override
+    sql = queries("as_of")
+    with _views(raw, ("workspace_meta", "events", "tickets", "invoices", "nps", "subscriptions")) as (spark, names):
+        if "workspace_meta" in names:
+            rows = spark.sql(_spark_sql(sql["stored"], names)).collect()
+            if rows and _parse_date(rows[0][0]) is not None:
+                return _parse_date(rows[0][0])
+        row = spark.sql(_spark_sql(sql["data_end"], names), args={"cap": date.today()}).first()
+    return row[0] if row else None
 
 
-def observation_dates(raw: dict, *, warmup_days: int = 90, end: date | None = None) -> list[date]:
-    """Monthly observation dates, as ``models.observations.observation_dates``."""
+def workspace_meta(raw: dict) -> dict[str, str]:
+    """``workspace_meta`` as a dict (empty when the raw tables came without it)."""
+    if "workspace_meta" not in raw:
+        return {}
+    return {r["key"]: r["value"] for r in raw["workspace_meta"].select("key", "value").collect()}
+
+
+def contacts_first_seen(raw: dict, end: date | None = None) -> date | None:
+    """The day contacts without ``active_from`` were first seen (``data.metrics.contacts_first_seen``'s rule)."""
+    meta = workspace_meta(raw)
+    if meta.get("contacts_first_seen"):
+        return first_seen_from(meta, None)
+    return first_seen_from(meta, end or data_end(raw))
+
+
+def history_start(raw: dict) -> date | None:
+    """First day of recorded activity (``models.observations.history_start``): the first event, else
+    the first subscription."""
     f = F()
     first = raw["events"].agg(f.min(f.to_date("event_time"))).first()[0]
     if first is None:
         first = raw["subscriptions"].agg(f.min("start_date")).first()[0]
+    return first
+
+
+def observation_dates(raw: dict, *, warmup_days: int = 90, end: date | None = None) -> list[date]:
+    """Monthly observation dates, as ``models.observations.observation_dates``."""
+    first = history_start(raw)
     last = end or data_end(raw)
     if first is None or last is None:
         return []
     return monthly_dates(first + timedelta(days=warmup_days), last + timedelta(days=1))
 
 
-def active_rows(spark, raw: dict, dates: list[date]):
-    """(account_id, obs_date, od) for every account with a subscription active on the eve of each date."""
-    f = F()
+def observation_schedule(raw: dict, *, end: date, label_days: int, cadence: str = "auto"):
+    """The observation schedule (monthly, or weekly for a short history) of
+    ``models.history.plan_schedule``, as the embedded ``build_observations`` lays it; None without history."""
+    from models.history import plan_schedule
+
+    first = history_start(raw)
+    if first is None or end is None:
+        return None
+    return plan_schedule(first, end, label_days=label_days, cadence=cadence)
+
+
+def active_rows(spark, raw: dict, dates: list[date], end: date | None = None):
+    """(account_id, obs_date, od) for every account with a subscription active on the eve of each date:
+    ``data/sql/active_rows.sql``, the file ``models.observations.active_rows`` runs. A subscription
+    ending at or after ``end`` (default: the as-of date) is still running as far as the data knows."""
+    end = end or data_end(raw) or date.max
     d = spark.createDataFrame(pd.DataFrame({"obs_date": pd.Series(list(dates), dtype=object)}), "obs_date date")
-    s = raw["subscriptions"]
-    rows = (d.join(s, (s.start_date < d.obs_date) & (s.end_date.isNull() | (s.end_date >= d.obs_date)))
-            .select(f.col("account_id").cast("string").alias("account_id"), "obs_date").distinct())
+    _, names = _register({"obs_dates": d, "subscriptions": raw["subscriptions"]}, ("obs_dates", "subscriptions"))
+    rows = spark.sql(_spark_sql(load_sql("active_rows"), names), args={"data_end": end})  # the embedded SQL
     return rows.withColumn("od", _day("obs_date"))
 
 
@@ -150,17 +209,20 @@ def event_type_list(raw: dict) -> list[str]:
 
 # --------------------------------------------------------------------------- metrics
 def compute_metrics(raw: dict, obs, *, types: list[str] | None = None,
-                    exclude_attributes: tuple[str, ...] = ()) -> SparkMetricTable:
+                    exclude_attributes: tuple[str, ...] = (), data_end: date | None = None) -> SparkMetricTable:
     """Every metric of the catalog for each row of ``obs`` (a Spark DataFrame with ``account_id``
-    and ``obs_date``), reading only rows strictly before each row's date."""
+    and ``obs_date``), reading only rows strictly before each row's date. ``data_end``: the last
+    day of history; a subscription ending at or after it is still running as far as the data
+    knows (``data.metrics.compute_metrics``)."""
     f = F()
     obs = obs.select(f.col("account_id").cast("string").alias("account_id"), f.col("obs_date").cast("date"))
     obs = obs.withColumn("od", _day("obs_date"))
     type_list = sorted(set(event_type_list(raw) if types is None else [str(t) for t in types]))
     keys = ["account_id", "obs_date"]
-    contract = _contract(raw, obs)
+    contract = _observed_days(raw, _contract(raw, obs, data_end))
+    first_seen = contacts_first_seen(raw, data_end)
     parts = [_usage(raw, obs, contract), _support(raw, obs), _sentiment(raw, obs), _billing(raw, obs),
-             _relationship(raw, obs)]
+             _relationship(raw, obs, first_seen)]
     out = contract
     for part in parts:
         out = out.join(part, keys, "left")
@@ -193,12 +255,16 @@ def compute_metrics(raw: dict, obs, *, types: list[str] | None = None,
     return SparkMetricTable(frame=out, numeric=numeric, categorical=attr_cat, catalog=catalog)
 
 
-def _contract(raw: dict, obs):
-    """Tenure and subscription metrics (subscriptions started before the date, active when not ended before it)."""
+def _contract(raw: dict, obs, data_end: date | None = None):
+    """Tenure and subscription metrics (subscriptions started before the date, active when not ended
+    before it; an end at or after ``data_end`` is not known yet)."""
     f = F()
+    end_day = _day("end_date")
+    if data_end is not None:
+        end_day = f.when(end_day < f.lit((data_end - date(1970, 1, 1)).days), end_day)
     s = raw["subscriptions"].select(
         f.col("account_id").cast("string").alias("account_id"), _day("start_date").alias("sd"),
-        _day("end_date").alias("ed"), f.col("mrr").cast("double").alias("mrr"),
+        end_day.alias("ed"), f.col("mrr").cast("double").alias("mrr"),
         f.col("seats").cast("double").alias("seats"),
         f.coalesce(f.lower("billing_period") == "annual", f.lit(False)).alias("annual"),
         _day("renewal_date").alias("rd"))
@@ -234,6 +300,18 @@ def _contract(raw: dict, obs):
         f.when(f.col("days_to_renewal") <= 90, 1.0).otherwise(0.0).alias("renewal_within_90d"))
 
 
+def _observed_days(raw: dict, contract):
+    """``observed``: days of usage the data can show per row (``data.metrics._observed_days``): the
+    tenure, capped by the days since the first event anywhere when that is positive."""
+    f = F()
+    first = raw["events"].agg(f.min(_day("event_time"))).first()[0]
+    if first is None:
+        return contract.withColumn("observed", f.col("tenure_days"))
+    since_first = (f.col("od") - f.lit(int(first))).cast("double")
+    return contract.withColumn("observed", f.when(since_first > 0, f.least(f.col("tenure_days"), since_first))
+                               .otherwise(f.col("tenure_days")))
+
+
 def _daily_events(raw: dict, obs):
     """Events of observed accounts before the last date, summed per account, type and day."""
     f = F()
@@ -266,7 +344,7 @@ def _usage(raw: dict, obs, contract):
     users = (e.where(f.col("user_id").isNotNull()).select("account_id", "day", "user_id").distinct()
              .join(obs, "account_id").where((f.col("day") < f.col("od")) & (f.col("day") >= f.col("od") - 30))
              .groupBy("account_id", "obs_date").agg(f.countDistinct("user_id").cast("double").alias("named_30d")))
-    out = (contract.select("account_id", "obs_date", "seats", "tenure_days")
+    out = (contract.select("account_id", "obs_date", "seats", "observed")
            .join(agg, ["account_id", "obs_date"], "left").join(users, ["account_id", "obs_date"], "left"))
     active_users = f.when(f.col("named_30d") > 0, f.col("named_30d")).otherwise(f.coalesce("busiest", f.lit(0.0)))
     dau30 = f.coalesce("users_30d", f.lit(0.0)) / 30.0
@@ -276,7 +354,7 @@ def _usage(raw: dict, obs, contract):
     return out.select(
         "account_id", "obs_date", f.col("active_days_30d"), active_users.alias("active_users_30d"),
         f.when(f.col("seats") > 0, active_users / f.col("seats")).alias("seat_utilisation"),
-        f.when(f.col("tenure_days") < 44, f.lit(None).cast("double")).otherwise(change).alias("dau_change_30v60"))
+        f.when(f.col("observed") < 44, f.lit(None).cast("double")).otherwise(change).alias("dau_change_30v60"))
 
 
 def _event_type_values(raw: dict, obs, type_list: list[str]):
@@ -318,7 +396,7 @@ def _first_per_slug(type_list: list[str]) -> list[str]:
 def _event_metric_columns(out, slugs: list[str]):
     """Counts per month, trend and recency per event type (young accounts scaled as in data.metrics)."""
     f = F()
-    tenure = f.greatest(f.coalesce(f.col("tenure_days"), f.lit(90.0)), f.lit(0.0))
+    tenure = f.greatest(f.coalesce(f.col("observed"), f.lit(90.0)), f.lit(0.0))
     months_observed = f.least(f.greatest(f.least(tenure, f.lit(90.0)), f.lit(14.0)), f.lit(90.0)) / 30.0
     prev_days = f.least(f.greatest(tenure - 30.0, f.lit(0.0)), f.lit(60.0))
     columns = {}
@@ -410,12 +488,15 @@ def _billing(raw: dict, obs):
         count(u.isNotNull() & (u < od) & (p.isNull() | (p >= od))).alias("overdue_invoices"))
 
 
-def _relationship(raw: dict, obs):
-    """Contact metrics: active contacts and champions, champions who left, champion tenure."""
+def _relationship(raw: dict, obs, first_seen: date | None):
+    """Contact metrics: active contacts and champions, champions who left, champion tenure. A contact
+    without ``active_from`` counts from ``first_seen`` (never, when that is unknown) and has no
+    champion tenure (``data.metrics._relationship_values``)."""
     f = F()
+    seen = f.lit((first_seen - date(1970, 1, 1)).days if first_seen is not None else None).cast("int")
     c = raw["contacts"].select(
         f.col("account_id").cast("string").alias("account_id"),
-        f.coalesce(_day("active_from"), f.lit(-25567)).alias("s"),  # 1900-01-01 for an unknown start
+        f.coalesce(_day("active_from"), seen).alias("s"), f.col("active_from").isNotNull().alias("known_start"),
         _day("active_to").alias("l"), f.coalesce(f.lower("role") == "champion", f.lit(False)).alias("champion"))
     od, s, left = f.col("od"), f.col("s"), f.col("l")
 
@@ -430,7 +511,8 @@ def _relationship(raw: dict, obs):
         count(current).alias("active_contacts"),
         count(current & champion).alias("active_champions"),
         count(gone & (od <= left + 90)).alias("champions_left_90d"),
-        (f.first("od") - f.max(f.when(current & champion, s))).cast("double").alias("champion_tenure_days"),
+        (f.first("od") - f.max(f.when(current & champion & f.col("known_start"), s))).cast("double")
+        .alias("champion_tenure_days"),
         (f.first("od") - f.max(f.when(gone, left))).cast("double").alias("days_since_champion_left"))
 
 
@@ -457,9 +539,11 @@ def _attributes(raw: dict, out, taken: set[str], catalog: dict, exclude: tuple[s
 
 # --------------------------------------------------------------------------- labels
 def compute_labels(spark, raw: dict, obs, *, horizon_days: int = 90, lead_days: int = 0, gap_days: int = 30,
-                   expansion_ratio: float = 1.10):
+                   expansion_ratio: float = 1.10, data_end: date | None = None):
     """Churn and expansion labels per ``obs`` row: the SQL of ``data/sql/labels.sql`` and
-    ``subscription_spells.sql``, run by Spark SQL (``$name`` parameters become ``:name``)."""
+    ``subscription_spells.sql``, run by Spark SQL (``$name`` parameters become ``:name``).
+    ``data_end``: the last day of history; windows past it are censored (``label_known`` false,
+    labels NULL), as ``data.metrics.compute_labels``."""
     f = F()
     tag = uuid.uuid4().hex[:8]
     names = {"subscriptions": f"csai_subscriptions_{tag}", "spells": f"csai_spells_{tag}", "obs": f"csai_obs_{tag}"}
@@ -469,8 +553,9 @@ def compute_labels(spark, raw: dict, obs, *, horizon_days: int = 90, lead_days: 
     spells.createOrReplaceTempView(names["spells"])
     obs.select("account_id", "obs_date").createOrReplaceTempView(names["obs"])
     sql = _spark_sql(load_sql("labels"), names)
-    params = {"lead_days": int(lead_days), "horizon_days": int(horizon_days),
-              "expansion_ratio": float(expansion_ratio)}
+    params = {"lead_days": int(lead_days), "horizon_days": int(horizon_days), "gap_days": int(gap_days),
+              "expansion_ratio": float(expansion_ratio),
+              "data_end": data_end if data_end is not None else date(9000, 1, 1)}
     used = {k: v for k, v in params.items() if re.search(rf":{k}\b", sql)}
     return spark.sql(sql, args=used)
 
@@ -486,25 +571,32 @@ def _spark_sql(text: str, names: dict[str, str]) -> str:
 
 
 # --------------------------------------------------------------------------- observation set
-def build_observations(spark, raw: dict, *, horizon_days: int = 90, lead_days: int = 0, warmup_days: int = 90,
-                       dates: list[date] | None = None, gap_days: int = 30, expansion_ratio: float = 1.10,
-                       end: date | None = None):
+def build_observations(spark, raw: dict, *, horizon_days: int = 90, lead_days: int = 0,
+                       warmup_days: int | None = None, dates: list[date] | None = None, gap_days: int = 30,
+                       expansion_ratio: float = 1.10, end: date | None = None, cadence: str = "auto"):
     """(features + labels Spark DataFrame, SparkMetricTable, dates): the observation rows the
     embedded ``models.observations.build_observations`` builds, for training on one machine.
-    ``end``: the last day of history (default: :func:`data_end` of the raw tables)."""
+    ``end``: the last day of history (default: :func:`data_end`). Dates: ``dates``, else monthly
+    from ``warmup_days`` when given, else :func:`observation_schedule` (``cadence``). Labels are
+    censored at ``end``: ``labelled`` is labels.sql's ``label_known``."""
     f = F()
     end = end or data_end(raw)
-    dates = dates if dates is not None else observation_dates(raw, warmup_days=warmup_days, end=end)
+    if dates is None and end is not None:
+        if warmup_days is not None:
+            dates = observation_dates(raw, warmup_days=warmup_days, end=end)
+        else:
+            schedule = observation_schedule(raw, end=end, label_days=lead_days + horizon_days + gap_days,
+                                            cadence=cadence)
+            dates = schedule.dates if schedule else []
     if not dates:
         raise UserError("Not enough history to build observation dates; import at least a few months of data.")
-    rows = active_rows(spark, raw, dates).select("account_id", "obs_date")
-    metrics = compute_metrics(raw, rows)
+    rows = active_rows(spark, raw, dates, end).select("account_id", "obs_date")
+    metrics = compute_metrics(raw, rows, data_end=end)
     labels = compute_labels(spark, raw, rows, horizon_days=horizon_days, lead_days=lead_days, gap_days=gap_days,
-                            expansion_ratio=expansion_ratio)
+                            expansion_ratio=expansion_ratio, data_end=end)
     frame = metrics.frame.join(labels.select("account_id", "obs_date", "churn_date", "label_churn",
-                                             "label_expansion"), ["account_id", "obs_date"], "left")
-    window_end = f.date_add("obs_date", lead_days + horizon_days)
-    frame = frame.withColumn("labelled", window_end <= f.lit(end + timedelta(days=1)))
+                                             "label_expansion", "label_known"), ["account_id", "obs_date"], "left")
+    frame = frame.withColumn("labelled", f.coalesce(f.col("label_known"), f.lit(False))).drop("label_known")
     if lead_days > 0:
         frame = frame.where(f.col("churn_date").isNull() | (f.col("churn_date") >= f.date_add("obs_date", lead_days)))
     frame = frame.withColumn("arr", 12.0 * f.coalesce("mrr", f.lit(0.0)))
@@ -512,13 +604,14 @@ def build_observations(spark, raw: dict, *, horizon_days: int = 90, lead_days: i
 
 
 def observation_set(frame, metrics: SparkMetricTable, dates: list[date], *, end: date, horizon_days: int = 90,
-                    lead_days: int = 0):
+                    lead_days: int = 0, gap_days: int = 30, schedule=None):
     """The Spark observation rows as a ``models.observations.ObservationSet`` for the single-machine
     trainer (``models.training.train(con, config, observations=...)``): collected to the driver in
     the embedded order (date, account), features as float32 as the embedded set keeps them. Sample
     accounts on Spark first when the rows would not fit in memory."""
     import numpy as np
 
+    from models.history import MONTHLY
     from models.observations import ObservationSet
 
     pdf = frame.toPandas()
@@ -532,4 +625,5 @@ def observation_set(frame, metrics: SparkMetricTable, dates: list[date], *, end:
     pdf["labelled"] = pdf["labelled"].astype(bool)
     return ObservationSet(frame=pdf, numeric=metrics.numeric, categorical=metrics.categorical,
                           catalog=metrics.catalog, mode="time", horizon_days=horizon_days, lead_days=lead_days,
-                          data_end=end, dates=list(dates))
+                          data_end=end, dates=list(dates), gap_days=gap_days,
+                          cadence=schedule.cadence if schedule else MONTHLY, schedule=schedule)

@@ -78,8 +78,6 @@ def connect_url(tmp_path_factory):
             server.kill()
 
 
-@pytest.mark.skip(reason="the Spark engine predates the censored labels, the read model's active accounts and the "
-                         "calibrated explanations merged the same day (see tests/spark/test_parity.py)")
 def test_score_through_spark_connect_matches_the_embedded_engine(connect_url, sample_workspace_path, tmp_path):
     from data.workspace import open_workspace
 
@@ -94,15 +92,21 @@ def test_score_through_spark_connect_matches_the_embedded_engine(connect_url, sa
     runs = list((tmp_path / "runs").iterdir())
     assert len(runs) == 1 and (runs[0] / "run.json").exists() and list((runs[0] / "features").glob("*.parquet"))
     with open_workspace(str(ws_path)).warehouse.reader() as con:
-        scores = con.execute("SELECT scored_at, account_id, p_churn, p_expansion, shap_other FROM scores "
-                             "ORDER BY account_id").df()
+        scores = con.execute("SELECT scored_at, obs_date, account_id, p_churn, p_expansion, shap_other, p_base, "
+                             "shap_scale FROM scores ORDER BY account_id").df()
+        others = con.execute("SELECT scored_at, count(*) AS n, sum(shap) AS shap FROM score_other_factors "
+                             "GROUP BY scored_at ORDER BY scored_at").df()
     first, spark_at = scores["scored_at"].min(), pd.Timestamp(summary["scored_at"])
     assert first != spark_at
     a = scores[scores["scored_at"] == first].set_index("account_id")
     b = scores[scores["scored_at"] == spark_at].set_index("account_id")
     assert len(a) > 200 and a.index.equals(b.index)
-    for c in ("p_churn", "p_expansion", "shap_other"):
+    for c in ("p_churn", "p_expansion", "shap_other", "p_base"):
         assert np.allclose(a[c].to_numpy(float), b[c].to_numpy(float), rtol=1e-6, atol=1e-9, equal_nan=True), c
+    assert (a["obs_date"] == b["obs_date"]).all() and (a["shap_scale"] == b["shap_scale"]).all()
+    # the other factors were attached too: as many rows, the same total SHAP, as the embedded run's
+    assert len(others) == 2 and others["n"].iloc[0] == others["n"].iloc[1] > 0
+    assert others["shap"].iloc[0] == pytest.approx(others["shap"].iloc[1], rel=1e-6, abs=1e-9)
 
 
 def test_an_unreachable_spark_connect_server_is_one_line(sample_workspace_path, tmp_path):

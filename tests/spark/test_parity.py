@@ -5,6 +5,10 @@ Every feature at every observation date (1e-9 relative), every label, every scor
 by the test. The Spark side runs through the interfaces a team uses: the raw tables as
 Parquet files, and ``cli.py --engine spark score`` (which attaches its Parquet outputs
 to the warehouse as a new results snapshot).
+
+The company is a private copy of the session's sample in which every fifth contact has no
+``active_from`` (an unknown start: counted from the contacts import) and which was
+scored again by the embedded engine, so that rule is compared too.
 """
 
 from __future__ import annotations
@@ -15,34 +19,59 @@ import numpy as np
 import pandas as pd
 import pytest
 
-# The Spark engine was built beside the embedded engine before three changes landed in it the same day:
-# labels censored at the data's end (labels.sql's ``data_end``), accounts whose billing period runs to
-# the data's end kept active on the scoring date, and scores explained in calibrated units. Until the
-# Spark side follows them, these parity tests would only show that gap: see the open issue on Spark.
-SPARK_BEHIND = ("the Spark engine predates the censored labels, the read model's active accounts and the "
-                "calibrated explanations merged the same day; parity returns when it follows them")
-pytestmark = [pytest.mark.slow, pytest.mark.skip(reason=SPARK_BEHIND)]
+pytestmark = pytest.mark.slow
+
+
+UNKNOWN_STARTS_IMPORTED = "2025-06-01"
 
 
 @pytest.fixture(scope="module")
-def raw_parquet(sample_workspace, tmp_path_factory):
+def parity_ws_path(sample_workspace_path, tmp_path_factory):
+    """The sample company with unknown contact starts, scored by the embedded engine on that data."""
+    from data.workspace import open_workspace
+    from models.scoring import score_workspace
+
+    path = tmp_path_factory.mktemp("parity") / "ws"
+    shutil.copytree(sample_workspace_path, path)
+    ws = open_workspace(str(path))
+    with ws.warehouse.writer("raw") as con:
+        con.execute("UPDATE contacts SET active_from = NULL WHERE hash(contact_id) % 5 = 0")
+        con.execute("INSERT INTO workspace_meta VALUES ('imported_contacts', ?)", [UNKNOWN_STARTS_IMPORTED])
+    score_workspace(ws)
+    return path
+
+
+@pytest.fixture(scope="module")
+def parity_ws(parity_ws_path):
+    from data.workspace import open_workspace
+
+    ws = open_workspace(str(parity_ws_path))
+    with ws.warehouse.reader() as con:
+        unknown = con.execute("SELECT count(*), count(*) FILTER (WHERE role = 'champion') FROM contacts "
+                              "WHERE active_from IS NULL").fetchall()[0]
+    assert unknown[0] > 10 and unknown[1] > 0, "the copy has unknown starts, champions among them"
+    return ws
+
+
+@pytest.fixture(scope="module")
+def raw_parquet(parity_ws, tmp_path_factory):
     from models.spark_scoring import export_raw_tables
 
-    return export_raw_tables(sample_workspace.warehouse, tmp_path_factory.mktemp("raw_parquet"))
+    return export_raw_tables(parity_ws.warehouse, tmp_path_factory.mktemp("raw_parquet"))
 
 
 @pytest.fixture(scope="module")
-def embedded(sample_workspace):
-    """The embedded engine's observation rows, metrics (float64) and observation set."""
+def embedded(parity_ws):
+    """The embedded engine's observation set, and its metrics in float64 (the set keeps float32)
+    for the same rows, dates and data end as ``build_observations`` uses."""
     from data.metrics import compute_metrics
-    from models.observations import active_rows, build_observations, observation_dates
+    from models.observations import active_rows, build_observations, history_end
 
-    with sample_workspace.warehouse.reader() as con:
-        dates = observation_dates(con)
-        rows = active_rows(con, dates)
-        metrics = compute_metrics(con, rows)
+    with parity_ws.warehouse.reader() as con:
+        end = history_end(con)
         obs = build_observations(con, horizon_days=90)
-    return {"dates": dates, "metrics": metrics, "obs": obs}
+        metrics = compute_metrics(con, active_rows(con, obs.dates, end), data_end=end)
+    return {"dates": obs.dates, "metrics": metrics, "obs": obs, "end": end}
 
 
 @pytest.fixture(scope="module")
@@ -50,12 +79,14 @@ def on_spark(spark, raw_parquet):
     from data.engines import spark_metrics as sm
 
     raw = sm.read_raw_tables(spark, raw_parquet)
+    end = sm.data_end(raw)
+    schedule = sm.observation_schedule(raw, end=end, label_days=90 + 30)
     frame, metrics, dates = sm.build_observations(spark, raw, horizon_days=90)
     frame = frame.cache()
     pdf = frame.toPandas()
     pdf["obs_date"] = pd.to_datetime(pdf["obs_date"]).dt.date
-    obs = sm.observation_set(frame, metrics, dates, end=sm.data_end(raw))
-    return {"frame": pdf, "metrics": metrics, "dates": dates, "obs": obs}
+    obs = sm.observation_set(frame, metrics, dates, end=end, schedule=schedule)
+    return {"frame": pdf, "metrics": metrics, "dates": dates, "obs": obs, "end": end}
 
 
 def _keyed(frame: pd.DataFrame) -> pd.DataFrame:
@@ -66,6 +97,7 @@ def _keyed(frame: pd.DataFrame) -> pd.DataFrame:
 
 def test_every_feature_at_every_observation_date_matches(embedded, on_spark):
     mine, theirs = embedded["metrics"], on_spark["metrics"]
+    assert on_spark["end"] == embedded["end"], "the same as-of date (the read model's end of the data)"
     assert on_spark["dates"] == embedded["dates"]
     assert theirs.numeric == mine.numeric and theirs.categorical == mine.categorical
     assert set(theirs.catalog) == set(mine.catalog)
@@ -91,8 +123,12 @@ def test_every_label_matches(embedded, on_spark):
     a = _keyed(embedded["obs"].frame)
     b = _keyed(on_spark["frame"]).reindex(a.index)
     assert a["label_churn"].sum() > 0 and a["label_expansion"].sum() > 0
-    for c in ("label_churn", "label_expansion", "labelled"):
-        assert (a[c].astype(int).to_numpy() == b[c].astype(int).to_numpy()).all(), c
+    assert 0 < a["labelled"].sum() < len(a), "some rows are censored at the data's end, some are labelled"
+    assert (a["labelled"].to_numpy(bool) == b["labelled"].to_numpy(bool)).all()
+    censored = ~b["labelled"].to_numpy(bool)  # labels.sql leaves both labels NULL where the window passes the end
+    for c in ("label_churn", "label_expansion"):
+        assert b[c].isna().to_numpy().tolist() == censored.tolist(), c
+        assert (a[c].astype(int).to_numpy() == b[c].fillna(0).astype(int).to_numpy()).all(), c
     churn_a = pd.to_datetime(a["churn_date"]).dt.date.astype(object).where(a["churn_date"].notna(), None)
     churn_b = pd.to_datetime(b["churn_date"]).dt.date.astype(object).where(b["churn_date"].notna(), None)
     assert churn_a.tolist() == churn_b.tolist()
@@ -102,11 +138,12 @@ def test_every_label_matches(embedded, on_spark):
     keys = ["account_id", "obs_date", "label_churn", "label_expansion", "labelled"]
     assert list(theirs.frame[keys].itertuples(index=False)) == list(mine.frame[keys].itertuples(index=False))
     assert len(theirs.labelled()) == len(mine.labelled()) and theirs.dates == mine.dates
+    assert (theirs.cadence, theirs.gap_days, theirs.data_end) == (mine.cadence, mine.gap_days, mine.data_end)
     # the embedded observation set keeps features (mrr, hence arr = 12 x mrr) as float32, Spark as float64
     assert np.allclose(a["arr"].to_numpy(float), b["arr"].to_numpy(float), rtol=1e-6)
 
 
-def test_cli_spark_score_matches_every_score_and_top_drivers(spark, sample_workspace_path, tmp_path, capsys):
+def test_cli_spark_score_matches_every_score_and_top_drivers(spark, parity_ws_path, tmp_path, capsys):
     """``cli.py --engine spark score`` scores every account like the embedded engine and the app reads it."""
     import json
 
@@ -115,7 +152,7 @@ def test_cli_spark_score_matches_every_score_and_top_drivers(spark, sample_works
     from models.scoring import latest_scores
 
     ws_path = tmp_path / "ws"
-    shutil.copytree(sample_workspace_path, ws_path)
+    shutil.copytree(parity_ws_path, ws_path)
     ws = open_workspace(str(ws_path))
     with ws.warehouse.reader() as con:
         embedded_at = con.execute("SELECT max(scored_at) FROM score_runs").fetchall()[0][0]
@@ -128,14 +165,21 @@ def test_cli_spark_score_matches_every_score_and_top_drivers(spark, sample_works
     with ws.warehouse.reader() as con:
         scores = con.execute("SELECT * FROM scores ORDER BY account_id").df()
         drivers = con.execute("SELECT * FROM score_drivers").df()
+        others = con.execute("SELECT * FROM score_other_factors").df()
         features = con.execute("SELECT count(*) FROM score_features").fetchall()[0][0]
     spark_at = pd.Timestamp(summary["scored_at"])
     a = scores[scores["scored_at"] == pd.Timestamp(embedded_at)].set_index("account_id")
     b = scores[scores["scored_at"] == spark_at].set_index("account_id")
     assert len(a) > 200 and a.index.equals(b.index) and summary["accounts"] == len(a) == features
-    for c in ("p_churn", "p_expansion", "expected_arr_loss", "health_score", "shap_base", "shap_other"):
+    with ws.warehouse.reader() as con:  # billing periods that run to the data's end: still customers on both
+        to_the_end = {r[0] for r in con.execute(
+            "SELECT account_id FROM subscriptions GROUP BY 1 HAVING max(coalesce(end_date, DATE '9999-12-31')) "
+            "BETWEEN ? AND DATE '9999-12-30'", [b["obs_date"].iloc[0] - pd.Timedelta(days=1)]).fetchall()}
+    assert to_the_end and to_the_end <= set(b.index)
+    for c in ("p_churn", "p_expansion", "expected_arr_loss", "health_score", "shap_base", "shap_other", "p_base"):
         assert np.allclose(a[c].to_numpy(float), b[c].to_numpy(float), rtol=1e-6, atol=1e-9, equal_nan=True), c
     assert (a["risk_band"] == b["risk_band"]).all() and (a["obs_date"] == b["obs_date"]).all()
+    assert (a["shap_scale"] == b["shap_scale"]).all() and a["shap_scale"].iloc[0] in ("calibrated", "model")
 
     def top3(at, target):
         d = drivers[(drivers["scored_at"] == at) & (drivers["target"] == target) & (drivers["rank"] <= 3)]
@@ -148,13 +192,22 @@ def test_cli_spark_score_matches_every_score_and_top_drivers(spark, sample_works
     mine = drivers[drivers["scored_at"] == pd.Timestamp(embedded_at)][same_rows].sort_values(same_rows[:3])
     theirs = drivers[drivers["scored_at"] == spark_at][same_rows].sort_values(same_rows[:3])
     assert mine.reset_index(drop=True).equals(theirs.reset_index(drop=True))
+    for frame, column in ((drivers, "shap"), (others, "shap")):  # stored SHAP values, in the same units
+        keys = ["account_id", "target", "rank"] if frame is drivers else ["account_id", "target", "kind", "label"]
+        x = frame[frame["scored_at"] == pd.Timestamp(embedded_at)].sort_values(keys)
+        y = frame[frame["scored_at"] == spark_at].sort_values(keys)
+        assert len(x) > len(a) and x[keys].reset_index(drop=True).equals(y[keys].reset_index(drop=True)), keys
+        assert np.allclose(x[column].to_numpy(float), y[column].to_numpy(float), rtol=1e-6, atol=1e-9)
+    # drivers + other factors add up to each account's SHAP sum; with Platt calibration base + that = logit(p)
+    mine_others = others[others["scored_at"] == spark_at].groupby("account_id")["shap"].sum()
+    assert np.allclose(mine_others.reindex(b.index).fillna(0.0).to_numpy(), b["shap_other"].to_numpy(), atol=1e-9)
 
     served = latest_scores(ws.warehouse)  # what the pages read: the Spark run, no restart
     assert pd.Timestamp(served["scored_at"].iloc[0]) == spark_at and len(served) == len(a)
     assert served["p_churn_change"].abs().max() < 1e-6  # previous run: the embedded one, same numbers
 
 
-def test_cli_spark_train_fits_on_the_spark_observation_rows(spark, embedded, sample_workspace, sample_workspace_path,
+def test_cli_spark_train_fits_on_the_spark_observation_rows(spark, embedded, parity_ws, parity_ws_path,
                                                             tmp_path, capsys):
     """``cli.py --engine spark train``: rows from Spark, the single-machine trainer; the same model as embedded."""
     import json
@@ -163,11 +216,11 @@ def test_cli_spark_train_fits_on_the_spark_observation_rows(spark, embedded, sam
     from models.training import TrainConfig, train
 
     ws_path = tmp_path / "ws"
-    shutil.copytree(sample_workspace_path, ws_path)
+    shutil.copytree(parity_ws_path, ws_path)
     args = ["--workspace", str(ws_path), "--engine", "spark", "train", "--algorithm", "gbm", "--json"]
     assert cli.main(args) == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    with sample_workspace.warehouse.reader() as con:
+    with parity_ws.warehouse.reader() as con:
         result = train(con, TrainConfig(algorithm="gbm"), observations=embedded["obs"])
     assert summary["n_train"] == result.summary()["n_train"] and summary["n_test"] == result.summary()["n_test"]
     for name, value in result.summary()["metrics"].items():
