@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import auth, cached, cached_scores, layout
+from components import auth, cached, cached_scores, cached_today, layout
+from components import formatting as fmt
 from components.tables import ACCOUNT_COLUMNS, ACCOUNTS_FIRST, SCORE_COLUMNS, csv_download, lead_columns
 from data.readmodel import RISK_BANDS
 
+TOUCH_COLUMN = st.column_config.NumberColumn(
+    "Days since last touch", format="%d",
+    help="Whole days since the latest note, logged activity, completed task or playbook started by a person "
+         "(as on Today); blank: never touched.")
 RENEWAL_WINDOWS = {"Any time": None, "Next 30 days": 30, "Next 60 days": 60, "Next 90 days": 90,
                    "Next 180 days": 180}
 
@@ -74,7 +79,11 @@ def render() -> None:
         c1.info("No account matches these filters. Clear the search or widen the filters.")
         st.stop()
 
-    table = shown.table
+    listed = cached_today.with_days_since_touch(shown.rows)  # new frames: the cached view stays untouched
+    table = listed.iloc[:len(shown.table)].copy()
+    for money in ("arr", "expected_arr_loss"):
+        if money in table:
+            table[money] = fmt.whole_dollars(table[money])
     if has_scores and not accounts.has_previous:
         st.caption("Δ since last: – (first scoring). The change in churn risk appears after the next scoring run.")
     if len(table) < shown.accounts:
@@ -86,8 +95,11 @@ def render() -> None:
         c1.caption("Click a row's name to open the account; tick several rows to start a playbook for all of them. "
                    "Click a column header to sort.")
     event = st.dataframe(
-        table, hide_index=True, column_config={**ACCOUNT_COLUMNS, **SCORE_COLUMNS},
-        column_order=lead_columns(table.columns, ACCOUNTS_FIRST),
+        table, hide_index=True,
+        column_config={**ACCOUNT_COLUMNS, **SCORE_COLUMNS, "arr": fmt.money_column("ARR"),
+                       "expected_arr_loss": fmt.money_column("Expected loss", help="p(churn) × ARR"),
+                       "days_since_touch": TOUCH_COLUMN},
+        column_order=lead_columns(table.columns, (*ACCOUNTS_FIRST, "days_since_touch")),
         on_select="rerun", selection_mode=["multi-row", "single-cell"], key="accounts_table", height=560,
     )
     selection = event["selection"] if event else {}
@@ -106,4 +118,4 @@ def render() -> None:
 
             bulk_trigger_form(user, chosen)
 
-    csv_download(shown.rows, "accounts.csv", key="export_accounts")
+    csv_download(listed, "accounts.csv", key="export_accounts")
