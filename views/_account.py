@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from components import auth, cached, cached_scores, charts, layout, plot
+from components import auth, cached, cached_scores, charts, layout, plot, score_now
 from components import formatting as fmt
 from components.session import workspace
 from data.access import NotInBook
@@ -157,10 +157,11 @@ def render() -> None:
                 else f"Scores predict churn within the next **{horizon} days** after {scored_from:%d %b %Y}.")
         if cached_scores.technical(viewer):
             st.caption(f"{what} They are calibrated: among accounts scored 30%, about 30% churn. Model "
-                       f"`{explanation.model_id}`, scored {explanation.scored_at:%d %b %Y %H:%M}.")
+                       f"`{explanation.model_id}`, scored {fmt.moment(explanation.scored_at)} · "
+                       f"{score_now.schedule_note()}.")
         else:
             st.caption(f"{what} Among accounts scored 30%, about 30% churn. "
-                       f"Scored {explanation.scored_at:%d %b %Y %H:%M}.")
+                       f"Scored {fmt.moment(explanation.scored_at)} · {score_now.schedule_note()}.")
 
     tab_names = ["Why", "What-if", "Usage", "Timeline", "Playbooks & notes", "Contacts", "Subscription"]
     why_tab, whatif_tab, usage_tab, timeline_tab, play_tab, contacts_tab, billing_tab = st.tabs(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import auth, cached, cached_scores, cached_today, layout
+from components import auth, cached, cached_scores, cached_today, layout, score_now
 from components import formatting as fmt
 from components.tables import ACCOUNT_COLUMNS, ACCOUNTS_FIRST, SCORE_COLUMNS, csv_download, lead_columns
 from data.readmodel import RISK_BANDS
@@ -31,6 +31,7 @@ def render() -> None:
         accounts = cached_scores.accounts_list(viewer)
         options = cached.filter_options(viewer)
     has_scores = accounts.has_scores
+    st.caption(f"Data as of {fmt.day(cached.as_of())} · {score_now.score_times()}")
 
     f1, f2, f3, f4 = st.columns([3, 2, 2, 2])
     search = f1.text_input("Search by name", key="q", placeholder="Company name or ID", bind="query-params",
