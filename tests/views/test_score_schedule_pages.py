@@ -38,3 +38,11 @@ def test_without_a_schedule_pages_say_who_refreshes_scores(tiny_ws, monkeypatch,
     line = next(c.value for c in at.caption if "no scoring schedule set" in c.value)
     assert "1 Jul 2026 06:00 UTC" in line and "Score now" in line
     assert "next scheduled run" not in texts(at) and "cli.py" not in texts(at)
+
+
+def test_the_outbox_button_names_no_command_for_a_manager(tiny_ws):
+    at = run_app("manager", "views/playbooks.py", {"tab": "Outbox"})
+    assert not at.exception
+    deliver = at.button(key="outbox_dispatch")
+    assert "scheduled delivery job" in deliver.help
+    assert "run-due" not in deliver.help and "cli.py" not in deliver.help
