@@ -4,6 +4,7 @@ after the chart."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -47,12 +48,13 @@ def test_lab_charts_carry_title_units_model_and_date(deck_ws, tab):
     for key, title in CHARTS[tab].items():
         layout = json.loads(shown[key].proto.spec)["layout"]
         config = json.loads(shown[key].proto.config)
-        assert title in layout["title"]["text"], key
+        assert title in " ".join(re.sub(r"<[^>]+>", " ", layout["title"]["text"]).split()), key  # wrapped lines
         subtitle = layout["title"]["subtitle"]["text"]
         assert "data as of" in subtitle, key
         if key in MODEL_CHARTS:
             assert f"model {model.id}" in subtitle or model.id in subtitle, key
         assert config["toImageButtonOptions"]["format"] == "png" and config["displaylogo"] is False, key
-        assert config["toImageButtonOptions"]["filename"].startswith(title.split()[0].strip(":")), key
+        assert config["toImageButtonOptions"]["filename"].startswith(re.sub(r"[^A-Za-z0-9_-]+", "_", title.split()[0])
+                                                                     .strip("_")), key
     # the title is inside the figure, not repeated above it
     assert not any(m.value.strip("*") in CHARTS[tab].values() for m in at.markdown)
