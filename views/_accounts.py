@@ -41,7 +41,7 @@ def render() -> None:
     revenue = accounts.has_revenue
     renewal = (f4.selectbox("Renewal", list(RENEWAL_WINDOWS), key="renewal", bind="query-params") if revenue
                else "Any time")  # no subscriptions: no renewal dates to filter on
-    g1, g2, g3, g4 = st.columns([3, 2, 2, 2])
+    g1, g2, g3, g4 = st.columns([3, 2, 2, 3])  # Status' three choices need the room at 900 px
     if viewer.sees_all_accounts:
         csms = g1.multiselect("CSM", options["csm"], key="csm", bind="query-params")
     else:
