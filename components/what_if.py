@@ -50,11 +50,21 @@ class WhatIfInput:
 
 
 def _count_label(metric: Metric) -> str:
+    """"{value} champions left in the last 90 days" -> "Champions left in the last 90 days";
+    "{value} invoices are overdue" -> "Overdue invoices"; else the label with "(count)"."""
     template = metric.template
     if template.startswith("{value} ") and "{" not in template[len("{value} "):]:
         words = template[len("{value} "):]
+        state = re.fullmatch(r"(.+?) (?:are|is) (\w+)", words)
+        if state:
+            words = f"{state.group(2)} {state.group(1)}"
         return words[:1].upper() + words[1:]
     return f"{metric.label} (count)"
+
+
+def _floor(spec: WhatIfInput, low: int) -> int | None:
+    """``low`` as the widget's minimum unless the current value is already below it (Streamlit would refuse it)."""
+    return low if spec.initial is None or spec.initial >= low else None
 
 
 def input_spec(feature: str, metric: Metric, current) -> WhatIfInput:
@@ -106,13 +116,13 @@ def draw(container, spec: WhatIfInput, key: str):
     if spec.kind == "flag":
         return container.toggle(spec.label, value=bool(spec.initial), key=key, help=spec.help)
     if spec.kind in ("count", "money"):
-        return container.number_input(spec.label, value=spec.initial, min_value=0, step=100 if spec.kind == "money"
-                                      else 1, format="%d", key=key, help=spec.help)
+        return container.number_input(spec.label, value=spec.initial, min_value=_floor(spec, 0),
+                                      step=100 if spec.kind == "money" else 1, format="%d", key=key, help=spec.help)
     if spec.kind == "share":
-        return container.number_input(spec.label, value=spec.initial, min_value=0, step=5, format="%d", key=key,
-                                      help=spec.help)
+        return container.number_input(spec.label, value=spec.initial, min_value=_floor(spec, 0), step=5, format="%d",
+                                      key=key, help=spec.help)
     if spec.kind == "change":
-        return container.number_input(spec.label, value=spec.initial, min_value=-100, step=5, format="%d", key=key,
-                                      help=spec.help)
+        return container.number_input(spec.label, value=spec.initial, min_value=_floor(spec, -100), step=5,
+                                      format="%d", key=key, help=spec.help)
     return container.number_input(spec.label, value=spec.initial, step=0.1, format=f"%.{spec.decimals}f", key=key,
                                   help=spec.help)

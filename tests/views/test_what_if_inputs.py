@@ -20,6 +20,8 @@ def test_a_count_is_a_whole_number_with_a_label_that_says_what_it_counts():
     assert isinstance(spec.initial, int) and spec.to_model(0) == 0.0
     users = input_spec("active_users_30d", CATALOG["active_users_30d"], 4.0)
     assert (users.label, users.initial) == ("Active users in the last 30 days", 4)
+    assert input_spec("open_tickets", CATALOG["open_tickets"], 2.0).label == "Open support tickets"
+    assert input_spec("overdue_invoices", CATALOG["overdue_invoices"], 1.0).label == "Overdue invoices"
     days = input_spec("champion_tenure_days", CATALOG["champion_tenure_days"], 120.4)
     assert (days.kind, days.label, days.initial) == ("count", "Champion tenure (days)", 120)
 
