@@ -157,12 +157,14 @@ def model_as_of(r) -> str | None:
     return history.get("data_end") or r.training_end
 
 
-def lab_chart(fig, key: str, title: str, units: str, *, model=None, as_of=None) -> None:
-    """Draw a Model lab chart with its title, units, model id and as-of date inside the figure, so its PNG
-    (the camera button, named after the title and model) can go into a deck as it is."""
+def lab_chart(fig, key: str, title: str, units: str, *, model=None, note: str | None = None, as_of=None) -> None:
+    """Draw a Model lab chart with its title, units, model id (or ``note``) and as-of date inside the figure, one
+    line each, so its PNG (the camera button, named after the title and model) can go into a deck as it is."""
     if model is not None:
-        units = f"{units} · model {model.id}"
+        note = note or f"model {model.id}"
         as_of = as_of if as_of is not None else model_as_of(model)
+    if note:
+        fig.update_layout(title_text=note)  # charts.deck_title keeps a figure's own note as a line of its own
     plot.show(charts.deck_title(fig, title, units=units, as_of=as_of), key=key,
               filename=f"{title} {model.id}" if model is not None else title)
 
@@ -610,15 +612,13 @@ with tabs["Compare"]:
             c3, c4 = st.columns(2)
             with c3:
                 lab_chart(charts.fig_roc({"A": ev_a.get("roc"), "B": ev_b.get("roc")}), "compare_roc",
-                          "ROC curves of two models", f"A = {a.id}, B = {b.id}; held-out rows",
-                          as_of=model_as_of(a))
+                          "ROC curves of two models", f"A = {a.id}", note=f"B = {b.id}", as_of=model_as_of(a))
                 how("the curve higher and further left separates better.")
             with c4:
                 lab_chart(charts.fig_reliability({
                     "A": (a.metrics.get("details") or {}).get("reliability"),
                     "B": (b.metrics.get("details") or {}).get("reliability")}), "compare_reliability",
-                    "Reliability of two models", f"A = {a.id}, B = {b.id}; observed rate vs predicted probability",
-                    as_of=model_as_of(a))
+                    "Reliability of two models", f"A = {a.id}", note=f"B = {b.id}", as_of=model_as_of(a))
                 how("the line closer to the diagonal gives probabilities you can take at face value.")
 
 # --------------------------------------------------------------------------- promote
@@ -695,8 +695,8 @@ with tabs["Drift"]:
                     st.warning("Shifted: " + ", ".join(shifted["label"].head(8)) + (" …" if len(shifted) > 8 else "")
                                + ". Check the data feed, or retrain if the business has changed.")
                 lab_chart(charts.fig_psi(table), "drift_chart", "Drift since training, per metric",
-                          f"population stability index (PSI) vs the training rows of {r.id}; above 0.2 = shifted",
-                          as_of=cached.as_of())
+                          "population stability index (PSI); above 0.2 = shifted",
+                          note=f"vs the training rows of {r.id}", as_of=cached.as_of())
                 how("each bar compares a metric's distribution in the model's training rows with the accounts as of "
                     "the latest data; past the dashed line (0.2) the model sees a population it was not trained on.")
                 st.dataframe(table.drop(columns=["feature"]), hide_index=True, key="drift_table", column_config={
