@@ -14,7 +14,10 @@ Stable interface (cron jobs and checks use it):
   checked_rows, unverifiable, ...}, importance {in_sample, rows, on}, top_features [{feature,
   label, group, mean_abs_shap}]. ``--predictions-out`` writes held-out predictions as CSV
   (account_id, obs_date, y_true, p).
-* ``score [--json]`` - score all active accounts with the production models.
+* ``score [--json] [--if-due]`` - score all active accounts with the production models. With
+  ``--if-due`` only when ``CSAI_SCORE_SCHEDULE`` has a scheduled time since the latest scoring run
+  (cron runs it every few minutes); otherwise it prints when the next run is and exits 0
+  (``--json``: ``{"scored": false, "next_run": ISO time, "schedule": words}``).
 * ``health-score [--json] [--out FILE]`` - the rule health score of every active account, least
   healthy first; needs no model (what works while the history is too short to train).
 * ``explain ACCOUNT_ID [--json]`` - the account's latest score and drivers.
@@ -54,6 +57,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("score", help="score every active account with the production models")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--if-due", action="store_true",
+                   help="score only when CSAI_SCORE_SCHEDULE says a run is due (for cron, every few minutes)")
     p.set_defaults(func=run_score)
 
     p = sub.add_parser("health-score", help="rank active accounts by the rule health score (no model needed)")
@@ -132,6 +137,8 @@ def run_score(args: argparse.Namespace) -> int:
     from models.scoring import score_workspace
 
     ws = open_workspace(args.workspace)
+    if getattr(args, "if_due", False) and not _score_due(ws, args):
+        return 0
     if (getattr(args, "engine", None) or ws.settings.spark.engine) == "spark":
         from models.spark_scoring import run_spark_score
 
@@ -207,3 +214,28 @@ def run_explain(args: argparse.Namespace) -> int:
     for c in e.changes:
         print(f"  * {c}")
     return 0
+
+
+def _score_due(ws, args: argparse.Namespace) -> bool:
+    """``score --if-due``: True when the schedule has a time since the latest run; else say when the next is."""
+    from data.opstore import now
+    from data.portfolio import scoring_runs
+
+    schedule = ws.settings.score_schedule
+    if schedule is None:
+        raise UserError("No scoring schedule is set, so --if-due never scores: set CSAI_SCORE_SCHEDULE "
+                        "(e.g. 'daily 06:00', in UTC), or run `cli.py score` without --if-due.")
+    runs = []
+    if ws.warehouse.has_data():
+        with ws.warehouse.reader() as con:
+            runs = scoring_runs(con)
+    at = now()
+    if schedule.is_due(runs[0] if runs else None, at):
+        return True
+    upcoming = schedule.next_run(at)
+    if args.json:
+        print(json.dumps({"scored": False, "next_run": upcoming.isoformat(), "schedule": schedule.describe()}))
+    else:
+        print(f"Not due: last scored {runs[0]:%Y-%m-%d %H:%M} UTC; next scheduled run {upcoming:%Y-%m-%d %H:%M} UTC "
+              f"({schedule.describe()}).")
+    return False

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import pandas as pd
 import streamlit as st
 
-from components.session import cursor, data_version
+from components.session import cursor, data_version, workspace
 from data import portfolio
 
 
@@ -25,3 +26,17 @@ def previous_scored_at() -> datetime | None:
     """When the scoring run before the latest was made, or None with fewer than two runs."""
     runs = _scoring_runs(data_version())
     return runs[1] if len(runs) > 1 else None
+
+
+def with_days_since_touch(book: pd.DataFrame) -> pd.DataFrame:
+    """``book`` (rows of the viewer's scoped accounts) plus ``days_since_touch``: whole days since the latest
+    note, logged activity, completed task or playbook started by a person (NA = never touched).
+
+    The Today page's definition (:func:`playbooks.today.last_touches`), read fresh on every run: a
+    note logged a moment ago counts at once. Touches are read for ``book``'s accounts only.
+    """
+    from playbooks.today import last_touches
+    from playbooks.today import with_days_since_touch as add_days
+
+    touches = last_touches(workspace().engine, book["account_id"].tolist())
+    return add_days(book, touches).drop(columns=["last_touch_at", "last_touch_kind"])

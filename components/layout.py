@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import streamlit as st
 
-from components import auth
+from components import auth, styles
 from components.formatting import plural
 from components.session import data_version, settings, workspace
 from data.errors import UserError
@@ -44,6 +44,7 @@ def sidebar(user: User) -> None:
         st.caption(f"Signed in as **{user.name or user.username}** · {ROLE_LABELS.get(user.role, user.role)}"
                    + (f" · book of {user.csm}" if user.csm and user.role == "csm" else ""))
         auth.logout_button()
+        styles.narrow_sidebar()
 
 
 def denied(spec, user: User) -> None:

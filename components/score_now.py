@@ -1,7 +1,8 @@
 """The "Score now" action: admins and data scientists score every active account from the app.
 
-It calls the same function as ``cli.py score`` (:func:`models.scoring.score_workspace`), shows
-its progress, and says when the scores were made. Other roles only read when that was.
+It calls the same function as the scheduled scoring job (:func:`models.scoring.score_workspace`),
+shows its progress, and says when the scores were made and when the next scheduled run is
+(``CSAI_SCORE_SCHEDULE``, :mod:`data.schedule`). Other roles only read those times.
 """
 
 from __future__ import annotations
@@ -10,8 +11,9 @@ import streamlit as st
 
 from components import cached_today
 from components import formatting as fmt
-from components.session import workspace
+from components.session import settings, workspace
 from data.errors import UserError
+from data.opstore import now
 from data.readmodel import RULE_SCORE_NAME
 from data.users import User
 
@@ -22,12 +24,42 @@ def can_score(user: User) -> bool:
     return bool(set(SCORE_ROLES).intersection(user.roles))
 
 
+NO_SCHEDULE = ("no scoring schedule set: scores are refreshed when an admin or data scientist uses "
+               "**Score now** on the Model lab")
+
+
+def schedule_note(scored=None, at=None) -> str:
+    """When the next scheduled scoring run is ("next scheduled run 8 Dec 2026 06:00 UTC, every day at 06:00 UTC"),
+    with the scheduled run that has not happened when one was missed, or :data:`NO_SCHEDULE`.
+
+    ``scored`` is the latest scoring run (default: read it); ``at`` the wall-clock UTC time (default: now).
+    """
+    schedule = settings().score_schedule
+    if schedule is None:
+        return NO_SCHEDULE
+    at = at or now()
+    scored = scored if scored is not None else cached_today.last_scored_at()
+    note = f"next scheduled run {fmt.moment(schedule.next_run(at))} ({schedule.describe()})"
+    missed = schedule.missed_run(scored, at)
+    if missed is not None:
+        note = f"the scheduled run of {fmt.moment(missed)} has not happened yet; {note}"
+    return note
+
+
+def score_times() -> str:
+    """"scores made 7 Dec 2026 09:34 UTC · next scheduled run …" (lower case, to follow a page's subtitle)."""
+    scored = cached_today.last_scored_at()
+    made = f"scores made {fmt.moment(scored)}" if scored is not None else "no scores yet"
+    return f"{made} · {schedule_note(scored)}"
+
+
 def scored_caption() -> str:
-    """"Scores made 7 Dec 2026 09:34 UTC", or a sentence saying there are none yet and who can make them."""
+    """"Scores made 7 Dec 2026 09:34 UTC · next scheduled run …", or that there are none yet and who makes them."""
     scored = cached_today.last_scored_at()
     if scored is None:
-        return "No scores yet: an admin or data scientist can make them with **Score now** on the Model lab."
-    return f"Scores made {fmt.moment(scored)}."
+        return ("No scores yet: an admin or data scientist can make them with **Score now** on the Model lab · "
+                + schedule_note(scored) + ".")
+    return f"Scores made {fmt.moment(scored)} · {schedule_note(scored)}."
 
 
 def score_now_button(user: User, key: str = "score_now") -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from data.engines.spark_settings import SparkSettings, load_spark_settings
 from data.errors import UserError
+from data.schedule import ScoreSchedule, parse_schedule
 from data.sso import SsoSettings, load_sso_settings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -47,6 +48,7 @@ class Settings:
     webhook_allow_hosts: tuple[str, ...] = ()  # host or host:port webhooks may reach on private addresses
     idle_timeout_hours: int = 8
     spark: SparkSettings = field(default_factory=SparkSettings)  # CSAI_ENGINE, CSAI_SPARK_* (batch engine)
+    score_schedule: ScoreSchedule | None = None  # CSAI_SCORE_SCHEDULE: when `cli.py score --if-due` scores
 
     @property
     def warehouse_dir(self) -> Path:
@@ -183,6 +185,7 @@ def load_settings(workspace: str | os.PathLike | None = None, environ: dict | No
     try:
         sso = load_sso_settings(env)
         spark = load_spark_settings(env)
+        score_schedule = parse_schedule(env.get("CSAI_SCORE_SCHEDULE"))
     except UserError as exc:
         raise SettingsError(str(exc)) from None
     return Settings(
@@ -194,6 +197,7 @@ def load_settings(workspace: str | os.PathLike | None = None, environ: dict | No
         webhook_allow_hosts=_allow_hosts(env, "CSAI_WEBHOOK_ALLOW_HOSTS"),
         idle_timeout_hours=_int(env, "CSAI_IDLE_TIMEOUT_HOURS", 8, 1, 24 * 30),
         spark=spark,
+        score_schedule=score_schedule,
     )
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from components import auth, cached, cached_scores, charts, layout, plot
+from components import auth, cached, cached_scores, charts, layout, plot, score_now
 from components import formatting as fmt
+from components import what_if as what_if_inputs
 from components.session import workspace
 from data.access import NotInBook
 from data.errors import UserError
@@ -195,10 +196,11 @@ def render() -> None:
                 else f"Scores predict churn within the next **{horizon} days** after {scored_from:%d %b %Y}.")
         if cached_scores.technical(viewer):
             st.caption(f"{what} They are calibrated: among accounts scored 30%, about 30% churn. Model "
-                       f"`{explanation.model_id}`, scored {explanation.scored_at:%d %b %Y %H:%M}.")
+                       f"`{explanation.model_id}`, scored {fmt.moment(explanation.scored_at)} · "
+                       f"{score_now.schedule_note()}.")
         else:
             st.caption(f"{what} Of accounts shown at 30%, about 3 in 10 churn. "
-                       f"Scored {explanation.scored_at:%d %b %Y %H:%M}.")
+                       f"Scored {fmt.moment(explanation.scored_at)} · {score_now.schedule_note()}.")
 
     tab_names = ["Why", "What-if", "Usage", "Timeline", "Playbooks & notes", "Contacts", "Subscription"]
     why_tab, whatif_tab, usage_tab, timeline_tab, play_tab, contacts_tab, billing_tab = st.tabs(
@@ -272,29 +274,14 @@ def render() -> None:
                     )
                     with st.form("what_if"):
                         cols = st.columns(3)
-                        edits = {}
+                        specs, edits = {}, {}
                         for i, f in enumerate(actionable[:12]):
                             current = pd.to_numeric(features[f].iat[0], errors="coerce")
-                            metric = model.catalog[f]
-                            label, hint = metric.label, ""
-                            if metric.kind == "change":
-                                label = f"{metric.label}: change 30 d vs previous 60 d"
-                                hint = " A share: -0.2 means it fell 20%, 0.1 that it rose 10%."
-                            elif f == "seat_utilisation":
-                                hint = " A share of purchased seats: 0.8 means 80% are in use."
-                            edits[f] = cols[i % 3].number_input(
-                                label,
-                                value=None if pd.isna(current) else float(current),
-                                key=f"wi_{f}",
-                                help=f"Now: {'not known' if pd.isna(current) else round(float(current), 2)}.{hint}",
-                            )
+                            specs[f] = what_if_inputs.input_spec(f, model.catalog[f], current)
+                            edits[f] = what_if_inputs.draw(cols[i % 3], specs[f], key=f"wi_{f}")
                         submitted = st.form_submit_button("Re-score", type="primary")
                     if submitted:
-                        changes = {
-                            f: v
-                            for f, v in edits.items()
-                            if v is not None and (pd.isna(features[f].iat[0]) or float(v) != float(features[f].iat[0]))
-                        }
+                        changes = {f: specs[f].to_model(v) for f, v in edits.items() if specs[f].changed(v)}
                         if not changes:
                             st.info("Nothing changed: edit at least one value.")
                         else:

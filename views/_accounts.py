@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import auth, cached, cached_scores, layout
+from components import auth, cached, cached_scores, cached_today, layout, score_now
+from components import formatting as fmt
 from components.tables import (
     ACCOUNT_COLUMNS,
     ACCOUNTS_FIRST,
@@ -16,6 +17,10 @@ from components.tables import (
 from data.readmodel import RULE_SCORE_NAME, rule_bands_text
 from data.vocabulary import RISK_BANDS
 
+TOUCH_COLUMN = st.column_config.NumberColumn(
+    "Days since last touch", format="%d",
+    help="Whole days since the latest note, logged activity, completed task or playbook started by a person "
+         "(as on Today); blank: never touched.")
 RENEWAL_WINDOWS = {"Any time": None, "Next 30 days": 30, "Next 60 days": 60, "Next 90 days": 90,
                    "Next 180 days": 180}
 
@@ -34,6 +39,7 @@ def render() -> None:
         accounts = cached_scores.accounts_list(viewer)
         options = cached.filter_options(viewer)
     has_scores = accounts.has_scores
+    st.caption(f"Data as of {fmt.day(cached.as_of())} · {score_now.score_times()}")
 
     f1, f2, f3, f4 = st.columns([3, 2, 2, 2])
     search = f1.text_input("Search by name", key="q", placeholder="Company name or ID", bind="query-params",
@@ -43,7 +49,7 @@ def render() -> None:
     revenue = accounts.has_revenue
     renewal = (f4.selectbox("Renewal", list(RENEWAL_WINDOWS), key="renewal", bind="query-params") if revenue
                else "Any time")  # no subscriptions: no renewal dates to filter on
-    g1, g2, g3, g4 = st.columns([3, 2, 2, 2])
+    g1, g2, g3, g4 = st.columns([3, 2, 2, 3])  # Status' three choices need the room at 900 px
     if viewer.sees_all_accounts:
         csms = g1.multiselect("CSM", options["csm"], key="csm", bind="query-params")
     else:
@@ -93,7 +99,11 @@ def render() -> None:
         c1.info("No account matches these filters. Clear the search or widen the filters.")
         st.stop()
 
-    table = shown.table
+    listed = cached_today.with_days_since_touch(shown.rows)  # new frames: the cached view stays untouched
+    table = listed.iloc[:len(shown.table)].copy()
+    for money in ("arr", "expected_arr_loss"):
+        if money in table:
+            table[money] = fmt.whole_dollars(table[money])
     if has_scores and not accounts.has_previous and not accounts.rule_score:
         st.caption("Δ since last: – (first scoring). The change in churn risk appears after the next scoring run.")
     if len(table) < shown.accounts:
@@ -106,8 +116,11 @@ def render() -> None:
                    "Click a column header to sort.")
     event = st.dataframe(
         table, hide_index=True,
-        column_config={**ACCOUNT_COLUMNS, **SCORE_COLUMNS, **(RULE_SCORE_COLUMNS if accounts.rule_score else {})},
-        column_order=lead_columns(table.columns, ACCOUNTS_FIRST),
+        column_config={**ACCOUNT_COLUMNS, **SCORE_COLUMNS, "arr": fmt.money_column("ARR"),
+                       "expected_arr_loss": fmt.money_column("Expected loss", help="p(churn) × ARR"),
+                       "days_since_touch": TOUCH_COLUMN,
+                       **(RULE_SCORE_COLUMNS if accounts.rule_score else {})},
+        column_order=lead_columns(table.columns, (*ACCOUNTS_FIRST, "days_since_touch")),
         on_select="rerun", selection_mode=["multi-row", "single-cell"], key="accounts_table", height=560,
         placeholder="–",
     )
@@ -127,4 +140,4 @@ def render() -> None:
 
             bulk_trigger_form(user, chosen)
 
-    csv_download(shown.rows, "accounts.csv", key="export_accounts")
+    csv_download(listed, "accounts.csv", key="export_accounts")

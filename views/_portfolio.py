@@ -12,7 +12,8 @@ from datetime import timedelta
 import pandas as pd
 import streamlit as st
 
-from components import auth, cached_portfolio, charts, data_support, layout, plot
+from components import auth, cached_portfolio, charts, data_support, layout, plot, score_now
+from components import formatting as fmt
 from components.tables import risk_dataframe
 from data.readmodel import RULE_SCORE_NAME, is_rule_score, rule_bands_text
 
@@ -118,9 +119,7 @@ def render() -> None:
     as_of = pd.Timestamp(figures["as_of"])
 
     book = "All accounts" if viewer.sees_all_accounts else f"Book of {viewer.csm or user.username}"
-    subtitle = f"{book} · data as of {as_of:%d %b %Y}"
-    if scored:
-        subtitle += f" · scored {pd.Timestamp(k.scored_at):%d %b %Y %H:%M}"
+    subtitle = f"{book} · data as of {fmt.day(as_of)} · {score_now.score_times()}"
     if rule:
         subtitle += f" · scores: {RULE_SCORE_NAME} (no trained model yet)"
     st.caption(subtitle)

@@ -161,11 +161,9 @@ def render() -> None:
     untouched_days = st.session_state.get("today_untouched_days", today_lists.UNTOUCHED_DAYS)
     lists = today_lists.today_lists(workspace().engine, viewer, accounts, as_of, roles=user.roles, warehouse=cursor(),
                                     untouched_days=untouched_days)
-    scored = cached_today.last_scored_at()
     who = "your book" if not viewer.sees_all_accounts else "every account"
     with st.container(horizontal=True, vertical_alignment="center", key="today_scored"):
-        st.caption(f"For {who} · data as of {fmt.day(as_of)} · "
-                   + (f"scores made {fmt.moment(scored)}" if scored else "no scores yet")
+        st.caption(f"For {who} · data as of {fmt.day(as_of)} · {score_now.score_times()}"
                    + (f" · scores: **{RULE_SCORE_NAME}** (no trained model yet)" if rule else ""))
         score_now.score_now_button(user, key="today_score_now")
 

@@ -27,7 +27,6 @@ ALGORITHMS = {"logreg": "Logistic regression (baseline)", "gbm": "Gradient-boost
               "auto": "Auto: try both and a blend, keep the best"}
 NO_HOLDOUT = ("This model was registered before held-out predictions were stored with each model, so only its "
               "stored summary is shown. Retrain it (Train tab) to see every chart.")
-CHART = plot.config("model_lab_chart")
 
 user = auth.current_user()
 state = st.session_state
@@ -151,6 +150,24 @@ def metric_row(r) -> None:
     else:
         st.caption("No confidence intervals stored for this model (trained before they were computed); "
                    "retrain it to see how uncertain these figures are.")
+
+
+def model_as_of(r) -> str | None:
+    """The end of the data a model was trained and tested on (its history's data end, else its training end)."""
+    history = (r.metrics.get("details") or {}).get("history") or {}
+    return history.get("data_end") or r.training_end
+
+
+def lab_chart(fig, key: str, title: str, units: str, *, model=None, note: str | None = None, as_of=None) -> None:
+    """Draw a Model lab chart with its title, units, model id (or ``note``) and as-of date inside the figure, one
+    line each, so its PNG (the camera button, named after the title and model) can go into a deck as it is."""
+    if model is not None:
+        note = note or f"model {model.id}"
+        as_of = as_of if as_of is not None else model_as_of(model)
+    if note:
+        fig.update_layout(title_text=note)  # charts.deck_title keeps a figure's own note as a line of its own
+    plot.show(charts.deck_title(fig, title, units=units, as_of=as_of), key=key,
+              filename=f"{title} {model.id}" if model is not None else title)
 
 
 def details_caption(r) -> None:
@@ -306,30 +323,30 @@ with tabs["Evaluate"]:
                 st.info(NO_HOLDOUT)
             c1, c2 = st.columns(2)
             with c1:
-                st.markdown("**ROC curve**")
-                st.plotly_chart(charts.fig_roc({"model": ev.get("roc")}), key="eval_roc", config=CHART)
+                lab_chart(charts.fig_roc({"model": ev.get("roc")}), "eval_roc", "ROC curve",
+                          "true positive rate vs false positive rate, held-out rows", model=r)
                 how("the higher the curve bows above the dotted diagonal, the better the model separates "
                     "positives from the rest; the area under it is the ROC-AUC.")
             with c2:
-                st.markdown("**Precision–recall curve**")
-                st.plotly_chart(charts.fig_pr(ev.get("pr"), ev.get("base_rate")), key="eval_pr", config=CHART)
+                lab_chart(charts.fig_pr(ev.get("pr"), ev.get("base_rate")), "eval_pr", "Precision–recall curve",
+                          "precision vs recall, held-out rows", model=r)
                 how("precision (of the accounts you flag, how many really churn) as you flag more to catch more; "
                     "the dotted line is what flagging at random gives.")
             c3, c4 = st.columns(2)
             with c3:
-                st.markdown("**Reliability diagram**")
-                st.plotly_chart(charts.fig_reliability({"model": d.get("reliability")}), key="eval_reliability",
-                                config=CHART)
+                lab_chart(charts.fig_reliability({"model": d.get("reliability")}), "eval_reliability",
+                          "Reliability diagram", "observed rate vs predicted probability, tenths of held-out rows",
+                          model=r)
                 how("each dot is a tenth of the held-out rows by predicted probability (equal-count bins, so the "
                     "many low scores are spread over several dots): predicted across, what really happened up. "
                     "On the diagonal, a 20% score means 20% churn.")
             with c4:
-                st.markdown("**Cumulative gains**")
-                st.plotly_chart(charts.fig_gains({"model": ev.get("gains")}), key="eval_gains", config=CHART)
+                lab_chart(charts.fig_gains({"model": ev.get("gains")}), "eval_gains", "Cumulative gains",
+                          "share of positives reached vs share of the list worked", model=r)
                 how("working the list from the highest score down, the share of all positives you reach; "
                     "the diagonal is calling accounts in random order.")
-            st.markdown("**Lift by score decile**")
-            st.plotly_chart(charts.fig_lift(ev.get("gains")), key="eval_lift", config=CHART)
+            lab_chart(charts.fig_lift(ev.get("gains")), "eval_lift", "Lift by score decile",
+                      "outcome rate ÷ average rate, per tenth of the list", model=r)
             how("how many times the average rate each tenth of the list has, highest scores on the left; "
                 "bars above 1 beat random.")
 
@@ -355,7 +372,8 @@ with tabs["Evaluate"]:
                     st.metric("Recall", layout.pct(cm.recall, 1), border=True,
                               help="Of all rows with the outcome, the share the list caught.")
                 with c6:
-                    st.plotly_chart(charts.fig_confusion(cm.matrix()), key="eval_confusion", config=CHART)
+                    lab_chart(charts.fig_confusion(cm.matrix()), "eval_confusion", "Flagged vs what happened",
+                              f"held-out rows, flagging p ≥ {cm.threshold:.3f}", model=r)
                     how("green cells are right calls (caught positives, left-alone negatives), red ones are "
                         "misses and false alarms, for the held-out rows at this capacity or threshold.")
             else:
@@ -379,7 +397,8 @@ with tabs["Evaluate"]:
 
             st.subheader("Backtest over cut-off dates")
             bt = lab.backtest_table(d)
-            st.plotly_chart(charts.fig_backtest(bt), key="eval_backtest", config=CHART)
+            lab_chart(charts.fig_backtest(bt), "eval_backtest", "Backtest over cut-off dates",
+                      "held-out metrics per test window", model=r)
             how("the whole pipeline re-run as if it were earlier: each point trains on data before a cut-off and "
                 "tests on the months after it. A steady line means the model's quality is not a one-off.")
             if not bt.empty:
@@ -406,7 +425,8 @@ with tabs["Explain"]:
                 st.info(NO_HOLDOUT)
                 top = pd.DataFrame(r.metrics.get("top_features") or [])
                 if not top.empty:
-                    st.plotly_chart(charts.fig_importance(top), key="explain_stored_importance", config=CHART)
+                    lab_chart(charts.fig_importance(top), "explain_stored_importance",
+                              "What drives the score, by metric", "mean |SHAP| (log-odds)", model=r)
                     how("bar length is the average size of the feature's effect on the score (mean |SHAP|).")
             else:
                 where = ("**in-sample**: rows the production model trained on (it was refitted on every labelled "
@@ -418,27 +438,27 @@ with tabs["Explain"]:
                            "are folded back into their metric.")
                 c1, c2 = st.columns([3, 2])
                 with c1:
-                    st.markdown("**What drives the score, by metric**")
-                    st.plotly_chart(charts.fig_importance(sample.importance()), key="explain_importance",
-                                    config=CHART)
+                    lab_chart(charts.fig_importance(sample.importance()), "explain_importance",
+                              "What drives the score, by metric", "mean |SHAP| (log-odds)", model=r)
                     how("bar length is the average size of a metric's push on the score (mean |SHAP|); colour is "
                         "its group.")
                 with c2:
-                    st.markdown("**By metric group**")
-                    st.plotly_chart(charts.fig_importance(sample.group_importance(), label_col="group"),
-                                    key="explain_groups", config=CHART)
+                    lab_chart(charts.fig_importance(sample.group_importance(), label_col="group"), "explain_groups",
+                              "What drives the score, by metric group", "mean |SHAP| per account (log-odds)", model=r)
                     how("the same, with each group's metrics added up per account first: which kind of signal "
                         "matters most.")
-                st.markdown("**Every account's push, metric by metric**")
-                st.plotly_chart(charts.fig_beeswarm(sample.beeswarm()), key="explain_beeswarm", config=CHART)
+                lab_chart(charts.fig_beeswarm(sample.beeswarm()), "explain_beeswarm",
+                          "Every account's push, metric by metric", "SHAP value (log-odds); colour: the metric's value",
+                          model=r)
                 how("one dot per account: right of the line raises the score, left lowers it; red dots have a high "
                     "value of the metric, blue a low one (grey: category or missing).")
                 imp = sample.importance()
                 feature = st.selectbox("Dependence plot for", list(imp["feature"]), key="explain_feature",
                                        format_func=lambda f: f"{sample.labels[f]} ({sample.groups[f]})")
-                st.plotly_chart(charts.fig_dependence(sample.dependence(feature), sample.labels[feature],
-                                                      categorical=feature in sample.categorical),
-                                key="explain_dependence", config=CHART)
+                lab_chart(charts.fig_dependence(sample.dependence(feature), sample.labels[feature],
+                                                categorical=feature in sample.categorical), "explain_dependence",
+                          f"How {sample.labels[feature].lower()} moves the score",
+                          "SHAP value (log-odds) vs the metric's value", model=r)
                 how("each dot is an account: the metric's value across, its effect on the score up. The shape shows "
                     "where the metric starts to matter.")
 
@@ -462,9 +482,10 @@ with tabs["Cohorts"]:
         frame = obs["frame"]
         label = "label_churn" if outcome == "churn" else "label_expansion"
         cohort = cached_models.cohorts(metric, outcome, horizon)
-        st.plotly_chart(charts.fig_cohorts(cohort, base_rate=float(frame[label].mean()) if len(frame) else None,
-                                           outcome=outcome, label=cat[metric].label), key="cohort_chart",
-                        config=CHART)
+        lab_chart(charts.fig_cohorts(cohort, base_rate=float(frame[label].mean()) if len(frame) else None,
+                                     outcome=outcome, label=cat[metric].label), "cohort_chart",
+                  f"{outcome.capitalize()} within {horizon} days by {cat[metric].label.lower()}",
+                  "share of observation rows, with 95% confidence intervals", as_of=cached.as_of())
         how(f"each bar is a tenth of the rows ordered by {cat[metric].label.lower()} (or one category); its height is "
             f"the share that saw {outcome} within {horizon} days, the whisker its 95% confidence interval. Bars whose "
             "whiskers clear the dotted overall line differ for real.")
@@ -522,14 +543,18 @@ with tabs["Rule score vs ML"]:
             if ev:
                 c1, c2 = st.columns(2)
                 with c1:
-                    st.plotly_chart(charts.fig_roc({"ML model": ev.get("roc"), "rule health score":
-                                                    ev.get("rule_roc")}), key="rule_roc", config=CHART)
+                    lab_chart(charts.fig_roc({"ML model": ev.get("roc"), "rule health score": ev.get("rule_roc")}),
+                              "rule_roc", "ROC: ML model vs rule health score",
+                              "true positive rate vs false positive rate, held-out rows", model=r)
                     how("the curve further up and left separates churners from stayers better.")
                 with c2:
-                    st.plotly_chart(charts.fig_gains({"ML model": ev.get("gains"), "rule health score":
-                                                      ev.get("rule_gains")}), key="rule_gains", config=CHART)
+                    lab_chart(charts.fig_gains({"ML model": ev.get("gains"), "rule health score":
+                                                ev.get("rule_gains")}), "rule_gains",
+                              "Cumulative gains: ML model vs rule health score",
+                              "share of churners reached vs share of the list worked", model=r)
                     how("working each list from the top, the share of churners reached; higher is better.")
-            st.plotly_chart(charts.fig_backtest(lab.backtest_table(d)), key="rule_backtest", config=CHART)
+            lab_chart(charts.fig_backtest(lab.backtest_table(d)), "rule_backtest",
+                      "Backtest: ML model vs rule health score", "held-out metrics per test window", model=r)
             how("ROC-AUC of both scores at each backtest cut-off: which one to trust, and whether that holds over time.")
 
 # --------------------------------------------------------------------------- compare
@@ -577,16 +602,14 @@ with tabs["Compare"]:
             ev_a, ev_b = cached_models.evaluation(a), cached_models.evaluation(b)
             c3, c4 = st.columns(2)
             with c3:
-                st.markdown("**ROC curves**")
-                st.plotly_chart(charts.fig_roc({"A": ev_a.get("roc"), "B": ev_b.get("roc")}), key="compare_roc",
-                                config=CHART)
+                lab_chart(charts.fig_roc({"A": ev_a.get("roc"), "B": ev_b.get("roc")}), "compare_roc",
+                          "ROC curves of two models", f"A = {a.id}", note=f"B = {b.id}", as_of=model_as_of(a))
                 how("the curve higher and further left separates better.")
             with c4:
-                st.markdown("**Reliability**")
-                st.plotly_chart(charts.fig_reliability({
+                lab_chart(charts.fig_reliability({
                     "A": (a.metrics.get("details") or {}).get("reliability"),
-                    "B": (b.metrics.get("details") or {}).get("reliability")}), key="compare_reliability",
-                    config=CHART)
+                    "B": (b.metrics.get("details") or {}).get("reliability")}), "compare_reliability",
+                    "Reliability of two models", f"A = {a.id}", note=f"B = {b.id}", as_of=model_as_of(a))
                 how("the line closer to the diagonal gives probabilities you can take at face value.")
 
 # --------------------------------------------------------------------------- promote
@@ -662,7 +685,9 @@ with tabs["Drift"]:
                 if len(shifted):
                     st.warning("Shifted: " + ", ".join(shifted["label"].head(8)) + (" …" if len(shifted) > 8 else "")
                                + ". Check the data feed, or retrain if the business has changed.")
-                st.plotly_chart(charts.fig_psi(table), key="drift_chart", config=CHART)
+                lab_chart(charts.fig_psi(table), "drift_chart", "Drift since training, per metric",
+                          "population stability index (PSI); above 0.2 = shifted",
+                          note=f"vs the training rows of {r.id}", as_of=cached.as_of())
                 how("each bar compares a metric's distribution in the model's training rows with the accounts as of "
                     "the latest data; past the dashed line (0.2) the model sees a population it was not trained on.")
                 st.dataframe(table.drop(columns=["feature"]), hide_index=True, key="drift_table", column_config={

@@ -376,7 +376,7 @@ def outbox_tab() -> None:
         with f3:
             st.write("")
             if st.button("Deliver due steps now", key="outbox_dispatch", icon=":material/send:",
-                         help="Sends pending emails and webhooks now instead of waiting for `playbooks run-due`."):
+                         help="Sends pending emails and webhooks now instead of waiting for the scheduled delivery job."):
                 report = pb.dispatch_due(ws.engine, settings(), actor=user.username)
                 st.session_state["playbooks_flash"] = (
                     f"Delivery pass: {report.delivered} delivered, {report.retrying} retrying, {report.failed} "

@@ -54,19 +54,22 @@ def test_csm_reads_reasons_and_runs_a_what_if(demo_server, page, sample_workspac
     label = first.locator('[data-testid="stWidgetLabel"]').inner_text().strip()
     box = first.locator('input[type="number"]')
     current = float(box.input_value() or "nan")
-    new_value = 0.0 if current != 0 else 1.0
+    new_value = 0 if current != 0 else 1  # a whole number: counts take no decimals
     box.fill(str(new_value))
     page.get_by_role("button", name="Re-score").click()
     page.get_by_text("What-if churn risk").wait_for()
     wait_idle(page)
 
     # the page shows what the production model says for this account with that one value changed
+    from components.what_if import input_spec
     from models.scoring import account_features, load_production, what_if
 
     _, model = load_production(sample_workspace.engine, "churn")
-    feature = next(f for f, m in model.catalog.items() if f in model.features
-                   and label in (m.label, f"{m.label}: change 30 d vs previous 60 d"))
-    expected = what_if(model, account_features(sample_workspace.warehouse, account_id), {feature: new_value})
+    features = account_features(sample_workspace.warehouse, account_id)
+    specs = [input_spec(f, m, features[f].iat[0]) for f, m in model.catalog.items()
+             if f in model.numeric and f in features]
+    spec = next(s for s in specs if s.label == label)  # the label says what it counts, in display units
+    expected = what_if(model, features, {spec.feature: spec.to_model(new_value)})
     metric = page.locator('[data-testid="stMetric"]').filter(has_text="What-if churn risk")
     assert metric.locator('[data-testid="stMetricValue"]').inner_text().strip() == f"{expected['p_after']:.0%}"
     delta = f"{(expected['p_after'] - expected['p_before']) * 100:+.1f} pts"

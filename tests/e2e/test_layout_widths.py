@@ -50,6 +50,9 @@ def test_portfolio_cards_wrap_and_charts_carry_titles(demo_server, sized_page):
     page.wait_for_timeout(800)
     shot(page, f"layout_portfolio_renewals_{width}")
     assert page.evaluate(CUT_METRICS_JS) == []
+    # below 1024 px the sidebar starts collapsed: open, it would squeeze the figures into "$…"
+    collapsed = page.locator('[data-testid="stSidebar"]').get_attribute("data-collapsed") == "true"
+    assert collapsed == (width <= 1024)
     titles = page.locator(".js-plotly-plot .gtitle").evaluate_all("els => els.map(e => e.textContent)")
     assert "12 months of MRR, start to now" in titles and "Renewals ahead and their churn risk" in titles
     assert page.locator(".js-plotly-plot .modebar-btn[data-title*='download' i]").count() > 0

@@ -44,7 +44,7 @@ def test_data_scientist_trains_compares_and_promotes(demo_server, page, sample_w
         shot(page, "model_lab_evaluate")
 
         _tab(page, "Compare")
-        page.get_by_text("ROC curves", exact=True).wait_for()
+        page.locator(".js-plotly-plot .gtitle", has_text="ROC curves of two models").first.wait_for()
         page.wait_for_timeout(1500)
         shot(page, "model_lab_compare")
 

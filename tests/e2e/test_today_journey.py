@@ -46,6 +46,9 @@ def test_csm_morning_on_today(demo_server, browser, sample_workspace_path):
             wait_idle(page)
             page.wait_for_timeout(1000)
             assert "cli.py" not in page.content()
+            # below 1024 px the sidebar starts collapsed and the figures get the room
+            collapsed = page.locator('[data-testid="stSidebar"]').get_attribute("data-collapsed") == "true"
+            assert collapsed == (width <= 1024)
             shot(page, f"today_csm_{width}")
             page.locator(".st-key-today_untouched").scroll_into_view_if_needed()
             page.wait_for_timeout(800)
