@@ -338,7 +338,8 @@ class DataSupport:
         if self.as_of:
             lines.append(f"As of {self.as_of:%d %b %Y} ({self.as_of_basis}).")
         if self.history_days:
-            lines.append(f"History: {self.history_months:g} months ({self.history_start:%d %b %Y} to the as-of date).")
+            unit = "month" if self.history_months == 1 else "months"
+            lines.append(f"History: {self.history_months:g} {unit} ({self.history_start:%d %b %Y} to the as-of date).")
         if self.future_rows:
             lines.append("Future-dated rows (ignored for the as-of date): "
                          + ", ".join(f"{t} {n:,}" for t, n in self.future_rows.items()) + ".")
