@@ -471,6 +471,15 @@ MODEL_SCALE_NOTE = "Start and end are calibrated; the bars are on the model's ow
 PLAIN_SCALE_NOTE = "The last step matches scores to the churn rates actually observed"
 
 
+def _step_text(delta: float, measure: str) -> str:
+    """A waterfall bar's label: "+2.3%", or "+<0.1%" for a step too small to show at one decimal (never "-0.0%")."""
+    if measure != "relative":
+        return "<0.1%" if 0 < delta < 0.0005 else f"{delta:.1%}"
+    if abs(delta) < 0.0005:
+        return "+<0.1%" if delta > 0 else "−<0.1%" if delta < 0 else "0%"
+    return f"{delta:+.1%}"
+
+
 def fig_shap_waterfall(drivers: pd.DataFrame, base: float, other: float, p_final: float | None = None,
                        title: str | None = None, *, scale: str = "model", p_base: float | None = None,
                        others: pd.DataFrame | None = None, plain: bool = False) -> go.Figure:
@@ -485,8 +494,8 @@ def fig_shap_waterfall(drivers: pd.DataFrame, base: float, other: float, p_final
     steps = shap_steps(drivers, base, other, p_final, scale=scale, p_base=p_base, others=others, plain=plain)
     fig = go.Figure(go.Waterfall(
         orientation="h", measure=steps["measure"], y=steps["label"], x=steps["delta"],
-        text=[f"{d:+.1%}" if m == "relative" else f"{d:.1%}" for d, m in zip(steps["delta"], steps["measure"], strict=True)],
-        textposition="outside", customdata=steps["sentence"],
+        text=[_step_text(d, m) for d, m in zip(steps["delta"], steps["measure"], strict=True)],
+        textposition="outside", cliponaxis=False, customdata=steps["sentence"],
         hovertemplate="%{y}: %{customdata}<extra></extra>",
         increasing=dict(marker=dict(color=RISK_COLORS["high"])),
         decreasing=dict(marker=dict(color=RISK_COLORS["low"])),
@@ -499,6 +508,7 @@ def fig_shap_waterfall(drivers: pd.DataFrame, base: float, other: float, p_final
         title = f"{title} · {note}" if title else note
     fig.update_layout(hovermode="closest", showlegend=False,
                       title=dict(text=title, font=dict(size=12)) if title else None)
+    fig.update_layout(margin=dict(r=max(fig.layout.margin.r or 0, 64)))  # room for the last bar's label
     fig.update_yaxes(autorange="reversed", gridcolor="rgba(0,0,0,0)", rangemode=None, automargin=True)
     fig.update_xaxes(tickformat=".0%", title="probability of churn", showgrid=True, gridcolor="#eef1f5")
     return fig

@@ -50,7 +50,10 @@ def pct(fraction: Any, digits: int = 1) -> str:
     """A fraction as a percentage with ``digits`` decimals: ``0.1076`` -> ``10.8%``; ``–`` when empty."""
     if is_empty(fraction):
         return EMPTY
-    return f"{float(fraction) * 100:.{digits}f}%"
+    value, smallest = float(fraction) * 100, 10 ** -digits
+    if value > 0 and float(f"{value:.{digits}f}") == 0:  # a small risk never reads as "0%"
+        return f"<{smallest:.{digits}f}%"
+    return f"{value:.{digits}f}%"
 
 
 def pct_points(change: Any, digits: int = 1) -> str:

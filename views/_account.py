@@ -161,7 +161,7 @@ def render() -> None:
         delta = None if explanation.previous_p_churn is None else explanation.p_churn - explanation.previous_p_churn
         r[0].metric(
             f"Churn risk · {band}",
-            f"{explanation.p_churn:.0%}",
+            fmt.pct(explanation.p_churn, 0),
             delta=None
             if delta is None
             else ("unchanged since last scoring" if abs(delta) < 0.0005 else f"{delta * 100:+.1f} pts since last scoring"),

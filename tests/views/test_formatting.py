@@ -48,3 +48,17 @@ def test_dates_have_one_format_and_empty_is_a_dash():
 def test_table_amounts_round_to_whole_dollars():
     out = fmt.whole_dollars(pd.Series([1234.5, -99.5, None, 10.2]))
     assert out.iloc[0] == 1235 and out.iloc[1] == -100 and pd.isna(out.iloc[2]) and out.iloc[3] == 10
+
+
+@pytest.mark.parametrize("value, digits, text", [(0.0004, 0, "<1%"), (0.0049, 0, "<1%"), (0.005, 0, "<1%"), (0.0051, 0, "1%"),
+                                                 (0.00004, 1, "<0.1%"), (0.0, 0, "0%"), (0.0001, 1, "<0.1%"),
+                                                 (0.0006, 1, "0.1%")])
+def test_a_small_risk_never_reads_as_zero(value, digits, text):
+    assert fmt.pct(value, digits) == text
+
+
+def test_waterfall_labels_never_read_minus_zero():
+    from components.charts import _step_text
+
+    assert _step_text(-0.00002, "relative") == "−<0.1%" and _step_text(0.0003, "relative") == "+<0.1%"
+    assert _step_text(0.023, "relative") == "+2.3%" and _step_text(0.0001, "total") == "<0.1%"
