@@ -136,7 +136,7 @@ def render() -> None:
     c[3].metric(
         "Tenure",
         "–" if tenure_months is None
-        else f"{tenure_months // 12} y {tenure_months % 12} m" if tenure_months >= 12 else f"{tenure_months} months",
+        else f"{tenure_months // 12} y {tenure_months % 12} m" if tenure_months >= 12 else fmt.plural(tenure_months, "month"),
         border=True,
     )
 

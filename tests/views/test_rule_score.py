@@ -257,3 +257,15 @@ def test_a_promoted_model_takes_over_from_the_rule_score(activity_ws, monkeypatc
     at = run_app("admin", page="views/data.py")
     assert not at.exception
     assert any("Scores in use: the churn model" in m.value for m in at.markdown)
+
+
+def test_a_young_account_reads_one_month_not_one_months(rule_scored, monkeypatch):
+    _, ws, _ = rule_scored["two_month_log"]
+    with ws.warehouse.reader() as con:
+        state = readmodel.account_state(con)
+    young = state[(state["tenure_days"] >= 30) & (state["tenure_days"] < 60)]
+    assert not young.empty, "the two-month log has accounts one month old"
+    monkeypatch.setenv("CSAI_WORKSPACE", str(ws.path))
+    at = run_app("manager", page="views/account.py", params={"id": young.iloc[0]["account_id"]})
+    assert not at.exception
+    assert {m.label: m.value for m in at.metric}["Tenure"] == "1 month"
