@@ -72,8 +72,11 @@ demo: venv
 run: demo
 	$(BIN)/streamlit run app.py --server.address 127.0.0.1 --server.port $(PORT)
 
+# Tests run in a new random order each time (pytest-randomly; the header prints the seed):
+# `make test SEED=1234` repeats an order, `make test SEED=last` the previous run's.
+SEED ?=
 test: dev chromium postgres node java
-	CSAI_REQUIRE_POSTGRES=1 CSAI_REQUIRE_SPARK=1 $(BIN)/python -m pytest -q -p no:randomly
+	CSAI_REQUIRE_POSTGRES=1 CSAI_REQUIRE_SPARK=1 $(BIN)/python -m pytest -q -p randomly $(if $(SEED),--randomly-seed=$(SEED))
 
 lint: dev
 	$(BIN)/ruff check .

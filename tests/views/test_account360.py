@@ -129,7 +129,8 @@ def test_what_if_rescores_live(demo_env, top_account):
     assert len(at.get("plotly_chart")) == 1
 
 
-def test_notes_are_saved_and_audited(demo_env, top_account):
+def test_notes_are_saved_and_audited(sample_workspace_copy, top_account):
+    demo_env = sample_workspace_copy  # the note is written to a private copy
     account_id = top_account["account_id"]
     at = run_app("manager", page=ACCOUNT, params={"id": account_id, "tab": "Playbooks & notes"})
     assert not at.exception
@@ -146,7 +147,8 @@ def test_notes_are_saved_and_audited(demo_env, top_account):
     assert any("Champion on leave" in t.value for t in at.text)
 
 
-def test_empty_note_is_refused_and_nothing_written(demo_env, top_account):
+def test_empty_note_is_refused_and_nothing_written(sample_workspace_copy, top_account):
+    demo_env = sample_workspace_copy
     account_id = top_account["account_id"]
     with demo_env.engine.connect() as conn:
         before = conn.execute(sa.select(sa.func.count()).select_from(notes_table)).scalar()
