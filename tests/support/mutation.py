@@ -60,12 +60,18 @@ def _toml_list(values: list[str]) -> str:
     return "[" + ", ".join(json.dumps(v) for v in values) + "]"
 
 
+# Under mutation the operational-store tests run on SQLite only: a PostgreSQL server per mutant
+# costs minutes each (the PostgreSQL half runs in `make test`), and the long ones are left out.
+PYTEST_ARGS = ["-p", "no:randomly", "-q", "-k", "not postgresql", "-m", "not slow"]
+
+
 def mutmut_module(module: str, tests: list[str], work: Path) -> dict:
     """Run mutmut on one module in a scratch copy; the counts of its ``export-cicd-stats``."""
     repo = scratch_copy(work / "repo")
     pyproject = repo / "pyproject.toml"
     text = pyproject.read_text()
     text = re.sub(r"(?ms)^only_mutate = .*?$", f"only_mutate = {_toml_list([module])}", text)
+    text = re.sub(r"(?m)^pytest_add_cli_args = .*$", f"pytest_add_cli_args = {_toml_list(PYTEST_ARGS)}", text)
     text = re.sub(r"(?ms)^pytest_add_cli_args_test_selection = .*?$",
                   f"pytest_add_cli_args_test_selection = {_toml_list(tests)}", text)
     pyproject.write_text(text)
