@@ -90,7 +90,8 @@ quality: dev
 	$(BIN)/python -m bench.model_quality
 
 # Mutation scores per module (not part of `make test`: it reruns tests for every mutant and takes hours).
-# MODULES narrows the run, e.g. `make mutation MODULES=data/access.py`.
+# MODULES narrows the run, e.g. `make mutation MODULES=data/access.py`; MUTATION_FUNCTIONS="rule_mask can_act"
+# mutates only those functions of it.
 MODULES ?=
 mutation: dev postgres
 	CSAI_REQUIRE_POSTGRES=1 $(BIN)/python -m tests.support.mutation $(MODULES)
