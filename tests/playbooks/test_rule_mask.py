@@ -26,8 +26,9 @@ ROWS = [
     ("no-renewal", True, 0.6, "high", 0.5, "Enterprise", math.nan, ["Billing"]),
     ("unscored", True, math.nan, None, math.nan, "SMB", 10, ["Usage"]),
     ("inactive", False, 0.95, "high", 0.9, "SMB", 10, ["Usage"]),
-    ("active-unknown", None, 0.95, "high", 0.9, "SMB", 10, ["Usage"]),
+    ("active-unknown", math.nan, 0.95, "high", 0.9, "SMB", 10, ["Usage"]),  # a missing flag (NaN) is not active
     ("low", True, 0.1, "low", 0.0, "Mid-Market", 200, ["Usage"]),
+    ("no-expansion-score", True, 0.2, "low", math.nan, "Enterprise", 500, ["Support"]),
 ]
 
 
@@ -43,25 +44,26 @@ def matched(frame: pd.DataFrame, rule: dict) -> list[str]:
     return frame.loc[mask, "account_id"].tolist()
 
 
-SCORED_ACTIVE = ["at-threshold", "just-below", "high", "renewal-passed", "no-renewal", "low"]
+SCORED_ACTIVE = ["at-threshold", "just-below", "high", "renewal-passed", "no-renewal", "low", "no-expansion-score"]
 
 
 @pytest.mark.parametrize(("rule", "expected"), [
     ({}, SCORED_ACTIVE),  # no criterion: every active, scored account (never the unscored or inactive ones)
     ({"risk_bands": ["high"]}, ["high", "renewal-passed", "no-renewal"]),
-    ({"risk_bands": ["low", "medium"]}, ["at-threshold", "just-below", "low"]),
+    ({"risk_bands": ["low", "medium"]}, ["at-threshold", "just-below", "low", "no-expansion-score"]),
     ({"min_p_churn": 0.5}, ["at-threshold", "high", "renewal-passed", "no-renewal"]),  # inclusive
     ({"min_p_churn": 0.0}, SCORED_ACTIVE),  # an unscored account does not reach even 0
     ({"top_driver_groups": ["Usage"]}, ["at-threshold", "high", "low"]),
-    ({"top_driver_groups": ["Billing", "Support"]}, ["at-threshold", "just-below", "no-renewal"]),
+    ({"top_driver_groups": ["Billing", "Support"]}, ["at-threshold", "just-below", "no-renewal", "no-expansion-score"]),
     ({"top_driver_groups": []}, []),
-    ({"segments": ["Enterprise"]}, ["high", "no-renewal"]),
+    ({"segments": ["Enterprise"]}, ["high", "no-renewal", "no-expansion-score"]),
     ({"segments": ["SMB", "Mid-Market"]}, ["at-threshold", "just-below", "renewal-passed", "low"]),
     ({"max_days_to_renewal": 30}, ["at-threshold", "high"]),  # inclusive, today included, passed excluded
     ({"max_days_to_renewal": 0}, ["high"]),
-    ({"max_days_to_renewal": 1000}, ["at-threshold", "just-below", "high", "low"]),  # no date: never within
+    ({"max_days_to_renewal": 1000}, ["at-threshold", "just-below", "high", "low", "no-expansion-score"]),  # no date: never
     ({"min_p_expansion": 0.3}, ["at-threshold", "high", "renewal-passed", "no-renewal"]),  # inclusive
-    ({"min_p_expansion": 0.0}, SCORED_ACTIVE),
+    ({"min_p_expansion": 0.0}, SCORED_ACTIVE[:-1]),  # no expansion score: never a match
+    ({"min_p_expansion": 1.0}, []),
     ({"risk_bands": ["medium", "high"], "min_p_churn": 0.5, "max_days_to_renewal": 30, "segments": ["SMB"]},
      ["at-threshold"]),  # every criterion at once: all must hold
 ])
@@ -75,6 +77,14 @@ def test_numbers_stored_as_text_compare_as_numbers(frame):
     assert matched(as_text, {"min_p_churn": 0.5}) == ["at-threshold", "high", "renewal-passed", "no-renewal"]
     assert matched(as_text, {"min_p_expansion": 0.3}) == ["at-threshold", "high", "renewal-passed", "no-renewal"]
     assert matched(as_text, {"max_days_to_renewal": 30}) == ["at-threshold", "high"]
+
+
+def test_values_that_are_not_numbers_never_match(frame):
+    garbled = frame.astype({"p_churn": object, "p_expansion": object, "days_to_renewal": object})
+    garbled.loc[garbled["account_id"] == "high", ["p_churn", "p_expansion", "days_to_renewal"]] = "n/a"
+    assert "high" not in matched(garbled, {"min_p_churn": 0.5})
+    assert "high" not in matched(garbled, {"min_p_expansion": 0.3})
+    assert matched(garbled, {"max_days_to_renewal": 30}) == ["at-threshold"]
 
 
 def _playbook(*steps: dict):
@@ -106,6 +116,8 @@ WEBHOOK = {"type": "webhook", "url": "https://hooks.example.com/x"}
     ((EMAIL_FIXED,), _ctx(csm=None, contacts={}), True),  # a fixed address needs nobody
     ((WEBHOOK,), _ctx(csm=None), True),
     ((), _ctx(csm=None), True),
+    (({"type": "email"},), _ctx(csm=None), False),  # an email without "to" goes to the contacts: none here
+    (({"type": "email"},), _ctx(), True),
 ])
 def test_can_act_needs_someone_for_every_step(steps, ctx, expected):
     assert can_act(_playbook(*steps), ctx) is expected

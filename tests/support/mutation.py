@@ -87,8 +87,11 @@ def mutmut_module(module: str, tests: list[str], work: Path, functions: list[str
                    env=env)
     subprocess.run([*mutmut, "export-cicd-stats"], cwd=repo, env=env, check=True)
     stats = json.loads((repo / "mutants" / "mutmut-cicd-stats.json").read_text())
+    if functions:  # the stats count every mutant of the module; score only the ones that ran
+        stats["total"] = sum(int(stats.get(k, 0)) for k in ("killed", "survived", "timeout", "suspicious", "segfault"))
     survivors = subprocess.run([*mutmut, "results"], cwd=repo, env=env, capture_output=True, text=True).stdout
-    stats["survivors"] = [line.split(":")[0].strip() for line in survivors.splitlines() if ":" in line]
+    stats["survivors"] = [line.split(":")[0].strip() for line in survivors.splitlines()
+                          if line.strip().endswith(": survived")]
     stats["survivor_diffs"] = {name: subprocess.run([*mutmut, "show", name], cwd=repo, env=env, capture_output=True,
                                                     text=True).stdout for name in stats["survivors"]}
     return stats
