@@ -72,8 +72,11 @@ demo: venv
 run: demo
 	$(BIN)/streamlit run app.py --server.address 127.0.0.1 --server.port $(PORT)
 
+# Tests run in a new random order each time (pytest-randomly; the header prints the seed):
+# `make test SEED=1234` repeats an order, `make test SEED=last` the previous run's.
+SEED ?=
 test: dev chromium postgres node java
-	CSAI_REQUIRE_POSTGRES=1 CSAI_REQUIRE_SPARK=1 $(BIN)/python -m pytest -q -p no:randomly
+	CSAI_REQUIRE_POSTGRES=1 CSAI_REQUIRE_SPARK=1 $(BIN)/python -m pytest -q -p randomly $(if $(SEED),--randomly-seed=$(SEED))
 
 lint: dev
 	$(BIN)/ruff check .
@@ -87,7 +90,8 @@ quality: dev
 	$(BIN)/python -m bench.model_quality
 
 # Mutation scores per module (not part of `make test`: it reruns tests for every mutant and takes hours).
-# MODULES narrows the run, e.g. `make mutation MODULES=data/access.py`.
+# MODULES narrows the run, e.g. `make mutation MODULES=data/access.py`; MUTATION_FUNCTIONS="rule_mask can_act"
+# mutates only those functions of it.
 MODULES ?=
 mutation: dev postgres
 	CSAI_REQUIRE_POSTGRES=1 $(BIN)/python -m tests.support.mutation $(MODULES)

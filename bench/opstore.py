@@ -23,7 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def measure(url: str | None, accounts: int, folder: Path) -> dict:
     from playbooks import create_playbook, dispatch_due, trigger_bulk, trigger_manual
-    from tests.playbooks.helpers import RecordingServer, build_workspace
+    from tests.support.servers import RecordingServer
+    from tests.support.workspaces import build_workspace
 
     server = RecordingServer()
     try:

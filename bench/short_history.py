@@ -2,7 +2,7 @@
 
 ``python -m bench.short_history`` generates event logs shaped like real exports (one
 subscription row per monthly billing period, the log ending mid-period, accounts that
-signed up before usage tracking began; ``tests/models/subscription_log.py``), trains
+signed up before usage tracking began; ``tests/support/subscription_log.py``), trains
 through the product's own path (``train --horizon-days 30``, algorithm ``auto`` and
 ``logreg``) and compares, on the *same* test rows, a plain logistic regression (median
 imputation, standard scaling, one-hot categories, ``C=1``) fitted on the *same* training
@@ -73,7 +73,7 @@ def measure(shape: str, end: date, n: int, seed: int, tmp: Path) -> dict:
     from data.workspace import open_workspace
     from models.observations import build_observations
     from models.training import TrainConfig, train
-    from tests.models.subscription_log import make_log, write_log
+    from tests.support.subscription_log import make_log, write_log
 
     ws = open_workspace(str(tmp / f"{shape.replace(' ', '_')}_{seed}"))
     ends = "truncated" if "cut at the end" in shape else "scheduled"

@@ -16,13 +16,14 @@ if str(ROOT) not in sys.path:
 
 from data.compat import limit_threads  # noqa: E402
 from tests.support.apptest_guard import fail_on_page_exception  # noqa: E402,F401  (autouse)
+from tests.support.postgres import OPSTORES  # noqa: E402
+from tests.support.shared_state import _0_guard_module_state, _0_guard_shared_state, share  # noqa: E402,F401  (autouse)
 from tests.support.workspaces import tiny_ws  # noqa: E402,F401  (a fixture for every test)
 
 limit_threads()  # the test session is an entry point too (importing ``models`` no longer limits threads)
 
 SAMPLE_ACCOUNTS = int(os.environ.get("CSAI_TEST_ACCOUNTS", "400"))
 SAMPLE_END = "2026-06-30"
-OPSTORES = ("sqlite", "postgresql")
 
 
 def pytest_generate_tests(metafunc):
@@ -64,11 +65,12 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(scope="session")
 def sample_workspace_path(tmp_path_factory) -> Path:
-    """A demo workspace (small sample company, demo users; scores once models exist)."""
+    """A demo workspace (small sample company, demo users; scores once models exist), shared and read-only."""
     from commands.demo import build_demo
 
     path = tmp_path_factory.mktemp("sample_ws")
     build_demo(str(path), accounts=SAMPLE_ACCOUNTS, seed=7, end=SAMPLE_END, force=True, quiet=True)
+    share(path)  # read-only from here on: tests/support/shared_state.py fails any test that writes to it
     return path
 
 
@@ -77,6 +79,15 @@ def sample_workspace(sample_workspace_path):
     from data.workspace import open_workspace
 
     return open_workspace(str(sample_workspace_path))
+
+
+@pytest.fixture()
+def sample_workspace_copy(sample_workspace_path, tmp_path):
+    """A private copy of the sample workspace, served as CSAI_WORKSPACE, for a test that writes to it."""
+    from tests.support.workspaces import served_copy
+
+    with served_copy(sample_workspace_path, tmp_path / "sample_copy") as ws:
+        yield ws
 
 
 @pytest.fixture()

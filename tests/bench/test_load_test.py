@@ -50,11 +50,11 @@ def test_page_problems_are_exceptions_errors_blank_and_missing_content():
     assert found == [expected for _, expected in CASES]
 
 
-def test_load_test_counts_an_account_page_error(sample_workspace_path, sample_workspace, monkeypatch):
+def test_load_test_counts_an_account_page_error(sample_workspace_copy):
     from models.scoring import latest_scores
 
-    scored = latest_scores(sample_workspace.warehouse)["account_id"].iloc[0]
-    monkeypatch.setenv("CSAI_WORKSPACE", str(sample_workspace_path))
+    # its sessions sign in (rows in the operational store): a private copy, served as CSAI_WORKSPACE
+    scored = latest_scores(sample_workspace_copy.warehouse)["account_id"].iloc[0]
     result = load_test.run([scored, "NO-SUCH-ACCOUNT"], sessions=2)
     assert result["errors"] == ["session 1 account: error: Account 'NO-SUCH-ACCOUNT' is not in your book."]
     assert result["error_count"] == 1

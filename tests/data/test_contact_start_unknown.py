@@ -13,7 +13,7 @@ from data.metrics import compute_metrics, contacts_first_seen
 from data.readmodel import data_end
 from data.workspace import open_workspace
 from models.observations import check_leakage
-from tests.data.tiny import write_tiny
+from tests.support.workspaces import write_tiny
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -24,8 +24,8 @@ from data import users as user_store
 from data.backup import backup_workspace
 from data.notes import add_note
 from data.settings import load_settings
-from tests.data.test_opstore_migrations import dump_store
-from tests.playbooks.helpers import build_workspace
+from tests.support.opstore import dump_store
+from tests.support.workspaces import build_workspace
 
 ROOT = Path(__file__).resolve().parents[2]
 

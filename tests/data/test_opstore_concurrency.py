@@ -21,7 +21,8 @@ import sqlalchemy as sa
 from data.notes import add_note
 from playbooks import create_playbook, dispatch_due, run_due, trigger_bulk, trigger_manual
 from playbooks.store import runs, steps
-from tests.playbooks.helpers import RecordingServer, build_workspace
+from tests.support.servers import RecordingServer
+from tests.support.workspaces import build_workspace
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTE_WRITERS, NOTES_EACH = 8, 10

@@ -23,7 +23,9 @@ import pytest
 import sqlalchemy as sa
 
 from data.migrations import head
-from tests.support.postgres import free_port, new_database
+from tests.support.opstore import dump_store
+from tests.support.postgres import new_database
+from tests.support.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 OLD_COMMIT = "c978f3b"
@@ -35,24 +37,6 @@ def cli(*args: str, workspace: Path, url: str | None = None, cwd: Path = ROOT, t
         env["CSAI_DATABASE_URL"] = url
     return subprocess.run([sys.executable, "cli.py", "--workspace", str(workspace), *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=timeout)
-
-
-def dump_store(url: str) -> dict[str, list[tuple]]:
-    """Every row of every operational-store table (but alembic_version), in key order."""
-    engine = sa.create_engine(url)
-    try:
-        meta = sa.MetaData()
-        meta.reflect(engine)
-        out = {}
-        with engine.connect() as conn:
-            for name, table in sorted(meta.tables.items()):
-                if name == "alembic_version":
-                    continue
-                order = list(table.primary_key.columns) or list(table.columns)
-                out[name] = [tuple(r) for r in conn.execute(sa.select(table).order_by(*order))]
-        return out
-    finally:
-        engine.dispose()
 
 
 def revisions(url: str) -> list[str]:
@@ -223,7 +207,7 @@ def test_snapshot_without_a_version_is_upgraded_and_a_newer_one_refused(tmp_path
 
     from data.warehouse import SNAPSHOT_SCHEMA_VERSION, snapshot_versions
     from data.workspace import open_workspace
-    from tests.data.tiny import write_tiny
+    from tests.support.workspaces import write_tiny
 
     ws = open_workspace(str(tmp_path / "ws"))
     write_tiny(ws.warehouse)

@@ -1,29 +1,55 @@
-"""Browser tests: a real `streamlit run` on 127.0.0.1 (free port) driven by Playwright + Debian chromium."""
+"""Browser tests: a real `streamlit run` on 127.0.0.1 (free port) driven by Playwright + Debian chromium.
+
+Every sign-in writes to the served workspace's operational store (the throttle, the re-login
+session), so no server serves the shared session sample workspace itself: ``demo_server`` serves
+one copy for the journeys that only read, and a journey that changes data (trains, starts a
+playbook, completes a task, uploads a file) gets ``private_server``, a server on its own copy.
+"""
 
 from __future__ import annotations
 
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
 import pytest
 
-from tests.support.browser import (
-    MARKER,
-    Server,
-    allow_errors,
-    login,
-    settle_and_check,
-    shot,
-    wait_for_auth_cookie,
-    wait_idle,
-)
+from data.workspace import Workspace, open_workspace
+from tests.support.browser import MARKER, Server, allow_errors, settle_and_check, shot
 
-# older journeys import these helpers from here; new ones import tests.support.browser
-__all__ = ["Server", "login", "shot", "wait_for_auth_cookie", "wait_idle"]
+
+def copy_sample(sample_workspace_path: Path, dest: Path) -> Path:
+    shutil.copytree(sample_workspace_path, dest, ignore=shutil.ignore_patterns("*.log", "*.lock"))
+    return dest
 
 
 @pytest.fixture(scope="session")
-def demo_server(sample_workspace_path):
-    server = Server(sample_workspace_path)
+def demo_server(sample_workspace_path, tmp_path_factory):
+    """The app on a copy of the sample workspace, for journeys that read (and sign in)."""
+    server = Server(copy_sample(sample_workspace_path, tmp_path_factory.mktemp("e2e_demo") / "ws"))
     yield server
     server.stop()
+
+
+@dataclass
+class PrivateServer:
+    server: Server
+    ws: Workspace
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+
+@pytest.fixture()
+def private_server(sample_workspace_path, tmp_path):
+    """The app on this test's own copy of the sample workspace (``.ws`` is that copy), for a journey that writes."""
+    path = copy_sample(sample_workspace_path, tmp_path / "ws")
+    server = Server(path)
+    try:
+        yield PrivateServer(server, open_workspace(str(path)))
+    finally:
+        server.stop()
 
 
 @pytest.fixture()

@@ -13,7 +13,8 @@ from tests.support.browser import login, shot
 pytestmark = pytest.mark.e2e
 
 
-def test_uploaded_file_is_previewed_and_kept_in_the_workspace(demo_server, page, sample_workspace, tmp_path):
+def test_uploaded_file_is_previewed_and_kept_in_the_workspace(private_server, page, tmp_path):
+    demo_server, sample_workspace = private_server, private_server.ws
     content = b"account_id,name,plan\nE2E-1,Upload Test Co,Pro\nE2E-2,Second Co,Starter\n"
     source = tmp_path / "crm export.csv"
     source.write_bytes(content)

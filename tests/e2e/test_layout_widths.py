@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from data.users import demo_password
-from tests.e2e.conftest import login, shot, wait_idle
+from tests.support.browser import login, shot, wait_idle
 
 pytestmark = pytest.mark.e2e
 

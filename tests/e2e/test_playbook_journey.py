@@ -31,8 +31,8 @@ def _follow_up_playbook(ws):
         steps=[{"type": "task", "title": "Follow up with {{ account.name }}", "due_days": 2}])
 
 
-def test_csm_completes_a_task_on_my_tasks(demo_server, page, sample_workspace):
-    ws = sample_workspace
+def test_csm_completes_a_task_on_my_tasks(private_server, page):
+    demo_server, ws = private_server, private_server.ws
     account_id, name = _csm1_accounts(ws)[-1]
     csm = get_user(ws.settings.auth_file, "csm1").csm
     follow_up = _follow_up_playbook(ws)
@@ -61,8 +61,8 @@ def test_csm_completes_a_task_on_my_tasks(demo_server, page, sample_workspace):
     assert done.set_index("id").at[task_id, "completed_by"] == "csm1"
 
 
-def test_csm_starts_a_playbook_from_the_account_page(demo_server, page, sample_workspace):
-    ws = sample_workspace
+def test_csm_starts_a_playbook_from_the_account_page(private_server, page):
+    demo_server, ws = private_server, private_server.ws
     account_id, name = _csm1_accounts(ws)[0]
     before = len(pb.list_runs(ws.engine, account_id=account_id))
 

@@ -9,9 +9,8 @@ import pytest
 import playbooks as pb
 from data.opstore import now
 from data.users import demo_password, get_user
-from data.workspace import open_workspace
 from playbooks.definitions import create_playbook
-from tests.e2e.conftest import login, shot, wait_idle
+from tests.support.browser import login, shot, wait_idle
 
 pytestmark = pytest.mark.e2e
 
@@ -31,8 +30,8 @@ def _overdue_task_for(ws, username: str) -> str:
     return name
 
 
-def test_csm_morning_on_today(demo_server, browser, sample_workspace_path):
-    ws = open_workspace(str(sample_workspace_path))
+def test_csm_morning_on_today(private_server, browser):
+    demo_server, ws = private_server, private_server.ws
     name = _overdue_task_for(ws, "csm1")
     for width in WIDTHS:
         context = browser.new_context(viewport={"width": width, "height": 1000})

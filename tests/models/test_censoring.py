@@ -20,7 +20,7 @@ from data.workspace import open_workspace
 from models.observations import active_rows, build_observations, check_label_rates
 from models.registry import list_models
 from models.training import TrainConfig, train
-from tests.models.subscription_log import make_log, write_log
+from tests.support.subscription_log import make_log, write_log
 
 ROOT = Path(__file__).resolve().parents[2]
 # In the middle of the accounts' billing periods; the monthly date 2023-12-01 plus the 30-day horizon

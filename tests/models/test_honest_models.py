@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from data.workspace import open_workspace
-from tests.models.synthetic import make_company, write_company
+from tests.support.synthetic import make_company, write_company
 
 ROOT = Path(__file__).resolve().parents[2]
 FAST = ["--horizon-days", "60"]

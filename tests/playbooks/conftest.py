@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import OPSTORES
 from tests.support import workspaces as helpers
+from tests.support.postgres import OPSTORES
 from tests.support.servers import RecordingServer, free_port
 from tests.support.workspaces import build_workspace
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from playbooks import alerts_for, create_playbook, dispatch_due, list_outbox, retry_step, trigger_bulk, trigger_manual
 from playbooks.definitions import Playbook
-from tests.playbooks.helpers import RecordingServer
+from tests.support.servers import RecordingServer
 
 # ws (tests/playbooks/conftest.py): A0001 is Maya Patel's, A0002 Jonas Weber's, alternating.
 NO_EXEC = [{"type": "task", "title": "Call {{ account.name }}", "due_days": 2},

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from playbooks import create_playbook, list_outbox, my_tasks
-from tests.playbooks.helpers import build_workspace, open_ws
+from tests.support.workspaces import build_workspace, open_ws
 
 ROOT = Path(__file__).resolve().parents[2]
 EMAIL_EXEC = [{"type": "email", "to": "executive", "subject": "About {{ account.name }}",

@@ -6,7 +6,8 @@ AppTest runs here as `make run` serves: on 127.0.0.1 (the autouse ``served_on_lo
 from __future__ import annotations
 
 from data import users as user_store
-from tests.security.conftest import cli, page_text, run_app, sign_in, signed_in
+from tests.support.apptest import page_text, run_app, sign_in, signed_in
+from tests.support.cli import cli
 
 ACCOUNTS_CSV = ("account_id,name,segment,industry,region,plan,csm,created_at\n"
                 "A1,Acme Corp,SMB,Retail,NA,Starter,Avery Chen,2025-01-10\n"
@@ -31,7 +32,7 @@ def test_demo_login_works_on_loopback_before_any_import(demo_ws):
 def test_cli_replace_import_disables_the_demo_logins(demo_ws, tmp_path):
     src = tmp_path / "accounts.csv"
     src.write_text(ACCOUNTS_CSV)
-    r = cli(demo_ws.path, "import", "accounts", str(src), "--mode", "replace")
+    r = cli("import", "accounts", str(src), "--mode", "replace", ws=demo_ws.path)
     assert r.returncode == 0, r.stderr
     assert "demo logins are disabled" in r.stderr
     assert not user_store.is_demo(demo_ws.settings.auth_file)
@@ -49,7 +50,7 @@ def test_cli_replace_import_disables_the_demo_logins(demo_ws, tmp_path):
 def test_cli_flat_import_disables_the_demo_logins(demo_ws, tmp_path):
     src = tmp_path / "crm.csv"
     src.write_text(FLAT_CSV)
-    r = cli(demo_ws.path, "import", "flat", str(src), "--id", "customerID", "--label", "Churn")
+    r = cli("import", "flat", str(src), "--id", "customerID", "--label", "Churn", ws=demo_ws.path)
     assert r.returncode == 0, r.stderr
     assert _demo_users_enabled(demo_ws) == set()
     at = sign_in(run_app(None), "manager", "manager-demo-pass")
@@ -59,10 +60,10 @@ def test_cli_flat_import_disables_the_demo_logins(demo_ws, tmp_path):
 def test_a_dry_run_or_a_refused_import_keeps_the_demo(demo_ws, tmp_path):
     src = tmp_path / "accounts.csv"
     src.write_text(ACCOUNTS_CSV)
-    assert cli(demo_ws.path, "import", "accounts", str(src), "--dry-run").returncode == 0
+    assert cli("import", "accounts", str(src), "--dry-run", ws=demo_ws.path).returncode == 0
     bad = tmp_path / "bad.csv"
     bad.write_text("account_id,name\nA1,x\nA1,y\n")
-    assert cli(demo_ws.path, "import", "accounts", str(bad)).returncode == 2
+    assert cli("import", "accounts", str(bad), ws=demo_ws.path).returncode == 2
     assert user_store.is_demo(demo_ws.settings.auth_file)
     assert len(_demo_users_enabled(demo_ws)) == 5
 
@@ -72,7 +73,7 @@ def test_a_signed_in_demo_session_ends_with_the_demo(demo_ws, tmp_path):
     assert signed_in(at)
     src = tmp_path / "accounts.csv"
     src.write_text(ACCOUNTS_CSV)
-    assert cli(demo_ws.path, "import", "accounts", str(src)).returncode == 0
+    assert cli("import", "accounts", str(src), ws=demo_ws.path).returncode == 0
     at.run()
     assert not at.exception
     assert not signed_in(at)

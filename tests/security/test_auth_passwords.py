@@ -8,18 +8,19 @@ from streamlit.testing.v1 import AppTest
 
 import playbooks as pb
 from data import users as user_store
-from tests.security.conftest import cli, page_text, run_app, sign_in, signed_in
+from tests.support.apptest import page_text, run_app, sign_in, signed_in
+from tests.support.cli import cli
 
 
 @pytest.mark.parametrize("password", [" leading-space", "trailing-space ", "tab-at-end\t"])
 def test_cli_refuses_a_padded_password_and_writes_nothing(tiny_ws, password):
     auth = tiny_ws.settings.auth_file
-    r = cli(tiny_ws.path, "users", "add", "pat", "--role", "manager", "--password-stdin", stdin=password + "\n")
+    r = cli("users", "add", "pat", "--role", "manager", "--password-stdin", stdin=password + "\n", ws=tiny_ws.path)
     assert r.returncode == 2
     assert "cannot start or end with a space" in r.stderr
     assert user_store.get_user(auth, "pat") is None
     before = user_store.load_auth(auth)["credentials"]["usernames"]["csm1"]["password"]
-    r = cli(tiny_ws.path, "users", "set-password", "csm1", "--password-stdin", stdin=password + "\n")
+    r = cli("users", "set-password", "csm1", "--password-stdin", stdin=password + "\n", ws=tiny_ws.path)
     assert r.returncode == 2 and "cannot start or end with a space" in r.stderr
     assert user_store.load_auth(auth)["credentials"]["usernames"]["csm1"]["password"] == before
     assert signed_in(sign_in(run_app(None), "csm1", "csm1-password"))

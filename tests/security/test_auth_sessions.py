@@ -11,7 +11,8 @@ import sqlalchemy as sa
 
 from data import signin
 from data import users as user_store
-from tests.security.conftest import cli, page_text, run_app, sign_in, signed_in
+from tests.support.apptest import page_text, run_app, sign_in, signed_in
+from tests.support.cli import cli
 
 
 @pytest.fixture()
@@ -68,7 +69,7 @@ def test_the_cookie_signs_in_a_new_session_and_is_strict(tiny_ws, cookies):
 @pytest.mark.stores
 def test_password_reset_by_cli_revokes_old_cookie_and_open_session(tiny_ws, cookies):
     live, token = _signed_in_with_cookie("csm1", "csm1-password", cookies)
-    r = cli(tiny_ws.path, "users", "set-password", "csm1", "--password-stdin", stdin="brand-new-pass\n")
+    r = cli("users", "set-password", "csm1", "--password-stdin", stdin="brand-new-pass\n", ws=tiny_ws.path)
     assert r.returncode == 0, r.stderr
     assert not signed_in(_new_browser_session(token, cookies))
     live.run()
@@ -78,10 +79,9 @@ def test_password_reset_by_cli_revokes_old_cookie_and_open_session(tiny_ws, cook
 
 def test_removal_by_cli_revokes_old_cookie_even_if_the_name_comes_back(tiny_ws, cookies):
     _, token = _signed_in_with_cookie("csm2", "csm2-password", cookies)
-    assert cli(tiny_ws.path, "users", "remove", "csm2").returncode == 0
+    assert cli("users", "remove", "csm2", ws=tiny_ws.path).returncode == 0
     assert not signed_in(_new_browser_session(token, cookies))
-    r = cli(tiny_ws.path, "users", "add", "csm2", "--role", "csm", "--csm", "Jordan Patel", "--password-stdin",
-            stdin="another-pass-1\n")
+    r = cli("users", "add", "csm2", "--role", "csm", "--csm", "Jordan Patel", "--password-stdin", stdin="another-pass-1\n", ws=tiny_ws.path)
     assert r.returncode == 0, r.stderr
     assert not signed_in(_new_browser_session(token, cookies))
 

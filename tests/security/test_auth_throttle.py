@@ -10,7 +10,8 @@ import pytest
 
 from data import signin
 from data.opstore import now
-from tests.security.conftest import ROOT, page_text, run_app, sign_in, signed_in
+from tests.support.apptest import page_text, run_app, sign_in, signed_in
+from tests.support.cli import ROOT
 
 
 @pytest.mark.stores

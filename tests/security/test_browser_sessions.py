@@ -13,8 +13,8 @@ import pytest
 from bench.browser import AUTH_COOKIE, ROOT, Server, free_port, login, wait_for_auth_cookie, wait_idle
 from data import users as user_store
 from data.workspace import open_workspace
-from tests.data.tiny import write_tiny
-from tests.security.conftest import cli
+from tests.support.cli import cli
+from tests.support.workspaces import write_tiny
 
 pytestmark = pytest.mark.e2e
 
@@ -59,7 +59,7 @@ def test_cookie_flags_and_revocation_by_password_reset(page, tiny_server):
     page.reload()
     page.get_by_role("heading", name="Accounts").wait_for()  # the cookie signs the new session in
 
-    r = cli(ws.path, "users", "set-password", "csm1", "--password-stdin", stdin="a-new-password\n")
+    r = cli("users", "set-password", "csm1", "--password-stdin", stdin="a-new-password\n", ws=ws.path)
     assert r.returncode == 0, r.stderr
     page.reload()
     assert _shows_sign_in(page)

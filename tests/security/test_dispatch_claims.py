@@ -20,8 +20,8 @@ import sqlalchemy as sa
 
 from playbooks import create_playbook, list_outbox, trigger_bulk
 from playbooks.store import steps
-from tests.playbooks.helpers import build_workspace, open_ws
-from tests.security.outbound_servers import LocalServer
+from tests.support.outbound_servers import LocalServer
+from tests.support.workspaces import build_workspace, open_ws
 
 STALE_SECONDS = 2.5
 RECEIVER_DELAY = 0.4

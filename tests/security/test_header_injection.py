@@ -21,8 +21,8 @@ from data.settings import load_settings
 from playbooks import create_playbook, dispatch_due, list_outbox, trigger_manual
 from playbooks.outbox import send_email
 from playbooks.store import steps
-from tests.playbooks.helpers import build_workspace
-from tests.security.outbound_servers import LocalServer, SmtpRecorder
+from tests.support.outbound_servers import LocalServer, SmtpRecorder
+from tests.support.workspaces import build_workspace
 
 EVIL_NAME = "Evil Corp\r\nBcc: attacker@evil.example\r\n\r\nInjected body"
 

@@ -13,8 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cli import main as cli_main
-from tests.security.apptest_helpers import restore_main_module  # noqa: F401 - autouse fixture
-from tests.views.conftest import run_app, tiny_ws  # noqa: F401 - tiny_ws is a fixture
+from tests.support.apptest import run_app
 
 PIECES = ["=1+1", "+SUM(A1)", "-2", "@cmd", "\t", "\r", "\n", "\r\n", "<script>alert(1)</script>",
           "<img src=x onerror=alert(1)>", "</div>", "{{ 7*7 }}", "' OR 1=1 --", "\"quoted\"", "Ünïcødé", "😀",

@@ -10,7 +10,8 @@ import sys
 import pytest
 
 from data.opstore import read_audit
-from tests.security.conftest import ROOT, cli, page_text, run_app
+from tests.support.apptest import page_text, run_app
+from tests.support.cli import ROOT, cli
 
 ACCOUNTS = "views/accounts.py"
 
@@ -23,8 +24,8 @@ def _no_internals(at, ws, *, paths: bool = True) -> None:
 
 
 def test_admin_audit_log_after_users_remove_and_run_due(tiny_ws):
-    assert cli(tiny_ws.path, "users", "remove", "csm2").returncode == 0
-    r = cli(tiny_ws.path, "playbooks", "run-due")
+    assert cli("users", "remove", "csm2", ws=tiny_ws.path).returncode == 0
+    r = cli("playbooks", "run-due", ws=tiny_ws.path)
     assert r.returncode == 0, r.stderr
     rows = read_audit(tiny_ws.engine)
     assert any(row["action"] == "user.remove" and row["detail"] is None for row in rows)

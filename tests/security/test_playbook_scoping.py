@@ -15,9 +15,8 @@ from cli import main as cli_main
 from data import users as user_store
 from data.access import Viewer
 from playbooks.definitions import PlaybookError, create_playbook
-from tests.playbooks.helpers import build_workspace
-from tests.security.apptest_helpers import all_text, restore_main_module  # noqa: F401 - autouse fixture
-from tests.views.conftest import run_app
+from tests.support.apptest import all_text, run_app
+from tests.support.workspaces import build_workspace
 
 MAYA = Viewer("maya", ("csm",), "Maya Patel")
 JONAS = Viewer("jonas", ("csm",), "Jonas Weber")

@@ -13,8 +13,8 @@ from cli import main
 from playbooks import list_playbooks
 from playbooks.definitions import get_playbook_by_key
 from playbooks.store import playbooks as playbooks_table
-from tests.playbooks.helpers import build_workspace
-from tests.security.outbound_servers import LocalServer
+from tests.support.outbound_servers import LocalServer
+from tests.support.workspaces import build_workspace
 
 
 def _cli(ws, *args: str) -> int:

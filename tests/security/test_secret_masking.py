@@ -15,9 +15,8 @@ from data import users as user_store
 from playbooks.definitions import create_playbook
 from playbooks.redact import mask_url, mask_urls
 from playbooks.store import steps
-from tests.playbooks.helpers import build_workspace
-from tests.security.apptest_helpers import all_text, restore_main_module  # noqa: F401 - autouse fixture
-from tests.views.conftest import run_app
+from tests.support.apptest import all_text, run_app
+from tests.support.workspaces import build_workspace
 
 TOKEN = "XOXB-SECRET-TOKEN-1234"
 QUERY_TOKEN = "QS-SECRET-99"

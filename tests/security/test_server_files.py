@@ -20,8 +20,8 @@ import pytest
 import cli
 from data.opstore import audit
 from data.workspace import open_workspace
-from tests.views.conftest import run_app, tiny_ws  # noqa: F401 - tiny_ws is a fixture
-from tests.views.test_data_admin_learn import DATA, button, texts, upload
+from tests.support.apptest import DATA_PAGE as DATA
+from tests.support.apptest import button, run_app, texts, upload
 
 SECRET = "TOP-SECRET-4711"
 ACCOUNTS = "account_id,name\nA1,Acme\nA2,Beta\n"

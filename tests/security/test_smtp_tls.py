@@ -18,8 +18,8 @@ from cryptography.x509.oid import NameOID
 
 from data.settings import SettingsError, load_settings
 from playbooks import create_playbook, dispatch_due, list_outbox, trigger_manual
-from tests.playbooks.helpers import build_workspace
-from tests.security.outbound_servers import SmtpRecorder
+from tests.support.outbound_servers import SmtpRecorder
+from tests.support.workspaces import build_workspace
 
 
 def _name(cn: str) -> x509.Name:

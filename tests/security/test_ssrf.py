@@ -14,9 +14,9 @@ from data.opstore import audit_log
 from playbooks import PlaybookError, create_playbook, dispatch_due, list_outbox, trigger_manual
 from playbooks.store import playbooks as playbooks_table
 from playbooks.store import steps
-from tests.playbooks.helpers import build_workspace, open_ws
-from tests.security.outbound_servers import SECRET, LocalServer
-from tests.views.conftest import run_app, tiny_ws  # noqa: F401 - tiny_ws is a fixture used below
+from tests.support.apptest import run_app
+from tests.support.outbound_servers import SECRET, LocalServer
+from tests.support.workspaces import build_workspace, open_ws
 
 
 @pytest.fixture()

@@ -21,7 +21,7 @@ from playbooks import PlaybookError, create_playbook, trigger_manual
 from playbooks.store import playbooks as playbooks_table
 from playbooks.store import runs, steps
 from playbooks.templates import MAX_OUTPUT_CHARS, TemplateLimit, TemplateProblem, check_template, render
-from tests.playbooks.helpers import build_workspace
+from tests.support.workspaces import build_workspace
 
 HANG = 30  # seconds: a render still running after this is a hang
 

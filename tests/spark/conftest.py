@@ -10,25 +10,15 @@ import os
 
 import pytest
 
+from tests.support.spark import spark_missing
+
 SPARK_CONF = {"spark.driver.memory": "1g", "spark.sql.shuffle.partitions": "4",
               "spark.default.parallelism": "2", "spark.ui.enabled": "false"}
 
 
-def _missing() -> str | None:
-    try:
-        import pyspark  # noqa: F401
-    except ImportError:
-        return "PySpark is not installed (pip install -r requirements-spark.txt)"
-    from data.engines.spark_session import java_available
-
-    if not java_available():
-        return "no Java runtime (apt-get install openjdk-17-jre-headless)"
-    return None
-
-
 @pytest.fixture(scope="session")
 def spark():
-    reason = _missing()
+    reason = spark_missing()
     if reason:
         if os.environ.get("CSAI_REQUIRE_SPARK") == "1":
             pytest.fail(f"Spark is required (CSAI_REQUIRE_SPARK=1) but {reason}")

@@ -21,21 +21,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import ROOT
-from tests.spark.conftest import _missing
+from tests.support.cli import ROOT
+from tests.support.servers import free_port
+from tests.support.spark import spark_missing
 
 pytestmark = pytest.mark.slow
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def connect_url(tmp_path_factory):
-    reason = _missing()
+    reason = spark_missing()
     if reason is None:
         try:
             import grpc  # noqa: F401
@@ -48,7 +43,7 @@ def connect_url(tmp_path_factory):
     import pyspark
 
     home = Path(pyspark.__file__).parent
-    port = _free_port()
+    port = free_port()
     log = tmp_path_factory.mktemp("connect") / "server.log"
     env = {**os.environ, "SPARK_HOME": str(home), "PYSPARK_PYTHON": sys.executable, "PYTHONPATH": ""}
     with open(log, "w") as fh:
@@ -113,7 +108,7 @@ def test_an_unreachable_spark_connect_server_is_one_line(sample_workspace_path, 
     ws_path = tmp_path / "ws"
     shutil.copytree(sample_workspace_path, ws_path)
     before = sorted(p.name for p in (ws_path / "warehouse").iterdir())
-    env = {**os.environ, "CSAI_SPARK_REMOTE": f"sc://127.0.0.1:{_free_port()}"}
+    env = {**os.environ, "CSAI_SPARK_REMOTE": f"sc://127.0.0.1:{free_port()}"}
     result = subprocess.run([sys.executable, "cli.py", "--workspace", str(ws_path), "--engine", "spark", "score"],
                             cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
     assert result.returncode == 2, result.stderr[-2000:]

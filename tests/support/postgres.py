@@ -11,7 +11,6 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -22,13 +21,12 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from tests.support.servers import free_port
+
 PG_PASSWORD = "pg-S3cret-never-shown"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+OPSTORES = ("sqlite", "postgresql")  # the operational-store backends the store tests run on
 
 
 def unavailable(reason: str):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 import sqlalchemy as sa
 
@@ -31,6 +34,21 @@ def demo_env(sample_workspace, monkeypatch, page_store, request):
     ws = Workspace(load_settings(str(sample_workspace.path)))
     assert ws.engine.dialect.name == "postgresql"
     return ws
+
+
+@pytest.fixture()
+def writable_env(sample_workspace_copy, page_store):
+    """A private copy of the sample workspace to write notes into; on PostgreSQL, its store's rows are copied
+    into the test's own database (page_store) and the copy's SQLite file is removed."""
+    if page_store == "postgresql":
+        from tests.support.postgres import copy_store
+
+        folder = Path(sample_workspace_copy.path)
+        copy_store(f"sqlite:///{folder / 'operational.sqlite'}", os.environ["CSAI_DATABASE_URL"])
+        for leftover in folder.glob("operational.sqlite*"):
+            leftover.unlink()
+        assert sample_workspace_copy.engine.dialect.name == "postgresql"
+    return sample_workspace_copy
 
 
 @pytest.fixture(scope="module")
@@ -142,7 +160,8 @@ def test_what_if_rescores_live(demo_env, top_account):
 
 
 @pytest.mark.stores
-def test_notes_are_saved_and_audited(demo_env, top_account):
+def test_notes_are_saved_and_audited(writable_env, top_account):
+    demo_env = writable_env  # the note is written to a private copy
     account_id = top_account["account_id"]
     at = run_app("manager", page=ACCOUNT, params={"id": account_id, "tab": "Playbooks & notes"})
     assert not at.exception
@@ -160,7 +179,8 @@ def test_notes_are_saved_and_audited(demo_env, top_account):
 
 
 @pytest.mark.stores
-def test_empty_note_is_refused_and_nothing_written(demo_env, top_account):
+def test_empty_note_is_refused_and_nothing_written(writable_env, top_account):
+    demo_env = writable_env
     account_id = top_account["account_id"]
     with demo_env.engine.connect() as conn:
         before = conn.execute(sa.select(sa.func.count()).select_from(notes_table)).scalar()

@@ -16,7 +16,7 @@ import pytest
 
 from data.users import get_user
 from models.scoring import features_as_of, latest_scores, load_production, score_workspace
-from tests.views.conftest import run_app
+from tests.support.apptest import run_app
 
 ACCOUNTS = "views/accounts.py"
 ACCOUNT = "views/account.py"

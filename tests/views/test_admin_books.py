@@ -8,7 +8,7 @@ import pytest
 from data import users as user_store
 from data.access import SYSTEM
 from data.books import csm_books
-from tests.views.conftest import run_app
+from tests.support.apptest import run_app
 
 ADMIN = "views/admin.py"
 

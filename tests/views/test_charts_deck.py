@@ -10,8 +10,8 @@ import pytest
 
 from components import charts, plot
 from components.palette import PALETTE, RISK_PATTERNS, RISK_SYMBOLS, TONE_SYMBOLS
+from tests.support.apptest import run_app
 from tests.support.workspaces import write_tiny_scores as write_scores
-from tests.views.conftest import run_app
 
 
 @pytest.fixture()

@@ -15,7 +15,7 @@ from data.errors import UserError
 from data.notes import add_note
 from data.opstore import now
 from playbooks.definitions import get_playbook_by_key
-from tests.views.conftest import run_app
+from tests.support.apptest import run_app
 
 ACCOUNT = "views/account.py"
 

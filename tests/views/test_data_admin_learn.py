@@ -9,7 +9,7 @@ import pytest
 
 from data import users as user_store
 from data.opstore import read_audit
-from tests.support.apptest import DATA_PAGE, button, run_app, texts, upload  # noqa: F401 - also a shim
+from tests.support.apptest import DATA_PAGE, button, run_app, texts, upload
 
 SHIPPED_BILLING = Path(__file__).resolve().parents[2] / "content" / "learn" / "billing.md"
 DATA, ADMIN, LEARN = DATA_PAGE, "views/admin.py", "views/learn.py"

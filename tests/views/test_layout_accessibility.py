@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 from components import styles
+from tests.support.apptest import run_app
 from tests.support.workspaces import write_tiny_scores as write_scores
-from tests.views.conftest import run_app
 
 
 def test_accounts_table_leads_with_account_risk_arr_renewal_and_top_driver(tiny_ws):

@@ -13,8 +13,8 @@ import pytest
 
 from data import users as user_store
 from data.workspace import open_workspace
-from tests.models.subscription_log import make_log, write_log
-from tests.views.conftest import run_app
+from tests.support.apptest import run_app
+from tests.support.subscription_log import make_log, write_log
 
 ROOT = Path(__file__).resolve().parents[2]
 

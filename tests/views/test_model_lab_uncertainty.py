@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests.support.apptest import run_app
 from tests.support.workspaces import served_copy
-from tests.views.conftest import run_app
 
 LAB = "views/model_lab.py"
 

@@ -9,7 +9,7 @@ import pytest
 import playbooks as pb
 from data.opstore import now
 from playbooks.definitions import create_playbook
-from tests.views.conftest import run_app
+from tests.support.apptest import run_app
 
 MY_TASKS = "views/my_tasks.py"
 SIX_TASKS = [{"type": "task", "title": f"Step {k} for {{{{ account.name }}}}", "due_days": k} for k in range(1, 7)]

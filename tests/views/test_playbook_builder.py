@@ -10,8 +10,8 @@ import pytest
 import playbooks as pb
 from playbooks.definitions import validate_steps
 from playbooks.errors import PlaybookError
-from tests.views.conftest import run_app
-from tests.views.test_playbook_pages import PLAYBOOKS, button, playbook_count, texts
+from tests.support.apptest import button, run_app, texts
+from tests.support.playbook_pages import PLAYBOOKS, playbook_count
 
 # The new-playbook form starts with three steps (uids 0, 1, 2): a task, an email to the champion, an alert.
 

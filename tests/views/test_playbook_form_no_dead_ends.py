@@ -10,7 +10,8 @@ from data.contacts import contact_edits, list_contact_edits
 from data.notes import list_notes
 from playbooks.definitions import get_playbook_by_key
 from playbooks.store import steps
-from tests.views.test_playbook_pages import button, texts, trigger_app
+from tests.support.apptest import button, texts
+from tests.support.playbook_pages import trigger_app
 
 
 def _usage(ws):

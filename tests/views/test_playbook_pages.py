@@ -9,13 +9,9 @@ from streamlit.testing.v1 import AppTest
 
 import playbooks as pb
 from playbooks.definitions import get_playbook_by_key
-from playbooks.store import playbooks as playbooks_table
 from tests.support.apptest import button, run_app, texts
+from tests.support.playbook_pages import ALERTS, MY_TASKS, OUTCOMES, PLAYBOOKS, playbook_count, trigger_app
 
-PLAYBOOKS = "views/playbooks.py"
-MY_TASKS = "views/my_tasks.py"
-ALERTS = "views/alerts.py"
-OUTCOMES = "views/outcomes.py"
 ROLES = {"admin": "admin", "manager": "manager", "csm1": "csm", "datasci": "data_scientist"}
 ALLOWED = {PLAYBOOKS: set(ROLES), MY_TASKS: {"admin", "manager", "csm1"}, ALERTS: set(ROLES),
            OUTCOMES: {"admin", "manager", "datasci"}}
@@ -27,14 +23,6 @@ def start(ws, key: str, account_id: str = "A1", actor: str = "manager"):
     pb.ensure_starter_playbooks(ws.engine)
     playbook = get_playbook_by_key(ws.engine, key)
     return pb.trigger_manual(ws.engine, ws.warehouse, playbook.id, account_id, actor=actor)
-
-
-def playbook_count(ws) -> int:
-    import sqlalchemy as sa
-
-    pb.ensure_starter_playbooks(ws.engine)
-    with ws.engine.connect() as conn:
-        return conn.execute(sa.select(sa.func.count()).select_from(playbooks_table)).scalar_one()
 
 
 # ------------------------------------------------------------------ who may open what
@@ -62,30 +50,12 @@ def test_the_menu_has_a_playbooks_section_per_role():
 
 
 # ------------------------------------------------------------------ trigger form
-def _trigger_script():
-    import streamlit as st
-
-    from components import playbook_forms
-    from components.session import settings
-    from data.users import get_user
-
-    user = get_user(settings().auth_file, st.session_state["test_user"])
-    playbook_forms.trigger_form(user, st.session_state["test_account"])
-
-
 def skip_failing_steps(at: AppTest) -> AppTest:
     """Tick "Skip this step" on every step the preview says would fail (a run never starts with a dead end)."""
     for box in at.checkbox:
         if ":skip:" in (box.key or ""):
             box.check()
     return at
-
-
-def trigger_app(username: str, account_id: str = "A1") -> AppTest:
-    at = AppTest.from_function(_trigger_script, default_timeout=30)
-    at.session_state["test_user"] = username
-    at.session_state["test_account"] = account_id
-    return at.run()
 
 
 @pytest.mark.stores

@@ -10,8 +10,8 @@ import pytest
 
 from data.portfolio import scoring_runs
 from data.workspace import open_workspace
+from tests.support.apptest import run_app
 from tests.support.workspaces import assert_store
-from tests.views.conftest import run_app
 
 BUSINESS_PAGES = ["views/today.py", "views/portfolio.py", "views/accounts.py", "views/my_tasks.py", "views/alerts.py",
                   "views/playbooks.py", "views/learn.py"]

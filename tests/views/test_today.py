@@ -16,9 +16,8 @@ from data.opstore import now
 from playbooks import today
 from playbooks.definitions import create_playbook
 from playbooks.store import tasks as tasks_table
-from tests.playbooks.helpers import AS_OF, build_workspace
-from tests.support.workspaces import assert_store
-from tests.views.conftest import run_app
+from tests.support.apptest import run_app
+from tests.support.workspaces import AS_OF, assert_store, build_workspace
 
 TODAY = "views/today.py"
 ROLES = {"admin": ("admin", None), "manager": ("manager", None), "datasci": ("data_scientist", None),
