@@ -26,7 +26,7 @@ from data import readmodel
 from data import users as user_store
 from data.workspace import open_workspace
 from tests.support import shapes
-from tests.views.conftest import run_app
+from tests.support.apptest import run_app
 
 ROLES = {"admin": "admin", "manager": "manager", "csm": "csm", "datasci": "data_scientist"}
 CSM_OF = {"two_month_log": "Nobody Assigned", "short_activity_log": "Ana Lima"}
