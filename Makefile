@@ -76,7 +76,7 @@ run: demo
 # `make test SEED=1234` repeats an order, `make test SEED=last` the previous run's.
 SEED ?=
 test: dev chromium postgres node java
-	CSAI_REQUIRE_POSTGRES=1 CSAI_REQUIRE_SPARK=1 $(BIN)/python -m pytest -q -p randomly $(if $(SEED),--randomly-seed=$(SEED))
+	CSAI_REQUIRE_POSTGRES=1 CSAI_REQUIRE_SPARK=1 $(BIN)/python -m pytest -q -p randomly --durations=25 $(if $(SEED),--randomly-seed=$(SEED))
 
 lint: dev
 	$(BIN)/ruff check .
