@@ -63,6 +63,20 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.e2e)
 
 
+def _checkpoint_sqlite(folder: Path) -> None:
+    """Move the build's write-ahead log into the store file and empty it: otherwise the last connection to close,
+    whenever the garbage collector gets to it, checkpoints the log into the file, and the shared-state guard
+    blames whichever test was running for a write it did not make."""
+    import sqlite3
+
+    for db in folder.glob("*.sqlite"):
+        con = sqlite3.connect(db)
+        try:
+            con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            con.close()
+
+
 @pytest.fixture(scope="session")
 def sample_workspace_path(tmp_path_factory) -> Path:
     """A demo workspace (small sample company, demo users; scores once models exist), shared and read-only."""
@@ -70,6 +84,7 @@ def sample_workspace_path(tmp_path_factory) -> Path:
 
     path = tmp_path_factory.mktemp("sample_ws")
     build_demo(str(path), accounts=SAMPLE_ACCOUNTS, seed=7, end=SAMPLE_END, force=True, quiet=True)
+    _checkpoint_sqlite(path)
     share(path)  # read-only from here on: tests/support/shared_state.py fails any test that writes to it
     return path
 

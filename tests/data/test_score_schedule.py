@@ -96,9 +96,11 @@ def test_score_if_due_scores_once_the_time_has_passed(tiny_ws, capsys, monkeypat
     write_tiny_scores(tiny_ws.warehouse)
     monkeypatch.setenv("CSAI_SCORE_SCHEDULE", "daily 06:00")
     monkeypatch.setattr(data.opstore, "now", lambda: datetime(2026, 7, 2, 6, 10))
+    before = _runs(tiny_ws)
     code, out, err = _score_if_due(capsys, tiny_ws)
-    # due: it goes on to score, which the tiny company (no trained model) cannot
-    assert code == 2 and "No production churn model" in err and "Not due" not in out
+    assert len(_runs(tiny_ws)) == len(before) + 1  # one new scoring run
+    # due: it goes on to score; the tiny company has no trained model, so it scores with the rule health score
+    assert code == 0 and "rule health score" in out and "Not due" not in out, err
 
 
 def test_score_if_due_without_a_schedule_says_how_to_set_one(tiny_ws, capsys, monkeypatch):

@@ -61,6 +61,10 @@ def tiny_ws(tmp_path, monkeypatch, page_store):
     test fails if anything created the workspace's SQLite file instead.
     """
     ws = open_workspace(str(tmp_path / "ws"))
+    if ws.engine.dialect.name == "postgresql":  # a copy of the migrated template: seed it as a new store is seeded
+        from data.opstore import seed_new_store
+
+        seed_new_store(ws.engine)
     write_tiny(ws.warehouse)
     auth = ws.settings.auth_file
     for name, role, csm in [("admin", "admin", None), ("manager", "manager", None), ("datasci", "data_scientist", None),
