@@ -31,3 +31,16 @@ def run_import(capsys, ws: str | Path, *args: str) -> tuple[int, str, str]:
     code = cli_module.main(["--workspace", str(ws), "import", *args])
     out = capsys.readouterr()
     return code, out.out, out.err
+
+
+def cli_in_process(*argv: str) -> tuple[int, str]:
+    """``cli.main(argv)`` in this process: (exit code, stdout and stderr together)."""
+    import contextlib
+    import io
+
+    import cli as cli_module
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = cli_module.main(list(argv))
+    return code, out.getvalue() + err.getvalue()

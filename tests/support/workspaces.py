@@ -317,3 +317,14 @@ def served_copy(source: str | Path, dest: Path) -> Iterator[Workspace]:
             os.environ.pop("CSAI_WORKSPACE", None)
         else:
             os.environ["CSAI_WORKSPACE"] = old
+
+
+# One user per role for the generated shapes (tests/support/shapes.py): username -> role.
+SHAPE_ROLES = {"admin": "admin", "manager": "manager", "csm": "csm", "datasci": "data_scientist"}
+
+
+def add_role_users(ws: Workspace, csm: str) -> None:
+    """Add one user per role of :data:`SHAPE_ROLES` (password ``<name>-password-1``); the CSM's book is ``csm``."""
+    for name, role in SHAPE_ROLES.items():
+        user_store.add_user(ws.settings.auth_file, name, role=role, password=f"{name}-password-1",
+                            csm=csm if role == "csm" else None)

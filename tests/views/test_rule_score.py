@@ -10,8 +10,6 @@ censored at the data's end.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import re
 import shutil
 from datetime import timedelta
@@ -20,31 +18,20 @@ import pandas as pd
 import pytest
 import yaml
 
-import cli
 from components.pages import PAGES, allowed
 from data import readmodel
-from data import users as user_store
 from data.workspace import open_workspace
 from tests.support import shapes
 from tests.support.apptest import run_app
+from tests.support.cli import cli_in_process
+from tests.support.workspaces import SHAPE_ROLES, add_role_users
 
-ROLES = {"admin": "admin", "manager": "manager", "csm": "csm", "datasci": "data_scientist"}
+ROLES = SHAPE_ROLES
 CSM_OF = {"two_month_log": "Nobody Assigned", "short_activity_log": "Ana Lima"}
 RULE_PAGES = ("views/today.py", "views/portfolio.py", "views/accounts.py", "views/data.py")
 BAD_TEXT = re.compile(r"\bNone\b|\bnan\b|\bNaT\b")
 
 
-def _cli(*argv: str) -> tuple[int, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = cli.main(list(argv))
-    return code, out.getvalue() + err.getvalue()
-
-
-def _add_users(ws, csm: str) -> None:
-    for name, role in ROLES.items():
-        user_store.add_user(ws.settings.auth_file, name, role=role, password=f"{name}-password-1",
-                            csm=csm if role == "csm" else None)
 
 
 @pytest.fixture(scope="session")
@@ -57,13 +44,13 @@ def rule_scored(tmp_path_factory) -> dict:
         path = str(root / build.__name__ / "ws")
         logs = {}
         for argv in shape.imports:
-            code, text = _cli("--workspace", path, *argv)
+            code, text = cli_in_process("--workspace", path, *argv)
             assert code == 0, text
             logs["import"] = text
-        logs["train"] = _cli("--workspace", path, "train", "--promote", "--horizon-days", "30")
-        logs["score"] = _cli("--workspace", path, "score")
+        logs["train"] = cli_in_process("--workspace", path, "train", "--promote", "--horizon-days", "30")
+        logs["score"] = cli_in_process("--workspace", path, "score")
         ws = open_workspace(path)
-        _add_users(ws, CSM_OF[shape.name])
+        add_role_users(ws, CSM_OF[shape.name])
         out[shape.name] = (shape, ws, logs)
     return out
 
@@ -115,7 +102,7 @@ def test_score_without_a_model_writes_the_rule_health_score(rule_scored, name):
     assert drivers["sentence"].str.contains(r"\(healthy: ", regex=True).all()
     # no contacts, tickets, invoices or NPS were imported: those rules are not known, never failed
     assert not drivers["group"].isin(["Relationship", "Support", "Billing", "Sentiment"]).any()
-    code, text = _cli("--workspace", str(ws.path), "explain", scores.iloc[0]["account_id"])
+    code, text = cli_in_process("--workspace", str(ws.path), "explain", scores.iloc[0]["account_id"])
     assert code == 0 and "rule health score" in text and "not a probability" in text and "churn risk" not in text
 
 
@@ -186,8 +173,8 @@ def test_risk_band_rules_fire_on_the_rule_scores_and_probability_rules_do_not(ru
         (folder / f"{key}.yaml").write_text(yaml.safe_dump({
             "key": key, "name": key, "rule": rule, "holdout_pct": 0,
             "steps": [{"type": "task", "title": "Call {{ account.name }}", "due_days": 1}]}))
-    assert _cli("--workspace", str(path), "playbooks", "apply", str(folder))[0] == 0
-    code, text = _cli("--workspace", str(path), "playbooks", "run-due", "--json")
+    assert cli_in_process("--workspace", str(path), "playbooks", "apply", str(folder))[0] == 0
+    code, text = cli_in_process("--workspace", str(path), "playbooks", "run-due", "--json")
     assert code == 0, text
     with ws.warehouse.reader() as con:
         scores = readmodel.latest_scores(con)
@@ -206,10 +193,10 @@ def activity_ws(tmp_path_factory):
     shape = shapes.activity_log(root / "files", n=100)
     path = str(root / "ws")
     for argv in shape.imports:
-        assert _cli("--workspace", path, *argv)[0] == 0
-    assert _cli("--workspace", path, "score")[0] == 0
+        assert cli_in_process("--workspace", path, *argv)[0] == 0
+    assert cli_in_process("--workspace", path, "score")[0] == 0
     ws = open_workspace(path)
-    _add_users(ws, "Ana Lima")
+    add_role_users(ws, "Ana Lima")
     return shape, ws
 
 
@@ -244,9 +231,9 @@ def test_a_promoted_model_takes_over_from_the_rule_score(activity_ws, monkeypatc
     monkeypatch.setenv("CSAI_WORKSPACE", str(ws.path))
     at = run_app("admin", page="views/portfolio.py")
     assert not at.exception and any("scores: Rule health score" in c.value for c in at.caption)
-    code, text = _cli("--workspace", str(ws.path), "train", "--promote", "--algorithm", "logreg", "--horizon-days", "30")
+    code, text = cli_in_process("--workspace", str(ws.path), "train", "--promote", "--algorithm", "logreg", "--horizon-days", "30")
     assert code == 0, text
-    code, text = _cli("--workspace", str(ws.path), "score")
+    code, text = cli_in_process("--workspace", str(ws.path), "score")
     assert code == 0 and "rule health score" not in text
     with ws.warehouse.reader() as con:
         scores = readmodel.latest_scores(con)

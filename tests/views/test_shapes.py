@@ -9,21 +9,19 @@ the customer pages with the same assertions.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import re
 
 import pytest
 
-import cli
 from components.pages import PAGES, allowed
 from data import readmodel
-from data import users as user_store
 from data.workspace import open_workspace
 from tests.support import shapes
 from tests.support.apptest import run_app
+from tests.support.cli import cli_in_process
+from tests.support.workspaces import SHAPE_ROLES, add_role_users
 
-ROLES = {"admin": "admin", "manager": "manager", "csm": "csm", "datasci": "data_scientist"}
+ROLES = SHAPE_ROLES
 CSM_OF = {"event_log": "Nobody Assigned", "short_log": "Nobody Assigned", "flat_table": "Nobody Assigned",
           "activity_log": "Ana Lima"}
 PREDICTION_PAGES = ("views/home.py", "views/portfolio.py", "views/accounts.py", "account", "views/model_lab.py")
@@ -32,17 +30,6 @@ RULE_SHAPES = ("short_log",)  # train refuses: the rule health score is the scor
 RULE_PAGES = ("views/today.py", "views/portfolio.py", "views/accounts.py", "views/data.py")
 
 
-def _cli(*argv: str) -> tuple[int, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = cli.main(list(argv))
-    return code, out.getvalue() + err.getvalue()
-
-
-def _add_users(ws, csm: str) -> None:
-    for name, role in ROLES.items():
-        user_store.add_user(ws.settings.auth_file, name, role=role, password=f"{name}-password-1",
-                            csm=csm if role == "csm" else None)
 
 
 @pytest.fixture(scope="module")
@@ -58,13 +45,13 @@ def built(tmp_path_factory) -> dict:
         path = str(root / build.__name__ / "ws")
         logs = {}
         for argv in shape.imports:
-            code, text = _cli("--workspace", path, *argv)
+            code, text = cli_in_process("--workspace", path, *argv)
             assert code == 0, text
             logs.setdefault("import", []).append(text)
-        logs["train"] = _cli("--workspace", path, "train", "--promote", *train_args)
-        logs["score"] = _cli("--workspace", path, "score")  # the rule health score where train refused
+        logs["train"] = cli_in_process("--workspace", path, "train", "--promote", *train_args)
+        logs["score"] = cli_in_process("--workspace", path, "score")  # the rule health score where train refused
         ws = open_workspace(path)
-        _add_users(ws, CSM_OF[shape.name])
+        add_role_users(ws, CSM_OF[shape.name])
         out[shape.name] = (shape, ws, logs)
     return out
 
@@ -241,10 +228,10 @@ def test_as_of_override_setting(built, monkeypatch):
 def test_data_page_trains_and_scores_with_a_progress_bar(tmp_path, monkeypatch):
     shape = shapes.flat_table(tmp_path / "files", n=150)
     path = str(tmp_path / "ws")
-    code, text = _cli("--workspace", path, *shape.imports[0])
+    code, text = cli_in_process("--workspace", path, *shape.imports[0])
     assert code == 0, text
     ws = open_workspace(path)
-    _add_users(ws, "Nobody Assigned")
+    add_role_users(ws, "Nobody Assigned")
     monkeypatch.setenv("CSAI_WORKSPACE", path)
     at = run_app("admin", page="views/data.py")
     assert not at.exception
