@@ -190,7 +190,7 @@ def trigger_form(user: User, account_id: str) -> None:
     chosen = by_id[playbook_id]
     if chosen.purpose:
         st.caption(chosen.purpose)
-    last = _last_run_line(pb.list_runs(ws.engine, viewer=viewer, warehouse=cursor(), playbook_id=playbook_id,
+    last = _last_run_line(pb.list_runs(ws.engine, viewer, warehouse=cursor(), playbook_id=playbook_id,
                                        account_id=account_id, limit=1))
     st.markdown(f":material/history: {last}" if last else ":material/history: Never run on this account before.")
     options, labels, default = _assignee_choices(ctx["account"].get("csm"), user)
@@ -315,8 +315,8 @@ def account_playbook_panel(user: User, account_id: str) -> None:
     """The account's playbook runs and open tasks (with Complete buttons), scoped to the viewer's book."""
     ws = workspace()
     viewer = auth.viewer(user)
-    runs = pb.list_runs(ws.engine, viewer=viewer, warehouse=cursor(), account_id=account_id, limit=100)
-    tasks = pb.tasks_for_account(ws.engine, account_id, open_only=True, viewer=viewer, warehouse=cursor())
+    runs = pb.list_runs(ws.engine, viewer, warehouse=cursor(), account_id=account_id, limit=100)
+    tasks = pb.tasks_for_account(ws.engine, viewer, account_id, open_only=True, warehouse=cursor())
     tasks = tasks[tasks["run_id"].isin(runs["id"])] if not tasks.empty else tasks
     st.markdown("**Open tasks**")
     if tasks.empty:
@@ -332,8 +332,7 @@ def account_playbook_panel(user: User, account_id: str) -> None:
             if set(ACT_ROLES).intersection(user.roles) and right.button(
                     "Complete", key=f"pbpanel_done:{task['id']}", icon=":material/check:", width="stretch"):
                 try:
-                    pb.complete_task(ws.engine, int(task["id"]), user.username, viewer=viewer,
-                                     warehouse=cursor())
+                    pb.complete_task(ws.engine, viewer, int(task["id"]), warehouse=cursor())
                 except UserError as exc:
                     st.error(str(exc))
                 else:

@@ -1,4 +1,5 @@
-"""Playbooks: definitions, triggers (manual and rules with holdouts), runs, outbox delivery, outcomes.
+"""Playbooks: definitions, triggers (manual and rules with holdouts), runs, tasks, alerts, outbox
+delivery, outcomes.
 
 A plain library (no Streamlit). Pages and notebooks call the functions re-exported here;
 ``cli.py playbooks run-due`` calls :func:`run_due` after scoring.
@@ -6,6 +7,7 @@ A plain library (no Streamlit). Pages and notebooks call the functions re-export
 
 from __future__ import annotations
 
+from playbooks.alerts import alerts_for, mark_alert_read, mark_all_alerts_read, unread_alert_count
 from playbooks.definitions import (
     Playbook,
     PlaybookError,
@@ -21,22 +23,9 @@ from playbooks.definitions import (
 from playbooks.outbox import cancel_step, confirm_email, dispatch_due, list_outbox, retry_step
 from playbooks.outcomes import outcomes_frame, playbook_outcomes
 from playbooks.resources import list_resources, resource_text
-from playbooks.runs import (
-    Run,
-    alerts_for,
-    cancel_run,
-    complete_task,
-    get_run,
-    list_runs,
-    mark_alert_read,
-    mark_all_alerts_read,
-    my_tasks,
-    reopen_task,
-    snooze_task,
-    tasks_for_account,
-    unread_alert_count,
-)
+from playbooks.runs import Run, cancel_run, get_run, list_runs
 from playbooks.starter import ensure_starter_playbooks
+from playbooks.tasks import complete_task, my_tasks, reopen_task, snooze_task, tasks_for_account
 from playbooks.triggers import preview_steps, run_rules, trigger_bulk, trigger_manual
 
 

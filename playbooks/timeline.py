@@ -40,7 +40,7 @@ def own_events(engine: sa.Engine, viewer: Viewer, account_id: str, *, warehouse=
     for n in list_notes(engine, account_id).to_dict("records"):
         rows.append({"occurred_at": n["created_at"], "kind": "Note", "detail": f"{n['author']}: {_short(n['body'])}",
                      "tone": "neutral"})
-    runs = list_runs(engine, viewer=viewer, warehouse=warehouse, account_id=account_id, limit=200)
+    runs = list_runs(engine, viewer, warehouse=warehouse, account_id=account_id, limit=200)
     for r in runs.to_dict("records"):
         how = "by hand" if r["trigger_type"] == "manual" else "by rule"
         failed = int(r.get("steps_failed") or 0)

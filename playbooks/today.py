@@ -32,7 +32,7 @@ from data import queries
 from data.access import Viewer
 from data.activities import activities
 from data.opstore import notes, now
-from playbooks.runs import alerts_for
+from playbooks.alerts import alerts_for
 from playbooks.store import playbooks as playbooks_table
 from playbooks.store import runs, tasks
 
@@ -172,7 +172,7 @@ class TodayLists:
 
 
 def today_lists(engine: sa.Engine, viewer: Viewer, accounts: pd.DataFrame, as_of: date, *,
-                roles: tuple[str, ...] = (), renewal_days: int = RENEWAL_DAYS, untouched_days: int = UNTOUCHED_DAYS,
+                renewal_days: int = RENEWAL_DAYS, untouched_days: int = UNTOUCHED_DAYS,
                 min_rise: float = MIN_RISK_RISE, at: datetime | None = None, warehouse=None) -> TodayLists:
     """The five Today lists for ``viewer``; ``accounts`` is the viewer's scored book (see :func:`scored_book`)."""
     at = at or now()
@@ -192,9 +192,7 @@ def today_lists(engine: sa.Engine, viewer: Viewer, accounts: pd.DataFrame, as_of
     rising = active[change >= min_rise].assign(p_churn_prev=lambda d: d["p_churn"] - d["p_churn_change"])
     rising = rising.sort_values(["p_churn_change", "arr"], ascending=False).reset_index(drop=True)
 
-    names = [viewer.csm] if viewer.csm else []
-    unread = alerts_for(engine, viewer.username, roles or viewer.roles, names[0] if names else None,
-                        unread_only=True, limit=500, viewer=viewer, warehouse=warehouse)
+    unread = alerts_for(engine, viewer, warehouse=warehouse, unread_only=True, limit=500)
 
     touched = with_days_since_touch(active, last_touches(engine, ids), at)
     stale = touched[touched["days_since_touch"].isna() | (touched["days_since_touch"] >= untouched_days)]

@@ -71,18 +71,19 @@ def _task_rows(user, lists: today_lists.TodayLists, show_assignee: bool, rule: b
             mid.page_link(ACCOUNT_PAGE, label=task["account_name"] or task["account_id"], icon=":material/domain:",
                           query_params={"id": task["account_id"]}, width="stretch")
             if mid.button("Complete", key=f"today_done_{tid}", type="primary", icon=":material/check:"):
-                _act(lambda tid=tid: pb.complete_task(ws.engine, tid, user.username, viewer=viewer,
-                                                               warehouse=cursor()), f"Completed “{task['title']}”.")
+                _act(lambda tid=tid: pb.complete_task(ws.engine, viewer, tid, warehouse=cursor()),
+                     f"Completed “{task['title']}”.")
             if right.button("Snooze", key=f"today_snooze_{tid}", icon=":material/snooze:",
                             help=f"Hide it for {SNOOZE_DAYS} days"):
                 until = lists.at + timedelta(days=SNOOZE_DAYS)
-                _act(lambda tid=tid, until=until: pb.snooze_task(ws.engine, tid, user.username, until,
-                                                                             viewer=viewer, warehouse=cursor()),
+                _act(lambda tid=tid, until=until: pb.snooze_task(ws.engine, viewer, tid, until,
+                                                                     warehouse=cursor()),
                      f"Snoozed “{task['title']}” until {fmt.day(until)}.")
 
 
 def _alert_rows(user, alerts: pd.DataFrame) -> None:
     ws = workspace()
+    viewer = auth.viewer(user)
     if alerts.empty:
         st.caption("No new alerts.")
         return
@@ -95,7 +96,7 @@ def _alert_rows(user, alerts: pd.DataFrame) -> None:
             left.page_link(ACCOUNT_PAGE, label=f"Open account {alert['account_id']}", icon=":material/domain:",
                            query_params={"id": alert["account_id"]})
             if right.button("Mark read", key=f"today_read_{aid}", icon=":material/done:"):
-                _act(lambda aid=aid: pb.mark_alert_read(ws.engine, aid, user.username), "Alert marked read.")
+                _act(lambda aid=aid: pb.mark_alert_read(ws.engine, viewer, aid), "Alert marked read.")
     if len(alerts) > TASK_PAGE:
         st.page_link("views/alerts.py", label=f"All {fmt.plural(len(alerts), 'new alert')} on Alerts",
                      icon=":material/notifications:")
@@ -159,7 +160,7 @@ def render() -> None:
         accounts, rule = listed.frame, listed.rule_score
         as_of = cached.as_of()
     untouched_days = st.session_state.get("today_untouched_days", today_lists.UNTOUCHED_DAYS)
-    lists = today_lists.today_lists(workspace().engine, viewer, accounts, as_of, roles=user.roles, warehouse=cursor(),
+    lists = today_lists.today_lists(workspace().engine, viewer, accounts, as_of, warehouse=cursor(),
                                     untouched_days=untouched_days)
     who = "your book" if not viewer.sees_all_accounts else "every account"
     with st.container(horizontal=True, vertical_alignment="center", key="today_scored"):

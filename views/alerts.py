@@ -25,14 +25,12 @@ flash = st.session_state.pop("alerts_flash", None)
 if flash:
     st.success(flash, icon=":material/check_circle:")
 
-alerts = pb.alerts_for(ws.engine, user.username, user.roles, user.csm, limit=500, viewer=viewer,
-                       warehouse=cursor())
+alerts = pb.alerts_for(ws.engine, viewer, warehouse=cursor(), limit=500)
 unread = alerts[~alerts["read"].astype(bool)] if not alerts.empty else alerts
 top = st.container(horizontal=True, vertical_alignment="center")
 top.markdown(f"**{len(unread):,} unread** of {len(alerts):,}" if len(alerts) else "")
 if len(unread) and top.button("Mark all read", key="alerts_all_read", icon=":material/done_all:"):
-    n = pb.mark_all_alerts_read(ws.engine, user.username, user.roles, user.csm, viewer=viewer,
-                                warehouse=cursor())
+    n = pb.mark_all_alerts_read(ws.engine, viewer, warehouse=cursor())
     st.session_state["alerts_flash"] = f"Marked {fmt.plural(n, 'alert')} read."
     st.rerun()
 
@@ -61,7 +59,7 @@ for alert in view.head(PAGE_SIZE).to_dict("records"):
             st.page_link(ACCOUNT_PAGE, label=f"Open account {alert['account_id']}", icon=":material/domain:",
                          query_params={"id": alert["account_id"]})
         if not alert["read"] and right.button("Mark read", key=f"read_{aid}", icon=":material/done:"):
-            pb.mark_alert_read(ws.engine, aid, user.username)
+            pb.mark_alert_read(ws.engine, viewer, aid)
             st.rerun()
 if len(view) > PAGE_SIZE:
     st.caption(f"Showing the newest {PAGE_SIZE} of {len(view):,}; mark these read to see older ones.")

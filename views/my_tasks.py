@@ -14,13 +14,12 @@ import pandas as pd
 import streamlit as st
 
 import playbooks as pb
-from components import auth, cached, cached_scores, layout
+from components import auth, cached_scores, layout
 from components import formatting as fmt
-from components.session import cursor, settings, workspace
+from components.session import cursor, workspace
 from components.tables import csv_download
 from data.errors import UserError
 from data.opstore import now
-from data.users import list_users
 from playbooks.today import with_account_facts
 
 STATUS_FILTERS = {"Open": ("open", "snoozed"), "Snoozed": ("open", "snoozed"), "Done": ("done",)}
@@ -49,19 +48,8 @@ size = controls.selectbox("Rows per page", PAGE_SIZES, key="tasks_page_size", wi
 
 
 def load_tasks(status: tuple[str, ...]) -> pd.DataFrame:
-    """Tasks of the chosen people: the user alone, or every user and every CSM name in the data."""
-    people: list[tuple[str, str | None]] = [(user.username, user.csm)]
-    if whose == "Everyone's":
-        people += [(u.username, u.csm) for u in list_users(settings().auth_file)]
-        if layout.has_data():
-            people += [(name, None) for name in cached.filter_options(viewer)["csm"]]
-    frames = [pb.my_tasks(ws.engine, name, csm, status=list(status), viewer=viewer, warehouse=cursor())
-              for name, csm in dict.fromkeys(people)]
-    frames = [f for f in frames if not f.empty]
-    if not frames:
-        return pb.my_tasks(ws.engine, user.username, user.csm, status=list(status), viewer=viewer,
-                           warehouse=cursor())
-    return pd.concat(frames).drop_duplicates("id").reset_index(drop=True)
+    """Tasks assigned to the user, or (a manager's "Everyone's") every task they may see."""
+    return pb.my_tasks(ws.engine, viewer, warehouse=cursor(), status=list(status), everyone=whose == "Everyone's")
 
 
 tasks = load_tasks(STATUS_FILTERS[which])
@@ -173,19 +161,19 @@ with st.container(border=True, key="tasks_actions"):
     n = fmt.plural(len(picked), "task")
     if which == "Done":
         if bar.button(f"Reopen {n}", key="tasks_reopen", icon=":material/undo:", disabled=not picked):
-            _act(lambda: [pb.reopen_task(ws.engine, i, user.username, viewer=viewer, warehouse=cursor()) for i in picked], f"Reopened {n}.")
+            _act(lambda: [pb.reopen_task(ws.engine, viewer, i, warehouse=cursor()) for i in picked], f"Reopened {n}.")
     else:
         if bar.button(f"Complete {n}", key="tasks_complete", type="primary", icon=":material/check:",
                       disabled=not picked):
-            _act(lambda: [pb.complete_task(ws.engine, i, user.username, viewer=viewer, warehouse=cursor()) for i in picked], f"Completed {n}.")
+            _act(lambda: [pb.complete_task(ws.engine, viewer, i, warehouse=cursor()) for i in picked], f"Completed {n}.")
         days = bar.number_input("Snooze for days", 1, 90, 3, key="tasks_snooze_days", width=140)
         if bar.button(f"Snooze {n}", key="tasks_snooze", icon=":material/snooze:", disabled=not picked):
             until = at + timedelta(days=int(days))
-            _act(lambda: [pb.snooze_task(ws.engine, i, user.username, until, viewer=viewer, warehouse=cursor()) for i in picked],
+            _act(lambda: [pb.snooze_task(ws.engine, viewer, i, until, warehouse=cursor()) for i in picked],
                  f"Snoozed {n} until {fmt.day(until)}.")
         if which == "Snoozed" and bar.button(f"Wake up {n}", key="tasks_wake", icon=":material/alarm_on:",
                                              disabled=not picked):
-            _act(lambda: [pb.reopen_task(ws.engine, i, user.username, viewer=viewer, warehouse=cursor()) for i in picked], f"{n} open again.")
+            _act(lambda: [pb.reopen_task(ws.engine, viewer, i, warehouse=cursor()) for i in picked], f"{n} open again.")
 
 export = tasks[["id", "title", "account_name", "account_id", "playbook", "assignee", "due_at", "effective_status",
                 "overdue", "completed_at", "arr", "p_churn", "risk_band", "renewal_date"]]

@@ -280,7 +280,7 @@ def step_card(step: dict, prefix: str) -> None:
 
 def run_detail(run_id: int) -> None:
     try:
-        run = pb.get_run(ws.engine, run_id, viewer=viewer, warehouse=cursor())
+        run = pb.get_run(ws.engine, viewer, run_id, warehouse=cursor())
     except UserError as exc:
         st.error(str(exc))
         return
@@ -306,7 +306,7 @@ def run_detail(run_id: int) -> None:
     if can_act and run.status == "active" and st.button("Cancel this run", key=f"cancel_run_{run.id}",
                                                         icon=":material/stop_circle:",
                                                         help="Cancels undelivered steps and closes open tasks."):
-        _act(lambda: pb.cancel_run(ws.engine, run.id, user.username, viewer=viewer, warehouse=cursor()),
+        _act(lambda: pb.cancel_run(ws.engine, viewer, run.id, warehouse=cursor()),
              f"Run {run.id} cancelled.")
 
 
@@ -320,7 +320,7 @@ def runs_tab() -> None:
     statuses = f3.multiselect("Status", RUN_STATUSES, key="runs_status")
     group = f4.segmented_control("Group", ["All", "Treated", "Holdout"], default="All", required=True,
                                  key="runs_group")
-    runs = pb.list_runs(ws.engine, viewer=viewer, warehouse=cursor(), playbook_id=playbook_id, status=statuses or None,
+    runs = pb.list_runs(ws.engine, viewer, warehouse=cursor(), playbook_id=playbook_id, status=statuses or None,
                         holdout={"All": None, "Treated": False, "Holdout": True}[group], limit=5000)
     if search.strip():
         needle = search.strip().lower()

@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from data.access import SYSTEM
 from data.migrations import head
 from tests.support.opstore import dump_store
 from tests.support.postgres import new_database
@@ -299,6 +300,6 @@ def test_workspace_made_by_the_previous_release_opens_with_everything_intact(tmp
         assert con.execute("SELECT * FROM accounts ORDER BY ALL").fetchall() == accounts_before
     models = list_models(ws.engine)
     assert len(models) == len(rows_before["model_registry"]) and all(load_model(m) is not None for m in models)
-    assert len(list_runs(ws.engine)) == len(rows_before["playbook_runs"])
+    assert len(list_runs(ws.engine, SYSTEM)) == len(rows_before["playbook_runs"])
     assert {u.username for u in user_store.list_users(ws.settings.auth_file)} >= {"admin", "manager"}
     assert cli("check", workspace=ws_path, url=url).returncode == 0

@@ -7,6 +7,7 @@ import re
 import pytest
 
 import playbooks as pb
+from data.access import SYSTEM, Viewer
 from data.users import demo_password, get_user
 from tests.support.browser import login, shot, wait_idle
 
@@ -39,7 +40,7 @@ def test_csm_completes_a_task_on_my_tasks(private_server, page):
     run = pb.trigger_manual(ws.engine, ws.warehouse, follow_up.id, account_id, actor="manager",
                             idempotency_key="e2e-tasks")
     title = f"Follow up with {name}"
-    tasks = pb.my_tasks(ws.engine, "csm1", csm)
+    tasks = pb.my_tasks(ws.engine, Viewer("csm1", ("csm",), csm), warehouse=ws.warehouse)
     task_id = int(tasks[(tasks["run_id"] == run.id)]["id"].iloc[0])
 
     login(page, demo_server.url, "csm1", demo_password("csm1"), path="/my_tasks")
@@ -56,7 +57,7 @@ def test_csm_completes_a_task_on_my_tasks(private_server, page):
     page.get_by_text("Completed 1 task.").wait_for()
     wait_idle(page)
     shot(page, "my_tasks_after_complete")
-    done = pb.my_tasks(ws.engine, "csm1", csm, status="done")
+    done = pb.my_tasks(ws.engine, Viewer("csm1", ("csm",), csm), status="done", warehouse=ws.warehouse)
     assert task_id in done["id"].tolist()
     assert done.set_index("id").at[task_id, "completed_by"] == "csm1"
 
@@ -64,7 +65,7 @@ def test_csm_completes_a_task_on_my_tasks(private_server, page):
 def test_csm_starts_a_playbook_from_the_account_page(private_server, page):
     demo_server, ws = private_server, private_server.ws
     account_id, name = _csm1_accounts(ws)[0]
-    before = len(pb.list_runs(ws.engine, account_id=account_id))
+    before = len(pb.list_runs(ws.engine, SYSTEM, account_id=account_id))
 
     login(page, demo_server.url, "csm1", demo_password("csm1"), path=f"/account?id={account_id}")
     page.get_by_role("heading", name=name).wait_for()
@@ -80,10 +81,10 @@ def test_csm_starts_a_playbook_from_the_account_page(private_server, page):
     page.get_by_text("No playbook has run for this account yet.").wait_for(state="detached")  # history updated
     wait_idle(page)
     shot(page, "account_playbook_started")
-    runs = pb.list_runs(ws.engine, account_id=account_id)
+    runs = pb.list_runs(ws.engine, SYSTEM, account_id=account_id)
     assert len(runs) == before + 1
     assert runs.iloc[0]["triggered_by"] == "csm1" and runs.iloc[0]["trigger_type"] == "manual"
 
     page.get_by_role("button", name="Start playbook").click()  # again: no second run
     page.get_by_text(re.compile(r"was already started for")).wait_for()
-    assert len(pb.list_runs(ws.engine, account_id=account_id)) == before + 1
+    assert len(pb.list_runs(ws.engine, SYSTEM, account_id=account_id)) == before + 1

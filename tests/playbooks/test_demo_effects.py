@@ -11,6 +11,7 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 
+from data.access import SYSTEM
 from playbooks import list_runs, playbook_outcomes
 from playbooks.demo import seed_playbook_history
 from playbooks.store import runs
@@ -56,7 +57,7 @@ def test_history_is_imported_once_with_holdouts(history_ws):
     assert seed_playbook_history(history_ws, lambda _msg: None) == 0
     with history_ws.engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(runs)).scalar_one() == before
-    share = list_runs(history_ws.engine, limit=100_000)["holdout"].mean()
+    share = list_runs(history_ws.engine, SYSTEM, limit=100_000)["holdout"].mean()
     assert 0.17 < share < 0.23
 
 

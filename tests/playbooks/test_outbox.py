@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from data.access import SYSTEM, Viewer
 from data.opstore import now, read_audit
 from playbooks import (
     PlaybookError,
@@ -36,7 +37,7 @@ def test_confirmed_email_is_delivered_to_a_real_smtp_server_once(tmp_path, smtp_
     ws = build_workspace(tmp_path / "ws", n=3, csai_smtp_host="127.0.0.1", csai_smtp_port=str(smtp_server.port),
                          csai_smtp_from="cs@vendor.example")
     pb = create_playbook(ws.engine, "manager", name="Mail", steps=TASK_AND_EMAIL)
-    run = get_run(ws.engine, trigger_manual(ws.engine, ws.warehouse, pb.id, "A0001", actor="maya").id)
+    run = get_run(ws.engine, SYSTEM, trigger_manual(ws.engine, ws.warehouse, pb.id, "A0001", actor="maya").id)
     step = _email_step(run)
     assert step["status"] == "awaiting_confirmation"
     assert dispatch_due(ws.engine, ws.settings).delivered == 0 and smtp_server.messages == []
@@ -49,7 +50,7 @@ def test_confirmed_email_is_delivered_to_a_real_smtp_server_once(tmp_path, smtp_
     assert msg["Subject"] == "Quick question, Anna"
     assert "Weekly active users fell 45%" in msg.get_payload()
     assert dispatch_due(ws.engine, ws.settings).delivered == 0 and len(smtp_server.messages) == 1
-    run = get_run(ws.engine, run.id)
+    run = get_run(ws.engine, SYSTEM, run.id)
     assert _email_step(run)["status"] == "delivered" and "sent to anna.smith0" in _email_step(run)["result"]
     actions = {a["action"] for a in read_audit(ws.engine)}
     assert {"playbook.step.confirm", "playbook.step.delivered"} <= actions
@@ -77,11 +78,11 @@ def test_webhook_is_posted_to_a_real_http_server(ws, http_server):
     trigger_manual(ws.engine, ws.warehouse, pb.id, "A0003", actor="maya")
     assert dispatch_due(ws.engine, ws.settings).delivered == 1
     assert http_server.requests == [{"text": "Company 3 is high risk", "account": "A0003"}]
-    inbox = alerts_for(ws.engine, "boss", roles=("manager",))
+    inbox = alerts_for(ws.engine, Viewer("boss", ("manager",)))
     assert inbox["message"].tolist() == ["Company 3 started"] and not inbox["read"].iloc[0]
-    mark_alert_read(ws.engine, int(inbox["id"].iloc[0]), "boss")
-    assert alerts_for(ws.engine, "boss", roles=("manager",), unread_only=True).empty
-    assert alerts_for(ws.engine, "maya", roles=("csm",)).empty
+    mark_alert_read(ws.engine, Viewer("boss", ("manager",)), int(inbox["id"].iloc[0]))
+    assert alerts_for(ws.engine, Viewer("boss", ("manager",)), unread_only=True).empty
+    assert alerts_for(ws.engine, Viewer("maya", ("csm",), "Maya Patel"), warehouse=ws.warehouse).empty
 
 
 def test_webhook_retried_with_backoff_after_a_500(ws, flaky_server):

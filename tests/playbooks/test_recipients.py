@@ -14,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from data.access import Viewer
 from playbooks import create_playbook, list_outbox, my_tasks
 from tests.support.workspaces import build_workspace, open_ws
 
@@ -55,7 +56,7 @@ def test_recipients_fall_back_then_become_a_task_then_are_skipped(tmp_path):
     for account in ("A0003", "A0004"):  # nobody to write to: a task for the CSM to add a contact
         assert mine.loc[account, "kind"] == "task" and mine.loc[account, "status"] == "delivered"
     csm = mine.loc["A0003", "csm"]
-    titles = set(my_tasks(ws.engine, "someone", csm)["title"])
+    titles = set(my_tasks(ws.engine, Viewer("someone", ("csm",), csm), warehouse=ws.warehouse)["title"])
     assert "Add a contact with an email address for Company 3" in titles
 
 

@@ -9,6 +9,7 @@ import math
 
 import pytest
 
+from data.access import SYSTEM
 from playbooks import create_playbook, list_runs, run_rules
 from tests.support.workspaces import build_workspace, varied_profile
 
@@ -67,7 +68,7 @@ def test_a_rule_enrolls_exactly_the_accounts_meeting_its_criteria(varied, name):
     assert expected and expected < candidates, name
     pb = create_playbook(varied.engine, "manager", name=f"Rule: {name}", rule=rule, holdout_pct=0, steps=ONE_TASK)
     report = run_rules(varied.engine, varied.warehouse, playbook_ids=[pb.id])
-    runs = list_runs(varied.engine, trigger_type="rule")
+    runs = list_runs(varied.engine, SYSTEM, trigger_type="rule")
     enrolled = set(runs.loc[runs["playbook"] == pb.name, "account_id"])
     assert enrolled == expected
     assert report.per_playbook[pb.name]["eligible"] == len(expected)
@@ -80,7 +81,7 @@ def test_a_rule_never_enrolls_an_inactive_or_unscored_account(varied):
     pb = create_playbook(varied.engine, "manager", name="Any band", holdout_pct=0, steps=ONE_TASK,
                          rule={"risk_bands": ["low", "medium", "high"]})
     run_rules(varied.engine, varied.warehouse, playbook_ids=[pb.id])
-    runs = list_runs(varied.engine, trigger_type="rule")
+    runs = list_runs(varied.engine, SYSTEM, trigger_type="rule")
     enrolled = set(runs.loc[runs["playbook"] == pb.name, "account_id"])
     assert enrolled and not enrolled & excluded
 

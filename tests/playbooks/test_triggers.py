@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import sqlalchemy as sa
 
-from data.access import NotInBook, Viewer
+from data.access import SYSTEM, NotInBook, Viewer
 from data.opstore import now, read_audit
 from playbooks import (
     PlaybookError,
@@ -54,13 +54,14 @@ def test_manual_trigger_stores_snapshot_creates_task_and_waits_for_email_confirm
     assert run.created and not run.holdout and run.trigger_type == "manual" and run.triggered_by == "maya"
     assert (run.p_churn, run.risk_band, run.model_id) == (0.4, "high", "churn-test-1")
     assert run.drivers[0]["group"] == "Usage"
-    detail = get_run(ws.engine, run.id)
+    detail = get_run(ws.engine, SYSTEM, run.id)
     assert [(s["kind"], s["status"]) for s in detail.steps] == [("task", "delivered"), ("email", "awaiting_confirmation")]
-    mine = my_tasks(ws.engine, "maya", csm="Maya Patel")
+    maya = Viewer("maya", ("csm",), "Maya Patel")
+    mine = my_tasks(ws.engine, maya, warehouse=ws.warehouse)
     assert mine["title"].tolist() == ["Call Company 1"]
-    complete_task(ws.engine, int(mine["id"].iloc[0]), "maya")
-    assert my_tasks(ws.engine, "maya", csm="Maya Patel").empty
-    assert get_run(ws.engine, run.id).status == "active", "the email still waits"
+    complete_task(ws.engine, maya, int(mine["id"].iloc[0]), warehouse=ws.warehouse)
+    assert my_tasks(ws.engine, maya, warehouse=ws.warehouse).empty
+    assert get_run(ws.engine, SYSTEM, run.id).status == "active", "the email still waits"
     assert "playbook.run.create" in [a["action"] for a in read_audit(ws.engine, actor="maya")]
 
 
@@ -125,7 +126,7 @@ def test_run_due_twice_and_concurrently_creates_no_duplicates(tmp_path):
     created = [out.get(timeout=90) for _ in procs]
     for p in procs:
         p.join(30)
-    ours = list_runs(ws.engine, trigger_type="rule")
+    ours = list_runs(ws.engine, SYSTEM, trigger_type="rule")
     ours = ours[ours["playbook"] == "Re-engage"]
     assert len(ours) == 30 and ours["account_id"].is_unique
     again = run_due(ws.engine, ws.warehouse, ws.settings)
@@ -188,7 +189,7 @@ def test_rule_criteria_filter_accounts(tmp_path):
 def test_manual_trigger_on_holdout_account_is_refused(ws):
     pb = _playbook(ws, rule={"risk_bands": ["high"]}, holdout_pct=90)
     run_rules(ws.engine, ws.warehouse, playbook_ids=[pb.id], rng=np.random.default_rng(1))
-    held = list_runs(ws.engine, holdout=True)["account_id"].tolist()
+    held = list_runs(ws.engine, SYSTEM, holdout=True)["account_id"].tolist()
     assert held
     with pytest.raises(PlaybookError, match="holdout group"):
         trigger_manual(ws.engine, ws.warehouse, pb.id, held[0], actor="maya")
@@ -207,7 +208,7 @@ def test_csm_can_only_trigger_in_their_book_and_bulk_collects_problems(ws):
     again = trigger_bulk(ws.engine, ws.warehouse, pb.id, ["A0001", "A0003"], actor="maya", viewer=maya,
                          idempotency_key="bulk-1")
     assert not again.created and len(again.existing) == 2
-    assert set(list_runs(ws.engine, viewer=maya, warehouse=ws.warehouse)["account_id"]) == {"A0001", "A0003"}
+    assert set(list_runs(ws.engine, maya, warehouse=ws.warehouse)["account_id"]) == {"A0001", "A0003"}
 
 
 def test_rule_runs_write_the_same_rows_as_a_manual_trigger(tmp_path):
@@ -219,11 +220,11 @@ def test_rule_runs_write_the_same_rows_as_a_manual_trigger(tmp_path):
     assert report.runs_created == 6 and report.steps_delivered == 12  # a task and an alert per run
 
     def shape(run_id):
-        r = get_run(ws.engine, run_id)
+        r = get_run(ws.engine, SYSTEM, run_id)
         return [(s["kind"], s["status"], (s["result"] or "").split(" ")[0], s["payload"].get("title")
                  or s["payload"].get("message") or s["payload"].get("subject")) for s in r.steps]
 
-    rule_run = list_runs(ws.engine, trigger_type="rule", account_id="A0001")["id"].iloc[0]
+    rule_run = list_runs(ws.engine, SYSTEM, trigger_type="rule", account_id="A0001")["id"].iloc[0]
     assert shape(int(rule_run)) == shape(manual.id)
     with ws.engine.connect() as conn:
         linked = conn.execute(sa.select(steps.c.result, tasks.c.id).join(tasks, tasks.c.step_id == steps.c.id)

@@ -36,7 +36,7 @@ def alerted(tmp_path, monkeypatch):
 
 
 def _messages(ws, viewer: Viewer) -> list[str]:
-    frame = pb.alerts_for(ws.engine, viewer.username, viewer.roles, viewer.csm, viewer=viewer, warehouse=ws.warehouse)
+    frame = pb.alerts_for(ws.engine, viewer, warehouse=ws.warehouse)
     return sorted(frame["message"])
 
 
@@ -45,7 +45,7 @@ def test_a_role_csm_alert_reaches_the_accounts_csm_only(alerted):
     assert _messages(alerted, JONAS) == []
     assert _messages(alerted, BOSS) == ["Manager note on Company 1"]
     # Without the warehouse nobody can be matched as "the account's CSM", so nobody is.
-    assert pb.alerts_for(alerted.engine, "jonas", ("csm",), "Jonas Weber").empty
+    assert pb.alerts_for(alerted.engine, Viewer("jonas", ("csm",), "Jonas Weber"), warehouse=alerted.warehouse).empty
 
 
 @pytest.mark.stores

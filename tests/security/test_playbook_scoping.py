@@ -13,7 +13,7 @@ import pytest
 import playbooks as pb
 from cli import main as cli_main
 from data import users as user_store
-from data.access import Viewer
+from data.access import SYSTEM, Viewer
 from playbooks.definitions import PlaybookError, create_playbook
 from tests.support.apptest import all_text, run_app
 from tests.support.workspaces import build_workspace
@@ -42,11 +42,11 @@ def reassigned(tmp_path, monkeypatch):
     monkeypatch.setenv("CSAI_WORKSPACE", str(ws.path))
     playbook = create_playbook(ws.engine, "boss", name="Rescue", steps=STEPS)
     run = pb.trigger_manual(ws.engine, ws.warehouse, playbook.id, ACCOUNT, actor="maya", viewer=MAYA)
-    assert len(pb.my_tasks(ws.engine, "maya", "Maya Patel", viewer=MAYA, warehouse=ws.warehouse)) == 1
+    assert len(pb.my_tasks(ws.engine, MAYA, warehouse=ws.warehouse)) == 1
     # Before: the data is Maya's.
-    assert pb.list_runs(ws.engine, viewer=MAYA, warehouse=ws.warehouse)["id"].tolist() == [run.id]
-    assert len(pb.alerts_for(ws.engine, "maya", ("csm",), "Maya Patel", viewer=MAYA, warehouse=ws.warehouse)) == 2
-    assert pb.list_runs(ws.engine, viewer=JONAS, warehouse=ws.warehouse).empty
+    assert pb.list_runs(ws.engine, MAYA, warehouse=ws.warehouse)["id"].tolist() == [run.id]
+    assert len(pb.alerts_for(ws.engine, MAYA, warehouse=ws.warehouse)) == 2
+    assert pb.list_runs(ws.engine, JONAS, warehouse=ws.warehouse).empty
 
     with ws.warehouse.reader() as con:
         accounts = con.execute("SELECT * FROM accounts ORDER BY account_id").df()
@@ -63,35 +63,35 @@ def test_the_library_scopes_every_reader_by_the_current_owner(reassigned):
     ws, run = reassigned
     wh = ws.warehouse
     # The old CSM: nothing, through every reader.
-    assert pb.list_runs(ws.engine, viewer=MAYA, warehouse=wh).empty
+    assert pb.list_runs(ws.engine, MAYA, warehouse=wh).empty
     with pytest.raises(PlaybookError, match="not in your book"):
-        pb.get_run(ws.engine, run.id, viewer=MAYA, warehouse=wh)
+        pb.get_run(ws.engine, MAYA, run.id, warehouse=wh)
     assert pb.list_outbox(ws.engine, viewer=MAYA, warehouse=wh).empty
-    assert pb.my_tasks(ws.engine, "maya", "Maya Patel", viewer=MAYA, warehouse=wh).empty
-    assert pb.tasks_for_account(ws.engine, ACCOUNT, viewer=MAYA, warehouse=wh).empty
-    assert pb.alerts_for(ws.engine, "maya", ("csm",), "Maya Patel", viewer=MAYA, warehouse=wh).empty
-    assert pb.unread_alert_count(ws.engine, "maya", ("csm",), "Maya Patel", viewer=MAYA, warehouse=wh) == 0
+    assert pb.my_tasks(ws.engine, MAYA, warehouse=wh).empty
+    assert pb.tasks_for_account(ws.engine, MAYA, ACCOUNT, warehouse=wh).empty
+    assert pb.alerts_for(ws.engine, MAYA, warehouse=wh).empty
+    assert pb.unread_alert_count(ws.engine, MAYA, warehouse=wh) == 0
     # The new CSM: all of it.
-    assert pb.list_runs(ws.engine, viewer=JONAS, warehouse=wh)["id"].tolist() == [run.id]
-    detail = pb.get_run(ws.engine, run.id, viewer=JONAS, warehouse=wh)
+    assert pb.list_runs(ws.engine, JONAS, warehouse=wh)["id"].tolist() == [run.id]
+    detail = pb.get_run(ws.engine, JONAS, run.id, warehouse=wh)
     assert SECRET_TEXT in [s["payload"].get("body") for s in detail.steps]
     box = pb.list_outbox(ws.engine, viewer=JONAS, warehouse=wh)
     assert set(box["run_id"]) == {run.id} and len(box) == len(STEPS)
-    assert pb.my_tasks(ws.engine, "jonas", "Jonas Weber", viewer=JONAS, warehouse=wh)["title"].tolist() == [
+    assert pb.my_tasks(ws.engine, JONAS, warehouse=wh)["title"].tolist() == [
         "Rescue call with Company 1"]
-    assert len(pb.tasks_for_account(ws.engine, ACCOUNT, viewer=JONAS, warehouse=wh)) == 1
-    inbox = pb.alerts_for(ws.engine, "jonas", ("csm",), "Jonas Weber", viewer=JONAS, warehouse=wh)
+    assert len(pb.tasks_for_account(ws.engine, JONAS, ACCOUNT, warehouse=wh)) == 1
+    inbox = pb.alerts_for(ws.engine, JONAS, warehouse=wh)
     assert sorted(inbox["message"]) == ["Rescue started for Company 1 (to role csm)",
                                         "Rescue started for Company 1 (to the CSM)"]
     # A manager still sees everything.
     boss = Viewer("boss", ("manager",))
-    assert pb.list_runs(ws.engine, viewer=boss, warehouse=wh)["id"].tolist() == [run.id]
+    assert pb.list_runs(ws.engine, boss, warehouse=wh)["id"].tolist() == [run.id]
 
 
 def test_a_csm_viewer_without_the_warehouse_is_refused_not_shown_everything(reassigned):
     ws, _ = reassigned
     with pytest.raises(TypeError, match="warehouse"):
-        pb.list_runs(ws.engine, viewer=MAYA)
+        pb.list_runs(ws.engine, MAYA)
 
 
 @pytest.mark.stores
@@ -141,21 +141,20 @@ def test_the_new_csm_sees_it_all_on_the_pages(reassigned):
 def test_the_old_csm_cannot_act_on_the_accounts_tasks_or_run(reassigned):
     ws, run = reassigned
     wh = ws.warehouse
-    task_id = int(pb.tasks_for_account(ws.engine, ACCOUNT)["id"].iloc[0])
+    task_id = int(pb.tasks_for_account(ws.engine, SYSTEM, ACCOUNT)["id"].iloc[0])
     with pytest.raises(PlaybookError, match="not in your book"):
-        pb.complete_task(ws.engine, task_id, "maya", viewer=MAYA, warehouse=wh)
+        pb.complete_task(ws.engine, MAYA, task_id, warehouse=wh)
     with pytest.raises(PlaybookError, match="not in your book"):
-        pb.snooze_task(ws.engine, task_id, "maya", pd.Timestamp("2100-01-01").to_pydatetime(), viewer=MAYA,
-                       warehouse=wh)
+        pb.snooze_task(ws.engine, MAYA, task_id, pd.Timestamp("2100-01-01").to_pydatetime(), warehouse=wh)
     with pytest.raises(PlaybookError, match="not in your book"):
-        pb.reopen_task(ws.engine, task_id, "maya", viewer=MAYA, warehouse=wh)
+        pb.reopen_task(ws.engine, MAYA, task_id, warehouse=wh)
     with pytest.raises(PlaybookError, match="not in your book"):
-        pb.cancel_run(ws.engine, run.id, "maya", viewer=MAYA, warehouse=wh)
-    assert pb.tasks_for_account(ws.engine, ACCOUNT)["status"].tolist() == ["open"]
-    assert pb.get_run(ws.engine, run.id).status == "active"
+        pb.cancel_run(ws.engine, MAYA, run.id, warehouse=wh)
+    assert pb.tasks_for_account(ws.engine, SYSTEM, ACCOUNT)["status"].tolist() == ["open"]
+    assert pb.get_run(ws.engine, SYSTEM, run.id).status == "active"
 
     at = run_app("jonas", "views/my_tasks.py")  # the new CSM completes it from My tasks
     at.multiselect(key="tasks_pick").set_value([task_id]).run()
     next(b for b in at.button if b.label.startswith("Complete")).click().run()
     assert not at.exception
-    assert pb.tasks_for_account(ws.engine, ACCOUNT, open_only=False)["completed_by"].tolist() == ["jonas"]
+    assert pb.tasks_for_account(ws.engine, SYSTEM, ACCOUNT, open_only=False)["completed_by"].tolist() == ["jonas"]

@@ -7,11 +7,13 @@ from datetime import timedelta
 import pytest
 
 import playbooks as pb
+from data.access import Viewer
 from data.opstore import now
 from playbooks.definitions import create_playbook
 from tests.support.apptest import run_app
 
 MY_TASKS = "views/my_tasks.py"
+CSM1 = Viewer("csm1", ("csm",), "Avery Chen")
 SIX_TASKS = [{"type": "task", "title": f"Step {k} for {{{{ account.name }}}}", "due_days": k} for k in range(1, 7)]
 
 
@@ -38,7 +40,7 @@ def test_every_task_is_reachable_through_the_pages(many_tasks):
     second = at.dataframe[0].value
     assert len(second) == 5
     assert set(first["title"]) | set(second["title"]) == {f"Step {k} for Acme Corp" for k in range(1, 7)}
-    assert len(first) + len(second) == len(pb.my_tasks(many_tasks.engine, "csm1", "Avery Chen"))
+    assert len(first) + len(second) == len(pb.my_tasks(many_tasks.engine, CSM1, warehouse=many_tasks.warehouse))
 
 
 @pytest.mark.stores

@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 import playbooks as pb
+from data.access import SYSTEM, Viewer
 from data.contacts import contact_edits, list_contact_edits
 from data.notes import list_notes
 from playbooks.definitions import get_playbook_by_key
@@ -37,7 +38,7 @@ def test_an_email_without_a_contact_becomes_a_task_to_add_one_and_nothing_fails(
     assert any("a task to add one is created instead" in i.value for i in at.info)  # said before starting
     button(at, "Start playbook").click().run()
     assert not at.exception and not at.error
-    run = pb.list_runs(tiny_ws.engine, account_id="A1").iloc[0]
+    run = pb.list_runs(tiny_ws.engine, SYSTEM, account_id="A1").iloc[0]
     assert int(run["steps_failed"] or 0) == 0
     with tiny_ws.engine.connect() as conn:
         kind, payload = conn.execute(sa.select(steps.c.kind, steps.c.payload).where(
@@ -51,7 +52,7 @@ def test_an_email_given_inline_becomes_the_recipient_and_a_contact(tiny_ws):
     at.text_input(key=f"pbfix:acct:A1:{usage.id}:email:{pos}").input("new.champion@acme.test")
     button(at, "Start playbook").click().run()
     assert not at.exception and not at.error
-    run = pb.list_runs(tiny_ws.engine, account_id="A1").iloc[0]
+    run = pb.list_runs(tiny_ws.engine, SYSTEM, account_id="A1").iloc[0]
     assert int(run["steps_failed"] or 0) == 0
     with tiny_ws.engine.connect() as conn:
         email = conn.execute(sa.select(steps.c.payload).where(steps.c.run_id == int(run["id"]),
@@ -66,7 +67,7 @@ def test_a_bad_inline_email_is_refused_and_nothing_is_written(tiny_ws):
     at.text_input(key=f"pbfix:acct:A1:{usage.id}:email:{_email_position(usage)}").input("champion at acme")
     button(at, "Start playbook").click().run()
     assert any("is not an email address" in e.value for e in at.error)
-    assert pb.list_runs(tiny_ws.engine).empty
+    assert pb.list_runs(tiny_ws.engine, SYSTEM).empty
     with tiny_ws.engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(contact_edits)).scalar_one() == 0
 
@@ -77,10 +78,10 @@ def test_a_skipped_step_is_recorded_as_skipped_not_failed_and_alerts_nobody(tiny
     at.checkbox(key=f"pbfix:acct:A1:{usage.id}:skip:{pos}").check()
     button(at, "Start playbook").click().run()
     assert any("1 step skipped" in s.value for s in at.success)
-    run = pb.get_run(tiny_ws.engine, int(pb.list_runs(tiny_ws.engine).iloc[0]["id"]))
+    run = pb.get_run(tiny_ws.engine, SYSTEM, int(pb.list_runs(tiny_ws.engine, SYSTEM).iloc[0]["id"]))
     step = run.steps[pos]
     assert step["status"] == "skipped" and step["result"] == "skipped by csm1 before starting"
-    assert pb.alerts_for(tiny_ws.engine, "csm1", ("csm",), "Avery Chen").empty
+    assert pb.alerts_for(tiny_ws.engine, Viewer("csm1", ("csm",), "Avery Chen"), warehouse=tiny_ws.warehouse).empty
 
 
 def test_the_form_shows_the_last_run_and_saves_the_note_to_notes(tiny_ws):

@@ -8,10 +8,12 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import playbooks as pb
+from data.access import SYSTEM, Viewer
 from playbooks.definitions import get_playbook_by_key
 from tests.support.apptest import button, run_app, texts
 from tests.support.playbook_pages import ALERTS, MY_TASKS, OUTCOMES, PLAYBOOKS, playbook_count, trigger_app
 
+CSM1 = Viewer("csm1", ("csm",), "Avery Chen")
 ROLES = {"admin": "admin", "manager": "manager", "csm1": "csm", "datasci": "data_scientist"}
 ALLOWED = {PLAYBOOKS: set(ROLES), MY_TASKS: {"admin", "manager", "csm1"}, ALERTS: set(ROLES),
            OUTCOMES: {"admin", "manager", "datasci"}}
@@ -76,7 +78,7 @@ def test_trigger_form_previews_and_a_double_submit_creates_one_run(tiny_ws):
     button(at, "Start playbook").click().run()  # the second click of a double click
     assert any("already started" in i.value and "nothing new was started" in i.value for i in at.info)
 
-    runs = pb.list_runs(tiny_ws.engine, account_id="A1", playbook_id=usage.id)
+    runs = pb.list_runs(tiny_ws.engine, SYSTEM, account_id="A1", playbook_id=usage.id)
     assert len(runs) == 1
     assert runs.iloc[0]["triggered_by"] == "csm1"
 
@@ -89,7 +91,7 @@ def test_two_tabs_submitting_the_same_playbook_make_one_run(tiny_ws):
     button(skip_failing_steps(first), "Start playbook").click().run()
     button(skip_failing_steps(second), "Start playbook").click().run()
     assert any("already started" in i.value for i in second.info)
-    assert len(pb.list_runs(tiny_ws.engine, account_id="A1", playbook_id=pid)) == 1
+    assert len(pb.list_runs(tiny_ws.engine, SYSTEM, account_id="A1", playbook_id=pid)) == 1
 
 
 @pytest.mark.stores
@@ -100,7 +102,7 @@ def test_trigger_form_refuses_another_book_and_read_only_roles(tiny_ws):
     at = trigger_app("datasci", "A1")
     assert "Your role can read playbooks but not start them." in texts(at)
     assert not [b for b in at.button if b.label == "Start playbook"]
-    assert pb.list_runs(tiny_ws.engine).empty
+    assert pb.list_runs(tiny_ws.engine, SYSTEM).empty
 
 
 def _panel_script():
@@ -123,12 +125,12 @@ def test_account_panel_shows_history_and_completes_a_task(tiny_ws):
     assert not at.exception
     assert "Call Acme Corp about the usage drop" in texts(at)
     assert at.dataframe[0].value["playbook"].tolist() == ["Usage drop: re-engage"]
-    tasks = pb.tasks_for_account(tiny_ws.engine, "A1")
+    tasks = pb.tasks_for_account(tiny_ws.engine, SYSTEM, "A1")
     first = int(tasks.iloc[0]["id"])
     at.button(key=f"pbpanel_done:{first}").click().run()
     assert not at.exception
-    assert len(pb.tasks_for_account(tiny_ws.engine, "A1")) == len(tasks) - 1
-    assert run.id in pb.list_runs(tiny_ws.engine, account_id="A1")["id"].tolist()
+    assert len(pb.tasks_for_account(tiny_ws.engine, SYSTEM, "A1")) == len(tasks) - 1
+    assert run.id in pb.list_runs(tiny_ws.engine, SYSTEM, account_id="A1")["id"].tolist()
 
 
 def _bulk_script():
@@ -155,14 +157,14 @@ def test_bulk_form_summarises_created_existing_and_errors(tiny_ws):
     assert not at.exception
     summary = " ".join(w.value for w in at.warning)
     assert "2 runs started, 1 already running" in summary and "1 not started" in summary
-    assert len(pb.list_runs(tiny_ws.engine, playbook_id=usage.id)) == 3
+    assert len(pb.list_runs(tiny_ws.engine, SYSTEM, playbook_id=usage.id)) == 3
 
 
 # ------------------------------------------------------------------ my tasks
 @pytest.mark.stores
 def test_csm_completes_snoozes_and_reopens_a_task(tiny_ws):
     start(tiny_ws, "usage_drop")
-    tasks = pb.my_tasks(tiny_ws.engine, "csm1", "Avery Chen")
+    tasks = pb.my_tasks(tiny_ws.engine, CSM1, warehouse=tiny_ws.warehouse)
     first, second = (int(t) for t in tasks["id"][:2])
     at = run_app("csm1", MY_TASKS)
     assert not at.exception and not at.error
@@ -172,18 +174,19 @@ def test_csm_completes_snoozes_and_reopens_a_task(tiny_ws):
     at.multiselect(key="tasks_pick").set_value([first]).run()
     at.button(key="tasks_complete").click().run()
     assert any("Completed 1 task." in s.value for s in at.success)
-    done = pb.my_tasks(tiny_ws.engine, "csm1", "Avery Chen", status="done")
+    done = pb.my_tasks(tiny_ws.engine, CSM1, status="done", warehouse=tiny_ws.warehouse)
     assert done["id"].tolist() == [first]
 
     at.multiselect(key="tasks_pick").set_value([second]).run()
     at.button(key="tasks_snooze").click().run()
     assert not at.exception
-    assert pb.my_tasks(tiny_ws.engine, "csm1", "Avery Chen").set_index("id").at[second, "effective_status"] == "snoozed"
+    mine = pb.my_tasks(tiny_ws.engine, CSM1, warehouse=tiny_ws.warehouse).set_index("id")
+    assert mine.at[second, "effective_status"] == "snoozed"
 
     at.segmented_control(key="tasks_which").set_value("Done").run()
     at.multiselect(key="tasks_pick").set_value([first]).run()
     at.button(key="tasks_reopen").click().run()
-    assert first in pb.my_tasks(tiny_ws.engine, "csm1", "Avery Chen", status="open")["id"].tolist()
+    assert first in pb.my_tasks(tiny_ws.engine, CSM1, status="open", warehouse=tiny_ws.warehouse)["id"].tolist()
 
 
 @pytest.mark.stores
@@ -206,11 +209,11 @@ def test_alert_inbox_unread_first_mark_read_and_mark_all(tiny_ws):
     at = run_app("manager", ALERTS)
     assert not at.exception
     assert "2 unread" in texts(at) and "Payment failed at Acme Corp" in texts(at)
-    alert_ids = pb.alerts_for(tiny_ws.engine, "manager", ("manager",))["id"].tolist()
+    alert_ids = pb.alerts_for(tiny_ws.engine, Viewer("manager", ("manager",)))["id"].tolist()
     at.button(key=f"read_{alert_ids[0]}").click().run()
-    assert pb.unread_alert_count(tiny_ws.engine, "manager", ("manager",)) == 1
+    assert pb.unread_alert_count(tiny_ws.engine, Viewer("manager", ("manager",))) == 1
     button(at, "Mark all read").click().run()
-    assert pb.unread_alert_count(tiny_ws.engine, "manager", ("manager",)) == 0
+    assert pb.unread_alert_count(tiny_ws.engine, Viewer("manager", ("manager",))) == 0
     assert any("Marked 1 alert read." in s.value for s in at.success)
     assert "Payment failed" not in texts(run_app("csm2", ALERTS))  # a role alert for managers only
 
@@ -269,7 +272,7 @@ def _failed_email(ws):
     with ws.warehouse.writer("raw") as con:
         con.execute("INSERT INTO contacts VALUES ('C2', 'A1', 'sam@acme.test', 'champion', DATE '2026-05-25', NULL)")
     run = start(ws, "usage_drop")
-    email = next(s for s in pb.get_run(ws.engine, run.id).steps if s["kind"] == "email")
+    email = next(s for s in pb.get_run(ws.engine, SYSTEM, run.id).steps if s["kind"] == "email")
     with ws.engine.begin() as conn:
         conn.execute(steps.update().where(steps.c.id == email["id"]).values(
             status="failed", attempts=1, last_error="The mail server refused sam@acme.test: mailbox unavailable"))
@@ -278,7 +281,7 @@ def _failed_email(ws):
 
 def test_a_missing_contact_becomes_a_task_for_the_csm(tiny_ws):
     run = start(tiny_ws, "usage_drop")  # A1's champion left: nobody to email
-    made = pb.get_run(tiny_ws.engine, run.id).steps
+    made = pb.get_run(tiny_ws.engine, SYSTEM, run.id).steps
     assert not [s for s in made if s["status"] == "failed"]
     assert any(s["kind"] == "task" and "Add a contact with an email address for Acme Corp" in s["payload"]["title"]
                for s in made)
@@ -287,7 +290,7 @@ def test_a_missing_contact_becomes_a_task_for_the_csm(tiny_ws):
 @pytest.mark.stores
 def test_runs_are_scoped_and_a_failed_step_can_be_retried(tiny_ws):
     run = _failed_email(tiny_ws)
-    failed = next(s for s in pb.get_run(tiny_ws.engine, run.id).steps if s["status"] == "failed")
+    failed = next(s for s in pb.get_run(tiny_ws.engine, SYSTEM, run.id).steps if s["status"] == "failed")
     assert {m.label: m.value for m in run_app("csm2", PLAYBOOKS, {"tab": "Runs"}).metric}["Runs shown"] == "0"
     denied = run_app("csm2", PLAYBOOKS, {"tab": "Runs", "run": str(run.id)})
     assert any("not in your book" in e.value for e in denied.error)
@@ -298,7 +301,7 @@ def test_runs_are_scoped_and_a_failed_step_can_be_retried(tiny_ws):
     assert any("The mail server refused sam@acme.test" in e.value for e in at.error)  # the step's error, shown
     at.button(key=f"run{run.id}_retry_{failed['id']}").click().run()
     assert any("queued again" in s.value for s in at.success)
-    status = next(s["status"] for s in pb.get_run(tiny_ws.engine, run.id).steps if s["id"] == failed["id"])
+    status = next(s["status"] for s in pb.get_run(tiny_ws.engine, SYSTEM, run.id).steps if s["id"] == failed["id"])
     assert status == "awaiting_confirmation"  # a customer email still waits for a person
 
 

@@ -20,6 +20,7 @@ import yaml
 
 from components.pages import PAGES, allowed
 from data import readmodel
+from data.access import SYSTEM
 from data.workspace import open_workspace
 from tests.support import shapes
 from tests.support.apptest import run_app
@@ -180,9 +181,9 @@ def test_risk_band_rules_fire_on_the_rule_scores_and_probability_rules_do_not(ru
         scores = readmodel.latest_scores(con)
     high = set(scores.loc[scores["risk_band"] == "high", "account_id"])
     assert high
-    fired = list_runs(ws.engine, playbook_id=get_playbook_by_key(ws.engine, "rule_high").id, limit=10_000)
+    fired = list_runs(ws.engine, SYSTEM, playbook_id=get_playbook_by_key(ws.engine, "rule_high").id, limit=10_000)
     assert set(fired["account_id"]) == high
-    assert list_runs(ws.engine, playbook_id=get_playbook_by_key(ws.engine, "rule_p").id).empty
+    assert list_runs(ws.engine, SYSTEM, playbook_id=get_playbook_by_key(ws.engine, "rule_p").id).empty
 
 
 # --------------------------------------------------------------------------- no billing data: inactivity labels
