@@ -1,0 +1,187 @@
+"""The benchmark's targets: one :class:`Target` row per goal, its limit written once.
+
+:func:`evaluate` turns the per-size results of ``bench/run.py`` into the ``targets`` list
+of the results JSON: ``{name, value, limit, ok}`` (plus a ``note`` when there is one).
+``limit`` is the text a person reads (``">= 10"``); the check compares against the same
+number. A target whose stage failed or did not report is listed as not met
+(``value`` ``None``, note "stage failed"), never left out.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bench.report import part
+
+
+@dataclass(frozen=True)
+class Check:
+    """How a value meets its limit: the comparison and the symbol shown in front of the limit."""
+
+    symbol: str
+    passes: Callable[[float, float], bool]
+
+
+AT_LEAST = Check(">=", operator.ge)
+AT_MOST = Check("<=", operator.le)
+BELOW = Check("<", operator.lt)
+EXACTLY = Check("=", operator.eq)
+
+
+@dataclass(frozen=True)
+class Measured:
+    """What one target read from one size's results.
+
+    ``compared`` is the number checked against the limit when it is not ``value`` itself
+    (e.g. a ratio normalised to exactly 3x the rows); ``also`` is a further condition
+    that must hold (values identical to the reference, AUC not worse, no page problems).
+    """
+
+    value: float | int | None
+    note: str = ""
+    also: bool = True
+    compared: float | None = None
+
+
+@dataclass(frozen=True)
+class Target:
+    """One goal: ``name`` (``{n:,}`` is the size in accounts), ``limit`` and ``check``, and how to read the value.
+
+    ``scope`` is ``"each"`` (every size), ``"largest"`` (the largest size only) or
+    ``"present"`` (every size whose results hold the stage ``stage``, e.g. the load test
+    that runs only at some sizes).
+    """
+
+    name: str
+    limit: float
+    check: Check
+    measure: Callable[[dict], Measured]
+    unit: str = ""
+    condition: str = ""
+    scope: str = "each"
+    stage: tuple[str, ...] = ()
+
+    @property
+    def limit_text(self) -> str:
+        text = f"{self.check.symbol} {self.limit:g}{self.unit}"
+        return f"{text} {self.condition}" if self.condition else text
+
+    def applies_to(self, result: dict) -> bool:
+        if self.scope != "present":
+            return True
+        node = result
+        for key in self.stage:
+            if not isinstance(node, dict) or key not in node:
+                return False
+            node = node[key]
+        return True
+
+    def row(self, result: dict) -> dict:
+        """This target's ``{name, value, limit, ok[, note]}`` for one size's results."""
+        name = self.name.format(n=result["accounts"])
+        try:
+            m = self.measure(result)
+        except (KeyError, TypeError, ValueError, ZeroDivisionError):
+            m = Measured(None, "stage failed")
+        compared = m.value if m.compared is None else m.compared
+        ok = compared is not None and bool(self.check.passes(compared, self.limit)) and bool(m.also)
+        return {"name": name, "value": m.value, "limit": self.limit_text, "ok": ok, **({"note": m.note} if m.note else {})}
+
+
+# ------------------------------------------------------------------ how each value is read
+def _feature_speedup(r: dict) -> Measured:
+    ref = r["features"]["pandas"]
+    speed = ref["seconds"] / part(r, "features", "metrics")["wall_s"]
+    extrapolated = (f"pandas extrapolated from {ref['dates_measured']} of {ref['dates_total']} dates; "
+                    if ref["extrapolated"] else "")
+    same = "identical values" if ref["identical"] else f"mismatches {ref['mismatches']}"
+    return Measured(round(speed, 2), extrapolated + same, also=ref["identical"])
+
+
+AUC_TOLERANCE = 0.005
+
+
+def _explain_speedup(r: dict) -> Measured:
+    e = r["explain"]
+    speed = e["shap_reference"]["explain_s"] / part(r, "explain", "explain")["wall_s"]
+    auc_ok = (e["product_auc"] or 0) >= e["shap_reference"]["auc"] - AUC_TOLERANCE
+    return Measured(round(speed, 2), f"AUC {e['product_auc']:.3f} vs HGB {e['shap_reference']['auc']:.3f} "
+                                     f"({AUC_TOLERANCE} tolerance)", also=auc_ok)
+
+
+def _page_ratio(page: str) -> Callable[[dict], Measured]:
+    def measure(r: dict) -> Measured:
+        p = r["pages"]["pages"][page]
+        return Measured(p["ratio"], "; ".join(p["problems"][:2]), also=not p["problems"])
+    return measure
+
+
+def _scaling(r: dict) -> Measured:
+    s = r["features"]["scaling"]
+    per_3x = s["time_ratio"] / max(1.0, s["event_ratio"] / 3)  # more than 3x the rows may take proportionally longer
+    return Measured(s["time_ratio"], f"{s['subset']['events']:,} -> {s['full']['events']:,} event rows; event ratio "
+                                     f"{s['event_ratio']}, normalised to exactly 3x: {s['time_ratio_per_3x_rows']}",
+                    compared=per_3x)
+
+
+def _cold_render(r: dict) -> Measured:
+    return Measured(max(p["cold_s"] for p in r["pages"]["pages"].values()))
+
+
+PIPELINE_STAGES = ("generate", "import", "features", "train", "score", "explain", "run_due")
+
+
+def _pipeline_peak(r: dict) -> Measured:
+    peaks = {s: (r.get(s) or {}).get("product_peak_mb") or (r.get(s) or {}).get("peak_mb") for s in PIPELINE_STAGES}
+    known = [v for v in peaks.values() if v]
+    return Measured(max(known) if known else None,
+                    "per stage (product part): " + ", ".join(f"{k} {v}" for k, v in peaks.items()),
+                    also=len(known) == len(PIPELINE_STAGES))
+
+
+def _app_peak(r: dict) -> Measured:
+    apptest = r["pages"]["peak_mb_after_load"]
+    server = (r["pages"].get("load_test") or {}).get("server_peak_mb")
+    return Measured(max(apptest, server or 0), f"AppTest process (3 pages and their floors) {apptest}; "
+                                               f"streamlit server under the load test {server}")
+
+
+def _load_test_errors(r: dict) -> Measured:
+    lt = r["pages"]["load_test"]
+    return Measured(lt["error_count"], f"{lt['sessions']} sessions; p50 {lt.get('p50_s')} s, p95 {lt.get('p95_s')} s")
+
+
+def _concurrency(r: dict) -> Measured:
+    c = r["concurrency"]
+    return Measured(c.get("problem_count"), f"{c.get('renders')} renders, lock errors {c.get('lock_errors')}, "
+                                            f"new scores shown {c.get('new_scores_shown_without_restart')}",
+                    also=c.get("ok", False))
+
+
+TARGETS: tuple[Target, ...] = (
+    Target("feature build speedup vs pandas ({n:,} accounts)", 10, AT_LEAST, _feature_speedup),
+    Target("explain speedup vs shap on HGB ({n:,} accounts)", 2, AT_LEAST, _explain_speedup,
+           condition="at equal or better AUC"),
+    *(Target(f"warm {page} render / floor ({{n:,}} accounts)", 1.5, AT_MOST, _page_ratio(page))
+      for page in ("portfolio", "accounts", "account")),
+    Target("metric time ratio for 3x event rows ({n:,} accounts)", 3.3, AT_MOST, _scaling, scope="largest"),
+    Target("cold first render, slowest page ({n:,} accounts)", 3, BELOW, _cold_render, unit=" s", scope="largest"),
+    Target("peak pipeline memory MB ({n:,} accounts)", 4096, BELOW, _pipeline_peak, scope="largest"),
+    Target("app process peak MB while serving ({n:,} accounts)", 1536, BELOW, _app_peak, scope="largest"),
+    Target("load test errors ({n:,} accounts)", 0, EXACTLY, _load_test_errors, scope="present",
+           stage=("pages", "load_test")),
+    Target("pages serve during import/train/score, problems ({n:,} accounts)", 0, EXACTLY, _concurrency,
+           condition="and new scores shown", scope="present", stage=("concurrency",)),
+)
+
+
+def evaluate(results: list[dict], table: tuple[Target, ...] = TARGETS) -> list[dict]:
+    """Every target of ``table`` for the sizes it applies to, in table order (sizes ascending)."""
+    largest = max(results, key=lambda r: r["accounts"])
+    rows = []
+    for target in table:
+        sizes = [largest] if target.scope == "largest" else sorted(results, key=lambda r: r["accounts"])
+        rows += [target.row(r) for r in sizes if target.applies_to(r)]
+    return rows
