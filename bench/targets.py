@@ -160,7 +160,7 @@ def _concurrency(r: dict) -> Measured:
                     also=c.get("ok", False))
 
 
-TARGETS: tuple[Target, ...] = (
+BENCH_TARGETS: tuple[Target, ...] = (
     Target("feature build speedup vs pandas ({n:,} accounts)", 10, AT_LEAST, _feature_speedup),
     Target("explain speedup vs shap on HGB ({n:,} accounts)", 2, AT_LEAST, _explain_speedup,
            condition="at equal or better AUC"),
@@ -177,7 +177,7 @@ TARGETS: tuple[Target, ...] = (
 )
 
 
-def evaluate(results: list[dict], table: tuple[Target, ...] = TARGETS) -> list[dict]:
+def evaluate(results: list[dict], table: tuple[Target, ...] = BENCH_TARGETS) -> list[dict]:
     """Every target of ``table`` for the sizes it applies to, in table order (sizes ascending)."""
     largest = max(results, key=lambda r: r["accounts"])
     rows = []

@@ -6,7 +6,7 @@ import copy
 
 import pytest
 
-from bench.targets import AT_LEAST, TARGETS, Measured, Target, evaluate
+from bench.targets import AT_LEAST, BENCH_TARGETS, Measured, Target, evaluate
 
 
 def _size(n: int, *, load_test: bool = False, concurrency: bool = False) -> dict:
@@ -122,5 +122,5 @@ def test_a_target_row_names_its_limit_once():
     assert not target.row({"accounts": 10, "speed": 3.99})["ok"]
     assert target.row({"accounts": 10}) == {"name": "made-up speed (10 accounts)", "value": None, "limit": ">= 4",
                                             "ok": False, "note": "stage failed"}
-    assert all(isinstance(t.limit, int | float) for t in TARGETS)
-    assert copy.deepcopy(TARGETS) == TARGETS
+    assert all(isinstance(t.limit, int | float) for t in BENCH_TARGETS)
+    assert copy.deepcopy(BENCH_TARGETS) == BENCH_TARGETS

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from components import formatting as fmt
+from components.charts.account import _step_text
 
 
 @pytest.mark.parametrize("value, text", [
@@ -58,7 +59,5 @@ def test_a_small_risk_never_reads_as_zero(value, digits, text):
 
 
 def test_waterfall_labels_never_read_minus_zero():
-    from components.charts import _step_text
-
     assert _step_text(-0.00002, "relative") == "−<0.1%" and _step_text(0.0003, "relative") == "+<0.1%"
     assert _step_text(0.023, "relative") == "+2.3%" and _step_text(0.0001, "total") == "<0.1%"
