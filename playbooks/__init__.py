@@ -7,6 +7,8 @@ A plain library (no Streamlit). Pages and notebooks call the functions re-export
 
 from __future__ import annotations
 
+import sqlalchemy as sa
+
 from playbooks.alerts import alerts_for, mark_alert_read, mark_all_alerts_read, unread_alert_count
 from playbooks.definitions import (
     Playbook,
@@ -25,6 +27,7 @@ from playbooks.outcomes import outcomes_frame, playbook_outcomes
 from playbooks.resources import list_resources, resource_text
 from playbooks.runs import Run, cancel_run, get_run, list_runs
 from playbooks.starter import ensure_starter_playbooks
+from playbooks.store import steps
 from playbooks.tasks import complete_task, my_tasks, reopen_task, snooze_task, tasks_for_account
 from playbooks.triggers import preview_steps, run_rules, trigger_bulk, trigger_manual
 
@@ -58,10 +61,6 @@ def run_due(engine, warehouse, settings, *, at=None, rng=None) -> dict:
 
 
 def _awaiting(engine) -> int:
-    import sqlalchemy as sa
-
-    from playbooks.store import steps
-
     with engine.connect() as conn:
         return conn.execute(sa.select(sa.func.count()).select_from(steps)
                             .where(steps.c.status == "awaiting_confirmation")).scalar_one()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from datetime import date
 
 import pandas as pd
@@ -33,8 +34,6 @@ DECK_TITLE_CHARS = 44  # a title longer than this wraps, so it fits a chart a th
 
 
 def _wrapped(text: str, width: int) -> list[str]:
-    import textwrap
-
     return textwrap.wrap(text, width=width, break_long_words=False) or [""]
 
 

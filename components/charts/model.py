@@ -3,6 +3,7 @@ importance, beeswarm, dependence, cohorts and drift (PSI)."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -167,8 +168,6 @@ def fig_beeswarm(df: pd.DataFrame) -> go.Figure:
     ``df`` has label, shap, value (text) and colour (0 = low value, 1 = high, NaN = category or
     missing, drawn grey). Features keep the frame's order from top to bottom.
     """
-    import numpy as np
-
     if df is None or df.empty:
         return empty_figure("No explanations for this model")
     order = list(dict.fromkeys(df["label"]))
@@ -218,8 +217,6 @@ def fig_dependence(df: pd.DataFrame, label: str = "value", *, categorical: bool 
 def fig_cohorts(df: pd.DataFrame, *, base_rate: float | None = None, outcome: str = "churn",
                 label: str = "metric") -> go.Figure:
     """Outcome rate per metric bucket with 95% confidence intervals (columns label, rate, ci_low, ci_high, n)."""
-    import numpy as np
-
     if df is None or df.empty:
         return empty_figure("No rows to group")
     fig = go.Figure(go.Bar(

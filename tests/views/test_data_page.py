@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+import sqlalchemy as sa
 
 from data.opstore import read_audit
 from tests.support.admin_pages import DATA, ROLE_LABELS, accounts, audit_actions, refused, table_with
@@ -133,8 +134,6 @@ def test_flat_table_with_churn_label(tiny_ws):
 
 
 def test_database_source_reads_a_table(tiny_ws, postgres_url):  # noqa: F811 - the imported fixture
-    import sqlalchemy as sa
-
     engine = sa.create_engine(postgres_url)
     with engine.begin() as conn:
         conn.execute(sa.text("DROP TABLE IF EXISTS page_customers"))

@@ -66,3 +66,33 @@ def test_a_day_reads_as_one_day(tiny_ws):
                       at=now() - timedelta(days=2, hours=1))
     at = run_app("csm1", MY_TASKS)
     assert list(at.dataframe[0].value["state"]) == ["overdue by 1 day"]
+
+
+@pytest.mark.stores
+def test_everyones_tasks_include_those_assigned_to_someone_without_a_login(tiny_ws):
+    """A manager's "Everyone's" lists every task they may see, not only those of known users and CSM names."""
+    playbook = create_playbook(tiny_ws.engine, "manager", name="Hand-off", holdout_pct=0,
+                               steps=[{"type": "task", "title": "Call {{ account.name }}", "due_days": 3}])
+    pb.trigger_manual(tiny_ws.engine, tiny_ws.warehouse, playbook.id, "A2", actor="manager",
+                      assignee="Temp Contractor")
+    manager = run_app("manager", MY_TASKS)
+    assert not manager.exception
+    table = manager.dataframe[0].value
+    assert "Call Globex" in set(table["title"]) and "Temp Contractor" in set(table["assignee"])
+    csm = run_app("csm2", MY_TASKS)  # Jordan owns Globex, but the task is not theirs
+    assert not csm.exception and not any("Call Globex" in set(d.value.get("title", [])) for d in csm.dataframe)
+
+
+@pytest.mark.stores
+def test_a_csm_asking_for_everyones_tasks_still_gets_only_their_book(tiny_ws):
+    playbook = create_playbook(tiny_ws.engine, "manager", name="Both books", holdout_pct=0,
+                               steps=[{"type": "task", "title": "Review {{ account.name }}", "due_days": 3}])
+    for account in ("A1", "A2"):
+        pb.trigger_manual(tiny_ws.engine, tiny_ws.warehouse, playbook.id, account, actor="manager")
+    jordan = Viewer("csm2", ("csm",), "Jordan Patel")
+    titles = pb.my_tasks(tiny_ws.engine, jordan, warehouse=tiny_ws.warehouse, everyone=True)["title"].tolist()
+    assert titles == ["Review Globex"]
+    everything = pb.my_tasks(tiny_ws.engine, Viewer("manager", ("manager",)), everyone=True)["title"]
+    assert sorted(everything) == ["Review Acme Corp", "Review Globex"]
+    with pytest.raises(TypeError, match="warehouse"):
+        pb.my_tasks(tiny_ws.engine, jordan, everyone=True)
