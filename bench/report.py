@@ -12,7 +12,7 @@ STAGE_ROWS = [
 ]
 
 
-def part(r: dict, stage: str, part: str) -> dict | None:
+def stage_part(r: dict, stage: str, part: str) -> dict | None:
     """One named sub-timing (``parts``) of a stage's result, or ``None``."""
     return (r.get(stage) or {}).get("parts", {}).get(part)
 
@@ -26,7 +26,7 @@ def print_table(results: list[dict]) -> str:
     for label, stage, part in STAGE_ROWS:
         cells = []
         for r in results:
-            p = part(r, stage, part)
+            p = stage_part(r, stage, part)
             cells.append(f"{p['wall_s']:>9.1f} /{p['cpu_s']:>7.1f} /{p['peak_mb']:>7.0f}" if p else f"{'-':>30}")
         lines.append(f"{label:<26}" + "".join(f"{c:>30}" for c in cells))
     lines.append("-" * len(head))
@@ -44,9 +44,9 @@ def print_table(results: list[dict]) -> str:
     row("observation rows", lambda r: f"{r['features']['obs_rows']:,}")
     row("pandas metrics s", lambda r: f"{r['features']['pandas']['seconds']:.1f}"
         + (" (extrap.)" if r["features"]["pandas"]["extrapolated"] else ""))
-    row("metric speedup vs pandas", lambda r: f"{r['features']['pandas']['seconds'] / part(r, 'features', 'metrics')['wall_s']:.1f}x"
+    row("metric speedup vs pandas", lambda r: f"{r['features']['pandas']['seconds'] / stage_part(r, 'features', 'metrics')['wall_s']:.1f}x"
         + (" same" if r["features"]["pandas"]["identical"] else " DIFF"))
-    row("explain / shap-HGB s", lambda r: f"{part(r, 'explain', 'explain')['wall_s']:.1f} / "
+    row("explain / shap-HGB s", lambda r: f"{stage_part(r, 'explain', 'explain')['wall_s']:.1f} / "
         f"{r['explain']['shap_reference']['explain_s']:.1f}")
     row("AUC product / HGB", lambda r: f"{r['explain']['product_auc']:.3f} / {r['explain']['shap_reference']['auc']:.3f}")
     for page in ("portfolio", "accounts", "account"):

@@ -13,7 +13,7 @@ import operator
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bench.report import part
+from bench.report import stage_part
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,7 @@ class Target:
 # ------------------------------------------------------------------ how each value is read
 def _feature_speedup(r: dict) -> Measured:
     ref = r["features"]["pandas"]
-    speed = ref["seconds"] / part(r, "features", "metrics")["wall_s"]
+    speed = ref["seconds"] / stage_part(r, "features", "metrics")["wall_s"]
     extrapolated = (f"pandas extrapolated from {ref['dates_measured']} of {ref['dates_total']} dates; "
                     if ref["extrapolated"] else "")
     same = "identical values" if ref["identical"] else f"mismatches {ref['mismatches']}"
@@ -105,7 +105,7 @@ AUC_TOLERANCE = 0.005
 
 def _explain_speedup(r: dict) -> Measured:
     e = r["explain"]
-    speed = e["shap_reference"]["explain_s"] / part(r, "explain", "explain")["wall_s"]
+    speed = e["shap_reference"]["explain_s"] / stage_part(r, "explain", "explain")["wall_s"]
     auc_ok = (e["product_auc"] or 0) >= e["shap_reference"]["auc"] - AUC_TOLERANCE
     return Measured(round(speed, 2), f"AUC {e['product_auc']:.3f} vs HGB {e['shap_reference']['auc']:.3f} "
                                      f"({AUC_TOLERANCE} tolerance)", also=auc_ok)
