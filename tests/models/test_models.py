@@ -91,7 +91,7 @@ def test_training_reports_time_split_metrics(result):
     # the planted cause is usage decline: a Usage metric is among the two leading drivers (importance is
     # measured out of sample, on the latest dates, where tenure - older than any training row - also pushes)
     assert {t["group"] for t in summary["top_features"][:2]} & {"Usage", "Adoption"}
-    assert result.details["backtest"] and "health_score" in result.details["backtest"][0]
+    assert result.evaluation.backtest and result.evaluation.backtest[0].rule_score
 
 
 def test_same_data_and_seed_give_same_metrics(ws, obs, result):
