@@ -77,11 +77,19 @@ def select_candidates(obs: ObservationSet, folds: list, config: TrainConfig, lab
     return scored
 
 
-def calibrator_for(val_scores: list[np.ndarray], fold_rows, label: str, config: TrainConfig) -> tuple:
+@dataclass(frozen=True)
+class CalibratorChoice:
+    """The calibrator chosen for a candidate, fitted, and the per-method report that chose it."""
+
+    calibrator: object
+    report: dict
+
+
+def calibrator_for(val_scores: list[np.ndarray], fold_rows, label: str, config: TrainConfig) -> CalibratorChoice:
     """Calibrator chosen and fitted on the out-of-sample scores of every validation block."""
-    return choose_calibrator_blocks([(sc, v[label].to_numpy()) for sc, (_, v) in zip(val_scores, fold_rows,
-                                                                                      strict=True)],
-                                    seed=config.seed)
+    calibrator, report = choose_calibrator_blocks(
+        [(sc, v[label].to_numpy()) for sc, (_, v) in zip(val_scores, fold_rows, strict=True)], seed=config.seed)
+    return CalibratorChoice(calibrator, report)
 
 
 def fit_candidate(algo: str, params: dict, obs: ObservationSet, frame: pd.DataFrame, label: str,

@@ -125,7 +125,8 @@ def train_time(obs: ObservationSet, config: TrainConfig, say) -> TrainResult:
 
     # The tested model learns from every row before the purge gap and is calibrated on the
     # rolling blocks' out-of-sample scores.
-    cal, cal_report = calibrator_for(best_scores, folds, label, config)
+    chosen_calibration = calibrator_for(best_scores, folds, label, config)
+    cal, cal_report = chosen_calibration.calibrator, chosen_calibration.report
     model = CalibratedModel(base=fit_candidate(algo, params, obs, fit_rows, label, config, window_fits),
                             calibrator=cal)
     y_test = test[label].to_numpy()
@@ -138,7 +139,7 @@ def train_time(obs: ObservationSet, config: TrainConfig, say) -> TrainResult:
         if mine is not None:
             other = model if a == algo else CalibratedModel(
                 base=fit_candidate(a, mine.params, obs, fit_rows, label, config, window_fits),
-                calibrator=calibrator_for(mine.scores, folds, label, config)[0])
+                calibrator=calibrator_for(mine.scores, folds, label, config).calibrator)
             comparison[a] = {**classification_metrics(y_test, other.predict_proba(test)[:, 1]),
                              "params": mine.params, "validation_auc": mine.auc}
     rule = rule_score(test, config.target)
@@ -164,7 +165,7 @@ def train_time(obs: ObservationSet, config: TrainConfig, say) -> TrainResult:
         final_scores = [fit_candidate(algo, params, obs, t, label, config).decision_function(v)
                         for t, v in final_folds]
         final_model = CalibratedModel(base=fit_candidate(algo, params, obs, train_rows(dates), label, config),
-                                      calibrator=calibrator_for(final_scores, final_folds, label, config)[0])
+                                      calibrator=calibrator_for(final_scores, final_folds, label, config).calibrator)
     elif split.short:  # every account and date, calibrated like the tested model
         final_model = CalibratedModel(base=fit_candidate(algo, params, obs, train_rows(dates), label, config),
                                       calibrator=cal)
@@ -243,7 +244,7 @@ def backtest_cutoff(obs: ObservationSet, dates: list[date], config: TrainConfig,
     chosen = select_candidates(obs_k, s_folds, config, label)[0]
     algo, params, scores = chosen.algorithm, chosen.params, chosen.scores
     model = CalibratedModel(base=fit_candidate(algo, params, obs_k, s_fit, label, config),
-                            calibrator=calibrator_for(scores, s_folds, label, config)[0])
+                            calibrator=calibrator_for(scores, s_folds, label, config).calibrator)
     yk = s_test[label].to_numpy()
     mk = classification_metrics(yk, model.predict_proba(s_test)[:, 1])
     hk = classification_metrics(yk, rule_score(s_test, config.target))

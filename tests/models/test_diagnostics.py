@@ -86,11 +86,14 @@ def test_compare_table_and_better_model():
     from datetime import datetime
     from types import SimpleNamespace
 
+    from models.model_evaluation import ModelEvaluation
+
     def rec(i, auc, brier):
         return SimpleNamespace(id=i, target="churn", algorithm="logreg", status="candidate", validation="time-split",
                                horizon_days=90, training_start="2025-01-01", training_end="2026-01-01",
-                               metrics={"roc_auc": auc, "pr_auc": 0.2, "brier": brier, "top_decile_lift": 2.0,
-                                        "ece": 0.01, "n_test": 100, "positives_test": 5},
+                               evaluation=ModelEvaluation(
+                                   metrics={"roc_auc": auc, "pr_auc": 0.2, "brier": brier, "top_decile_lift": 2.0,
+                                            "ece": 0.01}, n_test=100, positives_test=5),
                                created_at=datetime(2026, 1, 1))
 
     a, b = rec("a", 0.8, 0.05), rec("b", 0.7, 0.04)
