@@ -1,8 +1,8 @@
 """ModelEvaluation: one typed evaluation from training to the registry, the CLI and the Model lab.
 
 Its JSON round-trips, and models registered before it (their ``metrics`` column in the older flat
-shape: headline metrics at the top, the rest under ``details``) still read, and still open in the
-Model lab.
+shape: headline metrics at the top, the rest under ``details``) still read. That the Model lab still
+opens them: tests/views/test_model_lab_old_models.py.
 """
 
 from __future__ import annotations
@@ -11,13 +11,10 @@ import json
 import math
 
 import pytest
-import sqlalchemy as sa
 
 from models.model_evaluation import BacktestCutoff, Calibration, ModelEvaluation, ReliabilityBin
-from tests.support.apptest import run_app
+from tests.support.old_registry import old_registry_shape, store_in_old_shape
 from tests.support.workspaces import served_copy
-
-LAB = "views/model_lab.py"
 
 
 def _full_evaluation() -> ModelEvaluation:
@@ -59,25 +56,9 @@ def test_the_json_round_trips():
     assert back.excluded_features == {"status": "named like an outcome"} and back.data_end == "2025-06-30"
 
 
-def _old_shape(ev: dict) -> dict:
-    """A registry ``metrics`` value as models registered before ModelEvaluation stored it."""
-    details = {k: ev[k] for k in ("horizon_days", "lead_days", "train_dates", "test_dates", "per_segment",
-                                  "comparison", "intervals", "importance", "base_rate", "risk_thresholds",
-                                  "screened_out", "history", "eligibility", "leakage")}
-    details["calibration"] = {"method": ev["calibration"]["method"], "cv_ece": ev["calibration"]["cv_ece"]}
-    details["reliability"] = ev["calibration"]["reliability"]
-    details["health_score"] = ev["rule_score"]
-    details["backtest"] = [{**{k: v for k, v in b.items() if k != "rule_score"}, "health_score": b["rule_score"]}
-                           for b in ev["backtest"]]
-    return {**ev["metrics"], "n_train": ev["n_train"], "n_test": ev["n_test"],
-            "positives_test": ev["positives_test"], "roc_auc_interval": ev["roc_auc_interval"],
-            "details": details, "top_features": ev["top_features"], "train_seconds": ev["train_seconds"],
-            "feature_groups": ev["feature_groups"]}
-
-
 def test_the_older_flat_shape_still_reads():
     new = _full_evaluation().to_json()
-    old = json.loads(json.dumps(_old_shape(new)))
+    old = json.loads(json.dumps(old_registry_shape(new)))
     assert "format" not in old and "details" in old and "roc_auc" in old
     ev = ModelEvaluation.from_json(old, validation="time-split")
     assert ev.validation == "time-split"
@@ -100,17 +81,12 @@ def test_a_model_with_almost_nothing_stored_reads():
 
 @pytest.fixture(scope="module")
 def old_model(sample_workspace_path, tmp_path_factory):
-    """A copy of the sample workspace whose production churn model's registry row is rewritten in the old shape."""
-    from models.registry import model_registry, production_model
+    """A copy of the sample workspace whose production churn model's registry row is in the old shape."""
+    from models.registry import production_model
 
     with served_copy(sample_workspace_path, tmp_path_factory.mktemp("old_eval_ws") / "ws") as ws:
         prod = production_model(ws.engine, "churn")
-        old = _old_shape(prod.evaluation.to_json())
-        with ws.engine.begin() as conn:
-            conn.execute(model_registry.update().where(model_registry.c.id == prod.id)
-                         .values(metrics=json.dumps(old)))
-            stored = json.loads(conn.execute(sa.select(model_registry.c.metrics)
-                                             .where(model_registry.c.id == prod.id)).scalar_one())
+        stored = store_in_old_shape(ws.engine, prod.id)
         assert "details" in stored and "format" not in stored
         yield ws, prod
 
@@ -125,17 +101,3 @@ def test_the_registry_reads_a_model_stored_in_the_old_shape(old_model):
     assert record.evaluation.calibration == prod.evaluation.calibration
     assert record.evaluation.backtest == prod.evaluation.backtest
     assert record.evaluation.validation == prod.validation == "time-split"
-
-
-@pytest.mark.parametrize("tab", ["Evaluate", "Rule score vs ML", "Compare", "Explain", "Promote"])
-def test_the_model_lab_opens_a_model_stored_in_the_old_shape(old_model, tab):
-    ws, prod = old_model
-    at = run_app("datasci", LAB, {"tab": tab, "model": prod.id})
-    assert not at.exception, at.exception
-    if tab == "Evaluate":
-        held_out = next(m.value for m in at.metric if m.label == "Held-out rows")
-        assert f"{prod.evaluation.n_test:,}" in held_out
-        captions = " ".join(c.value for c in at.caption)
-        assert f"calibrated with {prod.evaluation.calibration.method}" in captions
-        backtest = next(d.value for d in at.dataframe if "rule_roc_auc" in d.value.columns)
-        assert len(backtest) == len(prod.evaluation.backtest)

@@ -78,7 +78,7 @@ def test_leakage_check_catches_a_planted_leak(ws, obs):
 
 
 def test_training_reports_time_split_metrics(result):
-    assert result.validation == "time-split"
+    assert result.evaluation.validation == "time-split"
     assert result.n_test > 0 and result.positives_test > 0
     assert result.metrics["roc_auc"] > 0.6
     assert 0 <= result.metrics["ece"] < 0.2
@@ -228,7 +228,7 @@ def test_flat_table_mode_uses_cv_and_ignores_identifiers(tmp_path):
         con.execute("CREATE TABLE accounts AS SELECT * FROM _a")
     with ws.warehouse.reader() as con:
         res = train(con, TrainConfig(algorithm="auto", cv_folds=3, inner_folds=2))
-    assert res.validation == "cv" and res.n_test == n
+    assert res.evaluation.validation == "cv" and res.n_test == n
     feats = set(res.trained.features)
     assert {"monthly_usage", "tickets_last_year"} <= feats
     assert not feats & {"account_id", "name", "customer_number", "crm_key", "churned", "created_at"}
