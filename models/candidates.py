@@ -22,21 +22,25 @@ from models.train_config import TrainConfig
 
 
 def label_column(config: TrainConfig) -> str:
+    """The label column of the configured target."""
     return "label_churn" if config.target == "churn" else "label_expansion"
 
 
 def candidate_grid(algorithm: str) -> list[tuple[str, dict]]:
+    """(algorithm, parameters) of every candidate tried for ``algorithm`` (``auto``: both grids)."""
     algos = ["logreg", "gbm"] if algorithm == "auto" else [algorithm]
     return [(a, p) for a in algos for p in PARAM_GRIDS[a]]
 
 
 def fit_model(algo: str, params: dict, obs: ObservationSet, frame: pd.DataFrame, y, config: TrainConfig):
+    """One estimator of ``algo`` with ``params``, fitted on ``frame`` and labels ``y``."""
     extra = {"num_threads": config.num_threads} if algo in ("gbm", "blend") else {}
     return make_model(algo, numeric=obs.numeric, categorical=obs.categorical, random_state=config.seed,
                       **params, **extra).fit(frame, y)
 
 
 def roc_auc_or_nan(y, s) -> float:
+    """ROC-AUC of scores ``s``; NaN when ``y`` has one class only."""
     y = np.asarray(y)
     return float(roc_auc_score(y, s)) if len(np.unique(y)) == 2 else float("nan")
 
@@ -94,6 +98,7 @@ def calibrator_for(val_scores: list[np.ndarray], fold_rows, label: str, config: 
 
 def fit_candidate(algo: str, params: dict, obs: ObservationSet, frame: pd.DataFrame, label: str,
                    config: TrainConfig, cache: dict | None = None):
+    """A candidate (a blend fits its two parts) fitted on ``frame``; ``cache`` shares fits on the same rows."""
     if algo == "blend":
         return BlendModel.from_fitted(fit_candidate("logreg", params["logreg"], obs, frame, label, config, cache),
                                       fit_candidate("gbm", params["gbm"], obs, frame, label, config, cache))

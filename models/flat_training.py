@@ -24,6 +24,7 @@ from models.trained import TrainResult, trained_model
 
 
 def fit_flat(obs: ObservationSet, frame: pd.DataFrame, y: np.ndarray, config: TrainConfig):
+    """(calibrated model, algorithm, params, calibration report) chosen and fitted on ``frame`` by inner CV."""
     best = inner_select(obs, frame, y, config)
     algo, params, oof = best.algorithm, best.params, best.scores
     base = fit_model(algo, params, obs, frame, y, config)
@@ -48,6 +49,7 @@ def cross_validate(obs: ObservationSet, config: TrainConfig) -> tuple[np.ndarray
 
 
 def train_flat(obs: ObservationSet, config: TrainConfig) -> TrainResult:
+    """Train and evaluate on one labelled row per account (nested cross-validation)."""
     frame = obs.labelled()
     y = frame["label_churn"].to_numpy(dtype=int)
     oof, choices = cross_validate(obs, config)

@@ -66,6 +66,7 @@ def screen_attributes(obs: ObservationSet, frame: pd.DataFrame, label: str, *, a
 
 
 def without_features(obs: ObservationSet, dropped: list[str]) -> ObservationSet:
+    """The observation set without the ``dropped`` features."""
     if not dropped:
         return obs
     return replace(obs, numeric=[c for c in obs.numeric if c not in dropped],
@@ -81,6 +82,7 @@ def rule_score(frame: pd.DataFrame, target: str) -> np.ndarray:
 
 
 def train_time(obs: ObservationSet, config: TrainConfig, say) -> TrainResult:
+    """Train and evaluate on observation dates (the recipe in :mod:`models.training`)."""
     label = label_column(config)
     labelled = obs.labelled()
     dates = sorted(labelled["obs_date"].unique())

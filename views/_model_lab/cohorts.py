@@ -10,6 +10,7 @@ from views._model_lab.common import Lab, how, lab_chart
 
 
 def render(lab: Lab) -> None:
+    """Draw the Cohorts tab (``views/model_lab.py`` calls it while the tab is open)."""
     st.caption("Every labelled observation row (one per account and observation date): the outcome rate per tenth of a "
                "metric, with 95% Wilson confidence intervals. No model involved: this is the raw relationship.")
     c1, c2 = st.columns([1, 3])

@@ -11,6 +11,7 @@ from views._model_lab.common import Lab, how, lab_chart, model_as_of
 
 
 def render(lab: Lab) -> None:
+    """Draw the Compare tab (``views/model_lab.py`` calls it while the tab is open)."""
     if len(lab.records) < 2:
         st.info("Train a second model to compare (Train tab).")
     else:

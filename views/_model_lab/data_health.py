@@ -11,6 +11,7 @@ from views._model_lab.common import Lab
 
 
 def render(lab: Lab) -> None:
+    """Draw the Data health tab (``views/model_lab.py`` calls it while the tab is open)."""
     as_of = cached.as_of()
     health = cached_models.health(as_of)
     accounts = health["accounts"]

@@ -9,6 +9,7 @@ from views._model_lab.common import NO_HOLDOUT, Lab, fmt_metric, how, lab_chart
 
 
 def render(lab: Lab) -> None:
+    """Draw the Drift tab (``views/model_lab.py`` calls it while the tab is open)."""
     r = lab.pick_model("drift_model")
     if r is not None:
         with layout.user_errors():

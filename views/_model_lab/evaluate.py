@@ -12,6 +12,7 @@ from views._model_lab.common import NO_HOLDOUT, Lab, details_caption, how, lab_c
 
 
 def render(lab: Lab) -> None:
+    """Draw the Evaluate tab (``views/model_lab.py`` calls it while the tab is open)."""
     r = lab.pick_model("eval_model")
     if r is not None:
         details_caption(r)

@@ -10,6 +10,7 @@ from views._model_lab.common import NO_HOLDOUT, Lab, how, lab_chart, snapshot_wa
 
 
 def render(lab: Lab) -> None:
+    """Draw the Explain tab (``views/model_lab.py`` calls it while the tab is open)."""
     r = lab.pick_model("explain_model")
     if r is not None:
         snapshot_warning(r)

@@ -12,6 +12,7 @@ from views._model_lab.common import Lab, model_label
 
 
 def render(lab: Lab) -> None:
+    """Draw the Promote tab (``views/model_lab.py`` calls it while the tab is open)."""
     flash = st.session_state.pop("lab_promoted", None)
     if flash:
         st.success(flash, icon=":material/check_circle:")

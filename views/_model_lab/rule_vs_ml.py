@@ -11,6 +11,7 @@ from views._model_lab.common import Lab, how, interval_text, lab_chart
 
 
 def render(lab: Lab) -> None:
+    """Draw the Rule score vs ML tab (``views/model_lab.py`` calls it while the tab is open)."""
     r = lab.pick_model("rule_model")
     if r is not None:
         ev = cached_models.evaluation(r)

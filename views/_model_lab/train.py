@@ -17,6 +17,7 @@ ALGORITHMS = {"logreg": "Logistic regression (baseline)", "gbm": "Gradient-boost
 
 
 def render(lab: Lab) -> None:
+    """Draw the Train tab (``views/model_lab.py`` calls it while the tab is open)."""
     groups = training_inputs.metric_groups()
     jobs = cached_models.training_jobs()
     st.session_state.setdefault("lab_train_token", secrets.token_hex(8))
