@@ -62,8 +62,8 @@ def sample_company(n: int, seed: int, end: date, tmp: Path) -> dict:
     auc_month = float(roc_auc_score(y, p_month[ok]))
     auc_horizon = float(roc_auc_score(y, p_horizon[ok]))
     top = result.global_importance.head(5)
-    roc_iv = result.details["intervals"]["scores"]["model"]["roc_auc"]
-    rule_diff = result.details["intervals"]["differences"]["model - rule"]["roc_auc"]
+    roc_iv = result.evaluation.intervals["scores"]["model"]["roc_auc"]
+    rule_diff = result.evaluation.intervals["differences"]["model - rule"]["roc_auc"]
     return {
         "accounts": n, "seed": seed, "end": str(end), "algorithm": result.trained.algorithm,
         "params": result.trained.params, "held_out_rows": int(ok.sum()), "positives": int(y.sum()),
@@ -74,11 +74,11 @@ def sample_company(n: int, seed: int, end: date, tmp: Path) -> dict:
         "roc_auc_ci95": [round(roc_iv["low"], 4), round(roc_iv["high"], 4)],
         "model_minus_rule_auc_ci95": [round(rule_diff["low"], 4), round(rule_diff["high"], 4)],
         "oe_ratio": round(float(result.metrics["oe_ratio"]), 4), "log_loss": round(float(result.metrics["log_loss"]), 4),
-        "calibration": result.details["calibration"]["method"],
-        "excluded_features": sorted(result.details["eligibility"]["excluded"]),
-        "unverifiable_snapshot_features": result.details["leakage"].get("unverifiable", []),
+        "calibration": result.evaluation.calibration.method,
+        "excluded_features": sorted(result.evaluation.excluded_features),
+        "unverifiable_snapshot_features": result.evaluation.leakage.get("unverifiable", []),
         "train_seconds": round(seconds, 1),
-        "backtest_auc": [round(float(b["model"]["roc_auc"]), 4) for b in result.details["backtest"]],
+        "backtest_auc": [round(float(b.model["roc_auc"]), 4) for b in result.evaluation.backtest],
         "top5": [f"{r.feature} ({r.group})" for r in top.itertuples()],
         "top5_firmographic_attributes": [r.feature for r in top.itertuples()
                                          if r.group == "Firmographic" and r.feature != "segment"],
@@ -157,8 +157,9 @@ def flat_table(name: str, table: pd.DataFrame, tmp: Path, folds: int, repeats: i
     from sklearn.metrics import roc_auc_score
 
     from data.workspace import open_workspace
+    from models.flat_training import cross_validate
     from models.observations import build_observations
-    from models.training import TrainConfig, cross_validate
+    from models.training import TrainConfig
 
     ws = open_workspace(str(tmp / f"flat_{abs(hash(name))}"))
     with ws.warehouse.writer("raw", fresh=True) as con:

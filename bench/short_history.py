@@ -54,11 +54,11 @@ def plain_logistic_auc(obs, fit: pd.DataFrame, test: pd.DataFrame, label: str = 
 
 def split_rows(obs, config) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The training rows of the tested model and the test rows, as :func:`models.training.train` draws them."""
-    from models.training import SHORT_TEST_SHARE, _choose_split, sized_config
+    from models.split_choice import SHORT_TEST_SHARE, choose_split, sized_config
 
     labelled = obs.labelled()
     dates = sorted(labelled["obs_date"].unique())
-    split = _choose_split(dates, sized_config(config, len(dates), obs.cadence))
+    split = choose_split(dates, sized_config(config, len(dates), obs.cadence))
     ids = labelled["account_id"].astype(str)
     accounts = np.sort(ids.unique())
     draw = pd.Series(np.random.default_rng([config.seed, 1]).random(len(accounts)), index=accounts)
@@ -88,7 +88,7 @@ def measure(shape: str, end: date, n: int, seed: int, tmp: Path) -> dict:
             result = train(con, config, observations=obs)
             out[algo] = {"roc_auc": round(result.metrics["roc_auc"], 4), "pr_auc": round(result.metrics["pr_auc"], 4),
                          "chose": result.trained.algorithm, "seconds": round(time.perf_counter() - t, 1)}
-        h = result.details["history"]
+        h = result.evaluation.history
         out.update(labelled_dates=h["labelled_dates"], test_dates=h["test_dates"], purge_days=h["purge_days"],
                    accounts_held_out=h["accounts_held_out"], n_test=result.n_test, churns_test=result.positives_test)
         fit, test = split_rows(obs, TrainConfig(horizon_days=30, seed=0))

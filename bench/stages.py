@@ -176,16 +176,16 @@ def stage_train(ws: str, obs_out: str, backtest_cutoffs: int) -> dict:
             record = register_model(w.engine, w.settings.models_dir, result, actor="bench")
             if algo == "gbm":
                 promote(w.engine, record.id, actor="bench")
-                details = result.details
+                evaluation = result.evaluation
             out["algorithms"][algo] = {"model_id": record.id, "roc_auc": result.metrics["roc_auc"],
                                        "n_train": result.n_train, "n_test": result.n_test,
-                                       "backtest_cutoffs": len(result.details.get("backtest", []))}
+                                       "backtest_cutoffs": len(result.evaluation.backtest)}
     frame = obs.labelled()
     frame = frame[["account_id", "obs_date", "label_churn", *obs.features]]
     frame.to_parquet(Path(obs_out) / "labelled.parquet")
     (Path(obs_out) / "obs.json").write_text(json.dumps({
-        "numeric": obs.numeric, "categorical": obs.categorical, "test_dates": details["test_dates"],
-        "calibration_dates": details["calibration_dates"]}))
+        "numeric": obs.numeric, "categorical": obs.categorical, "test_dates": evaluation.test_dates,
+        "calibration_dates": evaluation.calibration_dates}))
     out.update(obs_rows=int(len(obs.frame)), labelled_rows=int(len(frame)), parts=m.parts)
     return out
 
@@ -232,8 +232,7 @@ def _production_auc(w) -> float | None:
     from models.registry import production_model  # deferred: import time (child process only)
 
     rec = production_model(w.engine, "churn")
-    metrics = getattr(rec, "metrics", None) or {}
-    return metrics.get("roc_auc") if isinstance(metrics, dict) else None
+    return rec.evaluation.metric("roc_auc") if rec is not None else None
 
 
 def stage_rundue(ws: str) -> dict:

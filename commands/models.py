@@ -79,7 +79,7 @@ def _say(args):
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from models.lab import uncertainty_sentence
+    from models.diagnostics.comparison import uncertainty_sentence
     from models.observations import detect_mode
     from models.pipeline import train_and_register
     from models.training import TrainConfig, TrainConfigError
@@ -111,20 +111,19 @@ def run_train(args: argparse.Namespace) -> int:
         from data.export import write_csv
 
         write_csv(result.predictions, args.predictions_out)
-    summary = result.summary(record.id)
     if args.json:
-        print(json.dumps(summary))
+        print(json.dumps(result.summary(record.id)))
     else:
-        m = summary["metrics"]
-        say(f"Model {record.id} ({summary['algorithm']}, {summary['validation']}): ROC-AUC {_f(m['roc_auc'])}, "
-            f"PR-AUC {_f(m['pr_auc'])}, Brier {_f(m['brier'])}, top-decile lift {_f(m['top_decile_lift'])}, "
-            f"ECE {_f(m['ece'])} on {summary['n_test']:,} held-out rows; {result.seconds:.1f}s")
-        say(uncertainty_sentence(summary["target"], summary["positives_test"], summary.get("roc_auc_interval"),
-                                 summary.get("history")))
-        if summary["leakage"].get("unverifiable"):
+        ev = result.evaluation
+        say(f"Model {record.id} ({record.algorithm}, {ev.validation}): ROC-AUC {_f(ev.metric('roc_auc'))}, "
+            f"PR-AUC {_f(ev.metric('pr_auc'))}, Brier {_f(ev.metric('brier'))}, top-decile lift "
+            f"{_f(ev.metric('top_decile_lift'))}, ECE {_f(ev.metric('ece'))} on {ev.n_test or 0:,} held-out rows; "
+            f"{result.seconds:.1f}s")
+        say(uncertainty_sentence(record.target, ev.positives_test, ev.roc_auc_interval, ev.history))
+        if ev.leakage.get("unverifiable"):
             say("Leakage check: cannot be verified (account snapshot, value at export time): "
-                + ", ".join(summary["leakage"]["unverifiable"]))
-        say("Top features: " + ", ".join(f"{t['label']} ({t['group']})" for t in summary["top_features"][:5]))
+                + ", ".join(ev.leakage["unverifiable"]))
+        say("Top features: " + ", ".join(f"{t['label']} ({t['group']})" for t in ev.top_features[:5]))
         say("Promoted to production." if args.promote else "Registered as a candidate; add --promote to use it.")
     return 0
 

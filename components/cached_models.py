@@ -14,19 +14,30 @@ registered even if the user leaves the page.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 import streamlit as st
 
 from components.session import cursor, data_version, workspace
+from data.errors import UserError
 from data.health import data_health
-from models import lab
+from models.artifacts import LabData, load_lab_data
+from models.diagnostics.cohorts import decile_cohorts
+from models.diagnostics.comparison import difference_intervals, stored_difference
+from models.diagnostics.curves import held_out_curves
+from models.diagnostics.drift import drift_table
+from models.diagnostics.shap_sample import ShapSample
+from models.diagnostics.shap_sample import shap_sample as explain_sample
+from models.model_evaluation import ModelEvaluation
+from models.observations import ObservationSet, build_observations
 from models.pipeline import train_and_register
 from models.progress import Progress, fraction_of
 from models.registry import ModelRecord, get_model, list_models, load_model
+from models.scoring import features_as_of
 
 
 def models(target: str | None = None) -> list[ModelRecord]:
@@ -45,48 +56,37 @@ def trained_model(model_id: str, sha256: str):
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _lab_data(model_id: str, artifact_path: str) -> lab.LabData:
-    return lab.load_lab_data(artifact_path)
+def _lab_data(model_id: str, artifact_path: str) -> LabData:
+    return load_lab_data(artifact_path)
 
 
-def lab_data(record: ModelRecord) -> lab.LabData:
+def lab_data(record: ModelRecord) -> LabData:
     return _lab_data(record.id, record.artifact_path)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _evaluation(model_id: str, artifact_path: str) -> dict:
-    data = lab.load_lab_data(artifact_path)
-    if not data.has_predictions:
-        return {}
-    h = data.holdout
-    y, p = h["y_true"].to_numpy(), h["p"].to_numpy()
-    out = {"y": y, "p": p, "roc": lab.roc_points(y, p), "pr": lab.pr_points(y, p), "gains": lab.gains(y, p),
-           "segments": lab.segment_metrics(h), "base_rate": float(y.mean()) if len(y) else float("nan")}
-    if "rule_risk" in h:
-        out["rule_vs_model"] = lab.rule_vs_model(h)
-        out["rule_verdict"] = lab.rule_verdict(out["rule_vs_model"])
-        out["rule_roc"] = lab.roc_points(y, h["rule_risk"].to_numpy())
-        out["rule_gains"] = lab.gains(y, h["rule_risk"].to_numpy())
-    return out
+def _evaluation(model_id: str, artifact_path: str, _record: ModelRecord) -> ModelEvaluation:
+    return _record.evaluation.with_curves(held_out_curves(load_lab_data(artifact_path).holdout))
 
 
-def evaluation(record: ModelRecord) -> dict:
-    """Curves and tables from the model's stored held-out predictions ({} when none were stored)."""
-    return _evaluation(record.id, record.artifact_path)
+def evaluation(record: ModelRecord) -> ModelEvaluation:
+    """The model's evaluation with the curves of its stored held-out rows attached (``curves`` is None
+    when none were stored)."""
+    return _evaluation(record.id, record.artifact_path, record)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def _shap(model_id: str, sha256: str, artifact_path: str) -> tuple[lab.ShapSample | None, bool]:
-    data = lab.load_lab_data(artifact_path)
+def _shap(model_id: str, sha256: str, artifact_path: str) -> tuple[ShapSample | None, bool]:
+    data = load_lab_data(artifact_path)
     if not data.unseen.empty:
-        return lab.shap_sample(trained_model(model_id, sha256), data.unseen), False
+        return explain_sample(trained_model(model_id, sha256), data.unseen), False
     frame = data.holdout if not data.holdout.empty else data.reference
     if frame.empty:
         return None, True
-    return lab.shap_sample(trained_model(model_id, sha256), frame), True
+    return explain_sample(trained_model(model_id, sha256), frame), True
 
 
-def shap_sample(record: ModelRecord) -> tuple[lab.ShapSample | None, bool]:
+def shap_sample(record: ModelRecord) -> tuple[ShapSample | None, bool]:
     """SHAP values of up to 800 rows and whether they are in-sample.
 
     Out of sample when the model stored rows it did not train on (the latest, unlabelled
@@ -98,8 +98,8 @@ def shap_sample(record: ModelRecord) -> tuple[lab.ShapSample | None, bool]:
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _difference(a_id: str, a_path: str, b_id: str, b_path: str) -> tuple[dict, str]:
-    a, b = lab.load_lab_data(a_path), lab.load_lab_data(b_path)
-    return lab.difference_intervals(a.holdout if a.has_predictions else None,
+    a, b = load_lab_data(a_path), load_lab_data(b_path)
+    return difference_intervals(a.holdout if a.has_predictions else None,
                                     b.holdout if b.has_predictions else None)
 
 
@@ -108,30 +108,26 @@ def difference(a: ModelRecord, b: ModelRecord) -> tuple[dict, str]:
     stored intervals when a model has no held-out rows) and how they were obtained."""
     intervals, how = _difference(a.id, a.artifact_path, b.id, b.artifact_path)
     if not intervals:
-        intervals, how = lab.stored_difference(a, b), "stored"
+        intervals, how = stored_difference(a, b), "stored"
     return intervals, how
 
 
 @st.cache_data(show_spinner=False, max_entries=2, ttl=3600)
-def _observations(version: str, horizon_days: int, lead_days: int) -> dict:
-    from models.observations import build_observations
-
+def _observations(version: str, horizon_days: int, lead_days: int) -> ObservationSet:
     obs = build_observations(cursor(), horizon_days=horizon_days, lead_days=lead_days)
-    return {"frame": obs.labelled(), "numeric": obs.numeric, "categorical": obs.categorical,
-            "catalog": obs.catalog, "mode": obs.mode}
+    return replace(obs, frame=obs.labelled())
 
 
-def observations(horizon_days: int = 90, lead_days: int = 0) -> dict:
-    """Labelled observation rows of the workspace (frame, numeric, categorical, catalog, mode)."""
+def observations(horizon_days: int = 90, lead_days: int = 0) -> ObservationSet:
+    """The workspace's observation set with only its labelled rows in ``frame``."""
     return _observations(data_version(), int(horizon_days), int(lead_days))
 
 
 @st.cache_data(show_spinner=False, max_entries=32, ttl=3600)
 def _cohorts(version: str, horizon_days: int, lead_days: int, metric: str, target: str) -> pd.DataFrame:
     obs = observations(horizon_days, lead_days)
-    frame = obs["frame"]
     label = "label_churn" if target == "churn" else "label_expansion"
-    return lab.decile_cohorts(frame[metric], frame[label], categorical=metric in obs["categorical"])
+    return decile_cohorts(obs.frame[metric], obs.frame[label], categorical=metric in obs.categorical)
 
 
 def cohorts(metric: str, target: str = "churn", horizon_days: int = 90, lead_days: int = 0) -> pd.DataFrame:
@@ -140,17 +136,15 @@ def cohorts(metric: str, target: str = "churn", horizon_days: int = 90, lead_day
 
 @st.cache_data(show_spinner=False, max_entries=2, ttl=3600)
 def _current_features(version: str) -> pd.DataFrame:
-    from models.scoring import features_as_of
-
     return features_as_of(cursor())
 
 
 @st.cache_data(show_spinner=False, max_entries=8, ttl=3600)
 def _drift(version: str, model_id: str, sha256: str, artifact_path: str) -> pd.DataFrame | None:
-    reference = lab.load_lab_data(artifact_path).reference
+    reference = load_lab_data(artifact_path).reference
     if reference.empty:
         return None
-    return lab.drift_table(reference, _current_features(version), trained_model(model_id, sha256))
+    return drift_table(reference, _current_features(version), trained_model(model_id, sha256))
 
 
 def drift(record: ModelRecord) -> pd.DataFrame | None:
@@ -176,8 +170,7 @@ class TrainingJob:
     settings: dict
     started: float = field(default_factory=time.time)
     events: list[Progress] = field(default_factory=list)
-    record: ModelRecord | None = None
-    summary: dict | None = None
+    record: ModelRecord | None = None  # the registered model (its evaluation included) once finished
     error: str | None = None
     finished: float | None = None
 
@@ -208,8 +201,6 @@ class TrainingJobs:
 
     def start(self, key: str, ws, config, *, groups: list[str] | None, actor: str) -> TrainingJob:
         """Start training for ``key`` unless a job with this key exists; returns the job either way."""
-        from data.errors import UserError
-
         with self._lock:
             job = self._jobs.get(key)
             if job is not None:
@@ -221,14 +212,10 @@ class TrainingJobs:
 
         def run() -> None:
             try:
-                record, result = train_and_register(ws, config, groups=groups, actor=actor, say=job.events.append)
-                job.summary = result.summary(record.id)
-                job.record = record
+                job.record, _ = train_and_register(ws, config, groups=groups, actor=actor, say=job.events.append)
             except UserError as exc:
                 job.error = str(exc)
             except Exception as exc:  # noqa: BLE001 - shown to the user as a message, logged with the trace
-                import logging
-
                 logging.getLogger(__name__).exception("training failed")
                 job.error = f"Training failed: {exc}"
             finally:

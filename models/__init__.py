@@ -23,6 +23,7 @@ _EXPORTS = {
     "Explanation": "models.explain",
     "CalibratedModel": "models.calibration",
     "classification_metrics": "models.evaluation",
+    "ModelEvaluation": "models.model_evaluation",
     "TrainConfig": "models.training",
     "TrainedModel": "models.training",
     "TrainResult": "models.training",

@@ -11,7 +11,7 @@ the Explain tab explains out of sample. Models registered before this
 existed have neither file; :func:`load_lab_data` then returns empty parts and the page
 falls back to what the registry row stores (metrics, reliability, per segment, backtest).
 
-Below :mod:`models.registry` (which writes these files at registration) and :mod:`models.lab`
+Below :mod:`models.registry` (which writes these files at registration) and :mod:`models.diagnostics`
 (which computes the page's figures from them); it imports neither.
 """
 

@@ -11,7 +11,7 @@ last ``lead + horizon + gap`` days of history give features but no labels, and t
 * **Weekly** dates otherwise (a short history, e.g. 3 to 6 months of events): a 14-day
   warm-up, dates every 7 days ending at the last date whose label is known, plus the
   unlabelled weeks after it up to the day after the data's end. Training then sizes its
-  validation to the history (:func:`models.training._short_split`).
+  validation to the history (:func:`models.split_choice.short_split`).
 
 Below :data:`MIN_LABELLED_WEEKS` labelled weekly dates there is nothing honest to train
 on; :func:`too_short_message` says how many more weeks of data are needed.

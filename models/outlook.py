@@ -1,7 +1,7 @@
 """Whether and how a workspace's data can train a churn model: the trainer's own verdict, for the Data page and
 ``cli.py import`` (one rule for all three; see :mod:`models.history` for the history rule it applies).
 
-It sits above :mod:`models.training` (it runs the trainer's split on labels alone), so the history rules below
+It sits above :mod:`models.split_choice` (it runs the trainer's split on labels alone), so the history rules below
 it import nothing from training.
 """
 
@@ -22,7 +22,8 @@ from models.history import (
     weeks_needed,
 )
 from models.observations import active_rows, detect_mode, history_start, inactivity_days
-from models.training import TrainConfig, can_train_on
+from models.split_choice import can_train_on
+from models.train_config import TrainConfig
 
 
 def training_outlook(con) -> TrainingOutlook:
@@ -72,7 +73,7 @@ def trainable_labels(con, first_day: date, data_end: date, *, horizon_days: int,
                      inactive_days: int | None = None) -> bool:
     """Whether ``train`` (default settings, this horizon) finds churned and retained accounts in every part of
     its time-ordered split: the same schedule, labels and split as training
-    (:func:`models.training.can_train_on`), on labels alone (subscriptions, or activity spells without
+    (:func:`models.split_choice.can_train_on`), on labels alone (subscriptions, or activity spells without
     billing data), no features."""
     label_gap = 0 if inactive_days is not None else gap_days
     schedule = plan_schedule(first_day, data_end, label_days=horizon_days + label_gap)

@@ -55,10 +55,10 @@ def train_and_register(ws, config: TrainConfig, *, actor: str, groups: list[str]
         say(progress("observations", f"{len(observations.frame):,} observation rows, "
                                      f"{len(observations.features)} features; training...", within=0.9))
         result = train(con, config, observations=observations, say=say)
-    result.seconds = time.perf_counter() - started
+    result.evaluation.train_seconds = time.perf_counter() - started
+    result.evaluation.feature_groups = list(groups) if groups else None
     say(progress("registering", "Registering the model as a candidate...", within=0))
-    extra = {"feature_groups": list(groups)} if groups else None
-    record = register_model(ws.engine, ws.settings.models_dir, result, actor=actor, metrics_extra=extra)
+    record = register_model(ws.engine, ws.settings.models_dir, result, actor=actor)
     if make_production:
         record = promote(ws.engine, record.id, actor=actor)
     say(progress("done", f"Done: model {record.id}."))

@@ -22,6 +22,7 @@ from data.errors import UserError
 from data.opstore import audit, metadata, now
 from models.artifacts import save_lab_data
 from models.evaluation import clean_json
+from models.model_evaluation import ModelEvaluation
 
 STATUSES = ("candidate", "production", "archived")
 
@@ -60,7 +61,7 @@ class ModelRecord:
     training_end: str | None
     horizon_days: int | None
     validation: str | None
-    metrics: dict
+    evaluation: ModelEvaluation  # the ``metrics`` column (either stored shape), see models.model_evaluation
     artifact_path: str
     artifact_sha256: str
     status: str
@@ -73,7 +74,8 @@ def _record(row) -> ModelRecord:
     return ModelRecord(id=m["id"], target=m["target"], algorithm=m["algorithm"], params=json.loads(m["params"]),
                        features=json.loads(m["features"]), training_start=m["training_start"],
                        training_end=m["training_end"], horizon_days=m["horizon_days"], validation=m["validation"],
-                       metrics=json.loads(m["metrics"]), artifact_path=m["artifact_path"],
+                       evaluation=ModelEvaluation.from_json(json.loads(m["metrics"]), validation=m["validation"]),
+                       artifact_path=m["artifact_path"],
                        artifact_sha256=m["artifact_sha256"], status=m["status"], created_at=m["created_at"],
                        created_by=m["created_by"])
 
@@ -90,13 +92,11 @@ def new_model_id(target: str, algorithm: str) -> str:
     return f"{target}-{algorithm}-{now().strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
 
 
-def register_model(engine: sa.Engine, models_dir: str | Path, result, *, actor: str = "cli",
-                   metrics_extra: dict | None = None) -> ModelRecord:
+def register_model(engine: sa.Engine, models_dir: str | Path, result, *, actor: str = "cli") -> ModelRecord:
     """Save ``result.trained`` as an artifact and add a ``candidate`` row; returns the record.
 
-    ``result`` is a :class:`models.training.TrainResult`; the stored metrics JSON holds the
-    headline metrics plus the evaluation details (reliability, per segment, backtest,
-    comparison, health score, global importance).
+    ``result`` is a :class:`models.training.TrainResult`; the ``metrics`` column stores its
+    :class:`~models.model_evaluation.ModelEvaluation` as JSON (:meth:`~ModelEvaluation.to_json`).
     """
     trained = result.trained
     model_id = new_model_id(trained.target, trained.algorithm)
@@ -108,26 +108,20 @@ def register_model(engine: sa.Engine, models_dir: str | Path, result, *, actor: 
     tmp.replace(path)
     digest = sha256_file(path)
     save_lab_data(path, result)
-    metrics = clean_json({
-        **{k: result.metrics.get(k) for k in ("roc_auc", "pr_auc", "brier", "top_decile_lift", "ece", "oe_ratio", "log_loss")},
-        "n_train": result.n_train, "n_test": result.n_test, "positives_test": result.positives_test,
-        "roc_auc_interval": list(result.roc_auc_interval) if result.roc_auc_interval else None,
-        "details": result.details, "top_features": result.top_features(25),
-        "train_seconds": result.seconds, **(metrics_extra or {}),
-    })
+    evaluation = result.evaluation.to_json()
     row = {
         "id": model_id, "target": trained.target, "algorithm": trained.algorithm,
         "params": json.dumps(clean_json(trained.params), sort_keys=True),
         "features": json.dumps(trained.features), "training_start": trained.training_window[0],
         "training_end": trained.training_window[1], "horizon_days": trained.horizon_days,
-        "validation": result.validation, "metrics": json.dumps(metrics, sort_keys=True),
+        "validation": result.evaluation.validation, "metrics": json.dumps(evaluation, sort_keys=True),
         "artifact_path": str(path), "artifact_sha256": digest, "status": "candidate", "created_at": now(),
         "created_by": actor,
     }
     with engine.begin() as conn:
         conn.execute(model_registry.insert().values(**row))
         audit(conn, actor, "model.register", model_id, model_target=trained.target, algorithm=trained.algorithm,
-              roc_auc=metrics.get("roc_auc"))
+              roc_auc=evaluation["metrics"].get("roc_auc"))
     return get_model(engine, model_id)
 
 

@@ -1,7 +1,7 @@
 """Time-ordered splits of observation dates: the test slice, the purge before it, rolling validation blocks.
 
 Shared by :mod:`models.history` (does the history allow a monthly split?) and
-:mod:`models.training` (which split to train on). A label at observation date ``d`` is known
+:mod:`models.split_choice` (which split to train on). A label at observation date ``d`` is known
 only ``lead + horizon + gap`` days later, so every date used to fit a model lies at least
 that *purge* before the dates it is judged on.
 """
@@ -42,7 +42,7 @@ class TimeSplit:
     rolling-origin ``folds`` are (training dates, validation dates) pairs inside it, each
     validation block later than its training dates by a full horizon. ``short``: the
     history left no room for that purge; the rows are then split by account as well
-    (:func:`models.training._short_split`) and ``purge_days`` is the purge that was possible."""
+    (:func:`models.split_choice.short_split`) and ``purge_days`` is the purge that was possible."""
 
     fit: list[date]
     folds: list[tuple[list[date], list[date]]]

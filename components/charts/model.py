@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 from components.charts.base import RISK_COLORS, SERIES_COLORS, TONE_COLORS, base_layout, empty_figure
 from components.palette import PALETTE
 from data.vocabulary import METRIC_GROUPS
+from models.model_evaluation import Calibration
 
 GROUP_COLORS = {group: PALETTE[group] for group in METRIC_GROUPS}
 _DIAGONAL = dict(color="#b8c0cc", width=1, dash="dot")
@@ -51,13 +52,13 @@ def fig_pr(df: pd.DataFrame, base_rate: float | None = None) -> go.Figure:
     return _unit_axes(fig, "recall (share of positives caught)", "precision (share of flagged that are positive)")
 
 
-def fig_reliability(curves: dict[str, list | pd.DataFrame]) -> go.Figure:
+def fig_reliability(curves: dict[str, Calibration | None]) -> go.Figure:
     """Reliability diagram: observed rate vs mean predicted probability per bin, one trace per model.
 
-    Each value is a frame or list of dicts with mean_predicted, observed_rate, n. Axes
-    span the predictions (not 0-1) so the low probabilities of churn stay readable.
+    Each value is a model's :class:`~models.model_evaluation.Calibration` (its reliability bins).
+    Axes span the predictions (not 0-1) so the low probabilities of churn stay readable.
     """
-    frames = {k: pd.DataFrame(v) for k, v in curves.items() if v is not None and len(v)}
+    frames = {k: v.frame() for k, v in curves.items() if v is not None and v.reliability}
     if not frames:
         return empty_figure("No reliability data stored for this model")
     top = max(float(max(f["mean_predicted"].max(), f["observed_rate"].max())) for f in frames.values())

@@ -5,12 +5,12 @@ from __future__ import annotations
 import math
 
 from data import intervals
-from models import lab
+from models.diagnostics import cohorts
 from playbooks import outcomes
 
 
 def test_one_wilson_interval_for_cohorts_and_outcomes():
-    assert lab.wilson_interval is intervals.wilson_interval
+    assert cohorts.wilson_interval is intervals.wilson_interval
     assert outcomes.wilson_interval is intervals.wilson_interval
 
 

@@ -191,10 +191,11 @@ def _with_expansions(tables: dict, seed: int = 1) -> dict:
 
 def _spied_train(ws, config):
     """Train in-process, recording each model choice's validation dates and the rows importance reads."""
+    import models.time_training as time_training
     import models.training as training
 
     calls = {"select": [], "importance": []}
-    real_select, real_importance = training._select, training.global_importance
+    real_select, real_importance = time_training.select_candidates, time_training.global_importance
 
     def spy_select(obs, folds, config, label):
         calls["select"].append([d for _, v in folds for d in v["obs_date"].unique()])
@@ -204,12 +205,12 @@ def _spied_train(ws, config):
         calls["importance"].append(frame)
         return real_importance(trained, frame, *a, **k)
 
-    training._select, training.global_importance = spy_select, spy_importance
+    time_training.select_candidates, time_training.global_importance = spy_select, spy_importance
     try:
         with ws.warehouse.reader() as con:
             result = training.train(con, config)
     finally:
-        training._select, training.global_importance = real_select, real_importance
+        time_training.select_candidates, time_training.global_importance = real_select, real_importance
     return result, calls
 
 
@@ -240,7 +241,7 @@ def test_expansion_is_compared_with_health_not_with_churn_risk(expansion_run):
     from models.health_score import health_risk
 
     result, _ = expansion_run
-    h = result.details["health_score"]
+    h = result.evaluation.rule_score
     assert h["reads_as"] == "health"
     holdout = result.holdout
     y = holdout["y_true"].to_numpy()
@@ -253,20 +254,20 @@ def test_backtest_cutoffs_redo_model_choice_on_their_own_earlier_window(churn_ru
     from datetime import date, timedelta
 
     result, calls = churn_run
-    backtest = result.details["backtest"]
+    backtest = result.evaluation.backtest
     assert len(backtest) == 3
     gap = timedelta(days=60)
     assert len(calls["select"]) == len(backtest)  # one model choice per cut-off, not one reused
     for row, validated in zip(backtest, calls["select"], strict=True):
-        test_start = date.fromisoformat(row["test_start"])
-        assert "algorithm" in row and "screened_out" in row
+        test_start = date.fromisoformat(row.test_start)
+        assert row.algorithm in ("logreg", "gbm", "blend") and isinstance(row.screened_out, list)
         assert max(validated) + gap <= test_start  # chose the model without seeing its test period's labels
-        assert date.fromisoformat(row["selection_dates"][1]) + gap <= test_start
+        assert date.fromisoformat(row.selection_dates[1]) + gap <= test_start
 
 
 def test_global_importance_is_measured_on_rows_the_production_model_did_not_train_on(churn_run):
     result, calls = churn_run
     frame = calls["importance"][-1]
     assert len(frame) and not frame["labelled"].any()  # no row the production model trained on
-    assert result.details["importance"]["in_sample"] is False
+    assert result.evaluation.importance["in_sample"] is False
     assert result.unseen is not None and not result.unseen["labelled"].any()

@@ -78,7 +78,7 @@ def test_leakage_check_catches_a_planted_leak(ws, obs):
 
 
 def test_training_reports_time_split_metrics(result):
-    assert result.validation == "time-split"
+    assert result.evaluation.validation == "time-split"
     assert result.n_test > 0 and result.positives_test > 0
     assert result.metrics["roc_auc"] > 0.6
     assert 0 <= result.metrics["ece"] < 0.2
@@ -91,7 +91,7 @@ def test_training_reports_time_split_metrics(result):
     # the planted cause is usage decline: a Usage metric is among the two leading drivers (importance is
     # measured out of sample, on the latest dates, where tenure - older than any training row - also pushes)
     assert {t["group"] for t in summary["top_features"][:2]} & {"Usage", "Adoption"}
-    assert result.details["backtest"] and "health_score" in result.details["backtest"][0]
+    assert result.evaluation.backtest and result.evaluation.backtest[0].rule_score
 
 
 def test_same_data_and_seed_give_same_metrics(ws, obs, result):
@@ -228,7 +228,7 @@ def test_flat_table_mode_uses_cv_and_ignores_identifiers(tmp_path):
         con.execute("CREATE TABLE accounts AS SELECT * FROM _a")
     with ws.warehouse.reader() as con:
         res = train(con, TrainConfig(algorithm="auto", cv_folds=3, inner_folds=2))
-    assert res.validation == "cv" and res.n_test == n
+    assert res.evaluation.validation == "cv" and res.n_test == n
     feats = set(res.trained.features)
     assert {"monthly_usage", "tickets_last_year"} <= feats
     assert not feats & {"account_id", "name", "customer_number", "crm_key", "churned", "created_at"}

@@ -25,16 +25,17 @@ FAST = dict(algorithm="logreg", backtest_cutoffs=1, leakage_check=False, bootstr
 
 
 def test_training_reports_progress_events_in_stage_order(company_ws, monkeypatch):
-    from models import training
+    from models import candidates as candidate_search
+    from models import time_training
 
     chosen: list = []
-    real_select = training._select
-    monkeypatch.setattr(training, "_select", lambda *a, **k: chosen.append(real_select(*a, **k)) or chosen[-1])
+    real_select = time_training.select_candidates
+    monkeypatch.setattr(time_training, "select_candidates", lambda *a, **k: chosen.append(real_select(*a, **k)) or chosen[-1])
     events: list = []
     record, result = pipeline.train_and_register(company_ws, TrainConfig(**FAST), actor="test",
                                                  groups=["Usage", "Billing"], say=events.append)
     candidates = chosen[0]  # the model choice: typed candidates, best first, the first one trained
-    assert candidates and all(isinstance(c, training.Candidate) for c in candidates)
+    assert candidates and all(isinstance(c, candidate_search.Candidate) for c in candidates)
     assert [c.auc for c in candidates] == sorted((c.auc for c in candidates), reverse=True)
     assert result.trained.algorithm == candidates[0].algorithm == "logreg"
     assert result.trained.params == candidates[0].params
@@ -46,7 +47,7 @@ def test_training_reports_progress_events_in_stage_order(company_ws, monkeypatch
     assert {"observations", "model_choice", "evaluation", "registering", "done"} <= {e.stage for e in events}
     assert events[-1].stage == "done" and events[-1].fraction == 1.0 and record.id in events[-1].message
     assert str(events[0]) == events[0].message  # a log prints the message
-    assert record.metrics["feature_groups"] == ["Usage", "Billing"] and record.status == "candidate"
+    assert record.evaluation.feature_groups == ["Usage", "Billing"] and record.status == "candidate"
     assert {f for f in result.trained.features} and all(
         result.trained.catalog[f].group in ("Usage", "Billing") for f in result.trained.features
         if f in result.trained.catalog)

@@ -20,5 +20,5 @@ def test_demo_trains_promotes_and_scores(sample_workspace):
 def test_demo_churn_model_ranks_planted_causes_over_lead_source(sample_workspace):
     from models.registry import production_model
 
-    top = production_model(sample_workspace.engine, "churn").metrics["top_features"][:5]
+    top = production_model(sample_workspace.engine, "churn").evaluation.top_features[:5]
     assert "lead_source" not in {t["feature"] for t in top}

@@ -6,14 +6,15 @@ import numpy as np
 import pandas as pd
 
 from components import charts
-from models import lab
+from models.diagnostics import cohorts, curves
+from models.model_evaluation import Calibration, ReliabilityBin
 
 Y = np.array([1, 0, 1, 0, 0, 1, 0, 0, 0, 0])
 P = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.05])
 
 
 def test_roc_has_chance_line_and_one_trace_per_model():
-    roc = lab.roc_points(Y, P)
+    roc = curves.roc_points(Y, P)
     fig = charts.fig_roc({"A": roc, "B": roc, "missing": None})
     assert len(fig.data) == 3
     assert fig.data[0].name == "chance"
@@ -22,22 +23,21 @@ def test_roc_has_chance_line_and_one_trace_per_model():
 
 
 def test_pr_curve_and_base_rate():
-    fig = charts.fig_pr(lab.pr_points(Y, P), base_rate=0.3)
+    fig = charts.fig_pr(curves.pr_points(Y, P), base_rate=0.3)
     assert len(fig.data) == 2
     assert list(fig.data[0].y) == [0.3, 0.3]
 
 
 def test_reliability_axes_span_the_predictions():
-    points = [{"mean_predicted": 0.02, "observed_rate": 0.03, "n": 50}, {"mean_predicted": 0.2, "observed_rate": 0.18,
-                                                                          "n": 50}]
-    fig = charts.fig_reliability({"A": points, "B": None})
+    calibration = Calibration(method="platt", reliability=(ReliabilityBin(0.02, 0.03, 50), ReliabilityBin(0.2, 0.18, 50)))
+    fig = charts.fig_reliability({"A": calibration, "B": None, "not stored": Calibration()})
     assert len(fig.data) == 2
     assert list(fig.data[1].y) == [0.03, 0.18]
     assert fig.layout.xaxis.range[1] < 0.5
 
 
 def test_gains_and_lift():
-    g = lab.gains(Y, P, bins=5)
+    g = curves.gains(Y, P, bins=5)
     fig = charts.fig_gains({"model": g})
     assert len(fig.data) == 2
     assert fig.data[1].y[0] == 0 and fig.data[1].y[-1] == 1.0
@@ -47,7 +47,7 @@ def test_gains_and_lift():
 
 
 def test_confusion_annotates_counts():
-    cm = lab.confusion_at(Y, P, top_n=3)
+    cm = curves.confusion_at(Y, P, top_n=3)
     fig = charts.fig_confusion(cm.matrix())
     texts = sorted(a.text for a in fig.layout.annotations)
     assert texts == sorted(f"<b>{v}</b>" for v in (cm.tp, cm.fn, cm.fp, cm.tn))
@@ -88,7 +88,7 @@ def test_dependence_numeric_and_categorical():
 
 
 def test_cohorts_bars_with_wilson_whiskers():
-    df = lab.decile_cohorts(pd.Series(range(40)), [1] * 10 + [0] * 30, bins=4)
+    df = cohorts.decile_cohorts(pd.Series(range(40)), [1] * 10 + [0] * 30, bins=4)
     fig = charts.fig_cohorts(df, base_rate=0.25, outcome="churn", label="Seats")
     bar = fig.data[0]
     assert list(bar.y) == list(df["rate"])

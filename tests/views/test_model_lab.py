@@ -126,7 +126,7 @@ def test_confusion_follows_the_capacity_slider(lab_ws):
     assert not at.exception
     flagged = next(m for m in at.metric if m.label == "Flagged")
     assert flagged.value == "25"
-    assert f"{record.metrics['n_test']:,}" in next(m.value for m in at.metric if m.label == "Held-out rows")
+    assert f"{record.evaluation.n_test:,}" in next(m.value for m in at.metric if m.label == "Held-out rows")
 
 
 @pytest.mark.stores(fixture="lab_store", scope="module")
@@ -147,7 +147,7 @@ def test_train_form_registers_a_candidate(lab_ws):
     record = new[0]
     assert (record.target, record.algorithm, record.status, record.created_by) == ("churn", "logreg", "candidate",
                                                                                     "datasci")
-    assert record.metrics["feature_groups"] == ["Usage", "Adoption", "Support", "Billing", "Contract"]
+    assert record.evaluation.feature_groups == ["Usage", "Adoption", "Support", "Billing", "Contract"]
     assert any(record.id in s.value for s in at.success)
     # a rerun (e.g. a second click arriving late) shows the same job and trains nothing new
     at.run(timeout=60)
@@ -165,8 +165,8 @@ def test_compare_two_models(lab_ws, candidate):
     assert not at.exception and not at.error
     table = at.dataframe[0].value
     assert list(table.columns) == [f"A · {candidate.id}", f"B · {expected_b.id}", "A − B (95% CI)", "Better"]
-    assert table.loc["ROC-AUC", f"B · {expected_b.id}"] == f"{expected_b.metrics['roc_auc']:.3f}"
-    assert table.loc["ROC-AUC", f"A · {candidate.id}"] == f"{candidate.metrics['roc_auc']:.3f}"
+    assert table.loc["ROC-AUC", f"B · {expected_b.id}"] == f"{expected_b.evaluation.metrics['roc_auc']:.3f}"
+    assert table.loc["ROC-AUC", f"A · {candidate.id}"] == f"{candidate.evaluation.metrics['roc_auc']:.3f}"
     assert set(table["Better"]) <= {"A", "B", "", "no clear winner"}
     assert {"compare_roc", "compare_reliability"} <= chart_keys(at)
 

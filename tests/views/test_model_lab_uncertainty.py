@@ -23,20 +23,22 @@ def ws(sample_workspace_path, tmp_path_factory):
 def twin(ws):
     """A second churn model whose held-out probabilities are the production model's, slightly jittered:
     on the same rows, any difference between the two is noise."""
-    from models import lab
+    from dataclasses import replace
+
+    from models import artifacts
     from models.evaluation import classification_metrics
     from models.registry import load_model, production_model, register_model
     from models.training import TrainResult
 
     prod = production_model(ws.engine, "churn")
     trained = load_model(prod)
-    holdout = lab.load_lab_data(prod.artifact_path).holdout.copy()
+    holdout = artifacts.load_lab_data(prod.artifact_path).holdout.copy()
     rng = np.random.default_rng(0)
     holdout["p"] = np.clip(holdout["p"] * np.exp(rng.normal(0, 0.15, len(holdout))), 1e-4, 0.999)
     y = holdout["y_true"].to_numpy()
-    result = TrainResult(trained=trained, validation="time-split", n_train=prod.metrics["n_train"],
-                         n_test=len(holdout), positives_test=int(y.sum()),
-                         metrics=classification_metrics(y, holdout["p"]), details=dict(prod.metrics["details"]),
+    evaluation = replace(prod.evaluation, n_test=len(holdout), positives_test=int(y.sum()),
+                         metrics=classification_metrics(y, holdout["p"]))
+    result = TrainResult(trained=trained, evaluation=evaluation,
                          global_importance=pd.DataFrame(columns=["feature", "label", "group", "mean_abs_shap"]),
                          predictions=holdout[["account_id", "obs_date", "y_true", "p"]], holdout=holdout)
     record = register_model(ws.engine, ws.settings.models_dir, result, actor="test")
@@ -44,11 +46,12 @@ def twin(ws):
 
 
 def test_compare_says_no_clear_winner_when_the_interval_contains_zero(ws, twin):
-    from models import lab
+    from models import artifacts
+    from models.diagnostics import comparison
 
     prod, record = twin
-    intervals, paired = lab.difference_intervals(lab.load_lab_data(record.artifact_path).holdout,
-                                                 lab.load_lab_data(prod.artifact_path).holdout)
+    intervals, paired = comparison.difference_intervals(artifacts.load_lab_data(record.artifact_path).holdout,
+                                                 artifacts.load_lab_data(prod.artifact_path).holdout)
     assert paired == "paired" and intervals["roc_auc"].contains_zero  # the overlapping case
     at = run_app("datasci", LAB, {"tab": "Compare", "model": record.id})
     at.selectbox(key="compare_b").set_value(prod.id).run()
@@ -58,7 +61,7 @@ def test_compare_says_no_clear_winner_when_the_interval_contains_zero(ws, twin):
     assert "95% CI" in table.loc["ROC-AUC", "A − B (95% CI)"]
     assert table.loc["Calibration error (ECE)", "Better"] == ""  # no interval, no winner
     shown = " ".join(i.value for i in at.info)
-    if not any(intervals[k].low > 0 or intervals[k].high < 0 for k in lab.TESTED):
+    if not any(intervals[k].low > 0 or intervals[k].high < 0 for k in comparison.TESTED):
         assert "No clear winner" in shown
 
 
@@ -71,11 +74,12 @@ def test_promote_says_no_clear_winner_against_production(ws, twin):
 
 
 def test_rule_vs_ml_verdict_follows_the_interval(ws):
-    from models import lab
+    from models import artifacts
+    from models.diagnostics import comparison
     from models.registry import production_model
 
     prod = production_model(ws.engine, "churn")
-    table = lab.rule_vs_model(lab.load_lab_data(prod.artifact_path).holdout)
+    table = comparison.rule_vs_model(artifacts.load_lab_data(prod.artifact_path).holdout)
     diff = table[table["score"].str.startswith("Difference")].iloc[0]
     low, high = (float(x) for x in diff["roc_auc_ci"].split(" to "))
     at = run_app("datasci", LAB, {"tab": "Rule score vs ML", "model": prod.id})
@@ -90,7 +94,7 @@ def test_rule_vs_ml_verdict_follows_the_interval(ws):
 
 
 def test_rule_vs_ml_names_no_winner_on_overlapping_scores():
-    from models import lab
+    from models.diagnostics import comparison
 
     rng = np.random.default_rng(1)
     acc = np.repeat(np.arange(150), 3)
@@ -102,7 +106,7 @@ def test_rule_vs_ml_names_no_winner_on_overlapping_scores():
     holdout = pd.DataFrame({"account_id": acc.astype(str), "y_true": y,
                             "p": prob(base + rng.normal(0, 0.3, acc.size)),
                             "rule_risk": prob(base + rng.normal(0, 0.3, acc.size))})
-    assert "No clear winner" in lab.rule_verdict(lab.rule_vs_model(holdout))
+    assert "No clear winner" in comparison.rule_verdict(comparison.rule_vs_model(holdout))
 
 
 def test_evaluate_shows_intervals_and_snapshot_warning(ws):
