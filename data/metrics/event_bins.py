@@ -14,9 +14,7 @@ from data.metrics.catalog import EVENT_METRIC_SUFFIXES, Metric, event_metrics, e
 from data.metrics.staging import _fetch
 from data.metrics.windows import _as_date, _ObsIndex
 
-_EVENT_BATCH_ROWS = 1 << 20
-
-
+_EVENT_BATCH_ROWS = 1 << 20  # event rows per Arrow batch
 _MAX_TYPE_CELLS = 48 << 20  # accounts x event types x day bins summed per pass over the events (8 bytes each)
 
 
