@@ -21,6 +21,9 @@ rows never becomes a DataFrame or an Arrow table in Python:
    inserts every staged table into a new snapshot that becomes visible only when the
    block succeeds, so a failure or a killed process leaves the previous data exactly
    as it was.
+
+One module over 400 lines on purpose: the three steps share one private staging connection and its
+unmaterialised staging queries (:class:`_Stager`), so the all-or-nothing path reads top to bottom here.
 """
 
 # Identifiers in f-string SQL below are quoted with _q and whitelisted against the source's real
