@@ -4,6 +4,7 @@ and a dispatcher that comes back after its claim was released (found by mutation
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import timedelta
 
@@ -18,24 +19,32 @@ def _hook_playbook(ws, url: str):
     trigger_manual(ws.engine, ws.warehouse, pb.id, "A0004", actor="maya")
 
 
+def _audit(ws, step_id: int) -> list[dict]:
+    """The audit rows about one step, oldest first."""
+    return [a for a in reversed(read_audit(ws.engine)) if a["target"] == f"step:{step_id}"]
+
+
 def _actions(ws, step_id: int) -> list[str]:
-    return [a["action"] for a in reversed(read_audit(ws.engine)) if a["target"] == f"step:{step_id}"]  # oldest first
+    return [a["action"] for a in _audit(ws, step_id)]
 
 
 def test_retries_wait_one_two_four_eight_minutes_then_the_fifth_failure_is_final(ws):
     server = RecordingServer(fail_first=10, fail_status=503)
     try:
         _hook_playbook(ws, server.url)
+        origin = f"http://127.0.0.1:{server.server_address[1]}"  # the message never shows the URL's path
         at = now().replace(microsecond=0)
+        waits = []
         for attempt, wait in enumerate((1, 2, 4, 8), start=1):
             report = dispatch_due(ws.engine, ws.settings, at=at)
             assert (report.claimed, report.delivered, report.retrying, report.failed) == (1, 0, 1, 0)
             row = list_outbox(ws.engine).iloc[0]
             assert (row["status"], row["attempts"]) == ("retry", attempt)
             assert row["next_attempt_at"] == at + timedelta(minutes=wait), f"wait after attempt {attempt}"
-            assert row["updated_at"] == at and "HTTP 503" in row["last_error"]
+            assert row["updated_at"] == at and row["last_error"] == f"HTTP 503 Service Unavailable from {origin}"
             nearly = row["next_attempt_at"] - timedelta(seconds=1)
             assert dispatch_due(ws.engine, ws.settings, at=nearly).claimed == 0, "not before the backoff ends"
+            waits.append(row["next_attempt_at"])
             at = row["next_attempt_at"]  # due exactly when the backoff ends
         last = dispatch_due(ws.engine, ws.settings, at=at)
         assert (last.claimed, last.retrying, last.failed) == (1, 0, 1)
@@ -45,10 +54,16 @@ def test_retries_wait_one_two_four_eight_minutes_then_the_fifth_failure_is_final
         assert dispatch_due(ws.engine, ws.settings, at=at + timedelta(days=1)).claimed == 0
         assert len(server.requests) == 5
         step_id = int(row["id"])
-        assert _actions(ws, step_id) == ["playbook.step.retry_scheduled"] * 4 + [
+        rows = _audit(ws, step_id)
+        assert [a["action"] for a in rows] == ["playbook.step.retry_scheduled"] * 4 + [
             "playbook.step.failed", "playbook.step.failure_alert"]
+        assert [a["actor"] for a in rows[:5]] == ["dispatcher"] * 5
+        details = [json.loads(a["detail"]) for a in rows[:5]]
+        assert [d["error"] for d in details] == [f"HTTP 503 Service Unavailable from {origin}"] * 5
+        assert [d["next_attempt_at"] for d in details] == [str(w) for w in waits] + [None]
         inbox = alerts_for(ws.engine, "jonas", csm="Jonas Weber", warehouse=ws.warehouse)  # A0004's CSM
         assert len(inbox) == 1 and "HTTP 503" in inbox["message"].iloc[0]
+        assert inbox["created_at"].iloc[0] == at
     finally:
         server.stop()
 
@@ -87,6 +102,24 @@ def test_a_dispatcher_whose_claim_was_released_never_overwrites_the_outcome(ws):
         assert report.errors == [f"step {step_id}: the send took over 15 minutes and its claim was released, so this "
                                  "outcome was not recorded: HTTP 503 Service Unavailable from "
                                  f"http://127.0.0.1:{server.server_address[1]}"]
+    finally:
+        gate.set()
+        server.stop()
+
+
+def test_a_webhook_that_does_not_answer_within_its_timeout_is_retried(ws):
+    gate = threading.Event()
+    server = RecordingServer(hold_first=gate)
+    try:
+        pb = create_playbook(ws.engine, "manager", name="Slow CRM", allow_hosts=ws.settings.webhook_allow_hosts,
+                             steps=[{"type": "webhook", "url": server.url + "?token=s3cret", "timeout": 1}])
+        trigger_manual(ws.engine, ws.warehouse, pb.id, "A0004", actor="maya")
+        at = now()
+        report = dispatch_due(ws.engine, ws.settings, at=at)
+        assert (report.delivered, report.retrying) == (0, 1)
+        row = list_outbox(ws.engine).iloc[0]
+        assert row["status"] == "retry" and row["next_attempt_at"] == at + timedelta(minutes=1)
+        assert row["last_error"] == f"No answer from http://127.0.0.1:{server.server_address[1]} within 1 s"
     finally:
         gate.set()
         server.stop()
