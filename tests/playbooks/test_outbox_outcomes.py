@@ -5,12 +5,13 @@ and a dispatcher that comes back after its claim was released (found by mutation
 from __future__ import annotations
 
 import json
+import socket
 import threading
 from datetime import timedelta
 
 from data.opstore import now, read_audit
 from playbooks import alerts_for, create_playbook, dispatch_due, list_outbox, retry_step, trigger_manual
-from tests.support.servers import RecordingServer
+from tests.support.servers import RecordingServer, free_port
 
 
 def _hook_playbook(ws, url: str):
@@ -54,6 +55,7 @@ def test_retries_wait_one_two_four_eight_minutes_then_the_fifth_failure_is_final
         assert dispatch_due(ws.engine, ws.settings, at=at + timedelta(days=1)).claimed == 0
         assert len(server.requests) == 5
         step_id = int(row["id"])
+        assert [h["Idempotency-Key"] for h in server.headers] == [str(step_id)] * 5  # the receiver can dedupe
         rows = _audit(ws, step_id)
         assert [a["action"] for a in rows] == ["playbook.step.retry_scheduled"] * 4 + [
             "playbook.step.failed", "playbook.step.failure_alert"]
@@ -123,3 +125,58 @@ def test_a_webhook_that_does_not_answer_within_its_timeout_is_retried(ws):
     finally:
         gate.set()
         server.stop()
+
+
+def _hangs_up() -> tuple[socket.socket, threading.Thread]:
+    """A TCP server on 127.0.0.1 that accepts one connection and closes it without an answer."""
+    sock = socket.create_server(("127.0.0.1", 0))
+
+    def serve():
+        conn, _ = sock.accept()
+        conn.recv(65536)
+        conn.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    return sock, thread
+
+
+def test_each_delivery_failure_says_what_went_wrong_and_only_temporary_ones_retry(ws):
+    plain = RecordingServer()
+    moved = RecordingServer(fail_first=1, fail_status=300)
+    hangup, hangup_thread = _hangs_up()
+    closed = free_port()
+    port, moved_port, hangup_port = plain.server_address[1], moved.server_address[1], hangup.getsockname()[1]
+    cases = {  # account -> (url, status after one pass, the message a person reads)
+        "A0001": (f"http://127.0.0.1:{closed}/hook", "retry", f"Could not connect to http://127.0.0.1:{closed}."),
+        "A0002": (f"https://127.0.0.1:{port}/hook", "retry",
+                  f"Could not verify the TLS certificate of https://127.0.0.1:{port}."),
+        "A0003": ("http://csai-nowhere.invalid/hook?token=s3cret", "retry",
+                  "Could not resolve the host of http://csai-nowhere.invalid; check the address."),
+        "A0004": (f"http://127.0.0.1:{moved_port}/old", "failed", f"HTTP 300 Multiple Choices from "
+                  f"http://127.0.0.1:{moved_port}: redirects are not followed; use the final address."),
+        "A0005": (f"http://127.0.0.1:{hangup_port}/hook", "retry",
+                  f"Could not reach http://127.0.0.1:{hangup_port}: ProtocolError"),
+        "A0006": (f"http://127.0.0.2:{port}/hook", "failed", None),  # allowed when saved, not when sent
+    }
+    try:
+        for account, (url, _, _) in cases.items():
+            pb = create_playbook(ws.engine, "manager", name=f"Hook {account}", allow_hosts=("127.0.0.1", "127.0.0.2"),
+                                 steps=[{"type": "webhook", "url": url, "timeout": 5}])
+            trigger_manual(ws.engine, ws.warehouse, pb.id, account, actor="maya")
+        report = dispatch_due(ws.engine, ws.settings)
+        assert (report.claimed, report.delivered, report.retrying, report.failed) == (6, 0, 4, 2)
+        outbox = list_outbox(ws.engine).set_index("account_id")
+        for account, (_, status, message) in cases.items():
+            row = outbox.loc[account]
+            assert row["status"] == status, account
+            if message is not None:
+                assert row["last_error"] == message, account
+        refused = outbox.loc["A0006", "last_error"]
+        assert refused.startswith("Refused: ") and "127.0.0.2" in refused and "CSAI_WEBHOOK_ALLOW_HOSTS" in refused
+        assert plain.requests == [] and len(moved.requests) == 1
+        hangup_thread.join(10)
+    finally:
+        plain.stop()
+        moved.stop()
+        hangup.close()

@@ -19,6 +19,7 @@ class Recorder(BaseHTTPRequestHandler):
         body = self.rfile.read(length)
         with self.server.lock:
             self.server.requests.append(json.loads(body or b"null"))
+            self.server.headers.append(dict(self.headers.items()))
             failing = self.server.fail_first > 0
             if failing:
                 self.server.fail_first -= 1
@@ -38,6 +39,7 @@ class RecordingServer(ThreadingHTTPServer):
     def __init__(self, fail_first: int = 0, fail_status: int = 500, hold_first: threading.Event | None = None):
         super().__init__(("127.0.0.1", 0), Recorder)
         self.requests: list = []
+        self.headers: list[dict] = []  # each request's headers, in the order they came
         self.fail_first = fail_first
         self.fail_status = fail_status
         self.hold_first = hold_first  # when given, the first request waits for it before its answer
