@@ -144,6 +144,8 @@ def _hangs_up() -> tuple[socket.socket, threading.Thread]:
 def test_each_delivery_failure_says_what_went_wrong_and_only_temporary_ones_retry(ws):
     plain = RecordingServer()
     moved = RecordingServer(fail_first=1, fail_status=300)
+    bad = RecordingServer(fail_first=1, fail_status=400)
+    busy = RecordingServer(fail_first=1, fail_status=429)
     hangup, hangup_thread = _hangs_up()
     closed = free_port()
     port, moved_port, hangup_port = plain.server_address[1], moved.server_address[1], hangup.getsockname()[1]
@@ -158,6 +160,8 @@ def test_each_delivery_failure_says_what_went_wrong_and_only_temporary_ones_retr
         "A0005": (f"http://127.0.0.1:{hangup_port}/hook", "retry",
                   f"Could not reach http://127.0.0.1:{hangup_port}: ProtocolError"),
         "A0006": (f"http://127.0.0.2:{port}/hook", "failed", None),  # allowed when saved, not when sent
+        "A0007": (f"{bad.url}?token=s3cret", "failed", f"HTTP 400 Bad Request from http://127.0.0.1:{bad.server_address[1]}"),
+        "A0008": (busy.url, "retry", f"HTTP 429 Too Many Requests from http://127.0.0.1:{busy.server_address[1]}"),
     }
     try:
         for account, (url, _, _) in cases.items():
@@ -165,7 +169,7 @@ def test_each_delivery_failure_says_what_went_wrong_and_only_temporary_ones_retr
                                  steps=[{"type": "webhook", "url": url, "timeout": 5}])
             trigger_manual(ws.engine, ws.warehouse, pb.id, account, actor="maya")
         report = dispatch_due(ws.engine, ws.settings)
-        assert (report.claimed, report.delivered, report.retrying, report.failed) == (6, 0, 4, 2)
+        assert (report.claimed, report.delivered, report.retrying, report.failed) == (8, 0, 5, 3)
         outbox = list_outbox(ws.engine).set_index("account_id")
         for account, (_, status, message) in cases.items():
             row = outbox.loc[account]
@@ -174,9 +178,9 @@ def test_each_delivery_failure_says_what_went_wrong_and_only_temporary_ones_retr
                 assert row["last_error"] == message, account
         refused = outbox.loc["A0006", "last_error"]
         assert refused.startswith("Refused: ") and "127.0.0.2" in refused and "CSAI_WEBHOOK_ALLOW_HOSTS" in refused
-        assert plain.requests == [] and len(moved.requests) == 1
+        assert plain.requests == [] and len(moved.requests) == len(bad.requests) == len(busy.requests) == 1
         hangup_thread.join(10)
     finally:
-        plain.stop()
-        moved.stop()
+        for server in (plain, moved, bad, busy):
+            server.stop()
         hangup.close()
