@@ -9,8 +9,11 @@ import socket
 import threading
 from datetime import timedelta
 
+import pandas as pd
+
 from data.opstore import now, read_audit
 from playbooks import alerts_for, create_playbook, dispatch_due, list_outbox, retry_step, trigger_manual
+from playbooks.store import steps
 from tests.support.servers import RecordingServer, free_port
 
 
@@ -184,3 +187,66 @@ def test_each_delivery_failure_says_what_went_wrong_and_only_temporary_ones_retr
         for server in (plain, moved, bad, busy):
             server.stop()
         hangup.close()
+
+
+STALE_MESSAGE = ("The dispatcher stopped while sending, so it is unknown whether this was delivered; "
+                 "check with the recipient before retrying.")
+
+
+def test_only_claims_older_than_fifteen_minutes_are_released_and_each_is_reported(ws, http_server):
+    """Dispatchers that died mid-send left four steps in ``sending``; a pass at ``at`` releases only the
+    two claimed more than 15 minutes before, each with its own audit entry and an alert to the CSM."""
+    pb = create_playbook(ws.engine, "manager", name="Hook", allow_hosts=ws.settings.webhook_allow_hosts,
+                         steps=[{"type": "webhook", "url": http_server.url}])
+    at = now().replace(microsecond=0)
+    claimed = {"A0001": at - timedelta(hours=1), "A0002": at - timedelta(minutes=15, seconds=1),
+               "A0003": at - timedelta(minutes=15), "A0004": at - timedelta(minutes=1)}
+    for account in claimed:
+        trigger_manual(ws.engine, ws.warehouse, pb.id, account, actor="maya")
+    ids = list_outbox(ws.engine).set_index("account_id")["id"]
+    with ws.engine.begin() as conn:  # what each dead dispatcher left behind
+        for account, when in claimed.items():
+            conn.execute(steps.update().where(steps.c.id == int(ids[account])).values(
+                status="sending", claimed_at=when, claim_token=f"dead-{account}", attempts=1))
+    report = dispatch_due(ws.engine, ws.settings, at=at)
+    assert (report.stale, report.claimed, report.delivered) == (2, 0, 0) and http_server.requests == []
+    outbox = list_outbox(ws.engine).set_index("account_id")
+    assert outbox["status"].to_dict() == {"A0001": "failed", "A0002": "failed", "A0003": "sending",
+                                          "A0004": "sending"}
+    for account in ("A0001", "A0002"):
+        row = outbox.loc[account]
+        assert (row["last_error"], row["updated_at"]) == (STALE_MESSAGE, at)
+        step_id = int(ids[account])
+        rows = _audit(ws, step_id)
+        assert [(a["actor"], a["action"]) for a in rows] == [("dispatcher", "playbook.step.stale"),
+                                                             ("system", "playbook.step.failure_alert")]
+    for account in ("A0003", "A0004"):
+        assert pd.isna(outbox.loc[account, "last_error"]) and _audit(ws, int(ids[account])) == []
+    inbox = alerts_for(ws.engine, "maya", csm="Maya Patel", warehouse=ws.warehouse)  # A0001's CSM
+    assert len(inbox) == 1 and STALE_MESSAGE in inbox["message"].iloc[0] and inbox["created_at"].iloc[0] == at
+    # a day later the other two are past 15 minutes as well; still nothing is sent again
+    assert dispatch_due(ws.engine, ws.settings, at=at + timedelta(days=1)).stale == 2
+    assert http_server.requests == []
+
+
+def test_a_late_error_after_release_does_not_queue_the_step_again(ws):
+    """Released as "outcome unknown", the step waits for a person; the stalled dispatcher's late error
+    must not turn it into an automatic retry."""
+    gate = threading.Event()
+    server = RecordingServer(fail_first=1, fail_status=503, hold_first=gate)
+    try:
+        _hook_playbook(ws, server.url)
+        first = threading.Thread(target=dispatch_due, args=(ws.engine, ws.settings))
+        first.start()
+        assert server.holding.wait(60), "the first request never arrived"
+        later = now() + timedelta(minutes=16)
+        assert dispatch_due(ws.engine, ws.settings, at=later).stale == 1
+        gate.set()
+        first.join(60)
+        row = list_outbox(ws.engine).iloc[0]
+        assert (row["status"], row["last_error"], row["next_attempt_at"]) == ("failed", STALE_MESSAGE, None)
+        assert dispatch_due(ws.engine, ws.settings, at=later + timedelta(days=1)).claimed == 0
+        assert len(server.requests) == 1
+    finally:
+        gate.set()
+        server.stop()
