@@ -12,7 +12,7 @@ from datetime import timedelta
 import pandas as pd
 
 from data.opstore import now, read_audit
-from playbooks import alerts_for, create_playbook, dispatch_due, list_outbox, retry_step, trigger_manual
+from playbooks import alerts_for, create_playbook, dispatch_due, get_run, list_outbox, retry_step, trigger_manual
 from playbooks.store import steps
 from tests.support.servers import RecordingServer, free_port
 
@@ -97,11 +97,16 @@ def test_a_dispatcher_whose_claim_was_released_never_overwrites_the_outcome(ws):
         assert not first.is_alive()
         row = list_outbox(ws.engine).iloc[0]
         assert (row["status"], row["last_error"], row["next_attempt_at"]) == ("delivered", None, None)
-        assert row["updated_at"] == later and row["attempts"] == 2
+        assert row["updated_at"] == row["delivered_at"] == later and row["attempts"] == 2
+        assert row["result"] == "HTTP 200 OK"
+        assert get_run(ws.engine, int(row["run_id"])).status == "completed"  # its only step is done
         assert dispatch_due(ws.engine, ws.settings, at=later + timedelta(days=1)).claimed == 0
         assert len(server.requests) == 2
         actions = _actions(ws, step_id)
         assert actions[-1] == "playbook.step.delivered" and "playbook.step.retry_scheduled" not in actions
+        delivered = _audit(ws, step_id)[-1]
+        assert delivered["actor"] == "dispatcher"
+        assert json.loads(delivered["detail"]) == {"kind": "webhook", "result": "HTTP 200 OK"}
         (report,) = stalled
         assert (report.claimed, report.retrying, report.failed) == (1, 0, 0)
         assert report.errors == [f"step {step_id}: the send took over 15 minutes and its claim was released, so this "
@@ -174,6 +179,8 @@ def test_each_delivery_failure_says_what_went_wrong_and_only_temporary_ones_retr
         report = dispatch_due(ws.engine, ws.settings)
         assert (report.claimed, report.delivered, report.retrying, report.failed) == (8, 0, 5, 3)
         outbox = list_outbox(ws.engine).set_index("account_id")
+        assert sorted(report.errors) == sorted(f"step {outbox.loc[a, 'id']}: {outbox.loc[a, 'last_error']}"
+                                               for a in cases)
         for account, (_, status, message) in cases.items():
             row = outbox.loc[account]
             assert row["status"] == status, account
