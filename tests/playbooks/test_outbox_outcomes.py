@@ -257,3 +257,16 @@ def test_a_late_error_after_release_does_not_queue_the_step_again(ws):
     finally:
         gate.set()
         server.stop()
+
+
+def test_a_held_email_stays_held_once_until_a_mail_server_is_set(ws):
+    pb = create_playbook(ws.engine, "manager", name="Internal mail", steps=[
+        {"type": "email", "to": "ops@vendor.example", "subject": "{{ account.name }} at risk", "body": "See app."}])
+    trigger_manual(ws.engine, ws.warehouse, pb.id, "A0002", actor="maya")
+    at = now().replace(microsecond=0)
+    assert dispatch_due(ws.engine, ws.settings, at=at).held == 1
+    later = dispatch_due(ws.engine, ws.settings, at=at + timedelta(hours=1))
+    assert (later.held, later.claimed) == (0, 0), "a held email is not held again on every pass"
+    row = list_outbox(ws.engine).iloc[0]
+    assert (row["status"], row["updated_at"]) == ("held", at)
+    assert _actions(ws, int(row["id"])) == ["playbook.step.held"]
