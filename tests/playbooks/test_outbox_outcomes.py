@@ -130,6 +130,17 @@ def test_a_webhook_that_does_not_answer_within_its_timeout_is_retried(ws):
         row = list_outbox(ws.engine).iloc[0]
         assert row["status"] == "retry" and row["next_attempt_at"] == at + timedelta(minutes=1)
         assert row["last_error"] == f"No answer from http://127.0.0.1:{server.server_address[1]} within 1 s"
+        gate.set()  # the receiver is back: the retry is delivered, and that is what the outbox and audit show
+        then = at + timedelta(minutes=1)
+        assert dispatch_due(ws.engine, ws.settings, at=then).delivered == 1
+        row = list_outbox(ws.engine).iloc[0]
+        assert (row["status"], row["result"], row["last_error"], row["attempts"]) == ("delivered", "HTTP 200 OK", None, 2)
+        assert row["delivered_at"] == row["updated_at"] == then
+        assert get_run(ws.engine, int(row["run_id"])).status == "completed"  # its only step is done
+        delivered = _audit(ws, int(row["id"]))[-1]
+        assert (delivered["actor"], delivered["action"]) == ("dispatcher", "playbook.step.delivered")
+        assert json.loads(delivered["detail"]) == {"kind": "webhook", "result": "HTTP 200 OK"}
+        assert dispatch_due(ws.engine, ws.settings, at=then + timedelta(days=1)).claimed == 0
     finally:
         gate.set()
         server.stop()
