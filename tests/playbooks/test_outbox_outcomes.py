@@ -137,6 +137,8 @@ def test_a_webhook_that_does_not_answer_within_its_timeout_is_retried(ws):
         assert (row["status"], row["result"], row["last_error"], row["attempts"]) == ("delivered", "HTTP 200 OK", None, 2)
         assert row["delivered_at"] == row["updated_at"] == then
         assert get_run(ws.engine, int(row["run_id"])).status == "completed"  # its only step is done
+        (completed,) = read_audit(ws.engine, action="playbook.run.complete")
+        assert (completed["actor"], completed["target"]) == ("dispatcher", f"run:{row['run_id']}")
         delivered = _audit(ws, int(row["id"]))[-1]
         assert (delivered["actor"], delivered["action"]) == ("dispatcher", "playbook.step.delivered")
         assert json.loads(delivered["detail"]) == {"kind": "webhook", "result": "HTTP 200 OK"}
