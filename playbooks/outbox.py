@@ -244,9 +244,11 @@ def dispatch_due(engine: sa.Engine, settings: Settings, *, at: datetime | None =
                       "fix the step or its data, then retry."
             with engine.connect() as conn:
                 run_id = conn.execute(sa.select(steps.c.run_id).where(steps.c.id == step_id)).scalar_one()
-            _record(engine, step_id, token, at, "failed", error=message, actor=actor, run_id=run_id)
-            report.failed += 1
-            report.errors.append(f"step {step_id}: {message}")
+            if _record(engine, step_id, token, at, "failed", error=message, actor=actor, run_id=run_id):
+                report.failed += 1
+                report.errors.append(f"step {step_id}: {message}")
+            else:
+                report.errors.append(_released(step_id, exc))
     return report
 
 
@@ -272,17 +274,21 @@ def _deliver(engine: sa.Engine, settings: Settings, step_id: int, token: str, at
         else:
             raise PermanentFailure(f"Unknown step kind {row.kind!r}")
     except PermanentFailure as exc:
-        _record(engine, step_id, token, at, "failed", error=str(exc), actor=actor, run_id=row.run_id)
-        report.failed += 1
-        report.errors.append(f"step {step_id}: {exc}")
+        if _record(engine, step_id, token, at, "failed", error=str(exc), actor=actor, run_id=row.run_id):
+            report.failed += 1
+            report.errors.append(f"step {step_id}: {exc}")
+        else:
+            report.errors.append(_released(step_id, exc))
         return
     except TransientFailure as exc:
         final = row.attempts >= row.max_attempts
-        _record(engine, step_id, token, at, "failed" if final else "retry", error=str(exc), actor=actor,
-                run_id=row.run_id, next_attempt_at=None if final else at + backoff(row.attempts))
-        report.failed += int(final)
-        report.retrying += int(not final)
-        report.errors.append(f"step {step_id}: {exc}")
+        if _record(engine, step_id, token, at, "failed" if final else "retry", error=str(exc), actor=actor,
+                   run_id=row.run_id, next_attempt_at=None if final else at + backoff(row.attempts)):
+            report.failed += int(final)
+            report.retrying += int(not final)
+            report.errors.append(f"step {step_id}: {exc}")
+        else:
+            report.errors.append(_released(step_id, exc))
         return
     with engine.begin() as conn:
         if internal_id:
@@ -310,15 +316,25 @@ def _create_internal(conn, row, payload: dict, at: datetime) -> str:
     return f"alert {alert_id} posted"
 
 
+def _released(step_id: int, exc: Exception) -> str:
+    minutes = int(STALE_AFTER.total_seconds() // 60)
+    return (f"step {step_id}: the send took over {minutes} minutes and its claim was released, so this outcome "
+            f"was not recorded: {exc}")
+
+
 def _record(engine: sa.Engine, step_id: int, token: str, at: datetime, status: str, *, error: str, actor: str,
-            run_id: int, next_attempt_at: datetime | None = None) -> None:
+            run_id: int, next_attempt_at: datetime | None = None) -> bool:
+    """Record a failed attempt under the dispatcher's claim; False (nothing written) once the claim was released."""
     with engine.begin() as conn:
-        conn.execute(steps.update().where(steps.c.id == step_id, steps.c.claim_token == token).values(
+        res = conn.execute(steps.update().where(steps.c.id == step_id, steps.c.claim_token == token).values(
             status=status, last_error=error, next_attempt_at=next_attempt_at, updated_at=at, claim_token=None))
+        if not res.rowcount:
+            return False  # released as stale meanwhile (and maybe retried and delivered): that outcome stands
         audit(conn, actor, "playbook.step.failed" if status == "failed" else "playbook.step.retry_scheduled",
               f"step:{step_id}", error=error, next_attempt_at=next_attempt_at)
         if status == "failed":
             alert_failed_steps(conn, [step_id], at)
+    return True
 
 
 # ------------------------------------------------------------------ people acting on the outbox

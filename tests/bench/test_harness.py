@@ -7,7 +7,8 @@ import json
 from bench import run
 
 
-def test_bench_writes_results_with_targets(tmp_path, capsys):
+def test_bench_writes_results_with_targets(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(run, "SCALING_REPEATS", 2)  # still alternating sides; two fresh processes fewer than 3
     assert run.main(["--sizes", "300", "--quick", "--out", str(tmp_path)]) == 0
     doc = json.loads((tmp_path / "latest.json").read_text())
     assert doc["sizes"] == [300]

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from data.users import demo_password
 from data.workspace import Workspace, open_workspace
-from tests.support.browser import MARKER, Server, allow_errors, settle_and_check, shot
+from tests.support.browser import MARKER, Server, allow_errors, settle_and_check, shot, signed_in_state
 
 
 def copy_sample(sample_workspace_path: Path, dest: Path) -> Path:
@@ -29,6 +30,13 @@ def demo_server(sample_workspace_path, tmp_path_factory):
     server = Server(copy_sample(sample_workspace_path, tmp_path_factory.mktemp("e2e_demo") / "ws"))
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def manager_state(browser, demo_server) -> dict:
+    """The manager signed in once on ``demo_server`` through the sign-in form: the storage state (re-login
+    cookie) a journey's context starts from, so journeys at several widths do not each sign in again."""
+    return signed_in_state(browser, demo_server.url, "manager", demo_password("manager"))
 
 
 @dataclass

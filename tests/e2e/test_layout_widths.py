@@ -24,9 +24,10 @@ CUT_METRICS_JS = """() => [...document.querySelectorAll('[data-testid="stMetric"
 
 
 @pytest.fixture()
-def sized_page(browser, request):
+def sized_page(browser, manager_state, request):
+    """A page of a fresh context at the width, signed in as the manager (one sign-in for the session)."""
     width = request.param
-    context = browser.new_context(viewport={"width": width, "height": 1000})
+    context = browser.new_context(viewport={"width": width, "height": 1000}, storage_state=manager_state)
     pg = context.new_page()
     pg.set_default_timeout(90_000)
     yield pg, width
@@ -36,7 +37,7 @@ def sized_page(browser, request):
 @pytest.mark.parametrize("sized_page", WIDTHS, indirect=True, ids=[f"{w}px" for w in WIDTHS])
 def test_portfolio_cards_wrap_and_charts_carry_titles(demo_server, sized_page):
     page, width = sized_page
-    login(page, demo_server.url, "manager", demo_password("manager"))
+    page.goto(demo_server.url)
     page.get_by_role("heading", name="Portfolio").wait_for()
     page.get_by_text("Expected ARR loss").first.wait_for()
     wait_idle(page, 90)

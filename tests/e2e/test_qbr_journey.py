@@ -1,6 +1,6 @@
 """Browser journey: a manager prepares a QBR at 1400, 1280 and 900 px.
 
-Sign in, read the Portfolio (ARR at risk, renewals, retention), download a chart as a PNG for the
+Signed in (once, for all three widths), read the Portfolio (ARR at risk, renewals, retention), download a chart as a PNG for the
 deck, open Accounts sorted by risk and open the riskiest account. At 900 px the sidebar starts
 collapsed (the figures get the room), opens and closes on request, and keeps the person's choice.
 Screenshots of every step are kept in tests/e2e/screenshots for a person to look at.
@@ -11,9 +11,8 @@ from __future__ import annotations
 import pytest
 
 from data.access import Viewer
-from data.users import demo_password
 from playbooks.today import scored_book
-from tests.support.browser import login, shot, wait_idle
+from tests.support.browser import shot, wait_idle
 
 pytestmark = pytest.mark.e2e
 
@@ -60,15 +59,17 @@ def _open_first_row(page, attempts: int = 3) -> None:
 
 
 @pytest.mark.parametrize("width", WIDTHS, ids=[f"{w}px" for w in WIDTHS])
-def test_manager_prepares_a_qbr(demo_server, browser, sample_workspace, width, tmp_path):
+def test_manager_prepares_a_qbr(demo_server, browser, manager_state, sample_workspace, width, tmp_path):
     with sample_workspace.warehouse.reader() as con:
         book = scored_book(con, Viewer("manager", ("manager",)))
     active = book[book["status"] == "active"]
-    context = browser.new_context(viewport={"width": width, "height": 1000}, accept_downloads=True)
+    # signed in once for the three widths (manager_state): a fresh context each, so no sidebar choice carries over
+    context = browser.new_context(viewport={"width": width, "height": 1000}, accept_downloads=True,
+                                  storage_state=manager_state)
     page = context.new_page()
     page.set_default_timeout(90_000)
     try:
-        login(page, demo_server.url, "manager", demo_password("manager"))
+        page.goto(demo_server.url)
         page.get_by_role("heading", name="Portfolio").wait_for()
         for figure in ("Expected ARR loss", "GRR, last 12 months", "NRR, last 12 months", "Annual renewals in 90 days"):
             page.locator('[data-testid="stMetricLabel"]', has_text=figure).first.wait_for()

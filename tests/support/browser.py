@@ -16,6 +16,7 @@ from bench.browser import (  # noqa: F401  (re-exported for the browser tests)
     free_port,
     launch_options,
     login,
+    signed_in_state,
     wait_for_auth_cookie,
     wait_idle,
 )

@@ -30,9 +30,11 @@ MODULES: dict[str, list[str]] = {
     "playbooks/holdout.py": ["tests/playbooks/test_holdout.py"],
     "playbooks/triggers.py": ["tests/playbooks/test_rule_mask.py", "tests/playbooks/test_triggers.py",
                               "tests/playbooks/test_rule_filters.py"],
-    "playbooks/outbox.py": ["tests/playbooks/test_outbox.py", "tests/playbooks/test_dispatch_processes.py"],
+    "playbooks/outbox.py": ["tests/playbooks/test_outbox.py", "tests/playbooks/test_dispatch_processes.py",
+                            "tests/playbooks/test_outbox_outcomes.py"],
     "data/validation.py": ["tests/data/test_validation_report.py", "tests/data/test_import.py",
                            "tests/data/test_import_orphans.py", "tests/data/test_csv_integrity.py"],
+    "data/importer.py": ["tests/data/test_import.py", "tests/data/test_import_orphans.py"],
     "data/sql/labels.sql": ["tests/data/test_labels.py", "tests/data/test_metrics.py::test_labels_churn_within_horizon"],
 }
 
