@@ -43,7 +43,8 @@ from data.settings import Settings
 from data.testhooks import pause_point
 from playbooks.definitions import PlaybookError
 from playbooks.failures import alert_failed_steps
-from playbooks.runs import in_book, refresh_run_status
+from playbooks.runs import refresh_run_status
+from playbooks.scoping import in_book
 from playbooks.store import alerts, runs, steps, tasks
 from playbooks.webhooks import WebhookRefused, origin, post_json
 
@@ -404,7 +405,7 @@ def list_outbox(engine: sa.Engine, *, status: str | list[str] | None = None, kin
                 limit: int = 500) -> pd.DataFrame:
     """Outbox rows with their run's account and playbook, newest first (e.g. failed or awaiting ones).
 
-    Scoped to the viewer's current book (:func:`playbooks.runs.in_book`; a CSM viewer needs ``warehouse``).
+    Scoped to the viewer's current book (:func:`playbooks.scoping.in_book`; a CSM viewer needs ``warehouse``).
     """
     from playbooks.store import playbooks as playbooks_table
 

@@ -28,14 +28,14 @@ from data.access import Viewer
 from data.opstore import audit, audit_log, now
 from playbooks.definitions import Playbook, PlaybookError
 from playbooks.failures import alert_failed_steps
-from playbooks.rendering import ADD_CONTACT_DUE_DAYS, render_step
-from playbooks.scoping import in_book, require_in_book, scoped
+from playbooks.rendering import render_step
+from playbooks.scoping import require_in_book, scoped
 from playbooks.store import alerts, runs, steps, tasks
 from playbooks.store import playbooks as playbooks_table
 
-__all__ = [  # ADD_CONTACT_DUE_DAYS, render_step and in_book are imported from here by triggers.py and outbox.py
-    "ADD_CONTACT_DUE_DAYS", "TERMINAL_STEP", "Run", "cancel_run", "create_run", "create_runs_batch", "get_run",
-    "in_book", "list_runs", "refresh_run_status", "render_step",
+__all__ = [
+    "TERMINAL_STEP", "Run", "cancel_run", "create_run", "create_runs_batch", "get_run",
+    "list_runs", "refresh_run_status",
 ]
 
 TERMINAL_STEP = ("delivered", "skipped", "cancelled", "failed")

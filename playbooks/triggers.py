@@ -23,7 +23,8 @@ from playbooks.contacts import with_edited_contacts
 from playbooks.context import account_context, account_contexts, eligibility_frame
 from playbooks.definitions import Playbook, PlaybookError, get_playbook, list_playbooks
 from playbooks.holdout import draw_holdout
-from playbooks.runs import ADD_CONTACT_DUE_DAYS, Run, create_run, create_runs_batch, render_step
+from playbooks.rendering import ADD_CONTACT_DUE_DAYS, render_step
+from playbooks.runs import Run, create_run, create_runs_batch
 from playbooks.store import runs, steps
 from playbooks.templates import TemplateProblem
 
