@@ -11,6 +11,7 @@ from datetime import timedelta
 
 import pandas as pd
 
+from data.access import SYSTEM, Viewer
 from data.opstore import now, read_audit
 from playbooks import alerts_for, create_playbook, dispatch_due, get_run, list_outbox, retry_step, trigger_manual
 from playbooks.store import steps
@@ -66,7 +67,7 @@ def test_retries_wait_one_two_four_eight_minutes_then_the_fifth_failure_is_final
         details = [json.loads(a["detail"]) for a in rows[:5]]
         assert [d["error"] for d in details] == [f"HTTP 503 Service Unavailable from {origin}"] * 5
         assert [d["next_attempt_at"] for d in details] == [str(w) for w in waits] + [None]
-        inbox = alerts_for(ws.engine, "jonas", csm="Jonas Weber", warehouse=ws.warehouse)  # A0004's CSM
+        inbox = alerts_for(ws.engine, Viewer("jonas", ("csm",), csm="Jonas Weber"), warehouse=ws.warehouse)  # A0004's CSM
         assert len(inbox) == 1 and "HTTP 503" in inbox["message"].iloc[0]
         assert inbox["created_at"].iloc[0] == at
     finally:
@@ -99,7 +100,7 @@ def test_a_dispatcher_whose_claim_was_released_never_overwrites_the_outcome(ws):
         assert (row["status"], row["last_error"], row["next_attempt_at"]) == ("delivered", None, None)
         assert row["updated_at"] == row["delivered_at"] == later and row["attempts"] == 2
         assert row["result"] == "HTTP 200 OK"
-        assert get_run(ws.engine, int(row["run_id"])).status == "completed"  # its only step is done
+        assert get_run(ws.engine, SYSTEM, int(row["run_id"])).status == "completed"  # its only step is done
         assert dispatch_due(ws.engine, ws.settings, at=later + timedelta(days=1)).claimed == 0
         assert len(server.requests) == 2
         actions = _actions(ws, step_id)
@@ -136,7 +137,7 @@ def test_a_webhook_that_does_not_answer_within_its_timeout_is_retried(ws):
         row = list_outbox(ws.engine).iloc[0]
         assert (row["status"], row["result"], row["last_error"], row["attempts"]) == ("delivered", "HTTP 200 OK", None, 2)
         assert row["delivered_at"] == row["updated_at"] == then
-        assert get_run(ws.engine, int(row["run_id"])).status == "completed"  # its only step is done
+        assert get_run(ws.engine, SYSTEM, int(row["run_id"])).status == "completed"  # its only step is done
         (completed,) = read_audit(ws.engine, action="playbook.run.complete")
         assert (completed["actor"], completed["target"]) == ("dispatcher", f"run:{row['run_id']}")
         delivered = _audit(ws, int(row["id"]))[-1]
@@ -242,7 +243,7 @@ def test_only_claims_older_than_fifteen_minutes_are_released_and_each_is_reporte
                                                              ("system", "playbook.step.failure_alert")]
     for account in ("A0003", "A0004"):
         assert pd.isna(outbox.loc[account, "last_error"]) and _audit(ws, int(ids[account])) == []
-    inbox = alerts_for(ws.engine, "maya", csm="Maya Patel", warehouse=ws.warehouse)  # A0001's CSM
+    inbox = alerts_for(ws.engine, Viewer("maya", ("csm",), csm="Maya Patel"), warehouse=ws.warehouse)  # A0001's CSM
     assert len(inbox) == 1 and STALE_MESSAGE in inbox["message"].iloc[0] and inbox["created_at"].iloc[0] == at
     # a day later the other two are past 15 minutes as well; still nothing is sent again
     assert dispatch_due(ws.engine, ws.settings, at=at + timedelta(days=1)).stale == 2
