@@ -39,6 +39,9 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from data.errors import UserError
 
@@ -71,9 +74,6 @@ def check_database_url(url: str) -> None:
     query parameters may not name a file or folder either (``sslkey=``,
     ``read_default_file=``, a Unix socket folder): connect over the network.
     """
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
     try:
         parsed = make_url(url)
     except (ArgumentError, ValueError):
@@ -94,8 +94,6 @@ def check_database_url(url: str) -> None:
 def mask_url(url: str) -> str:
     """The URL with its password replaced by ``***`` (safe to print or log)."""
     try:
-        from sqlalchemy.engine import make_url
-
         return make_url(url).render_as_string(hide_password=True)
     except Exception:  # noqa: BLE001 - an unparsable URL is masked by pattern instead
         return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", str(url))
@@ -103,8 +101,6 @@ def mask_url(url: str) -> str:
 
 def _url_password(url: str) -> str | None:
     try:
-        from sqlalchemy.engine import make_url
-
         return make_url(url).password
     except Exception:  # noqa: BLE001
         m = re.search(r"://[^:/@]*:([^@]*)@", str(url))
@@ -333,8 +329,6 @@ class Source:
 
     def _read_database(self) -> Iterator[pd.DataFrame]:
         """The query's or table's rows as DataFrames of at most :data:`SQL_CHUNK_ROWS` rows (at least one)."""
-        import sqlalchemy as sa
-
         url = str(self.url)
         check_database_url(url)
         if bool(self.query) == bool(self.table):
@@ -373,8 +367,6 @@ class Source:
 
 def _make_read_only(conn) -> None:
     """Ask the database for a read-only session where the dialect supports it."""
-    import sqlalchemy as sa
-
     name = conn.dialect.name
     if name in {"postgresql", "mysql", "mariadb"}:
         conn.execute(sa.text("SET TRANSACTION READ ONLY"))
