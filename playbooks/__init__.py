@@ -6,6 +6,8 @@ A plain library (no Streamlit). Pages and notebooks call the functions re-export
 
 from __future__ import annotations
 
+import sqlalchemy as sa
+
 from playbooks.definitions import (
     Playbook,
     PlaybookError,
@@ -37,6 +39,7 @@ from playbooks.runs import (
     unread_alert_count,
 )
 from playbooks.starter import ensure_starter_playbooks
+from playbooks.store import steps
 from playbooks.triggers import preview_steps, run_rules, trigger_bulk, trigger_manual
 
 
@@ -69,10 +72,6 @@ def run_due(engine, warehouse, settings, *, at=None, rng=None) -> dict:
 
 
 def _awaiting(engine) -> int:
-    import sqlalchemy as sa
-
-    from playbooks.store import steps
-
     with engine.connect() as conn:
         return conn.execute(sa.select(sa.func.count()).select_from(steps)
                             .where(steps.c.status == "awaiting_confirmation")).scalar_one()
