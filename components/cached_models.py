@@ -14,6 +14,7 @@ registered even if the user leaves the page.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import dataclass, field
@@ -22,11 +23,14 @@ import pandas as pd
 import streamlit as st
 
 from components.session import cursor, data_version, workspace
+from data.errors import UserError
 from data.health import data_health
 from models import lab
+from models.observations import build_observations
 from models.pipeline import train_and_register
 from models.progress import Progress, fraction_of
 from models.registry import ModelRecord, get_model, list_models, load_model
+from models.scoring import features_as_of
 
 
 def models(target: str | None = None) -> list[ModelRecord]:
@@ -114,8 +118,6 @@ def difference(a: ModelRecord, b: ModelRecord) -> tuple[dict, str]:
 
 @st.cache_data(show_spinner=False, max_entries=2, ttl=3600)
 def _observations(version: str, horizon_days: int, lead_days: int) -> dict:
-    from models.observations import build_observations
-
     obs = build_observations(cursor(), horizon_days=horizon_days, lead_days=lead_days)
     return {"frame": obs.labelled(), "numeric": obs.numeric, "categorical": obs.categorical,
             "catalog": obs.catalog, "mode": obs.mode}
@@ -140,8 +142,6 @@ def cohorts(metric: str, target: str = "churn", horizon_days: int = 90, lead_day
 
 @st.cache_data(show_spinner=False, max_entries=2, ttl=3600)
 def _current_features(version: str) -> pd.DataFrame:
-    from models.scoring import features_as_of
-
     return features_as_of(cursor())
 
 
@@ -208,8 +208,6 @@ class TrainingJobs:
 
     def start(self, key: str, ws, config, *, groups: list[str] | None, actor: str) -> TrainingJob:
         """Start training for ``key`` unless a job with this key exists; returns the job either way."""
-        from data.errors import UserError
-
         with self._lock:
             job = self._jobs.get(key)
             if job is not None:
@@ -227,7 +225,6 @@ class TrainingJobs:
             except UserError as exc:
                 job.error = str(exc)
             except Exception as exc:  # noqa: BLE001 - shown to the user as a message, logged with the trace
-                import logging
 
                 logging.getLogger(__name__).exception("training failed")
                 job.error = f"Training failed: {exc}"

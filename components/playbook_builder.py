@@ -24,6 +24,8 @@ import streamlit as st
 from data.vocabulary import CONTACT_ROLES, METRIC_GROUPS, RISK_BANDS, ROLES
 from playbooks.definitions import Playbook, validate_rule, validate_steps
 from playbooks.errors import PlaybookError
+from playbooks.runs import render_step
+from playbooks.templates import TemplateProblem
 
 STEP_LABELS = {"task": "Task for the CSM", "email": "Email", "webhook": "Webhook (POST to a system)",
                "alert": "In-app alert"}
@@ -215,9 +217,6 @@ def preview(name: str, rule: dict | str | None, steps: list[dict] | str, samples
     ``samples`` maps account id -> label; ``load_context(account_id)`` returns the account's
     template context (:func:`playbooks.context.account_context`).
     """
-    from playbooks.runs import render_step
-    from playbooks.templates import TemplateProblem
-
     st.markdown("**Preview for a sample account**")
     if not samples:
         st.caption("No accounts yet, so there is nothing to preview with.")
