@@ -12,11 +12,12 @@ import streamlit as st
 from components.session import cursor, data_version, workspace
 from data import readmodel
 from data.errors import UserError
-from models.outlook import data_support
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def _support(version: str) -> readmodel.DataSupport:
+    from models.outlook import data_support  # deferred: import time (loads the trainer)
+
     return data_support(cursor())
 
 
