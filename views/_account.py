@@ -13,7 +13,6 @@ from components import (
     charts,
     data_support,
     layout,
-    playbook_forms,
     plot,
     score_now,
 )
@@ -392,6 +391,8 @@ def render() -> None:
                 groups = []
                 if explanation is not None:
                     groups = list(dict.fromkeys(explanation.risk_drivers["group"].head(3)))
+                from components import playbook_forms  # deferred: import time (playbooks; this tab only)
+
                 playbook_forms.trigger_form(user, account_id)
                 playbook_forms.account_playbook_panel(user, account_id)
                 if groups:

@@ -6,7 +6,6 @@ import streamlit as st
 
 from components import auth, cached, cached_scores, cached_today, layout, score_now
 from components import formatting as fmt
-from components.playbook_forms import bulk_trigger_form
 from components.tables import (
     ACCOUNT_COLUMNS,
     ACCOUNTS_FIRST,
@@ -137,6 +136,8 @@ def render() -> None:
     if rows:
         chosen = table.iloc[rows]["account_id"].tolist()
         with st.expander(f"Start a playbook for the {len(chosen)} selected account(s)", expanded=True):
+            from components.playbook_forms import bulk_trigger_form  # deferred: import time (playbooks)
+
             bulk_trigger_form(user, chosen)
 
     csv_download(listed, "accounts.csv", key="export_accounts")
