@@ -6,7 +6,6 @@ import pandas as pd
 import streamlit as st
 
 from components import (
-    account_people,
     auth,
     cached,
     cached_scores,
@@ -343,6 +342,7 @@ def render() -> None:
                 "failed or late payments, a champion leaving)."
             )
             plot.show(cached.account_chart(viewer, account_id, "timeline"), key="timeline_chart")
+            from components import account_people  # deferred: import time (playbooks; this tab only)
 
             account_people.activity_form(user, account_id)
             tl = account_people.timeline_table(viewer, account_id, detail["timeline"])
@@ -360,6 +360,8 @@ def render() -> None:
 
     if contacts_tab.open:
         with contacts_tab:
+            from components import account_people  # deferred: import time (playbooks; this tab only)
+
             account_people.contacts_panel(user, account_id)
 
     if billing_tab.open:
