@@ -5,16 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from components import (
-    auth,
-    cached,
-    cached_scores,
-    charts,
-    data_support,
-    layout,
-    plot,
-    score_now,
-)
+from components import auth, cached, cached_scores, charts, data_support, layout, plot, score_now
 from components import formatting as fmt
 from components import what_if as what_if_inputs
 from components.session import workspace
