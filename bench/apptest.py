@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from streamlit.testing.v1 import AppTest
+
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
 PAGE_FILES = {"portfolio": "views/portfolio.py", "accounts": "views/accounts.py", "account": "views/account.py"}
@@ -11,8 +13,6 @@ PAGE_FILES = {"portfolio": "views/portfolio.py", "accounts": "views/accounts.py"
 
 def new_session(page: str, params: dict | None = None, *, username: str = "manager", timeout: float = 300):
     """An AppTest of app.py logged in as ``username`` on ``page`` (not yet run)."""
-    from streamlit.testing.v1 import AppTest
-
     at = AppTest.from_file(APP, default_timeout=timeout)
     at.session_state["authentication_status"] = True
     at.session_state["username"] = username

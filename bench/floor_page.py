@@ -14,6 +14,9 @@ import json
 import os
 import pickle
 
+import plotly.graph_objects as go
+import streamlit as st
+
 TEXT_KINDS = {"title", "header", "subheader", "markdown", "caption", "text", "error", "info", "warning", "success",
               "exception", "code", "latex"}
 
@@ -120,8 +123,6 @@ def _render(node: dict, st, path: str) -> None:
         case "plotly_chart":
             # The pages hand Streamlit built Figures, which it serialises as they are; a dict would be
             # validated trace by trace first, a cost the pages do not pay. So: a Figure, built unvalidated.
-            import plotly.graph_objects as go
-
             figure = go.Figure(json.loads(node["spec"]), _validate=False)
             st.plotly_chart(figure, key=key, config=json.loads(node.get("config") or "{}"))
         case "multiselect":
@@ -153,14 +154,10 @@ def _render(node: dict, st, path: str) -> None:
 
 
 def render(spec: dict) -> None:
-    import streamlit as st
-
     _render(spec, st, "")
 
 
 if __name__ == "__main__":
-    import streamlit as st
-
     st.set_page_config(page_title="Floor", layout="wide")
     with open(os.environ["BENCH_FLOOR_SPEC"], "rb") as fh:
         render(pickle.load(fh))

@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from bench.browser import Server, launch_options, signed_in_state
+from data.users import demo_password
 
 # page -> (URL path, CSS selector of the content that must be visible, h1 text it must have or None).
 # `open` is a light page whose sidebar menu shows the re-login has happened.
@@ -110,8 +111,6 @@ def run(account_ids: list[str], *, sessions: int = 20, username: str = "manager"
     Serves ``$CSAI_WORKSPACE`` (its demo user ``username`` signs in) for the duration of the call;
     ``server_peak_mb`` is that server process's peak resident memory (None where /proc is missing).
     """
-    from data.users import demo_password
-
     with Server(os.environ["CSAI_WORKSPACE"]) as server:
         # Playwright runs in a thread of its own: the caller's thread may already run an event loop.
         with ThreadPoolExecutor(1) as pool:
@@ -122,7 +121,7 @@ def run(account_ids: list[str], *, sessions: int = 20, username: str = "manager"
 
 def _drive(base_url: str, username: str, password: str, account_ids: list[str], sessions: int,
            timeout_s: float) -> dict:
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import sync_playwright  # deferred: optional dependency (playwright, requirements-dev.txt)
 
     t = time.perf_counter()
     with sync_playwright() as p:
@@ -137,7 +136,9 @@ def _drive(base_url: str, username: str, password: str, account_ids: list[str], 
 
 
 async def _run_sessions(base_url: str, state: dict, account_ids: list[str], sessions: int, timeout_s: float) -> dict:
-    from playwright.async_api import async_playwright
+    from playwright.async_api import (
+        async_playwright,  # deferred: optional dependency (playwright, requirements-dev.txt)
+    )
 
     latencies: dict[str, list[float]] = {name: [] for name in PAGES}
     errors: list[str] = []

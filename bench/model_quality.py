@@ -32,6 +32,16 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from sklearn.metrics import roc_auc_score
+
+from data.compat import limit_threads
+from data.metrics import active_accounts, compute_labels, compute_metrics
+from data.sample import generate_sample, write_sample
+from data.workspace import open_workspace
+from models.evaluation import truth_probability
+from models.flat_training import cross_validate
+from models.observations import build_observations
+from models.training import TrainConfig, train
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
@@ -40,13 +50,6 @@ IDENTIFIERS = {"account_id", "name", "customer_number", "crm_key", "contact_emai
 
 # --------------------------------------------------------------------------- sample company
 def sample_company(n: int, seed: int, end: date, tmp: Path) -> dict:
-    from sklearn.metrics import roc_auc_score
-
-    from data.sample import generate_sample, write_sample
-    from data.workspace import open_workspace
-    from models.evaluation import truth_probability
-    from models.training import TrainConfig, train
-
     ws = open_workspace(str(tmp / f"sample_{seed}"))
     write_sample(ws.warehouse, generate_sample(n_accounts=n, seed=seed, end=end), seed=seed, end=end)
     with ws.warehouse.reader() as con:
@@ -88,10 +91,6 @@ def sample_company(n: int, seed: int, end: date, tmp: Path) -> dict:
 # --------------------------------------------------------------------------- flat tables
 def _derived_tables(n: int, tmp: Path) -> dict[str, pd.DataFrame]:
     """Flat CRM-like exports of the sample company: a snapshot of metrics and a label."""
-    from data.metrics import active_accounts, compute_labels, compute_metrics
-    from data.sample import generate_sample, write_sample
-    from data.workspace import open_workspace
-
     end = date(2026, 11, 30)
     ws = open_workspace(str(tmp / "flat_source"))
     write_sample(ws.warehouse, generate_sample(n_accounts=n, seed=11, end=end), seed=11, end=end)
@@ -154,13 +153,6 @@ def _synthetic_tables() -> dict[str, pd.DataFrame]:
 
 
 def flat_table(name: str, table: pd.DataFrame, tmp: Path, folds: int, repeats: int) -> dict:
-    from sklearn.metrics import roc_auc_score
-
-    from data.workspace import open_workspace
-    from models.flat_training import cross_validate
-    from models.observations import build_observations
-    from models.training import TrainConfig
-
     ws = open_workspace(str(tmp / f"flat_{abs(hash(name))}"))
     with ws.warehouse.writer("raw", fresh=True) as con:
         con.register("_a", table)
@@ -191,8 +183,6 @@ def flat_table(name: str, table: pd.DataFrame, tmp: Path, folds: int, repeats: i
 
 
 def main(argv: list[str] | None = None) -> int:
-    from data.compat import limit_threads
-
     limit_threads()  # one BLAS/OpenMP thread per process, as in app.py and cli.py
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--accounts", type=int, default=2000)

@@ -18,14 +18,15 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from playbooks import create_playbook, dispatch_due, trigger_bulk, trigger_manual
+from tests.support.postgres import new_database, run_server
+from tests.support.servers import RecordingServer
+from tests.support.workspaces import build_workspace
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def measure(url: str | None, accounts: int, folder: Path) -> dict:
-    from playbooks import create_playbook, dispatch_due, trigger_bulk, trigger_manual
-    from tests.support.servers import RecordingServer
-    from tests.support.workspaces import build_workspace
-
     server = RecordingServer()
     try:
         ws = build_workspace(folder / "ws", n=accounts, **({"csai_database_url": url} if url else {}))
@@ -78,16 +79,12 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="csai-bench-ops-") as tmp:
         results.append(measure(None, args.accounts, Path(tmp) / "sqlite"))
         try:
-            from tests.support.postgres import run_server
-
             server = run_server()
             url = next(server)
         except BaseException as exc:  # noqa: BLE001 - pytest.skip/fail outside pytest: no PostgreSQL here
             print(f"PostgreSQL not measured: {exc}")
         else:
             try:
-                from tests.support.postgres import new_database
-
                 results.append(measure(new_database(url), args.accounts, Path(tmp) / "pg"))
             finally:
                 server.close()

@@ -21,6 +21,8 @@ import time
 import numpy as np
 import pandas as pd
 
+from data.metrics import contacts_first_seen, event_slug
+
 EVENT_SUFFIXES = ("per_month_30d", "per_month_90d", "change_30v60", "days_since")
 HIGH_PRIORITIES = ("high", "urgent", "critical", "p1", "p2")
 SEVERITY = {"urgent": 1.0, "critical": 1.0, "p1": 1.0, "high": 0.6, "p2": 0.6, "normal": 0.15, "medium": 0.15,
@@ -69,7 +71,6 @@ def load_raw(con) -> dict:
         for name in codes:
             con.unregister(name)
     raw["types"] = types
-    from data.metrics import contacts_first_seen
 
     first_seen = contacts_first_seen(con)
     raw["contacts_first_seen"] = pd.Timestamp(first_seen) if first_seen is not None else pd.Timestamp.max
@@ -77,8 +78,6 @@ def load_raw(con) -> dict:
 
 
 def _slug(event_type: str) -> str:
-    from data.metrics import event_slug
-
     return event_slug(event_type)
 
 

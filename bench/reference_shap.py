@@ -13,17 +13,16 @@ import time
 
 import numpy as np
 import pandas as pd
+import shap
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.metrics import roc_auc_score
+
+from models.features import FeatureEncoder
 
 
 def run(train_frame: pd.DataFrame, test_frame: pd.DataFrame, score_frame: pd.DataFrame, *, numeric: list[str],
         categorical: list[str], label: str = "label_churn", seed: int = 0) -> dict:
     """Fit HGB (defaults), AUC on ``test_frame``, then time SHAP values for every row of ``score_frame``."""
-    import shap
-    from sklearn.ensemble import HistGradientBoostingClassifier
-    from sklearn.metrics import roc_auc_score
-
-    from models.features import FeatureEncoder
-
     enc = FeatureEncoder(numeric=numeric, categorical=categorical, max_levels=30).fit(train_frame)
     x_train = enc.transform(train_frame).to_numpy(dtype=np.float64)
     t = time.perf_counter()

@@ -20,6 +20,18 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import average_precision_score, roc_auc_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from data.compat import limit_threads
+from data.workspace import open_workspace
+from models.observations import build_observations
+from models.split_choice import SHORT_TEST_SHARE, choose_split, sized_config
+from models.training import TrainConfig, train
+from tests.support.subscription_log import make_log, write_log
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
@@ -30,12 +42,6 @@ DEFAULT_SHAPES = "3 months,6 months"
 
 def plain_logistic_auc(obs, fit: pd.DataFrame, test: pd.DataFrame, label: str = "label_churn") -> dict:
     """ROC-AUC and PR-AUC of an untuned logistic regression fitted on ``fit`` and scored on ``test``."""
-    from sklearn.impute import SimpleImputer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import average_precision_score, roc_auc_score
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
     def design(frame: pd.DataFrame) -> pd.DataFrame:
         x = frame[obs.numeric].astype(float)
         if obs.categorical:
@@ -54,8 +60,6 @@ def plain_logistic_auc(obs, fit: pd.DataFrame, test: pd.DataFrame, label: str = 
 
 def split_rows(obs, config) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The training rows of the tested model and the test rows, as :func:`models.training.train` draws them."""
-    from models.split_choice import SHORT_TEST_SHARE, choose_split, sized_config
-
     labelled = obs.labelled()
     dates = sorted(labelled["obs_date"].unique())
     split = choose_split(dates, sized_config(config, len(dates), obs.cadence))
@@ -70,11 +74,6 @@ def split_rows(obs, config) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def measure(shape: str, end: date, n: int, seed: int, tmp: Path) -> dict:
-    from data.workspace import open_workspace
-    from models.observations import build_observations
-    from models.training import TrainConfig, train
-    from tests.support.subscription_log import make_log, write_log
-
     ws = open_workspace(str(tmp / f"{shape.replace(' ', '_')}_{seed}"))
     ends = "truncated" if "cut at the end" in shape else "scheduled"
     write_log(ws.warehouse, make_log(n=n, start=date(2023, 1, 1), end=end, seed=seed, ends=ends))
@@ -99,8 +98,6 @@ def measure(shape: str, end: date, n: int, seed: int, tmp: Path) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from data.compat import limit_threads
-
     limit_threads()  # one BLAS/OpenMP thread per process, as in app.py and cli.py
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--accounts", type=int, default=1500)

@@ -7,6 +7,7 @@ import time
 from datetime import date
 
 from data.errors import UserError
+from data.users import create_demo_users
 from data.workspace import open_workspace
 
 
@@ -40,8 +41,7 @@ def _parse_end(end: str | date | None) -> date:
 def build_demo(workspace: str | None, *, accounts: int = 2000, seed: int = 42, end: str | date | None = None,
                force: bool = False, if_empty: bool = False, quiet: bool = False) -> bool:
     """Build the demo workspace; returns False when skipped because data exists (``if_empty``)."""
-    from data.sample import generate_sample, write_sample
-    from data.users import create_demo_users
+    from data.sample import generate_sample, write_sample  # deferred: import time (the CLI loads every command)
 
     def say(msg: str) -> None:
         if not quiet:
@@ -75,13 +75,13 @@ def _post_demo_steps():
     """Further demo steps from other rooms (train and score, playbook history), if present."""
     steps = []
     try:
-        from models.demo import train_and_score_demo
+        from models.demo import train_and_score_demo  # deferred: import time (the CLI loads every command)
     except ModuleNotFoundError:
         pass
     else:
         steps.append(train_and_score_demo)
     try:
-        from playbooks.demo import seed_playbook_history
+        from playbooks.demo import seed_playbook_history  # deferred: import time (the CLI loads every command)
     except ModuleNotFoundError:
         pass
     else:

@@ -11,12 +11,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from datetime import date
 
 from data.errors import UserError
 from data.mapping import IMPORTABLE_TABLES, Mapping
 from data.sources import Source
 from data.users import is_demo
 from data.validation import ImportValidationError
+from data.workspace import open_workspace
 
 TABLE_CHOICES = [*IMPORTABLE_TABLES, "flat"]
 
@@ -83,8 +85,7 @@ def _source(args: argparse.Namespace) -> Source:
 
 
 def run(args: argparse.Namespace) -> int:
-    from data.importer import import_flat, import_table
-    from data.workspace import open_workspace
+    from data.importer import import_flat, import_table  # deferred: import time (the CLI loads every command)
 
     ws = open_workspace(args.workspace)
     source = _source(args)
@@ -117,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
         result.mappings[args.table].save(args.save_mapping)
     support = None
     if not args.dry_run:
-        from models.outlook import data_support
+        from models.outlook import data_support  # deferred: import time (the CLI loads every command)
 
         with ws.warehouse.reader() as con:
             support = data_support(con)
@@ -142,8 +143,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _as_of(text: str | None):
-    from datetime import date
-
     if not text:
         return None
     try:

@@ -34,7 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _migrate(args: argparse.Namespace) -> int:
-    from data.migrations import migrate_workspace
+    from data.migrations import migrate_workspace  # deferred: import time (alembic)
 
     for line in migrate_workspace(load_settings(args.workspace)):
         print(line)
@@ -42,7 +42,7 @@ def _migrate(args: argparse.Namespace) -> int:
 
 
 def _backup(args: argparse.Namespace) -> int:
-    from data.backup import backup_workspace
+    from data.backup import backup_workspace  # deferred: import time (alembic)
 
     settings = load_settings(args.workspace)
     manifest = backup_workspace(settings, args.dir)
@@ -53,7 +53,7 @@ def _backup(args: argparse.Namespace) -> int:
 
 
 def _restore(args: argparse.Namespace) -> int:
-    from data.backup import restore_workspace
+    from data.backup import restore_workspace  # deferred: import time (alembic)
 
     for line in restore_workspace(load_settings(args.workspace), args.dir, force=args.force):
         print(line)
@@ -61,7 +61,7 @@ def _restore(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from data.backup import check_workspace, verify_backup
+    from data.backup import check_workspace, verify_backup  # deferred: import time (alembic)
 
     if args.backup:
         manifest = verify_backup(args.backup)

@@ -29,9 +29,14 @@ import argparse
 import json
 import sys
 
+from data import readmodel
 from data.errors import UserError
+from data.export import write_csv
+from data.opstore import now
+from data.portfolio import scoring_runs
 from data.vocabulary import TARGETS
 from data.workspace import open_workspace
+from models.evaluation import clean_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -79,10 +84,12 @@ def _say(args):
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from models.diagnostics.comparison import uncertainty_sentence
-    from models.observations import detect_mode
-    from models.pipeline import train_and_register
-    from models.training import TrainConfig, TrainConfigError
+    from models.diagnostics.comparison import (
+        uncertainty_sentence,  # deferred: import time (the CLI loads every command)
+    )
+    from models.observations import detect_mode  # deferred: import time (the CLI loads every command)
+    from models.pipeline import train_and_register  # deferred: import time (the CLI loads every command)
+    from models.training import TrainConfig, TrainConfigError  # deferred: import time (the CLI loads every command)
 
     config = TrainConfig(target=args.target, algorithm=args.algorithm, horizon_days=args.horizon_days,
                          lead_days=args.lead_days, gap_days=args.gap_days, cadence=args.cadence,
@@ -101,15 +108,13 @@ def run_train(args: argparse.Namespace) -> int:
     say(f"Training {'an' if args.target == 'expansion' else 'a'} {args.target} model ({args.algorithm}, {window})...")
     observations = None
     if (getattr(args, "engine", None) or ws.settings.spark.engine) == "spark":  # rows from Spark, fit here
-        from models.spark_scoring import spark_observations
+        from models.spark_scoring import spark_observations  # deferred: import time (the CLI loads every command)
 
         observations = spark_observations(ws, horizon_days=args.horizon_days, lead_days=args.lead_days,
                                           gap_days=args.gap_days, cadence=args.cadence, say=say)
     record, result = train_and_register(ws, config, actor="cli", observations=observations,
                                         make_production=args.promote, say=say)
     if args.predictions_out:
-        from data.export import write_csv
-
         write_csv(result.predictions, args.predictions_out)
     if args.json:
         print(json.dumps(result.summary(record.id)))
@@ -133,13 +138,13 @@ def _f(v) -> str:
 
 
 def run_score(args: argparse.Namespace) -> int:
-    from models.scoring import score_workspace
+    from models.scoring import score_workspace  # deferred: import time (the CLI loads every command)
 
     ws = open_workspace(args.workspace)
     if getattr(args, "if_due", False) and not _score_due(ws, args):
         return 0
     if (getattr(args, "engine", None) or ws.settings.spark.engine) == "spark":
-        from models.spark_scoring import run_spark_score
+        from models.spark_scoring import run_spark_score  # deferred: import time (the CLI loads every command)
 
         run = run_spark_score(ws, say=_say(args))
     else:
@@ -152,8 +157,7 @@ def run_score(args: argparse.Namespace) -> int:
 
 
 def run_health_score(args: argparse.Namespace) -> int:
-    from models.evaluation import clean_json
-    from models.scoring import rule_health_now
+    from models.scoring import rule_health_now  # deferred: import time (the CLI loads every command)
 
     ws = open_workspace(args.workspace)
     if not ws.warehouse.has_data():
@@ -175,9 +179,7 @@ def run_health_score(args: argparse.Namespace) -> int:
 
 
 def run_explain(args: argparse.Namespace) -> int:
-    from data import readmodel
-    from models.evaluation import clean_json
-    from models.scoring import account_explanation
+    from models.scoring import account_explanation  # deferred: import time (the CLI loads every command)
 
     ws = open_workspace(args.workspace)
     e = account_explanation(ws.warehouse, args.account_id)
@@ -217,9 +219,6 @@ def run_explain(args: argparse.Namespace) -> int:
 
 def _score_due(ws, args: argparse.Namespace) -> bool:
     """``score --if-due``: True when the schedule has a time since the latest run; else say when the next is."""
-    from data.opstore import now
-    from data.portfolio import scoring_runs
-
     schedule = ws.settings.score_schedule
     if schedule is None:
         raise UserError("No scoring schedule is set, so --if-due never scores: set CSAI_SCORE_SCHEDULE "

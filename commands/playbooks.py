@@ -13,6 +13,9 @@ import argparse
 import json
 from pathlib import Path
 
+import yaml
+
+from data.errors import UserError
 from data.workspace import open_workspace
 
 EXPORT_FIELDS = ("key", "name", "purpose", "active", "driver_groups", "rule", "steps", "cooldown_days",
@@ -44,7 +47,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_due(args: argparse.Namespace) -> int:
-    from playbooks import run_due
+    from playbooks import run_due  # deferred: import time (the CLI loads every command)
 
     ws = open_workspace(args.workspace)
     summary = run_due(ws.engine, ws.warehouse, ws.settings)
@@ -61,7 +64,7 @@ def _run_due(args: argparse.Namespace) -> int:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
-    from playbooks import dispatch_due
+    from playbooks import dispatch_due  # deferred: import time (the CLI loads every command)
 
     ws = open_workspace(args.workspace)
     rep = dispatch_due(ws.engine, ws.settings)
@@ -73,7 +76,7 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from playbooks import list_playbooks
+    from playbooks import list_playbooks  # deferred: import time (the CLI loads every command)
 
     ws = open_workspace(args.workspace)
     pbs = list_playbooks(ws.engine, include_inactive=True)
@@ -90,7 +93,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _outcomes(args: argparse.Namespace) -> int:
-    from playbooks import outcomes_frame, playbook_outcomes
+    from playbooks import outcomes_frame, playbook_outcomes  # deferred: import time (the CLI loads every command)
 
     ws = open_workspace(args.workspace)
     outcomes = playbook_outcomes(ws.engine, ws.warehouse)
@@ -103,10 +106,8 @@ def _outcomes(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    import yaml
-
-    from playbooks import list_playbooks
-    from playbooks.definitions import KEY_RE, _slug
+    from playbooks import list_playbooks  # deferred: import time (the CLI loads every command)
+    from playbooks.definitions import KEY_RE, _slug  # deferred: import time (the CLI loads every command)
 
     ws = open_workspace(args.workspace)
     out = Path(args.dir)
@@ -122,11 +123,14 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _apply(args: argparse.Namespace) -> int:
-    import yaml
-
-    from data.errors import UserError
-    from playbooks import create_playbook, update_playbook
-    from playbooks.definitions import EDITABLE, PlaybookError, _slug, get_playbook_by_key, validate_definition
+    from playbooks import create_playbook, update_playbook  # deferred: import time (the CLI loads every command)
+    from playbooks.definitions import (  # deferred: import time (the CLI loads every command)
+        EDITABLE,
+        PlaybookError,
+        _slug,
+        get_playbook_by_key,
+        validate_definition,
+    )
 
     path = Path(args.path)
     if path.is_dir():

@@ -22,7 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_attach(args: argparse.Namespace) -> int:
-    from models.spark_scoring import attach_results
+    from models.spark_scoring import attach_results  # deferred: import time (the CLI loads every command)
 
     ws = open_workspace(args.workspace)
     run = attach_results(ws, args.run_folder)

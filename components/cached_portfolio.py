@@ -23,6 +23,7 @@ from components.tables import risk_style
 from data import portfolio
 from data.access import Viewer
 from data.readmodel import as_of_date
+from models.registry import get_model
 
 if TYPE_CHECKING:  # importing pandas.io.formats.style (and jinja2) slows a cold start
     from pandas.io.formats.style import Styler
@@ -188,8 +189,6 @@ def cohort_chart(viewer: Viewer, cohorts: list[str]) -> go.Figure:
 @st.cache_data(show_spinner=False, max_entries=16, ttl=3600)
 def _horizon_days(version: str, model_id: str) -> int | None:
     with contextlib.suppress(Exception):
-        from models.registry import get_model
-
         return get_model(workspace().engine, model_id).horizon_days
     return None
 

@@ -19,7 +19,7 @@ from components.tables import RISK_BAND_LABELS
 from data import queries, readmodel
 from data.access import Viewer
 from models import scoring
-from models.registry import production_model
+from models.registry import get_model, load_model, production_model
 
 
 @dataclass(frozen=True)
@@ -252,8 +252,6 @@ def explanation_chart(viewer: Viewer, account_id: str, name: str) -> go.Figure:
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _model(model_id: str):
-    from models.registry import get_model, load_model
-
     return load_model(get_model(workspace().engine, model_id))
 
 

@@ -35,8 +35,7 @@ def with_days_since_touch(book: pd.DataFrame) -> pd.DataFrame:
     The Today page's definition (:func:`playbooks.today.last_touches`), read fresh on every run: a
     note logged a moment ago counts at once. Touches are read for ``book``'s accounts only.
     """
-    from playbooks.today import last_touches
-    from playbooks.today import with_days_since_touch as add_days
+    from playbooks import today  # deferred: import time (playbooks; every page loads this module)
 
-    touches = last_touches(workspace().engine, book["account_id"].tolist())
-    return add_days(book, touches).drop(columns=["last_touch_at", "last_touch_kind"])
+    touches = today.last_touches(workspace().engine, book["account_id"].tolist())
+    return today.with_days_since_touch(book, touches).drop(columns=["last_touch_at", "last_touch_kind"])

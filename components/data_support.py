@@ -16,7 +16,7 @@ from data.errors import UserError
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def _support(version: str) -> readmodel.DataSupport:
-    from models.outlook import data_support
+    from models.outlook import data_support  # deferred: import time (loads the trainer)
 
     return data_support(cursor())
 
@@ -75,7 +75,7 @@ def render(actor: str) -> None:
 
 def _score_with_rules() -> None:
     """``cli.py score`` without a production model: every active account gets the rule health score."""
-    from models.scoring import score_workspace
+    from models.scoring import score_workspace  # deferred: import time (scoring loads on the button's press)
 
     bar = st.progress(0.1, text=f"Scoring every active account with the {readmodel.RULE_SCORE_NAME.lower()}…")
     try:
@@ -91,9 +91,9 @@ def _score_with_rules() -> None:
 
 
 def _train_and_score(actor: str) -> None:
-    from models.pipeline import train_and_register
-    from models.scoring import score_workspace
-    from models.training import TrainConfig
+    from models.pipeline import train_and_register  # deferred: import time (training loads on the button's press)
+    from models.scoring import score_workspace  # deferred: import time (scoring loads on the button's press)
+    from models.training import TrainConfig  # deferred: import time (training loads on the button's press)
 
     ws = workspace()
     bar = st.progress(0.02, text="Building observation rows…")

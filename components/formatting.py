@@ -101,14 +101,14 @@ MONEY_COLUMN_FORMAT = "$%,d"  # whole dollars; round the values first (printf %d
 
 def money_column(label: str, **kwargs):
     """An ``st.dataframe`` column of whole dollars (``$12,346``); pass values rounded with :func:`whole_dollars`."""
-    import streamlit as st
+    import streamlit as st  # deferred: import time (streamlit; the chart builders use this module without it)
 
     return st.column_config.NumberColumn(label, format=MONEY_COLUMN_FORMAT, **kwargs)
 
 
 def pct_column(label: str, **kwargs):
     """An ``st.dataframe`` column of fractions shown as percentages with one decimal (``10.8%``)."""
-    import streamlit as st
+    import streamlit as st  # deferred: import time (streamlit; the chart builders use this module without it)
 
     return st.column_config.NumberColumn(label, format="percent", step=0.001, **kwargs)
 

@@ -11,6 +11,7 @@ from components import auth, styles
 from components.formatting import plural
 from components.session import data_version, settings, workspace
 from data.errors import UserError
+from data.migrations import migrate_workspace
 from data.settings import SettingsError
 from data.users import ROLE_LABELS, User
 
@@ -32,8 +33,6 @@ def check_settings() -> None:
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _migrated(workspace_path: str, url: str) -> bool:
     """Keyed by both arguments (no leading underscore: Streamlit leaves those out of the cache key)."""
-    from data.migrations import migrate_workspace
-
     migrate_workspace(settings())  # an exception is not cached: the next run tries again
     workspace().engine  # noqa: B018 - opens the migrated store for this process
     return True

@@ -25,6 +25,8 @@ from data.contacts import add_contact, validate_contact
 from data.errors import UserError
 from data.notes import add_note
 from data.users import User, assignable_users
+from models.scoring import account_explanation
+from playbooks.context import account_context
 from playbooks.redact import mask_urls
 
 TRIGGER_ROLES = ("admin", "manager", "csm")
@@ -54,8 +56,6 @@ def suggested_playbook_ids(account_id: str, playbooks: list[pb.Playbook]) -> lis
     Empty when the account has no score yet (or the models room cannot be read).
     """
     try:
-        from models.scoring import account_explanation
-
         explanation = account_explanation(workspace().warehouse, account_id)
     except Exception:  # noqa: BLE001 - suggestions are optional; the form works without them
         return []
@@ -168,7 +168,6 @@ def trigger_form(user: User, account_id: str) -> None:
     if not can_trigger(user):
         st.caption("Your role can read playbooks but not start them.")
         return
-    from playbooks.context import account_context
 
     ctx = account_context(ws.warehouse, account_id)
     if ctx is None or (not viewer.sees_all_accounts and ctx["account"].get("csm") != viewer.csm):

@@ -73,7 +73,7 @@ def score_now_button(user: User, key: str = "score_now") -> None:
                      help="Score every active account with the production models (what the scheduled job does); "
                           "without one, with the rule health score."):
         return
-    from models.scoring import score_workspace
+    from models.scoring import score_workspace  # deferred: import time (scoring loads on the button's press)
 
     ws = workspace()
     bar = st.progress(0.05, text="Loading the production models…")

@@ -35,9 +35,15 @@ from pathlib import Path
 
 import duckdb
 import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 
 from data.errors import UserError
+from data.migrations import current, head, migrate_workspace
+from data.opstore import OperationalStoreError, create_engine, dispose_engine, get_engine, metadata, safe_url
+from data.schema import PRIMARY_KEYS
 from data.settings import Settings
+from data.warehouse import SNAPSHOT_SCHEMA_VERSION, Warehouse, snapshot_schema_version, snapshot_versions
 
 MANIFEST = "manifest.json"
 FORMAT = 1
@@ -120,9 +126,6 @@ def _run_pg(cmd: list[str], env: dict, what: str) -> None:
 # ------------------------------------------------------------------ backup
 def backup_workspace(settings: Settings, dest: str | os.PathLike) -> dict:
     """Write a consistent copy of the workspace to the empty or new folder ``dest``; returns the manifest."""
-    from data.migrations import head
-    from data.warehouse import Warehouse, snapshot_versions
-
     out = Path(dest).expanduser().resolve()
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise UserError(f"{out} is not an empty folder; back up into a new or empty folder.")
@@ -210,8 +213,6 @@ def backup_workspace(settings: Settings, dest: str | os.PathLike) -> dict:
 
 
 def _store_revision(url: str) -> str | None:
-    from data.migrations import current
-
     if _store_kind(url) == "sqlite" and not _sqlite_path(url).exists():
         return None
     engine = sa.create_engine(url)
@@ -257,7 +258,6 @@ def workspace_is_empty(settings: Settings) -> bool:
     kind = _store_kind(settings.database_url)
     if kind == "sqlite" and not _sqlite_path(settings.database_url).exists():
         return True
-    from data.opstore import create_engine
 
     engine = create_engine(settings.database_url)
     try:
@@ -267,8 +267,6 @@ def workspace_is_empty(settings: Settings) -> bool:
                         sa.select(sa.func.count()).select_from(sa.table(table))).scalar():
                     return False
     except sa.exc.OperationalError as exc:
-        from data.opstore import OperationalStoreError, safe_url
-
         raise OperationalStoreError(f"CSAI_DATABASE_URL={safe_url(settings.database_url)}: cannot reach the "
                                     f"operational store ({str(exc.orig).strip().splitlines()[0]}).") from None
     finally:
@@ -283,9 +281,6 @@ def restore_workspace(settings: Settings, src: str | os.PathLike, *, force: bool
     stopped. Model artifact paths are re-pointed at this workspace's models folder, and
     the schemas are then migrated to this code's versions.
     """
-    from data.migrations import migrate_workspace
-    from data.opstore import create_engine, dispose_engine
-
     root = Path(src).expanduser().resolve()
     manifest = verify_backup(root)
     kind = _store_kind(settings.database_url)
@@ -395,11 +390,6 @@ def check_workspace(settings: Settings) -> CheckReport:
 
 
 def _check_store(settings: Settings, report: CheckReport) -> None:
-    from alembic.autogenerate import compare_metadata
-    from alembic.migration import MigrationContext
-
-    from data.opstore import get_engine, metadata
-
     engine = get_engine(settings.database_url)
     with engine.connect() as conn:
         drift = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), metadata)
@@ -438,9 +428,6 @@ def _check_store(settings: Settings, report: CheckReport) -> None:
 
 
 def _check_warehouse(settings: Settings, report: CheckReport) -> None:
-    from data.schema import PRIMARY_KEYS
-    from data.warehouse import SNAPSHOT_SCHEMA_VERSION, Warehouse, snapshot_schema_version
-
     wh = Warehouse(settings.warehouse_dir)
     pointer = wh.current()
     for layer, name in sorted(pointer.items()):

@@ -23,6 +23,12 @@ from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
+
+try:
+    from numpy._core.multiarray import _set_madvise_hugepage
+except ImportError:  # a numpy without the private switch
+    _set_madvise_hugepage = None
 
 PANDAS_STYLER_HOOKS = (2, 3)  # pandas major versions whose Styler._compute/_translate Streamlit calls as we use them
 NUMPY_HUGEPAGE_SWITCH = (2,)  # numpy major versions with numpy._core.multiarray._set_madvise_hugepage
@@ -37,7 +43,7 @@ def _major(version: str) -> int:
 
 def styler_hooks_supported(version: str | None = None) -> bool:
     """True when the installed pandas (or ``version``) has the Styler hooks :func:`prepared_styler` replaces."""
-    from pandas.io.formats.style import Styler
+    from pandas.io.formats.style import Styler  # deferred: import time (Styler loads jinja2)
 
     major = _major(version or pd.__version__)
     return major in PANDAS_STYLER_HOOKS and hasattr(Styler, "_compute") and hasattr(Styler, "_translate")
@@ -80,10 +86,6 @@ def hugepage_switch(version: str | None = None):
     """numpy's huge-page switch (``_set_madvise_hugepage``), or None where this numpy is not known to have it."""
     if _major(version or np.__version__) not in NUMPY_HUGEPAGE_SWITCH:
         return None
-    try:
-        from numpy._core.multiarray import _set_madvise_hugepage
-    except ImportError:
-        return None
     return _set_madvise_hugepage
 
 
@@ -123,7 +125,6 @@ def limit_threads(n: int | None = None) -> int:
     again with the same limit (every Streamlit rerun) does nothing.
     """
     global _threads_set
-    from threadpoolctl import threadpool_limits
 
     if n is None:
         try:

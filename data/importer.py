@@ -33,6 +33,7 @@ unmaterialised staging queries (:class:`_Stager`), so the all-or-nothing path re
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -45,7 +46,9 @@ import duckdb
 from data.demo_mark import real_data_imported
 from data.errors import UserError
 from data.mapping import IMPORTABLE_TABLES, Mapping, normalise_name, suggest_mapping, suggest_value_map
+from data.readmodel import store_data_end
 from data.schema import PRIMARY_KEYS, create_table_sql
+from data.settings import Settings, _int, _secrets
 from data.sources import ROW_COLUMN, Source
 from data.testhooks import pause_point
 from data.validation import ImportValidationError, Problem, ValidationReport
@@ -468,9 +471,7 @@ def _cast_expr(raw: str, typ: str, with_format: bool) -> str:
 
 def _settings_max_mb() -> float:
     """The upload limit from ``CSAI_MAX_UPLOAD_MB`` (or secrets), without opening a workspace."""
-    import os
 
-    from data.settings import Settings, _int, _secrets
 
     return _int({**_secrets(), **os.environ}, "CSAI_MAX_UPLOAD_MB", Settings.max_upload_mb, 1, 100_000)
 
@@ -653,7 +654,6 @@ def import_tables(warehouse: Warehouse, specs: list[ImportSpec], mode: Mode = "r
 
 def _store_data_end(con: duckdb.DuckDBPyConnection, cap: date, override: date | None) -> dict:
     """Store the end of the data in the new raw snapshot (the read model's as-of date), reading its tables."""
-    from data.readmodel import store_data_end
 
     home = con.execute("SELECT current_database()").fetchall()[0][0]
     con.execute("USE raw")

@@ -14,6 +14,7 @@ A URL whose driver is not installed, or a server that cannot be reached, raises
 from __future__ import annotations
 
 import contextlib
+import importlib
 import json
 import os
 import threading
@@ -86,8 +87,6 @@ def get_engine(url: str) -> sa.Engine:
 
 def seed_new_store(engine: sa.Engine) -> None:
     """Write the rows a new workspace starts with (:data:`SEEDERS`); each seeder is idempotent."""
-    import importlib  # the seeders live in rooms above this one, named in SEEDERS
-
     for seeder in SEEDERS:
         module, _, function = seeder.partition(":")
         try:
@@ -155,7 +154,7 @@ def ensure_schema(engine: sa.Engine):
 
     A connection failure becomes :class:`OperationalStoreError` naming ``CSAI_DATABASE_URL``.
     """
-    from data.migrations import upgrade
+    from data.migrations import upgrade  # deferred: cycle (data.migrations imports this module)
 
     try:
         return upgrade(engine)
@@ -171,8 +170,6 @@ def ensure_schema(engine: sa.Engine):
 
 def register_tables() -> None:
     """Import the rooms whose tables live on :data:`metadata` (migrations compare against it)."""
-    import importlib
-
     for module in TABLE_MODULES:
         try:
             importlib.import_module(module)

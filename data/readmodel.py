@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from data.access import SYSTEM, Viewer
@@ -425,8 +426,6 @@ def rule_risk_band(health):
     """The band of each rule health score (0-100, higher is healthier; array in, array out): high below
     50, medium below 70, low otherwise. The rule score is a scorecard, not a probability, so its bands
     are its own thresholds (:data:`RULE_BAND_HEALTH`), not the calibrated ones."""
-    import numpy as np
-
     medium, high = RULE_BAND_HEALTH
     h = np.asarray(health, dtype=float)
     return np.where(h < high, "high", np.where(h < medium, "medium", "low"))
@@ -450,8 +449,6 @@ def score_source(con: duckdb.DuckDBPyConnection) -> str | None:
 
 def risk_band(p, thresholds: tuple[float, float]):
     """The band ('low', 'medium', 'high') of each probability in ``p`` (array in, array out)."""
-    import numpy as np
-
     medium, high = thresholds
     p = np.asarray(p, dtype=float)
     return np.where(p >= high, "high", np.where(p >= medium, "medium", "low"))

@@ -164,7 +164,7 @@ def load_settings(workspace: str | os.PathLike | None = None, environ: dict | No
 
     url = env.get("CSAI_DATABASE_URL") or f"sqlite:///{ws / 'operational.sqlite'}"
     try:
-        from sqlalchemy.engine import make_url
+        from sqlalchemy.engine import make_url  # deferred: import time (sqlalchemy; most readers need no URL)
 
         make_url(url)
     except Exception:  # noqa: BLE001 - any parse failure is the same user error

@@ -43,7 +43,7 @@ from pathlib import Path
 import duckdb
 
 from data.errors import UserError
-from data.schema import ensure_raw_schema
+from data.schema import ALL_RAW_TABLES, create_table_sql, ensure_raw_schema
 
 LAYERS = ("raw", "results")
 KEEP_VERSIONS = 3
@@ -407,8 +407,6 @@ def _expose_layers(con: duckdb.DuckDBPyConnection, layers: list[str], *, temp: b
 
 def _expose_empty_raw(con: duckdb.DuckDBPyConnection, temp: bool = False) -> None:
     """With no raw snapshot yet, expose empty canonical tables so pages can say 'no data'."""
-    from data.schema import ALL_RAW_TABLES, create_table_sql
-
     for table, cols in ALL_RAW_TABLES.items():
         sql = create_table_sql(table, cols)
         if temp:

@@ -17,7 +17,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from models.evaluation import expected_calibration_error
+from models.evaluation import expected_calibration_error, log_loss
 
 
 class PlattCalibrator:
@@ -26,7 +26,7 @@ class PlattCalibrator:
     method = "platt"
 
     def fit(self, scores: np.ndarray, y: np.ndarray) -> PlattCalibrator:
-        from sklearn.linear_model import LogisticRegression
+        from sklearn.linear_model import LogisticRegression  # deferred: import time (scikit-learn)
 
         lr = LogisticRegression(C=1e4, max_iter=1000)
         lr.fit(np.asarray(scores, dtype=float).reshape(-1, 1), np.asarray(y, dtype=int))
@@ -44,7 +44,7 @@ class IsotonicCalibrator:
     method = "isotonic"
 
     def fit(self, scores: np.ndarray, y: np.ndarray) -> IsotonicCalibrator:
-        from sklearn.isotonic import IsotonicRegression
+        from sklearn.isotonic import IsotonicRegression  # deferred: import time (scikit-learn)
 
         self.iso_ = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0)
         self.iso_.fit(np.asarray(scores, dtype=float), np.asarray(y, dtype=float))
@@ -64,7 +64,7 @@ def choose_calibrator(scores: np.ndarray, y: np.ndarray, *, folds: int = 5, seed
 
     Returns ``(calibrator, report)`` where ``report`` maps method -> CV ECE.
     """
-    from sklearn.model_selection import StratifiedKFold
+    from sklearn.model_selection import StratifiedKFold  # deferred: import time (scikit-learn)
 
     scores = np.asarray(scores, dtype=float)
     y = np.asarray(y, dtype=int)
@@ -96,8 +96,6 @@ def choose_calibrator_blocks(blocks: list[tuple[np.ndarray, np.ndarray]], *, see
     falls back to :func:`choose_calibrator` on it. Returns ``(calibrator, report)``; the
     report holds per-method ECE and log-loss and the number of blocks and positives used.
     """
-    from models.evaluation import log_loss
-
     usable = [(np.asarray(sc, dtype=float), np.asarray(y, dtype=int)) for sc, y in blocks if len(y)]
     scores = np.concatenate([b[0] for b in usable]) if usable else np.zeros(0)
     y_all = np.concatenate([b[1] for b in usable]) if usable else np.zeros(0, dtype=int)

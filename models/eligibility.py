@@ -68,7 +68,7 @@ def snapshot_columns(con, features: list[str]) -> list[str]:
 def separation_auc(values: pd.Series, y) -> float:
     """How well one column alone separates the label: ROC-AUC folded to >= 0.5 (missing values
     are tried at both ends, categories are scored by their label rate)."""
-    from sklearn.metrics import roc_auc_score
+    from sklearn.metrics import roc_auc_score  # deferred: import time (scikit-learn)
 
     y = np.asarray(y, dtype=int)
     if len(np.unique(y)) < 2:

@@ -70,7 +70,7 @@ class LogisticRegressionModel(_Base):
         return (arr - self.means_) / self.scales_, self.design_columns_
 
     def fit(self, frame: pd.DataFrame, y) -> LogisticRegressionModel:
-        from sklearn.linear_model import LogisticRegression
+        from sklearn.linear_model import LogisticRegression  # deferred: import time (scikit-learn)
 
         y = np.asarray(y, dtype=int)
         self.encoder_ = FeatureEncoder(numeric=self.numeric, categorical=self.categorical,
@@ -141,7 +141,7 @@ class GradientBoostingModel(_Base):
         }
 
     def fit(self, frame: pd.DataFrame, y) -> GradientBoostingModel:
-        import lightgbm as lgb
+        import lightgbm as lgb  # deferred: import time (lightgbm)
 
         y = np.asarray(y, dtype=float)
         self.encoder_ = FeatureEncoder(numeric=self.numeric, categorical=self.categorical,
@@ -174,7 +174,7 @@ class GradientBoostingModel(_Base):
         return state
 
     def __setstate__(self, state):
-        import lightgbm as lgb
+        import lightgbm as lgb  # deferred: import time (lightgbm)
 
         if isinstance(state.get("booster_"), str):
             state["booster_"] = lgb.Booster(model_str=state["booster_"])

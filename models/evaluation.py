@@ -44,7 +44,9 @@ def observed_expected_ratio(y, p) -> float:
 def log_loss(y, p, *, eps: float = 1e-6) -> float:
     """Mean negative log-likelihood of the labels under the predicted probabilities (lower is better);
     probabilities are clipped to [eps, 1 - eps] so one confident miss cannot make it infinite."""
-    from sklearn.metrics import log_loss as sklearn_log_loss  # import time: sklearn loads only when metrics run
+    from sklearn.metrics import (
+        log_loss as sklearn_log_loss,  # deferred: import time (sklearn loads only when metrics run)
+    )
 
     y = np.asarray(y, dtype=int)
     if len(y) == 0:
@@ -67,7 +69,11 @@ def top_decile_lift(y, p) -> float:
 def classification_metrics(y, p) -> dict[str, float]:
     """``roc_auc``, ``pr_auc``, ``brier``, ``top_decile_lift``, ``ece`` (quantile bins), ``oe_ratio``
     (observed / expected positives) and ``log_loss`` (NaN when undefined)."""
-    from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
+    from sklearn.metrics import (  # deferred: import time (sklearn loads only when metrics run)
+        average_precision_score,
+        brier_score_loss,
+        roc_auc_score,
+    )
 
     y = np.asarray(y, dtype=int)
     p = np.asarray(p, dtype=float)

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from data.metrics import Metric, render_sentence
+
 _OPS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt, "==": operator.eq}
 
 
@@ -114,8 +116,6 @@ def rule_reasons(frame: pd.DataFrame, catalog: dict | None = None,
     e.g. "Product used on 4 of the last 30 days (healthy: at least 10)". Rank 1 costs most.
     Needs an ``account_id`` column.
     """
-    from data.metrics import Metric, render_sentence
-
     config = config or HealthScoreConfig()
     catalog = catalog or {}
     per_group = {}

@@ -23,6 +23,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from data.metrics import monthly_dates
 from models.splits import monthly_split_fits
 
 MONTHLY = "monthly"
@@ -57,8 +58,6 @@ def last_labelled_date(data_end: date, label_days: int) -> date:
 
 def monthly_schedule(first_day: date, data_end: date, label_days: int,
                      warmup_days: int = MONTHLY_WARMUP_DAYS) -> Schedule:
-    from data.metrics import monthly_dates
-
     dates = monthly_dates(first_day + timedelta(days=warmup_days), data_end + timedelta(days=1))
     last = last_labelled_date(data_end, label_days)
     return Schedule(MONTHLY, dates, first_day, data_end, warmup_days, label_days, [d for d in dates if d <= last])

@@ -42,6 +42,8 @@ from data.metrics import (
     truncate_raw_tables,
 )
 from data.readmodel import data_end
+from data.settings import read_model_settings
+from models.eligibility import snapshot_columns
 from models.history import MONTHLY, Schedule, plan_schedule
 
 FLAT_LABEL_COLUMNS = ("churned", "churn", "is_churned", "has_churned", "label", "target", "churn_flag")
@@ -240,8 +242,6 @@ def build_observations(con: duckdb.DuckDBPyConnection, *, horizon_days: int = 90
 def inactivity_days() -> int:
     """Days without activity that mean churn when there is no billing data (``CSAI_INACTIVE_CHURN_DAYS``,
     the read model's setting)."""
-    from data.settings import read_model_settings
-
     return int(read_model_settings().inactive_churn_days)
 
 
@@ -372,8 +372,6 @@ def check_leakage(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame, *, feature
             cut.close()
         checked += len(obs)
         if not unverifiable:
-            from models.eligibility import snapshot_columns
-
             unverifiable = snapshot_columns(con, [c for c in full.columns if c not in ("account_id", "obs_date")])
         for col in full.columns:
             if col in ("account_id", "obs_date") or col in unverifiable:

@@ -29,6 +29,7 @@ Pages read through :func:`latest_scores`, :func:`account_explanation` (returns a
 from __future__ import annotations
 
 import contextlib
+import time
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -38,11 +39,12 @@ import pandas as pd
 
 from data import readmodel
 from data.errors import UserError
-from data.metrics import attribute_metrics, compute_metrics
+from data.metrics import attribute_metrics, catalog_for, compute_metrics
+from data.opstore import now
 from data.readmodel import data_end
 from data.vocabulary import RISK_BANDS
 from models.explain import Explanation
-from models.health_score import group_scores, health_score
+from models.health_score import group_scores, health_score, rule_reasons
 from models.observations import active_rows, detect_mode, flat_arr, flat_label_source, inactivity_days
 from models.registry import load_model, production_model
 
@@ -240,12 +242,6 @@ def score_with_rules(ws, *, scored_at: datetime | None = None, say=None) -> Scor
     is stored), ``risk_band`` the rule's own bands, and ``score_drivers`` the failed rules in words.
     A later run with a promoted model takes over as the latest scores.
     """
-    import time
-
-    from data.metrics import catalog_for
-    from data.opstore import now
-    from models.health_score import rule_reasons
-
     say = say or (lambda _m: None)
     t0 = time.perf_counter()
     scored_at = scored_at or now().replace(microsecond=0)
@@ -316,10 +312,6 @@ def score_workspace(ws, *, scored_at: datetime | None = None, say=None) -> Score
     """Score every active account with the production models and append the run to ``results``.
 
     Without a production churn model, the rule health score scores them (:func:`score_with_rules`)."""
-    import time
-
-    from data.opstore import now
-
     say = say or (lambda _m: None)
     t0 = time.perf_counter()
     churn_rec, churn = load_production(ws.engine, "churn")

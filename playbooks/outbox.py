@@ -41,11 +41,14 @@ from data.access import Viewer
 from data.opstore import audit, now
 from data.settings import Settings
 from data.testhooks import pause_point
+from data.users import list_users
+from playbooks.context import contacts_by_role, recipient
 from playbooks.definitions import PlaybookError
 from playbooks.failures import alert_failed_steps
 from playbooks.runs import refresh_run_status
 from playbooks.scoping import in_book
 from playbooks.store import alerts, runs, steps, tasks
+from playbooks.store import playbooks as playbooks_table
 from playbooks.webhooks import WebhookRefused, origin, post_json
 
 log = logging.getLogger(__name__)
@@ -91,7 +94,6 @@ def _csm_email(settings: Settings, csm: str | None) -> str | None:
     if not csm:
         return None
     try:
-        from data.users import list_users
 
         for user in list_users(settings.auth_file):
             if user.csm == csm and user.email and not user.disabled:
@@ -384,7 +386,6 @@ def retry_step(engine: sa.Engine, step_id: int, actor: str, *, warehouse=None) -
             raise PlaybookError(f"Step {step_id} has not failed, so there is nothing to retry.")
         payload = json.loads(row.payload)
         if row.kind == "email" and not payload.get("to") and payload.get("to_role") and warehouse is not None:
-            from playbooks.context import contacts_by_role, recipient
 
             contacts = contacts_by_role(warehouse, [row.account_id]).get(row.account_id, {})
             contact, _ = recipient(contacts, payload.get("fallback_from") or payload["to_role"])
@@ -407,7 +408,6 @@ def list_outbox(engine: sa.Engine, *, status: str | list[str] | None = None, kin
 
     Scoped to the viewer's current book (:func:`playbooks.scoping.in_book`; a CSM viewer needs ``warehouse``).
     """
-    from playbooks.store import playbooks as playbooks_table
 
     q = (sa.select(steps.c.id, steps.c.run_id, steps.c.position, steps.c.kind, steps.c.status, steps.c.payload,
                    steps.c.requires_confirmation, steps.c.confirmed_by, steps.c.attempts, steps.c.next_attempt_at,

@@ -32,6 +32,7 @@ from data import queries
 from data.access import Viewer
 from data.activities import activities
 from data.opstore import notes, now
+from models.scoring import latest_scores
 from playbooks.alerts import alerts_for
 from playbooks.store import playbooks as playbooks_table
 from playbooks.store import runs, tasks
@@ -47,8 +48,6 @@ TOUCH_COLUMNS = ["account_id", "last_touch_at", "last_touch_kind"]
 
 def scored_book(con, viewer: Viewer) -> pd.DataFrame:
     """The viewer's accounts with their latest scores: the Accounts page's source frame, outside Streamlit."""
-    from models.scoring import latest_scores
-
     overview = queries.account_overview(con, viewer)
     scores = latest_scores(con)
     cols = ["account_id", "p_churn", "risk_band", "p_churn_change", "top_driver"]

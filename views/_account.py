@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from components import auth, cached, cached_scores, charts, layout, plot, score_now
+from components import auth, cached, cached_scores, charts, data_support, layout, plot, score_now
 from components import formatting as fmt
 from components import what_if as what_if_inputs
 from components.session import workspace
@@ -13,6 +13,7 @@ from data.access import NotInBook
 from data.errors import UserError
 from data.notes import add_note, list_notes
 from data.readmodel import RULE_SCORE_NAME, is_rule_score, rule_bands_text
+from models.scoring import what_if
 
 
 def _rule_header(explanation, technical: bool) -> None:
@@ -147,8 +148,6 @@ def render() -> None:
 
     rule = explanation is not None and is_rule_score(explanation.model_id)
     if explanation is None:
-        from components import data_support
-
         advice = data_support.no_scores_message().removeprefix("No scores yet").lstrip(" .—")
         st.info(f"This account has no score yet. {advice[:1].upper()}{advice[1:]}")
     elif rule:
@@ -285,8 +284,6 @@ def render() -> None:
                         if not changes:
                             st.info("Nothing changed: edit at least one value.")
                         else:
-                            from models.scoring import what_if
-
                             try:
                                 result = what_if(model, features, changes)
                             except UserError as exc:
@@ -336,7 +333,7 @@ def render() -> None:
                 "failed or late payments, a champion leaving)."
             )
             plot.show(cached.account_chart(viewer, account_id, "timeline"), key="timeline_chart")
-            from components import account_people
+            from components import account_people  # deferred: import time (playbooks; this tab only)
 
             account_people.activity_form(user, account_id)
             tl = account_people.timeline_table(viewer, account_id, detail["timeline"])
@@ -354,7 +351,7 @@ def render() -> None:
 
     if contacts_tab.open:
         with contacts_tab:
-            from components import account_people
+            from components import account_people  # deferred: import time (playbooks; this tab only)
 
             account_people.contacts_panel(user, account_id)
 
@@ -387,13 +384,10 @@ def render() -> None:
                 groups = []
                 if explanation is not None:
                     groups = list(dict.fromkeys(explanation.risk_drivers["group"].head(3)))
-                try:
-                    from components import playbook_forms
-                except ImportError:
-                    playbook_forms = None
-                if playbook_forms is not None:
-                    playbook_forms.trigger_form(user, account_id)
-                    playbook_forms.account_playbook_panel(user, account_id)
+                from components import playbook_forms  # deferred: import time (playbooks; this tab only)
+
+                playbook_forms.trigger_form(user, account_id)
+                playbook_forms.account_playbook_panel(user, account_id)
                 if groups:
                     st.caption(
                         "Learn more about this account's top driver groups: "

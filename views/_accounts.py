@@ -136,7 +136,7 @@ def render() -> None:
     if rows:
         chosen = table.iloc[rows]["account_id"].tolist()
         with st.expander(f"Start a playbook for the {len(chosen)} selected account(s)", expanded=True):
-            from components.playbook_forms import bulk_trigger_form
+            from components.playbook_forms import bulk_trigger_form  # deferred: import time (playbooks)
 
             bulk_trigger_form(user, chosen)
 

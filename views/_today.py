@@ -15,6 +15,7 @@ import streamlit as st
 import playbooks as pb
 from components import auth, cached, cached_scores, cached_today, layout, score_now
 from components import formatting as fmt
+from components.playbook_forms import can_trigger, trigger_form
 from components.session import cursor, workspace
 from data.errors import UserError
 from data.readmodel import RULE_SCORE_NAME, rule_bands_text
@@ -134,7 +135,6 @@ def _account_table(user, frame: pd.DataFrame, columns: dict, key: str, empty: st
         one = table.iloc[rows[0]]
         st.page_link(ACCOUNT_PAGE, label=f"Open {one['name']}", icon=":material/open_in_new:",
                      query_params={"id": one["account_id"]})
-        from components.playbook_forms import can_trigger, trigger_form
 
         if can_trigger(user):
             with st.expander(f"Start a playbook for {one['name']}", expanded=True, icon=":material/play_arrow:"):

@@ -19,6 +19,7 @@ from components.tables import csv_download
 from data.access import book_account_ids
 from data.errors import UserError
 from data.vocabulary import METRIC_GROUPS, RISK_BANDS
+from playbooks.context import account_context, eligibility_frame
 from playbooks.redact import mask_url, mask_urls
 
 EDIT_ROLES = playbook_forms.EDIT_ROLES
@@ -157,8 +158,6 @@ def _samples() -> dict[str, str]:
 
 
 def _sample_context(account_id: str) -> dict | None:
-    from playbooks.context import account_context
-
     return account_context(ws.warehouse, account_id)
 
 
@@ -411,8 +410,6 @@ def outbox_tab() -> None:
 
 # --------------------------------------------------------------------------- bulk start
 def bulk_tab() -> None:
-    from playbooks.context import eligibility_frame
-
     if not layout.has_data():
         layout.no_data_notice()
         return

@@ -10,10 +10,13 @@ of ``requirements.txt`` (pandas, numpy, lightgbm, pyarrow) installed.
 from __future__ import annotations
 
 import os
+import socket
 import sys
 import tempfile
 import zipfile
 from pathlib import Path
+from shutil import which
+from urllib.parse import urlsplit
 
 from data.engines.spark_settings import SparkSettings
 from data.errors import UserError
@@ -31,7 +34,7 @@ DEFAULT_CONF = {
 def require_pyspark():
     """The ``pyspark`` module, or a :class:`UserError` saying how to install it."""
     try:
-        import pyspark
+        import pyspark  # deferred: optional dependency (pyspark, requirements-spark.txt)
     except ImportError:
         raise UserError("The Spark engine needs PySpark: pip install -r requirements-spark.txt "
                         "(and a Java 17 runtime, e.g. apt-get install openjdk-17-jre-headless).") from None
@@ -39,15 +42,13 @@ def require_pyspark():
 
 
 def java_available() -> bool:
-    from shutil import which
-
     return bool(os.environ.get("JAVA_HOME") or which("java"))
 
 
 def spark_session(settings: SparkSettings, *, app_name: str = "csai-batch", conf: dict | None = None):
     """A SparkSession for the settings (``getOrCreate``: an open local session is reused)."""
     require_pyspark()
-    from pyspark.sql import SparkSession
+    from pyspark.sql import SparkSession  # deferred: optional dependency (pyspark, requirements-spark.txt)
 
     options = {**DEFAULT_CONF, **settings.conf, **(conf or {})}
     if settings.remote:
@@ -75,9 +76,6 @@ def spark_session(settings: SparkSettings, *, app_name: str = "csai-batch", conf
 
 def _reachable(url: str, timeout: float = 10.0) -> None:
     """Raise a :class:`UserError` unless a TCP connection to the Spark Connect URL's host and port opens."""
-    import socket
-    from urllib.parse import urlsplit
-
     parts = urlsplit(url.replace("sc://", "http://", 1))
     host, port = parts.hostname or "localhost", parts.port or 15002
     try:

@@ -33,6 +33,9 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
+from data.opstore import OperationalStoreError, create_engine, ensure_schema, register_tables, seed_new_store
+from data.warehouse import Warehouse, upgrade_snapshots
+
 SCRIPTS = Path(__file__).resolve().parent
 BASELINE = "0001_baseline"
 # pg_advisory_lock key (a fixed bigint of our own; other applications on the server use other keys).
@@ -104,8 +107,6 @@ def upgrade(engine: sa.Engine, *, label: str = "CSAI_DATABASE_URL") -> Migration
     Raises :class:`data.opstore.OperationalStoreError` when the database carries a
     revision newer than this code (nothing is changed then).
     """
-    from data.opstore import OperationalStoreError, register_tables
-
     register_tables()
     scripts = script_directory()
     with _locked_connection(engine) as conn:
@@ -190,9 +191,6 @@ def migrate_workspace(settings) -> list[str]:
     :class:`data.opstore.OperationalStoreError` / :class:`data.errors.UserError` for a
     store that cannot be reached or a schema newer than the code.
     """
-    from data.opstore import create_engine, ensure_schema, seed_new_store
-    from data.warehouse import Warehouse, upgrade_snapshots
-
     engine = create_engine(settings.database_url)
     try:
         report = ensure_schema(engine)
