@@ -29,8 +29,10 @@ ROOT = Path(__file__).resolve().parent.parent
 def measure(url: str | None, accounts: int, folder: Path) -> dict:
     server = RecordingServer()
     try:
-        ws = build_workspace(folder / "ws", n=accounts, **({"csai_database_url": url} if url else {}))
-        pb = create_playbook(ws.engine, "manager", name="Bench", steps=[
+        # the receiver is on loopback, which webhooks may reach only when an admin lists it
+        ws = build_workspace(folder / "ws", n=accounts, csai_webhook_allow_hosts=server.url.split("//")[1].split("/")[0],
+                             **({"csai_database_url": url} if url else {}))
+        pb = create_playbook(ws.engine, "manager", allow_hosts=ws.settings.webhook_allow_hosts, name="Bench", steps=[
             {"type": "webhook", "url": server.url, "body": {"a": "{{ account.id }}"}},
             {"type": "task", "title": "Call {{ account.name }}", "due_days": 2}])
         ids = [f"A{i:04d}" for i in range(1, accounts + 1)]
