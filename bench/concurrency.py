@@ -16,9 +16,8 @@ import threading
 import time
 from pathlib import Path
 
-import pandas as pd
-
 from bench.apptest import ROOT, caption_text, new_session, problems
+from components import formatting as fmt
 
 
 def run(workspace: str, parquet_dir: str, account_id: str, *, env: dict) -> dict:
@@ -63,7 +62,7 @@ def run(workspace: str, parquet_dir: str, account_id: str, *, env: dict) -> dict
     done_at = time.time()
     deadline = time.time() + 120
     seen_new = False
-    want = f"{pd.Timestamp(score_at):%d %b %Y %H:%M}" if score_at else None
+    want = fmt.moment(score_at) if score_at else None  # as the pages write it ("7 Dec 2026 16:03 UTC")
     while want and time.time() < deadline and not seen_new:
         time.sleep(1)
         with lock:
