@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from data.errors import UserError
+from data.readmodel import RULE_SCORE_NAME
 from data.vocabulary import RISK_BANDS
 from models.explain import DRIVER_COLUMNS
 from models.health_score import health_score
@@ -48,6 +49,7 @@ from models.scoring import (
     TOP_DRIVERS,
     ScoreRun,
     load_production,
+    score_with_rules,
 )
 
 RESULT_SCHEMA = (
@@ -191,7 +193,11 @@ def raw_sources(ws, spark_settings, run_dir: Path) -> dict[str, str]:
 def run_spark_score(ws, *, spark=None, scored_at: datetime | None = None, say=None,
                     output_dir: Path | None = None) -> ScoreRun:
     """``cli.py --engine spark score``: features, scores and drivers on Spark, written as Parquet
-    under a new run folder, then attached to the warehouse as a new results snapshot."""
+    under a new run folder, then attached to the warehouse as a new results snapshot.
+
+    Without a production churn model the rule health score scores the accounts, as the embedded
+    ``score`` does (``models.scoring.score_with_rules``), and it runs on the embedded engine: the rule
+    score has no Spark implementation, so no Spark session is started (the run says so)."""
     from data.engines import spark_metrics as sm
     from data.engines.spark_session import spark_session
     from data.opstore import now
@@ -200,7 +206,9 @@ def run_spark_score(ws, *, spark=None, scored_at: datetime | None = None, say=No
     t0 = time.perf_counter()
     churn_rec, churn = load_production(ws.engine, "churn")
     if churn is None:
-        raise UserError("No production churn model: run `cli.py train --promote` first.")
+        say(f"No production churn model: the {RULE_SCORE_NAME.lower()} scores the accounts, on the embedded "
+            "engine (the rule score does not run on Spark; no Spark session was started).")
+        return score_with_rules(ws, scored_at=scored_at, say=say)
     if churn.mode == "flat":
         raise UserError("The Spark engine scores time-mode workspaces (subscriptions and events); this workspace "
                         "is flat (one row per account): use the embedded engine.")

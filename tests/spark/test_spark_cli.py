@@ -97,3 +97,47 @@ def test_attach_results_publishes_a_run_written_elsewhere(sample_workspace_path,
     again = _cli("--workspace", str(ws_path), "attach-results", str(run))
     assert again.returncode == 2 and "already in the warehouse; nothing was changed" in again.stderr
     assert Path(run / "run.json").exists()
+
+
+def test_spark_score_without_a_production_model_falls_back_to_the_rule_score(sample_workspace_path, tmp_path):
+    """``--engine spark score`` with no production model scores like the embedded ``score``: the rule health
+    score (issue 12), run on the embedded engine, and says so; no Spark session or run folder is made."""
+    import shutil
+
+    from data import readmodel
+    from data.workspace import open_workspace
+    from models.registry import list_models, set_status
+
+    ws_path = tmp_path / "ws"
+    shutil.copytree(sample_workspace_path, ws_path)
+    ws = open_workspace(str(ws_path))
+    for record in list_models(ws.engine):
+        if record.status == "production":
+            set_status(ws.engine, record.id, "archived")
+    # a Spark master nobody can reach: the fallback must not need Spark at all
+    spark = _cli("--workspace", str(ws_path), "--engine", "spark", "score", "--json",
+                 env={"CSAI_SPARK_MASTER": "spark://127.0.0.1:9"})
+    assert spark.returncode == 0, spark.stderr
+    summary = json.loads(spark.stdout.strip().splitlines()[-1])
+    assert summary["model_id"] == readmodel.RULE_MODEL_ID and summary["score"] == readmodel.RULE_SCORE_NAME
+    assert summary["engine"] == "embedded"
+    assert "the rule health score scores the accounts, on the embedded engine" in spark.stderr
+    assert not (ws_path / "spark").exists(), "no Spark run folder"
+    embedded = _cli("--workspace", str(ws_path), "score", "--json")
+    assert embedded.returncode == 0, embedded.stderr
+    mine = json.loads(embedded.stdout.strip().splitlines()[-1])
+    assert mine["engine"] == "embedded" and mine["accounts"] == summary["accounts"] > 200
+    assert mine["risk_bands"] == summary["risk_bands"]
+    with ws.warehouse.reader() as con:
+        runs = con.execute("SELECT scored_at FROM score_runs WHERE model_id = ? ORDER BY scored_at",
+                           [readmodel.RULE_MODEL_ID]).fetchall()
+        assert len(runs) == 2
+        first, second = (con.execute("SELECT account_id, health_score, risk_band, p_churn FROM scores "
+                                     "WHERE scored_at = ? ORDER BY account_id", [r[0]]).df() for r in runs)
+        reasons = [con.execute("SELECT account_id, rank, feature, sentence FROM score_drivers WHERE scored_at = ? "
+                               "ORDER BY account_id, rank", [r[0]]).df() for r in runs]
+    assert first.equals(second) and len(reasons[0]) > 0 and reasons[0].equals(reasons[1])
+    text = _cli("--workspace", str(ws_path), "--engine", "spark", "score",
+                env={"CSAI_SPARK_MASTER": "spark://127.0.0.1:9"})
+    assert text.returncode == 0 and "on the embedded engine" in text.stdout
+    assert "with the rule health score (no production churn model yet)" in text.stdout
