@@ -6,16 +6,22 @@ attribute columns and their catalog entries all come from :mod:`data.metrics`
 ``attribute_metric``); the labels run the very SQL of ``data/sql/labels.sql`` and
 ``subscription_spells.sql``, and the observation dates come from
 ``data.metrics.monthly_dates``. What each engine needs of its own is *how* the as-of
-rules are evaluated: the embedded engine adds rows into numpy day bins, this one joins
-every observation row (account, date) with its account's rows and aggregates with
-``groupBy`` — the windows (30, 60, 90, 180 and 365 days before the date) and the rule
+rules are evaluated: the embedded engine adds rows into numpy day bins; this one sums the
+events per account and day bin (the embedded engine's bins: edges at every observation date
+and 30 and 90 days before it), keeps per-account running totals over the bins and reads each
+window as the difference of two running totals, with equi-joins on (account, bin)
+(:func:`_event_windows`), so the rows in flight grow with accounts x bins, not with event
+days per observation row; the small per-row tables (subscriptions, tickets, invoices, NPS,
+contacts) are joined with their account's observation rows and aggregated with ``groupBy``,
+as the embedded engine pairs them — the windows (30, 60, 90, 180 and 365 days before the date) and the rule
 "rows strictly before the date; ends, closes, payments and departures on or after it
 have not happened yet" are the ones written in ``data/metrics.py`` and docs/architecture.md
 section 5. ``tests/spark/test_parity.py`` keeps the two equal (every feature to 1e-9
 relative, every label).
 
 Partitioning: every join and aggregation is keyed by ``account_id`` (events are first
-summed per account, type and day), so the work spreads over executors by account.
+summed per account and day, then per account and day bin), so the work spreads over executors
+by account.
 Dates are day numbers (days since 1970-01-01, in UTC) throughout.
 """
 
