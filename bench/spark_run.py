@@ -1,6 +1,6 @@
 """``make bench ENGINE=spark``: the batch stages on Spark beside the embedded engine, and their growth with events.
 
-``python -m bench.spark_run --sizes 20000,100000 [--growth 1,3,10] [--master local[2]]``
+``python -m bench.spark_run --sizes 20000,100000 [--growth 1,3,10] [--master local[2]] [--metrics-only]``
 (``CSAI_BENCH_SPARK_MEMORY``: the local JVM's heap, default 1g; ``CSAI_BENCH_SPARK_PARTITIONS``: shuffle
 partitions, default 4; 20,000 accounts need more of both)
 builds, per size and per event multiple (1x, 3x, 10x the events of the smallest: the
@@ -212,7 +212,7 @@ def run_child(stage: str, log, **params) -> dict:
     return json.loads(lines[-1][len("BENCH_RESULT "):])
 
 
-def bench_size(n: int, growth: list[int], master: str, log) -> dict:
+def bench_size(n: int, growth: list[int], master: str, log, *, score: bool = True) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix=f"csai-spark-bench-{n}-"))
     out: dict = {"accounts": n, "growth": []}
     try:
@@ -221,13 +221,13 @@ def bench_size(n: int, growth: list[int], master: str, log) -> dict:
             ws, parquet = str(tmp / f"ws-{g}"), str(tmp / f"parquet-{g}")
             first = g == growth[0]
             prep = run_child("prepare", log, ws=ws, parquet=parquet, n=n, fraction=min(1.0, BASE_FRACTION * g),
-                             train=first)
+                             train=first and score)
             if first:
                 models_ws = ws
             print(f"  {n:,} accounts, {g}x events: {prep.get('events', 0):,} event rows", flush=True)
-            emb = run_child("embedded", log, ws=ws, score=first)
+            emb = run_child("embedded", log, ws=ws, score=first and score)
             spk = run_child("spark", log, ws=models_ws, parquet=parquet, out_dir=str(tmp / f"spark-out-{g}"),
-                            score=first, master=master)
+                            score=first and score, master=master)
             out["growth"].append({"multiple": g, "events": prep.get("events"), "embedded": emb, "spark": spk})
             print("  measured: " + json.dumps(out["growth"][-1], default=str), flush=True)  # kept if a later step dies
     finally:
@@ -268,6 +268,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="20000,100000")
     parser.add_argument("--growth", default="1,3,10", help="event multiples (of the smallest)")
     parser.add_argument("--master", default=os.environ.get("CSAI_SPARK_MASTER", "local[2]"))
+    parser.add_argument("--metrics-only", action="store_true",
+                        help="only the metric layer (no training, no scoring): the stage that grows with events")
     args = parser.parse_args(argv)
     if args.child:
         child_main(*args.child)
@@ -280,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
     with open(Path(tempfile.gettempdir()) / f"csai-spark-bench-{stamp}.log", "w") as log:
         for n in sizes:
             print(f"Spark bench: {n:,} accounts, events x{growth}", flush=True)
-            r = bench_size(n, growth, args.master, log)
+            r = bench_size(n, growth, args.master, log, score=not args.metrics_only)
             r["master"] = args.master
             results.append(r)
     table = print_table(results)
