@@ -107,19 +107,19 @@ class TreeMeter:
 
 # =============================================================================== child stages
 def stage_prepare(ws: str, parquet: str, n: int, fraction: float, train: bool) -> dict:
-    from data.sample import build_sample
-    from data.workspace import open_workspace
-    from models.spark_scoring import export_raw_tables
+    from data.sample import build_sample  # deferred: import time (per child)
+    from data.workspace import open_workspace  # deferred: import time (per child)
+    from models.spark_scoring import export_raw_tables  # deferred: import time (per child)
 
     w = open_workspace(ws)
     summary = build_sample(w.warehouse, n_accounts=n, seed=SEED, end=END, event_fraction=fraction)
     export_raw_tables(w.warehouse, Path(parquet))
     if train:
-        from data.vocabulary import TARGETS
-        from models.observations import build_observations
-        from models.registry import promote, register_model
-        from models.training import TrainConfig
-        from models.training import train as fit
+        from data.vocabulary import TARGETS  # deferred: import time (per child)
+        from models.observations import build_observations  # deferred: import time (per child)
+        from models.registry import promote, register_model  # deferred: import time (per child)
+        from models.training import TrainConfig  # deferred: import time (per child)
+        from models.training import train as fit  # deferred: import time (per child)
 
         with w.warehouse.reader() as con:
             obs = build_observations(con, horizon_days=90)
@@ -131,11 +131,11 @@ def stage_prepare(ws: str, parquet: str, n: int, fraction: float, train: bool) -
 
 
 def stage_embedded(ws: str, score: bool) -> dict:
-    from data.metrics import compute_labels, compute_metrics
-    from data.workspace import open_workspace
-    from models.history import plan_schedule
-    from models.observations import active_rows, history_end, history_start
-    from models.scoring import score_workspace
+    from data.metrics import compute_labels, compute_metrics  # deferred: import time (per child)
+    from data.workspace import open_workspace  # deferred: import time (per child)
+    from models.history import plan_schedule  # deferred: import time (per child)
+    from models.observations import active_rows, history_end, history_start  # deferred: import time (per child)
+    from models.scoring import score_workspace  # deferred: import time (per child)
 
     m = TreeMeter()
     w = open_workspace(ws)
@@ -156,12 +156,12 @@ def stage_embedded(ws: str, score: bool) -> dict:
 
 
 def stage_spark(ws: str, parquet: str, out_dir: str, score: bool, master: str) -> dict:
-    from data.engines import spark_metrics as sm
-    from data.engines.spark_session import spark_session
-    from data.engines.spark_settings import SparkSettings
-    from data.workspace import open_workspace
-    from models.scoring import load_production
-    from models.spark_scoring import score_on_spark
+    from data.engines import spark_metrics as sm  # deferred: import time (per child)
+    from data.engines.spark_session import spark_session  # deferred: import time (per child)
+    from data.engines.spark_settings import SparkSettings  # deferred: import time (per child)
+    from data.workspace import open_workspace  # deferred: import time (per child)
+    from models.scoring import load_production  # deferred: import time (per child)
+    from models.spark_scoring import score_on_spark  # deferred: import time (per child)
 
     m = TreeMeter()
     spark = m("session", spark_session, SparkSettings(master=master), conf=SPARK_CONF)

@@ -80,10 +80,10 @@ def _say(args):
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from models.lab import uncertainty_sentence
-    from models.observations import detect_mode
-    from models.pipeline import train_and_register
-    from models.training import TrainConfig, TrainConfigError
+    from models.lab import uncertainty_sentence  # deferred: import time (CLI start)
+    from models.observations import detect_mode  # deferred: import time (CLI start)
+    from models.pipeline import train_and_register  # deferred: import time (CLI start)
+    from models.training import TrainConfig, TrainConfigError  # deferred: import time (CLI start)
 
     config = TrainConfig(target=args.target, algorithm=args.algorithm, horizon_days=args.horizon_days,
                          lead_days=args.lead_days, gap_days=args.gap_days, cadence=args.cadence,
@@ -102,14 +102,14 @@ def run_train(args: argparse.Namespace) -> int:
     say(f"Training {'an' if args.target == 'expansion' else 'a'} {args.target} model ({args.algorithm}, {window})...")
     observations = None
     if (getattr(args, "engine", None) or ws.settings.spark.engine) == "spark":  # rows from Spark, fit here
-        from models.spark_scoring import spark_observations
+        from models.spark_scoring import spark_observations  # deferred: import time (CLI start)
 
         observations = spark_observations(ws, horizon_days=args.horizon_days, lead_days=args.lead_days,
                                           gap_days=args.gap_days, cadence=args.cadence, say=say)
     record, result = train_and_register(ws, config, actor="cli", observations=observations,
                                         make_production=args.promote, say=say)
     if args.predictions_out:
-        from data.export import write_csv
+        from data.export import write_csv  # deferred: import time (CLI start)
 
         write_csv(result.predictions, args.predictions_out)
     summary = result.summary(record.id)
@@ -135,14 +135,14 @@ def _f(v) -> str:
 
 
 def run_score(args: argparse.Namespace) -> int:
-    from models.scoring import score_workspace
+    from models.scoring import score_workspace  # deferred: import time (CLI start)
 
     ws = open_workspace(args.workspace)
     if getattr(args, "if_due", False) and not _score_due(ws, args):
         return 0
     engine = "embedded"
     if (getattr(args, "engine", None) or ws.settings.spark.engine) == "spark":
-        from models.spark_scoring import run_spark_score
+        from models.spark_scoring import run_spark_score  # deferred: import time (CLI start)
 
         run = run_spark_score(ws, say=_say(args))
         engine = "embedded" if run.by_rules else "spark"  # the rule score runs on the embedded engine
@@ -156,8 +156,8 @@ def run_score(args: argparse.Namespace) -> int:
 
 
 def run_health_score(args: argparse.Namespace) -> int:
-    from models.evaluation import clean_json
-    from models.scoring import rule_health_now
+    from models.evaluation import clean_json  # deferred: import time (CLI start)
+    from models.scoring import rule_health_now  # deferred: import time (CLI start)
 
     ws = open_workspace(args.workspace)
     if not ws.warehouse.has_data():
@@ -179,9 +179,9 @@ def run_health_score(args: argparse.Namespace) -> int:
 
 
 def run_explain(args: argparse.Namespace) -> int:
-    from data import readmodel
-    from models.evaluation import clean_json
-    from models.scoring import account_explanation
+    from data import readmodel  # deferred: import time (CLI start)
+    from models.evaluation import clean_json  # deferred: import time (CLI start)
+    from models.scoring import account_explanation  # deferred: import time (CLI start)
 
     ws = open_workspace(args.workspace)
     e = account_explanation(ws.warehouse, args.account_id)
@@ -221,8 +221,8 @@ def run_explain(args: argparse.Namespace) -> int:
 
 def _score_due(ws, args: argparse.Namespace) -> bool:
     """``score --if-due``: True when the schedule has a time since the latest run; else say when the next is."""
-    from data.opstore import now
-    from data.portfolio import scoring_runs
+    from data.opstore import now  # deferred: import time (CLI start)
+    from data.portfolio import scoring_runs  # deferred: import time (CLI start)
 
     schedule = ws.settings.score_schedule
     if schedule is None:

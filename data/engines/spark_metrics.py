@@ -33,6 +33,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+import numpy as np
 import pandas as pd
 
 from data.engines.spark_settings import RAW_TABLES
@@ -51,6 +52,8 @@ from data.metrics import (
 from data.readmodel import _parse_date, queries
 from data.schema import CANONICAL_TABLES
 from data.settings import read_model_settings
+from models.history import MONTHLY, plan_schedule
+from models.observations import ObservationSet
 
 HIGH_PRIORITIES = ("high", "urgent", "critical", "p1", "p2")
 SEVERITY = (("urgent", 1.0), ("critical", 1.0), ("p1", 1.0), ("high", 0.6), ("p2", 0.6), ("normal", 0.15),
@@ -58,7 +61,7 @@ SEVERITY = (("urgent", 1.0), ("critical", 1.0), ("p1", 1.0), ("high", 0.6), ("p2
 
 
 def F():  # noqa: N802 - pyspark.sql.functions, imported lazily (PySpark is optional)
-    from pyspark.sql import functions
+    from pyspark.sql import functions  # deferred: optional dependency (requirements-spark.txt)
 
     return functions
 
@@ -67,7 +70,7 @@ def F():  # noqa: N802 - pyspark.sql.functions, imported lazily (PySpark is opti
 def read_raw_tables(spark, sources: dict[str, str]) -> dict:
     """Spark DataFrames of the canonical raw tables. ``sources`` maps a table to a Parquet path
     (file or folder) or to a table name the session can read; a missing table is empty."""
-    from pyspark.sql.utils import AnalysisException
+    from pyspark.sql.utils import AnalysisException  # deferred: optional dependency (requirements-spark.txt)
 
     out = {}
     for table in RAW_TABLES:
@@ -178,7 +181,6 @@ def observation_dates(raw: dict, *, warmup_days: int = 90, end: date | None = No
 def observation_schedule(raw: dict, *, end: date, label_days: int, cadence: str = "auto"):
     """The observation schedule (monthly, or weekly for a short history) of
     ``models.history.plan_schedule``, as the embedded ``build_observations`` lays it; None without history."""
-    from models.history import plan_schedule
 
     first = history_start(raw)
     if first is None or end is None:
@@ -541,7 +543,7 @@ def _support(raw: dict, obs):
 
 def _sentiment(raw: dict, obs):
     """Latest NPS response before the date, its change from the one before, and its age in days."""
-    from pyspark.sql import Window
+    from pyspark.sql import Window  # deferred: optional dependency (requirements-spark.txt)
 
     f = F()
     n = raw["nps"].select(f.col("account_id").cast("string").alias("account_id"), "responded_at",
@@ -698,11 +700,6 @@ def observation_set(frame, metrics: SparkMetricTable, dates: list[date], *, end:
     trainer (``models.training.train(con, config, observations=...)``): collected to the driver in
     the embedded order (date, account), features as float32 as the embedded set keeps them. Sample
     accounts on Spark first when the rows would not fit in memory."""
-    import numpy as np
-
-    from models.history import MONTHLY
-    from models.observations import ObservationSet
-
     pdf = frame.toPandas()
     for c in metrics.categorical:  # plain object columns with None, as data.metrics builds them
         pdf[c] = pdf[c].astype(object).where(pdf[c].notna(), None)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -10,12 +12,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from data import readmodel
+from data.settings import load_settings
+from data.workspace import open_workspace
+from models.registry import list_models, set_status
+from models.scoring import latest_scores
 from tests.support.cli import ROOT
 
 
 def _cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    import os
-
     return subprocess.run([sys.executable, "cli.py", *args], cwd=ROOT, capture_output=True, text=True, timeout=300,
                           env={**os.environ, **(env or {})})
 
@@ -34,8 +39,6 @@ def test_bad_spark_settings_say_which_variable_to_fix(tmp_path, name, value, hin
 
 
 def test_spark_settings_are_read(tmp_path):
-    from data.settings import load_settings
-
     s = load_settings(tmp_path, environ={"CSAI_ENGINE": "Spark", "CSAI_SPARK_REMOTE": "sc://spark-host:15002",
                                          "CSAI_SPARK_TABLES": "events=lake.db.events, accounts=/data/accounts.parquet",
                                          "CSAI_SPARK_CONF": "spark.executor.memory=2g"}).spark
@@ -46,10 +49,6 @@ def test_spark_settings_are_read(tmp_path):
 
 
 def test_attach_results_refuses_a_folder_that_is_not_a_run(sample_workspace_path, tmp_path):
-    import shutil
-
-    from data.workspace import open_workspace
-
     ws_path = tmp_path / "ws"
     shutil.copytree(sample_workspace_path, ws_path)
     before = open_workspace(str(ws_path)).warehouse.current()
@@ -68,11 +67,6 @@ def test_attach_results_refuses_a_folder_that_is_not_a_run(sample_workspace_path
 
 def test_attach_results_publishes_a_run_written_elsewhere(sample_workspace_path, tmp_path):
     """A run folder from a cluster job (Parquet written by any engine) becomes the scores the app serves."""
-    import shutil
-
-    from data.workspace import open_workspace
-    from models.scoring import latest_scores
-
     ws_path = tmp_path / "ws"
     shutil.copytree(sample_workspace_path, ws_path)
     ws = open_workspace(str(ws_path))
@@ -102,12 +96,6 @@ def test_attach_results_publishes_a_run_written_elsewhere(sample_workspace_path,
 def test_spark_score_without_a_production_model_falls_back_to_the_rule_score(sample_workspace_path, tmp_path):
     """``--engine spark score`` with no production model scores like the embedded ``score``: the rule health
     score (issue 12), run on the embedded engine, and says so; no Spark session or run folder is made."""
-    import shutil
-
-    from data import readmodel
-    from data.workspace import open_workspace
-    from models.registry import list_models, set_status
-
     ws_path = tmp_path / "ws"
     shutil.copytree(sample_workspace_path, ws_path)
     ws = open_workspace(str(ws_path))
