@@ -1,6 +1,6 @@
 """``make bench ENGINE=spark``: the batch stages on Spark beside the embedded engine, and their growth with events.
 
-``python -m bench.spark_run --sizes 20000,100000 [--growth 1,3,10] [--master local[2]]``
+``python -m bench.spark_run --sizes 20000,100000 [--growth 1,3,10] [--master local[2]] [--metrics-only]``
 (``CSAI_BENCH_SPARK_MEMORY``: the local JVM's heap, default 1g; ``CSAI_BENCH_SPARK_PARTITIONS``: shuffle
 partitions, default 4; 20,000 accounts need more of both)
 builds, per size and per event multiple (1x, 3x, 10x the events of the smallest: the
@@ -107,19 +107,19 @@ class TreeMeter:
 
 # =============================================================================== child stages
 def stage_prepare(ws: str, parquet: str, n: int, fraction: float, train: bool) -> dict:
-    from data.sample import build_sample
-    from data.workspace import open_workspace
-    from models.spark_scoring import export_raw_tables
+    from data.sample import build_sample  # deferred: import time (per child)
+    from data.workspace import open_workspace  # deferred: import time (per child)
+    from models.spark_scoring import export_raw_tables  # deferred: import time (per child)
 
     w = open_workspace(ws)
     summary = build_sample(w.warehouse, n_accounts=n, seed=SEED, end=END, event_fraction=fraction)
     export_raw_tables(w.warehouse, Path(parquet))
     if train:
-        from data.vocabulary import TARGETS
-        from models.observations import build_observations
-        from models.registry import promote, register_model
-        from models.training import TrainConfig
-        from models.training import train as fit
+        from data.vocabulary import TARGETS  # deferred: import time (per child)
+        from models.observations import build_observations  # deferred: import time (per child)
+        from models.registry import promote, register_model  # deferred: import time (per child)
+        from models.training import TrainConfig  # deferred: import time (per child)
+        from models.training import train as fit  # deferred: import time (per child)
 
         with w.warehouse.reader() as con:
             obs = build_observations(con, horizon_days=90)
@@ -131,11 +131,11 @@ def stage_prepare(ws: str, parquet: str, n: int, fraction: float, train: bool) -
 
 
 def stage_embedded(ws: str, score: bool) -> dict:
-    from data.metrics import compute_labels, compute_metrics
-    from data.workspace import open_workspace
-    from models.history import plan_schedule
-    from models.observations import active_rows, history_end, history_start
-    from models.scoring import score_workspace
+    from data.metrics import compute_labels, compute_metrics  # deferred: import time (per child)
+    from data.workspace import open_workspace  # deferred: import time (per child)
+    from models.history import plan_schedule  # deferred: import time (per child)
+    from models.observations import active_rows, history_end, history_start  # deferred: import time (per child)
+    from models.scoring import score_workspace  # deferred: import time (per child)
 
     m = TreeMeter()
     w = open_workspace(ws)
@@ -156,12 +156,12 @@ def stage_embedded(ws: str, score: bool) -> dict:
 
 
 def stage_spark(ws: str, parquet: str, out_dir: str, score: bool, master: str) -> dict:
-    from data.engines import spark_metrics as sm
-    from data.engines.spark_session import spark_session
-    from data.engines.spark_settings import SparkSettings
-    from data.workspace import open_workspace
-    from models.scoring import load_production
-    from models.spark_scoring import score_on_spark
+    from data.engines import spark_metrics as sm  # deferred: import time (per child)
+    from data.engines.spark_session import spark_session  # deferred: import time (per child)
+    from data.engines.spark_settings import SparkSettings  # deferred: import time (per child)
+    from data.workspace import open_workspace  # deferred: import time (per child)
+    from models.scoring import load_production  # deferred: import time (per child)
+    from models.spark_scoring import score_on_spark  # deferred: import time (per child)
 
     m = TreeMeter()
     spark = m("session", spark_session, SparkSettings(master=master), conf=SPARK_CONF)
@@ -212,7 +212,7 @@ def run_child(stage: str, log, **params) -> dict:
     return json.loads(lines[-1][len("BENCH_RESULT "):])
 
 
-def bench_size(n: int, growth: list[int], master: str, log) -> dict:
+def bench_size(n: int, growth: list[int], master: str, log, *, score: bool = True) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix=f"csai-spark-bench-{n}-"))
     out: dict = {"accounts": n, "growth": []}
     try:
@@ -221,13 +221,13 @@ def bench_size(n: int, growth: list[int], master: str, log) -> dict:
             ws, parquet = str(tmp / f"ws-{g}"), str(tmp / f"parquet-{g}")
             first = g == growth[0]
             prep = run_child("prepare", log, ws=ws, parquet=parquet, n=n, fraction=min(1.0, BASE_FRACTION * g),
-                             train=first)
+                             train=first and score)
             if first:
                 models_ws = ws
             print(f"  {n:,} accounts, {g}x events: {prep.get('events', 0):,} event rows", flush=True)
-            emb = run_child("embedded", log, ws=ws, score=first)
+            emb = run_child("embedded", log, ws=ws, score=first and score)
             spk = run_child("spark", log, ws=models_ws, parquet=parquet, out_dir=str(tmp / f"spark-out-{g}"),
-                            score=first, master=master)
+                            score=first and score, master=master)
             out["growth"].append({"multiple": g, "events": prep.get("events"), "embedded": emb, "spark": spk})
             print("  measured: " + json.dumps(out["growth"][-1], default=str), flush=True)  # kept if a later step dies
     finally:
@@ -268,6 +268,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="20000,100000")
     parser.add_argument("--growth", default="1,3,10", help="event multiples (of the smallest)")
     parser.add_argument("--master", default=os.environ.get("CSAI_SPARK_MASTER", "local[2]"))
+    parser.add_argument("--metrics-only", action="store_true",
+                        help="only the metric layer (no training, no scoring): the stage that grows with events")
     args = parser.parse_args(argv)
     if args.child:
         child_main(*args.child)
@@ -280,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
     with open(Path(tempfile.gettempdir()) / f"csai-spark-bench-{stamp}.log", "w") as log:
         for n in sizes:
             print(f"Spark bench: {n:,} accounts, events x{growth}", flush=True)
-            r = bench_size(n, growth, args.master, log)
+            r = bench_size(n, growth, args.master, log, score=not args.metrics_only)
             r["master"] = args.master
             results.append(r)
     table = print_table(results)

@@ -14,7 +14,8 @@ Stable interface (cron jobs and checks use it):
   checked_rows, unverifiable, ...}, importance {in_sample, rows, on}, top_features [{feature,
   label, group, mean_abs_shap}]. ``--predictions-out`` writes held-out predictions as CSV
   (account_id, obs_date, y_true, p).
-* ``score [--json] [--if-due]`` - score all active accounts with the production models. With
+* ``score [--json] [--if-due]`` - score all active accounts with the production models (the rule
+  health score without a production churn model; ``--json``: ``engine`` says which engine ran it). With
   ``--if-due`` only when ``CSAI_SCORE_SCHEDULE`` has a scheduled time since the latest scoring run
   (cron runs it every few minutes); otherwise it prints when the next run is and exits 0
   (``--json``: ``{"scored": false, "next_run": ISO time, "schedule": words}``).
@@ -143,14 +144,16 @@ def run_score(args: argparse.Namespace) -> int:
     ws = open_workspace(args.workspace)
     if getattr(args, "if_due", False) and not _score_due(ws, args):
         return 0
+    engine = "embedded"
     if (getattr(args, "engine", None) or ws.settings.spark.engine) == "spark":
         from models.spark_scoring import run_spark_score  # deferred: import time (the CLI loads every command)
 
         run = run_spark_score(ws, say=_say(args))
+        engine = "embedded" if run.by_rules else "spark"  # the rule score runs on the embedded engine
     else:
         run = score_workspace(ws, say=_say(args))
     if args.json:
-        print(json.dumps(run.summary()))
+        print(json.dumps({**run.summary(), "engine": engine}))
     else:
         print(run.text())
     return 0

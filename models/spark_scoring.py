@@ -27,6 +27,7 @@ import hashlib
 import json
 import pickle
 import shutil
+import tempfile
 import time
 import uuid
 from datetime import date, datetime, timedelta
@@ -35,7 +36,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from data.engines import spark_metrics as sm
+from data.engines.spark_session import spark_session
+from data.engines.spark_settings import RAW_TABLES
 from data.errors import UserError
+from data.opstore import now
+from data.readmodel import RULE_SCORE_NAME
 from data.vocabulary import RISK_BANDS
 from models.explain import DRIVER_COLUMNS
 from models.health_score import health_score
@@ -48,6 +54,7 @@ from models.scoring import (
     TOP_DRIVERS,
     ScoreRun,
     load_production,
+    score_with_rules,
 )
 
 RESULT_SCHEMA = (
@@ -122,7 +129,6 @@ def score_on_spark(spark, raw: dict, churn, expansion, *, end: date | None = Non
     """(features, results, obs_date) for every account active on the eve of ``end`` + 1, the as-of date
     (``end``, default :func:`data.engines.spark_metrics.data_end`) and the accounts of the embedded
     ``models.scoring.features_as_of``: a billing period running to the data's end still counts."""
-    from data.engines import spark_metrics as sm
 
     end = end or sm.data_end(raw)
     if end is None:
@@ -147,7 +153,6 @@ def score_on_spark(spark, raw: dict, churn, expansion, *, end: date | None = Non
 # --------------------------------------------------------------------------- the cli step
 def export_raw_tables(warehouse, folder: Path) -> dict[str, str]:
     """Write the raw layer's canonical tables (and ``workspace_meta``) as Parquet files."""
-    from data.engines.spark_settings import RAW_TABLES
 
     folder.mkdir(parents=True, exist_ok=True)
     out = {}
@@ -165,7 +170,6 @@ def export_raw_tables(warehouse, folder: Path) -> dict[str, str]:
 def raw_sources(ws, spark_settings, run_dir: Path) -> dict[str, str]:
     """Where Spark reads each raw table: ``CSAI_SPARK_TABLES`` overrides, then ``CSAI_SPARK_INPUT``,
     else the warehouse's raw layer exported to ``run_dir/input``."""
-    from data.engines.spark_settings import RAW_TABLES
 
     sources: dict[str, str] = {}
     if spark_settings.input_dir:
@@ -191,16 +195,19 @@ def raw_sources(ws, spark_settings, run_dir: Path) -> dict[str, str]:
 def run_spark_score(ws, *, spark=None, scored_at: datetime | None = None, say=None,
                     output_dir: Path | None = None) -> ScoreRun:
     """``cli.py --engine spark score``: features, scores and drivers on Spark, written as Parquet
-    under a new run folder, then attached to the warehouse as a new results snapshot."""
-    from data.engines import spark_metrics as sm
-    from data.engines.spark_session import spark_session
-    from data.opstore import now
+    under a new run folder, then attached to the warehouse as a new results snapshot.
+
+    Without a production churn model the rule health score scores the accounts, as the embedded
+    ``score`` does (``models.scoring.score_with_rules``), and it runs on the embedded engine: the rule
+    score has no Spark implementation, so no Spark session is started (the run says so)."""
 
     say = say or (lambda _m: None)
     t0 = time.perf_counter()
     churn_rec, churn = load_production(ws.engine, "churn")
     if churn is None:
-        raise UserError("No production churn model: run `cli.py train --promote` first.")
+        say(f"No production churn model: the {RULE_SCORE_NAME.lower()} scores the accounts, on the embedded "
+            "engine (the rule score does not run on Spark; no Spark session was started).")
+        return score_with_rules(ws, scored_at=scored_at, say=say)
     if churn.mode == "flat":
         raise UserError("The Spark engine scores time-mode workspaces (subscriptions and events); this workspace "
                         "is flat (one row per account): use the embedded engine.")
@@ -239,10 +246,6 @@ def spark_observations(ws, *, horizon_days: int = 90, lead_days: int = 0, gap_da
     """``cli.py --engine spark train``: the observation rows (features and labels for every date)
     built on Spark, collected as the ``ObservationSet`` the single-machine trainer fits on. The
     dates, censoring and renewal gap are the embedded ``build_observations``' (``cadence``, ``gap_days``)."""
-    import tempfile
-
-    from data.engines import spark_metrics as sm
-    from data.engines.spark_session import spark_session
 
     say = say or (lambda _m: None)
     settings = ws.settings.spark

@@ -6,16 +6,22 @@ attribute columns and their catalog entries all come from :mod:`data.metrics`
 ``attribute_metric``); the labels run the very SQL of ``data/sql/labels.sql`` and
 ``subscription_spells.sql``, and the observation dates come from
 ``data.metrics.monthly_dates``. What each engine needs of its own is *how* the as-of
-rules are evaluated: the embedded engine adds rows into numpy day bins, this one joins
-every observation row (account, date) with its account's rows and aggregates with
-``groupBy`` — the windows (30, 60, 90, 180 and 365 days before the date) and the rule
+rules are evaluated: the embedded engine adds rows into numpy day bins; this one sums the
+events per account and day bin (the embedded engine's bins: edges at every observation date
+and 30 and 90 days before it), keeps per-account running totals over the bins and reads each
+window as the difference of two running totals, with equi-joins on (account, bin)
+(:func:`_event_windows`), so the rows in flight grow with accounts x bins, not with event
+days per observation row; the small per-row tables (subscriptions, tickets, invoices, NPS,
+contacts) are joined with their account's observation rows and aggregated with ``groupBy``,
+as the embedded engine pairs them — the windows (30, 60, 90, 180 and 365 days before the date) and the rule
 "rows strictly before the date; ends, closes, payments and departures on or after it
 have not happened yet" are the ones written in ``data/metrics.py`` and docs/architecture.md
 section 5. ``tests/spark/test_parity.py`` keeps the two equal (every feature to 1e-9
 relative, every label).
 
 Partitioning: every join and aggregation is keyed by ``account_id`` (events are first
-summed per account, type and day), so the work spreads over executors by account.
+summed per account and day, then per account and day bin), so the work spreads over executors
+by account.
 Dates are day numbers (days since 1970-01-01, in UTC) throughout.
 """
 
@@ -27,6 +33,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+import numpy as np
 import pandas as pd
 
 from data.engines.spark_settings import RAW_TABLES
@@ -45,6 +52,8 @@ from data.metrics import (
 from data.readmodel import _parse_date, queries
 from data.schema import CANONICAL_TABLES
 from data.settings import read_model_settings
+from models.history import MONTHLY, plan_schedule
+from models.observations import ObservationSet
 
 HIGH_PRIORITIES = ("high", "urgent", "critical", "p1", "p2")
 SEVERITY = (("urgent", 1.0), ("critical", 1.0), ("p1", 1.0), ("high", 0.6), ("p2", 0.6), ("normal", 0.15),
@@ -52,7 +61,7 @@ SEVERITY = (("urgent", 1.0), ("critical", 1.0), ("p1", 1.0), ("high", 0.6), ("p2
 
 
 def F():  # noqa: N802 - pyspark.sql.functions, imported lazily (PySpark is optional)
-    from pyspark.sql import functions
+    from pyspark.sql import functions  # deferred: optional dependency (requirements-spark.txt)
 
     return functions
 
@@ -61,7 +70,7 @@ def F():  # noqa: N802 - pyspark.sql.functions, imported lazily (PySpark is opti
 def read_raw_tables(spark, sources: dict[str, str]) -> dict:
     """Spark DataFrames of the canonical raw tables. ``sources`` maps a table to a Parquet path
     (file or folder) or to a table name the session can read; a missing table is empty."""
-    from pyspark.sql.utils import AnalysisException
+    from pyspark.sql.utils import AnalysisException  # deferred: optional dependency (requirements-spark.txt)
 
     out = {}
     for table in RAW_TABLES:
@@ -172,7 +181,6 @@ def observation_dates(raw: dict, *, warmup_days: int = 90, end: date | None = No
 def observation_schedule(raw: dict, *, end: date, label_days: int, cadence: str = "auto"):
     """The observation schedule (monthly, or weekly for a short history) of
     ``models.history.plan_schedule``, as the embedded ``build_observations`` lays it; None without history."""
-    from models.history import plan_schedule
 
     first = history_start(raw)
     if first is None or end is None:
@@ -221,8 +229,8 @@ def compute_metrics(raw: dict, obs, *, types: list[str] | None = None,
     keys = ["account_id", "obs_date"]
     contract = _observed_days(raw, _contract(raw, obs, data_end))
     first_seen = contacts_first_seen(raw, data_end)
-    parts = [_usage(raw, obs, contract), _support(raw, obs), _sentiment(raw, obs), _billing(raw, obs),
-             _relationship(raw, obs, first_seen)]
+    parts = [_usage(_event_windows(raw, obs, type_list), contract), _support(raw, obs), _sentiment(raw, obs),
+             _billing(raw, obs), _relationship(raw, obs, first_seen)]
     out = contract
     for part in parts:
         out = out.join(part, keys, "left")
@@ -233,9 +241,6 @@ def compute_metrics(raw: dict, obs, *, types: list[str] | None = None,
     out = out.fillna(0.0, subset=zero_default)
     catalog = {m.name: m for m in STATIC_METRICS}
     event_columns, slugs = [], set()
-    if type_list:
-        events = _event_type_values(raw, obs, type_list)
-        out = out.join(events, keys, "left")
     for t in type_list:
         slug = event_slug(t)
         if slug in slugs:  # two types with one slug: the first in sorted order wins
@@ -312,76 +317,162 @@ def _observed_days(raw: dict, contract):
                                .otherwise(f.col("tenure_days")))
 
 
-def _daily_events(raw: dict, obs):
-    """Events of observed accounts before the last date, summed per account, type and day."""
+@dataclass(frozen=True)
+class _DayBins:
+    """The day bins of the embedded engine (``data.metrics._EventBins``), as small tables Spark broadcasts.
+
+    ``edges``: every observation date and that date - 30 and - 90 (day numbers, ascending). Bin ``b``
+    holds the days in ``[edges[b-1], edges[b])`` (bin 0: every day before ``edges[0]``), so each
+    window (the 30 days before a date, the 60 before those, the 90 before it) is a run of whole bins,
+    and the sum over a window is the difference of two running totals over the bins: the running
+    total at bin ``k`` sums the days before ``edges[k]``. Every edge is a lookup key, so a per-account
+    table of running totals keyed by bin, one row per bin from the account's first event on, answers
+    every window with equi-joins on (account, bin); its size is accounts x bins (three per observation
+    date), whatever the number of events or event days.
+    """
+
+    days: tuple[int, ...]
+    edges: tuple[int, ...]
+
+    @classmethod
+    def of(cls, days: list[int]) -> _DayBins:
+        days = sorted(set(int(d) for d in days))
+        edges = sorted({d - lag for d in days for lag in (0, 30, 90)})
+        return cls(days=tuple(days), edges=tuple(edges))
+
+    @property
+    def last_bin(self) -> int:
+        return len(self.edges) - 1
+
+    def at(self, day: int) -> int:
+        """The bin whose running total sums the days before ``day`` (an edge)."""
+        return self.edges.index(day)
+
+    def bin_of_day(self, spark):
+        """(day, bin) for every day from the first edge to the day before the last (earlier days: bin 0)."""
+        day = list(range(self.edges[0], self.edges[-1]))
+        bins, b = [], 0
+        for d in day:
+            while b < len(self.edges) and self.edges[b] <= d:
+                b += 1
+            bins.append(b)
+        return spark.createDataFrame(pd.DataFrame({"day": day, "bin": bins}, dtype="int32"), "day int, bin int")
+
+    def lookups(self, spark):
+        """(od, lag, k): per observation date, the bins whose running totals sum the days before the
+        date (lag 0), before the date - 30 and before the date - 90."""
+        rows = [(d, lag, self.at(d - lag)) for d in self.days for lag in (0, 30, 90)]
+        return spark.createDataFrame(pd.DataFrame(rows, columns=["od", "lag", "k"], dtype="int32"),
+                                     "od int, lag int, k int")
+
+    def last_30(self, spark):
+        """(bin, od): the bins that make up the 30 days before each observation date."""
+        rows = [(b, d) for d in self.days for b in range(self.at(d - 30) + 1, self.at(d) + 1)]
+        return spark.createDataFrame(pd.DataFrame(rows, columns=["bin", "od"], dtype="int32"), "bin int, od int")
+
+
+def _event_windows(raw: dict, obs, type_list: list[str]):
+    """Per observation row: the usage sums (active days and daily active users in the last 30 days and
+    the 60 before those, the busiest day and the distinct named users of the last 30 days) and, per
+    event type (the first of each slug), the quantities in the last 30, the previous 60 and the last
+    90 days and the last event day before the date.
+
+    The as-of rules of ``data.metrics._EventBins``, evaluated without joining an observation row with
+    its account's event days: events are summed per account and day (a day's active users: its
+    distinct named users, else its anonymous login quantity), then per account and day bin
+    (:class:`_DayBins`); running totals over the bins per account become a table keyed by (account,
+    bin) with one row per bin, and each observation row reads three of its rows (the bins before the
+    date, before the date - 30 and before the date - 90) with one equi-join. Window sums are
+    differences of running totals, as in the embedded engine. The busiest day and the distinct named
+    users (a maximum and a distinct count, which running totals cannot give) join the per-bin rows with
+    the few bins of each date's last 30 days (a broadcast table), again on equal keys.
+    """
+    from pyspark.sql import Window  # deferred: optional dependency (requirements-spark.txt)
+
     f = F()
-    last = obs.agg(f.max("od")).first()[0]
+    spark = obs.sparkSession
+    slug_types = _first_per_slug(type_list)
+    days = [r[0] for r in obs.select("od").distinct().collect()]
+    if not days:  # no observation rows: the columns, no rows
+        nothing = f.lit(None).cast("double")
+        return obs.select("account_id", "obs_date", "od", *[nothing.alias(c) for c in (
+            "active_days_30d", "users_30d", "users_prev_60d", "busiest", "named_30d")],
+            *[nothing.alias(f"{event_slug(t)}__{a}") for t in slug_types for a in ("q30", "q60", "q90", "last")])
+    bins = _DayBins.of(days)
     e = raw["events"].select(f.col("account_id").cast("string").alias("account_id"), "event_type", "user_id",
                              _day("event_time").alias("day"),
                              f.coalesce(f.col("quantity").cast("double"), f.lit(0.0)).alias("quantity"))
-    e = e.where(f.col("day") < f.lit(last)).join(obs.select("account_id").distinct(), "account_id", "left_semi")
-    return e
-
-
-def _usage(raw: dict, obs, contract):
-    """Active days, active users, seat utilisation and the DAU trend (events of every type)."""
-    f = F()
-    e = _daily_events(raw, obs)
-    daily = e.groupBy("account_id", "day").agg(
+    e = e.where(f.col("day") < f.lit(bins.edges[-1])).join(obs.select("account_id").distinct(), "account_id",
+                                                           "left_semi")
+    e = (e.join(f.broadcast(bins.bin_of_day(spark)), "day", "left")
+         .withColumn("bin", f.coalesce(f.col("bin"), f.lit(0))))
+    daily = e.groupBy("account_id", "bin", "day").agg(
+        *[f.sum(f.when(f.col("event_type") == t, f.col("quantity"))).alias(f"q{i}") for i, t in enumerate(slug_types)],
         f.countDistinct("user_id").alias("named"),
         f.sum(f.when((f.col("event_type") == "login") & f.col("user_id").isNull(), f.col("quantity")))
         .alias("login_quantity"))
     daily = daily.withColumn("users", f.when(f.col("named") > 0, f.col("named").cast("double"))
                              .otherwise(f.col("login_quantity")))
-    window = (f.col("day") < f.col("od")) & (f.col("day") >= f.col("od") - 90)
-    j = obs.join(daily, "account_id").where(window)
-    last30 = f.col("day") >= f.col("od") - 30
-    agg = j.groupBy("account_id", "obs_date").agg(
-        f.sum(f.when(last30, 1.0).otherwise(0.0)).alias("active_days_30d"),
-        f.sum(f.when(last30, f.coalesce("users", f.lit(0.0))).otherwise(0.0)).alias("users_30d"),
-        f.sum(f.when(~last30, f.coalesce("users", f.lit(0.0))).otherwise(0.0)).alias("users_prev_60d"),
-        f.max(f.when(last30, f.col("users"))).alias("busiest"))
-    users = (e.where(f.col("user_id").isNotNull()).select("account_id", "day", "user_id").distinct()
-             .join(obs, "account_id").where((f.col("day") < f.col("od")) & (f.col("day") >= f.col("od") - 30))
-             .groupBy("account_id", "obs_date").agg(f.countDistinct("user_id").cast("double").alias("named_30d")))
-    out = (contract.select("account_id", "obs_date", "seats", "observed")
-           .join(agg, ["account_id", "obs_date"], "left").join(users, ["account_id", "obs_date"], "left"))
+    per_bin = daily.groupBy("account_id", "bin").agg(
+        *[f.sum(f"q{i}").alias(f"q{i}") for i in range(len(slug_types))],
+        *[f.max(f.when(f.col(f"q{i}").isNotNull(), f.col("day"))).alias(f"d{i}") for i in range(len(slug_types))],
+        f.count(f.lit(1)).cast("double").alias("active"),
+        f.sum(f.coalesce(f.col("users"), f.lit(0.0))).alias("users_sum"),
+        f.max("users").alias("users_max"))
+    # running totals over the bins, one row per account and bin from its first event bin to the last bin
+    upto = Window.partitionBy("account_id").orderBy("bin").rowsBetween(Window.unboundedPreceding, Window.currentRow)
+    running = per_bin.select(
+        "account_id", "bin",
+        f.lead("bin").over(Window.partitionBy("account_id").orderBy("bin")).alias("next"),
+        *[f.sum(f"q{i}").over(upto).alias(f"cq{i}") for i in range(len(slug_types))],
+        *[f.max(f"d{i}").over(upto).alias(f"ld{i}") for i in range(len(slug_types))],
+        f.sum("active").over(upto).alias("c_active"), f.sum("users_sum").over(upto).alias("c_users"))
+    grid = running.withColumn("k", f.explode(f.sequence(f.col("bin"), f.coalesce(f.col("next") - 1,
+                                                                                  f.lit(bins.last_bin)))))
+    probe = obs.select("account_id", "obs_date", "od").join(f.broadcast(bins.lookups(spark)), "od")
+    looked = probe.join(grid.drop("bin", "next"), ["account_id", "k"], "left")
+
+    def at(column: str, lag: int):
+        return f.coalesce(f.max(f.when(f.col("lag") == lag, f.col(column))), f.lit(0.0))
+
+    sums = []
+    for i, t in enumerate(slug_types):
+        slug = event_slug(t)
+        now, before30, before90 = (at(f"cq{i}", lag) for lag in (0, 30, 90))
+        sums += [(now - before30).alias(f"{slug}__q30"), (before30 - before90).alias(f"{slug}__q60"),
+                 (now - before90).alias(f"{slug}__q90"),
+                 f.max(f.when(f.col("lag") == 0, f.col(f"ld{i}"))).alias(f"{slug}__last")]
+    windows = looked.groupBy("account_id", "obs_date").agg(
+        (at("c_active", 0) - at("c_active", 30)).alias("active_days_30d"),
+        (at("c_users", 0) - at("c_users", 30)).alias("users_30d"),
+        (at("c_users", 30) - at("c_users", 90)).alias("users_prev_60d"), *sums)
+    last_30 = f.broadcast(bins.last_30(spark))
+    busiest = (per_bin.where(f.col("users_max").isNotNull()).select("account_id", "bin", "users_max")
+               .join(last_30, "bin").groupBy("account_id", "od").agg(f.max("users_max").alias("busiest")))
+    named = (e.where(f.col("user_id").isNotNull()).select("account_id", "bin", "user_id").distinct()
+             .join(last_30, "bin").groupBy("account_id", "od")
+             .agg(f.countDistinct("user_id").cast("double").alias("named_30d")))
+    return (obs.select("account_id", "obs_date", "od").join(windows, ["account_id", "obs_date"], "left")
+            .join(busiest, ["account_id", "od"], "left").join(named, ["account_id", "od"], "left"))
+
+
+def _usage(windows, contract):
+    """Active days, active users, seat utilisation and the DAU trend (events of every type), from
+    :func:`_event_windows`; the per-type window columns pass through."""
+    f = F()
+    out = contract.select("account_id", "obs_date", "seats", "observed").join(windows.drop("od"),
+                                                                              ["account_id", "obs_date"], "left")
     active_users = f.when(f.col("named_30d") > 0, f.col("named_30d")).otherwise(f.coalesce("busiest", f.lit(0.0)))
     dau30 = f.coalesce("users_30d", f.lit(0.0)) / 30.0
     dau60 = f.coalesce("users_prev_60d", f.lit(0.0)) / 60.0
     change = (f.when(dau60 > 0, f.least(f.greatest((dau30 - dau60) / dau60, f.lit(-1.0)), f.lit(3.0)))
               .when(dau30 > 0, 3.0).otherwise(0.0))
+    passing = [c for c in windows.columns if "__" in c]
     return out.select(
         "account_id", "obs_date", f.col("active_days_30d"), active_users.alias("active_users_30d"),
         f.when(f.col("seats") > 0, active_users / f.col("seats")).alias("seat_utilisation"),
-        f.when(f.col("observed") < 44, f.lit(None).cast("double")).otherwise(change).alias("dau_change_30v60"))
-
-
-def _event_type_values(raw: dict, obs, type_list: list[str]):
-    """Per observation row and event type: quantities in the last 30, previous 60 and last 90 days and
-    the last event day within 365 days (recency is capped at 365), pivoted to one row per observation."""
-    f = F()
-    e = _daily_events(raw, obs).where(f.col("event_type").isin(type_list))
-    daily = e.groupBy("account_id", "event_type", "day").agg(f.sum("quantity").alias("q"))
-    j = obs.join(daily, "account_id").where((f.col("day") < f.col("od")) & (f.col("day") >= f.col("od") - 365))
-    in90 = f.col("day") >= f.col("od") - 90
-    in30 = f.col("day") >= f.col("od") - 30
-    per_type = j.groupBy("account_id", "obs_date", "event_type").agg(
-        f.sum(f.when(in30, f.col("q")).otherwise(0.0)).alias("q30"),
-        f.sum(f.when(in90 & ~in30, f.col("q")).otherwise(0.0)).alias("q60"),
-        f.sum(f.when(in90, f.col("q")).otherwise(0.0)).alias("q90"),
-        f.max("day").alias("last"))
-    codes = {t: f"t{i}" for i, t in enumerate(type_list)}
-    mapping = f.create_map(*[x for t in type_list for x in (f.lit(t), f.lit(codes[t]))])
-    per_type = per_type.withColumn("code", mapping[f.col("event_type")])
-    return (per_type.groupBy("account_id", "obs_date").pivot("code", [codes[t] for t in type_list])
-            .agg(f.first("q30").alias("q30"), f.first("q60").alias("q60"), f.first("q90").alias("q90"),
-                 f.first("last").alias("last"))
-            .toDF("account_id", "obs_date", *[f"{codes[t]}_{a}" for t in type_list
-                                              for a in ("q30", "q60", "q90", "last")])
-            .select("account_id", "obs_date", *[f.col(f"{codes[t]}_{a}").alias(f"{event_slug(t)}__{a}")
-                                                for t in _first_per_slug(type_list)
-                                                for a in ("q30", "q60", "q90", "last")]))
+        f.when(f.col("observed") < 44, f.lit(None).cast("double")).otherwise(change).alias("dau_change_30v60"),
+        *passing)
 
 
 def _first_per_slug(type_list: list[str]) -> list[str]:
@@ -452,7 +543,7 @@ def _support(raw: dict, obs):
 
 def _sentiment(raw: dict, obs):
     """Latest NPS response before the date, its change from the one before, and its age in days."""
-    from pyspark.sql import Window
+    from pyspark.sql import Window  # deferred: optional dependency (requirements-spark.txt)
 
     f = F()
     n = raw["nps"].select(f.col("account_id").cast("string").alias("account_id"), "responded_at",
@@ -609,11 +700,6 @@ def observation_set(frame, metrics: SparkMetricTable, dates: list[date], *, end:
     trainer (``models.training.train(con, config, observations=...)``): collected to the driver in
     the embedded order (date, account), features as float32 as the embedded set keeps them. Sample
     accounts on Spark first when the rows would not fit in memory."""
-    import numpy as np
-
-    from models.history import MONTHLY
-    from models.observations import ObservationSet
-
     pdf = frame.toPandas()
     for c in metrics.categorical:  # plain object columns with None, as data.metrics builds them
         pdf[c] = pdf[c].astype(object).where(pdf[c].notna(), None)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -10,12 +12,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from data import readmodel
+from data.settings import load_settings
+from data.workspace import open_workspace
+from models.registry import list_models, set_status
+from models.scoring import latest_scores
 from tests.support.cli import ROOT
 
 
 def _cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    import os
-
     return subprocess.run([sys.executable, "cli.py", *args], cwd=ROOT, capture_output=True, text=True, timeout=300,
                           env={**os.environ, **(env or {})})
 
@@ -34,8 +39,6 @@ def test_bad_spark_settings_say_which_variable_to_fix(tmp_path, name, value, hin
 
 
 def test_spark_settings_are_read(tmp_path):
-    from data.settings import load_settings
-
     s = load_settings(tmp_path, environ={"CSAI_ENGINE": "Spark", "CSAI_SPARK_REMOTE": "sc://spark-host:15002",
                                          "CSAI_SPARK_TABLES": "events=lake.db.events, accounts=/data/accounts.parquet",
                                          "CSAI_SPARK_CONF": "spark.executor.memory=2g"}).spark
@@ -46,10 +49,6 @@ def test_spark_settings_are_read(tmp_path):
 
 
 def test_attach_results_refuses_a_folder_that_is_not_a_run(sample_workspace_path, tmp_path):
-    import shutil
-
-    from data.workspace import open_workspace
-
     ws_path = tmp_path / "ws"
     shutil.copytree(sample_workspace_path, ws_path)
     before = open_workspace(str(ws_path)).warehouse.current()
@@ -68,11 +67,6 @@ def test_attach_results_refuses_a_folder_that_is_not_a_run(sample_workspace_path
 
 def test_attach_results_publishes_a_run_written_elsewhere(sample_workspace_path, tmp_path):
     """A run folder from a cluster job (Parquet written by any engine) becomes the scores the app serves."""
-    import shutil
-
-    from data.workspace import open_workspace
-    from models.scoring import latest_scores
-
     ws_path = tmp_path / "ws"
     shutil.copytree(sample_workspace_path, ws_path)
     ws = open_workspace(str(ws_path))
@@ -97,3 +91,41 @@ def test_attach_results_publishes_a_run_written_elsewhere(sample_workspace_path,
     again = _cli("--workspace", str(ws_path), "attach-results", str(run))
     assert again.returncode == 2 and "already in the warehouse; nothing was changed" in again.stderr
     assert Path(run / "run.json").exists()
+
+
+def test_spark_score_without_a_production_model_falls_back_to_the_rule_score(sample_workspace_path, tmp_path):
+    """``--engine spark score`` with no production model scores like the embedded ``score``: the rule health
+    score (issue 12), run on the embedded engine, and says so; no Spark session or run folder is made."""
+    ws_path = tmp_path / "ws"
+    shutil.copytree(sample_workspace_path, ws_path)
+    ws = open_workspace(str(ws_path))
+    for record in list_models(ws.engine):
+        if record.status == "production":
+            set_status(ws.engine, record.id, "archived")
+    # a Spark master nobody can reach: the fallback must not need Spark at all
+    spark = _cli("--workspace", str(ws_path), "--engine", "spark", "score", "--json",
+                 env={"CSAI_SPARK_MASTER": "spark://127.0.0.1:9"})
+    assert spark.returncode == 0, spark.stderr
+    summary = json.loads(spark.stdout.strip().splitlines()[-1])
+    assert summary["model_id"] == readmodel.RULE_MODEL_ID and summary["score"] == readmodel.RULE_SCORE_NAME
+    assert summary["engine"] == "embedded"
+    assert "the rule health score scores the accounts, on the embedded engine" in spark.stderr
+    assert not (ws_path / "spark").exists(), "no Spark run folder"
+    embedded = _cli("--workspace", str(ws_path), "score", "--json")
+    assert embedded.returncode == 0, embedded.stderr
+    mine = json.loads(embedded.stdout.strip().splitlines()[-1])
+    assert mine["engine"] == "embedded" and mine["accounts"] == summary["accounts"] > 200
+    assert mine["risk_bands"] == summary["risk_bands"]
+    with ws.warehouse.reader() as con:
+        runs = con.execute("SELECT scored_at FROM score_runs WHERE model_id = ? ORDER BY scored_at",
+                           [readmodel.RULE_MODEL_ID]).fetchall()
+        assert len(runs) == 2
+        first, second = (con.execute("SELECT account_id, health_score, risk_band, p_churn FROM scores "
+                                     "WHERE scored_at = ? ORDER BY account_id", [r[0]]).df() for r in runs)
+        reasons = [con.execute("SELECT account_id, rank, feature, sentence FROM score_drivers WHERE scored_at = ? "
+                               "ORDER BY account_id, rank", [r[0]]).df() for r in runs]
+    assert first.equals(second) and len(reasons[0]) > 0 and reasons[0].equals(reasons[1])
+    text = _cli("--workspace", str(ws_path), "--engine", "spark", "score",
+                env={"CSAI_SPARK_MASTER": "spark://127.0.0.1:9"})
+    assert text.returncode == 0 and "on the embedded engine" in text.stdout
+    assert "with the rule health score (no production churn model yet)" in text.stdout
