@@ -6,7 +6,7 @@ from datetime import datetime, time
 
 import pytest
 
-import data.opstore
+import commands.models
 from data.errors import UserError
 from data.portfolio import scoring_runs
 from data.schedule import parse_schedule
@@ -80,7 +80,7 @@ def _runs(ws):
 def test_score_if_due_waits_for_the_next_scheduled_time(tiny_ws, capsys, monkeypatch):
     write_tiny_scores(tiny_ws.warehouse)  # runs at 1 Jun and 1 Jul 2026, 06:00
     monkeypatch.setenv("CSAI_SCORE_SCHEDULE", "daily 06:00")
-    monkeypatch.setattr(data.opstore, "now", lambda: datetime(2026, 7, 1, 9, 0))
+    monkeypatch.setattr(commands.models, "now", lambda: datetime(2026, 7, 1, 9, 0))  # the CLI's clock
     before = _runs(tiny_ws)
     code, out, err = _score_if_due(capsys, tiny_ws)
     assert code == 0, err
@@ -95,7 +95,7 @@ def test_score_if_due_waits_for_the_next_scheduled_time(tiny_ws, capsys, monkeyp
 def test_score_if_due_scores_once_the_time_has_passed(tiny_ws, capsys, monkeypatch):
     write_tiny_scores(tiny_ws.warehouse)
     monkeypatch.setenv("CSAI_SCORE_SCHEDULE", "daily 06:00")
-    monkeypatch.setattr(data.opstore, "now", lambda: datetime(2026, 7, 2, 6, 10))
+    monkeypatch.setattr(commands.models, "now", lambda: datetime(2026, 7, 2, 6, 10))
     before = _runs(tiny_ws)
     code, out, err = _score_if_due(capsys, tiny_ws)
     assert len(_runs(tiny_ws)) == len(before) + 1  # one new scoring run
