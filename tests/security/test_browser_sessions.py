@@ -40,7 +40,7 @@ def tiny_server(tmp_path):
 
 def _signed_in(page, server, username: str) -> None:
     login(page, server.url, username, f"{username}-password", path="/accounts")
-    page.get_by_role("heading", name="Accounts").wait_for()
+    page.get_by_role("heading", name="Accounts").first.wait_for()  # a rerun may briefly show the old heading too
     wait_for_auth_cookie(page)
 
 
@@ -57,7 +57,7 @@ def test_cookie_flags_and_revocation_by_password_reset(page, tiny_server):
     assert cookie["secure"] is False  # plain http on 127.0.0.1; set when served over https
     assert cookie["httpOnly"] is False  # written by JavaScript (the cookie manager component): see README
     page.reload()
-    page.get_by_role("heading", name="Accounts").wait_for()  # the cookie signs the new session in
+    page.get_by_role("heading", name="Accounts").first.wait_for()  # the cookie signs the new session in
 
     r = cli("users", "set-password", "csm1", "--password-stdin", stdin="a-new-password\n", ws=ws.path)
     assert r.returncode == 0, r.stderr
