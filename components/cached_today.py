@@ -28,14 +28,23 @@ def previous_scored_at() -> datetime | None:
     return runs[1] if len(runs) > 1 else None
 
 
+@st.cache_data(show_spinner=False, max_entries=4, ttl=3600)
+def _last_touches(marker: tuple) -> pd.DataFrame:
+    from playbooks import today  # deferred: import time (playbooks; every page loads this module)
+
+    return today.last_touches(workspace().engine)
+
+
 def with_days_since_touch(book: pd.DataFrame) -> pd.DataFrame:
     """``book`` (rows of the viewer's scoped accounts) plus ``days_since_touch``: whole days since the latest
     note, logged activity, completed task or playbook started by a person (NA = never touched).
 
-    The Today page's definition (:func:`playbooks.today.last_touches`), read fresh on every run: a
-    note logged a moment ago counts at once. Touches are read for ``book``'s accounts only.
+    The Today page's definition (:func:`playbooks.today.last_touches`). The touches of every account are
+    cached under :func:`playbooks.today.touch_marker`, read on every run, so a note logged a moment ago
+    counts at once without re-reading four whole tables on every rerun.
     """
     from playbooks import today  # deferred: import time (playbooks; every page loads this module)
 
-    touches = today.last_touches(workspace().engine, book["account_id"].tolist())
+    touches = _last_touches(today.touch_marker(workspace().engine))
+    touches = touches[touches["account_id"].isin(book["account_id"])]
     return today.with_days_since_touch(book, touches).drop(columns=["last_touch_at", "last_touch_kind"])

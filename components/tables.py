@@ -13,6 +13,8 @@ from data.export import csv_bytes
 from data.readmodel import rule_bands_text
 
 if TYPE_CHECKING:  # importing pandas.io.formats.style (and jinja2) slows a cold start
+    from collections.abc import Callable
+
     from pandas.io.formats.style import Styler
 
 ACCOUNT_COLUMNS = {
@@ -46,13 +48,15 @@ def lead_columns(columns, first: tuple[str, ...]) -> list[str]:
     return present + [c for c in columns if c not in present]
 
 
-def csv_download(df: pd.DataFrame, file_name: str, label: str = "Export CSV", key: str | None = None) -> None:
+def csv_download(df: pd.DataFrame | Callable[[], pd.DataFrame], file_name: str, label: str = "Export CSV",
+                 key: str | None = None) -> None:
     """A download button with the table as CSV (what you see is what you get, formulas neutralised).
 
     The CSV is written when the button is clicked, not on every rerun: ``df`` is kept
-    until then, so callers must not change it afterwards.
+    until then, so callers must not change it afterwards. ``df`` may be a function that
+    builds the frame, so work only the export needs is done on the click too.
     """
-    st.download_button(label, lambda: csv_bytes(df), file_name=file_name, mime="text/csv",
+    st.download_button(label, lambda: csv_bytes(df() if callable(df) else df), file_name=file_name, mime="text/csv",
                        icon=":material/download:", key=key, on_click="ignore")
 
 RISK_BAND_LABELS = {"high": "High", "medium": "Medium", "low": "Low"}

@@ -16,6 +16,9 @@ A backup folder holds:
 
 The order (warehouse pointer, store, models, auth) keeps references valid: every
 model the copied store knows was written before the store was copied.
+
+One module over 400 lines on purpose: backup, restore and check read and write the same folder format and
+manifest; split, one file format would live in three modules.
 """
 
 from __future__ import annotations

@@ -20,6 +20,9 @@ Score figures read the results-layer tables ``scores`` and ``score_drivers`` wri
 ``cli.py score``; before the first scoring run they return ``None`` / empty frames and
 :func:`has_scores` is False. ``expected_arr_loss`` = Σ p(churn) × ARR and the expansion
 pipeline = Σ p(expansion) × ARR, both over the latest run and within the model's horizon.
+
+One module over 400 lines on purpose: every Portfolio figure shares the viewer-scoped overview SQL and the
+MRR-by-date arrays defined here.
 """
 
 from __future__ import annotations

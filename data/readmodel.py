@@ -15,6 +15,9 @@ The definitions live in SQL files under ``data/sql`` (dbt's idea: staging, then 
 
 This module only binds parameters, applies the viewer's scope and stages the results-layer
 tables (older or hand-made ``scores`` tables may lack columns). No Streamlit here.
+
+One module over 400 lines on purpose: the read model is the one home of the business terms (the point of it);
+each reader is a few lines over its SQL file in data/sql.
 """
 
 from __future__ import annotations

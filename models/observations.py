@@ -18,6 +18,9 @@ or a 0/1 column such as ``churned`` on ``accounts``); one row per account, no da
 
 :func:`check_leakage` recomputes features for sampled observation dates on a copy of
 the data truncated at each date and asserts they are identical.
+
+One module over 400 lines on purpose: time and flat observation sets share the leakage and label-rate checks
+every training runs.
 """
 
 from __future__ import annotations

@@ -24,6 +24,9 @@ the model's scale, and ``p_base`` holds the calibrated probability of the averag
 Pages read through :func:`latest_scores`, :func:`account_explanation` (returns an
 :class:`AccountExplanation`), :func:`score_history`, and re-score edits with
 :func:`what_if`.
+
+One module over 400 lines on purpose: writing a score run and reading it back share the results-table layout
+this module defines.
 """
 
 from __future__ import annotations

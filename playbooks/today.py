@@ -142,6 +142,22 @@ def last_touches(engine: sa.Engine, account_ids: list[str] | None = None) -> pd.
     return df[TOUCH_COLUMNS].reset_index(drop=True)
 
 
+def touch_marker(engine: sa.Engine) -> tuple:
+    """A few aggregates that change whenever :func:`last_touches` could: a note, activity, completed or
+    reopened task, or manual playbook start added, changed or removed. Cheap (one row per table), so a
+    page can cache the touches under it and still count a note logged a moment ago at once."""
+    queries_ = [
+        sa.select(sa.func.count(), sa.func.max(notes.c.id), sa.func.max(notes.c.created_at)),
+        sa.select(sa.func.count(), sa.func.max(activities.c.id), sa.func.max(activities.c.occurred_on),
+                  sa.func.sum(activities.c.id)),
+        sa.select(sa.func.count(), sa.func.max(tasks.c.completed_at), sa.func.sum(tasks.c.id))
+        .where(tasks.c.status == "done"),
+        sa.select(sa.func.count(), sa.func.max(runs.c.id)).where(runs.c.trigger_type == "manual"),
+    ]
+    with engine.connect() as conn:
+        return tuple(tuple(str(v) for v in conn.execute(q).one()) for q in queries_)
+
+
 def with_days_since_touch(accounts: pd.DataFrame, touches: pd.DataFrame, at: datetime | None = None) -> pd.DataFrame:
     """``accounts`` plus ``last_touch_at``, ``last_touch_kind`` and ``days_since_touch`` (None = never)."""
     at = at or now()

@@ -99,8 +99,8 @@ def render() -> None:
         c1.info("No account matches these filters. Clear the search or widen the filters.")
         st.stop()
 
-    listed = cached_today.with_days_since_touch(shown.rows)  # new frames: the cached view stays untouched
-    table = listed.iloc[:len(shown.table)].copy()
+    # new frames (the cached view stays untouched); the export adds the column to every row when clicked
+    table = cached_today.with_days_since_touch(shown.table)
     for money in ("arr", "expected_arr_loss"):
         if money in table:
             table[money] = fmt.whole_dollars(table[money])
@@ -140,4 +140,4 @@ def render() -> None:
 
             bulk_trigger_form(user, chosen)
 
-    csv_download(listed, "accounts.csv", key="export_accounts")
+    csv_download(lambda: cached_today.with_days_since_touch(shown.rows), "accounts.csv", key="export_accounts")

@@ -6,6 +6,9 @@ the steps a person needs: preview, a mapping form pre-filled with the suggested
 mapping, the validation report in plain words, and an Import button that is enabled
 only for the exact upload, table, mapping and mode that passed validation, and that
 runs at most once for them (a double click does not import twice).
+
+One module over 400 lines on purpose: the upload, mapping, validation and import steps share one upload key
+and its session state, which makes the double-submit guard one piece.
 """
 
 from __future__ import annotations

@@ -3,11 +3,13 @@ ARR and expected loss in whole dollars."""
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import timedelta
 
 import pandas as pd
 import pytest
+import streamlit as st
 
 from data import users as user_store
 from data.activities import log_activity
@@ -77,3 +79,33 @@ def test_money_columns_read_whole_dollars(touch_ws):
     assert config["arr"]["type_config"]["format"] == "$%,d"
     assert config["expected_arr_loss"]["type_config"]["format"] == "$%,d"
     assert (rows["arr"] == rows["arr"].round()).all() and (rows["expected_arr_loss"] % 1 == 0).all()
+
+
+def test_the_touch_marker_moves_with_every_kind_of_touch(touch_ws):
+    """The Accounts page caches every account's touches under this marker, so each touch must move it."""
+    before = today.touch_marker(touch_ws.engine)
+    assert today.touch_marker(touch_ws.engine) == before  # nothing happened: the cache is used
+    add_note(touch_ws.engine, "A0007", "maya", "Followed up")
+    after_note = today.touch_marker(touch_ws.engine)
+    assert after_note != before
+    log_activity(touch_ws.engine, "A0009", "maya", "call", now().date(), "Quick call")
+    assert today.touch_marker(touch_ws.engine) != after_note
+
+
+def test_the_export_has_the_days_since_touch_of_every_account(touch_ws, monkeypatch):
+    served: dict[str, object] = {}
+    original = st.download_button
+
+    def recording(label, data, *args, **kwargs):
+        served[kwargs.get("key")] = data
+        return original(label, data, *args, **kwargs)
+
+    monkeypatch.setattr(st, "download_button", recording)
+    at = run_app("manager", ACCOUNTS)
+    assert not at.exception
+    data = served["export_accounts"]
+    csv = (data() if callable(data) else data).decode("utf-8")
+    frame = pd.read_csv(io.StringIO(csv)).set_index("account_id")
+    assert len(frame) == 20
+    assert frame.loc["A0003", "days_since_touch"] == 0 and frame.loc["A0005", "days_since_touch"] == 12
+    assert pd.isna(frame.loc["A0004", "days_since_touch"])  # never touched
