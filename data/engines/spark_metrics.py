@@ -15,7 +15,7 @@ days per observation row; the small per-row tables (subscriptions, tickets, invo
 contacts) are joined with their account's observation rows and aggregated with ``groupBy``,
 as the embedded engine pairs them — the windows (30, 60, 90, 180 and 365 days before the date) and the rule
 "rows strictly before the date; ends, closes, payments and departures on or after it
-have not happened yet" are the ones written in ``data/metrics.py`` and docs/architecture.md
+have not happened yet" are the ones written in ``data/metrics/`` and docs/architecture.md
 section 5. ``tests/spark/test_parity.py`` keeps the two equal (every feature to 1e-9
 relative, every label).
 

@@ -494,7 +494,7 @@ def _hand_made_tables() -> dict[str, pd.DataFrame]:
 
 @pytest.fixture(scope="module")
 def sample_warehouse(tmp_path_factory):
-    """The sample company (60 accounts) when data/sample.py exists, else small hand-made tables."""
+    """The sample company (60 accounts) when the data/sample package exists, else small hand-made tables."""
     end = date(2026, 6, 30)
     w = Warehouse(tmp_path_factory.mktemp("rt") / "wh")
     try:
