@@ -12,12 +12,11 @@ import io
 
 import pandas as pd
 import pytest
-import streamlit as st
 
 from cli import main as cli_main
 from data import users as user_store
 from data.export import FORMULA_START, csv_bytes, neutralise_formulas
-from tests.support.apptest import run_app
+from tests.support.apptest import record_downloads, run_app
 from tests.support.workspaces import build_workspace
 
 EVIL = {
@@ -80,14 +79,7 @@ def test_cli_export_keeps_negative_numbers(evil_ws, tmp_path):
 
 
 def test_the_accounts_page_download_is_neutralised(evil_ws, monkeypatch):
-    served: dict[str, object] = {}
-    original = st.download_button
-
-    def recording(label, data, *args, **kwargs):
-        served[kwargs.get("key")] = data
-        return original(label, data, *args, **kwargs)
-
-    monkeypatch.setattr(st, "download_button", recording)
+    served = record_downloads(monkeypatch)
     at = run_app("boss", "views/accounts.py")
     assert not at.exception
     data = served["export_accounts"]

@@ -102,3 +102,18 @@ def served_on_loopback():
     config.set_option("server.address", "127.0.0.1")
     yield
     config.set_option("server.address", old)
+
+
+def record_downloads(monkeypatch) -> dict[str, object]:
+    """Capture what each ``st.download_button`` would serve, by key (the data or its callable)."""
+    import streamlit as st  # deferred: import time (only the tests that record downloads)
+
+    served: dict[str, object] = {}
+    original = st.download_button
+
+    def recording(label, data, *args, **kwargs):
+        served[kwargs.get("key")] = data
+        return original(label, data, *args, **kwargs)
+
+    monkeypatch.setattr(st, "download_button", recording)
+    return served

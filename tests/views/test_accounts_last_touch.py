@@ -9,14 +9,13 @@ from datetime import timedelta
 
 import pandas as pd
 import pytest
-import streamlit as st
 
 from data import users as user_store
 from data.activities import log_activity
 from data.notes import add_note
 from data.opstore import now
 from playbooks import today
-from tests.support.apptest import run_app
+from tests.support.apptest import record_downloads, run_app
 from tests.support.workspaces import build_workspace
 
 ACCOUNTS = "views/accounts.py"
@@ -93,14 +92,7 @@ def test_the_touch_marker_moves_with_every_kind_of_touch(touch_ws):
 
 
 def test_the_export_has_the_days_since_touch_of_every_account(touch_ws, monkeypatch):
-    served: dict[str, object] = {}
-    original = st.download_button
-
-    def recording(label, data, *args, **kwargs):
-        served[kwargs.get("key")] = data
-        return original(label, data, *args, **kwargs)
-
-    monkeypatch.setattr(st, "download_button", recording)
+    served = record_downloads(monkeypatch)
     at = run_app("manager", ACCOUNTS)
     assert not at.exception
     data = served["export_accounts"]
