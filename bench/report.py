@@ -42,6 +42,8 @@ def print_table(results: list[dict]) -> str:
 
     row("event rows", lambda r: f"{r['features']['events']:,}")
     row("observation rows", lambda r: f"{r['features']['obs_rows']:,}")
+    row("accounts observed (train)", lambda r: f"{r['features']['accounts_observed']:,} of "
+        f"{r['features']['accounts_total']:,}")
     row("pandas metrics s", lambda r: f"{r['features']['pandas']['seconds']:.1f}"
         + (" (extrap.)" if r["features"]["pandas"]["extrapolated"] else ""))
     row("metric speedup vs pandas", lambda r: f"{r['features']['pandas']['seconds'] / stage_part(r, 'features', 'metrics')['wall_s']:.1f}x"

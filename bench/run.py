@@ -69,36 +69,69 @@ def run_child(stage: str, log, env: dict, **params) -> dict:
     return out
 
 
+CEILING = 500_000  # sizes from here are the one-machine ceiling run (issue 15 item 5)
+
+
+class StageRunner:
+    """Runs a size's stages; with a work folder, each stage's result is kept in ``stages.json`` there
+    and a later run with the same folder reuses the results of the stages that did not fail (a
+    ceiling run that stops in one stage resumes from it)."""
+
+    def __init__(self, log, env: dict, folder: Path | None) -> None:
+        self.log, self.env = log, env
+        self.file = folder / "stages.json" if folder else None
+        self.kept = json.loads(self.file.read_text()) if self.file and self.file.exists() else {}
+
+    def __call__(self, key: str, stage: str, **params) -> dict:
+        old = self.kept.get(key)
+        if old is not None and "error" not in old:
+            print(f"  {key}: kept from the earlier run in this folder", flush=True)
+            return old
+        out = run_child(stage, self.log, self.env, **params)
+        if self.file:
+            self.kept[key] = out
+            self.file.write_text(json.dumps(self.kept, indent=2, default=str))
+        return out
+
+
 def bench_size(n: int, *, largest: bool, middle: bool, repeats: int, load_sessions: int, log, keep: bool,
-               quick: bool = False) -> dict:
-    tmp = Path(tempfile.mkdtemp(prefix=f"csai-bench-{n}-"))
+               quick: bool = False, workdir: Path | None = None) -> dict:
+    """One size's stages. From ``CEILING`` accounts the run is the one-machine ceiling: the pipeline
+    and the pages as a team runs them, without the pandas and shap references, the event-scaling
+    check, the threading and the concurrency measurements; the metric build times every date for
+    the accounts training observes (``CSAI_TRAIN_MAX_ACCOUNTS``), scoring every account."""
+    ceiling = n >= CEILING
+    tmp = workdir / f"{n}" if workdir else Path(tempfile.mkdtemp(prefix=f"csai-bench-{n}-"))
+    keep = keep or workdir is not None
     env = {**os.environ, "CSAI_DUCKDB_MEMORY_LIMIT": DUCKDB_MEMORY_LIMIT, "PYTHONPATH": str(ROOT),
            "CSAI_WORKSPACE": str(tmp / "ws")}
     for k in ("OMP_NUM_THREADS",):
         env.pop(k, None)
     ws, parquet = str(tmp / "ws"), str(tmp / "parquet")
-    (tmp / "obs").mkdir()
-    (tmp / "floor").mkdir()
-    print(f"\n== {n:,} accounts ({tmp})", flush=True)
-    r: dict = {"accounts": n, "event_fraction": EVENT_FRACTION}
+    for sub in ("obs", "floor"):
+        (tmp / sub).mkdir(parents=True, exist_ok=True)
+    print(f"\n== {n:,} accounts ({tmp}){' - one-machine ceiling' if ceiling else ''}", flush=True)
+    stage = StageRunner(log, env, tmp if workdir else None)
+    r: dict = {"accounts": n, "event_fraction": EVENT_FRACTION, "ceiling": ceiling}
     try:
-        r["generate"] = run_child("generate", log, env, ws=ws, n=n, parquet=parquet, fraction=EVENT_FRACTION)
-        r["import"] = run_child("import", log, env, parquet=parquet, ws=str(tmp / "ws_import"))
+        r["generate"] = stage("generate", "generate", ws=ws, n=n, parquet=parquet, fraction=EVENT_FRACTION)
+        r["import"] = stage("import", "import", parquet=parquet, ws=str(tmp / "ws_import"))
         shutil.rmtree(tmp / "ws_import", ignore_errors=True)
-        pd_dates = next((v for k, v in sorted(PANDAS_MAX_DATES.items()) if n <= k), 4)
-        r["features"] = run_child("features", log, env, ws=ws, pandas_dates=pd_dates, scaling=largest)
+        pd_dates = 0 if ceiling else next((v for k, v in sorted(PANDAS_MAX_DATES.items()) if n <= k), 4)
+        r["features"] = stage("features", "features", ws=ws, pandas_dates=pd_dates, scaling=largest and not ceiling,
+                              sampled=ceiling)
         if largest and r["features"].get("scaling_subset"):
             r["features"]["scaling"] = scaling_check(log, env, ws, r["features"].pop("scaling_subset"))
-        r["train"] = run_child("train", log, env, ws=ws, obs_out=str(tmp / "obs"),
-                               backtest_cutoffs=1 if (n > 50_000 or quick) else 3)
-        r["score"] = run_child("score", log, env, ws=ws)
-        r["explain"] = run_child("explain", log, env, ws=ws, obs_dir=str(tmp / "obs"))
-        r["run_due"] = run_child("run_due", log, env, ws=ws)
-        r["pages"] = run_child("pages", log, env, ws=ws, repeats=repeats, floor_dir=str(tmp / "floor"),
-                               load_sessions=load_sessions if (largest or middle) else 0)
-        if middle and not quick:
-            r["threads"] = run_child("threads", log, env, obs_dir=str(tmp / "obs"), max_rows=150_000, repeats=2)
-            r["concurrency"] = run_child("concurrency", log, env, ws=ws, parquet=parquet)
+        r["train"] = stage("train", "train", ws=ws, obs_out=str(tmp / "obs"),
+                           backtest_cutoffs=1 if (n > 50_000 or quick) else 3)
+        r["score"] = stage("score", "score", ws=ws)
+        r["explain"] = stage("explain", "explain", ws=ws, obs_dir=str(tmp / "obs"), reference=not ceiling)
+        r["run_due"] = stage("run_due", "run_due", ws=ws)
+        r["pages"] = stage("pages", "pages", ws=ws, repeats=repeats, floor_dir=str(tmp / "floor"),
+                           load_sessions=load_sessions if (largest or middle) else 0)
+        if middle and not quick and not ceiling:
+            r["threads"] = stage("threads", "threads", obs_dir=str(tmp / "obs"), max_rows=150_000, repeats=2)
+            r["concurrency"] = stage("concurrency", "concurrency", ws=ws, parquet=parquet)
     finally:
         if not keep:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -141,6 +174,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--load-sessions", type=int, default=20)
     ap.add_argument("--out", default=str(RESULTS), help="results folder")
     ap.add_argument("--keep", action="store_true", help="keep the temp workspaces")
+    ap.add_argument("--workdir", help="build each size in WORKDIR/<size>, keep it, and reuse the stages that "
+                                      "finished there in an earlier run (resume a long run)")
     ap.add_argument("--quick", action="store_true",
                     help="smoke mode: no threading, concurrency or load test; one warm render per page")
     ap.add_argument("--child", nargs=2, metavar=("STAGE", "PARAMS"), help=argparse.SUPPRESS)
@@ -162,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
         for n in sizes:
             results.append(bench_size(n, largest=n == sizes[-1], middle=n == middle, repeats=args.repeats,
                                       load_sessions=args.load_sessions, log=log, keep=args.keep,
-                                      quick=args.quick))
+                                      quick=args.quick, workdir=Path(args.workdir) if args.workdir else None))
             partial = {"timestamp": stamp, "partial": True, "sizes_done": [r["accounts"] for r in results],
                        "results": results}
             (out_dir / f"{stamp}.json").write_text(json.dumps(partial, indent=2, default=str))

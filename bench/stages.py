@@ -87,11 +87,19 @@ def stage_import(parquet: str, ws: str) -> dict:
     return {"parts": m.parts, "rows": result.tables}
 
 
-def stage_features(ws: str, pandas_dates: int | None, scaling: bool) -> dict:
+def stage_features(ws: str, pandas_dates: int | None, scaling: bool, sampled: bool = False) -> dict:
+    """The metric build for every observation date: of every account, or (``sampled``, the ceiling
+    run) of the accounts training observes (``CSAI_TRAIN_MAX_ACCOUNTS``); ``pandas_dates`` 0 skips
+    the pandas reference."""
     from bench import reference_pandas  # deferred: import time (child process only)
     from data.metrics import compute_metrics  # deferred: import time (child process only)
+    from data.settings import read_model_settings  # deferred: import time (child process only)
     from data.workspace import open_workspace  # deferred: import time (child process only)
-    from models.observations import active_rows, observation_dates  # deferred: import time (child process only)
+    from models.observations import (  # deferred: import time (child process only)
+        active_rows,
+        observation_dates,
+        sample_accounts,
+    )
 
     m = Meter()
     w = open_workspace(ws)
@@ -99,11 +107,16 @@ def stage_features(ws: str, pandas_dates: int | None, scaling: bool) -> dict:
     with w.warehouse.reader() as con:
         dates = observation_dates(con)
         rows = m("observation_rows", active_rows, con, dates)
+        if sampled:
+            out["all_obs_rows"] = len(rows)
+            rows, out["accounts_observed"], out["accounts_total"] = sample_accounts(
+                rows, read_model_settings().train_max_accounts)
         metrics = m("metrics", compute_metrics, con, rows)
         out.update(obs_rows=len(rows), dates=len(dates), metric_columns=len(metrics.numeric) + len(metrics.categorical),
                    events=con.execute("SELECT count(*) FROM events").fetchall()[0][0])
         out["product_peak_mb"] = _peak_mb()
-        out["pandas"] = reference_pandas.run(con, rows, metrics.frame, max_dates=pandas_dates)
+        out["pandas"] = (reference_pandas.run(con, rows, metrics.frame, max_dates=pandas_dates)
+                         if pandas_dates != 0 else None)
         del metrics
     if scaling:
         out["scaling_subset"] = _scaling_subset(w, rows)
@@ -199,7 +212,7 @@ def stage_score(ws: str) -> dict:
     return {"parts": m.parts, "accounts": run.accounts}
 
 
-def stage_explain(ws: str, obs_dir: str) -> dict:
+def stage_explain(ws: str, obs_dir: str, reference: bool = True) -> dict:
     import pandas as pd  # deferred: import time (child process only)
 
     from bench import reference_shap  # deferred: import time (child process only)
@@ -215,6 +228,10 @@ def stage_explain(ws: str, obs_dir: str) -> dict:
     expl = m("explain", trained.explain, frame)
     drivers = m("driver_sentences", expl.top_drivers, frame["account_id"].to_numpy(), 10)
     product_peak = _peak_mb()
+    if not reference:  # the ceiling run: the product's explanation only
+        return {"parts": m.parts, "accounts": int(len(frame)), "driver_rows": int(len(drivers)),
+                "product_algorithm": trained.algorithm, "product_peak_mb": product_peak,
+                "product_auc": _production_auc(w)}
     meta = json.loads((Path(obs_dir) / "obs.json").read_text())
     labelled = pd.read_parquet(Path(obs_dir) / "labelled.parquet")
     od = pd.to_datetime(labelled["obs_date"])

@@ -126,6 +126,10 @@ def run_train(args: argparse.Namespace) -> int:
             f"{_f(ev.metric('top_decile_lift'))}, ECE {_f(ev.metric('ece'))} on {ev.n_test or 0:,} held-out rows; "
             f"{result.seconds:.1f}s")
         say(uncertainty_sentence(record.target, ev.positives_test, ev.roc_auc_interval, ev.history))
+        rows = ev.training_rows or {}
+        if rows.get("accounts_total") and rows.get("accounts_observed", 0) < rows["accounts_total"]:
+            say(f"Observed a fixed sample of {rows['accounts_observed']:,} of {rows['accounts_total']:,} accounts at "
+                "every date (CSAI_TRAIN_MAX_ACCOUNTS); scoring covers every account.")
         if ev.leakage.get("unverifiable"):
             say("Leakage check: cannot be verified (account snapshot, value at export time): "
                 + ", ".join(ev.leakage["unverifiable"]))

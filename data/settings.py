@@ -208,10 +208,14 @@ class ReadModelSettings:
     ``as_of``: ``CSAI_AS_OF`` (YYYY-MM-DD), the workspace's as-of date when set, over the end of
     the data stored at import. ``inactive_churn_days``: ``CSAI_INACTIVE_CHURN_DAYS`` (default 60),
     days without activity after which an account without billing data counts as churned.
+    ``train_max_accounts``: ``CSAI_TRAIN_MAX_ACCOUNTS`` (default 150,000), the most accounts whose
+    history training observes; beyond it a fixed random share of accounts (by a hash of the id) is
+    observed at every date, so the observation set's memory stays bounded (about 2 GB per 100,000 accounts).
     """
 
     as_of: date | None = None
     inactive_churn_days: int = 60
+    train_max_accounts: int = 150_000
 
 
 def read_model_settings(environ: dict | None = None) -> ReadModelSettings:
@@ -225,4 +229,5 @@ def read_model_settings(environ: dict | None = None) -> ReadModelSettings:
         except ValueError:
             raise SettingsError(f"CSAI_AS_OF={raw!r} is not a date; use YYYY-MM-DD, or unset it to use "
                                 "the end of the data.") from None
-    return ReadModelSettings(as_of=as_of, inactive_churn_days=_int(env, "CSAI_INACTIVE_CHURN_DAYS", 60, 1, 3650))
+    return ReadModelSettings(as_of=as_of, inactive_churn_days=_int(env, "CSAI_INACTIVE_CHURN_DAYS", 60, 1, 3650),
+                             train_max_accounts=_int(env, "CSAI_TRAIN_MAX_ACCOUNTS", 150_000, 100, 100_000_000))

@@ -69,6 +69,13 @@ class ObservationSet:
     cadence: str = MONTHLY  # "monthly" or "weekly" observation dates (models.history)
     schedule: Schedule | None = None
     label_source: str = "subscriptions"  # or "inactivity": no billing data, churn = no activity for N days
+    accounts_observed: int | None = None  # accounts whose rows the set holds (time mode)
+    accounts_total: int | None = None  # accounts active at some date; more than observed when sampled
+
+    @property
+    def sampled(self) -> bool:
+        return bool(self.accounts_total and self.accounts_observed is not None
+                    and self.accounts_observed < self.accounts_total)
 
     @property
     def features(self) -> list[str]:
@@ -173,13 +180,30 @@ def active_rows(con: duckdb.DuckDBPyConnection, dates: list[date], end: date | N
     return rows
 
 
+def sample_accounts(rows: pd.DataFrame, max_accounts: int) -> tuple[pd.DataFrame, int, int]:
+    """``rows`` of at most ``max_accounts`` accounts: all when there are no more, else the accounts with
+    the smallest hash of their id (a fixed, order-free random share), every row of each. Returns the rows
+    in their order, and the accounts kept and in all."""
+    ids = rows["account_id"].astype(str)
+    unique = pd.Series(ids.unique())
+    if len(unique) <= max_accounts:
+        return rows, len(unique), len(unique)
+    draw = pd.util.hash_pandas_object(unique, index=False).to_numpy()
+    keep = unique.to_numpy()[np.argsort(draw, kind="stable")[:max_accounts]]
+    mask = ids.isin(keep).to_numpy()
+    return rows[mask].reset_index(drop=True), max_accounts, len(unique)
+
+
 def build_observations(con: duckdb.DuckDBPyConnection, *, horizon_days: int = 90, lead_days: int = 0,
                        warmup_days: int | None = None, dates: list[date] | None = None,
-                       gap_days: int = 30, expansion_ratio: float = 1.10, cadence: str = "auto") -> ObservationSet:
+                       gap_days: int = 30, expansion_ratio: float = 1.10, cadence: str = "auto",
+                       max_accounts: int | None = None) -> ObservationSet:
     """The observation set of the workspace behind ``con`` (time or flat mode).
 
     ``cadence`` (``auto``, ``monthly``, ``weekly``) and ``warmup_days`` place the dates
-    (:func:`models.history.plan_schedule`) unless ``dates`` are given.
+    (:func:`models.history.plan_schedule`) unless ``dates`` are given. Beyond ``max_accounts``
+    (default ``CSAI_TRAIN_MAX_ACCOUNTS``) a fixed share of the accounts is observed
+    (:func:`sample_accounts`): every date of each, so the time split and the labels are as without it.
     """
     mode = detect_mode(con)
     if mode == "flat":
@@ -206,6 +230,8 @@ def build_observations(con: duckdb.DuckDBPyConnection, *, horizon_days: int = 90
                             "check the events' dates, or set CSAI_INACTIVE_CHURN_DAYS.")
         raise UserError("No account has an active subscription at any observation date; check the subscriptions' "
                         "start and end dates.")
+    limit = max_accounts if max_accounts is not None else read_model_settings().train_max_accounts
+    rows, observed, total = sample_accounts(rows, limit)
     metrics = compute_metrics(con, rows, data_end=end)
     numeric, categorical, catalog = metrics.numeric, metrics.categorical, metrics.catalog
     labels = compute_labels(con, rows, horizon_days=horizon_days, lead_days=lead_days, gap_days=gap_days,
@@ -239,7 +265,8 @@ def build_observations(con: duckdb.DuckDBPyConnection, *, horizon_days: int = 90
                           catalog=catalog, mode="time", horizon_days=horizon_days, lead_days=lead_days,
                           data_end=end, dates=list(dates), gap_days=gap_days,
                           cadence=schedule.cadence if schedule else MONTHLY, schedule=schedule,
-                          label_source="inactivity" if inactive_days is not None else "subscriptions")
+                          label_source="inactivity" if inactive_days is not None else "subscriptions",
+                          accounts_observed=observed, accounts_total=total)
 
 
 def inactivity_days() -> int:

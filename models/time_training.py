@@ -213,7 +213,8 @@ def train_time(obs: ObservationSet, config: TrainConfig, say) -> TrainResult:
                  "data_end": str(obs.data_end) if obs.data_end else None},
         label_rates=rates.to_json(),
         training_rows={"used": int(len(fit_rows)), "available": int(od.isin(split.fit).sum()),
-                       "max_train_rows": config.max_train_rows},
+                       "max_train_rows": config.max_train_rows, "accounts_observed": obs.accounts_observed,
+                       "accounts_total": obs.accounts_total},
     )
     predictions = pd.DataFrame({"account_id": test["account_id"].to_numpy(),
                                 "obs_date": test["obs_date"].astype(str).to_numpy(),

@@ -124,3 +124,52 @@ def test_a_target_row_names_its_limit_once():
                                             "ok": False, "note": "stage failed"}
     assert all(isinstance(t.limit, int | float) for t in BENCH_TARGETS)
     assert copy.deepcopy(BENCH_TARGETS) == BENCH_TARGETS
+
+
+def _ceiling(n: int = 1_000_000, *, peak: float = 7_000.0, minutes: float = 40.0) -> dict:
+    """A ceiling size's results: no references, no scaling check; the pipeline's stages with wall times."""
+    r = _size(n, load_test=True)
+    r["ceiling"] = True
+    del r["features"]["pandas"], r["features"]["scaling"], r["explain"]["shap_reference"]
+    for p in r["pages"]["pages"].values():
+        p["warm"] = {"median_s": 0.5, "n": 2}
+    stages = ("generate", "import", "features", "train", "score", "explain", "run_due")
+    render_s = sum(p["cold_s"] + 1.0 for p in r["pages"]["pages"].values())
+    for s in stages:
+        r[s]["wall_s"] = (minutes * 60 - render_s) / len(stages)
+    r["train"]["peak_mb"] = peak
+    return r
+
+
+def test_a_ceiling_size_is_held_to_its_own_targets_and_not_to_the_references():
+    rows = evaluate([_size(100_000, load_test=True), _ceiling()])
+    by = _by_name(rows)
+    ceiling = {name for name in by if "1,000,000" in name}
+    assert ceiling == {
+        "warm portfolio render / floor (1,000,000 accounts)", "warm accounts render / floor (1,000,000 accounts)",
+        "warm account render / floor (1,000,000 accounts)", "load test errors (1,000,000 accounts)",
+        "pipeline peak memory MB (1,000,000 accounts, one-machine ceiling)",
+        "pipeline minutes (1,000,000 accounts, one-machine ceiling)",
+        "app server peak MB under the load test (1,000,000 accounts, one-machine ceiling)"}
+    assert all(by[name]["ok"] for name in ceiling), [by[n] for n in ceiling if not by[n]["ok"]]
+    # "largest" targets (the 100,000-account limits) stay on the largest size below the ceiling
+    assert "peak pipeline memory MB (100,000 accounts)" in by and "metric time ratio for 3x event rows (100,000 accounts)" in by
+    assert by["pipeline minutes (1,000,000 accounts, one-machine ceiling)"]["value"] == 40.0
+    assert by["pipeline peak memory MB (1,000,000 accounts, one-machine ceiling)"]["limit"] == "< 8192"
+
+
+@pytest.mark.parametrize("change, target", [
+    ({"peak": 9_000.0}, "pipeline peak memory MB (1,000,000 accounts, one-machine ceiling)"),
+    ({"minutes": 50.0}, "pipeline minutes (1,000,000 accounts, one-machine ceiling)"),
+])
+def test_a_ceiling_over_its_limits_fails_that_target(change, target):
+    by = _by_name(evaluate([_ceiling(**change)]))
+    assert by[target]["ok"] is False
+    assert all(row["ok"] for name, row in by.items() if name != target)
+
+
+def test_a_ceiling_without_a_stage_result_is_not_met():
+    r = _ceiling()
+    del r["score"]["wall_s"]
+    by = _by_name(evaluate([r]))
+    assert by["pipeline minutes (1,000,000 accounts, one-machine ceiling)"]["ok"] is False

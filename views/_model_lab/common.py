@@ -115,6 +115,11 @@ def metric_row(r: ModelRecord) -> None:
         iv = ev.interval(k)
         if iv is not None:
             parts.append(f"{name} {iv.low:.3f} to {iv.high:.3f}")
+    rows = ev.training_rows or {}
+    if rows.get("accounts_total") and (rows.get("accounts_observed") or 0) < rows["accounts_total"]:
+        st.caption(f"Trained and tested on a fixed sample of {rows['accounts_observed']:,} of "
+                   f"{rows['accounts_total']:,} accounts (CSAI_TRAIN_MAX_ACCOUNTS), every date of each; "
+                   "scores cover every account.")
     if parts:
         st.caption("95% intervals (bootstrap over accounts, since held-out rows repeat accounts): " + "; ".join(parts)
                    + f". Log-loss {fmt_metric(m.get('log_loss'), 4)}.")
