@@ -180,18 +180,25 @@ def active_rows(con: duckdb.DuckDBPyConnection, dates: list[date], end: date | N
     return rows
 
 
+def sampled_ids(ids: pd.Series, max_accounts: int) -> np.ndarray | None:
+    """The ``max_accounts`` account ids (of distinct ``ids``) with the smallest hash of their text: a
+    fixed, order-free random share, the same on both engines; None when there are no more than that."""
+    if len(ids) <= max_accounts:
+        return None
+    unique = pd.Series(ids.astype(str).to_numpy())
+    draw = pd.util.hash_pandas_object(unique, index=False).to_numpy()
+    return unique.to_numpy()[np.argsort(draw, kind="stable")[:max_accounts]]
+
+
 def sample_accounts(rows: pd.DataFrame, max_accounts: int) -> tuple[pd.DataFrame, int, int]:
-    """``rows`` of at most ``max_accounts`` accounts: all when there are no more, else the accounts with
-    the smallest hash of their id (a fixed, order-free random share), every row of each. Returns the rows
-    in their order, and the accounts kept and in all."""
+    """``rows`` of at most ``max_accounts`` accounts (:func:`sampled_ids`), every row of each, in their
+    order. Returns the rows, and the accounts kept and in all."""
     ids = rows["account_id"].astype(str)
     unique = pd.Series(ids.unique())
-    if len(unique) <= max_accounts:
+    keep = sampled_ids(unique, max_accounts)
+    if keep is None:
         return rows, len(unique), len(unique)
-    draw = pd.util.hash_pandas_object(unique, index=False).to_numpy()
-    keep = unique.to_numpy()[np.argsort(draw, kind="stable")[:max_accounts]]
-    mask = ids.isin(keep).to_numpy()
-    return rows[mask].reset_index(drop=True), max_accounts, len(unique)
+    return rows[ids.isin(keep).to_numpy()].reset_index(drop=True), max_accounts, len(unique)
 
 
 def build_observations(con: duckdb.DuckDBPyConnection, *, horizon_days: int = 90, lead_days: int = 0,

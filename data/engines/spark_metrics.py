@@ -32,6 +32,7 @@ follow-up.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import re
 import uuid
 from dataclasses import dataclass
@@ -57,7 +58,7 @@ from data.readmodel import _parse_date, queries
 from data.schema import CANONICAL_TABLES
 from data.settings import read_model_settings
 from models.history import MONTHLY, plan_schedule
-from models.observations import ObservationSet
+from models.observations import ObservationSet, sampled_ids
 
 HIGH_PRIORITIES = ("high", "urgent", "critical", "p1", "p2")
 SEVERITY = (("urgent", 1.0), ("critical", 1.0), ("p1", 1.0), ("high", 0.6), ("p2", 0.6), ("normal", 0.15),
@@ -213,6 +214,7 @@ class SparkMetricTable:
     numeric: list[str]
     categorical: list[str]
     catalog: dict[str, Metric]
+    accounts_total: int | None = None  # accounts active at some date, when only a sample was observed
 
 
 def event_type_list(raw: dict) -> list[str]:
@@ -668,12 +670,15 @@ def _spark_sql(text: str, names: dict[str, str]) -> str:
 # --------------------------------------------------------------------------- observation set
 def build_observations(spark, raw: dict, *, horizon_days: int = 90, lead_days: int = 0,
                        warmup_days: int | None = None, dates: list[date] | None = None, gap_days: int = 30,
-                       expansion_ratio: float = 1.10, end: date | None = None, cadence: str = "auto"):
+                       expansion_ratio: float = 1.10, end: date | None = None, cadence: str = "auto",
+                       max_accounts: int | None = None):
     """(features + labels Spark DataFrame, SparkMetricTable, dates): the observation rows the
     embedded ``models.observations.build_observations`` builds, for training on one machine.
     ``end``: the last day of history (default: :func:`data_end`). Dates: ``dates``, else monthly
     from ``warmup_days`` when given, else :func:`observation_schedule` (``cadence``). Labels are
-    censored at ``end``: ``labelled`` is labels.sql's ``label_known``."""
+    censored at ``end``: ``labelled`` is labels.sql's ``label_known``. Beyond ``max_accounts``
+    (default ``CSAI_TRAIN_MAX_ACCOUNTS``) only the accounts the embedded engine would sample
+    (``models.observations.sampled_ids``) are observed, so the rows collected for training stay bounded."""
     f = F()
     end = end or data_end(raw)
     if dates is None and end is not None:
@@ -686,7 +691,15 @@ def build_observations(spark, raw: dict, *, horizon_days: int = 90, lead_days: i
     if not dates:
         raise UserError("Not enough history to build observation dates; import at least a few months of data.")
     rows = active_rows(spark, raw, dates, end).select("account_id", "obs_date")
+    limit = max_accounts if max_accounts is not None else read_model_settings().train_max_accounts
+    ids = rows.select("account_id").distinct().toPandas()["account_id"]
+    keep = sampled_ids(ids, limit)
+    if keep is not None:  # ids only: a million short strings on the driver
+        kept = spark.createDataFrame(pd.DataFrame({"account_id": keep}))
+        rows = rows.join(f.broadcast(kept), "account_id", "left_semi")
     metrics = compute_metrics(raw, rows, data_end=end)
+    if keep is not None:
+        metrics = dataclasses.replace(metrics, accounts_total=len(ids))
     labels = compute_labels(spark, raw, rows, horizon_days=horizon_days, lead_days=lead_days, gap_days=gap_days,
                             expansion_ratio=expansion_ratio, data_end=end)
     frame = metrics.frame.join(labels.select("account_id", "obs_date", "churn_date", "label_churn",
@@ -702,8 +715,8 @@ def observation_set(frame, metrics: SparkMetricTable, dates: list[date], *, end:
                     lead_days: int = 0, gap_days: int = 30, schedule=None):
     """The Spark observation rows as a ``models.observations.ObservationSet`` for the single-machine
     trainer (``models.training.train(con, config, observations=...)``): collected to the driver in
-    the embedded order (date, account), features as float32 as the embedded set keeps them. Sample
-    accounts on Spark first when the rows would not fit in memory."""
+    the embedded order (date, account), features as float32 as the embedded set keeps them. The rows
+    are bounded by :func:`build_observations`' account sample (``CSAI_TRAIN_MAX_ACCOUNTS``)."""
     pdf = frame.toPandas()
     for c in metrics.categorical:  # plain object columns with None, as data.metrics builds them
         pdf[c] = pdf[c].astype(object).where(pdf[c].notna(), None)
@@ -713,7 +726,9 @@ def observation_set(frame, metrics: SparkMetricTable, dates: list[date], *, end:
     pdf["label_churn"] = pdf["label_churn"].fillna(0).astype(int)
     pdf["label_expansion"] = pdf["label_expansion"].fillna(0).astype(int)
     pdf["labelled"] = pdf["labelled"].astype(bool)
+    observed = int(pdf["account_id"].nunique())
     return ObservationSet(frame=pdf, numeric=metrics.numeric, categorical=metrics.categorical,
                           catalog=metrics.catalog, mode="time", horizon_days=horizon_days, lead_days=lead_days,
                           data_end=end, dates=list(dates), gap_days=gap_days,
-                          cadence=schedule.cadence if schedule else MONTHLY, schedule=schedule)
+                          cadence=schedule.cadence if schedule else MONTHLY, schedule=schedule,
+                          accounts_observed=observed, accounts_total=metrics.accounts_total or observed)

@@ -228,3 +228,22 @@ def test_cli_spark_train_fits_on_the_spark_observation_rows(spark, embedded, par
             assert summary["metrics"][name] is None, name
         else:
             assert summary["metrics"][name] == pytest.approx(value, rel=1e-6, abs=1e-9), name
+
+
+def test_a_sampled_observation_set_observes_the_same_accounts_on_both_engines(spark, raw_parquet, parity_ws, embedded):
+    """Beyond ``CSAI_TRAIN_MAX_ACCOUNTS`` both engines observe the same hashed share of the accounts,
+    every date of each, and say how many accounts there were in all."""
+    from data.engines import spark_metrics as sm
+    from models.observations import build_observations
+
+    raw = sm.read_raw_tables(spark, raw_parquet)
+    end = sm.data_end(raw)
+    frame, metrics, dates = sm.build_observations(spark, raw, horizon_days=90, max_accounts=60)
+    obs = sm.observation_set(frame, metrics, dates, end=end)
+    with parity_ws.warehouse.reader() as con:
+        local = build_observations(con, horizon_days=90, max_accounts=60)
+    total = embedded["obs"].frame["account_id"].nunique()
+    assert (obs.accounts_observed, obs.accounts_total) == (local.accounts_observed, local.accounts_total) == (60, total)
+    assert set(obs.frame["account_id"]) == set(local.frame["account_id"])
+    assert len(obs.frame) == len(local.frame)
+    assert obs.frame["labelled"].sum() == local.frame["labelled"].sum()
