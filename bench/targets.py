@@ -168,7 +168,10 @@ def _app_peak(r: dict) -> Measured:
 
 def _load_test_errors(r: dict) -> Measured:
     lt = r["pages"]["load_test"]
-    return Measured(lt["error_count"], f"{lt['sessions']} sessions; p50 {lt.get('p50_s')} s, p95 {lt.get('p95_s')} s")
+    first = lt.get("first_accounts") or {}
+    return Measured(lt["error_count"], f"{lt['sessions']} sessions; p50 {lt.get('p50_s')} s, p95 {lt.get('p95_s')} s; "
+                                       f"first visits (code not cached yet, not counted): "
+                                       f"{lt.get('first_visit_error_count', 0)} errors, p50 {first.get('p50_s')} s")
 
 
 def _concurrency(r: dict) -> Measured:

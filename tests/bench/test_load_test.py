@@ -60,3 +60,6 @@ def test_load_test_counts_an_account_page_error(sample_workspace_copy):
     assert result["error_count"] == 1
     assert result["accounts"]["n"] == result["account"]["n"] == 2
     assert 0 < result["p50_s"] <= result["p95_s"]
+    # each browser's first data grid is loaded before the measured phase, reported apart, and back on Learn
+    assert result["first_accounts"]["n"] == 2 and result["first_visit_error_count"] == 0
+    assert result["open"]["n"] == 4
