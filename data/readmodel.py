@@ -181,13 +181,34 @@ def _scope(viewer: Viewer, alias: str = "a") -> tuple[str, dict]:
 NO_EVENTS = "(SELECT CAST(NULL AS VARCHAR) AS account_id, CAST(NULL AS TIMESTAMP) AS event_time WHERE FALSE)"
 
 
-def account_state_sql(con: duckdb.DuckDBPyConnection, viewer: Viewer = SYSTEM) -> tuple[str, dict]:
+# The per-account sources of account_state.sql's CTEs: with ``for_accounts``, each reads only the listed
+# accounts' rows (the workspace-wide ``shape`` test keeps reading every row).
+_PER_ACCOUNT_SOURCES = ("FROM subscriptions s, params p", "FROM subscriptions GROUP BY account_id",
+                        "FROM stg_events e, params p", "FROM account_labels GROUP BY account_id")
+
+
+def account_state_sql(con: duckdb.DuckDBPyConnection, viewer: Viewer = SYSTEM,
+                      for_accounts: bool = False) -> tuple[str, dict]:
     """``account_state.sql`` limited to the viewer's book, and its scope parameters (add ``as_of``,
     ``inactive_days``). Its ``stg_events`` read the events only in the activity shape, the one that
-    needs them (an event log of millions of rows is not scanned for every page otherwise)."""
+    needs them (an event log of millions of rows is not scanned for every page otherwise).
+
+    ``for_accounts``: only the accounts in the ``$account_ids`` parameter (a list), read as such in every
+    CTE, so one account's state does not aggregate every account's subscriptions (DuckDB materialises
+    the CTEs that are read twice, so a filter on the result is not pushed into them).
+    """
     scope, params = _scope(viewer)
     events = "events" if data_shape(con) == "activity" else NO_EVENTS
-    sql = re.sub(r"\bstg_events\b", events, queries("account_state")["account_state"])
+    sql = queries("account_state")["account_state"]
+    if for_accounts:
+        for source in _PER_ACCOUNT_SOURCES:
+            table, rest = source[len("FROM "):].split(" ", 1)
+            filtered = f"FROM (SELECT * FROM {table} WHERE account_id IN (SELECT unnest($account_ids::VARCHAR[]))) {rest}"
+            if sql.count(source) != 1:
+                raise AssertionError(f"account_state.sql no longer reads {source!r} once")
+            sql = sql.replace(source, filtered)
+        scope = f"{scope} AND a.account_id IN (SELECT unnest($account_ids::VARCHAR[]))"
+    sql = re.sub(r"\bstg_events\b", events, sql)
     return f"{sql} AND {scope}", params
 
 
@@ -199,11 +220,10 @@ def state_params(con: duckdb.DuckDBPyConnection, as_of: date | None = None) -> d
 def account_state(con: duckdb.DuckDBPyConnection, viewer: Viewer = SYSTEM, account_ids: list[str] | None = None,
                   as_of: date | None = None) -> pd.DataFrame:
     """One row per account the viewer may see (columns: see ``account_state.sql``), largest ARR first."""
-    sql, params = account_state_sql(con, viewer)
+    sql, params = account_state_sql(con, viewer, for_accounts=account_ids is not None)
     params.update(state_params(con, as_of))
     if account_ids is not None:
-        sql += " AND a.account_id IN (SELECT unnest($account_ids::VARCHAR[]))"
-        params["account_ids"] = list(account_ids)
+        params["account_ids"] = [str(a) for a in account_ids]
     sql += " ORDER BY arr DESC NULLS LAST, a.account_id"
     return execute(con, sql, params).df()
 
