@@ -28,6 +28,7 @@ activities = sa.Table(
     sa.Column("summary", sa.Text, nullable=False),
     sa.Column("author", sa.String(200), nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=False), nullable=False),
+    sa.Index("ix_account_activities_occurred_on", "occurred_on"),  # the "last touch" change marker
 )
 
 ACTIVITY_COLUMNS = ["id", "account_id", "kind", "occurred_on", "summary", "author", "created_at"]

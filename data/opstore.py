@@ -53,6 +53,7 @@ notes = sa.Table(
     sa.Column("author", sa.String(200), nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=False), nullable=False),
     sa.Column("body", sa.Text, nullable=False),
+    sa.Index("ix_account_notes_created_at", "created_at"),  # the "last touch" change marker's newest note
 )
 
 _engines: dict[str, sa.Engine] = {}

@@ -203,7 +203,7 @@ def account_state_sql(con: duckdb.DuckDBPyConnection, viewer: Viewer = SYSTEM,
     if for_accounts:
         for source in _PER_ACCOUNT_SOURCES:
             table, rest = source[len("FROM "):].split(" ", 1)
-            filtered = f"FROM (SELECT * FROM {table} WHERE account_id IN (SELECT unnest($account_ids::VARCHAR[]))) {rest}"
+            filtered = f"FROM (SELECT * FROM {table} WHERE account_id IN (SELECT unnest($account_ids::VARCHAR[]))) {rest}"  # noqa: S608 - our table names
             if sql.count(source) != 1:
                 raise AssertionError(f"account_state.sql no longer reads {source!r} once")
             sql = sql.replace(source, filtered)

@@ -68,6 +68,8 @@ runs = sa.Table(
     sa.Column("completed_at", sa.DateTime, nullable=True),
     sa.Index("ix_playbook_runs_pb_account", "playbook_id", "account_id", "started_at"),
     sa.Index("ix_playbook_runs_account", "account_id"),
+    # "last touch" (manual starts per account) and its change marker read only the manual runs
+    sa.Index("ix_playbook_runs_trigger", "trigger_type", "account_id", "started_at"),
 )
 
 steps = sa.Table(
@@ -113,6 +115,8 @@ tasks = sa.Table(
     sa.Column("completed_by", sa.String(200), nullable=True),
     sa.Column("created_at", sa.DateTime, nullable=False),
     sa.Index("ix_playbook_tasks_assignee", "assignee", "status"),
+    # "last touch" (completed tasks per account) and its change marker read only the done tasks
+    sa.Index("ix_playbook_tasks_status_account", "status", "account_id", "completed_at"),
 )
 
 alerts = sa.Table(
