@@ -16,8 +16,9 @@ from data import queries, readmodel
 from data.access import Viewer
 
 
-@st.cache_data(show_spinner=False, max_entries=64, ttl=3600)
+@st.cache_resource(show_spinner=False, max_entries=64, ttl=3600)
 def _overview(version: str, viewer_key: str, _viewer: Viewer) -> pd.DataFrame:
+    """Shared, not copied per rerun (a book of a million accounts is hundreds of MB): callers only read it."""
     return queries.account_overview(cursor(), _viewer)
 
 

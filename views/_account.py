@@ -15,6 +15,9 @@ from data.notes import add_note, list_notes
 from data.readmodel import RULE_SCORE_NAME, is_rule_score, rule_bands_text
 from models.scoring import what_if
 
+PICKER_LIMIT = 2_000  # larger books are searched first, then picked from the matches
+PICKER_MATCHES = 50
+
 
 def _rule_header(explanation, technical: bool) -> None:
     """The score block of an account scored by the rule health score (no model yet): its 0-100 score and
@@ -81,10 +84,26 @@ def render() -> None:
         if overview.empty:
             st.info("Your book has no accounts yet.")
             st.stop()
-        names = dict(zip(overview["account_id"], overview["name"], strict=True))  # one lookup per option
+        choices = overview
+        if len(overview) > PICKER_LIMIT:  # a list of every account would be megabytes in the browser
+            needle = st.text_input("Find an account", placeholder="Part of a company name or ID",
+                                   max_chars=200).strip().lower()
+            if not needle:
+                st.caption(f"Your book has {len(overview):,} accounts: type part of a name or ID, or use Accounts "
+                           "to filter and sort them.")
+                st.stop()
+            hit = (overview["name"].str.lower().str.contains(needle, regex=False, na=False)
+                   | overview["account_id"].astype(str).str.lower().str.contains(needle, regex=False, na=False))
+            choices = overview[hit.to_numpy()].head(PICKER_MATCHES)
+            if choices.empty:
+                st.info("No account in your book matches this search.")
+                st.stop()
+            st.caption(f"{int(hit.sum()):,} accounts match" + (f"; the first {PICKER_MATCHES} by ARR are listed."
+                                                                  if hit.sum() > PICKER_MATCHES else "."))
+        names = dict(zip(choices["account_id"], choices["name"], strict=True))  # one lookup per option
         choice = st.selectbox(
             "Open an account",
-            overview["account_id"],
+            choices["account_id"],
             index=None,
             format_func=lambda a: f"{names[a]} ({a})",
             placeholder="Type to search your book",
