@@ -28,8 +28,9 @@ def previous_scored_at() -> datetime | None:
     return runs[1] if len(runs) > 1 else None
 
 
-@st.cache_data(show_spinner=False, max_entries=4, ttl=3600)
+@st.cache_resource(show_spinner=False, max_entries=4, ttl=3600)
 def _last_touches(marker: tuple) -> pd.DataFrame:
+    """Shared, not unpickled on every rerun of Accounts: callers only read it."""
     from playbooks import today  # deferred: import time (playbooks; every page loads this module)
 
     return today.last_touches(workspace().engine)

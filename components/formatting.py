@@ -15,6 +15,7 @@ import math
 from datetime import date, datetime
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 EMPTY = "–"
@@ -116,4 +117,4 @@ def pct_column(label: str, **kwargs):
 def whole_dollars(values: pd.Series) -> pd.Series:
     """Amounts rounded to whole dollars (half away from zero), empty stays empty, for :func:`money_column`."""
     numbers = pd.to_numeric(values, errors="coerce")
-    return (numbers.abs() + 0.5).floordiv(1) * numbers.apply(lambda v: -1 if v < 0 else 1)
+    return (numbers.abs() + 0.5).floordiv(1) * np.where(numbers < 0, -1.0, 1.0)
