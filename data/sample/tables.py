@@ -56,11 +56,23 @@ def build_tables(sim: _Simulation, *,
     yield from _truth_tables(sim).items()
 
 
+def _stacked(parts: list, i: int, dtype=np.int64) -> np.ndarray:
+    """Column ``i`` of the monthly ``parts`` end to end; empty (of ``dtype``) when no month drew any (a tiny company)."""
+    return np.concatenate([p[i] for p in parts]) if parts else np.array([], dtype=dtype)
+
+
+def _numbered(prefix: str, m: int, width: int) -> np.ndarray:
+    """Ids ``prefix`` + 1..m zero-padded to ``width`` digits (none when ``m`` is 0)."""
+    if m == 0:
+        return np.array([], dtype=str)
+    return np.char.add(prefix, np.char.zfill(np.arange(1, m + 1).astype(str), width))
+
+
 def _truth_tables(sim: _Simulation) -> dict[str, pd.DataFrame]:
     out = {}
-    idx = np.concatenate([p[0] for p in sim.history.truth])
-    month = np.concatenate([p[1] for p in sim.history.truth])
-    hazard = np.concatenate([p[2] for p in sim.history.truth])
+    idx = _stacked(sim.history.truth, 0)
+    month = _stacked(sim.history.truth, 1)
+    hazard = _stacked(sim.history.truth, 2, np.float64)
     order = np.lexsort((month, idx))
     out["sample_truth"] = pd.DataFrame({
         "account_id": pd.array(sim.account_id[idx[order]], dtype="str"),
@@ -159,7 +171,7 @@ def _tickets_table(sim: _Simulation) -> pd.DataFrame:
     m = order.size
     width = max(7, len(str(m)))
     return pd.DataFrame({
-        "ticket_id": pd.array(np.char.add("T", np.char.zfill(np.arange(1, m + 1).astype(str), width)), dtype="str"),
+        "ticket_id": pd.array(_numbered("T", m, width), dtype="str"),
         "account_id": _ids(sim, cols["acc"].astype(np.int64)),
         "opened_at": cols["opened"].astype("datetime64[s]"),
         "closed_at": closed,
@@ -169,9 +181,9 @@ def _tickets_table(sim: _Simulation) -> pd.DataFrame:
 
 
 def _nps_table(sim: _Simulation) -> pd.DataFrame:
-    acc = np.concatenate([p[0] for p in sim.history.nps])
-    day = np.concatenate([p[1] for p in sim.history.nps])
-    score = np.concatenate([p[2] for p in sim.history.nps])
+    acc = _stacked(sim.history.nps, 0)
+    day = _stacked(sim.history.nps, 1)
+    score = _stacked(sim.history.nps, 2)
     order = np.lexsort((day, acc))
     acc, day, score = acc[order], day[order], score[order]
     rng = sim.rng
@@ -193,7 +205,7 @@ def _nps_table(sim: _Simulation) -> pd.DataFrame:
 
 
 def _invoices_table(sim: _Simulation) -> pd.DataFrame:
-    cat = [np.concatenate([p[i] for p in sim.history.invoices]) for i in range(6)]
+    cat = [_stacked(sim.history.invoices, i, np.float64 if i == 4 else bool if i == 5 else np.int64) for i in range(6)]
     acc, issued, due, paid, amount, failed = cat
     order = np.lexsort((issued, acc))
     acc, issued, due, paid, amount, failed = (a[order] for a in (acc, issued, due, paid, amount, failed))
@@ -203,7 +215,7 @@ def _invoices_table(sim: _Simulation) -> pd.DataFrame:
     m = acc.size
     width = max(7, len(str(m)))
     return pd.DataFrame({
-        "invoice_id": pd.array(np.char.add("INV", np.char.zfill(np.arange(1, m + 1).astype(str), width)),
+        "invoice_id": pd.array(_numbered("INV", m, width),
                                dtype="str"),
         "account_id": _ids(sim, acc),
         "issued_at": _to_datetime(issued),
@@ -257,7 +269,7 @@ def _contacts_table(sim: _Simulation) -> pd.DataFrame:
     email = np.char.add(np.char.add(local, "@"), sim.domain[acc])
     width = max(7, len(str(m)))
     return pd.DataFrame({
-        "contact_id": pd.array(np.char.add("C", np.char.zfill(np.arange(1, m + 1).astype(str), width)),
+        "contact_id": pd.array(_numbered("C", m, width),
                                dtype="str"),
         "account_id": _ids(sim, acc),
         "email": pd.array(email, dtype="str"),

@@ -277,3 +277,19 @@ def test_build_sample_writes_what_write_sample_writes(tmp_path):
             assert a.execute(f'DESCRIBE "{name}"').fetchall() == b.execute(f'DESCRIBE "{name}"').fetchall(), name
             left = a.execute(f'SELECT * FROM "{name}"').fetchall()  # in stored order
             assert left == b.execute(f'SELECT * FROM "{name}"').fetchall(), name
+
+
+@pytest.mark.parametrize("seed", [1, 4, 5])
+def test_a_company_of_one_account_is_generated_and_written(tmp_path, seed):
+    """A month with no ticket, NPS answer or invoice left that table empty and the generator failed."""
+    from data.sample import build_sample
+    from data.warehouse import Warehouse
+
+    tables = generate_sample(n_accounts=1, seed=seed)
+    assert len(tables["accounts"]) == 1 and len(tables["subscriptions"]) >= 1
+    empty = [name for name in ("tickets", "nps", "invoices") if tables[name].empty]
+    summary = build_sample(Warehouse(tmp_path / "wh"), n_accounts=1, seed=seed)
+    assert {k: summary.rows[k] for k in ("accounts", "tickets", "nps", "invoices")} == {
+        k: len(tables[k]) for k in ("accounts", "tickets", "nps", "invoices")}
+    if seed == 5:
+        assert {"tickets", "nps"} <= set(empty)  # the case that failed
