@@ -28,6 +28,10 @@ DEFAULT_CONF = {
     "spark.sql.shuffle.partitions": "4",
     "spark.sql.execution.arrow.pyspark.enabled": "true",
     "spark.ui.enabled": "false",
+    # Adaptive execution merges shuffle partitions by their input size, but the metric layer's joins multiply
+    # each account's rows (observation dates x day bins): at 100,000 accounts 20 partitions were merged into 4
+    # and a task ran out of heap. Partitions stay as many as spark.sql.shuffle.partitions says.
+    "spark.sql.adaptive.coalescePartitions.enabled": "false",
 }
 
 
