@@ -158,13 +158,14 @@ def stage_embedded(ws: str, score: bool) -> dict:
 def stage_spark(ws: str, parquet: str, out_dir: str, score: bool, master: str) -> dict:
     from data.engines import spark_metrics as sm  # deferred: import time (per child)
     from data.engines.spark_session import spark_session  # deferred: import time (per child)
-    from data.engines.spark_settings import SparkSettings  # deferred: import time (per child)
+    from data.engines.spark_settings import SparkSettings, load_spark_settings  # deferred: import time (per child)
     from data.workspace import open_workspace  # deferred: import time (per child)
     from models.scoring import load_production  # deferred: import time (per child)
     from models.spark_scoring import score_on_spark  # deferred: import time (per child)
 
     m = TreeMeter()
-    spark = m("session", spark_session, SparkSettings(master=master), conf=SPARK_CONF)
+    extra = load_spark_settings(dict(os.environ)).conf  # CSAI_SPARK_CONF (spark.key=value;...) on top of the bench's settings
+    spark = m("session", spark_session, SparkSettings(master=master), conf={**SPARK_CONF, **extra})
     spark.sparkContext.setLogLevel("ERROR")
     sources = {p.stem: str(p) for p in Path(parquet).glob("*.parquet")}
     raw = sm.read_raw_tables(spark, sources)
