@@ -42,7 +42,7 @@ from data.opstore import audit, now
 from data.settings import Settings
 from data.testhooks import pause_point
 from data.users import list_users
-from playbooks.context import contacts_by_role, recipient
+from playbooks.context import account_frame, contacts_by_role, recipient
 from playbooks.definitions import PlaybookError
 from playbooks.failures import alert_failed_steps
 from playbooks.runs import refresh_run_status
@@ -377,7 +377,8 @@ def cancel_step(engine: sa.Engine, step_id: int, actor: str) -> None:
 def retry_step(engine: sa.Engine, step_id: int, actor: str, *, warehouse=None) -> None:
     """Queue a failed step again (with a fresh set of attempts). Audited.
 
-    With ``warehouse``, an email whose contact had no address is re-resolved first.
+    With ``warehouse``, an email whose contact had no address is re-resolved first, and a task
+    or alert that had nobody (an account without a CSM) goes to the account's CSM now, if it has one.
     """
     with engine.begin() as conn:
         row = conn.execute(sa.select(steps, runs.c.account_id).join(runs, runs.c.id == steps.c.run_id)
@@ -391,6 +392,12 @@ def retry_step(engine: sa.Engine, step_id: int, actor: str, *, warehouse=None) -
             contact, _ = recipient(contacts, payload.get("fallback_from") or payload["to_role"])
             if contact:
                 payload["to"] = contact["email"]
+        owner_key = {"task": "assignee", "alert": "recipient_user"}.get(row.kind)
+        if (owner_key and warehouse is not None and not payload.get(owner_key)
+                and not payload.get("recipient_role")):
+            csm = next((c for c in account_frame(warehouse, [row.account_id])["csm"].dropna() if c), None)
+            if csm:
+                payload[owner_key] = csm
         values = dict(status="pending", next_attempt_at=None, max_attempts=row.attempts + MAX_ATTEMPTS,
                       updated_at=now(), payload=json.dumps(payload))
         if row.kind == "email" and row.requires_confirmation and not row.confirmed_by:
