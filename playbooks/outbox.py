@@ -47,7 +47,7 @@ from playbooks.definitions import PlaybookError
 from playbooks.failures import alert_failed_steps
 from playbooks.runs import refresh_run_status
 from playbooks.scoping import in_book
-from playbooks.store import alerts, runs, steps, tasks
+from playbooks.store import alert_reads, alerts, runs, steps, tasks
 from playbooks.store import playbooks as playbooks_table
 from playbooks.webhooks import WebhookRefused, origin, post_json
 
@@ -312,11 +312,16 @@ def _create_internal(conn, row, payload: dict, at: datetime) -> str:
             due_at=datetime.fromisoformat(payload["due_at"]), status="open", created_at=at,
         )).inserted_primary_key[0]
         return f"task {task_id} created"
-    alert_id = conn.execute(alerts.insert().values(
-        step_id=row.id, run_id=row.run_id, account_id=row.account_id, recipient_user=payload.get("recipient_user"),
-        recipient_role=payload.get("recipient_role"), message=payload["message"], created_at=at,
-    )).inserted_primary_key[0]
-    return f"alert {alert_id} posted"
+    values = dict(step_id=row.id, run_id=row.run_id, account_id=row.account_id,
+                  recipient_user=payload.get("recipient_user"), recipient_role=payload.get("recipient_role"),
+                  message=payload["message"], created_at=at)
+    # one alert per step: the notice that this step had failed (playbooks.failures) becomes the alert itself
+    notice = conn.execute(sa.select(alerts.c.id).where(alerts.c.step_id == row.id)).scalar()
+    if notice is None:
+        return f"alert {conn.execute(alerts.insert().values(**values)).inserted_primary_key[0]} posted"
+    conn.execute(alert_reads.delete().where(alert_reads.c.alert_id == notice))
+    conn.execute(alerts.update().where(alerts.c.id == notice).values(**values))
+    return f"alert {notice} posted"
 
 
 def _released(step_id: int, exc: Exception) -> str:

@@ -20,6 +20,7 @@ from playbooks import (
     dispatch_due,
     get_run,
     list_outbox,
+    mark_alert_read,
     my_tasks,
     retry_step,
     trigger_manual,
@@ -159,3 +160,30 @@ def test_an_alert_delivered_on_retry_completes_its_run_and_a_retry_without_the_w
     assert (completed["actor"], completed["target"]) == ("dispatcher", f"run:{run.id}")
     assert len(_created(ws, alerts, [step_id])) == 1
     assert dispatch_due(ws.engine, ws.settings, at=at + timedelta(days=1)).claimed == 0
+
+
+def test_an_alert_whose_failure_was_reported_to_the_assignee_is_still_posted_once_on_retry(ws):
+    """The run's assignee heard that the alert step failed (a failure alert about that step); once the
+    account has a CSM and a person retries, the alert itself replaces that notice: one alert per step."""
+    _without_csm(ws)
+    pb = create_playbook(ws.engine, "manager", name="Heads-up", holdout_pct=0, steps=[ALERT])
+    run = trigger_manual(ws.engine, ws.warehouse, pb.id, NOBODY, actor="manager", assignee="Maya Patel")
+    step_id = int(list_outbox(ws.engine)["id"].iloc[0])
+    maya = Viewer("maya", ("csm",), "Maya Patel")
+    (notice,) = _created(ws, alerts, [step_id])
+    assert notice["recipient_user"] == "Maya Patel" and "has no CSM to alert" in notice["message"]
+    mark_alert_read(ws.engine, maya, notice["id"])
+    _give_csm(ws, "Lee Chen")
+    at = now().replace(microsecond=0)
+    retry_step(ws.engine, step_id, "manager", warehouse=ws.warehouse)
+    report = dispatch_due(ws.engine, ws.settings, at=at)
+    assert (report.claimed, report.delivered, report.failed, report.errors) == (1, 1, 0, [])
+    (alert,) = _created(ws, alerts, [step_id])
+    assert (alert["id"], alert["recipient_user"], alert["recipient_role"], alert["message"], alert["created_at"]) == (
+        notice["id"], "Lee Chen", None, "Company 3 needs a call", at)
+    row = list_outbox(ws.engine).iloc[0]
+    assert (row["status"], row["result"], row["last_error"]) == ("delivered", f"alert {alert['id']} posted", None)
+    inbox = alerts_for(ws.engine, LEE, warehouse=ws.warehouse)
+    assert inbox["message"].tolist() == ["Company 3 needs a call"] and not inbox["read"].any()
+    assert alerts_for(ws.engine, maya, warehouse=ws.warehouse).empty
+    assert get_run(ws.engine, SYSTEM, run.id).status == "completed"
