@@ -11,6 +11,7 @@ import threading
 import time
 from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
 
 from data.access import Viewer
@@ -145,6 +146,7 @@ def test_a_dispatcher_skips_the_steps_another_one_took_after_it_listed_them(ws, 
         assert [(rows[i]["status"], rows[i]["attempts"]) for i in (s1, s2, s3, s4)] == [
             ("delivered", 1), ("delivered", 1), ("retry", 1), ("delivered", 1)]
         assert rows[s3]["next_attempt_at"] == at + timedelta(minutes=1)
+        assert [rows[i]["claim_token"] for i in (s1, s2, s3, s4)] == [None] * 4  # every claim is given back
         delivered_by = {i: [actor for actor, action, _ in _audit(ws, i) if action == "playbook.step.delivered"]
                         for i in (s1, s2, s4)}
         assert delivered_by == {s1: ["a"], s2: ["b"], s4: ["a"]}
@@ -193,26 +195,53 @@ def test_steps_that_break_unexpectedly_fail_each_with_what_broke_and_the_pass_go
         f"step {n} (webhook) failed — Unexpected error while delivering" for n in (1, 2)]
 
 
-def test_an_unexpected_error_after_the_claim_was_released_is_reported_not_recorded(ws, http_server, monkeypatch,
-                                                                                    tmp_path):
-    (step_id,) = _start(ws, [{"type": "webhook", "url": http_server.url}], "A0001", "Hook")
-    _damage(ws, step_id, url=http_server.url, timeout=LONG)
-    wait_for_claim, resume = _pause_after_claim(monkeypatch, tmp_path)
-    reports = []
-    stalled = threading.Thread(target=lambda: reports.append(dispatch_due(ws.engine, ws.settings)))
-    stalled.start()
+@pytest.mark.parametrize("outcome", ["unexpected error", "permanent failure", "success"])
+def test_an_outcome_that_arrives_after_the_claim_was_released_is_not_recorded(ws, monkeypatch, tmp_path, outcome):
+    """A dispatcher claims a step and stalls; its claim goes stale and is released ("outcome unknown",
+    for a person to decide). Whatever the stalled dispatcher then learns, the step stays as released."""
+    server = RecordingServer(fail_first=1 if outcome == "permanent failure" else 0, fail_status=404)
     try:
-        wait_for_claim()
-        later = now() + timedelta(minutes=16)
-        assert dispatch_due(ws.engine, ws.settings, at=later).stale == 1
+        (step_id,) = _start(ws, [{"type": "webhook", "url": server.url}], "A0001", "Hook")
+        if outcome == "unexpected error":
+            _damage(ws, step_id, url=server.url, timeout=LONG)
+        wait_for_claim, resume = _pause_after_claim(monkeypatch, tmp_path)
+        reports = []
+        stalled = threading.Thread(target=lambda: reports.append(dispatch_due(ws.engine, ws.settings)))
+        stalled.start()
+        try:
+            wait_for_claim()
+            later = now() + timedelta(minutes=16)
+            assert dispatch_due(ws.engine, ws.settings, at=later).stale == 1
+        finally:
+            resume()
+            stalled.join(60)
+        (report,) = reports
+        assert (report.claimed, report.failed, report.retrying) == (1, 0, 0)
+        released = f"step {step_id}: the send took over 15 minutes and its claim was released, so this outcome was not " \
+                   "recorded: "
+        if outcome == "unexpected error":
+            assert report.errors == [released + BAD_TIMEOUT] and server.requests == []
+        elif outcome == "permanent failure":
+            assert report.errors == [released + f"HTTP 404 Not Found from http://127.0.0.1:{server.server_address[1]}"]
+        else:
+            assert report.errors == [] and len(server.requests) == 1
+        row = _rows(ws)[step_id]
+        assert (row["status"], row["last_error"], row["updated_at"], row["attempts"]) == ("failed", STALE, later, 1)
+        assert row["claim_token"] is None and row["delivered_at"] is None and row["result"] is None
+        assert [action for _, action, _ in _audit(ws, step_id)] == ["playbook.step.stale", "playbook.step.failure_alert"]
     finally:
-        resume()
-        stalled.join(60)
-    (report,) = reports
-    assert (report.claimed, report.delivered, report.failed, report.retrying) == (1, 0, 0, 0)
-    assert report.errors == [f"step {step_id}: the send took over 15 minutes and its claim was released, so this "
-                             f"outcome was not recorded: {BAD_TIMEOUT}"]
-    row = _rows(ws)[step_id]
-    assert (row["status"], row["last_error"], row["updated_at"]) == ("failed", STALE, later)
-    assert [action for _, action, _ in _audit(ws, step_id)] == ["playbook.step.stale", "playbook.step.failure_alert"]
-    assert http_server.requests == []
+        server.stop()
+
+
+def test_a_step_of_a_kind_this_version_does_not_know_fails_for_good_naming_it(ws, http_server):
+    hook, other = _start(ws, [{"type": "webhook", "url": http_server.url}] * 2, "A0001", "Hooks")
+    with ws.engine.begin() as conn:  # e.g. written by a newer version of the app
+        conn.execute(steps.update().where(steps.c.id == hook).values(kind="sms"))
+    at = now().replace(microsecond=0) + timedelta(minutes=1)
+    report = dispatch_due(ws.engine, ws.settings, at=at)
+    assert (report.claimed, report.delivered, report.failed, report.retrying) == (2, 1, 1, 0)
+    assert report.errors == [f"step {hook}: Unknown step kind 'sms'"]
+    rows = _rows(ws)
+    assert (rows[hook]["status"], rows[hook]["last_error"], rows[hook]["next_attempt_at"]) == (
+        "failed", "Unknown step kind 'sms'", None)
+    assert rows[other]["status"] == "delivered" and _keys(http_server) == [other]
