@@ -42,12 +42,12 @@ from data.opstore import audit, now
 from data.settings import Settings
 from data.testhooks import pause_point
 from data.users import list_users
-from playbooks.context import contacts_by_role, recipient
+from playbooks.context import account_frame, contacts_by_role, recipient
 from playbooks.definitions import PlaybookError
 from playbooks.failures import alert_failed_steps
 from playbooks.runs import refresh_run_status
 from playbooks.scoping import in_book
-from playbooks.store import alerts, runs, steps, tasks
+from playbooks.store import alert_reads, alerts, runs, steps, tasks
 from playbooks.store import playbooks as playbooks_table
 from playbooks.webhooks import WebhookRefused, origin, post_json
 
@@ -312,11 +312,16 @@ def _create_internal(conn, row, payload: dict, at: datetime) -> str:
             due_at=datetime.fromisoformat(payload["due_at"]), status="open", created_at=at,
         )).inserted_primary_key[0]
         return f"task {task_id} created"
-    alert_id = conn.execute(alerts.insert().values(
-        step_id=row.id, run_id=row.run_id, account_id=row.account_id, recipient_user=payload.get("recipient_user"),
-        recipient_role=payload.get("recipient_role"), message=payload["message"], created_at=at,
-    )).inserted_primary_key[0]
-    return f"alert {alert_id} posted"
+    values = dict(step_id=row.id, run_id=row.run_id, account_id=row.account_id,
+                  recipient_user=payload.get("recipient_user"), recipient_role=payload.get("recipient_role"),
+                  message=payload["message"], created_at=at)
+    # one alert per step: the notice that this step had failed (playbooks.failures) becomes the alert itself
+    notice = conn.execute(sa.select(alerts.c.id).where(alerts.c.step_id == row.id)).scalar()
+    if notice is None:
+        return f"alert {conn.execute(alerts.insert().values(**values)).inserted_primary_key[0]} posted"
+    conn.execute(alert_reads.delete().where(alert_reads.c.alert_id == notice))
+    conn.execute(alerts.update().where(alerts.c.id == notice).values(**values))
+    return f"alert {notice} posted"
 
 
 def _released(step_id: int, exc: Exception) -> str:
@@ -377,7 +382,8 @@ def cancel_step(engine: sa.Engine, step_id: int, actor: str) -> None:
 def retry_step(engine: sa.Engine, step_id: int, actor: str, *, warehouse=None) -> None:
     """Queue a failed step again (with a fresh set of attempts). Audited.
 
-    With ``warehouse``, an email whose contact had no address is re-resolved first.
+    With ``warehouse``, an email whose contact had no address is re-resolved first, and a task
+    or alert that had nobody (an account without a CSM) goes to the account's CSM now, if it has one.
     """
     with engine.begin() as conn:
         row = conn.execute(sa.select(steps, runs.c.account_id).join(runs, runs.c.id == steps.c.run_id)
@@ -391,6 +397,12 @@ def retry_step(engine: sa.Engine, step_id: int, actor: str, *, warehouse=None) -
             contact, _ = recipient(contacts, payload.get("fallback_from") or payload["to_role"])
             if contact:
                 payload["to"] = contact["email"]
+        owner_key = {"task": "assignee", "alert": "recipient_user"}.get(row.kind)
+        if (owner_key and warehouse is not None and not payload.get(owner_key)
+                and not payload.get("recipient_role")):
+            csm = next((c for c in account_frame(warehouse, [row.account_id])["csm"].dropna() if c), None)
+            if csm:
+                payload[owner_key] = csm
         values = dict(status="pending", next_attempt_at=None, max_attempts=row.attempts + MAX_ATTEMPTS,
                       updated_at=now(), payload=json.dumps(payload))
         if row.kind == "email" and row.requires_confirmation and not row.confirmed_by:
