@@ -15,7 +15,8 @@ import pytest
 import sqlalchemy as sa
 
 from data.access import SYSTEM, NotInBook, Viewer
-from data.opstore import read_audit
+from data.contacts import add_contact
+from data.opstore import now, read_audit
 from playbooks import (
     PlaybookError,
     cancel_run,
@@ -153,8 +154,9 @@ def test_holdout_accounts_are_drawn_from_the_given_generator_recorded_and_never_
                                   .where(runs.c.holdout.is_(True))).all()
     assert set(held_steps) == {("skipped", "holdout: recorded, not actioned")} and len(held_steps) == held
     assert _count(ws, tasks) == 20 - held
-    assert _audit(ws, "playbook.rules.run")[0][2] == {"eligible": 20, "holdout": held, "in_cooldown": 0,
-                                                      "runs_created": 20}
+    assert set(list_runs(ws.engine, SYSTEM, playbook_id=pb.id)["triggered_by"]) == {"rule"}
+    assert _audit(ws, "playbook.rules.run") == [
+        ("rule", None, {"eligible": 20, "holdout": held, "in_cooldown": 0, "runs_created": 20})]
 
 
 def test_accounts_nobody_can_act_for_are_skipped_and_counted(ws):
@@ -236,6 +238,15 @@ def test_manual_start_records_assignee_note_time_and_skipped_steps(ws):
         "maya", f"run:{run.id}", {"account_id": "A0001", "holdout": False, "playbook_id": pb.id, "trigger": "manual"})
 
 
+def test_manual_start_writes_to_a_contact_added_in_the_app(ws):
+    pb = _playbook(ws)
+    add_contact(ws.engine, "A0001", "maya", "sam.exec@company0.example", "champion")
+    run = trigger_manual(ws.engine, ws.warehouse, pb.id, "A0001", actor="maya", at=T0)
+    email = get_run(ws.engine, SYSTEM, run.id).steps[1]
+    assert (email["kind"], email["payload"]["to"], email["payload"]["body"]) == (
+        "email", "sam.exec@company0.example", "Hi Sam Exec, Weekly active users fell 45% vs the previous 60 days.")
+
+
 def test_manual_start_dedupes_within_the_cooldown_and_starts_again_after_it(ws):
     pb = _playbook(ws, cooldown_days=30)
     first = trigger_manual(ws.engine, ws.warehouse, pb.id, "A0001", actor="maya", at=T0)
@@ -301,7 +312,7 @@ def test_bulk_start_counts_started_existing_and_refused_with_the_reasons_a_perso
                           assignee="Lee Chen", note="renewal push")
     assert [(r.account_id, r.assignee, r.note) for r in result.created] == [
         ("A0001", "Lee Chen", "renewal push"), ("A0003", "Lee Chen", "renewal push")]
-    assert [r.id for r in result.existing] == [earlier.id]
+    assert {r.trigger_type for r in result.created} == {"manual"} and [r.id for r in result.existing] == [earlier.id]
     assert result.errors == {"A0002": "Account A0002 is not in your book.", "NOPE": "account does not exist",
                              "A0005": NO_DRIVER}
     assert _enrolled(ws, pb) == ["A0001", "A0003", "A0007"]
@@ -331,3 +342,14 @@ def test_bulk_start_keeps_one_submission_key_per_account_and_none_without_a_key(
     assert [r.account_id for r in unkeyed.created] == ["A0005"]
     with ws.engine.connect() as conn:
         assert conn.execute(sa.select(runs.c.request_key).where(runs.c.account_id == "A0005")).scalar_one() is None
+
+
+def test_bulk_start_without_cooldown_dedupes_for_one_day(ws):
+    pb = _playbook(ws, cooldown_days=0)
+    two_days_ago = trigger_manual(ws.engine, ws.warehouse, pb.id, "A0001", actor="maya",
+                                  at=now() - timedelta(hours=36))
+    first = trigger_bulk(ws.engine, ws.warehouse, pb.id, ["A0001", "A0003"], actor="maya")
+    again = trigger_bulk(ws.engine, ws.warehouse, pb.id, ["A0001", "A0003"], actor="maya")
+    assert [r.account_id for r in first.created] == ["A0001", "A0003"]  # 36 hours is past the one-day minimum
+    assert two_days_ago.id not in {r.id for r in first.created}
+    assert (again.created, sorted(r.id for r in again.existing)) == ([], sorted(r.id for r in first.created))
