@@ -28,8 +28,8 @@ TARGET = 80.0
 MODULES: dict[str, list[str]] = {
     "data/access.py": ["tests/data/test_access.py", "tests/data/test_queries.py"],
     "playbooks/holdout.py": ["tests/playbooks/test_holdout.py"],
-    "playbooks/triggers.py": ["tests/playbooks/test_rule_mask.py", "tests/playbooks/test_triggers.py",
-                              "tests/playbooks/test_rule_filters.py"],
+    "playbooks/triggers.py": ["tests/playbooks/test_rule_mask.py", "tests/playbooks/test_trigger_actions.py",
+                              "tests/playbooks/test_triggers.py", "tests/playbooks/test_rule_filters.py"],
     "playbooks/outbox.py": ["tests/playbooks/test_outbox.py", "tests/playbooks/test_dispatch_processes.py",
                             "tests/playbooks/test_outbox_outcomes.py"],
     "data/validation.py": ["tests/data/test_validation_report.py", "tests/data/test_import.py",
