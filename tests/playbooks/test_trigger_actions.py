@@ -159,6 +159,14 @@ def test_holdout_accounts_are_drawn_from_the_given_generator_recorded_and_never_
         ("rule", None, {"eligible": 20, "holdout": held, "in_cooldown": 0, "runs_created": 20})]
 
 
+def test_a_pass_whose_runs_only_wait_for_a_person_reports_nothing_delivered(ws):
+    pb = _playbook(ws, rule={"risk_bands": ["high"]}, holdout_pct=0, steps=TASK_AND_EMAIL[1:])
+    report = run_rules(ws.engine, ws.warehouse, playbook_ids=[pb.id], at=T0)
+    assert (report.runs_created, report.steps_delivered, report.steps_failed) == (20, 0, 0)
+    with ws.engine.connect() as conn:
+        assert set(conn.execute(sa.select(steps.c.status)).scalars()) == {"awaiting_confirmation"}
+
+
 def test_accounts_nobody_can_act_for_are_skipped_and_counted(ws):
     _without_csm(ws, ["A0002", "A0005"])
     pb = _playbook(ws, rule={"risk_bands": ["high"]}, holdout_pct=0,
