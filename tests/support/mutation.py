@@ -28,8 +28,8 @@ TARGET = 80.0
 MODULES: dict[str, list[str]] = {
     "data/access.py": ["tests/data/test_access.py", "tests/data/test_queries.py"],
     "playbooks/holdout.py": ["tests/playbooks/test_holdout.py"],
-    "playbooks/triggers.py": ["tests/playbooks/test_rule_mask.py", "tests/playbooks/test_triggers.py",
-                              "tests/playbooks/test_rule_filters.py"],
+    "playbooks/triggers.py": ["tests/playbooks/test_rule_mask.py", "tests/playbooks/test_trigger_actions.py",
+                              "tests/playbooks/test_triggers.py", "tests/playbooks/test_rule_filters.py"],
     "playbooks/outbox.py": ["tests/playbooks/test_outbox.py", "tests/playbooks/test_dispatch_processes.py",
                             "tests/playbooks/test_outbox_outcomes.py", "tests/playbooks/test_outbox_task_alert_retry.py",
                             "tests/playbooks/test_outbox_dispatch_pass.py"],
@@ -40,7 +40,9 @@ MODULES: dict[str, list[str]] = {
 }
 
 # ``MUTATION_FUNCTIONS="rule_mask can_act"`` mutates only those functions of the chosen module (a module's
-# full run on a 2-core machine can take hours: playbooks/triggers.py has 759 mutants).
+# full run on a 2-core machine can take hours: playbooks/triggers.py has 771 mutants), and
+# ``MUTATION_MUTANTS="playbooks.triggers.x_run_rules__mutmut_12 ..."`` only those mutants (to re-run an
+# earlier run's survivors against new tests, or a sample).
 
 # SQL mutation operators: (pattern, replacement), applied to one occurrence at a time outside comments
 SQL_OPERATORS = [
@@ -72,8 +74,12 @@ def _toml_list(values: list[str]) -> str:
 PYTEST_ARGS = ["-p", "no:randomly", "-q", "-k", "not postgresql", "-m", "not slow"]
 
 
-def mutmut_module(module: str, tests: list[str], work: Path, functions: list[str] | None = None) -> dict:
-    """Run mutmut on one module in a scratch copy; the counts of its ``export-cicd-stats``."""
+def mutmut_module(module: str, tests: list[str], work: Path, functions: list[str] | None = None,
+                  mutants: list[str] | None = None) -> dict:
+    """Run mutmut on one module in a scratch copy; the counts of its ``export-cicd-stats``.
+
+    ``functions`` or ``mutants`` (full mutmut names) narrow the run; the counts are then of those mutants only.
+    """
     repo = scratch_copy(work / "repo")
     pyproject = repo / "pyproject.toml"
     text = pyproject.read_text()
@@ -85,12 +91,12 @@ def mutmut_module(module: str, tests: list[str], work: Path, functions: list[str
     mutmut = [sys.executable, "-m", "mutmut"]
     env = {**os.environ, "PYTHONPATH": str(repo)}
     dotted = module.removesuffix(".py").replace("/", ".")
-    names = [f"{dotted}.x_{f}__mutmut_*" for f in functions or []]  # only these functions' mutants
+    names = [f"{dotted}.x_{f}__mutmut_*" for f in functions or []] + list(mutants or [])  # only these mutants
     subprocess.run([*mutmut, "run", "--max-children", os.environ.get("MUTATION_JOBS", "1"), *names], cwd=repo,
                    env=env)
     subprocess.run([*mutmut, "export-cicd-stats"], cwd=repo, env=env, check=True)
     stats = json.loads((repo / "mutants" / "mutmut-cicd-stats.json").read_text())
-    if functions:  # the stats count every mutant of the module; score only the ones that ran
+    if names:  # the stats count every mutant of the module; score only the ones that ran
         stats["total"] = sum(int(stats.get(k, 0)) for k in ("killed", "survived", "timeout", "suspicious", "segfault"))
     survivors = subprocess.run([*mutmut, "results"], cwd=repo, env=env, capture_output=True, text=True).stdout
     stats["survivors"] = [line.split(":")[0].strip() for line in survivors.splitlines()
@@ -148,7 +154,8 @@ def main(argv: list[str]) -> int:
                 stats = sql_module(module, MODULES[module], Path(tmp))
             else:
                 stats = mutmut_module(module, MODULES[module], Path(tmp),
-                                      os.environ.get("MUTATION_FUNCTIONS", "").split() or None)
+                                      os.environ.get("MUTATION_FUNCTIONS", "").split() or None,
+                                      os.environ.get("MUTATION_MUTANTS", "").split() or None)
         tested = int(stats.get("total", 0)) - int(stats.get("skipped", 0))
         caught = int(stats.get("killed", 0)) + int(stats.get("timeout", 0))
         stats["score"] = round(100.0 * caught / tested, 1) if tested else 0.0
