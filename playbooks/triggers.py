@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from data.access import NotInBook, Viewer
 from data.opstore import audit, now
 from data.readmodel import RULE_MODEL_ID
-from playbooks.contacts import with_edited_contacts
+from playbooks.contacts import with_contact_edits, with_edited_contacts
 from playbooks.context import account_context, account_contexts, eligibility_frame
 from playbooks.definitions import Playbook, PlaybookError, get_playbook, list_playbooks
 from playbooks.holdout import draw_holdout
@@ -129,7 +129,7 @@ def trigger_bulk(engine: sa.Engine, warehouse, playbook_id: int, account_ids: li
                  viewer: Viewer | None = None) -> BulkResult:
     """Start a playbook for a selection of accounts (each idempotent); problems are collected, not raised."""
     pb = _active_playbook(engine, playbook_id)
-    contexts = account_contexts(warehouse, list(account_ids))
+    contexts = with_contact_edits(engine, warehouse, account_contexts(warehouse, list(account_ids)))
     result = BulkResult()
     for account_id in dict.fromkeys(account_ids):
         ctx = contexts.get(account_id)
@@ -249,7 +249,8 @@ def run_rules(engine: sa.Engine, warehouse, *, at: datetime | None = None, playb
             stats["in_cooldown"] = len(eligible) - len(todo)
         plans.append((pb, stats, todo, draw_holdout(len(todo), pb.holdout_pct, rng)))
     wanted = list(dict.fromkeys(a for _, _, todo, _ in plans for a in todo))
-    contexts = account_contexts(warehouse, wanted) if wanted else {}  # one read for every playbook
+    # one read for every playbook; contacts added or deactivated in the app count, as for a manual start
+    contexts = with_contact_edits(engine, warehouse, account_contexts(warehouse, wanted)) if wanted else {}
     created_ids: list[int] = []
     for pb, stats, todo, flags in plans:
         if stats["eligible"]:

@@ -361,3 +361,33 @@ def test_bulk_start_without_cooldown_dedupes_for_one_day(ws):
     assert [r.account_id for r in first.created] == ["A0001", "A0003"]  # 36 hours is past the one-day minimum
     assert two_days_ago.id not in {r.id for r in first.created}
     assert (again.created, sorted(r.id for r in again.existing)) == ([], sorted(r.id for r in first.created))
+
+
+def test_rule_passes_and_bulk_starts_write_to_the_contacts_people_edited_in_the_app(ws):
+    """As a manual start does: a champion deactivated on the Account page gets no email from a rule pass or a
+    start for many, and a contact added there gets it instead."""
+    from data.contacts import deactivate_contact
+
+    # A0001's imported champion is deactivated and a new one added; A0002's is deactivated with no replacement
+    deactivate_contact(ws.engine, "A0001", "C00000", "maya", email="anna.smith0@company0.example", role="champion")
+    add_contact(ws.engine, "A0001", "maya", "sam.exec@company0.example", "champion")
+    deactivate_contact(ws.engine, "A0002", "C00001", "jonas", email="anna.smith1@company1.example", role="champion")
+
+    def emails_of(run_ids) -> dict[str, str]:
+        out = {}
+        for run_id in run_ids:
+            run = get_run(ws.engine, SYSTEM, run_id)
+            email = next(s for s in run.steps if s["kind"] == "email" or s["payload"].get("instead_of") == "email")
+            out[run.account_id] = email["payload"].get("to") if email["kind"] == "email" else "task instead"
+        return out
+
+    rule_pb = _playbook(ws, rule={"risk_bands": ["high"]})
+    run_rules(ws.engine, ws.warehouse, playbook_ids=[rule_pb.id], at=T0)
+    by_rule = emails_of(list_runs(ws.engine, SYSTEM, playbook_id=rule_pb.id)["id"])
+    bulk_pb = _playbook(ws, name="Check in")
+    result = trigger_bulk(ws.engine, ws.warehouse, bulk_pb.id, ["A0001", "A0002", "A0003"], actor="morgan")
+    by_bulk = emails_of([r.id for r in result.created])
+    for started in (by_rule, by_bulk):
+        assert started["A0001"] == "sam.exec@company0.example"
+        assert started["A0002"] != "anna.smith1@company1.example"
+        assert started["A0003"] == "anna.smith2@company2.example"  # untouched: the imported champion
