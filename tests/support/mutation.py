@@ -49,7 +49,8 @@ MODULES: dict[str, list[str]] = {
                             "tests/playbooks/test_outbox_outcomes.py"],
     "data/validation.py": ["tests/data/test_validation_report.py", "tests/data/test_import.py",
                            "tests/data/test_import_orphans.py", "tests/data/test_csv_integrity.py"],
-    "data/importer.py": ["tests/data/test_import.py", "tests/data/test_import_orphans.py"],
+    "data/importer.py": ["tests/data/test_import.py", "tests/data/test_import_orphans.py",
+                         "tests/data/test_import_all_or_nothing.py"],
     "data/sql/labels.sql": ["tests/data/test_labels.py", "tests/data/test_metrics.py::test_labels_churn_within_horizon"],
 }
 
