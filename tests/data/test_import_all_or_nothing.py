@@ -160,53 +160,94 @@ def test_the_date_of_the_import_decides_what_is_in_the_future(tmp_path, wh):
 
 
 def test_a_dry_run_validates_writes_nothing_and_needs_no_lock(tmp_path, wh):
+    """A preview runs while another import holds the raw writer lock (it does not wait for it)."""
     before = state(wh)
-    held, release = threading.Event(), threading.Event()
+    held, release, outcome = threading.Event(), threading.Event(), {}
 
     def hold():
         with wh.lock("raw"):
             held.set()
-            release.wait(60)
+            release.wait(120)
+
+    def preview():
+        outcome["result"] = import_tables(wh, [spec(tmp_path, "events", "account_id,event_time,event_type\n"
+                                                    "A2,2026-06-01,x\n", "e8.csv")], "append", today=TODAY,
+                                          dry_run=True)
 
     holder = threading.Thread(target=hold)
     holder.start()
     try:
         assert held.wait(30)
-        res = import_tables(wh, [spec(tmp_path, "events", "account_id,event_time,event_type\nA2,2026-06-01,x\n",
-                                      "e8.csv")], "append", today=TODAY, dry_run=True)
-        assert (res.tables, res.mode, res.version, res.data_end) == ({"events": 1}, "append", before["version"], {})
-        assert set(res.mappings) == {"events"}
-        assert state(wh) == before
-        with pytest.raises(ImportValidationError, match="^Import stopped, nothing was written: "):
-            import_tables(wh, [spec(tmp_path, "events", "account_id,event_time\nA2,2026-06-01\n", "e9.csv")],
-                          "append", today=TODAY, dry_run=True)
+        previewer = threading.Thread(target=preview)
+        previewer.start()
+        previewer.join(60)
+        assert "result" in outcome, "the dry run waited for the raw writer lock"
     finally:
         release.set()
         holder.join()
+    res = outcome["result"]
+    assert (res.tables, res.mode, res.version, res.data_end) == ({"events": 1}, "append", before["version"], {})
+    assert set(res.mappings) == {"events"} and res.report.ok and res.report.rows == {"events": 1}
+    assert state(wh) == before
+    with pytest.raises(ImportValidationError, match="^Import stopped, nothing was written: "):
+        import_tables(wh, [spec(tmp_path, "events", "account_id,event_time\nA2,2026-06-01\n", "e9.csv")],
+                      "append", today=TODAY, dry_run=True)
+    assert state(wh) == before
 
 
-def test_a_real_import_waits_for_the_raw_writer_lock(tmp_path, wh):
-    held, release, done = threading.Event(), threading.Event(), threading.Event()
+def test_an_import_validates_under_the_writer_lock(tmp_path, wh):
+    """An import started while another holds the lock validates against what that one wrote: the account
+    the other import added is a duplicate, refused, not written twice."""
+    held, go, failure = threading.Event(), threading.Event(), {}
+    first = spec(tmp_path, "accounts", "account_id,name\nA3,First\n", "first.csv")
+    second = spec(tmp_path, "accounts", "account_id,name\nA3,Second\n", "second.csv")
 
-    def hold():
+    def hold_then_write():
         with wh.lock("raw"):
             held.set()
-            release.wait(60)
+            go.wait(120)
+            import_tables(wh, [first], "append", today=TODAY)  # the lock is re-entrant in this thread
 
     def run():
-        import_tables(wh, [spec(tmp_path, "events", "account_id,event_time,event_type\nA2,2026-06-01,x\n",
-                                "e10.csv")], "append", today=TODAY)
-        done.set()
+        try:
+            import_tables(wh, [second], "append", today=TODAY)
+        except ImportValidationError as exc:
+            failure["error"] = exc
 
-    holder = threading.Thread(target=hold)
+    holder = threading.Thread(target=hold_then_write)
     holder.start()
     assert held.wait(30)
     importer = threading.Thread(target=run)
     importer.start()
     try:
-        assert not done.wait(3) and count(wh, "events") == 3  # blocked behind the holder
+        importer.join(5)
+        assert importer.is_alive() and count(wh, "accounts") == 2  # blocked behind the holder, nothing written
     finally:
-        release.set()
+        go.set()
         holder.join()
-        importer.join(60)
-    assert done.is_set() and count(wh, "events") == 4
+        importer.join(120)
+    assert not importer.is_alive()
+    assert "error" in failure, "the second import was not refused: it validated before the first one wrote"
+    assert "duplicate_existing" in failure["error"].report.codes()
+    with wh.reader() as con:
+        assert con.execute("SELECT account_id, name FROM accounts WHERE account_id = 'A3'").fetchall() == \
+            [("A3", "First")]
+
+
+def test_replacing_accounts_that_would_orphan_rows_is_refused_unless_allowed(tmp_path, wh):
+    before = state(wh)
+    only_a1 = spec(tmp_path, "accounts", "account_id,name\nA1,Acme\n", "only_a1.csv")
+    with pytest.raises(ImportValidationError) as err:
+        import_tables(wh, [only_a1], today=TODAY)
+    assert "replacing accounts would orphan 1 row(s) in other tables" in str(err.value)
+    assert state(wh) == before
+    import_tables(wh, [only_a1], today=TODAY, allow_orphans=True)
+    assert count(wh, "accounts") == 1 and count(wh, "events") == 3
+
+
+def test_replace_keeps_an_empty_custom_attribute_as_null(tmp_path, wh):
+    import_tables(wh, [spec(tmp_path, "accounts", "account_id,name,tier_score\nA1,Acme,5\nA2,Beta,\n", "t.csv")],
+                  today=TODAY)
+    with wh.reader() as con:
+        assert con.execute("SELECT account_id, tier_score FROM accounts ORDER BY 1").fetchall() == \
+            [("A1", 5), ("A2", None)]
