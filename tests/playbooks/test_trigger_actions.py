@@ -20,7 +20,6 @@ from data.opstore import now, read_audit
 from playbooks import (
     PlaybookError,
     cancel_run,
-    create_playbook,
     deactivate_playbook,
     get_run,
     list_runs,
@@ -31,7 +30,7 @@ from playbooks import (
 )
 from playbooks.holdout import draw_holdout
 from playbooks.store import runs, steps, tasks
-from tests.support.workspaces import TASK_AND_EMAIL, build_workspace
+from tests.support.workspaces import TASK_AND_EMAIL, build_workspace, count_rows, new_playbook
 
 T0 = datetime(2026, 7, 1, 9, 0)  # naive UTC, as the operational store keeps it
 MAYA = Viewer("maya", ("csm",), "Maya Patel")  # the uniform workspace: A0001, A0003, ... are Maya's, the rest Jonas's
@@ -42,14 +41,8 @@ NO_DRIVER = ("Re-engage, step 2 (email): list object has no element 0; use only 
 COUNTS = ("eligible", "in_cooldown", "runs_created", "holdout", "already_enrolled", "skipped_no_recipient", "errors")
 
 
-def _playbook(ws, **kw):
-    kw.setdefault("steps", TASK_AND_EMAIL)
-    return create_playbook(ws.engine, "manager", name=kw.pop("name", "Re-engage"), **kw)
-
-
 def _count(ws, table=runs) -> int:
-    with ws.engine.connect() as conn:
-        return conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+    return count_rows(ws, table)
 
 
 def _stats(**nonzero) -> dict:
@@ -78,7 +71,7 @@ def _without_csm(ws, ids: list[str]) -> None:
 
 # ------------------------------------------------------------------ rule passes
 def test_no_rule_playbook_to_run_says_so_and_writes_nothing(ws):
-    manual_only = _playbook(ws)
+    manual_only = new_playbook(ws)
     report = run_rules(ws.engine, ws.warehouse, playbook_ids=[manual_only.id], at=T0)
     assert report.messages == ["No active rule-triggered playbooks."]
     assert (report.runs_created, report.eligible, report.per_playbook) == (0, 0, {})
@@ -87,15 +80,15 @@ def test_no_rule_playbook_to_run_says_so_and_writes_nothing(ws):
 
 def test_without_scores_no_rule_enrolls_and_the_message_says_what_to_run(tmp_path):
     ws = build_workspace(tmp_path / "ws", n=4, scores=False)
-    pb = _playbook(ws, rule={"risk_bands": ["high"]})
+    pb = new_playbook(ws, rule={"risk_bands": ["high"]})
     report = run_rules(ws.engine, ws.warehouse, playbook_ids=[pb.id], at=T0)
     assert report.messages == ["No scores yet, so no rule can enroll anyone; run `cli.py score` first."]
     assert report.per_playbook == {} and _count(ws) == 0 and _audit(ws, "playbook.rules.run") == []
 
 
 def test_only_the_chosen_playbooks_run_and_without_a_choice_every_active_rule_runs(ws):
-    high = _playbook(ws, name="High risk", rule={"risk_bands": ["high"]}, holdout_pct=0, steps=ONE_TASK)
-    smb = _playbook(ws, name="SMB", rule={"segments": ["SMB"]}, holdout_pct=0, steps=ONE_TASK)
+    high = new_playbook(ws, name="High risk", rule={"risk_bands": ["high"]}, holdout_pct=0, steps=ONE_TASK)
+    smb = new_playbook(ws, name="SMB", rule={"segments": ["SMB"]}, holdout_pct=0, steps=ONE_TASK)
     first = run_rules(ws.engine, ws.warehouse, playbook_ids=[smb.id], at=T0)
     assert list(first.per_playbook) == ["SMB"] and first.runs_created == 10
     assert _enrolled(ws, high) == []
@@ -108,8 +101,8 @@ def test_only_the_chosen_playbooks_run_and_without_a_choice_every_active_rule_ru
 
 
 def test_a_rule_pass_counts_cooldown_cancelled_runs_and_empty_playbooks_exactly(ws):
-    pb = _playbook(ws, rule={"risk_bands": ["high"]}, cooldown_days=30, holdout_pct=0)
-    empty = _playbook(ws, name="Low risk", rule={"risk_bands": ["low"]}, holdout_pct=0)
+    pb = new_playbook(ws, rule={"risk_bands": ["high"]}, cooldown_days=30, holdout_pct=0)
+    empty = new_playbook(ws, name="Low risk", rule={"risk_bands": ["low"]}, holdout_pct=0)
     for account_id in ("A0001", "A0002", "A0003", "A0004"):
         trigger_manual(ws.engine, ws.warehouse, pb.id, account_id, actor="maya", at=T0)
     cancelled = list_runs(ws.engine, SYSTEM, account_id="A0004")["id"].iloc[0]
@@ -129,7 +122,7 @@ def test_a_rule_pass_counts_cooldown_cancelled_runs_and_empty_playbooks_exactly(
 
 
 def test_the_cooldown_ends_exactly_cooldown_days_after_the_last_run(ws):
-    pb = _playbook(ws, rule={"risk_bands": ["high"]}, cooldown_days=10, holdout_pct=0, steps=ONE_TASK)
+    pb = new_playbook(ws, rule={"risk_bands": ["high"]}, cooldown_days=10, holdout_pct=0, steps=ONE_TASK)
     assert run_rules(ws.engine, ws.warehouse, playbook_ids=[pb.id], at=T0).runs_created == 20
     just_before = run_rules(ws.engine, ws.warehouse, playbook_ids=[pb.id], at=T0 + timedelta(days=10, seconds=-1))
     assert just_before.per_playbook["Re-engage"] == _stats(eligible=20, in_cooldown=20)
@@ -140,7 +133,7 @@ def test_the_cooldown_ends_exactly_cooldown_days_after_the_last_run(ws):
 
 def test_holdout_accounts_are_drawn_from_the_given_generator_recorded_and_never_actioned(ws, monkeypatch):
     monkeypatch.setattr(triggers, "RULE_BATCH", 7)  # three transactions: 7, 7 and 6 runs
-    pb = _playbook(ws, rule={"risk_bands": ["high"]}, holdout_pct=50, steps=ONE_TASK)
+    pb = new_playbook(ws, rule={"risk_bands": ["high"]}, holdout_pct=50, steps=ONE_TASK)
     flags = draw_holdout(20, 50, np.random.default_rng(11))
     expected_held = [f"A{i + 1:04d}" for i in range(20) if flags[i]]
     assert 0 < len(expected_held) < 20
@@ -160,7 +153,7 @@ def test_holdout_accounts_are_drawn_from_the_given_generator_recorded_and_never_
 
 
 def test_a_pass_whose_runs_only_wait_for_a_person_reports_nothing_delivered(ws):
-    pb = _playbook(ws, rule={"risk_bands": ["high"]}, holdout_pct=0, steps=TASK_AND_EMAIL[1:])
+    pb = new_playbook(ws, rule={"risk_bands": ["high"]}, holdout_pct=0, steps=TASK_AND_EMAIL[1:])
     report = run_rules(ws.engine, ws.warehouse, playbook_ids=[pb.id], at=T0)
     assert (report.runs_created, report.steps_delivered, report.steps_failed) == (20, 0, 0)
     with ws.engine.connect() as conn:
@@ -169,7 +162,7 @@ def test_a_pass_whose_runs_only_wait_for_a_person_reports_nothing_delivered(ws):
 
 def test_accounts_nobody_can_act_for_are_skipped_and_counted(ws):
     _without_csm(ws, ["A0002", "A0005"])
-    pb = _playbook(ws, rule={"risk_bands": ["high"]}, holdout_pct=0,
+    pb = new_playbook(ws, rule={"risk_bands": ["high"]}, holdout_pct=0,
                    steps=[{"type": "alert", "to": "csm", "message": "{{ account.name }} needs a call"}])
     report = run_rules(ws.engine, ws.warehouse, playbook_ids=[pb.id], at=T0)
     assert report.per_playbook["Re-engage"] == _stats(eligible=20, runs_created=18, skipped_no_recipient=2)
@@ -182,7 +175,7 @@ def test_template_errors_are_counted_and_the_first_twenty_are_reported(tmp_path,
     ws = build_workspace(tmp_path / "ws", n=25)
     broken = [f"A{i:04d}" for i in range(1, 23)]
     _without_drivers(ws, broken)
-    pb = _playbook(ws, rule={"risk_bands": ["high"]}, holdout_pct=0)
+    pb = new_playbook(ws, rule={"risk_bands": ["high"]}, holdout_pct=0)
     report = run_rules(ws.engine, ws.warehouse, playbook_ids=[pb.id], at=T0)
     assert report.per_playbook["Re-engage"] == _stats(eligible=25, runs_created=3, errors=22)
     assert (report.errors, report.already_enrolled) == (22, 0)
@@ -191,7 +184,7 @@ def test_template_errors_are_counted_and_the_first_twenty_are_reported(tmp_path,
 
 
 def test_an_account_another_writer_enrolled_meanwhile_counts_as_already_enrolled(ws, monkeypatch):
-    pb = _playbook(ws, rule={"risk_bands": ["high"]}, holdout_pct=0, steps=ONE_TASK)
+    pb = new_playbook(ws, rule={"risk_bands": ["high"]}, holdout_pct=0, steps=ONE_TASK)
     read_contexts = triggers.account_contexts
 
     def another_tab_starts_a0001_meanwhile(warehouse, account_ids):
@@ -207,7 +200,7 @@ def test_an_account_another_writer_enrolled_meanwhile_counts_as_already_enrolled
 
 # ------------------------------------------------------------------ starting by hand
 def test_manual_start_of_an_unknown_account_or_a_deactivated_playbook_is_refused_in_words(ws):
-    pb = _playbook(ws)
+    pb = new_playbook(ws)
     with pytest.raises(PlaybookError) as unknown:
         trigger_manual(ws.engine, ws.warehouse, pb.id, "A9999", actor="maya")
     assert str(unknown.value) == "Account A9999 does not exist."
@@ -219,7 +212,7 @@ def test_manual_start_of_an_unknown_account_or_a_deactivated_playbook_is_refused
 
 
 def test_a_csm_starts_only_in_their_own_book(ws):
-    pb = _playbook(ws)
+    pb = new_playbook(ws)
     with pytest.raises(NotInBook) as other:
         trigger_manual(ws.engine, ws.warehouse, pb.id, "A0002", actor="maya", viewer=MAYA)
     assert str(other.value) == "Account A0002 is not in your book."
@@ -230,7 +223,7 @@ def test_a_csm_starts_only_in_their_own_book(ws):
 
 
 def test_manual_start_records_assignee_note_time_and_skipped_steps(ws):
-    pb = _playbook(ws)
+    pb = new_playbook(ws)
     run = trigger_manual(ws.engine, ws.warehouse, pb.id, "A0001", actor="maya", assignee="Jonas Weber",
                          note="spoke at QBR", at=T0, skip_steps={1})
     assert (run.created, run.assignee, run.note, run.started_at, run.triggered_by) == (
@@ -247,7 +240,7 @@ def test_manual_start_records_assignee_note_time_and_skipped_steps(ws):
 
 
 def test_manual_start_writes_to_a_contact_added_in_the_app(ws):
-    pb = _playbook(ws)
+    pb = new_playbook(ws)
     add_contact(ws.engine, "A0001", "maya", "sam.exec@company0.example", "champion")
     run = trigger_manual(ws.engine, ws.warehouse, pb.id, "A0001", actor="maya", at=T0)
     email = get_run(ws.engine, SYSTEM, run.id).steps[1]
@@ -256,7 +249,7 @@ def test_manual_start_writes_to_a_contact_added_in_the_app(ws):
 
 
 def test_manual_start_dedupes_within_the_cooldown_and_starts_again_after_it(ws):
-    pb = _playbook(ws, cooldown_days=30)
+    pb = new_playbook(ws, cooldown_days=30)
     first = trigger_manual(ws.engine, ws.warehouse, pb.id, "A0001", actor="maya", at=T0)
     inside = trigger_manual(ws.engine, ws.warehouse, pb.id, "A0001", actor="maya", at=T0 + timedelta(days=29))
     after = trigger_manual(ws.engine, ws.warehouse, pb.id, "A0001", actor="maya", at=T0 + timedelta(days=31))
@@ -265,7 +258,7 @@ def test_manual_start_dedupes_within_the_cooldown_and_starts_again_after_it(ws):
 
 
 def test_a_playbook_without_cooldown_still_dedupes_a_double_click_for_a_day(ws):
-    pb = _playbook(ws, cooldown_days=0)
+    pb = new_playbook(ws, cooldown_days=0)
     first = trigger_manual(ws.engine, ws.warehouse, pb.id, "A0001", actor="maya", at=T0)
     same_day = trigger_manual(ws.engine, ws.warehouse, pb.id, "A0001", actor="maya", at=T0 + timedelta(hours=23))
     next_day = trigger_manual(ws.engine, ws.warehouse, pb.id, "A0001", actor="maya", at=T0 + timedelta(hours=25))
@@ -274,7 +267,7 @@ def test_a_playbook_without_cooldown_still_dedupes_a_double_click_for_a_day(ws):
 
 
 def test_a_form_submission_key_returns_its_run_even_after_the_cooldown(ws):
-    pb = _playbook(ws, cooldown_days=1)
+    pb = new_playbook(ws, cooldown_days=1)
     first = trigger_manual(ws.engine, ws.warehouse, pb.id, "A0001", actor="maya", idempotency_key="form-1", at=T0)
     resubmitted = trigger_manual(ws.engine, ws.warehouse, pb.id, "A0001", actor="maya", idempotency_key="form-1",
                                  at=T0 + timedelta(days=3))
@@ -288,7 +281,7 @@ def test_a_form_submission_key_returns_its_run_even_after_the_cooldown(ws):
 
 
 def test_without_a_submission_key_a_later_start_is_a_new_run(ws):
-    pb = _playbook(ws, cooldown_days=1)
+    pb = new_playbook(ws, cooldown_days=1)
     first = trigger_manual(ws.engine, ws.warehouse, pb.id, "A0001", actor="maya", at=T0)
     later = trigger_manual(ws.engine, ws.warehouse, pb.id, "A0001", actor="maya", at=T0 + timedelta(days=3))
     assert first.created and later.created and later.id != first.id
@@ -297,7 +290,7 @@ def test_without_a_submission_key_a_later_start_is_a_new_run(ws):
 
 
 def test_manual_start_for_a_holdout_account_says_until_when_and_writes_nothing(ws):
-    pb = _playbook(ws, rule={"risk_bands": ["high"]}, holdout_pct=90, cooldown_days=30)
+    pb = new_playbook(ws, rule={"risk_bands": ["high"]}, holdout_pct=90, cooldown_days=30)
     run_rules(ws.engine, ws.warehouse, playbook_ids=[pb.id], at=T0, rng=np.random.default_rng(5))
     held = _enrolled(ws, pb, holdout=True)
     assert held
@@ -312,7 +305,7 @@ def test_manual_start_for_a_holdout_account_says_until_when_and_writes_nothing(w
 
 # ------------------------------------------------------------------ starting for many
 def test_bulk_start_counts_started_existing_and_refused_with_the_reasons_a_person_reads(ws):
-    pb = _playbook(ws)
+    pb = new_playbook(ws)
     _without_drivers(ws, ["A0005"])
     earlier = trigger_manual(ws.engine, ws.warehouse, pb.id, "A0007", actor="maya")
     chosen = ["A0001", "A0003", "A0001", "A0002", "NOPE", "A0005", "A0007"]
@@ -329,7 +322,7 @@ def test_bulk_start_counts_started_existing_and_refused_with_the_reasons_a_perso
 
 
 def test_bulk_start_refuses_holdout_accounts_by_name_of_the_playbook(ws):
-    pb = _playbook(ws, rule={"risk_bands": ["high"]}, holdout_pct=90)
+    pb = new_playbook(ws, rule={"risk_bands": ["high"]}, holdout_pct=90)
     run_rules(ws.engine, ws.warehouse, playbook_ids=[pb.id], rng=np.random.default_rng(5))  # now: a bulk start has no ``at``
     held = _enrolled(ws, pb, holdout=True)
     treated = _enrolled(ws, pb, holdout=False)
@@ -340,7 +333,7 @@ def test_bulk_start_refuses_holdout_accounts_by_name_of_the_playbook(ws):
 
 
 def test_bulk_start_keeps_one_submission_key_per_account_and_none_without_a_key(ws):
-    pb = _playbook(ws, cooldown_days=1)
+    pb = new_playbook(ws, cooldown_days=1)
     first = trigger_bulk(ws.engine, ws.warehouse, pb.id, ["A0001", "A0003"], actor="maya", idempotency_key="b-1")
     assert [r.account_id for r in first.created] == ["A0001", "A0003"]
     with ws.engine.connect() as conn:
@@ -353,7 +346,7 @@ def test_bulk_start_keeps_one_submission_key_per_account_and_none_without_a_key(
 
 
 def test_bulk_start_without_cooldown_dedupes_for_one_day(ws):
-    pb = _playbook(ws, cooldown_days=0)
+    pb = new_playbook(ws, cooldown_days=0)
     two_days_ago = trigger_manual(ws.engine, ws.warehouse, pb.id, "A0001", actor="maya",
                                   at=now() - timedelta(hours=36))
     first = trigger_bulk(ws.engine, ws.warehouse, pb.id, ["A0001", "A0003"], actor="maya")
@@ -381,10 +374,10 @@ def test_rule_passes_and_bulk_starts_write_to_the_contacts_people_edited_in_the_
             out[run.account_id] = email["payload"].get("to") if email["kind"] == "email" else "task instead"
         return out
 
-    rule_pb = _playbook(ws, rule={"risk_bands": ["high"]})
+    rule_pb = new_playbook(ws, rule={"risk_bands": ["high"]})
     run_rules(ws.engine, ws.warehouse, playbook_ids=[rule_pb.id], at=T0)
     by_rule = emails_of(list_runs(ws.engine, SYSTEM, playbook_id=rule_pb.id)["id"])
-    bulk_pb = _playbook(ws, name="Check in")
+    bulk_pb = new_playbook(ws, name="Check in")
     result = trigger_bulk(ws.engine, ws.warehouse, bulk_pb.id, ["A0001", "A0002", "A0003"], actor="morgan")
     by_bulk = emails_of([r.id for r in result.created])
     for started in (by_rule, by_bulk):

@@ -15,7 +15,6 @@ from data.opstore import now, read_audit
 from playbooks import (
     PlaybookError,
     complete_task,
-    create_playbook,
     get_run,
     list_runs,
     my_tasks,
@@ -28,21 +27,15 @@ from playbooks import (
 from playbooks.holdout import holdout_share_interval
 from playbooks.store import runs, steps, tasks
 from tests.support.processes import run_due_in_process, trigger_in_process
-from tests.support.workspaces import TASK_AND_EMAIL, build_workspace
-
-
-def _playbook(ws, **kw):
-    kw.setdefault("steps", TASK_AND_EMAIL)
-    return create_playbook(ws.engine, "manager", name=kw.pop("name", "Re-engage"), **kw)
+from tests.support.workspaces import TASK_AND_EMAIL, build_workspace, count_rows, new_playbook
 
 
 def _count(ws, table=runs) -> int:
-    with ws.engine.connect() as conn:
-        return conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+    return count_rows(ws, table)
 
 
 def test_manual_trigger_stores_snapshot_creates_task_and_waits_for_email_confirmation(ws):
-    pb = _playbook(ws)
+    pb = new_playbook(ws)
     preview = preview_steps(ws.engine, ws.warehouse, pb.id, "A0001")
     assert [p["kind"] for p in preview] == ["task", "email"]
     assert preview[0]["summary"].startswith("Task for Maya Patel: Call Company 1")
@@ -66,7 +59,7 @@ def test_manual_trigger_stores_snapshot_creates_task_and_waits_for_email_confirm
 
 
 def test_double_submit_and_second_tab_create_one_run(ws):
-    pb = _playbook(ws)
+    pb = new_playbook(ws)
     first = trigger_manual(ws.engine, ws.warehouse, pb.id, "A0002", actor="maya", idempotency_key="form-1")
     again = trigger_manual(ws.engine, ws.warehouse, pb.id, "A0002", actor="maya", idempotency_key="form-1")
     other_tab = trigger_manual(ws.engine, ws.warehouse, pb.id, "A0002", actor="maya", idempotency_key="form-2")
@@ -76,7 +69,7 @@ def test_double_submit_and_second_tab_create_one_run(ws):
 
 
 def test_concurrent_threads_create_one_run(ws):
-    pb = _playbook(ws)
+    pb = new_playbook(ws)
     barrier = threading.Barrier(8)
     results, errors = [], []
 
@@ -100,7 +93,7 @@ def test_concurrent_threads_create_one_run(ws):
 
 def test_two_processes_on_one_sqlite_file_create_one_run(tmp_path):
     ws = build_workspace(tmp_path / "ws", n=5)
-    pb = _playbook(ws)
+    pb = new_playbook(ws)
     ctx = multiprocessing.get_context("spawn")
     barrier, out = ctx.Barrier(2), ctx.Queue()  # both children start triggering together, once both are ready
     procs = [ctx.Process(target=trigger_in_process, args=(str(ws.path), pb.id, "A0004", barrier, out))
@@ -117,7 +110,7 @@ def test_two_processes_on_one_sqlite_file_create_one_run(tmp_path):
 
 def test_run_due_twice_and_concurrently_creates_no_duplicates(tmp_path):
     ws = build_workspace(tmp_path / "ws", n=30)
-    _playbook(ws, rule={"risk_bands": ["high"], "top_driver_groups": ["Usage"]}, holdout_pct=20)
+    new_playbook(ws, rule={"risk_bands": ["high"], "top_driver_groups": ["Usage"]}, holdout_pct=20)
     ctx = multiprocessing.get_context("spawn")
     barrier, out = ctx.Barrier(2), ctx.Queue()
     procs = [ctx.Process(target=run_due_in_process, args=(str(ws.path), barrier, out)) for _ in range(2)]
@@ -138,7 +131,7 @@ def test_run_due_twice_and_concurrently_creates_no_duplicates(tmp_path):
 def test_holdout_share_within_tolerance_and_holdouts_never_actioned(tmp_path):
     n = 1000
     ws = build_workspace(tmp_path / "ws", n=n)
-    pb = _playbook(ws, rule={"risk_bands": ["high"]}, holdout_pct=20,
+    pb = new_playbook(ws, rule={"risk_bands": ["high"]}, holdout_pct=20,
                    steps=[{"type": "task", "title": "Call {{ account.name }}", "due_days": 2}])
     report = run_rules(ws.engine, ws.warehouse, playbook_ids=[pb.id], rng=np.random.default_rng(3))
     assert report.runs_created == n
@@ -155,7 +148,7 @@ def test_holdout_share_within_tolerance_and_holdouts_never_actioned(tmp_path):
 
 
 def test_cooldown_stops_re_enrolment_until_it_has_passed(ws):
-    pb = _playbook(ws, rule={"risk_bands": ["high"]}, cooldown_days=30, holdout_pct=0)
+    pb = new_playbook(ws, rule={"risk_bands": ["high"]}, cooldown_days=30, holdout_pct=0)
     t0 = now()
     assert run_rules(ws.engine, ws.warehouse, playbook_ids=[pb.id], at=t0).runs_created == 20
     later = run_rules(ws.engine, ws.warehouse, playbook_ids=[pb.id], at=t0 + timedelta(days=29))
@@ -167,7 +160,7 @@ def test_cooldown_stops_re_enrolment_until_it_has_passed(ws):
 
 def test_rules_need_scores_and_say_so(tmp_path):
     ws = build_workspace(tmp_path / "ws", n=5, scores=False)
-    _playbook(ws, rule={"risk_bands": ["high"]})
+    new_playbook(ws, rule={"risk_bands": ["high"]})
     report = run_rules(ws.engine, ws.warehouse)
     assert report.runs_created == 0
     assert any("No scores yet" in m for m in report.messages)
@@ -175,10 +168,10 @@ def test_rules_need_scores_and_say_so(tmp_path):
 
 def test_rule_criteria_filter_accounts(tmp_path):
     ws = build_workspace(tmp_path / "ws", n=10, risk_band="medium", driver_group="Billing")
-    none = _playbook(ws, name="Usage only", rule={"top_driver_groups": ["Usage"]})
-    some = _playbook(ws, name="Billing SMB", rule={"top_driver_groups": ["Billing"], "segments": ["SMB"],
+    none = new_playbook(ws, name="Usage only", rule={"top_driver_groups": ["Usage"]})
+    some = new_playbook(ws, name="Billing SMB", rule={"top_driver_groups": ["Billing"], "segments": ["SMB"],
                                                    "risk_bands": ["medium", "high"], "min_p_churn": 0.3})
-    renewal = _playbook(ws, name="Renewal soon", rule={"max_days_to_renewal": 50, "risk_bands": ["medium"]})
+    renewal = new_playbook(ws, name="Renewal soon", rule={"max_days_to_renewal": 50, "risk_bands": ["medium"]})
     report = run_rules(ws.engine, ws.warehouse, playbook_ids=[none.id, some.id, renewal.id])
     per = report.per_playbook
     assert per["Usage only"]["eligible"] == 0
@@ -187,7 +180,7 @@ def test_rule_criteria_filter_accounts(tmp_path):
 
 
 def test_manual_trigger_on_holdout_account_is_refused(ws):
-    pb = _playbook(ws, rule={"risk_bands": ["high"]}, holdout_pct=90)
+    pb = new_playbook(ws, rule={"risk_bands": ["high"]}, holdout_pct=90)
     run_rules(ws.engine, ws.warehouse, playbook_ids=[pb.id], rng=np.random.default_rng(1))
     held = list_runs(ws.engine, SYSTEM, holdout=True)["account_id"].tolist()
     assert held
@@ -196,7 +189,7 @@ def test_manual_trigger_on_holdout_account_is_refused(ws):
 
 
 def test_csm_can_only_trigger_in_their_book_and_bulk_collects_problems(ws):
-    pb = _playbook(ws)
+    pb = new_playbook(ws)
     maya = Viewer(username="maya", roles=("csm",), csm="Maya Patel")
     with pytest.raises(NotInBook, match="not in your book"):
         trigger_manual(ws.engine, ws.warehouse, pb.id, "A0002", actor="maya", viewer=maya)  # Jonas's account
@@ -214,7 +207,7 @@ def test_csm_can_only_trigger_in_their_book_and_bulk_collects_problems(ws):
 def test_rule_runs_write_the_same_rows_as_a_manual_trigger(tmp_path):
     ws = build_workspace(tmp_path / "ws", n=6)
     alert = {"type": "alert", "to": "csm", "message": "{{ account.name }} needs a call"}
-    pb = _playbook(ws, rule={"risk_bands": ["high"]}, holdout_pct=0, steps=[*TASK_AND_EMAIL, alert])
+    pb = new_playbook(ws, rule={"risk_bands": ["high"]}, holdout_pct=0, steps=[*TASK_AND_EMAIL, alert])
     manual = trigger_manual(ws.engine, ws.warehouse, pb.id, "A0001", actor="maya")
     report = run_rules(ws.engine, ws.warehouse, playbook_ids=[pb.id], at=now() + timedelta(days=400))
     assert report.runs_created == 6 and report.steps_delivered == 12  # a task and an alert per run

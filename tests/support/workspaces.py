@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import sqlalchemy as sa
 
 from data import users as user_store
 from data.settings import load_settings
@@ -328,3 +329,17 @@ def add_role_users(ws: Workspace, csm: str) -> None:
     for name, role in SHAPE_ROLES.items():
         user_store.add_user(ws.settings.auth_file, name, role=role, password=f"{name}-password-1",
                             csm=csm if role == "csm" else None)
+
+
+def new_playbook(ws: Workspace, **kw):
+    """A playbook created by the manager in ``ws``: "Re-engage" with :data:`TASK_AND_EMAIL` unless given."""
+    from playbooks import create_playbook  # deferred: import time (only the playbook tests need it)
+
+    kw.setdefault("steps", TASK_AND_EMAIL)
+    return create_playbook(ws.engine, "manager", name=kw.pop("name", "Re-engage"), **kw)
+
+
+def count_rows(ws: Workspace, table) -> int:
+    """Rows of an operational-store ``table`` of ``ws``."""
+    with ws.engine.connect() as conn:
+        return conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
