@@ -107,6 +107,13 @@ class _MonthlyRun:
     truth: list = field(default_factory=list)
     playbook: list = field(default_factory=list)
 
+    def release_month_state(self) -> None:
+        """Let go of the state only the months read (the tables need just the drawn parts)."""
+        for name in ("alive", "decline_left", "decline_rate", "pain_left", "trouble_left", "unhappy_left",
+                     "champ_present", "champ_since", "champ_left_month", "support_load", "fails", "nps_last",
+                     "nps_last_month", "pb_haz", "pb_exp", "pb_last", "csm_q", "ticket_rate"):
+            setattr(self, name, None)
+
     @classmethod
     def start(cls, sim: _Simulation) -> _MonthlyRun:
         n, T = sim.n, N_MONTHS

@@ -42,17 +42,25 @@ def build_tables(sim: _Simulation, *,
     The order is part of the random stream (several tables draw from ``sim.rng``),
     so consume each item, events chunks included, before asking for the next.
     """
+    history = sim.history
+    history.release_month_state()
     yield "accounts", _accounts_table(sim)
     yield "subscriptions", _subscriptions_table(sim)
+    history.subs = []  # each part the months drew is let go once its table is built (memory at 1M accounts)
     if stream_events:
         yield "events", (events_frame(sim, a, event_times(sim, d), k, q, accounts=(lo, hi))
                          for lo, hi, a, d, k, q in event_chunks(sim))
     else:
         yield "events", events_table(sim)
+    sim.logu = sim.seats_m = sim.util_m = None  # only the events read the monthly usage path
     yield "tickets", _tickets_table(sim)
+    history.tickets = []
     yield "nps", _nps_table(sim)
+    history.nps = []
     yield "invoices", _invoices_table(sim)
+    history.invoices = []
     yield "contacts", _contacts_table(sim)
+    history.contact_events = []
     yield from _truth_tables(sim).items()
 
 
@@ -262,21 +270,38 @@ def _contacts_table(sim: _Simulation) -> pd.DataFrame:
     order = np.lexsort((role, active_from, acc))
     acc, role, active_from, active_to = acc[order], role[order], active_from[order], active_to[order]
     m = acc.size
-    first = np.array(_FIRST_NAMES)[rng.integers(0, len(_FIRST_NAMES), m)]
-    last = np.array(_LAST_NAMES)[rng.integers(0, len(_LAST_NAMES), m)]
-    local = np.char.lower(np.char.add(np.char.add(first, "."), last))
-    local = np.char.add(local, np.where(_rank_within(acc) % 7 == 6, (np.arange(m) % 90 + 10).astype(str), ""))
-    email = np.char.add(np.char.add(local, "@"), sim.domain[acc])
+    first = rng.integers(0, len(_FIRST_NAMES), m)
+    last = rng.integers(0, len(_LAST_NAMES), m)
+    numbered = _rank_within(acc) % 7 == 6
     width = max(7, len(str(m)))
     return pd.DataFrame({
         "contact_id": pd.array(_numbered("C", m, width),
                                dtype="str"),
         "account_id": _ids(sim, acc),
-        "email": pd.array(email, dtype="str"),
+        "email": _emails(sim, acc, first, last, numbered),
         "role": pd.array(np.array(CONTACT_ROLES)[role], dtype="str"),
         "active_from": _to_datetime(active_from),
         "active_to": _to_datetime(active_to),
     })
+
+
+EMAIL_CHUNK = 200_000  # contacts per block of email strings: numpy's fixed-width strings cost 4 bytes a character
+
+
+def _emails(sim: _Simulation, acc: np.ndarray, first: np.ndarray, last: np.ndarray, numbered: np.ndarray) -> pd.array:
+    """``first.last[NN]@domain`` per contact (name codes ``first``, ``last``; ``numbered`` adds a
+    two-digit suffix), built block by block so the widest string never sets the size of millions."""
+    first_names, last_names = np.array(_FIRST_NAMES), np.array(_LAST_NAMES)
+    blocks = []
+    for lo in range(0, acc.size, EMAIL_CHUNK):
+        sl = slice(lo, lo + EMAIL_CHUNK)
+        local = np.char.lower(np.char.add(np.char.add(first_names[first[sl]], "."), last_names[last[sl]]))
+        suffix = (np.arange(lo, lo + local.size) % 90 + 10).astype(str)
+        local = np.char.add(local, np.where(numbered[sl], suffix, ""))
+        blocks.append(pd.array(np.char.add(np.char.add(local, "@"), sim.domain[acc[sl]]), dtype="str"))
+    if not blocks:
+        return pd.array([], dtype="str")
+    return pd.concat([pd.Series(b) for b in blocks], ignore_index=True).array
 
 
 def _playbook_table(sim: _Simulation) -> pd.DataFrame:

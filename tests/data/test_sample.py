@@ -293,3 +293,16 @@ def test_a_company_of_one_account_is_generated_and_written(tmp_path, seed):
         k: len(tables[k]) for k in ("accounts", "tickets", "nps", "invoices")}
     if seed == 5:
         assert {"tickets", "nps"} <= set(empty)  # the case that failed
+
+
+def test_contact_emails_built_in_blocks_equal_those_built_at_once(monkeypatch):
+    """The emails are built block by block (memory at a million accounts); the blocks must not show."""
+    import data.sample.tables as sample_tables
+
+    at_once = generate_sample(n_accounts=120, seed=5, end=date(2025, 6, 30))
+    monkeypatch.setattr(sample_tables, "EMAIL_CHUNK", 7)  # many blocks, uneven last one
+    in_blocks = generate_sample(n_accounts=120, seed=5, end=date(2025, 6, 30))
+    assert len(at_once["contacts"]) > 3 * 7
+    assert at_once["contacts"]["email"].str.contains(r"\.[a-z]+\d\d@").any()  # a numbered address crosses blocks
+    for table in at_once:
+        pd.testing.assert_frame_equal(in_blocks[table], at_once[table])
