@@ -74,9 +74,13 @@ run: demo
 
 # Tests run in a new random order each time (pytest-randomly; the header prints the seed):
 # `make test SEED=1234` repeats an order, `make test SEED=last` the previous run's.
+# They run in JOBS worker processes (pytest-xdist, one test file per worker at a time, so a module's
+# fixtures are built once); `make test JOBS=1` runs them in one process.
 SEED ?=
+JOBS ?= 2
 test: dev chromium postgres node java
-	CSAI_REQUIRE_POSTGRES=1 CSAI_REQUIRE_SPARK=1 $(BIN)/python -m pytest -q -p randomly --durations=25 $(if $(SEED),--randomly-seed=$(SEED))
+	CSAI_REQUIRE_POSTGRES=1 CSAI_REQUIRE_SPARK=1 $(BIN)/python -m pytest -q -p randomly --durations=25 \
+	    $(if $(filter-out 1,$(JOBS)),-n $(JOBS) --dist loadfile,-p no:xdist) $(if $(SEED),--randomly-seed=$(SEED))
 
 lint: dev
 	$(BIN)/ruff check .
