@@ -83,8 +83,12 @@ def _summary(kind: str, p: dict, step: dict) -> str:
         return f"Email to {who}: {p['subject']}{wait}"
     if kind == "webhook":
         return f"Webhook POST to {p['url']}"
-    who = p.get("recipient_user") or ("the account's CSM" if p.get("recipient_role") == "csm"
-                                      else f"everyone with role {p.get('recipient_role')}")
+    if p.get("recipient_user"):
+        who = p["recipient_user"]
+    elif p.get("recipient_role"):
+        who = f"everyone with role {p['recipient_role']}"
+    else:  # to the account's CSM, and the account has none (the step's problem says so)
+        who = "the account's CSM (none set)"
     return f"Alert to {who}: {p['message']}"
 
 
