@@ -48,7 +48,10 @@ from data.compat import limit_threads
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 EVENT_FRACTION = 0.34  # of the generator's ~920 daily event rows per account: ~310 (>= 30M at 100,000)
-DUCKDB_MEMORY_LIMIT = "1500MB"
+DUCKDB_MEMORY_LIMIT = "1500MB"  # the batch stages' DuckDB buffer pool
+# The app server's (page renders and load test): it holds the whole book's frames beside the pool, and its
+# queries read one book, so it runs with less (an operator sets CSAI_DUCKDB_MEMORY_LIMIT per process the same way)
+APP_DUCKDB_MEMORY_LIMIT = "600MB"
 PANDAS_MAX_DATES = {2000: None, 20000: 6}  # sizes above the largest key: 4 dates, extrapolated
 SCALING_REPEATS = 3  # median of alternating runs per side
 
@@ -128,7 +131,8 @@ def bench_size(n: int, *, largest: bool, middle: bool, repeats: int, load_sessio
         r["explain"] = stage("explain", "explain", ws=ws, obs_dir=str(tmp / "obs"), reference=not ceiling)
         r["run_due"] = stage("run_due", "run_due", ws=ws)
         r["pages"] = stage("pages", "pages", ws=ws, repeats=repeats, floor_dir=str(tmp / "floor"),
-                           load_sessions=load_sessions if (largest or middle) else 0)
+                           load_sessions=load_sessions if (largest or middle) else 0,
+                           memory_limit=APP_DUCKDB_MEMORY_LIMIT)
         if middle and not quick and not ceiling:
             r["threads"] = stage("threads", "threads", obs_dir=str(tmp / "obs"), max_rows=150_000, repeats=2)
             r["concurrency"] = stage("concurrency", "concurrency", ws=ws, parquet=parquet)
@@ -211,7 +215,8 @@ def main(argv: list[str] | None = None) -> int:
               + (f" - {t['note']}" if t.get("note") else ""))
     doc = {"timestamp": stamp, "total_s": round(total, 1), "sizes": sizes,
            "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
-           "settings": {"event_fraction": EVENT_FRACTION, "duckdb_memory_limit": DUCKDB_MEMORY_LIMIT, "end": str(END),
+           "settings": {"event_fraction": EVENT_FRACTION, "duckdb_memory_limit": DUCKDB_MEMORY_LIMIT,
+                        "app_duckdb_memory_limit": APP_DUCKDB_MEMORY_LIMIT, "end": str(END),
                         "seed": SEED, "repeats": args.repeats},
            "results": results, "targets": tg, "table": table, "log": str(log_path)}
     text = json.dumps(doc, indent=2, default=str)

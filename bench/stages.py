@@ -262,13 +262,17 @@ def stage_rundue(ws: str) -> dict:
     return {"parts": m.parts, "runs_created": summary["runs_created"], "eligible": summary["eligible"]}
 
 
-def stage_pages(ws: str, repeats: int, floor_dir: str, load_sessions: int) -> dict:
+def stage_pages(ws: str, repeats: int, floor_dir: str, load_sessions: int, memory_limit: str | None = None) -> dict:
+    """Cold and warm renders of three pages beside their floor, then the load test's server; both run with
+    the app server's DuckDB ``memory_limit`` (``CSAI_DUCKDB_MEMORY_LIMIT``) when given."""
     import pickle  # deferred: import time (child process only)
 
     from bench import floor_page, load_test  # deferred: import time (child process only)
     from bench.apptest import new_session, problems  # deferred: import time (child process only)
 
     os.environ["CSAI_WORKSPACE"] = ws
+    if memory_limit:
+        os.environ["CSAI_DUCKDB_MEMORY_LIMIT"] = memory_limit  # before the first connection; the server inherits it
     account_id = _top_account(ws)
     out: dict = {"account_id": account_id, "pages": {}}
     for page, params in (("portfolio", None), ("accounts", None), ("account", {"id": account_id})):

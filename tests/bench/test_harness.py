@@ -12,6 +12,7 @@ def test_bench_writes_results_with_targets(tmp_path, capsys, monkeypatch):
     assert run.main(["--sizes", "300", "--quick", "--out", str(tmp_path)]) == 0
     doc = json.loads((tmp_path / "latest.json").read_text())
     assert doc["sizes"] == [300]
+    assert doc["settings"]["app_duckdb_memory_limit"] == run.APP_DUCKDB_MEMORY_LIMIT  # the pages ran with it
     result = doc["results"][0]
     for stage in ("generate", "import", "features", "train", "score", "explain", "run_due", "pages"):
         assert "error" not in result[stage], stage
