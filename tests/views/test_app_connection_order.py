@@ -14,6 +14,10 @@ from models.scoring import DRIVERS_DDL, SCORES_DDL
 from playbooks.context import contacts_by_role
 
 
+def test_the_app_connection_does_not_preserve_insertion_order(tiny_ws):
+    assert cursor().execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0] is False
+
+
 def test_timeline_lists_same_time_rows_by_kind_then_detail(tiny_ws):
     # Initech (A3) has no activity in the tiny company. Two pairs of same-time rows, each pair queried in the
     # opposite of the required order (the timeline reads tickets, NPS, invoices, then contacts).
