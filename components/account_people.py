@@ -123,4 +123,5 @@ def timeline_table(viewer, account_id: str, imported: pd.DataFrame) -> pd.DataFr
     both = pd.concat([own, imported[own.columns.intersection(imported.columns)]], ignore_index=True) \
         if not imported.empty else own
     both["occurred_at"] = pd.to_datetime(both["occurred_at"])
-    return both.sort_values("occurred_at", ascending=False).reset_index(drop=True)
+    # Stable: same-time rows keep the order they came in (the team's own first, the imported ones as queried).
+    return both.sort_values("occurred_at", ascending=False, kind="stable").reset_index(drop=True)

@@ -41,7 +41,11 @@ def settings() -> Settings:
 
 @st.cache_resource(show_spinner=False, max_entries=2)
 def _connection(root: str, version: str) -> duckdb.DuckDBPyConnection:
-    return workspace().warehouse.connect()
+    con = workspace().warehouse.connect()
+    # Rows in any order unless a query asks: the whole book's queries at 1,000,000 accounts need about half the
+    # memory and run 2-4x faster. Every app query orders what it shows (ORDER BY with a unique tie-breaker).
+    con.execute("SET preserve_insertion_order = false")
+    return con
 
 
 def data_version() -> str:

@@ -63,11 +63,13 @@ def active_users_by_week(con, viewer: Viewer, account_id: str) -> pd.DataFrame:
 def seats_history(con, viewer: Viewer, account_id: str) -> pd.DataFrame:
     return _scoped(con, viewer, account_id, """
         SELECT start_date, end_date, product, mrr, seats, billing_period, renewal_date
-        FROM subscriptions WHERE account_id = ? ORDER BY start_date, product""")
+        FROM subscriptions WHERE account_id = ?
+        ORDER BY start_date, product, end_date NULLS LAST, mrr, seats, billing_period, renewal_date""")
 
 
 def timeline(con, viewer: Viewer, account_id: str) -> pd.DataFrame:
-    """Tickets, NPS responses, invoices and contact changes as one dated list (newest first)."""
+    """Tickets, NPS responses, invoices and contact changes as one dated list (newest first; rows of the same
+    time by kind, then detail)."""
     return _scoped(con, viewer, account_id, """
         SELECT opened_at AS occurred_at, 'Ticket' AS kind,
                coalesce(priority, 'normal') || ' priority ticket ' || ticket_id ||
@@ -92,11 +94,11 @@ def timeline(con, viewer: Viewer, account_id: str) -> pd.DataFrame:
         SELECT active_to::TIMESTAMP, 'Contact', coalesce(role, 'contact') || ' ' || coalesce(email, contact_id) || ' left',
                CASE WHEN role = 'champion' THEN 'bad' ELSE 'neutral' END
         FROM contacts WHERE account_id = ?1 AND active_to IS NOT NULL
-        ORDER BY occurred_at DESC""")
+        ORDER BY occurred_at DESC, kind, detail, tone""")
 
 
 def contacts(con, viewer: Viewer, account_id: str) -> pd.DataFrame:
     return _scoped(con, viewer, account_id, """
         SELECT contact_id, email, role, active_from, active_to,
                CASE WHEN active_to IS NULL THEN 'active' ELSE 'left' END AS status
-        FROM contacts WHERE account_id = ? ORDER BY active_to NULLS FIRST, role, email""")
+        FROM contacts WHERE account_id = ? ORDER BY active_to NULLS FIRST, role, email, contact_id""")

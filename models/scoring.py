@@ -428,7 +428,7 @@ def account_explanation(warehouse, account_id: str) -> AccountExplanation | None
         if _has_table(con, "score_other_factors"):
             others = con.execute(
                 'SELECT kind, feature, label, "group", shap FROM score_other_factors '
-                "WHERE account_id = ? AND scored_at = ? AND target = 'churn'",
+                "WHERE account_id = ? AND scored_at = ? AND target = 'churn' ORDER BY kind, \"group\", feature",
                 [account_id, pd.Timestamp(times[0]).to_pydatetime()]).df()
     cur = scores.iloc[0]
     cols = ["feature", "label", "group", "value", "shap", "sentence", "rank"]

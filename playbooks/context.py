@@ -104,8 +104,8 @@ def _contact_name(email: str | None) -> str:
 
 
 def contacts_by_role(warehouse, account_ids: list[str]) -> dict[str, dict[str, dict[str, Any]]]:
-    """Active contacts per account: account_id -> role -> {email, name, role} (latest started wins;
-    contacts without a role are under ``contact``)."""
+    """Active contacts per account: account_id -> role -> {email, name, role} (latest started wins, then
+    the highest contact id; contacts without a role are under ``contact``)."""
     if not account_ids:
         return {}
     with _reading(warehouse) as con:
@@ -116,7 +116,7 @@ def contacts_by_role(warehouse, account_ids: list[str]) -> dict[str, dict[str, d
             f"""SELECT account_id, role, email, {name} AS name FROM contacts
                 WHERE account_id IN (SELECT unnest(?)) AND email IS NOT NULL
                   AND (active_from IS NULL OR active_from <= ?) AND (active_to IS NULL OR active_to > ?)
-                ORDER BY account_id, active_from NULLS FIRST""",  # noqa: S608 - fixed identifiers
+                ORDER BY account_id, active_from NULLS FIRST, contact_id""",  # noqa: S608 - fixed identifiers
             [list(account_ids), as_of, as_of],
         ).fetchall()
     out: dict[str, dict[str, dict[str, Any]]] = {}

@@ -25,7 +25,8 @@ drivers AS (
 ),
 actionable AS (
     SELECT account_id, sentence, "group",
-           row_number() OVER (PARTITION BY account_id ORDER BY "group" IN ('Contract', 'Firmographic'), shap DESC) AS k
+           row_number() OVER (PARTITION BY account_id
+                              ORDER BY "group" IN ('Contract', 'Firmographic'), shap DESC, feature) AS k
     FROM drivers
 ),
 strongest AS (
