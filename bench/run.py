@@ -51,7 +51,7 @@ EVENT_FRACTION = 0.34  # of the generator's ~920 daily event rows per account: ~
 DUCKDB_MEMORY_LIMIT = "1500MB"  # the batch stages' DuckDB buffer pool
 # The app server's (page renders and load test): it holds the whole book's frames beside the pool, and its
 # queries read one book, so it runs with less (an operator sets CSAI_DUCKDB_MEMORY_LIMIT per process the same way)
-APP_DUCKDB_MEMORY_LIMIT = "600MB"
+APP_DUCKDB_MEMORY_LIMIT = "1000MB"
 PANDAS_MAX_DATES = {2000: None, 20000: 6}  # sizes above the largest key: 4 dates, extrapolated
 SCALING_REPEATS = 3  # median of alternating runs per side
 
