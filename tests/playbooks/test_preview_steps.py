@@ -99,15 +99,27 @@ def test_a_step_that_cannot_render_is_named_with_the_reason_and_the_other_steps_
     with ws.warehouse.writer("results") as con:
         con.execute("DELETE FROM score_drivers")
     pb = new_playbook(ws, name="Needs drivers", steps=[
-        {"type": "task", "title": "Call {{ account.name }}", "due_days": 2},
         {"type": "email", "to": "champion", "subject": "Hi", "body": "{{ drivers[0].sentence }}"},
+        {"type": "task", "title": "Call {{ account.name }}", "due_days": 2},
     ])
     first, second = preview_steps(ws.engine, ws.warehouse, pb.id, "A0001")
-    assert first["summary"] == "Task for Maya Patel: Call Company 1 (due in 2 days)" and first["problem"] is None
-    assert (second["position"], second["kind"], second["summary"]) == (1, "email", "email: cannot render")
-    assert second["payload"] == {} and second["requires_confirmation"] is False
-    assert second["problem"].startswith("Needs drivers, step 2 (email): ")
+    assert (first["position"], first["kind"], first["summary"]) == (0, "email", "email: cannot render")
+    assert first["payload"] == {} and first["requires_confirmation"] is False
+    assert first["problem"].startswith("Needs drivers, step 1 (email): ")
+    assert second["summary"] == "Task for Maya Patel: Call Company 1 (due in 2 days)" and second["problem"] is None
     assert _written(ws) == (0, 0, 0)
+
+
+def test_the_preview_renders_who_starts_it_and_their_note_as_the_start_will(every_kind):
+    ws, _ = every_kind
+    pb = new_playbook(ws, name="Signed", steps=[
+        {"type": "task", "title": "Follow up for {{ run.triggered_by }}", "due_days": 2,
+         "description": "Note: {{ run.note }}"}])
+    (step,) = preview_steps(ws.engine, ws.warehouse, pb.id, "A0001", actor="maya", note="spoke at the QBR")
+    assert step["payload"]["title"] == "Follow up for maya"
+    assert step["payload"]["description"] == "Note: spoke at the QBR"
+    (unsigned,) = preview_steps(ws.engine, ws.warehouse, pb.id, "A0001")
+    assert (unsigned["payload"]["title"], unsigned["payload"]["description"]) == ("Follow up for ", "Note: ")
 
 
 def test_an_unknown_account_is_refused_in_words(every_kind):
