@@ -158,6 +158,17 @@ def test_a_ceiling_size_is_held_to_its_own_targets_and_not_to_the_references():
     assert by["pipeline peak memory MB (1,000,000 accounts, one-machine ceiling)"]["limit"] == "< 8192"
 
 
+def test_the_app_server_target_holds_the_served_app_not_the_bench_harness():
+    harness_heavy = _ceiling()
+    harness_heavy["pages"]["peak_mb_after_load"] = 2_500.0  # the AppTest process with its floor replicas
+    harness_heavy["pages"]["load_test"]["server_peak_mb"] = 1_900.0
+    row = _by_name(evaluate([harness_heavy]))["app server peak MB under the load test (1,000,000 accounts, one-machine ceiling)"]
+    assert (row["value"], row["ok"]) == (1_900.0, True) and "AppTest process" in row["note"]
+    harness_heavy["pages"]["load_test"]["server_peak_mb"] = 2_100.0
+    row = _by_name(evaluate([harness_heavy]))["app server peak MB under the load test (1,000,000 accounts, one-machine ceiling)"]
+    assert (row["value"], row["ok"]) == (2_100.0, False)
+
+
 @pytest.mark.parametrize("change, target", [
     ({"peak": 9_000.0}, "pipeline peak memory MB (1,000,000 accounts, one-machine ceiling)"),
     ({"minutes": 50.0}, "pipeline minutes (1,000,000 accounts, one-machine ceiling)"),
