@@ -251,3 +251,26 @@ def test_replace_keeps_an_empty_custom_attribute_as_null(tmp_path, wh):
     with wh.reader() as con:
         assert con.execute("SELECT account_id, tier_score FROM accounts ORDER BY 1").fetchall() == \
             [("A1", 5), ("A2", None)]
+
+
+def test_a_replace_checks_child_rows_against_the_new_accounts_only(tmp_path, wh):
+    """Replacing accounts with events in the same import: an event of an account only the old snapshot had is
+    an orphan, not a match (the warehouse's accounts are about to be replaced)."""
+    before = state(wh)
+    new_accounts = spec(tmp_path, "accounts", "account_id,name\nA3,Gamma\n", "a3.csv")
+    old_only = spec(tmp_path, "events", "account_id,event_time,event_type\nA1,2026-02-01 10:00:00,login\n", "e3.csv")
+    with pytest.raises(ImportValidationError) as err:
+        import_tables(wh, [new_accounts, old_only], "replace", today=TODAY)
+    problem = next(p for p in err.value.report.errors if p.code == "unknown_account")
+    assert problem.table == "events" and problem.examples[0]["account_id"] == "A1"
+    assert state(wh) == before
+
+
+def test_an_append_checks_child_rows_against_the_new_and_the_existing_accounts(tmp_path, wh):
+    new_account = spec(tmp_path, "accounts", "account_id,name\nA3,Gamma\n", "a3.csv")
+    events = spec(tmp_path, "events", "account_id,event_time,event_type\nA1,2026-02-01 10:00:00,login\n"
+                                      "A3,2026-02-02 10:00:00,login\n", "e3.csv")
+    res = import_tables(wh, [new_account, events], "append", today=TODAY)
+    assert res.report.ok and "unknown_account" not in res.report.codes()
+    assert res.tables == {"accounts": 1, "events": 2}
+    assert (count(wh, "accounts"), count(wh, "events")) == (3, 5)
