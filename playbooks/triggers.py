@@ -85,6 +85,8 @@ def _summary(kind: str, p: dict, step: dict) -> str:
         return f"Webhook POST to {p['url']}"
     if p.get("recipient_user"):
         who = p["recipient_user"]
+    elif p.get("recipient_role") == "csm":  # role:csm reaches the account's CSM only (playbooks.alerts)
+        who = "the account's CSM"
     elif p.get("recipient_role"):
         who = f"everyone with role {p['recipient_role']}"
     else:  # to the account's CSM, and the account has none (the step's problem says so)

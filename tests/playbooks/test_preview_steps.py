@@ -20,7 +20,7 @@ EVERY_KIND = [
     {"type": "alert", "to": "csm", "message": "Risk on {{ account.name }}"},
     {"type": "alert", "to": "user:lee", "message": "Look at this one"},
     {"type": "alert", "to": "role:manager", "message": "Escalation"},
-    {"type": "alert", "to": "role:csm", "message": "Every CSM, not only this account's"},
+    {"type": "alert", "to": "role:csm", "message": "Only this account's CSM"},
 ]
 
 
@@ -48,7 +48,7 @@ def test_each_kind_of_step_reads_as_one_exact_line_and_nothing_is_written(every_
         "Alert to Maya Patel: Risk on Company 1",
         "Alert to lee: Look at this one",
         "Alert to everyone with role manager: Escalation",
-        "Alert to everyone with role csm: Every CSM, not only this account's",
+        "Alert to the account's CSM: Only this account's CSM",  # role:csm reaches the account's CSM only
     ]
     assert [p["position"] for p in preview] == list(range(len(EVERY_KIND)))
     assert [p["kind"] for p in preview] == [s["type"] for s in EVERY_KIND]
