@@ -274,3 +274,24 @@ def test_an_append_checks_child_rows_against_the_new_and_the_existing_accounts(t
     assert res.report.ok and "unknown_account" not in res.report.codes()
     assert res.tables == {"accounts": 1, "events": 2}
     assert (count(wh, "accounts"), count(wh, "events")) == (3, 5)
+
+
+def test_the_same_table_twice_in_one_import_is_refused_in_words(tmp_path, wh):
+    before = state(wh)
+    with pytest.raises(UserError) as err:
+        import_tables(wh, [spec(tmp_path, "events", EVENTS, "e1.csv"), spec(tmp_path, "events", EVENTS, "e2.csv")],
+                      today=TODAY)
+    assert str(err.value) == "Each table can appear only once in one import."
+    assert state(wh) == before
+
+
+def test_a_fresh_import_of_child_rows_without_accounts_asks_for_the_accounts_first(tmp_path):
+    """``fresh=True`` starts from an empty raw layer: the old snapshot's accounts do not count."""
+    w = Warehouse(tmp_path / "wh")
+    import_tables(w, [spec(tmp_path, "accounts", ACCOUNTS), spec(tmp_path, "events", EVENTS)], today=TODAY)
+    before = state(w)
+    with pytest.raises(ImportValidationError) as err:
+        import_tables(w, [spec(tmp_path, "events", EVENTS, "e2.csv")], "replace", fresh=True, today=TODAY)
+    problem = next(p for p in err.value.report.errors if p.code == "unknown_account")
+    assert problem.table == "events" and problem.count == 3 and "import accounts first" in problem.message
+    assert state(w) == before
