@@ -6,9 +6,10 @@ touches scores, so a CSM never receives another book's scores or drivers.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
@@ -39,18 +40,24 @@ class AccountsList:
     rule_score: bool = False  # the latest scores come from the rule health score (no production model)
 
 
+SCORE_COLUMNS = ["account_id", "p_churn", "risk_band", "p_churn_change", "top_driver", "top_driver_group",
+                 "p_expansion", "expected_arr_loss", "health_score"]
+NUMERIC = ["p_churn", "p_churn_change", "p_expansion", "expected_arr_loss", "health_score", "arr", "mrr"]
+
+
 def _scored_overview(con, viewer: Viewer) -> pd.DataFrame:
     overview = queries.account_overview(con, viewer)
-    scores = readmodel.latest_scores(con)
+    scores = readmodel.latest_scores(con, columns=SCORE_COLUMNS)
     if scores.empty:
         frame = overview.assign(p_churn=None, risk_band=pd.NA, p_churn_change=None, top_driver=pd.NA,
                                 top_driver_group=pd.NA, p_expansion=None, expected_arr_loss=None, health_score=None)
     else:
-        cols = ["account_id", "p_churn", "risk_band", "p_churn_change", "top_driver", "top_driver_group",
-                "p_expansion", "expected_arr_loss", "health_score"]
-        frame = overview.merge(scores[cols], on="account_id", how="left")
-    numeric = ["p_churn", "p_churn_change", "p_expansion", "expected_arr_loss", "health_score", "arr", "mrr"]
-    return frame.astype({c: "float64" for c in numeric})  # missing = NaN (drawn blank), never the text "None"
+        frame = overview.merge(scores, on="account_id", how="left")
+    del overview, scores  # at 1,000,000 accounts each is hundreds of MB: free them before the next copy
+    for column in NUMERIC:  # missing = NaN (drawn blank), never the text "None"; column by column, no frame copy
+        if frame[column].dtype != "float64":
+            frame[column] = frame[column].astype("float64")
+    return frame
 
 
 @st.cache_resource(show_spinner=False, max_entries=64, ttl=3600)
@@ -61,9 +68,12 @@ def _accounts_list(version: str, viewer_key: str, _viewer: Viewer) -> AccountsLi
     rule_score = has_scores and readmodel.is_rule_score(readmodel.score_source(cursor()))
     if has_scores:
         # Stable: ties keep the overview's order (ARR, then account id), as sorting any filtered subset would.
-        frame = frame.sort_values(["p_churn", "arr"], ascending=[False, False], na_position="last", kind="stable")
-        frame = frame.assign(risk_label=frame["risk_band"].map(RISK_BAND_LABELS).fillna("not scored"))
-    frame = frame.reset_index(drop=True)
+        # The order is computed on two columns and the frame copied once, by position.
+        order = frame[["p_churn", "arr"]].sort_values(["p_churn", "arr"], ascending=[False, False],
+                                                       na_position="last", kind="stable").index.to_numpy()
+        frame = frame.take(order)
+        frame["risk_label"] = frame["risk_band"].map(RISK_BAND_LABELS).fillna("not scored")
+    frame.index = pd.RangeIndex(len(frame))
     return AccountsList(frame=frame, has_scores=has_scores,
                         driver_groups=sorted(frame["top_driver_group"].dropna().unique()),
                         has_previous=bool(frame["p_churn_change"].notna().any()), has_revenue=revenue,
@@ -110,12 +120,13 @@ class AccountsView:
     """The accounts one filter choice shows (shared between reruns and sessions: read only).
 
     ``rows`` has every shown account with the listed columns in the chosen order (list order
-    is riskiest first once scored; ``risk_band`` holds the band's label); ``table`` is its
-    first :data:`TABLE_ROWS` rows, the part drawn in the browser. The totals cover every
+    is riskiest first once scored; ``risk_band`` holds the band's label), built when asked for
+    (the CSV export): the view keeps only the shown rows' positions in the shared list, not a
+    copy of them (at 1,000,000 accounts a copy is about 200 MB per filter choice). ``table`` is
+    its first :data:`TABLE_ROWS` rows, the part drawn in the browser. The totals cover every
     shown account.
     """
 
-    rows: pd.DataFrame
     table: pd.DataFrame
     arr: float
     expected_arr_loss: float
@@ -125,10 +136,24 @@ class AccountsView:
     rule_score: bool = False
     high_risk: int = 0  # accounts shown in the high risk band, and their ARR
     high_risk_arr: float = 0.0
+    positions: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))  # in the list, in order
+    source: pd.DataFrame | None = field(default=None, repr=False)  # the shared list (AccountsList.frame)
+    columns: tuple[str, ...] = ()
 
     @property
     def accounts(self) -> int:
-        return len(self.rows)
+        return len(self.positions)
+
+    @property
+    def rows(self) -> pd.DataFrame:
+        if self.source is None:
+            return self.table
+        return _listed(self.source, self.positions, list(self.columns))
+
+
+def _listed(base: pd.DataFrame, positions: np.ndarray, columns: list[str]) -> pd.DataFrame:
+    """The listed ``columns`` of ``base``'s rows at ``positions``, in that order, indexed from 0."""
+    return base[columns].take(positions).rename(columns={"risk_label": "risk_band"}).reset_index(drop=True)
 
 
 def _renewing_within(frame: pd.DataFrame, as_of: pd.Timestamp, days: int) -> pd.Series:
@@ -166,19 +191,20 @@ def _accounts_view(version: str, viewer_key: str, filters: AccountFilters, as_of
                    "renewal_date", "status", "account_id"]
     if not accounts.has_revenue:  # no revenue data: no ARR, expected loss, seats or renewal columns
         columns = [c for c in columns if c not in ("arr", "seats", "renewal_date", "expected_arr_loss", "p_expansion")]
-    rows = base.loc[shown, columns].rename(columns={"risk_label": "risk_band"})
     high = base["risk_band"] == "high" if "risk_band" in base else pd.Series(False, index=base.index)
+    positions = np.flatnonzero(shown.to_numpy())
     order = ORDERS.get(filters.order)
-    if order and order[0] in rows:  # stable: ties keep the list order
-        rows = rows.sort_values(order[0], ascending=order[1], na_position="last", kind="stable")
-    rows = rows.reset_index(drop=True)
-    return AccountsView(rows=rows, table=rows.iloc[:TABLE_ROWS], arr=float(base["arr"][shown].sum()),
+    if order and order[0] in columns:  # stable: ties keep the list order (base has a 0..n-1 index)
+        ranked = base[order[0]].take(positions).sort_values(ascending=order[1], na_position="last", kind="stable")
+        positions = ranked.index.to_numpy()
+    return AccountsView(table=_listed(base, positions[:TABLE_ROWS], columns), arr=float(base["arr"][shown].sum()),
                         expected_arr_loss=float(pd.to_numeric(base["expected_arr_loss"][shown]).sum()),
                         renewing_90=int((readmodel.renewing_within(base, as_of, 90) & shown).sum()),
                         has_revenue=accounts.has_revenue,
                         expected_churned=float(pd.to_numeric(base["p_churn"][shown]).sum()),
                         rule_score=accounts.rule_score, high_risk=int((high & shown).sum()),
-                        high_risk_arr=float(base["arr"][high & shown].sum()))
+                        high_risk_arr=float(base["arr"][high & shown].sum()),
+                        positions=positions, source=base, columns=tuple(columns))
 
 
 def accounts_view(viewer: Viewer, filters: AccountFilters, as_of) -> AccountsView:
