@@ -29,7 +29,10 @@ from playbooks.rendering import render_step
 STEP_LABELS = {"task": "Task for the CSM", "email": "Email", "webhook": "Webhook (POST to a system)",
                "alert": "In-app alert"}
 EMAIL_TARGETS = {**{role: f"the account's {role} contact" for role in CONTACT_ROLES}, "csm": "the account's CSM"}
-ALERT_TARGETS = {"csm": "the account's CSM", **{f"role:{r}": f"everyone with role {r}" for r in ROLES},
+# role:csm routes like "csm": to the account's own CSM, never to every CSM (playbooks/alerts.py)
+ALERT_TARGETS = {"csm": "the account's CSM",
+                 **{f"role:{r}": ("the account's CSM (role csm reaches only the account's own CSM)" if r == "csm"
+                                  else f"everyone with role {r}") for r in ROLES},
                  "user": "one user (name below)"}
 TEMPLATE_HELP = ("You may use {{ account.name }}, {{ contact.name }}, {{ csm.name }}, {{ drivers[0].sentence }} "
                  "and {{ score.p_churn }}; the preview shows them filled in.")

@@ -56,6 +56,17 @@ def test_manager_creates_a_playbook_through_the_builder(tiny_ws):
     assert any("Created 'Renewal rescue'" in s.value for s in at.success)
 
 
+def test_the_alert_recipients_read_as_they_route(tiny_ws):
+    """``role:csm`` reaches only the account's own CSM (tests/security/test_alert_recipients.py): the builder must
+    not offer it as "everyone with role csm"; the other roles do reach everyone holding them."""
+    at = run_app("manager", PLAYBOOKS)
+    assert not at.exception
+    options = at.selectbox(key="new_s2_to").options  # the new form's third step is an alert
+    assert "everyone with role csm" not in options
+    assert "the account's CSM (role csm reaches only the account's own CSM)" in options
+    assert {"everyone with role manager", "everyone with role admin", "the account's CSM"} <= set(options)
+
+
 def test_editing_through_the_builder_keeps_what_is_not_touched(tiny_ws):
     pb.ensure_starter_playbooks(tiny_ws.engine)
     starter = next(p for p in pb.list_playbooks(tiny_ws.engine) if p.rule)
