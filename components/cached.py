@@ -6,7 +6,6 @@ next rerun reads fresh data without a restart.
 
 from __future__ import annotations
 
-import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
@@ -14,16 +13,6 @@ from components import cached_charts, charts
 from components.session import cursor, data_version
 from data import queries, readmodel
 from data.access import Viewer
-
-
-@st.cache_resource(show_spinner=False, max_entries=64, ttl=3600)
-def _overview(version: str, viewer_key: str, _viewer: Viewer) -> pd.DataFrame:
-    """Shared, not copied per rerun (a book of a million accounts is hundreds of MB): callers only read it."""
-    return queries.account_overview(cursor(), _viewer)
-
-
-def account_overview(viewer: Viewer) -> pd.DataFrame:
-    return _overview(data_version(), viewer.cache_key, viewer)
 
 
 @st.cache_data(show_spinner=False, max_entries=64, ttl=3600)

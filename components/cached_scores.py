@@ -89,6 +89,29 @@ def accounts_list(viewer: Viewer) -> AccountsList:
     return _accounts_list(data_version(), viewer.cache_key, viewer)
 
 
+def book_size(viewer: Viewer) -> int:
+    """How many accounts the viewer's book has."""
+    return len(accounts_list(viewer).frame)
+
+
+def find_accounts(viewer: Viewer, needle: str | None, limit: int) -> tuple[pd.DataFrame, int]:
+    """The viewer's accounts whose name or id contains ``needle`` (any case; ``None``: every account), largest ARR
+    first (then by id), at most ``limit`` of them (``account_id``, ``name``, ``arr``), and how many match.
+
+    Read from the shared Accounts list, so the picker keeps no second copy of a large book.
+    """
+    base = accounts_list(viewer).frame
+    if needle is None:
+        hit = np.ones(len(base), dtype=bool)
+    else:
+        low = needle.strip().lower()
+        hit = (base["name"].str.lower().str.contains(low, regex=False, na=False)
+               | base["account_id"].astype(str).str.lower().str.contains(low, regex=False, na=False)).to_numpy()
+    found = base.loc[hit, ["account_id", "name", "arr"]]
+    found = found.sort_values(["arr", "account_id"], ascending=[False, True], na_position="last", kind="stable")
+    return found.head(limit).reset_index(drop=True), int(hit.sum())
+
+
 TABLE_ROWS = 5_000  # rows sent to the browser per view; the totals and the CSV export cover every shown account
 # "Sort by" choices: None keeps the list order (riskiest first once scored); otherwise (column, ascending).
 ORDERS: dict[str, tuple[str, bool] | None] = {

@@ -80,26 +80,25 @@ def render() -> None:
     account_id = st.query_params.get("id")
     if not account_id:
         st.title("Account")
-        overview = cached.account_overview(viewer)
-        if overview.empty:
+        total = cached_scores.book_size(viewer)
+        if not total:
             st.info("Your book has no accounts yet.")
             st.stop()
-        choices = overview
-        if len(overview) > PICKER_LIMIT:  # a list of every account would be megabytes in the browser
+        needle = None
+        if total > PICKER_LIMIT:  # a list of every account would be megabytes in the browser
             needle = st.text_input("Find an account", placeholder="Part of a company name or ID",
-                                   max_chars=200).strip().lower()
+                                   max_chars=200).strip()
             if not needle:
-                st.caption(f"Your book has {len(overview):,} accounts: type part of a name or ID, or use Accounts "
+                st.caption(f"Your book has {total:,} accounts: type part of a name or ID, or use Accounts "
                            "to filter and sort them.")
                 st.stop()
-            hit = (overview["name"].str.lower().str.contains(needle, regex=False, na=False)
-                   | overview["account_id"].astype(str).str.lower().str.contains(needle, regex=False, na=False))
-            choices = overview[hit.to_numpy()].head(PICKER_MATCHES)
+        choices, matched = cached_scores.find_accounts(viewer, needle, PICKER_MATCHES if needle else PICKER_LIMIT)
+        if needle is not None:
             if choices.empty:
                 st.info("No account in your book matches this search.")
                 st.stop()
-            st.caption(f"{int(hit.sum()):,} accounts match" + (f"; the first {PICKER_MATCHES} by ARR are listed."
-                                                                  if hit.sum() > PICKER_MATCHES else "."))
+            st.caption(f"{matched:,} accounts match" + (f"; the first {PICKER_MATCHES} by ARR are listed."
+                                                       if matched > PICKER_MATCHES else "."))
         names = dict(zip(choices["account_id"], choices["name"], strict=True))  # one lookup per option
         choice = st.selectbox(
             "Open an account",

@@ -63,3 +63,14 @@ def test_a_csms_search_never_finds_another_csms_account(large_book):
     own = state[state["csm"] == csm].iloc[0]
     at.text_input[0].input(own["account_id"]).run()
     assert at.selectbox[0].options == [f"{own['name']} ({own['account_id']})"]
+
+
+def test_a_small_book_lists_every_account_by_arr(sample_workspace, monkeypatch):
+    monkeypatch.setenv("CSAI_WORKSPACE", str(sample_workspace.path))
+    with sample_workspace.warehouse.reader() as con:
+        state = readmodel.account_state(con)  # largest ARR first, then by id
+    assert len(state) <= _account.PICKER_LIMIT and state["arr"].nunique() > 1
+    at = run_app("manager", page=ACCOUNT)
+    assert not at.text_input
+    assert at.selectbox[0].options == [f"{n} ({a})" for a, n in zip(state["account_id"], state["name"], strict=True)]
+

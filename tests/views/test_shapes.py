@@ -57,6 +57,23 @@ def built(tmp_path_factory) -> dict:
 
 
 # --------------------------------------------------------------------------- CLI
+@pytest.mark.parametrize("name", ["activity_log", "event_log"])
+def test_the_account_picker_lists_every_account_by_arr_then_id(built, name, monkeypatch):
+    """Every account is offered once, largest ARR first, then by id (by id only without revenue data, as in the
+    activity log); integer ids and missing names read as the id, never "None" or "nan"."""
+    _, ws, _ = built[name]
+    monkeypatch.setenv("CSAI_WORKSPACE", str(ws.path))
+    with ws.warehouse.reader() as con:
+        state = readmodel.account_state(con)
+    if name == "activity_log":
+        assert state["arr"].isna().all() and list(state["account_id"]) == sorted(state["account_id"])
+    at = run_app("manager", page="views/account.py")
+    assert not at.exception
+    options = at.selectbox[0].options
+    assert options == [f"{n} ({a})" for a, n in zip(state["account_id"], state["name"], strict=True)]
+    assert len(set(options)) == len(state) and not any(BAD_TEXT.search(o) for o in options)
+
+
 def test_event_log_is_as_of_its_end_and_trains(built):
     shape, ws, logs = built["event_log"]
     assert "As of 29 Sep 2024 (the last activity in the data)" in logs["import"][-1]
