@@ -9,8 +9,10 @@ import threading
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import duckdb
 import pytest
 
+from data import importer
 from data.errors import UserError
 from data.importer import ImportSpec, import_tables
 from data.schema import ALL_RAW_TABLES
@@ -82,6 +84,26 @@ def test_a_write_that_fails_part_way_changes_nothing_and_says_so(tmp_path, wh):
     assert str(err.value) == ("The import could not be written and nothing was changed: Conversion Error: Could "
                               "not convert string 'high' to INT64 when casting from source column tier_score")
     assert state(wh) == before  # no row, no meta stamp, the same pointer, no leftover snapshot file
+
+
+@pytest.mark.parametrize(("raised", "shown"), [
+    (duckdb.IOException(""), "IOException"),  # a database error with no message names its kind
+    (duckdb.IOException("  \n "), "IOException"),
+    (duckdb.ConstraintException("Constraint Error: duplicate key \"A9\"\nLINE 1: INSERT INTO ..."),
+     'Constraint Error: duplicate key "A9"'),  # only the first line, never the statement
+])
+def test_a_write_error_reads_as_one_line_and_changes_nothing(tmp_path, wh, monkeypatch, raised, shown):
+    before = state(wh)
+
+    def failing(con, staged, mode):
+        raise raised
+
+    monkeypatch.setattr(importer, "_write_table", failing)
+    with pytest.raises(UserError) as err:
+        import_tables(wh, [spec(tmp_path, "accounts", "account_id,name\nA9,Nine\n", "a9.csv")], "append",
+                      today=TODAY)
+    assert str(err.value) == f"The import could not be written and nothing was changed: {shown}"
+    assert state(wh) == before
 
 
 def test_replace_writes_every_named_table_and_keeps_the_others(tmp_path, wh):
