@@ -307,6 +307,19 @@ def test_the_same_table_twice_in_one_import_is_refused_in_words(tmp_path, wh):
     assert state(wh) == before
 
 
+def test_an_unknown_mode_or_table_is_refused_in_words(tmp_path, wh):
+    before = state(wh)
+    with pytest.raises(UserError) as err:
+        import_tables(wh, [spec(tmp_path, "events", EVENTS)], "merge", today=TODAY)
+    assert str(err.value) == "Unknown import mode 'merge'; use 'replace' or 'append'."
+    with pytest.raises(UserError) as err:
+        import_tables(wh, [spec(tmp_path, "events", EVENTS), spec(tmp_path, "payments", EVENTS, "p.csv")],
+                      "append", today=TODAY)
+    assert str(err.value) == ("Unknown table 'payments'; choose one of accounts, subscriptions, events, tickets, "
+                              "nps, invoices, contacts, account_labels.")
+    assert state(wh) == before
+
+
 def test_a_fresh_import_of_child_rows_without_accounts_asks_for_the_accounts_first(tmp_path):
     """``fresh=True`` starts from an empty raw layer: the old snapshot's accounts do not count."""
     w = Warehouse(tmp_path / "wh")
