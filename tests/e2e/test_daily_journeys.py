@@ -7,7 +7,7 @@ import pytest
 
 from data.users import demo_password, get_user
 from models.scoring import latest_scores
-from tests.support.browser import login, shot, wait_idle
+from tests.support.browser import login, open_first_row, shot, wait_idle
 
 pytestmark = pytest.mark.e2e
 
@@ -23,10 +23,7 @@ def test_manager_reviews_portfolio_and_drills_into_an_account(demo_server, page,
     band = next(b for b in ("high", "medium", "low") if (scores["risk_band"] == b).any())
     page.goto(f"{demo_server.url}/accounts?risk={band}")
     page.get_by_text("Click a row's name to open the account").wait_for()
-    grid = page.locator('[data-testid="stDataFrame"]').first
-    box = grid.bounding_box()
-    page.mouse.click(box["x"] + 120, box["y"] + 55)
-    page.wait_for_url("**/account?id=*")
+    open_first_row(page)
     page.get_by_text("What drives this account").wait_for()
     assert f"Churn risk · {band}" in page.content()
     shot(page, "account_drilldown_manager")

@@ -77,8 +77,9 @@ def test_account_timeline_and_playbook_builder_at_1280(demo_server, browser, sam
         login(page, demo_server.url, "manager", demo_password("manager"), path=f"/account?id={account_id}&tab=Timeline")
         page.get_by_text("Tickets, NPS, invoices, contacts").first.wait_for()
         wait_idle(page, 90)
-        page.wait_for_timeout(1500)
-        assert page.locator(".js-plotly-plot .legendtext", has_text="warning sign").count() == 1
+        legend = page.locator(".js-plotly-plot .legendtext", has_text="warning sign")
+        legend.first.wait_for()  # plotly draws the legend after the page's run ends
+        assert legend.count() == 1
         shot(page, "layout_account_timeline_1280")
 
         page.goto(f"{demo_server.url}/playbooks")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from data.users import demo_password
-from tests.support.browser import login, shot, wait_for_auth_cookie, wait_idle
+from tests.support.browser import login, open_first_row, shot, wait_for_auth_cookie, wait_idle
 
 pytestmark = pytest.mark.e2e
 
@@ -23,10 +23,7 @@ def test_login_and_open_an_account(demo_server, page, sample_workspace):
     wait_idle(page)
     shot(page, "accounts_manager")
     # open the first account by clicking its name cell (the first column after the row checkboxes)
-    grid = page.locator('[data-testid="stDataFrame"]').first
-    box = grid.bounding_box()
-    page.mouse.click(box["x"] + 120, box["y"] + 55)
-    page.wait_for_url("**/account?id=*")
+    open_first_row(page)
     page.get_by_text("What drives this account").wait_for()
     wait_idle(page)
     assert "not in your book" not in page.content()

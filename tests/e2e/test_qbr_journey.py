@@ -12,7 +12,7 @@ import pytest
 
 from data.access import Viewer
 from playbooks.today import scored_book
-from tests.support.browser import shot, wait_idle
+from tests.support.browser import open_first_row, shot, wait_idle
 
 pytestmark = pytest.mark.e2e
 
@@ -37,25 +37,6 @@ def _sidebar_collapsed(page) -> bool:
 def _settled(page, ms: int = 1200) -> None:
     wait_idle(page, 90)
     page.wait_for_timeout(ms)
-
-
-def _open_first_row(page, attempts: int = 3) -> None:
-    """Click the first row's account name in the Accounts grid (a canvas) and wait for the Account page.
-
-    The grid redraws when the sidebar closes; a click that lands mid-redraw is repeated.
-    """
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
-    for attempt in range(attempts):
-        _settled(page, 800)
-        box = page.locator('[data-testid="stDataFrame"]').first.bounding_box()
-        page.mouse.click(box["x"] + 120, box["y"] + 55)
-        try:
-            page.wait_for_url("**/account?id=*", timeout=20_000)
-            return
-        except PlaywrightTimeout:
-            if attempt == attempts - 1:
-                raise
 
 
 @pytest.mark.parametrize("width", WIDTHS, ids=[f"{w}px" for w in WIDTHS])
@@ -115,7 +96,7 @@ def test_manager_prepares_a_qbr(demo_server, browser, manager_state, sample_work
         shot(page, f"qbr_accounts_{width}")
 
         # the first row is the riskiest account; its name opens it
-        _open_first_row(page)
+        open_first_row(page)
         page.get_by_text("What drives this account").first.wait_for()
         _settled(page, 1500)
         account_id = page.url.split("id=")[1].split("&")[0]

@@ -86,3 +86,24 @@ def shot(page, name: str) -> Path:
     path = SHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def open_first_row(page, attempts: int = 3) -> None:
+    """Click the first row's account name in the Accounts grid (a canvas) and wait for the Account page.
+
+    The grid is drawn after the page's run ends and redraws when the sidebar closes; a click that lands
+    before or during a redraw is repeated, so a loaded machine slows the journey instead of failing it.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout  # deferred: optional dependency
+
+    for attempt in range(attempts):
+        wait_idle(page, 90)
+        page.wait_for_timeout(800)
+        box = page.locator('[data-testid="stDataFrame"]').first.bounding_box()
+        page.mouse.click(box["x"] + 120, box["y"] + 55)
+        try:
+            page.wait_for_url("**/account?id=*", timeout=20_000)
+            return
+        except PlaywrightTimeout:
+            if attempt == attempts - 1:
+                raise
