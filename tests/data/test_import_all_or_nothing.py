@@ -15,6 +15,7 @@ import pytest
 from data import importer
 from data.errors import UserError
 from data.importer import ImportSpec, import_tables
+from data.mapping import Mapping
 from data.schema import ALL_RAW_TABLES
 from data.sources import Source
 from data.validation import ImportValidationError
@@ -305,6 +306,29 @@ def test_the_same_table_twice_in_one_import_is_refused_in_words(tmp_path, wh):
                       today=TODAY)
     assert str(err.value) == "Each table can appear only once in one import."
     assert state(wh) == before
+
+
+@pytest.mark.parametrize("mode", ["append", "replace"])
+def test_child_rows_are_checked_against_accounts_whose_mapping_binds_values(tmp_path, wh, mode):
+    """An accounts mapping with a date format, a value map and a default binds values into its staging query; the
+    child tables' account check reads that same query, with the same values."""
+    accounts = ImportSpec("accounts", Source.from_text(str(_write(tmp_path / "a7.csv",
+                                                                  "id,nm,since,seg\nC7,Gamma,31/12/2025,e\n"))),
+                          Mapping("accounts", columns={"id": "account_id", "nm": "name", "since": "created_at",
+                                                       "seg": "segment"},
+                                  formats={"created_at": "%d/%m/%Y"}, values={"segment": {"e": "Enterprise"}},
+                                  defaults={"region": "EMEA"}))
+    events = spec(tmp_path, "events", "account_id,event_time,event_type\nC7,2026-02-01 10:00:00,login\n", "e7.csv")
+    import_tables(wh, [events, accounts], mode, today=TODAY, allow_orphans=True)
+    with wh.reader() as con:
+        assert con.execute("SELECT account_id, created_at, segment, region FROM accounts WHERE account_id = 'C7'"
+                           ).fetchall() == [("C7", date(2025, 12, 31), "Enterprise", "EMEA")]
+        assert con.execute("SELECT count(*) FROM events WHERE account_id = 'C7'").fetchone() == (1,)
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
 
 
 def test_an_unknown_mode_or_table_is_refused_in_words(tmp_path, wh):
