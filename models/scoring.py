@@ -247,7 +247,7 @@ def score_with_rules(ws, *, scored_at: datetime | None = None, say=None) -> Scor
     """
     say = say or (lambda _m: None)
     t0 = time.perf_counter()
-    scored_at = scored_at or now().replace(microsecond=0)
+    scored_at = scored_at or next_run_time(ws)
     with ws.warehouse.reader() as con:
         frame = rule_frame(con)
         catalog = catalog_for(con)
@@ -270,7 +270,7 @@ def score_with_rules(ws, *, scored_at: datetime | None = None, say=None) -> Scor
     drivers.insert(2, "target", "churn")
     run = pd.DataFrame([{"scored_at": scored_at, "obs_date": obs_date, "model_id": model_id,
                          "expansion_model_id": None, "accounts": len(scores), "expected_arr_loss": None}])
-    _append_run(ws, {"scores": scores, "score_drivers": drivers, "score_runs": run})
+    scored_at = _append_run(ws, {"scores": scores, "score_drivers": drivers, "score_runs": run})
     bands = {b: int((scores["risk_band"] == b).sum()) for b in RISK_BANDS}
     result = ScoreRun(scored_at=scored_at, obs_date=obs_date, model_id=model_id, expansion_model_id=None,
                       accounts=len(scores), expected_arr_loss=0.0, risk_bands=bands,
@@ -289,16 +289,39 @@ def _arr(frame: pd.DataFrame, shape: str) -> np.ndarray:
     return np.full(len(frame), np.nan)
 
 
-def _append_run(ws, tables: dict[str, pd.DataFrame]) -> None:
-    """Append one run's rows to the results layer (a new snapshot, published atomically)."""
+def _append_run(ws, tables: dict[str, pd.DataFrame]) -> datetime:
+    """Append one run's rows to the results layer (a new snapshot, published atomically); the run's time.
+
+    Runs are told apart by ``scored_at`` (to the second). A run stamped at or before the latest stored run (two
+    "Score now" clicks, or a scheduled run, in the same second) is moved to one second after it, under the
+    writer lock, so two runs never share a time and mix their rows.
+    """
+    stamp = pd.Timestamp(tables["score_runs"]["scored_at"].iloc[0]).to_pydatetime()
     with ws.warehouse.writer("results") as wcon:
         for ddl in (SCORES_DDL, DRIVERS_DDL, OTHERS_DDL, RUNS_DDL, *SCORES_MIGRATIONS):
             wcon.execute(ddl)
+        last = wcon.execute("SELECT max(scored_at) FROM score_runs").fetchall()[0][0]
+        if last is not None and stamp <= last:
+            stamp = last + timedelta(seconds=1)
         for table, df in tables.items():
+            df = df.assign(scored_at=stamp)
             wcon.register("_new_rows", df)
             cols = ", ".join(f'"{c}"' for c in df.columns)
             wcon.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _new_rows")  # noqa: S608 - our names
             wcon.unregister("_new_rows")
+    return stamp
+
+
+def next_run_time(ws) -> datetime:
+    """The time a new scoring run is stamped with: now (to the second), or one second after the latest stored
+    run when that is not earlier (a run in the same second would share its time)."""
+    stamp = now().replace(microsecond=0)
+    if "results" not in ws.warehouse.current():
+        return stamp
+    with ws.warehouse.reader() as con:
+        has_runs = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'score_runs'").fetchall()[0][0]
+        last = con.execute("SELECT max(scored_at) FROM score_runs").fetchall()[0][0] if has_runs else None
+    return max(stamp, last + timedelta(seconds=1)) if last is not None else stamp
 
 
 def _drivers(expl: Explanation, frame: pd.DataFrame, target: str, scored_at: datetime,
@@ -322,7 +345,7 @@ def score_workspace(ws, *, scored_at: datetime | None = None, say=None) -> Score
         say("  no production churn model: scoring with the rule health score")
         return score_with_rules(ws, scored_at=scored_at, say=say)
     exp_rec, expansion = load_production(ws.engine, "expansion")
-    scored_at = scored_at or now().replace(microsecond=0)
+    scored_at = scored_at or next_run_time(ws)
     with ws.warehouse.reader() as con:
         frame = features_as_of(con)
         shape = readmodel.data_shape(con)
@@ -354,7 +377,8 @@ def score_workspace(ws, *, scored_at: datetime | None = None, say=None) -> Score
     run = pd.DataFrame([{"scored_at": scored_at, "obs_date": obs_date, "model_id": churn_rec.id,
                          "expansion_model_id": exp_rec.id if exp_rec else None, "accounts": len(scores),
                          "expected_arr_loss": total_loss}])
-    _append_run(ws, {"scores": scores, "score_drivers": drivers, "score_other_factors": others, "score_runs": run})
+    scored_at = _append_run(ws, {"scores": scores, "score_drivers": drivers, "score_other_factors": others,
+                                 "score_runs": run})
     bands = {b: int((scores["risk_band"] == b).sum()) for b in RISK_BANDS}
     result = ScoreRun(scored_at=scored_at, obs_date=obs_date, model_id=churn_rec.id,
                       expansion_model_id=exp_rec.id if exp_rec else None, accounts=len(scores),

@@ -40,7 +40,6 @@ from data.engines import spark_metrics as sm
 from data.engines.spark_session import spark_session
 from data.engines.spark_settings import RAW_TABLES
 from data.errors import UserError
-from data.opstore import now
 from data.readmodel import RULE_SCORE_NAME
 from data.vocabulary import RISK_BANDS
 from models.explain import DRIVER_COLUMNS
@@ -54,6 +53,7 @@ from models.scoring import (
     TOP_DRIVERS,
     ScoreRun,
     load_production,
+    next_run_time,
     score_with_rules,
 )
 
@@ -213,7 +213,7 @@ def run_spark_score(ws, *, spark=None, scored_at: datetime | None = None, say=No
                         "is flat (one row per account): use the embedded engine.")
     exp_rec, expansion = load_production(ws.engine, "expansion")
     settings = ws.settings.spark
-    scored_at = scored_at or now().replace(microsecond=0)
+    scored_at = scored_at or next_run_time(ws)
     spark = spark or spark_session(settings)
     base = output_dir or Path(settings.output_dir or ws.settings.workspace / "spark" / "runs")
     run_dir = base / f"{scored_at:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
