@@ -296,7 +296,7 @@ def _append_run(ws, tables: dict[str, pd.DataFrame]) -> datetime:
     "Score now" clicks, or a scheduled run, in the same second) is moved to one second after it, under the
     writer lock, so two runs never share a time and mix their rows.
     """
-    stamp = pd.Timestamp(tables["score_runs"]["scored_at"].iloc[0]).to_pydatetime()
+    stamp = given = pd.Timestamp(tables["score_runs"]["scored_at"].iloc[0]).to_pydatetime()
     with ws.warehouse.writer("results") as wcon:
         for ddl in (SCORES_DDL, DRIVERS_DDL, OTHERS_DDL, RUNS_DDL, *SCORES_MIGRATIONS):
             wcon.execute(ddl)
@@ -304,7 +304,8 @@ def _append_run(ws, tables: dict[str, pd.DataFrame]) -> datetime:
         if last is not None and stamp <= last:
             stamp = last + timedelta(seconds=1)
         for table, df in tables.items():
-            df = df.assign(scored_at=stamp)
+            if stamp != given:  # rare: only then copy the run's rows (millions of driver rows at scale)
+                df = df.assign(scored_at=stamp)
             wcon.register("_new_rows", df)
             cols = ", ".join(f'"{c}"' for c in df.columns)
             wcon.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _new_rows")  # noqa: S608 - our names
